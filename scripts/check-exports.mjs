@@ -1,0 +1,61 @@
+// Checks that package.json "exports" lists exactly the entries that exist (scripts/entries.mjs
+// filtered by source presence), each with import/require × types/default pointing at built files.
+// `--fix` rewrites the exports map from the entry list.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { entries } from './entries.mjs';
+
+const subpath = {
+  'runtime/index': '.',
+  'runtime/abi': './runtime',
+  'testing/index': './testing',
+  'babel-plugin/index': './babel-plugin',
+  'transformer/index': './transformer',
+  'esbuild-plugin/index': './esbuild-plugin',
+  'vite/index': './vite',
+  'adapters/http/index': './http',
+  'adapters/fastify/index': './fastify',
+  'adapters/koa/index': './koa',
+  'adapters/hono/index': './hono',
+  'adapters/grpc/index': './grpc',
+  'otel/index': './otel',
+  'sinks/index': './sinks',
+  'live/index': './live',
+  'register/index': './register',
+};
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const want = {};
+for (const [dist, src] of Object.entries(entries)) {
+  if (!existsSync(src) || !subpath[dist]) continue;
+  want[subpath[dist]] = {
+    import: { types: `./dist/${dist}.d.ts`, default: `./dist/${dist}.js` },
+    require: { types: `./dist/${dist}.d.cts`, default: `./dist/${dist}.cjs` },
+  };
+}
+want['./package.json'] = './package.json';
+const binWanted = existsSync(entries['cli/index']);
+if (process.argv.includes('--fix')) {
+  pkg.exports = want;
+  if (binWanted) pkg.bin = { stepmark: './dist/cli/index.js' };
+  else delete pkg.bin;
+  writeFileSync('package.json', `${JSON.stringify(pkg, null, 2)}\n`);
+  console.log(`exports: ${Object.keys(want).join(' ')}`);
+} else {
+  const a = JSON.stringify(pkg.exports);
+  const b = JSON.stringify(want);
+  if (a !== b || Boolean(pkg.bin) !== binWanted) {
+    console.error(
+      'package.json exports/bin do not match the entries present; run: node scripts/check-exports.mjs --fix',
+    );
+    process.exit(1);
+  }
+  for (const v of Object.values(want)) {
+    if (typeof v !== 'object') continue;
+    for (const f of [v.import.types, v.import.default, v.require.types, v.require.default]) {
+      if (!existsSync(f)) {
+        console.error(`missing built file ${f} (run npm run build)`);
+        process.exit(1);
+      }
+    }
+  }
+  console.log('exports match the entries');
+}
