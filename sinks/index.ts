@@ -1,0 +1,204 @@
+/**
+ * `stepmark/sinks`: send collected traces where people already look — an NDJSON file, the
+ * console (as a span tree), a pino logger — without ever slowing down or breaking the request.
+ *
+ * Every sink is a bounded queue: `write` only appends (formatting and I/O happen later, off the
+ * request path), a full queue drops and counts (`stats.dropped`) and says so once in its own
+ * output when it has room again, pending lines are written synchronously when the process exits,
+ * and a failing destination is reported once (a process warning, or `onError`) and switches the
+ * sink off instead of throwing.
+ *
+ * @example
+ * ```ts
+ * import { run } from 'stepmark';
+ * import { ndjsonSink } from 'stepmark/sinks';
+ * const sink = ndjsonSink('traces.ndjson');
+ * await run(handleRequest, { meta: { request_id }, onEnd: sink.write });
+ * ```
+ */
+
+import type { Trace } from '../runtime/types.js';
+import { fileOutput, streamOutput, type WritableLike } from './outputs.js';
+import type { QueueOptions } from './queue.js';
+import { type FlattenOptions, flattenTrace } from './records.js';
+import { renderTree } from './render.js';
+import { createSink, DroppedNotice, type Sink, type SinkItem } from './sink.js';
+
+export { registerExitFlush } from './exit.js';
+export type { TextOutput, WritableLike } from './outputs.js';
+export { fileOutput, streamOutput } from './outputs.js';
+export { BoundedQueue, type QueueOptions, type QueueTarget, SinkError, type SinkStats } from './queue.js';
+export {
+  type EventRecord,
+  type FlattenOptions,
+  flattenTrace,
+  isSpanMirrorEvent,
+  type SpanRecord,
+  type TraceRecord,
+} from './records.js';
+export { createSink, DroppedNotice, type Sink, type SinkItem, textTarget } from './sink.js';
+
+import { textTarget } from './sink.js';
+
+export interface NdjsonSinkOptions extends QueueOptions {
+  /**
+   * `'trace'` (default): one line per trace, the trace JSON exactly as `collect()` returns it.
+   * `'records'`: one line per span and per event (see {@link flattenTrace}), for log pipelines
+   * that index flat records.
+   */
+  lines?: 'trace' | 'records';
+  /** Options for `lines: 'records'`. */
+  records?: FlattenOptions;
+  /** For a path: append to the file (default) or truncate it when it is opened. */
+  mode?: 'append' | 'truncate';
+}
+
+const droppedLine = (n: DroppedNotice) =>
+  JSON.stringify({ type: 'stepmark.dropped', dropped: n.dropped, timestamp: n.timestamp }) + '\n';
+
+const formatErrorLine = (err: unknown) =>
+  JSON.stringify({ type: 'stepmark.error', error: `trace not serialisable: ${String(err)}` }) + '\n';
+
+/**
+ * Newline-delimited JSON: to a file (path or descriptor, opened on first write) or a Node
+ * writable stream. A dropped-traces notice is a line `{"type":"stepmark.dropped","dropped":n}`.
+ */
+export function ndjsonSink(
+  destination: string | number | WritableLike,
+  options: NdjsonSinkOptions = {},
+): Sink {
+  const output =
+    typeof destination === 'string' || typeof destination === 'number'
+      ? fileOutput(destination, { mode: options.mode })
+      : streamOutput(destination, 'ndjson stream');
+  const records = options.lines === 'records';
+  const format = (item: SinkItem): string => {
+    if (item instanceof DroppedNotice) return droppedLine(item);
+    if (!records) return JSON.stringify(item) + '\n';
+    let text = '';
+    for (const rec of flattenTrace(item, options.records)) text += JSON.stringify(rec) + '\n';
+    return text;
+  };
+  return createSink(textTarget(output, format, formatErrorLine), options);
+}
+
+export interface ConsoleSinkOptions extends QueueOptions {
+  /** Where to print. Default `process.stderr` (stdout often carries the program's own output). */
+  stream?: WritableLike;
+  /** Turns a trace into text. Default: the span tree (`renderTree`). */
+  render?: (trace: Trace) => string;
+}
+
+/** Prints each trace as a human-readable span tree. */
+export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
+  const stream =
+    options.stream ??
+    ((globalThis as { process?: { stderr?: WritableLike } }).process?.stderr as WritableLike);
+  if (!stream) throw new TypeError('stepmark consoleSink: no process.stderr here; pass options.stream');
+  const render = options.render ?? renderTree;
+  const format = (item: SinkItem): string => {
+    if (item instanceof DroppedNotice)
+      return `stepmark: ${item.dropped} trace(s) dropped (console sink queue full)\n`;
+    const text = render(item);
+    return text.endsWith('\n') ? text : text + '\n';
+  };
+  return createSink(
+    textTarget(
+      streamOutput(stream, 'console'),
+      format,
+      (err) => `stepmark: trace not printable: ${String(err)}\n`,
+    ),
+    options,
+  );
+}
+
+export { renderTree } from './render.js';
+
+/** The part of a pino logger (or any logger with pino's call shape) that the pino sink uses. */
+export interface PinoLike {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  [level: string]: unknown;
+}
+
+export type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface PinoSinkOptions extends QueueOptions {
+  /**
+   * `'trace'` (default): one log line per trace, the trace under `key`.
+   * `'lines'`: one log line per span and per step/event, each with the trace's meta under `key`
+   * (`{ stepmark: { type: 'span', name, duration_ms, ... } }`), so logs can be filtered by span.
+   */
+  mode?: 'trace' | 'lines';
+  /** Property holding stepmark data in each log object. Default `"stepmark"`. */
+  key?: string;
+  /** Level of normal lines. Default `"info"`. */
+  level?: PinoLevel;
+  /** Level of a trace with a failed span (mode trace) or of a failed span (mode lines). Default `"error"`. */
+  errorLevel?: PinoLevel;
+  /** Options for `mode: 'lines'`. */
+  records?: FlattenOptions;
+}
+
+/**
+ * Logs traces through a pino logger (pino itself is not imported: pass your logger, or a child
+ * of it). Logging happens when the queue drains, never inside the request.
+ *
+ * @example
+ * ```ts
+ * const log = pino();
+ * const sink = pinoSink(log, { mode: 'lines' });
+ * app.use(stepmarkMiddleware({ onEnd: sink.write }));
+ * ```
+ */
+export function pinoSink(logger: PinoLike, options: PinoSinkOptions = {}): Sink {
+  if (!logger || typeof logger.info !== 'function') {
+    throw new TypeError('stepmark pinoSink: the first argument must be a pino logger');
+  }
+  const key = options.key ?? 'stepmark';
+  const level = options.level ?? 'info';
+  const errorLevel = options.errorLevel ?? 'error';
+  const lines = options.mode === 'lines';
+  const log = (lvl: PinoLevel, obj: object, msg: string) => {
+    (logger[lvl] as (o: object, m: string) => void).call(logger, obj, msg);
+  };
+  const logItem = (item: SinkItem) => {
+    if (item instanceof DroppedNotice) {
+      log(
+        'warn',
+        { [key]: { type: 'stepmark.dropped', dropped: item.dropped } },
+        'stepmark: traces dropped (sink queue full)',
+      );
+      return;
+    }
+    if (!lines) {
+      const failed = item.spans?.some((s) => s.status === 'error');
+      log(failed ? errorLevel : level, { [key]: item }, 'stepmark trace');
+      return;
+    }
+    for (const rec of flattenTrace(item, options.records)) {
+      if (rec.type === 'span') {
+        const ms = rec.duration_ms === undefined ? 'unfinished' : `${rec.duration_ms}ms`;
+        log(rec.status === 'error' ? errorLevel : level, { [key]: rec }, `span ${rec.name} ${ms}`);
+      } else {
+        log(level, { [key]: rec }, `${rec.stage}: ${rec.action}`);
+      }
+    }
+  };
+  const logAll = (items: readonly SinkItem[]) => {
+    for (const item of items) logItem(item);
+  };
+  return createSink(
+    {
+      name: 'pino',
+      write(items, done) {
+        logAll(items);
+        done();
+      },
+      writeSync: logAll,
+      overflowNotice: (dropped) => new DroppedNotice(dropped),
+    },
+    options,
+  );
+}

@@ -1,0 +1,270 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import pino from 'pino';
+import { consoleSink, flattenTrace, ndjsonSink, pinoSink, type SinkError } from 'stepmark/sinks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sampleTrace } from './fixture.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepmark-sinks-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const tmp = (ext = 'ndjson') => path.join(dir, `t${n++}.${ext}`);
+const readLines = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+describe('ndjson file sink', () => {
+  it('writes one JSON line per trace, after write() has returned (off the request path)', async () => {
+    const file = tmp();
+    const errors: Error[] = [];
+    const sink = ndjsonSink(file, { onError: (e) => errors.push(e) });
+    const traces = [sampleTrace('a'), sampleTrace('b'), sampleTrace('c')];
+    for (const t of traces) sink.write(t);
+    // write() only queued: nothing has been opened or written yet in this tick.
+    expect(fs.existsSync(file)).toBe(false);
+    expect(sink.stats.pending).toBe(3);
+    await sink.flush();
+    expect(readLines(file)).toEqual(traces);
+    expect(sink.stats).toMatchObject({ written: 3, dropped: 0, failed: 0, pending: 0 });
+    await sink.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('is usable as a detached function (run(fn, { onEnd: sink.write }))', async () => {
+    const file = tmp();
+    const sink = ndjsonSink(file);
+    const { write } = sink;
+    write(sampleTrace('detached'));
+    await sink.close();
+    expect(readLines(file).map((t) => t.meta.request_id)).toEqual(['detached']);
+  });
+
+  it("records mode: one line per span and per event, time-ordered, without entered/exited, each with the trace's meta", async () => {
+    const file = tmp();
+    const sink = ndjsonSink(file, { lines: 'records' });
+    sink.write(sampleTrace());
+    await sink.close();
+    const lines = readLines(file);
+    expect(lines.map((l) => (l.type === 'span' ? `span ${l.name}` : `event ${l.action}`))).toEqual([
+      'span OrderService.place',
+      'event received',
+      'span FraudService.score',
+      'event flagged',
+    ]);
+    expect(lines.every((l) => l.trace.request_id === 'r1')).toBe(true);
+    expect(lines[2]).toMatchObject({
+      entity_id: 'order_42',
+      entity_kind: 'order',
+      status: 'error',
+      parent_id: '1',
+    });
+    expect(lines[3]).toMatchObject({ entity_id: 'order_42', span_id: '2', meta: { score: 0.78 } });
+    expect(flattenTrace(sampleTrace(), { spanEvents: true })).toHaveLength(6);
+  });
+
+  it('bounds the queue: overflow is dropped, counted, reported once, and noted in the output', async () => {
+    const file = tmp();
+    const errors: SinkError[] = [];
+    const sink = ndjsonSink(file, { maxQueue: 2, onError: (e) => errors.push(e as SinkError) });
+    for (let i = 0; i < 5; i++) sink.write(sampleTrace(`r${i}`));
+    expect(sink.stats).toMatchObject({ pending: 2, dropped: 3 });
+    expect(errors.map((e) => e.code)).toEqual(['STEPMARK_SINK_OVERFLOW']);
+    await sink.flush();
+    const lines = readLines(file);
+    expect(lines.slice(0, 2).map((t) => t.meta.request_id)).toEqual(['r0', 'r1']);
+    expect(lines[2]).toMatchObject({ type: 'stepmark.dropped', dropped: 3 });
+    // A second overflow episode is reported again (once).
+    for (let i = 0; i < 4; i++) sink.write(sampleTrace(`s${i}`));
+    await sink.close();
+    expect(errors.map((e) => e.code)).toEqual(['STEPMARK_SINK_OVERFLOW', 'STEPMARK_SINK_OVERFLOW']);
+    expect(readLines(file).at(-1)).toMatchObject({ type: 'stepmark.dropped', dropped: 2 });
+    expect(sink.stats).toMatchObject({ written: 6, dropped: 5 });
+  });
+
+  it('a path that cannot be opened is reported once and never throws into the caller', async () => {
+    const errors: SinkError[] = [];
+    const sink = ndjsonSink(path.join(dir, 'no', 'such', 'dir', 'x.ndjson'), {
+      onError: (e) => errors.push(e as SinkError),
+    });
+    sink.write(sampleTrace());
+    await sink.flush();
+    sink.write(sampleTrace());
+    sink.write(sampleTrace());
+    await sink.flush();
+    await sink.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.code).toBe('STEPMARK_SINK_FAILED');
+    expect(errors[0]!.message).toContain('ENOENT');
+    expect(sink.stats).toMatchObject({ written: 0, failed: 1, dropped: 2 });
+  });
+
+  it('defaults to one process warning for a failure', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const sink = ndjsonSink(path.join(dir, 'missing', 'y.ndjson'));
+      for (let i = 0; i < 3; i++) {
+        sink.write(sampleTrace());
+        await sink.flush();
+      }
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => (w as SinkError).code)).toEqual(['STEPMARK_SINK_FAILED']);
+  });
+
+  it('a stream that errors (EISDIR) or was closed fails the sink once, without an uncaught error event', async () => {
+    const errors: Error[] = [];
+    const broken = fs.createWriteStream(dir); // a directory: the stream emits 'error' EISDIR
+    const sink = ndjsonSink(broken, { onError: (e) => errors.push(e) });
+    sink.write(sampleTrace());
+    await sink.flush();
+    sink.write(sampleTrace());
+    await sink.flush();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/EISDIR|closed|destroyed/);
+
+    const closedErrors: Error[] = [];
+    const closed = fs.createWriteStream(tmp());
+    await new Promise<void>((r) => closed.end(r));
+    const sink2 = ndjsonSink(closed, { onError: (e) => closedErrors.push(e) });
+    expect(() => sink2.write(sampleTrace())).not.toThrow();
+    await sink2.flush();
+    expect(closedErrors).toHaveLength(1);
+    expect(sink2.stats.failed).toBe(1);
+  });
+
+  it('waits for a slow stream (backpressure) instead of buffering without bound', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const received: string[] = [];
+    const slow = new Writable({
+      highWaterMark: 16,
+      write(chunk, _enc, cb) {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        received.push(String(chunk));
+        setTimeout(() => {
+          inFlight--;
+          cb();
+        }, 2);
+      },
+    });
+    const sink = ndjsonSink(slow, { batchSize: 1, maxQueue: 100 });
+    for (let i = 0; i < 10; i++) sink.write(sampleTrace(`b${i}`));
+    await sink.close();
+    expect(maxInFlight).toBe(1);
+    expect(received.map((l) => JSON.parse(l).meta.request_id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `b${i}`),
+    );
+  });
+
+  it('writes what is still queued when the process exits (process.exit right after write)', () => {
+    const file = tmp();
+    const script = `
+      const { ndjsonSink } = require('stepmark/sinks');
+      const sink = ndjsonSink(${JSON.stringify(file)});
+      for (let i = 0; i < 50; i++) sink.write({ meta: { i }, entities: {}, events: [], spans: [], dropped: 0 });
+      process.exit(0);
+    `;
+    const res = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    expect(readLines(file).map((t) => t.meta.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe('console sink', () => {
+  it('prints the span tree with steps under their span and failures marked', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c) => (text += c));
+    const sink = consoleSink({ stream: out });
+    sink.write(sampleTrace());
+    await sink.flush();
+    expect(text).toContain('OrderService.place');
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe('trace request_id=r1');
+    const place = lines.findIndex((l) => l.includes('OrderService.place'));
+    const score = lines.findIndex((l) => l.includes('FraudService.score'));
+    const flagged = lines.findIndex((l) => l.includes('flagged'));
+    expect(place).toBeGreaterThan(0);
+    expect(score).toBeGreaterThan(place);
+    expect(flagged).toBeGreaterThan(score);
+    // nesting is shown by indentation: the child and its step are deeper than the parent
+    const indent = (l: string) => l.search(/[A-Za-z·]/);
+    expect(indent(lines[score]!)).toBeGreaterThan(indent(lines[place]!));
+    expect(indent(lines[flagged]!)).toBeGreaterThan(indent(lines[score]!));
+    expect(lines[score]).toContain('score service down');
+    expect(text).not.toContain('entered');
+  });
+});
+
+describe('pino sink', () => {
+  const pinoTo = () => {
+    const lines: any[] = [];
+    const dest = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    return { logger: pino({ base: undefined }, dest), lines };
+  };
+
+  it('trace mode: the whole trace as a structured field of one log line, error level when a span failed', async () => {
+    const { logger, lines } = pinoTo();
+    const sink = pinoSink(logger);
+    const ok = sampleTrace('ok');
+    ok.spans = ok.spans.map((s) => ({ ...s, status: 'ok', error: undefined }));
+    sink.write(ok);
+    sink.write(sampleTrace('failed'));
+    expect(lines).toEqual([]); // logged when the queue drains, not inside write()
+    await sink.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 30, msg: 'stepmark trace' });
+    expect(lines[0].stepmark).toEqual(JSON.parse(JSON.stringify(ok)));
+    expect(lines[1]).toMatchObject({ level: 50, stepmark: { meta: { request_id: 'failed' } } });
+  });
+
+  it('lines mode: one log line per span and per step, with the trace meta for joining', async () => {
+    const { logger, lines } = pinoTo();
+    const sink = pinoSink(logger.child({ svc: 'checkout' }), { mode: 'lines', key: 'sm' });
+    sink.write(sampleTrace());
+    await sink.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.msg)).toEqual([
+      'span OrderService.place 10.25ms',
+      'checkout: received',
+      'span FraudService.score 2.5ms',
+      'FraudService.score: flagged',
+    ]);
+    expect(lines.map((l) => l.level)).toEqual([30, 30, 50, 30]);
+    expect(lines.every((l) => l.svc === 'checkout' && l.sm.trace.request_id === 'r1')).toBe(true);
+    expect(lines[3].sm).toMatchObject({ type: 'event', entity_id: 'order_42', meta: { score: 0.78 } });
+  });
+
+  it('a logger that throws is reported once and switched off', async () => {
+    const errors: Error[] = [];
+    const broken = () => {
+      throw new Error('logger broken');
+    };
+    const bad = { info: broken, warn: broken, error: broken };
+    const sink = pinoSink(bad, { onError: (e) => errors.push(e) });
+    sink.write(sampleTrace());
+    await sink.flush();
+    sink.write(sampleTrace());
+    await sink.flush();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('logger broken');
+  });
+});
