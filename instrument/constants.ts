@@ -1,0 +1,110 @@
+/**
+ * The fixed identifiers and strings of the code every stepmark build plugin emits (docs/ABI.md,
+ * ABI v1). Plugins take them from here so the three hosts can never drift apart.
+ */
+
+/** ABI version the emitted code is written against. */
+export const ABI_VERSION = 1;
+
+/** Export of `stepmark/runtime` that ESM output imports: `import { v1 as __stepmark } from "stepmark/runtime"`. */
+export const ABI_EXPORT = 'v1';
+
+/** Function of `stepmark/runtime` that CommonJS output calls: `require("stepmark/runtime").abi(1)`. */
+export const ABI_CHECK_FUNCTION = 'abi';
+
+/** Local binding of the runtime ABI object added as the first statement of the module. */
+export const RUNTIME_BINDING = '__stepmark';
+
+/** Local `const` holding the frame returned by `enter` in an instrumented function. */
+export const FRAME_BINDING = '__smf';
+
+/** Parameter of the `catch` clause that reports the thrown value to the frame. */
+export const CAUGHT_BINDING = '__sme';
+
+/** Package whose `/runtime` subpath is imported and whose public API calls are rewritten. */
+export const DEFAULT_IMPORT_SOURCE = 'stepmark';
+
+/** Name of the enclosing "function" for explicit calls at module level (not inside any function). */
+export const MODULE_SCOPE_NAME = '<module>';
+
+/**
+ * Methods of the ABI object (`__stepmark.<method>`) and of a frame (`__smf.<method>`) that
+ * emitted code calls.
+ */
+export const ABI = {
+  /** `__stepmark.enter(name, location)` opens a span; returns a frame. */
+  enter: 'enter',
+  /** `__stepmark.enterEntity(name, location, kind, entityId)` opens an entity-scoped span. */
+  enterEntity: 'enterEntity',
+  /** `__stepmark.on()`: whether any trace is active in the process (guards entity expressions). */
+  on: 'on',
+  /** `__smf.fail(e)` marks the span as failed with the thrown value. */
+  fail: 'fail',
+  /** `__smf.exit()` closes the span (in `finally`). */
+  exit: 'exit',
+  /** `__smf.s(v)`: suspend (around `await`/`yield` operands). */
+  suspend: 's',
+  /** `__smf.r(v)`: resume (around the result of `await`/`yield`). */
+  resume: 'r',
+} as const;
+
+/** The exact text an instrumented body starts with; a body that starts with it is never wrapped again. */
+export const IDEMPOTENCE_MARKER = `const ${FRAME_BINDING} = ${RUNTIME_BINDING}.`;
+
+/**
+ * The module specifier of the runtime ABI entry for an import source:
+ * `"stepmark"` → `"stepmark/runtime"`.
+ */
+export function runtimeSpecifier(importSource: string = DEFAULT_IMPORT_SOURCE): string {
+  return `${importSource}/runtime`;
+}
+
+/** The ESM import statement, as source text (for hosts that emit text). */
+export function runtimeImportEsm(importSource: string = DEFAULT_IMPORT_SOURCE): string {
+  return `import { ${ABI_EXPORT} as ${RUNTIME_BINDING} } from ${JSON.stringify(runtimeSpecifier(importSource))};`;
+}
+
+/** The CommonJS binding statement, as source text (for hosts that emit text). */
+export function runtimeImportCjs(importSource: string = DEFAULT_IMPORT_SOURCE): string {
+  return `const ${RUNTIME_BINDING} = require(${JSON.stringify(runtimeSpecifier(importSource))}).${ABI_CHECK_FUNCTION}(${ABI_VERSION});`;
+}
+
+/**
+ * Public API functions of `stepmark` whose calls are rewritten to pass the enclosing function's
+ * name (docs/ABI.md, "Explicit calls"). Key: exported name; value: the ABI method called instead.
+ * The ABI method receives the name as a new first argument; all user arguments follow unchanged.
+ */
+export const REWRITTEN_CALLS = {
+  step: 'step',
+  stepEntity: 'stepEntity',
+  enter: 'enterUser',
+  enterEntity: 'enterEntityUser',
+} as const;
+
+/** A public API function whose calls are rewritten. */
+export type RewrittenCall = keyof typeof REWRITTEN_CALLS;
+
+/** The public factory whose result's `.step`/`.enter` calls are rewritten: `const s = scope(kind)`. */
+export const SCOPE_FACTORY = 'scope';
+
+/**
+ * Methods of a `scope(kind)` result whose calls are rewritten. Emitted as
+ * `__stepmark.<abi>(scopeObject, "Name", ...args)`.
+ */
+export const REWRITTEN_SCOPE_METHODS = {
+  step: 'scopeStep',
+  enter: 'scopeEnter',
+} as const;
+
+/** A scope method whose calls are rewritten. */
+export type RewrittenScopeMethod = keyof typeof REWRITTEN_SCOPE_METHODS;
+
+/** Whether `name` is a public API function whose calls are rewritten. */
+export function isRewrittenCall(name: string): name is RewrittenCall {
+  return Object.hasOwn(REWRITTEN_CALLS, name);
+}
+
+/** Whether `name` is a scope method whose calls are rewritten. */
+export function isRewrittenScopeMethod(name: string): name is RewrittenScopeMethod {
+  return Object.hasOwn(REWRITTEN_SCOPE_METHODS, name);
+}

@@ -1,0 +1,47 @@
+/**
+ * Errors the shared core raises. Hosts turn them into their own diagnostics: a Babel code frame,
+ * a TypeScript diagnostic, an esbuild message. Each carries enough to point at the source.
+ */
+
+/** Machine-readable kinds of build errors. */
+export type StepmarkBuildErrorCode =
+  | 'STEPMARK_INVALID_OPTION'
+  | 'STEPMARK_INVALID_DIRECTIVE'
+  | 'STEPMARK_MISPLACED_DIRECTIVE';
+
+/**
+ * A problem in the user's configuration or source found while instrumenting.
+ * `offset`/`length` (UTF-16 code units into the file's text) are set when the problem is in the
+ * source; hosts convert them to `file:line:col` (see {@link LineIndex}).
+ */
+export class StepmarkBuildError extends Error {
+  override name = 'StepmarkBuildError';
+  readonly code: StepmarkBuildErrorCode;
+  /** Start of the offending text in the file, when the problem is in the source. */
+  readonly offset: number | undefined;
+  /** Length of the offending text (at least 1 when `offset` is set). */
+  readonly length: number | undefined;
+
+  constructor(code: StepmarkBuildErrorCode, message: string, offset?: number, length?: number) {
+    super(message);
+    this.code = code;
+    this.offset = offset;
+    this.length = offset === undefined ? undefined : Math.max(1, length ?? 1);
+  }
+}
+
+/** An unknown plugin option or an option of the wrong type. The message names the option. */
+export class StepmarkOptionsError extends StepmarkBuildError {
+  override name = 'StepmarkOptionsError';
+  /** The option that is wrong (`"include"`, `"callback"`, …). */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('STEPMARK_INVALID_OPTION', message);
+    this.option = option;
+  }
+}
+
+/** A bad `@stepmark` comment directive: unknown directive or option, bad value, misplaced. */
+export class StepmarkDirectiveError extends StepmarkBuildError {
+  override name = 'StepmarkDirectiveError';
+}

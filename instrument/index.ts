@@ -1,0 +1,18 @@
+/**
+ * The host-independent core shared by every stepmark build plugin (Babel plugin, TypeScript
+ * transformer, esbuild plugin). It decides *what* is instrumented and *what it is called*; each
+ * plugin only speaks its own AST or host API. Nothing here touches an AST.
+ *
+ * - options: the one options schema, validated with messages that name the option
+ * - directives: `// @stepmark`, `/** @stepmark entity=… kind=… *\/`, `// @stepmark-ignore`
+ * - naming: names of functions from a host-neutral description (docs/NAMING.md)
+ * - locations: `path:line:col` strings and offset → line/column conversion
+ * - constants: the fixed identifiers and strings of the emitted code (docs/ABI.md)
+ */
+export * from './constants.js';
+export * from './directives.js';
+export * from './errors.js';
+export * from './glob.js';
+export * from './locations.js';
+export * from './naming.js';
+export * from './options.js';

@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkEntityRoot,
+  classInitializerName,
+  combineDirectives,
+  entityAccessText,
+  functionName,
+  globToRegExp,
+  ineligibility,
+  isFileDirective,
+  LineIndex,
+  type MarkDirective,
+  matchesAnyGlob,
+  parseComment,
+  projectRelativePath,
+  resolveOptions,
+  runtimeImportCjs,
+  runtimeImportEsm,
+  StepmarkDirectiveError,
+  StepmarkOptionsError,
+  selectFile,
+} from '../../instrument/index.js';
+
+describe('options', () => {
+  it('fills defaults', () => {
+    const o = resolveOptions(undefined, { host: 'x' });
+    expect(o).toMatchObject({
+      include: [],
+      exclude: [],
+      callbacks: false,
+      getters: false,
+      locations: true,
+      importSource: 'stepmark',
+      debug: false,
+    });
+    expect(o.root).toBe(process.cwd());
+  });
+  it('rejects an unknown option by name, with a suggestion', () => {
+    expect(() => resolveOptions({ callback: true }, { host: 'stepmark/babel-plugin' })).toThrowError(
+      /stepmark\/babel-plugin: Invalid option "callback" \(did you mean "callbacks"\?\)/,
+    );
+    try {
+      resolveOptions({ nope: 1 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(StepmarkOptionsError);
+      expect((e as StepmarkOptionsError).option).toBe('nope');
+      expect((e as Error).message).not.toMatch(/did you mean/);
+    }
+  });
+  it('rejects wrong types', () => {
+    expect(() => resolveOptions({ include: 3 })).toThrowError(/"include" must be a glob string/);
+    expect(() => resolveOptions({ locations: 'yes' })).toThrowError(
+      /"locations" must be true or false, got "yes"/,
+    );
+    expect(() => resolveOptions({ importSource: '' })).toThrowError(/must not be empty/);
+    expect(() => resolveOptions([])).toThrowError(/options must be an object/);
+  });
+  it('lets a host allow its own keys', () => {
+    expect(() =>
+      resolveOptions({ transform: 'stepmark/transformer' }, { allow: ['transform'] }),
+    ).not.toThrow();
+  });
+  it('selects files by directive, include and exclude', () => {
+    const o = resolveOptions({ include: ['src/**/*.ts'], exclude: '**/*.test.ts' });
+    expect(selectFile('src/a/b.ts', false, o)).toBe('include');
+    expect(selectFile('src/a/b.test.ts', false, o)).toBe('excluded');
+    expect(selectFile('src/a/b.test.ts', true, o)).toBe('directive');
+    expect(selectFile('lib/b.ts', false, o)).toBe('none');
+  });
+});
+
+describe('globs', () => {
+  it.each([
+    ['src/**/*.ts', 'src/x.ts', true],
+    ['src/**/*.ts', 'src/a/b/x.ts', true],
+    ['src/**/*.ts', 'lib/x.ts', false],
+    ['src/*.ts', 'src/a/x.ts', false],
+    ['*.service.ts', 'deep/er/order.service.ts', true],
+    ['./src/{a,b}/*.ts', 'src/b/x.ts', true],
+    ['src/[ab].ts', 'src/c.ts', false],
+    ['src/[!a].ts', 'src/c.ts', true],
+    ['src/**', 'src/x/y.js', true],
+    ['src/file.ts', 'src/fileXts', false],
+  ])('%s ~ %s = %s', (pattern, path, expected) => {
+    expect(globToRegExp(pattern).test(path)).toBe(expected);
+    expect(matchesAnyGlob(path, ['nothing', pattern])).toBe(expected);
+  });
+});
+
+describe('directives', () => {
+  it('parses line, block and JSDoc forms with absolute offsets', () => {
+    expect(parseComment('// @stepmark', 10)).toEqual([{ type: 'mark', offset: 13, length: 9 }]);
+    expect(parseComment('/** @stepmark */')).toEqual([{ type: 'mark', offset: 4, length: 9 }]);
+    expect(parseComment('// @stepmark-ignore')).toEqual([{ type: 'ignore', offset: 3, length: 16 }]);
+    const [d] = parseComment(
+      '/**\n * Validates.\n * @stepmark entity=order.id kind=order\n */',
+    ) as MarkDirective[];
+    expect(d).toMatchObject({
+      type: 'mark',
+      kind: 'order',
+      entity: { text: 'order.id', segments: ['order', 'id'] },
+    });
+    expect(entityAccessText(d!.entity!)).toBe('order?.id');
+    expect(parseComment('// @stepmark kind="big order" entity=o?.id')).toMatchObject([
+      { kind: 'big order', entity: { text: 'o.id' } },
+    ]);
+  });
+  it('ignores comments that only mention the word', () => {
+    expect(parseComment('// see the @stepmark docs')).toEqual([]);
+    expect(parseComment('/* plain */')).toEqual([]);
+  });
+  const bad: [string, RegExp, number][] = [
+    ['// @stepmarks', /Unknown directive @stepmarks/, 3],
+    ['// @stepmark-off', /Unknown directive @stepmark-off/, 3],
+    ['// @stepmark entity=order.id colour=red', /Unknown @stepmark option "colour"/, 29],
+    ['// @stepmark entity', /options are written key=value/, 13],
+    ['// @stepmark entity=a entity=b', /Duplicate @stepmark option "entity"/, 22],
+    ['// @stepmark entity=a..b', /Invalid entity path "a\.\.b"/, 20],
+    ['// @stepmark entity=a.this', /Invalid entity path/, 20],
+    ['// @stepmark kind=order', /"kind" needs "entity"/, 13],
+    ['// @stepmark kind="x', /Unterminated/, 18],
+    ['// @stepmark-ignore please', /takes no options/, 20],
+    ['// @stepmark(x)', /Unknown directive/, 3],
+  ];
+  it.each(bad)('%s is an error at its offset', (text, message, offset) => {
+    let error: unknown;
+    try {
+      parseComment(text, 100);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StepmarkDirectiveError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as StepmarkDirectiveError).offset).toBe(100 + offset);
+  });
+  it('combines directives of one declaration', () => {
+    const mark = parseComment('// @stepmark')[0]!;
+    const withOptions = parseComment('// @stepmark entity=a')[0]!;
+    const ignore = parseComment('// @stepmark-ignore')[0]!;
+    expect(combineDirectives([mark, withOptions])).toBe(withOptions);
+    expect(combineDirectives([])).toBeUndefined();
+    expect(() => combineDirectives([mark, ignore])).toThrowError(/contradict/);
+    expect(() => combineDirectives([withOptions, withOptions])).toThrowError(/Only one/);
+    expect(isFileDirective(mark)).toBe(true);
+    expect(isFileDirective(withOptions)).toBe(false);
+    expect(isFileDirective(ignore)).toBe(false);
+  });
+  it('checks the entity root against the parameters', () => {
+    const d = parseComment('// @stepmark entity=order.id')[0] as MarkDirective;
+    expect(() => checkEntityRoot(d, ['order'], false)).not.toThrow();
+    expect(() => checkEntityRoot(d, ['o'], true)).toThrowError(
+      /does not start with a parameter .*parameters: o/,
+    );
+    const t = parseComment('// @stepmark entity=this.id')[0] as MarkDirective;
+    expect(() => checkEntityRoot(t, [], true)).not.toThrow();
+    expect(() => checkEntityRoot(t, [], false)).toThrowError(/only allowed on methods/);
+  });
+});
+
+describe('naming', () => {
+  const id = (name: string) => ({ type: 'identifier', name }) as const;
+  const member = (container: string | undefined, key: any, role: any = 'method') =>
+    functionName({ binding: { type: 'member', container, key, role } });
+  it('names every case of docs/NAMING.md', () => {
+    expect(functionName({ ownName: 'foo', binding: { type: 'none' } })).toBe('foo');
+    expect(functionName({ ownName: 'real', binding: { type: 'variable', name: 'alias' } })).toBe('real');
+    expect(functionName({ binding: { type: 'variable', name: 'arrow' } })).toBe('arrow');
+    expect(member('A', id('m'))).toBe('A.m');
+    expect(member('A', id('constructor'), 'constructor')).toBe('A.constructor');
+    expect(member('A', id('g'), 'get')).toBe('A.get g');
+    expect(member('A', id('g'), 'set')).toBe('A.set g');
+    expect(member('A', { type: 'private', name: 'p' })).toBe('A.#p');
+    expect(member('A', { type: 'string', value: 'str key' })).toBe('A.str key');
+    expect(member('A', { type: 'number', value: 0x10 })).toBe('A.16');
+    expect(member('A', { type: 'bigint', value: '10' })).toBe('A.10');
+    expect(member('A', { type: 'computed', text: ' Symbol . iterator /* c */' })).toBe('A.[Symbol.iterator]');
+    expect(member('A', { type: 'computed', text: "key + ' x'" })).toBe("A.[key+' x']");
+    expect(member('obj.nested', id('inner'))).toBe('obj.nested.inner');
+    expect(member(undefined, id('meth'))).toBe('meth');
+    expect(
+      functionName({
+        ownName: 'real',
+        binding: { type: 'member', container: 'obj', key: id('x'), role: 'value' },
+      }),
+    ).toBe('obj.real');
+    expect(functionName({ binding: { type: 'default-export' } })).toBe('default');
+    expect(
+      functionName({
+        binding: { type: 'assignment', target: [id('Foo'), id('prototype'), id('bar')] },
+      }),
+    ).toBe('Foo.bar');
+    expect(
+      functionName({ binding: { type: 'assignment', target: [id('o'), { type: 'computed', text: 'k' }] } }),
+    ).toBe('o.<computed>');
+    expect(
+      functionName({ binding: { type: 'assignment', target: [{ type: 'this', className: 'A' }, id('h')] } }),
+    ).toBe('A.h');
+    expect(functionName({ binding: { type: 'assignment', target: [{ type: 'this' }, id('h')] } })).toBe('h');
+    expect(functionName({ binding: { type: 'none' }, enclosing: 'outer' })).toBe('outer.<anonymous>');
+    expect(functionName({ binding: { type: 'none' }, enclosing: 'outer.<anonymous>' })).toBe(
+      'outer.<anonymous>',
+    );
+    expect(functionName({ binding: { type: 'none' } })).toBe('<anonymous>');
+    expect(functionName({ binding: { type: 'none' }, enclosing: '<module>' })).toBe('<anonymous>');
+    expect(classInitializerName('A', true)).toBe('A.<static_initializer>');
+  });
+  it('decides eligibility', () => {
+    const opts = { getters: false, callbacks: false };
+    const getter = { binding: { type: 'member', container: 'A', key: id('g'), role: 'get' } } as const;
+    expect(ineligibility(getter, opts)).toBe('accessor');
+    expect(ineligibility(getter, { ...opts, getters: true })).toBeUndefined();
+    expect(ineligibility({ binding: { type: 'none' } }, opts)).toBe('callback');
+    expect(ineligibility({ binding: { type: 'none' } }, { ...opts, callbacks: true })).toBeUndefined();
+    expect(ineligibility({ ownName: 'named', binding: { type: 'none' } }, opts)).toBeUndefined();
+  });
+});
+
+describe('locations and constants', () => {
+  it('converts offsets to 1-based line/column with every ECMAScript line break', () => {
+    const index = new LineIndex('ab\ncd\r\nef\rgh\u2028ij');
+    expect(index.locate(0)).toEqual({ line: 1, column: 1 });
+    expect(index.locate(4)).toEqual({ line: 2, column: 2 });
+    expect(index.locate(7)).toEqual({ line: 3, column: 1 });
+    expect(index.locate(10)).toEqual({ line: 4, column: 1 });
+    expect(index.locate(13)).toEqual({ line: 5, column: 1 });
+    expect(index.lineText(2)).toBe('cd');
+  });
+  it('converts UTF-8 byte offsets', () => {
+    const text = 'é😀x';
+    const index = new LineIndex(text);
+    expect(index.fromUtf8(0)).toBe(0);
+    expect(index.fromUtf8(2)).toBe(1);
+    expect(index.fromUtf8(6)).toBe(3);
+    expect(index.fromUtf8(Buffer.byteLength(text))).toBe(4);
+  });
+  it('makes project-relative POSIX paths', () => {
+    expect(projectRelativePath('/p/src/a.ts', '/p')).toBe('src/a.ts');
+    expect(projectRelativePath('src/a.ts', '/p')).toBe('src/a.ts');
+    expect(projectRelativePath('/q/a.ts', '/p')).toBe('../q/a.ts');
+  });
+  it('emits the ABI import forms of docs/ABI.md', () => {
+    expect(runtimeImportEsm()).toBe('import { v1 as __stepmark } from "stepmark/runtime";');
+    expect(runtimeImportCjs('@acme/trace')).toBe('const __stepmark = require("@acme/trace/runtime").abi(1);');
+  });
+});
