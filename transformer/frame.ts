@@ -1,0 +1,152 @@
+import type * as TS from 'typescript';
+
+import {
+  ABI,
+  ABI_CHECK_FUNCTION,
+  ABI_EXPORT,
+  ABI_VERSION,
+  CAUGHT_BINDING as CAUGHT,
+  FRAME_BINDING as FRAME,
+  RUNTIME_BINDING as RUNTIME,
+} from '../instrument/constants.js';
+
+/** Everything the builders need from the host compiler: its factory, and `ts` for its helpers. */
+export interface Emit {
+  readonly ts: typeof TS;
+  readonly factory: TS.NodeFactory;
+}
+
+export const call = (e: Emit, target: string, method: string, args: readonly TS.Expression[]) =>
+  e.factory.createCallExpression(
+    e.factory.createPropertyAccessExpression(e.factory.createIdentifier(target), method),
+    undefined,
+    args,
+  );
+
+const str = (e: Emit, value: string | undefined): TS.Expression =>
+  value === undefined ? e.factory.createVoidZero() : e.factory.createStringLiteral(value);
+
+/**
+ * `import { v1 as __stepmark } from "<source>/runtime"` or, for CommonJS output,
+ * `const __stepmark = require("<source>/runtime").abi(1)`.
+ */
+export function runtimeImport(e: Emit, runtimeSource: string, commonJs: boolean): TS.Statement {
+  const f = e.factory;
+  if (!commonJs) {
+    return f.createImportDeclaration(
+      undefined,
+      f.createImportClause(
+        false,
+        undefined,
+        f.createNamedImports([
+          f.createImportSpecifier(false, f.createIdentifier(ABI_EXPORT), f.createIdentifier(RUNTIME)),
+        ]),
+      ),
+      f.createStringLiteral(runtimeSource),
+    );
+  }
+  const required = f.createCallExpression(f.createIdentifier('require'), undefined, [
+    f.createStringLiteral(runtimeSource),
+  ]);
+  const abi = f.createCallExpression(
+    f.createPropertyAccessExpression(required, ABI_CHECK_FUNCTION),
+    undefined,
+    [f.createNumericLiteral(ABI_VERSION)],
+  );
+  return f.createVariableStatement(
+    undefined,
+    f.createVariableDeclarationList(
+      [f.createVariableDeclaration(RUNTIME, undefined, undefined, abi)],
+      e.ts.NodeFlags.Const,
+    ),
+  );
+}
+
+/** What opens a function's span. */
+export interface FrameOpen {
+  readonly name: string;
+  readonly location: string | undefined;
+  /** From an `entity=` directive: the entity id read from a parameter path, e.g. `['order', 'id']`. */
+  readonly entity?: { readonly path: readonly string[]; readonly kind: string | undefined };
+}
+
+/** `__stepmark.enter("N", "loc")` or `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`. */
+export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
+  const f = e.factory;
+  const head = [f.createStringLiteral(open.name), str(e, open.location)];
+  if (!open.entity) return call(e, RUNTIME, ABI.enter, head);
+  const [root, ...rest] = open.entity.path;
+  let read: TS.Expression = f.createIdentifier(root!);
+  for (const segment of rest) {
+    read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
+  }
+  const guarded = f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
+  const kind = open.entity.kind === undefined ? f.createNull() : f.createStringLiteral(open.entity.kind);
+  return call(e, RUNTIME, ABI.enterEntity, [...head, kind, guarded]);
+}
+
+/**
+ * The frame around `statements` (a function body without its prologue):
+ * `const __smf = <enter>; try { statements } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`
+ * `at` is where the frame's own code maps to in the source map (the function's start), so a
+ * breakpoint on the function's first line stops on `enter`.
+ */
+export function frameStatements(
+  e: Emit,
+  open: FrameOpen,
+  statements: readonly TS.Statement[],
+  at: TS.SourceMapRange,
+): TS.Statement[] {
+  const f = e.factory;
+  const declare = f.createVariableStatement(
+    undefined,
+    f.createVariableDeclarationList(
+      [f.createVariableDeclaration(FRAME, undefined, undefined, enterCall(e, open))],
+      e.ts.NodeFlags.Const,
+    ),
+  );
+  e.ts.setSourceMapRange(declare, at);
+  const guarded = f.createTryStatement(
+    f.createBlock(statements, true),
+    f.createCatchClause(
+      CAUGHT,
+      f.createBlock(
+        [
+          f.createExpressionStatement(call(e, FRAME, ABI.fail, [f.createIdentifier(CAUGHT)])),
+          f.createThrowStatement(f.createIdentifier(CAUGHT)),
+        ],
+        true,
+      ),
+    ),
+    f.createBlock([f.createExpressionStatement(call(e, FRAME, ABI.exit, []))], true),
+  );
+  return [declare, guarded];
+}
+
+/** `await e` → `__smf.r(await __smf.s(e))`, `yield e` → `__smf.r(yield __smf.s(e))` (also `yield*`, bare `yield`). */
+export function wrapSuspension(e: Emit, node: TS.AwaitExpression | TS.YieldExpression): TS.Expression {
+  const f = e.factory;
+  const operand = node.expression ? [node.expression] : [];
+  const suspended = call(e, FRAME, ABI.suspend, operand);
+  const inner = e.ts.isAwaitExpression(node)
+    ? f.updateAwaitExpression(node, suspended)
+    : f.updateYieldExpression(node, node.asteriskToken, suspended);
+  const resumed = call(e, FRAME, ABI.resume, [inner]);
+  e.ts.setSourceMapRange(resumed, node);
+  return resumed;
+}
+
+/** True when `statement` is the idempotence marker `const __smf = __stepmark.…`. */
+export function isFrameMarker(ts: typeof TS, statement: TS.Statement | undefined): boolean {
+  if (!statement || !ts.isVariableStatement(statement)) return false;
+  const [decl] = statement.declarationList.declarations;
+  if (!decl || !ts.isIdentifier(decl.name) || decl.name.text !== FRAME) return false;
+  const init = decl.initializer;
+  return (
+    !!init &&
+    ts.isCallExpression(init) &&
+    ts.isPropertyAccessExpression(init.expression) &&
+    ts.isIdentifier(init.expression.expression) &&
+    init.expression.expression.text === RUNTIME
+  );
+}

@@ -1,0 +1,157 @@
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type * as TS from 'typescript';
+import { StepmarkBuildError } from '../instrument/errors.js';
+import { type ResolvedOptions, resolveOptions, type StepmarkOptions } from '../instrument/options.js';
+import { unsupportedModuleKind } from './module-format.js';
+import { instrumentSourceFile } from './visitor.js';
+
+/** Code of the diagnostics stepmark reports (`error TS99001: …`). */
+export const DIAGNOSTIC_CODE = 99001;
+
+const HOST = 'stepmark/transformer';
+
+/**
+ * Keys ts-patch (v3 and v4) leaves in the plugin entry it passes on, and keys it consumes itself.
+ * They are not stepmark options and must not be rejected as unknown.
+ */
+const HOST_KEYS = [
+  'transform',
+  'after',
+  'afterDeclarations',
+  'type',
+  'import',
+  'name',
+  'tsConfig',
+  'resolvePathAliases',
+  'isEsm',
+  'transformProgram',
+];
+
+/** The plugin entry from `tsconfig.json`: `{ "transform": "stepmark/transformer", ...options }`. */
+export type TransformerConfig = StepmarkOptions & Record<string, unknown>;
+
+/** What ts-patch passes as the third argument (a subset; everything is optional for manual use). */
+export interface TransformerExtras {
+  /** The TypeScript instance compiling the program. Defaults to `typescript` resolved from the working directory. */
+  readonly ts?: typeof TS;
+  /** ts-patch: reports a diagnostic the way the compiler reports its own errors. */
+  readonly addDiagnostic?: (diagnostic: TS.Diagnostic) => unknown;
+}
+
+/**
+ * The stepmark TypeScript transformer, in ts-patch's `program` plugin shape: add
+ * `{ "transform": "stepmark/transformer" }` to `compilerOptions.plugins` and build with `tspc`.
+ *
+ * Also callable directly: pass the result as a `before` transformer to `program.emit`,
+ * `ts.transpileModule`, or from ts-loader / ts-jest `getCustomTransformers`.
+ * Problems in the options or in `@stepmark` comments go to `extras.addDiagnostic` when the host
+ * provides it (ts-patch does) and are thrown as errors naming `file:line:col` otherwise.
+ *
+ * @example
+ * ts.transpileModule(source, {
+ *   fileName: 'src/order.ts',
+ *   transformers: { before: [stepmarkTransformer(undefined, { include: ['src/**'] }, { ts })] },
+ * });
+ */
+export default function stepmarkTransformer(
+  program?: TS.Program,
+  config?: TransformerConfig,
+  extras?: TransformerExtras,
+): TS.TransformerFactory<TS.SourceFile> {
+  const ts = extras?.ts ?? loadTypeScript();
+  const report = extras?.addDiagnostic;
+  const configPath = program?.getCompilerOptions().configFilePath;
+  const configFile = typeof configPath === 'string' ? configPath : undefined;
+  const where = configFile && `${configFile} (compilerOptions.plugins)`;
+  let options: ResolvedOptions;
+  try {
+    options = resolveOptions(relativeRoot(config, configFile), { host: HOST, allow: HOST_KEYS });
+  } catch (error) {
+    const message = where && error instanceof Error ? `${error.message} — fix it in ${where}` : undefined;
+    if (!report || !message) throw message ? Object.assign(error as Error, { message }) : error;
+    report(globalDiagnostic(ts, message));
+    return () => (sourceFile) => sourceFile;
+  }
+  return (context) => {
+    const compilerOptions = context.getCompilerOptions();
+    const unsupported = unsupportedModuleKind(ts, compilerOptions);
+    return (sourceFile) => {
+      if (sourceFile.isDeclarationFile) return sourceFile;
+      try {
+        if (unsupported) {
+          throw new StepmarkBuildError(
+            'STEPMARK_INVALID_OPTION',
+            `${HOST}: module "${unsupported}" is not supported; use CommonJS, an ES module kind, Node16/NodeNext or Preserve`,
+          );
+        }
+        const { file, report: done } = instrumentSourceFile(ts, context, sourceFile, options);
+        if (options.debug) debugLog(done);
+        return file;
+      } catch (error) {
+        if (!(error instanceof StepmarkBuildError)) throw error;
+        const diagnostic = fileDiagnostic(ts, sourceFile, error);
+        if (!report)
+          throw new StepmarkBuildError(
+            error.code,
+            formatDiagnostic(ts, diagnostic),
+            error.offset,
+            error.length,
+          );
+        report(diagnostic);
+        return sourceFile;
+      }
+    };
+  };
+}
+
+/** `root` in tsconfig.json is relative to that file, not to the working directory. */
+function relativeRoot(config: TransformerConfig | undefined, configFile: string | undefined): unknown {
+  if (!config || typeof config.root !== 'string' || isAbsolute(config.root) || !configFile) return config;
+  return { ...config, root: resolve(dirname(configFile), config.root) };
+}
+
+function loadTypeScript(): typeof TS {
+  return createRequire(join(process.cwd(), 'package.json'))('typescript') as typeof TS;
+}
+
+function globalDiagnostic(ts: typeof TS, message: string): TS.Diagnostic {
+  return {
+    category: ts.DiagnosticCategory.Error,
+    code: DIAGNOSTIC_CODE,
+    file: undefined,
+    start: undefined,
+    length: undefined,
+    messageText: message,
+    source: 'stepmark',
+  };
+}
+
+function fileDiagnostic(ts: typeof TS, sourceFile: TS.SourceFile, error: StepmarkBuildError): TS.Diagnostic {
+  return {
+    category: ts.DiagnosticCategory.Error,
+    code: DIAGNOSTIC_CODE,
+    file: sourceFile,
+    start: error.offset,
+    length: error.length,
+    messageText: error.message,
+    source: 'stepmark',
+  };
+}
+
+/** `file:line:col: message`, for hosts that take no diagnostics. */
+function formatDiagnostic(ts: typeof TS, d: TS.Diagnostic): string {
+  const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+  if (!d.file || d.start === undefined) return message;
+  const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+  return `${d.file.fileName}:${line + 1}:${character + 1}: ${message}`;
+}
+
+function debugLog(report: ReturnType<typeof instrumentSourceFile>['report']): void {
+  const skipped = report.skipped.map((s) => `${s.name} (${s.reason})`).join(', ');
+  process.stderr.write(
+    `[stepmark] ${report.file}: ${report.selection}; instrumented ${report.instrumented.length}` +
+      `${report.instrumented.length ? ` [${report.instrumented.join(', ')}]` : ''}` +
+      `; rewrote ${report.rewrittenCalls} call(s)${skipped ? `; skipped ${skipped}` : ''}\n`,
+  );
+}
