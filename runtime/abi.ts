@@ -1,0 +1,180 @@
+/**
+ * `stepmark/runtime`: the versioned ABI that the build plugins emit calls into (docs/ABI.md).
+ *
+ *     import { v1 as __stepmark } from "stepmark/runtime";           // ESM
+ *     const __stepmark = require("stepmark/runtime").abi(1);         // CommonJS
+ *
+ * Every function is built for the disabled path first: one load and compare of the
+ * process-wide active-trace counter, then the shared no-op frame; nothing is allocated. When
+ * a trace is active somewhere, one AsyncLocalStorage lookup finds this context's cursor.
+ * Names and locations arrive as string literals, so no stack is read. Nothing here throws into
+ * user code (bad arguments are recorded as strings, internal failures drop the record).
+ *
+ * Compatibility: ABI 1 keeps these names, parameters and frame methods for as long as the
+ * runtime exports `v1`. A new ABI gets a new export (`v2`) and `abi(2)`; a runtime that drops
+ * ABI 1 makes `import { v1 }` fail at link time and `abi(1)` throw StepmarkAbiError.
+ */
+import {
+  activeCursor,
+  type ExitHandle,
+  handleFor,
+  isScope,
+  NOOP_HANDLE,
+  openEntityIn,
+  openIn,
+  recordEntityIn,
+  recordIn,
+} from './core.js';
+import { ABIS, G, VERSION } from './state.js';
+import { type Frame, NOOP_FRAME } from './trace.js';
+import type { Meta } from './types.js';
+
+export type { ExitHandle } from './core.js';
+export type { Frame } from './trace.js';
+
+/** A scope object as returned by `scope(kind)`. */
+export interface AbiScope {
+  readonly kind: string;
+}
+
+/** ABI version 1 (docs/ABI.md). */
+export interface AbiV1 {
+  readonly version: 1;
+  /** Opens a span for an instrumented function; the shared no-op frame when nothing traces here. */
+  enter(name: string, location: string | undefined): Frame;
+  /** Opens an entity-scoped span (`@stepmark entity=… kind=…`). `entityId` is `false` when `on()` was false. */
+  enterEntity(name: string, location: string | undefined, kind: string | null, entityId: unknown): Frame;
+  /** Whether any trace is active in the process (guards evaluation of entity expressions). */
+  on(): boolean;
+  /** `step(action, meta?)` with the stage name written at build time. */
+  step(name: string, action: string, meta?: Meta): void;
+  /** `stepEntity(id, action, meta?)` with the stage name written at build time. */
+  stepEntity(name: string, entityId: unknown, action: string, meta?: Meta): void;
+  /** `enter(meta?)` with the span name written at build time: the user's exit handle. */
+  enterUser(name: string, meta?: Meta): ExitHandle;
+  /** `enterEntity(id, meta?)` with the span name written at build time. */
+  enterEntityUser(name: string, entityId: unknown, meta?: Meta): ExitHandle;
+  /** `s.step(id, action, meta?)` for `const s = scope(kind)`. */
+  scopeStep(scope: AbiScope, name: string, entityId: unknown, action: string, meta?: Meta): void;
+  /** `s.enter(id, meta?)` for `const s = scope(kind)`. */
+  scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle;
+}
+
+function on(): boolean {
+  return G.active !== 0;
+}
+
+function enter(name: string, location: string | undefined): Frame {
+  if (G.active === 0) return NOOP_FRAME;
+  const c = activeCursor();
+  if (c === undefined) return NOOP_FRAME;
+  return openIn(c, name, location, undefined);
+}
+
+function enterEntity(
+  name: string,
+  location: string | undefined,
+  kind: string | null,
+  entityId: unknown,
+): Frame {
+  if (G.active === 0) return NOOP_FRAME;
+  const c = activeCursor();
+  if (c === undefined) return NOOP_FRAME;
+  return openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined);
+}
+
+function step(name: string, action: string, meta?: Meta): void {
+  if (G.active === 0) return;
+  const c = activeCursor();
+  if (c === undefined) return;
+  recordIn(c, name, action, meta);
+}
+
+function stepEntity(name: string, entityId: unknown, action: string, meta?: Meta): void {
+  if (G.active === 0) return;
+  const c = activeCursor();
+  if (c === undefined) return;
+  recordEntityIn(c, entityId, undefined, name, action, meta);
+}
+
+function enterUser(name: string, meta?: Meta): ExitHandle {
+  if (G.active === 0) return NOOP_HANDLE;
+  const c = activeCursor();
+  if (c === undefined) return NOOP_HANDLE;
+  return handleFor(openIn(c, name, undefined, meta));
+}
+
+function enterEntityUser(name: string, entityId: unknown, meta?: Meta): ExitHandle {
+  if (G.active === 0) return NOOP_HANDLE;
+  const c = activeCursor();
+  if (c === undefined) return NOOP_HANDLE;
+  return handleFor(openEntityIn(c, name, undefined, undefined, entityId, meta));
+}
+
+function scopeStep(scope: AbiScope, name: string, entityId: unknown, action: string, meta?: Meta): void {
+  // Not a stepmark scope (a plugin rewrote something it should not have): keep the program's behaviour.
+  if (!isScope(scope)) {
+    (scope as any).step(entityId, action, meta);
+    return;
+  }
+  if (G.active === 0) return;
+  const c = activeCursor();
+  if (c === undefined) return;
+  recordEntityIn(c, entityId, scope.kind, name, action, meta);
+}
+
+function scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle {
+  if (!isScope(scope)) return (scope as any).enter(entityId, meta);
+  if (G.active === 0) return NOOP_HANDLE;
+  const c = activeCursor();
+  if (c === undefined) return NOOP_HANDLE;
+  return handleFor(openEntityIn(c, name, undefined, scope.kind, entityId, meta));
+}
+
+/** ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. */
+export const v1: AbiV1 = Object.freeze({
+  version: 1 as const,
+  enter,
+  enterEntity,
+  on,
+  step,
+  stepEntity,
+  enterUser,
+  enterEntityUser,
+  scopeStep,
+  scopeEnter,
+});
+
+const abis: Record<number, AbiV1> = { 1: v1 };
+
+/** Thrown by `abi(n)` when this runtime does not implement ABI `n`. */
+export class StepmarkAbiError extends Error {
+  readonly code = 'STEPMARK_ABI_MISMATCH';
+  readonly requested: unknown;
+  readonly supported: readonly number[];
+  readonly runtimeVersion: string;
+  constructor(requested: unknown) {
+    super(
+      `stepmark: this code was instrumented for runtime ABI ${String(requested)}, but the installed stepmark runtime ` +
+        `(version ${VERSION}) supports ABI ${ABIS.join(', ')}. Install matching versions of stepmark and of the ` +
+        `build plugin that instrumented it, then rebuild.`,
+    );
+    this.name = 'StepmarkAbiError';
+    this.requested = requested;
+    this.supported = ABIS.slice();
+    this.runtimeVersion = VERSION;
+  }
+}
+
+/** The ABI object for version `n` (CommonJS output calls `require("stepmark/runtime").abi(1)`). */
+export function abi(n: 1): AbiV1;
+export function abi(n: number): AbiV1;
+export function abi(n: number): AbiV1 {
+  const found = Object.hasOwn(abis, n) ? abis[n] : undefined;
+  if (found === undefined) throw new StepmarkAbiError(n);
+  return found;
+}
+
+/** Package version of this runtime, and the ABIs it implements. */
+export const runtimeVersion = VERSION;
+export const supportedAbis: readonly number[] = Object.freeze(ABIS.slice());

@@ -1,0 +1,184 @@
+/**
+ * The operations behind both the public API (index.ts) and the plugin ABI (abi.ts). Every
+ * function starts with the process-wide fast path — `G.active === 0` means no trace runs
+ * anywhere, so nothing else is looked at — then reads the context's cursor once. None throws.
+ */
+import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
+import { type Frame, NOOP_FRAME, RecorderTrace, type Span, toStr } from './trace.js';
+import type { Meta, Trace, TraceOptions } from './types.js';
+
+/** The active cursor of this context, if its trace is still running. */
+export function activeCursor(): Cursor | undefined {
+  const c = currentCursor();
+  return c !== undefined && !c.trace.ended ? c : undefined;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as any).then === 'function'
+  );
+}
+
+function endTrace(trace: RecorderTrace): void {
+  if (trace.ended) return;
+  trace.ended = true;
+  G.active--;
+  if (G.active === 0) idle();
+  const onEnd = trace.onEnd;
+  if (onEnd !== undefined) {
+    try {
+      onEnd(trace.toJSON());
+    } catch {}
+  }
+}
+
+/**
+ * Starts a trace, runs `fn` in it, ends the trace when `fn` returns or its promise settles.
+ * `started` receives the trace first (capture uses it to collect at the end).
+ */
+export function runTrace<R>(
+  fn: () => R,
+  options: TraceOptions | undefined,
+  started?: (trace: RecorderTrace) => void,
+): R {
+  if (typeof fn !== 'function') throw new TypeError('stepmark: run(fn, options?) needs a function');
+  const trace = new RecorderTrace(options);
+  started?.(trace);
+  ensureStore();
+  const cursor: Cursor = { trace, span: undefined };
+  G.active++;
+  let result: R;
+  try {
+    result = withCursor(cursor, fn);
+  } catch (e) {
+    endTrace(trace);
+    throw e;
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (v) => {
+        endTrace(trace);
+        return v;
+      },
+      (e) => {
+        endTrace(trace);
+        throw e;
+      },
+    ) as R;
+  }
+  endTrace(trace);
+  return result;
+}
+
+export function recordIn(c: Cursor, stage: unknown, action: unknown, meta: unknown): void {
+  try {
+    c.trace.event(c.trace.events, toStr(stage), toStr(action), meta, c.span);
+  } catch {}
+}
+
+export function recordEntityIn(
+  c: Cursor,
+  entityId: unknown,
+  kind: string | undefined,
+  stage: unknown,
+  action: unknown,
+  meta: unknown,
+): void {
+  try {
+    const id = toStr(entityId);
+    const t = c.trace;
+    if (!t.accepts(id, kind)) return;
+    t.event(t.entity(id, kind).events, toStr(stage), toStr(action), meta, c.span);
+  } catch {}
+}
+
+export function trackIn(c: Cursor, entityId: unknown, meta: unknown, kind: string | undefined): void {
+  try {
+    const id = toStr(entityId);
+    if (!c.trace.accepts(id, kind)) return;
+    c.trace.track(id, meta, kind);
+  } catch {}
+}
+
+export function openIn(c: Cursor, name: string, location: string | undefined, meta: unknown): Span | Frame {
+  try {
+    return c.trace.openSpan(c, toStr(name), location, undefined, meta);
+  } catch {
+    return NOOP_FRAME;
+  }
+}
+
+export function openEntityIn(
+  c: Cursor,
+  name: string,
+  location: string | undefined,
+  kind: string | undefined,
+  entityId: unknown,
+  meta: unknown,
+): Span | Frame {
+  try {
+    if (entityId === undefined || entityId === null || entityId === false) {
+      return c.trace.openSpan(c, toStr(name), location, undefined, meta);
+    }
+    const id = toStr(entityId);
+    const t = c.trace;
+    if (!t.accepts(id, kind)) return NOOP_FRAME;
+    return t.openSpan(c, toStr(name), location, t.entity(id, kind), meta);
+  } catch {
+    return NOOP_FRAME;
+  }
+}
+
+/** What `enter()` returns: call it (or `using` it) to end the span. */
+export interface ExitHandle {
+  (): void;
+  /** Ends the span (same as calling the handle). */
+  exit(): void;
+  /** Marks the span failed with the thrown value's message. */
+  fail(error: unknown): void;
+  [Symbol.dispose](): void;
+}
+
+function nothing(): void {}
+export const NOOP_HANDLE: ExitHandle = Object.freeze(
+  Object.assign(function stepmarkNoopExit() {}, { exit: nothing, fail: nothing, [Symbol.dispose]: nothing }),
+) as ExitHandle;
+
+export function handleFor(frame: Span | Frame): ExitHandle {
+  if (frame === NOOP_FRAME) return NOOP_HANDLE;
+  try {
+    const span = frame as Span;
+    const h = (() => span.exit()) as ExitHandle;
+    h.exit = h;
+    h.fail = (e: unknown) => span.fail(e);
+    h[Symbol.dispose] = h;
+    return h;
+  } catch {
+    return NOOP_HANDLE;
+  }
+}
+
+/** Snapshot of the trace running in this context; undefined outside a trace or after it ended. */
+export function collectCurrent(): Trace | undefined {
+  if (G.active === 0) return undefined;
+  const c = activeCursor();
+  if (c === undefined) return undefined;
+  try {
+    return c.trace.toJSON();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Brand shared by every runtime copy, so the ABI recognises scopes made by another copy. */
+export const SCOPE_BRAND = Symbol.for('stepmark.scope');
+
+export interface ScopeLike {
+  readonly kind: string;
+}
+
+export function isScope(s: unknown): s is ScopeLike {
+  return s !== null && typeof s === 'object' && (s as Record<symbol, unknown>)[SCOPE_BRAND] === true;
+}
+
+export type { Meta };

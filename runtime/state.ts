@@ -1,0 +1,150 @@
+/**
+ * Process-wide state shared by every copy of the runtime (ESM and CommonJS builds, a bundled
+ * copy and an installed one): it lives on `globalThis` under a registered symbol, so a trace
+ * started through one copy is seen by calls made through another.
+ *
+ * The key carries the state layout's major version: a copy with an incompatible layout uses
+ * another key (and so does not see the other's traces) instead of corrupting it.
+ */
+import type { RecorderTrace, Span } from './trace.js';
+
+/** What the async context holds: a small mutable view of "which trace, which span is open here". */
+export interface Cursor {
+  trace: RecorderTrace;
+  span: Span | undefined;
+}
+
+interface AlsLike<T> {
+  getStore(): T | undefined;
+  run<R>(store: T, fn: () => R): R;
+  enterWith(store: T): void;
+  disable(): void;
+}
+type AlsClass = new <T>() => AlsLike<T>;
+
+export interface SharedState {
+  /** Number of traces whose `run` has not finished. 0 = the fast path: every call returns at once. */
+  active: number;
+  /** The AsyncLocalStorage, created when the first trace starts (never before: see docs/RUNTIME.md). */
+  als: AlsLike<Cursor> | undefined;
+  /** Whether `als` is the async_hooks-based implementation (Node ≤ 23) that taxes every await while enabled. */
+  alsHooked: boolean;
+  /** Looked up once: the AsyncLocalStorage class, or null when the platform has none. */
+  alsClass: AlsClass | null | undefined;
+  /** Current cursor of the synchronous fallback (platforms without AsyncLocalStorage). */
+  cursor: Cursor | undefined;
+  /** Package version of the copy that created the state. */
+  version: string;
+  /** ABI versions supported by the copy that created the state. */
+  abis: number[];
+  /** Warnings already printed (each once per process). */
+  warned: Set<string>;
+}
+
+export const VERSION = '0.1.0';
+export const ABIS = [1];
+const KEY = Symbol.for('stepmark.runtime.v1');
+
+function createState(): SharedState {
+  return {
+    active: 0,
+    als: undefined,
+    alsHooked: false,
+    alsClass: undefined,
+    cursor: undefined,
+    version: VERSION,
+    abis: ABIS.slice(),
+    warned: new Set(),
+  };
+}
+
+const g = globalThis as unknown as Record<symbol, SharedState | undefined>;
+/** The shared state (one object per process). */
+export const G: SharedState = g[KEY] ?? (g[KEY] = createState());
+
+export function warnOnce(key: string, message: string): void {
+  if (G.warned.has(key)) return;
+  G.warned.add(key);
+  try {
+    globalThis.console?.warn?.(`[stepmark] ${message}`);
+  } catch {
+    // a broken console must not break the program
+  }
+}
+
+/**
+ * Finds AsyncLocalStorage without a static `import 'node:async_hooks'`, so browser bundles of the
+ * runtime need no shim: `process.getBuiltinModule` (Node ≥ 20.16, Bun, Deno), then a global
+ * (some edge runtimes). No `require('node:async_hooks')` either: bundlers would try to resolve it
+ * for browsers. Older Node 20 releases (< 20.16) can pass the class to `useAsyncLocalStorage`.
+ */
+function findAls(): AlsClass | null {
+  try {
+    const p = (globalThis as any).process;
+    const mod = p?.getBuiltinModule?.('node:async_hooks');
+    if (mod?.AsyncLocalStorage) return mod.AsyncLocalStorage;
+  } catch {}
+  const global = (globalThis as any).AsyncLocalStorage;
+  if (typeof global === 'function') return global;
+  return null;
+}
+
+/** Called when a trace starts. Creates the AsyncLocalStorage on first use. */
+export function ensureStore(): void {
+  if (G.als !== undefined) return;
+  if (G.alsClass === undefined) {
+    G.alsClass = findAls();
+    if (G.alsClass === null && (globalThis as any).process?.versions?.node) {
+      warnOnce(
+        'no-als',
+        'AsyncLocalStorage not found (Node < 20.16?): traces follow only the synchronous extent of run(); see docs/RUNTIME.md',
+      );
+    }
+  }
+  if (G.alsClass === null) return;
+  const als = new G.alsClass<Cursor>();
+  G.als = als;
+  // The async_hooks implementation has `_enable`; the AsyncContextFrame one (Node ≥ 24) does not.
+  G.alsHooked = typeof (als as any)._enable === 'function';
+}
+
+/** The cursor of the current async context (or of the synchronous fallback). */
+export function currentCursor(): Cursor | undefined {
+  const als = G.als;
+  return als !== undefined ? als.getStore() : G.cursor;
+}
+
+/** Makes `c` the current cursor for the rest of this synchronous execution and what it schedules. */
+export function setCursor(c: Cursor | undefined): void {
+  const als = G.als;
+  if (als !== undefined) als.enterWith(c as Cursor);
+  else G.cursor = c;
+}
+
+/** Runs `fn` with `c` as the current cursor. */
+export function withCursor<R>(c: Cursor, fn: () => R): R {
+  const als = G.als;
+  if (als !== undefined) return als.run(c, fn);
+  const prev = G.cursor;
+  G.cursor = c;
+  try {
+    return fn();
+  } finally {
+    G.cursor = prev;
+  }
+}
+
+/**
+ * Called when the last active trace ended. With the async_hooks-based AsyncLocalStorage
+ * (Node 20/22) an enabled store installs promise hooks that make every `await` in the process
+ * ~3x slower; disabling it when nothing traces removes that cost until the next trace starts
+ * (`run` re-enables it). Stores left on resources created during a trace only point at ended
+ * traces, which ignore calls.
+ */
+export function idle(): void {
+  if (G.alsHooked && G.active === 0) {
+    try {
+      G.als!.disable();
+    } catch {}
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * The recorder: one `RecorderTrace` per `run`, holding events, entities and spans in a compact
+ * internal form (monotonic numbers, no Date, no JSON) that `toJSON` turns into the trace format.
+ *
+ * Span bookkeeping does not assume LIFO order. The current span of an async context lives in
+ * a mutable `Cursor { trace, span }` (the AsyncLocalStorage store):
+ * - `enter` opens a span whose parent is `cursor.span` and makes it current by assigning
+ *   `cursor.span` (no `enterWith` per call: that would cost ~300 ns on Node 24);
+ * - `exit` puts back the nearest still-open ancestor, and only if the span is still current
+ *   there, so spans that exit out of order never corrupt the cursor;
+ * - `s()` (before `await`/`yield`) hands the context back to whoever resumed the function;
+ *   `r()` (after) makes the span current again through a per-frame cursor entered with
+ *   `enterWith`, so callbacks, timers and promises created in the continuation keep the span
+ *   as their parent. `s()`/`exit()` restore the resumer's cursor, which is what keeps a sync
+ *   generator's span from staying current in its consumer after a `yield`.
+ * Known imprecision: callbacks created in the synchronous prelude of an async function (before
+ * its first `await`) capture the caller's cursor, so they see whatever span is current there
+ * when they run (usually the caller's span), not the function's own span.
+ */
+
+import { describeError, type SnapshotConfig, safeString, snapshotConfig, snapshotMeta } from './snapshot.js';
+import { type Cursor, currentCursor, setCursor } from './state.js';
+import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
+
+const perf: { now(): number } =
+  typeof globalThis.performance?.now === 'function' ? globalThis.performance : { now: () => Date.now() };
+
+const ST_OPEN = 0;
+const ST_OK = 1;
+const ST_ERROR = 2;
+
+/** Internal event: converted to `TraceEvent` at collect time. */
+interface Ev {
+  stage: string;
+  action: string;
+  t: number;
+  meta: Record<string, JsonValue> | undefined;
+  span: Span | undefined;
+}
+
+interface Entity {
+  id: string;
+  kind: string | undefined;
+  meta: Record<string, JsonValue>;
+  events: Ev[];
+}
+
+/**
+ * The frame returned by `enter` (ABI) — the span itself, so opening a span allocates one object.
+ * Methods never throw.
+ */
+export class Span {
+  readonly id: string;
+  readonly parent: Span | undefined;
+  readonly name: string;
+  readonly location: string | undefined;
+  readonly entity: Entity | undefined;
+  readonly trace: RecorderTrace;
+  /** The cursor that was current at `enter` (the span was made current there by assignment). */
+  readonly cursor: Cursor;
+  readonly start: number;
+  end = -1;
+  status = ST_OPEN;
+  error: string | undefined = undefined;
+  /** Per-frame cursor, created on the first resume. */
+  own: Cursor | undefined = undefined;
+  /** The cursor that was current when `r()` entered `own` (restored by `s()`/`exit()`). */
+  outer: Cursor | undefined = undefined;
+  /** Whether `r()` has entered `own` and `s()` has not restored `outer` yet. */
+  resumed = false;
+
+  constructor(
+    trace: RecorderTrace,
+    cursor: Cursor,
+    id: string,
+    name: string,
+    location: string | undefined,
+    entity: Entity | undefined,
+    start: number,
+  ) {
+    this.trace = trace;
+    this.cursor = cursor;
+    this.parent = cursor.span;
+    this.id = id;
+    this.name = name;
+    this.location = location;
+    this.entity = entity;
+    this.start = start;
+  }
+
+  /** Ends the span (idempotent). */
+  exit(): void {
+    if (this.end >= 0) return;
+    try {
+      this.unwind();
+      this.trace.closeSpan(this);
+    } catch {
+      // e.g. a RangeError near the stack limit: the context is already unwound; the span is
+      // reported as unfinished.
+    }
+  }
+
+  /** Marks the span failed with the thrown value `e` (its message is recorded). */
+  fail(e: unknown): void {
+    if (this.end >= 0) return;
+    try {
+      this.status = ST_ERROR;
+      this.error = describeError(e);
+    } catch {}
+  }
+
+  /** Before `await`/`yield`: gives the context back to the resumer. Returns `v`. */
+  s<T>(v: T): T {
+    try {
+      this.suspend();
+    } catch {}
+    return v;
+  }
+
+  /** After `await`/`yield`: makes this span current again. Returns `v`. */
+  r<T>(v: T): T {
+    if (this.end >= 0 || this.trace.ended) return v;
+    try {
+      const cur = currentCursor();
+      let own = this.own;
+      if (own === undefined) own = this.own = { trace: this.trace, span: this };
+      else own.span = this;
+      if (cur !== own) {
+        this.outer = cur;
+        this.resumed = true;
+        setCursor(own);
+      }
+    } catch {}
+    return v;
+  }
+
+  private suspend(): void {
+    const c = this.cursor;
+    if (c.span === this) c.span = openAncestor(this.parent);
+    if (this.resumed) {
+      this.resumed = false;
+      const outer = this.outer;
+      this.outer = undefined;
+      if (currentCursor() === this.own) setCursor(outer);
+    }
+  }
+
+  private unwind(): void {
+    this.suspend();
+  }
+
+  [Symbol.dispose](): void {
+    this.exit();
+  }
+}
+
+/** The nearest span in the chain that has not exited. */
+function openAncestor(s: Span | undefined): Span | undefined {
+  while (s !== undefined && s.end >= 0) s = s.parent;
+  return s;
+}
+
+/** A frame that does nothing: returned whenever nothing is recorded. Shared, never allocated per call. */
+export interface Frame {
+  exit(): void;
+  fail(e: unknown): void;
+  s<T>(v: T): T;
+  r<T>(v: T): T;
+}
+
+function identity<T>(v: T): T {
+  return v;
+}
+function nothing(): void {}
+
+export const NOOP_FRAME: Frame = Object.freeze({
+  exit: nothing,
+  fail: nothing,
+  s: identity,
+  r: identity,
+  [Symbol.dispose]: nothing,
+}) as Frame;
+
+export class RecorderTrace {
+  ended = false;
+  readonly meta: Record<string, JsonValue>;
+  readonly events: Ev[] = [];
+  readonly entities = new Map<string, Entity>();
+  readonly spans: Span[] = [];
+  dropped = 0;
+  droppedSpans = 0;
+  private count = 0;
+  private nextId = 1;
+  readonly maxEvents: number;
+  readonly maxSpans: number;
+  readonly clock: (() => number) | undefined;
+  readonly entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
+  readonly snap: SnapshotConfig;
+  readonly onEnd: ((trace: Trace) => void) | undefined;
+  /** Wall-clock anchor of the monotonic clock. */
+  private readonly wall0: number;
+  private readonly perf0: number;
+
+  constructor(options: TraceOptions | undefined) {
+    const o = options ?? {};
+    checkOptions(o);
+    this.maxEvents = o.maxEvents ?? 10_000;
+    this.maxSpans = o.maxSpans ?? 10_000;
+    this.clock = o.clock;
+    this.entityFilter = o.entityFilter;
+    this.onEnd = o.onEnd;
+    this.snap = snapshotConfig(o.metaLimits, o.redact);
+    this.meta = snapshotMeta(o.meta, this.snap);
+    this.wall0 = Date.now();
+    this.perf0 = perf.now();
+  }
+
+  now(): number {
+    const c = this.clock;
+    if (c === undefined) return perf.now();
+    try {
+      const t = c();
+      return typeof t === 'number' ? t : Number(t);
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** Whether an entity-scoped call for this entity is recorded (`entityFilter`). */
+  accepts(entityId: string, kind: string | undefined): boolean {
+    const f = this.entityFilter;
+    if (f === undefined) return true;
+    try {
+      return f(entityId, kind) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  entity(id: string, kind: string | undefined): Entity {
+    let e = this.entities.get(id);
+    if (e === undefined) {
+      e = { id, kind, meta: {}, events: [] };
+      this.entities.set(id, e);
+    } else if (kind !== undefined && e.kind === undefined) {
+      e.kind = kind;
+    }
+    return e;
+  }
+
+  track(id: string, meta: unknown, kind: string | undefined): void {
+    const e = this.entity(id, kind);
+    if (kind !== undefined) e.kind = kind;
+    if (meta !== undefined && meta !== null) Object.assign(e.meta, snapshotMeta(meta, this.snap));
+  }
+
+  /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */
+  event(list: Ev[], stage: string, action: string, meta: unknown, span: Span | undefined): void {
+    if (this.count >= this.maxEvents) {
+      this.dropped++;
+      return;
+    }
+    const ev: Ev = {
+      stage,
+      action,
+      t: this.now(),
+      meta: meta === undefined ? undefined : snapshotMeta(meta, this.snap),
+      span,
+    };
+    list.push(ev);
+    this.count++;
+  }
+
+  /** Opens a span in cursor `c` and makes it current there. */
+  openSpan(
+    c: Cursor,
+    name: string,
+    location: string | undefined,
+    entity: Entity | undefined,
+    meta: unknown,
+  ): Span | Frame {
+    if (this.spans.length >= this.maxSpans) {
+      this.droppedSpans++;
+      return NOOP_FRAME;
+    }
+    const span = new Span(this, c, String(this.nextId), name, location, entity, this.now());
+    this.spans.push(span);
+    this.nextId++;
+    c.span = span;
+    try {
+      this.event(entity !== undefined ? entity.events : this.events, name, 'entered', meta, span);
+    } catch {
+      // the span stays open and current; only its `entered` event is lost
+    }
+    return span;
+  }
+
+  closeSpan(span: Span): void {
+    const end = this.now();
+    span.end = end;
+    if (span.status === ST_OPEN) span.status = ST_OK;
+    const meta: Record<string, unknown> = { duration_ms: round(end - span.start) };
+    if (span.status === ST_ERROR) meta.error = span.error;
+    this.event(span.entity !== undefined ? span.entity.events : this.events, span.name, 'exited', meta, span);
+  }
+
+  private iso(t: number): string {
+    const ms = this.clock !== undefined ? t : this.wall0 + (t - this.perf0);
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+  }
+
+  private ev(e: Ev): TraceEvent {
+    const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
+    if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
+    if (e.span !== undefined) out.span_id = e.span.id;
+    return out;
+  }
+
+  /** An independent snapshot in the trace format. */
+  toJSON(): Trace {
+    const entities: Record<string, TraceEntity> = {};
+    for (const e of this.entities.values()) {
+      const out: TraceEntity = { entity_id: e.id } as TraceEntity;
+      if (e.kind !== undefined) out.kind = e.kind;
+      out.meta = structuredCopy(e.meta);
+      out.events = e.events.map((x) => this.ev(x));
+      Object.defineProperty(entities, e.id, {
+        value: out,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    const spans: TraceSpan[] = this.spans.map((s) => {
+      const out: TraceSpan = { span_id: s.id } as TraceSpan;
+      if (s.parent !== undefined) out.parent_id = s.parent.id;
+      out.name = s.name;
+      if (s.entity !== undefined) out.entity_id = s.entity.id;
+      out.start = this.iso(s.start);
+      if (s.end >= 0) {
+        out.end = this.iso(s.end);
+        out.duration_ms = round(s.end - s.start);
+        out.status = s.status === ST_ERROR ? 'error' : 'ok';
+      } else {
+        out.status = 'unfinished';
+      }
+      if (s.status === ST_ERROR && s.error !== undefined) out.error = s.error;
+      if (s.location !== undefined) out.location = s.location;
+      return out;
+    });
+    const trace: Trace = {
+      meta: structuredCopy(this.meta),
+      entities,
+      events: this.events.map((x) => this.ev(x)),
+      spans,
+      dropped: this.dropped,
+    };
+    if (this.droppedSpans > 0) trace.dropped_spans = this.droppedSpans;
+    return trace;
+  }
+}
+
+/** Durations in ms, rounded to the microsecond. */
+function round(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms * 1000) / 1000 : 0;
+}
+
+/** Deep copy of an already JSON-safe value (snapshots are shared by internal events). */
+function structuredCopy<T extends JsonValue>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => structuredCopy(x)) as T;
+  const out: Record<string, JsonValue> = {};
+  for (const k of Object.keys(v)) {
+    const val = structuredCopy((v as Record<string, JsonValue>)[k]!);
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+    else out[k] = val;
+  }
+  return out as T;
+}
+
+function checkOptions(o: TraceOptions): void {
+  const bad = (name: string, want: string) => {
+    throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
+  };
+  if (o.maxEvents !== undefined && !(Number.isInteger(o.maxEvents) && o.maxEvents >= 0))
+    bad('maxEvents', 'a non-negative integer');
+  if (o.maxSpans !== undefined && !(Number.isInteger(o.maxSpans) && o.maxSpans >= 0))
+    bad('maxSpans', 'a non-negative integer');
+  if (o.clock !== undefined && typeof o.clock !== 'function')
+    bad('clock', 'a function returning epoch milliseconds');
+  if (o.entityFilter !== undefined && typeof o.entityFilter !== 'function') bad('entityFilter', 'a function');
+  if (o.onEnd !== undefined && typeof o.onEnd !== 'function') bad('onEnd', 'a function');
+  if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
+    bad('redact', 'an array of strings/RegExps or false');
+  if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
+}
+
+export function toStr(v: unknown): string {
+  return typeof v === 'string' ? v : safeString(v);
+}
