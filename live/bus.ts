@@ -1,0 +1,238 @@
+// The live bus: a bounded ring of published items that subscribers read through their own
+// cursor. Publishing never waits for anyone: it overwrites the oldest slot and wakes the
+// subscribers that are parked. A subscriber that falls more than `capacity` items behind
+// finds its next items already overwritten; it skips to the oldest item still held and is
+// told how many it lost. Because a subscriber is nothing but a sequence number, "backlog
+// then live" is one code path and exactly-once delivery follows from the cursor only moving
+// forward, one item at a time: there is no hand-over between a backlog copy and a live
+// queue where an item could be missed or seen twice.
+
+/** What a bus item carries: a finished trace, or a live span/step event. */
+export type LiveKind = 'trace' | 'event';
+
+export interface LiveItem<T = unknown> {
+  /** Position in this bus, 1-based, strictly increasing. */
+  readonly seq: number;
+  /** `"<epoch>:<seq>"`: the SSE event id. The epoch tells ids of a restarted process apart. */
+  readonly id: string;
+  readonly kind: LiveKind;
+  readonly data: T;
+  /** When it was published (ms since the epoch, wall clock). */
+  readonly time: number;
+}
+
+export interface Delivery<T = unknown> {
+  readonly item: LiveItem<T>;
+  /** Items that this subscriber lost right before `item` (evicted before it read them). */
+  readonly lost: number;
+}
+
+export interface BusOptions {
+  /** Items held for late and slow subscribers. Default 1000. */
+  capacity?: number;
+  /** Accept live span/step events (`publishEvent`); otherwise they are ignored. Default false. */
+  liveEvents?: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Deliver items published after this one. Accepts a sequence number or an id
+   * (`"<epoch>:<seq>"`, e.g. a `Last-Event-ID`). An id of another epoch (the process was
+   * restarted) replays the whole backlog. Default: only items published from now on.
+   */
+  since?: number | string | null;
+  /** Only these kinds (items of other kinds are skipped without counting as lost). */
+  kinds?: readonly LiveKind[];
+  /** Cancels the subscription when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface Subscription<T = unknown> extends AsyncIterableIterator<Delivery<T>> {
+  /** The next delivery, without waiting: `undefined` when nothing new is held. */
+  poll(): Delivery<T> | undefined;
+  /** Ends the subscription; a pending `next()` resolves with `done: true`. Idempotent. */
+  cancel(): void;
+  readonly cancelled: boolean;
+  /** Total items this subscriber lost so far. */
+  readonly lost: number;
+}
+
+const DEFAULT_CAPACITY = 1000;
+
+function randomEpoch(): string {
+  // Not a secret: only tells two process lifetimes apart.
+  return (Date.now() % 0x100000000).toString(36) + Math.floor(Math.random() * 0x100000).toString(36);
+}
+
+/** Parses `since` into a sequence number of this bus (0 = from the oldest held item). */
+function parseSince(since: number | string | null | undefined, epoch: string, head: number): number {
+  if (since === undefined || since === null || since === '') return head;
+  if (typeof since === 'number') return Number.isFinite(since) ? Math.max(0, Math.floor(since)) : head;
+  const colon = since.lastIndexOf(':');
+  const seqText = colon < 0 ? since : since.slice(colon + 1);
+  const seq = /^\d{1,15}$/.test(seqText) ? Number(seqText) : Number.NaN;
+  if (Number.isNaN(seq)) return 0;
+  // Another epoch's ids mean nothing here: replay what we hold.
+  if (colon >= 0 && since.slice(0, colon) !== epoch) return 0;
+  // An id from the future (a bus of the same epoch cannot produce one) is treated like a
+  // foreign epoch rather than silently waiting for that many items.
+  return seq > head ? 0 : seq;
+}
+
+export class LiveBus<T = unknown> {
+  readonly capacity: number;
+  readonly liveEvents: boolean;
+  readonly epoch: string = randomEpoch();
+  readonly #ring: (LiveItem<T> | undefined)[];
+  #head = 0; // seq of the newest item (0: none yet)
+  #waiters = new Set<() => void>();
+  #subscribers = 0;
+
+  constructor(options: BusOptions = {}) {
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`stepmark/live: bus capacity must be a positive integer, got ${String(capacity)}`);
+    }
+    this.capacity = capacity;
+    this.liveEvents = options.liveEvents ?? false;
+    this.#ring = new Array(capacity);
+  }
+
+  /** Sequence number of the newest item (0 before the first publish). */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Sequence number of the oldest item still held (head + 1 when empty). */
+  get tail(): number {
+    return Math.max(1, this.#head - this.capacity + 1);
+  }
+
+  /** Open subscriptions. */
+  get subscribers(): number {
+    return this.#subscribers;
+  }
+
+  /** Publishes a finished trace. Never blocks and never throws; returns the item. */
+  publish(trace: T): LiveItem<T> {
+    return this.#push('trace', trace);
+  }
+
+  /** Publishes a live span/step event; ignored (returns undefined) unless `liveEvents`. */
+  publishEvent(event: T): LiveItem<T> | undefined {
+    return this.liveEvents ? this.#push('event', event) : undefined;
+  }
+
+  /** The items still held, oldest first (a copy). */
+  snapshot(kinds?: readonly LiveKind[]): LiveItem<T>[] {
+    const out: LiveItem<T>[] = [];
+    for (let seq = this.tail; seq <= this.#head; seq++) {
+      const item = this.#ring[seq % this.capacity]!;
+      if (!kinds || kinds.includes(item.kind)) out.push(item);
+    }
+    return out;
+  }
+
+  /** Reads the backlog after `since`, then live items, each exactly once. */
+  subscribe(options: SubscribeOptions = {}): Subscription<T> {
+    return this.#subscription(options);
+  }
+
+  #push(kind: LiveKind, data: T): LiveItem<T> {
+    const seq = this.#head + 1;
+    const item: LiveItem<T> = { seq, id: `${this.epoch}:${seq}`, kind, data, time: Date.now() };
+    this.#ring[seq % this.capacity] = item;
+    this.#head = seq;
+    if (this.#waiters.size > 0) {
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const wake of waiters) wake();
+    }
+    return item;
+  }
+
+  #subscription(options: SubscribeOptions): Subscription<T> {
+    const kinds = options.kinds;
+    let cursor = parseSince(options.since, this.epoch, this.#head); // last seq handled
+    let carry = 0; // lost items not yet reported
+    let lostTotal = 0;
+    let cancelled = false;
+    // Readers parked in next(), served in call order so concurrent next() calls never
+    // share or reorder items.
+    const readers: ((result: IteratorResult<Delivery<T>>) => void)[] = [];
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    this.#subscribers++;
+
+    const poll = (): Delivery<T> | undefined => {
+      while (!cancelled && cursor < this.#head) {
+        const tail = this.tail;
+        if (cursor + 1 < tail) {
+          carry += tail - cursor - 1;
+          cursor = tail - 1;
+        }
+        cursor++;
+        const item = this.#ring[cursor % this.capacity]!;
+        if (kinds && !kinds.includes(item.kind)) continue;
+        const lost = carry;
+        carry = 0;
+        lostTotal += lost;
+        return { item, lost };
+      }
+      return undefined;
+    };
+
+    const serve = (): void => {
+      while (readers.length > 0) {
+        if (cancelled) {
+          readers.shift()!(done);
+          continue;
+        }
+        const got = poll();
+        if (!got) break;
+        readers.shift()!({ done: false, value: got });
+      }
+      if (readers.length > 0) this.#waiters.add(serve);
+    };
+
+    const cancel = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      this.#subscribers--;
+      this.#waiters.delete(serve);
+      options.signal?.removeEventListener('abort', cancel);
+      serve();
+    };
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
+
+    const next = (): Promise<IteratorResult<Delivery<T>>> =>
+      new Promise((resolve) => {
+        readers.push(resolve);
+        serve();
+      });
+
+    return {
+      next,
+      poll: () => (readers.length > 0 ? undefined : poll()),
+      cancel,
+      return(): Promise<IteratorResult<Delivery<T>>> {
+        cancel();
+        return Promise.resolve(done);
+      },
+      get cancelled() {
+        return cancelled;
+      },
+      get lost() {
+        return lostTotal;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}
+
+/** Creates a bus. See {@link LiveBus}. */
+export function createBus<T = unknown>(options?: BusOptions): LiveBus<T> {
+  return new LiveBus<T>(options);
+}

@@ -1,0 +1,358 @@
+// The live endpoint: `<path>` serves the viewer page, `<path>/events` streams the bus as
+// Server-Sent Events (resuming after `Last-Event-ID`), `<path>/traces` returns the traces
+// held as a JSON array. One routing core, two faces: a node:http `(req, res, next?)`
+// handler (Express, Connect, node:http; Fastify and Koa through their raw req/res) and a
+// web-standard `fetch(request)` (Hono, Bun, Deno, workers).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LiveBus, type LiveKind } from './bus.js';
+import { assertProtected, COOKIE, check, type ProtectOptions, sessionValue } from './protect.js';
+import { sseChunks } from './sse.js';
+import { viewerPage } from './viewer.js';
+
+export type LiveRequest = IncomingMessage | Request;
+
+export interface LiveEndpointOptions<T = unknown> extends ProtectOptions<LiveRequest> {
+  /** Serve anything at all. Default false: the handler passes every request on (or 404s). */
+  enabled?: boolean;
+  /** The bus to stream. Default: a new bus (`endpoint.bus`) with the default capacity. */
+  bus?: LiveBus<T>;
+  /** Mount path. Default `/__stepmark`. */
+  path?: string;
+  /** Comment line sent when idle, so proxies keep the stream open. Default 15000 ms. */
+  heartbeatMs?: number;
+  /** What the stream carries. Default: everything the bus holds. */
+  kinds?: readonly LiveKind[];
+  /** Page title. Default "stepmark". */
+  title?: string;
+}
+
+type Next = (error?: unknown) => unknown;
+
+export interface LiveEndpoint<T = unknown> {
+  /** node:http / Connect / Express handler. Resolves when the response is done (for a stream: when it closes). */
+  (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void>;
+  /** Web-standard form: answers every request (404 outside the path or when disabled). */
+  fetch(request: Request): Promise<Response>;
+  /** Whether this request is one the endpoint answers (enabled and under its path). */
+  handles(req: LiveRequest | string): boolean;
+  /** Feeds a finished trace to the bus; pass it as the HTTP middleware's `onFinish`. */
+  readonly onFinish: (trace: T) => void;
+  readonly bus: LiveBus<T>;
+  readonly path: string;
+  readonly enabled: boolean;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+  /** Stream the bus from this id instead of sending a body. */
+  stream?: { since: string | null };
+}
+
+function normalisePath(path: string): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError(`stepmark/live: \`path\` must start with "/", got ${JSON.stringify(path)}`);
+  }
+  return path.replace(/\/+$/, '') || '/';
+}
+
+function randomNonce(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+const BASE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function text(status: number, body: string, extra: Record<string, string> = {}): Reply {
+  return {
+    status,
+    headers: { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8', ...extra },
+    body,
+  };
+}
+
+/**
+ * Creates the live endpoint.
+ *
+ * @example
+ * ```ts
+ * import { createLiveEndpoint } from 'stepmark/live';
+ * const live = createLiveEndpoint({ enabled: true, secret: process.env.STEPMARK_LIVE_SECRET });
+ * app.use(live);                                   // Express / Connect
+ * app.use(stepmarkHttp({ onFinish: live.onFinish })); // feed it finished traces
+ * ```
+ */
+export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> = {}): LiveEndpoint<T> {
+  const enabled = options.enabled === true;
+  const base = normalisePath(options.path ?? '/__stepmark');
+  const bus = options.bus ?? new LiveBus<T>();
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  if (!(heartbeatMs > 0)) throw new RangeError('stepmark/live: `heartbeatMs` must be a positive number');
+  const protection: ProtectOptions<LiveRequest> = { secret: options.secret, authorize: options.authorize };
+  if (enabled) assertProtected(protection);
+  const session = options.secret !== undefined ? sessionValue(options.secret) : undefined;
+  session?.catch(() => {}); // reported on first use instead
+
+  /** The part of `pathname` below the mount path ('' for the page), or undefined if outside. */
+  const below = (pathname: string): string | undefined => {
+    if (pathname === base) return '';
+    const prefix = base === '/' ? '/' : `${base}/`;
+    return pathname.startsWith(prefix) ? pathname.slice(prefix.length - 1) : undefined;
+  };
+
+  async function route(
+    raw: LiveRequest,
+    method: string,
+    url: URL,
+    header: (name: string) => string | undefined,
+    secure: boolean,
+    rest: string,
+    visiblePath: string,
+  ): Promise<Reply> {
+    if (method !== 'GET' && method !== 'HEAD')
+      return text(405, 'Method Not Allowed\n', { allow: 'GET, HEAD' });
+    const token = url.searchParams.get('token');
+    const verdict = await check(protection, raw, {
+      authorization: header('authorization'),
+      cookie: header('cookie'),
+      token,
+    });
+    if (verdict === 'denied') {
+      return text(
+        401,
+        'stepmark live view: not authorised. Send `Authorization: Bearer <secret>` or open this page once with ?token=<secret>.\n',
+        options.secret !== undefined ? { 'www-authenticate': 'Bearer realm="stepmark"' } : {},
+      );
+    }
+    if (verdict === 'token') {
+      // Trade the token in the address bar for an HttpOnly cookie, then drop it from the URL
+      // (so it does not linger in history, logs or a Referer).
+      // Both the cookie path and the redirect are taken from the path the browser sees, which
+      // differs from `base` when a framework mounted the endpoint under a prefix.
+      url.searchParams.delete('token');
+      const mount = visiblePath.endsWith(rest)
+        ? visiblePath.slice(0, visiblePath.length - rest.length)
+        : base;
+      const cookie =
+        `${COOKIE}=${await session!}; Path=${mount || '/'}; HttpOnly; SameSite=Strict` +
+        (secure ? '; Secure' : '');
+      const last = visiblePath.slice(visiblePath.lastIndexOf('/') + 1) || './';
+      return {
+        status: 303,
+        headers: { ...BASE_HEADERS, location: last + url.search, 'set-cookie': cookie },
+        body: '',
+      };
+    }
+    if (rest === '' || rest === '/') {
+      const nonce = randomNonce();
+      return {
+        status: 200,
+        headers: {
+          ...BASE_HEADERS,
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy':
+            `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; ` +
+            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          'x-frame-options': 'DENY',
+        },
+        body: viewerPage({ live: true, nonce, title: options.title }),
+      };
+    }
+    if (rest === '/events') {
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store, no-transform',
+          'x-accel-buffering': 'no',
+          'x-content-type-options': 'nosniff',
+        },
+        stream: { since: header('last-event-id') ?? url.searchParams.get('since') },
+      };
+    }
+    if (rest === '/traces') {
+      const traces = bus.snapshot(['trace']).map((item) => item.data);
+      return {
+        status: 200,
+        headers: { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(traces),
+      };
+    }
+    return text(404, 'Not Found\n');
+  }
+
+  const pathnameOf = (req: LiveRequest | string): string => {
+    const u = typeof req === 'string' ? req : req instanceof Request ? req.url : nodeUrl(req);
+    try {
+      return new URL(u, 'http://x').pathname;
+    } catch {
+      return '';
+    }
+  };
+
+  const handles = (req: LiveRequest | string): boolean => {
+    if (!enabled) return false;
+    if (below(pathnameOf(req)) !== undefined) return true;
+    const original = typeof req === 'object' && !(req instanceof Request) ? originalUrl(req) : undefined;
+    return original !== undefined && below(pathnameOf(original)) !== undefined;
+  };
+
+  const node = async (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> => {
+    // Mounted under a prefix (Express `app.use('/admin', live)`) `req.url` is relative to it;
+    // mounted at the endpoint's own path (`app.use('/__stepmark', live)`) only `originalUrl` has it.
+    let url = new URL(nodeUrl(req), 'http://localhost');
+    let rest = enabled ? below(url.pathname) : undefined;
+    const original = originalUrl(req);
+    if (rest === undefined && enabled && original !== undefined) {
+      url = new URL(original, 'http://localhost');
+      rest = below(url.pathname);
+    }
+    if (rest === undefined) {
+      if (next) next();
+      else if (!res.headersSent) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
+      }
+      return;
+    }
+    const secure =
+      (req.socket as { encrypted?: boolean }).encrypted === true ||
+      /^https\b/i.test(first(req.headers['x-forwarded-proto']) ?? '');
+    let reply: Reply;
+    try {
+      const visible = new URL(original ?? nodeUrl(req), 'http://localhost').pathname;
+      reply = await route(
+        req,
+        req.method ?? 'GET',
+        url,
+        (name) => first(req.headers[name]),
+        secure,
+        rest,
+        visible,
+      );
+    } catch (error) {
+      if (next) {
+        next(error);
+        return;
+      }
+      reply = text(500, 'stepmark live view: internal error\n');
+    }
+    if (!reply.stream) {
+      res.writeHead(reply.status, reply.headers);
+      res.end(req.method === 'HEAD' ? undefined : reply.body);
+      return;
+    }
+    res.writeHead(200, reply.headers);
+    res.flushHeaders();
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    res.once('close', stop);
+    req.once('close', stop);
+    res.socket?.setNoDelay?.(true);
+    try {
+      for await (const chunk of sseChunks(bus as LiveBus, {
+        since: reply.stream.since,
+        kinds: options.kinds,
+        heartbeatMs,
+        signal: abort.signal,
+      })) {
+        if (abort.signal.aborted || res.destroyed) break;
+        if (!res.write(chunk)) await drained(res, abort.signal);
+      }
+    } finally {
+      res.off('close', stop);
+      req.off('close', stop);
+      if (!res.writableEnded) res.end();
+    }
+  };
+
+  const fetchForm = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const rest = enabled ? below(url.pathname) : undefined;
+    if (rest === undefined) return new Response('Not Found\n', { status: 404, headers: BASE_HEADERS });
+    const reply = await route(
+      request,
+      request.method,
+      url,
+      (name) => request.headers.get(name) ?? undefined,
+      url.protocol === 'https:' || /^https\b/i.test(request.headers.get('x-forwarded-proto') ?? ''),
+      rest,
+      url.pathname,
+    );
+    if (!reply.stream) {
+      return new Response(request.method === 'HEAD' ? null : (reply.body ?? null), {
+        status: reply.status,
+        headers: reply.headers,
+      });
+    }
+    if (request.method === 'HEAD') return new Response(null, { status: 200, headers: reply.headers });
+    const abort = new AbortController();
+    request.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    const chunks = sseChunks(bus as LiveBus, {
+      since: reply.stream.since,
+      kinds: options.kinds,
+      heartbeatMs,
+      signal: abort.signal,
+    });
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(encoder.encode(value));
+      },
+      async cancel() {
+        abort.abort();
+        await chunks.return(undefined);
+      },
+    });
+    return new Response(body, { status: 200, headers: reply.headers });
+  };
+
+  const endpoint = node as LiveEndpoint<T>;
+  Object.defineProperties(endpoint, {
+    fetch: { value: fetchForm, enumerable: true },
+    handles: { value: handles, enumerable: true },
+    onFinish: { value: (trace: T) => void bus.publish(trace), enumerable: true },
+    bus: { value: bus, enumerable: true },
+    path: { value: base, enumerable: true },
+    enabled: { value: enabled, enumerable: true },
+  });
+  return endpoint;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function nodeUrl(req: IncomingMessage): string {
+  return req.url ?? '/';
+}
+
+function originalUrl(req: IncomingMessage): string | undefined {
+  const o = (req as { originalUrl?: unknown }).originalUrl;
+  return typeof o === 'string' && o !== req.url ? o : undefined;
+}
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

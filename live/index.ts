@@ -1,0 +1,21 @@
+// stepmark/live: watch traces as they happen. A bounded in-process bus of finished traces
+// (and optionally live span/step events), an endpoint that serves a viewer page and
+// streams the bus over Server-Sent Events, and the page itself for offline use.
+export {
+  type BusOptions,
+  createBus,
+  type Delivery,
+  LiveBus,
+  type LiveItem,
+  type LiveKind,
+  type SubscribeOptions,
+  type Subscription,
+} from './bus.js';
+export {
+  createLiveEndpoint,
+  type LiveEndpoint,
+  type LiveEndpointOptions,
+  type LiveRequest,
+} from './endpoint.js';
+export type { Authorize } from './protect.js';
+export { type ViewerPageOptions, viewerPage } from './viewer.js';
