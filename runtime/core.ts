@@ -3,6 +3,7 @@
  * function starts with the process-wide fast path — `G.active === 0` means no trace runs
  * anywhere, so nothing else is looked at — then reads the context's cursor once. None throws.
  */
+import { notifyTraceEnd, OBS } from './observers.js';
 import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
 import { type Frame, NOOP_FRAME, RecorderTrace, type Span, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
@@ -22,6 +23,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 function endTrace(trace: RecorderTrace): void {
   if (trace.ended) return;
   trace.ended = true;
+  if (OBS.list !== undefined) notifyTraceEnd(trace);
   G.active--;
   if (G.active === 0) idle();
   const onEnd = trace.onEnd;

@@ -18,6 +18,7 @@
  * when they run (usually the caller's span), not the function's own span.
  */
 
+import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
 import { describeError, type SnapshotConfig, safeString, snapshotConfig, snapshotMeta } from './snapshot.js';
 import { type Cursor, currentCursor, setCursor } from './state.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
@@ -213,6 +214,7 @@ export class RecorderTrace {
     this.meta = snapshotMeta(o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
+    if (OBS.list !== undefined) notifyTraceStart(this);
   }
 
   now(): number {
@@ -268,6 +270,7 @@ export class RecorderTrace {
       span,
     };
     list.push(ev);
+    if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
     this.count++;
   }
 
@@ -287,6 +290,7 @@ export class RecorderTrace {
     this.spans.push(span);
     this.nextId++;
     c.span = span;
+    if (OBS.list !== undefined) notifySpanStart(span, this);
     try {
       this.event(entity !== undefined ? entity.events : this.events, name, 'entered', meta, span);
     } catch {
@@ -302,6 +306,7 @@ export class RecorderTrace {
     const meta: Record<string, unknown> = { duration_ms: round(end - span.start) };
     if (span.status === ST_ERROR) meta.error = span.error;
     this.event(span.entity !== undefined ? span.entity.events : this.events, span.name, 'exited', meta, span);
+    if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
 
   private iso(t: number): string {
