@@ -1,5 +1,4 @@
 import type * as TS from 'typescript';
-
 import {
   isRewrittenCall,
   isRewrittenScopeMethod,
@@ -7,6 +6,7 @@ import {
   REWRITTEN_SCOPE_METHODS,
   SCOPE_FACTORY,
 } from '../instrument/constants.js';
+import { skipOuter } from './naming.js';
 
 /**
  * Module-level bindings of the stepmark API in one file: named imports (`import { step as s }`),
@@ -137,20 +137,6 @@ export class StepmarkBindings {
     if (isShadowed(ts, call, (local as TS.Identifier).text)) return undefined;
     return { method: REWRITTEN_CALLS[api] };
   }
-}
-
-/** Strips parentheses, `as`, `!` and `satisfies` around an expression. */
-export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
-  while (
-    ts.isParenthesizedExpression(node) ||
-    ts.isAsExpression(node) ||
-    ts.isSatisfiesExpression(node) ||
-    ts.isNonNullExpression(node) ||
-    ts.isTypeAssertionExpression(node)
-  ) {
-    node = node.expression;
-  }
-  return node;
 }
 
 const declaredCache = new WeakMap<TS.Node, Set<string>>();

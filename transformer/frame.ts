@@ -76,7 +76,7 @@ export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
   const head = [f.createStringLiteral(open.name), str(e, open.location)];
   if (!open.entity) return call(e, RUNTIME, ABI.enter, head);
   const [root, ...rest] = open.entity.path;
-  let read: TS.Expression = f.createIdentifier(root!);
+  let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
   for (const segment of rest) {
     read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
   }

@@ -1,36 +1,39 @@
-import type * as TS from 'typescript';
-import { skipOuter } from './bindings.js';
-
 /**
- * What the TypeScript AST says about a function that naming and selection need: the host-neutral
- * facts (how it is bound, what class or object it belongs to). The shared core turns them into a
- * name and an eligibility decision.
+ * Describes TypeScript AST nodes to the shared naming rules (instrument/naming.ts,
+ * docs/NAMING.md). Nothing is named here: this file only reads the TS AST.
  */
-export interface FunctionFacts {
-  readonly kind:
-    | 'declaration'
-    | 'method'
-    | 'constructor'
-    | 'getter'
-    | 'setter'
-    | 'field' // function/arrow in a class field initializer
-    | 'property' // function/arrow as an object literal property value
-    | 'variable' // function/arrow assigned to a variable
-    | 'default' // `export default` function/arrow
-    | 'callback'; // anything else: argument, IIFE, returned, …
-  /** Own or bound name: `foo`, `method`, `#priv`; undefined when anonymous or computed. */
-  readonly key: string | undefined;
-  /** Whether the key is computed (`[expr]`). */
-  readonly computed: boolean;
-  /** Class or object literal variable the function belongs to, when it is a member. */
-  readonly container: string | undefined;
-  readonly isStatic: boolean;
-  /** The node whose leading comments may carry a function-level directive. */
-  readonly anchor: TS.Node;
+import type * as TS from 'typescript';
+import {
+  type Binding,
+  className,
+  type FunctionDescription,
+  type KeyDescription,
+  type MemberRole,
+  objectName,
+  type TargetSegment,
+} from '../instrument/naming.js';
+
+export type FunctionWithBody = TS.FunctionLikeDeclaration & { readonly body: TS.ConciseBody };
+
+/** A node whose value is bound somewhere: a function or arrow expression, a class or object literal. */
+type BoundValue = TS.Expression | TS.ClassDeclaration;
+
+/** Strips parentheses, `as`, `satisfies`, `!` and `<T>` around an expression. */
+export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
+  while (
+    ts.isParenthesizedExpression(node) ||
+    ts.isAsExpression(node) ||
+    ts.isSatisfiesExpression(node) ||
+    ts.isNonNullExpression(node) ||
+    ts.isTypeAssertionExpression(node)
+  ) {
+    node = node.expression;
+  }
+  return node;
 }
 
-/** Skips parentheses and type assertions upwards: `(() => 1) as F` is bound like `() => 1`. */
-function boundParent(ts: typeof TS, node: TS.Node): TS.Node {
+/** The outermost transparent wrapper around `node` (the node itself when unwrapped). */
+export function outermost(ts: typeof TS, node: TS.Node): TS.Node {
   let parent = node.parent;
   while (
     parent &&
@@ -43,49 +46,151 @@ function boundParent(ts: typeof TS, node: TS.Node): TS.Node {
     node = parent;
     parent = parent.parent;
   }
-  return parent;
+  return node;
 }
 
-/** Text of a property name, or undefined if computed with a non-literal expression. */
-export function propertyKey(
-  ts: typeof TS,
-  name: TS.PropertyName | undefined,
-): { key?: string; computed: boolean } {
-  if (!name) return { computed: false };
-  if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return { key: name.text, computed: false };
-  if (ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) {
-    return { key: name.text, computed: false };
-  }
+/** Facts the TS AST gives about a property key. */
+export function describeKey(ts: typeof TS, name: TS.PropertyName, sourceFile: TS.SourceFile): KeyDescription {
+  if (ts.isIdentifier(name)) return { type: 'identifier', name: name.text };
+  if (ts.isPrivateIdentifier(name)) return { type: 'private', name: name.text.slice(1) };
+  if (ts.isStringLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name))
+    return { type: 'string', value: name.text };
+  if (ts.isNumericLiteral(name)) return { type: 'number', value: Number(name.text) };
+  if (ts.isBigIntLiteral(name)) return { type: 'bigint', value: BigInt(name.text.slice(0, -1)).toString() };
   if (ts.isComputedPropertyName(name)) {
-    const e = skipOuter(ts, name.expression);
-    if (ts.isStringLiteral(e) || ts.isNumericLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) {
-      return { key: e.text, computed: true };
-    }
-    return { computed: true };
+    const e = name.expression;
+    if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e))
+      return { type: 'string', value: e.text };
+    if (ts.isNumericLiteral(e)) return { type: 'number', value: Number(e.text) };
+    return { type: 'computed', text: e.getText(sourceFile) };
   }
-  return { computed: false };
+  return { type: 'computed', text: (name as TS.Node).getText(sourceFile) };
 }
 
-/** Name of the class a member belongs to: its own name or the variable it is assigned to. */
-function className(ts: typeof TS, cls: TS.ClassLikeDeclaration): string | undefined {
-  if (cls.name) return cls.name.text;
-  if (ts.isClassDeclaration(cls) && hasModifier(ts, cls, ts.SyntaxKind.DefaultKeyword)) return 'default';
-  return bindingName(ts, boundParent(ts, cls));
+/** The role and key of a class or object member function. */
+function memberRole(ts: typeof TS, node: TS.Node): MemberRole {
+  if (ts.isGetAccessorDeclaration(node)) return 'get';
+  if (ts.isSetAccessorDeclaration(node)) return 'set';
+  if (ts.isConstructorDeclaration(node)) return 'constructor';
+  return 'method';
 }
 
-/** Name of the object literal a property belongs to: the variable or property it initialises. */
-function objectName(ts: typeof TS, obj: TS.ObjectLiteralExpression): string | undefined {
-  return bindingName(ts, boundParent(ts, obj));
+/**
+ * Describes the binding of a value (function/arrow expression, class, object literal) from its
+ * parent, skipping transparent wrappers.
+ */
+export function bindingOf(ts: typeof TS, value: BoundValue, sourceFile: TS.SourceFile): Binding {
+  const outer = outermost(ts, value);
+  const parent = outer.parent;
+  if (!parent) return { type: 'none' };
+  if (ts.isClassDeclaration(value)) {
+    return hasDefaultModifier(ts, value) ? { type: 'default-export' } : { type: 'none' };
+  }
+  if (ts.isVariableDeclaration(parent) && parent.initializer === outer && ts.isIdentifier(parent.name)) {
+    return { type: 'variable', name: parent.name.text };
+  }
+  if (
+    (ts.isBindingElement(parent) || ts.isParameter(parent)) &&
+    parent.initializer === outer &&
+    ts.isIdentifier(parent.name)
+  ) {
+    return { type: 'variable', name: parent.name.text };
+  }
+  if (
+    ts.isBinaryExpression(parent) &&
+    parent.right === outer &&
+    parent.operatorToken.kind === ts.SyntaxKind.EqualsToken
+  ) {
+    const left = skipOuter(ts, parent.left);
+    if (ts.isIdentifier(left)) return { type: 'variable', name: left.text };
+    const target = assignmentTarget(ts, left, sourceFile);
+    return target ? { type: 'assignment', target } : { type: 'none' };
+  }
+  if (ts.isPropertyAssignment(parent) && parent.initializer === outer) {
+    return {
+      type: 'member',
+      container: objectName(bindingOf(ts, parent.parent, sourceFile)),
+      key: describeKey(ts, parent.name, sourceFile),
+      role: 'value',
+    };
+  }
+  if (ts.isPropertyDeclaration(parent) && parent.initializer === outer && ts.isClassLike(parent.parent)) {
+    return {
+      type: 'member',
+      container: classNameOf(ts, parent.parent, sourceFile),
+      key: describeKey(ts, parent.name, sourceFile),
+      role: 'value',
+    };
+  }
+  if (ts.isExportAssignment(parent) && !parent.isExportEquals) return { type: 'default-export' };
+  return { type: 'none' };
 }
 
-/** The name `value` is bound to by its (type-assertion-skipped) parent, if any. */
-function bindingName(ts: typeof TS, parent: TS.Node | undefined): string | undefined {
-  if (!parent) return undefined;
-  if (ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
-  if (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))
-    return propertyKey(ts, parent.name).key;
-  if (ts.isExportAssignment(parent) && !parent.isExportEquals) return 'default';
+/** `a.b.c`, `Foo.prototype.bar`, `this.x`, `o[k]` as target segments, root first. */
+function assignmentTarget(
+  ts: typeof TS,
+  node: TS.Expression,
+  sourceFile: TS.SourceFile,
+): TargetSegment[] | undefined {
+  const segments: TargetSegment[] = [];
+  let current = node;
+  for (;;) {
+    current = skipOuter(ts, current);
+    if (ts.isPropertyAccessExpression(current)) {
+      const n = current.name;
+      segments.unshift(
+        ts.isPrivateIdentifier(n)
+          ? { type: 'private', name: n.text.slice(1) }
+          : { type: 'identifier', name: n.text },
+      );
+      current = current.expression;
+    } else if (ts.isElementAccessExpression(current)) {
+      const arg = skipOuter(ts, current.argumentExpression);
+      if (ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg)) {
+        segments.unshift({ type: 'string', value: arg.text });
+      } else if (ts.isNumericLiteral(arg)) {
+        segments.unshift({ type: 'number', value: Number(arg.text) });
+      } else {
+        segments.unshift({ type: 'computed', text: arg.getText(sourceFile) });
+      }
+      current = current.expression;
+    } else if (ts.isIdentifier(current)) {
+      segments.unshift({ type: 'identifier', name: current.text });
+      return segments;
+    } else if (current.kind === ts.SyntaxKind.ThisKeyword) {
+      const cls = thisClass(ts, current);
+      segments.unshift(
+        cls ? { type: 'this', className: classNameOf(ts, cls, sourceFile) } : { type: 'this' },
+      );
+      return segments;
+    } else {
+      return undefined;
+    }
+  }
+}
+
+/** The class whose instance (or constructor) `this` is at `node`, looking through arrows. */
+function thisClass(ts: typeof TS, node: TS.Node): TS.ClassLikeDeclaration | undefined {
+  for (let n = node.parent; n; n = n.parent) {
+    if (ts.isArrowFunction(n)) continue;
+    if (
+      (ts.isMethodDeclaration(n) ||
+        ts.isConstructorDeclaration(n) ||
+        ts.isGetAccessorDeclaration(n) ||
+        ts.isSetAccessorDeclaration(n) ||
+        ts.isPropertyDeclaration(n) ||
+        ts.isClassStaticBlockDeclaration(n)) &&
+      ts.isClassLike(n.parent)
+    ) {
+      return n.parent;
+    }
+    if (ts.isFunctionLike(n) || ts.isSourceFile(n) || ts.isClassLike(n)) return undefined;
+  }
   return undefined;
+}
+
+function hasDefaultModifier(ts: typeof TS, node: TS.Node): boolean {
+  return hasModifier(ts, node, ts.SyntaxKind.DefaultKeyword);
 }
 
 export function hasModifier(ts: typeof TS, node: TS.Node, kind: TS.SyntaxKind): boolean {
@@ -93,85 +198,46 @@ export function hasModifier(ts: typeof TS, node: TS.Node, kind: TS.SyntaxKind): 
   return !!mods?.some((m) => m.kind === kind);
 }
 
-/** Facts about a function-like node that has a body. */
-export function describeFunction(ts: typeof TS, node: TS.FunctionLikeDeclaration): FunctionFacts {
-  const plain = { computed: false, container: undefined, isStatic: false, anchor: node } as const;
-  if (ts.isFunctionDeclaration(node)) {
-    if (node.name) return { ...plain, kind: 'declaration', key: node.name.text };
-    return { ...plain, kind: 'default', key: undefined };
-  }
-  if (ts.isConstructorDeclaration(node)) {
-    return { ...plain, kind: 'constructor', key: 'constructor', container: className(ts, node.parent) };
-  }
+/** The name of a class, as a container of its members. */
+export function classNameOf(ts: typeof TS, cls: TS.ClassLikeDeclaration, sourceFile: TS.SourceFile): string {
+  return className(cls.name?.text, bindingOf(ts, cls as BoundValue, sourceFile));
+}
+
+/**
+ * Describes a function with a body for {@link functionName}. `enclosing` is the name of the
+ * nearest enclosing function or class initializer (undefined at module level).
+ */
+export function describeFunction(
+  ts: typeof TS,
+  node: FunctionWithBody,
+  sourceFile: TS.SourceFile,
+  enclosing: string | undefined,
+): FunctionDescription {
   if (
     ts.isMethodDeclaration(node) ||
     ts.isGetAccessorDeclaration(node) ||
-    ts.isSetAccessorDeclaration(node)
+    ts.isSetAccessorDeclaration(node) ||
+    ts.isConstructorDeclaration(node)
   ) {
-    const { key, computed } = propertyKey(ts, node.name);
     const owner = node.parent;
     const container = ts.isClassLike(owner)
-      ? className(ts, owner)
+      ? classNameOf(ts, owner, sourceFile)
       : ts.isObjectLiteralExpression(owner)
-        ? objectName(ts, owner)
+        ? objectName(bindingOf(ts, owner, sourceFile))
         : undefined;
-    const kind = ts.isMethodDeclaration(node)
-      ? 'method'
-      : ts.isGetAccessorDeclaration(node)
-        ? 'getter'
-        : 'setter';
-    const isStatic = hasModifier(ts, node, ts.SyntaxKind.StaticKeyword);
-    return { kind, key, computed, container, isStatic, anchor: node };
+    const key: KeyDescription =
+      ts.isConstructorDeclaration(node) || !node.name
+        ? { type: 'identifier', name: 'constructor' }
+        : describeKey(ts, node.name, sourceFile);
+    return { binding: { type: 'member', container, key, role: memberRole(ts, node) }, enclosing };
   }
-  // Function and arrow expressions: named by what they are bound to.
-  const own = ts.isFunctionExpression(node) && node.name ? node.name.text : undefined;
-  const parent = boundParent(ts, node);
-  if (parent && ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name) && parent.initializer) {
-    const list = parent.parent;
-    // A directive before `const f = …` sits before the statement when f is its first declaration.
-    const statement = list?.parent;
-    const anchor =
-      statement &&
-      ts.isVariableStatement(statement) &&
-      (list as TS.VariableDeclarationList).declarations[0] === parent
-        ? statement
-        : parent;
-    return { ...plain, kind: 'variable', key: own ?? parent.name.text, anchor };
-  }
-  if (parent && ts.isPropertyDeclaration(parent) && parent.initializer) {
-    const { key, computed } = propertyKey(ts, parent.name);
-    const isStatic = hasModifier(ts, parent, ts.SyntaxKind.StaticKeyword);
+  if (ts.isFunctionDeclaration(node)) {
     return {
-      kind: 'field',
-      key: own ?? key,
-      computed,
-      container: className(ts, parent.parent),
-      isStatic,
-      anchor: parent,
+      ownName: node.name?.text,
+      binding: hasDefaultModifier(ts, node) ? { type: 'default-export' } : { type: 'none' },
+      enclosing,
     };
   }
-  if (parent && ts.isPropertyAssignment(parent)) {
-    const { key, computed } = propertyKey(ts, parent.name);
-    return {
-      ...plain,
-      kind: 'property',
-      key: own ?? key,
-      computed,
-      container: objectName(ts, parent.parent),
-      anchor: parent,
-    };
-  }
-  if (parent && ts.isExportAssignment(parent) && !parent.isExportEquals) {
-    return { ...plain, kind: 'default', key: own, anchor: parent };
-  }
-  return { ...plain, kind: 'callback', key: own };
-}
-
-/** Placeholder naming until the shared table lands (docs/NAMING.md). */
-export function nameOf(facts: FunctionFacts): string {
-  const key =
-    facts.key ?? (facts.computed ? '[computed]' : facts.kind === 'default' ? 'default' : '<anonymous>');
-  if (facts.kind === 'constructor') return `${facts.container ?? '<anonymous>'}.constructor`;
-  if (facts.container !== undefined) return `${facts.container}.${key}`;
-  return key;
+  const ownName = ts.isFunctionExpression(node) ? node.name?.text : undefined;
+  return { ownName, binding: bindingOf(ts, node as TS.Expression, sourceFile), enclosing };
 }

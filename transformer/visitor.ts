@@ -1,10 +1,15 @@
+/**
+ * The per-file walk: decides for each function whether it is instrumented (shared rules in
+ * instrument/), names it, and rewrites explicit stepmark calls. Emitting is in frame.ts.
+ */
 import type * as TS from 'typescript';
 import { MODULE_SCOPE_NAME, RUNTIME_BINDING, runtimeSpecifier } from '../instrument/constants.js';
-import { StepmarkDirectiveError } from '../instrument/errors.js';
+import { checkEntityRoot, type Directive, type MarkDirective } from '../instrument/directives.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
+import { classInitializerName, functionName, ineligibility } from '../instrument/naming.js';
 import { type ResolvedOptions, selectFile, selectsWholeFile } from '../instrument/options.js';
 import { StepmarkBindings } from './bindings.js';
-import { type Directive, leadingDirectives } from './directives.js';
+import { type FileDirectives, readDirectives } from './directives.js';
 import {
   call,
   type Emit,
@@ -15,11 +20,9 @@ import {
   wrapSuspension,
 } from './frame.js';
 import { emitsCommonJs } from './module-format.js';
-import { describeFunction, type FunctionFacts, hasModifier, nameOf } from './naming.js';
+import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
 
-type FunctionWithBody = TS.FunctionLikeDeclaration & { readonly body: TS.ConciseBody };
-
-/** What one file's transform reports back (for the `debug` option and tests). */
+/** What one file's transform did (for the `debug` option and tests). */
 export interface FileReport {
   readonly file: string;
   readonly selection: string;
@@ -36,27 +39,23 @@ export function instrumentSourceFile(
   options: ResolvedOptions,
 ): { file: TS.SourceFile; report: FileReport } {
   const path = projectRelativePath(sourceFile.fileName, options.root);
-  const text = sourceFile.text;
-  const fileDirectives = fileLevelDirectives(ts, sourceFile);
-  const selection = selectFile(
-    path,
-    fileDirectives.some((d) => !d.ignore),
-    options,
-  );
+  const directives = readDirectives(ts, sourceFile);
+  const selection = selectFile(path, directives.file, options);
   const report: FileReport = { file: path, selection, instrumented: [], skipped: [], rewrittenCalls: 0 };
   const bindings = new StepmarkBindings(ts, options.importSource);
   for (const statement of sourceFile.statements) bindings.collect(statement);
-  // Nothing to do: no whole-file selection, no function-level comment, no stepmark import.
-  if (!selectsWholeFile(selection) && !text.includes('@stepmark') && bindings.empty) {
-    return { file: sourceFile, report };
-  }
+  const wholeFile = selectsWholeFile(selection);
+  // Nothing to do: no whole-file selection, no directive, no stepmark import.
+  if (!wholeFile && directives.attached.size === 0 && bindings.empty) return { file: sourceFile, report };
+
   const visitor = new FileVisitor(
     ts,
     context,
     sourceFile,
     options,
     path,
-    selectsWholeFile(selection),
+    wholeFile,
+    directives,
     bindings,
     report,
   );
@@ -112,17 +111,17 @@ function countPrologue(ts: typeof TS, statements: readonly TS.Statement[]): numb
   return i;
 }
 
-/** Directives in the comments before the first statement (or in an empty file). */
-function fileLevelDirectives(ts: typeof TS, sourceFile: TS.SourceFile): Directive[] {
-  const first = sourceFile.statements[0];
-  return leadingDirectives(ts, sourceFile.text, first ? first.pos : sourceFile.endOfFileToken.pos);
+/** The directive that applies to a function, and whether it is its own (not its class's or object's). */
+interface Applied {
+  readonly directive: Directive;
+  readonly direct: boolean;
 }
 
 class FileVisitor {
   readonly emit: Emit;
   /** Whether emitted code refers to `__stepmark` (the runtime import is then added). */
   usesRuntime = false;
-  /** Names of the enclosing functions, innermost last (for explicit calls). */
+  /** Names of the enclosing functions and class initializers, innermost last. */
   private readonly names: string[] = [];
 
   constructor(
@@ -132,6 +131,7 @@ class FileVisitor {
     private readonly options: ResolvedOptions,
     private readonly path: string,
     private readonly wholeFile: boolean,
+    private readonly directives: FileDirectives,
     private readonly bindings: StepmarkBindings,
     private readonly report: FileReport,
   ) {
@@ -140,7 +140,7 @@ class FileVisitor {
 
   readonly visit = (node: TS.Node): TS.VisitResult<TS.Node> => {
     const ts = this.ts;
-    // Types, interfaces and ambient declarations never contain code.
+    // Types, interfaces and ambient declarations hold no code.
     if (ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node))
       return node;
     if (hasModifier(ts, node, ts.SyntaxKind.DeclareKeyword)) return node;
@@ -149,80 +149,118 @@ class FileVisitor {
       const visited = ts.visitEachChild(node, this.visit, this.context);
       return this.rewriteCall(visited, node);
     }
+    // Code in field initializers and static blocks runs in V8's class initializer functions.
+    if ((ts.isPropertyDeclaration(node) && node.initializer) || ts.isClassStaticBlockDeclaration(node)) {
+      const isStatic =
+        ts.isClassStaticBlockDeclaration(node) || hasModifier(ts, node, ts.SyntaxKind.StaticKeyword);
+      this.names.push(
+        classInitializerName(
+          classNameOf(ts, node.parent as TS.ClassLikeDeclaration, this.sourceFile),
+          isStatic,
+        ),
+      );
+      const visited = ts.visitEachChild(node, this.visit, this.context);
+      this.names.pop();
+      return visited;
+    }
     return ts.visitEachChild(node, this.visit, this.context);
   };
 
   private visitFunction(node: FunctionWithBody): TS.Node {
     const ts = this.ts;
-    const facts = describeFunction(ts, node);
-    const name = nameOf(facts);
-    const decision = this.decide(node, facts);
+    const description = describeFunction(ts, node, this.sourceFile, this.names.at(-1));
+    const name = functionName(description);
     this.names.push(name);
     const visited = ts.visitEachChild(node, this.visit, this.context) as FunctionWithBody;
     this.names.pop();
-    if (typeof decision === 'string') {
-      if (decision) this.report.skipped.push({ name, reason: decision });
+
+    const applied = this.applied(node);
+    let skip: string | undefined;
+    if (applied?.directive.type === 'ignore') skip = '@stepmark-ignore';
+    else if (!applied && !this.wholeFile)
+      skip = ''; // not selected: nothing to report
+    else if (!applied?.direct) {
+      const why = ineligibility(description, this.options);
+      if (why === 'accessor') skip = 'getter/setter (option "getters" is off)';
+      else if (why === 'callback') skip = 'anonymous function (option "callbacks" is off)';
+    }
+    if (
+      skip === undefined &&
+      ts.isBlock(node.body) &&
+      node.body.statements.some((s) => isFrameMarker(ts, s))
+    ) {
+      skip = 'already instrumented';
+    }
+    if (skip !== undefined) {
+      if (skip) this.report.skipped.push({ name, reason: skip });
       return visited;
     }
+    const mark = applied?.directive as MarkDirective | undefined;
+    if (mark?.entity) checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node));
     this.report.instrumented.push(name);
     this.usesRuntime = true;
     const open: FrameOpen = {
       name,
       location: this.options.locations ? this.location(node) : undefined,
-      entity: decision.entity && { path: decision.entity, kind: decision.kind },
+      entity: mark?.entity && { path: mark.entity.segments, kind: mark.kind },
     };
     return this.wrap(visited, node, open);
   }
 
-  /** A directive to instrument with, or a reason not to ('' = not eligible, nothing to report). */
-  private decide(
-    node: FunctionWithBody,
-    facts: FunctionFacts,
-  ): { entity?: readonly string[]; kind?: string } | string {
-    const ts = this.ts;
-    const directives = leadingDirectives(ts, this.sourceFile.text, facts.anchor.pos);
-    if (directives.some((d) => d.ignore)) return '@stepmark-ignore';
-    const body = node.body;
-    if (ts.isBlock(body) && isFrameMarker(ts, firstAfterPrologue(ts, body.statements)))
-      return 'already instrumented';
-    const own = directives.at(-1);
-    if (own) {
-      if (own.entity) this.checkEntity(node, own);
-      return { entity: own.entity, kind: own.kind };
+  /** The nearest directive: the function's own (or its binding's), then its class's or object's, outwards. */
+  private applied(node: FunctionWithBody): Applied | undefined {
+    const own = this.directiveOf(node);
+    if (own) return { directive: own, direct: true };
+    for (let container = this.containerOf(node); container; container = this.containerOf(container)) {
+      const inherited = this.directiveOf(container);
+      if (inherited) return { directive: inherited, direct: false };
     }
-    if (!this.wholeFile) return '';
-    switch (facts.kind) {
-      case 'getter':
-      case 'setter':
-        return this.options.getters ? {} : 'getter/setter (option getters is off)';
-      case 'callback':
-        return this.options.callbacks ? {} : '';
-      default:
-        return {};
-    }
+    return undefined;
   }
 
-  /** `entity=a.b`: `a` must be a parameter of the function (an arrow has no `arguments`). */
-  private checkEntity(node: FunctionWithBody, directive: Directive): void {
+  /** The directive attached to a function, class or object literal, or to the declaration binding it. */
+  private directiveOf(value: TS.Node): Directive | undefined {
     const ts = this.ts;
-    const root = directive.entity![0]!;
-    const names = new Set<string>();
-    const add = (b: TS.BindingName): void => {
-      if (ts.isIdentifier(b)) names.add(b.text);
-      else for (const el of b.elements) if (!ts.isOmittedExpression(el)) add(el.name);
-    };
-    for (const p of node.parameters) add(p.name);
-    if (!names.has(root)) {
-      throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
-        `@stepmark entity=${directive.entity!.join('.')}: "${root}" is not a parameter of this function`,
-        directive.pos,
-      );
+    const attached = this.directives.attached;
+    const own = attached.get(value);
+    if (own) return own;
+    const parent = outermost(ts, value).parent;
+    if (!parent) return undefined;
+    if (ts.isVariableDeclaration(parent)) {
+      const statement = parent.parent?.parent;
+      return attached.get(parent) ?? (statement ? attached.get(statement) : undefined);
     }
+    if (
+      ts.isPropertyAssignment(parent) ||
+      ts.isPropertyDeclaration(parent) ||
+      ts.isExportAssignment(parent)
+    ) {
+      return attached.get(parent);
+    }
+    if (ts.isBinaryExpression(parent) && ts.isExpressionStatement(parent.parent))
+      return attached.get(parent.parent);
+    return undefined;
+  }
+
+  /** The class or object literal whose member `value` is (a method, or a function as a property value). */
+  private containerOf(value: TS.Node): TS.Node | undefined {
+    const ts = this.ts;
+    if (
+      (ts.isMethodDeclaration(value) ||
+        ts.isGetAccessorDeclaration(value) ||
+        ts.isSetAccessorDeclaration(value) ||
+        ts.isConstructorDeclaration(value)) &&
+      (ts.isClassLike(value.parent) || ts.isObjectLiteralExpression(value.parent))
+    ) {
+      return value.parent;
+    }
+    const parent = outermost(ts, value).parent;
+    if (parent && (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))) return parent.parent;
+    return undefined;
   }
 
   private location(node: FunctionWithBody): string {
-    const start = functionStart(this.ts, node, this.sourceFile);
+    const start = locationStart(this.ts, node, this.sourceFile);
     const { line, character } = this.sourceFile.getLineAndCharacterOfPosition(start);
     return formatLocation(this.path, line + 1, character + 1);
   }
@@ -231,7 +269,7 @@ class FileVisitor {
     const ts = this.ts;
     const f = this.context.factory;
     const at: TS.SourceMapRange = {
-      pos: functionStart(ts, original, this.sourceFile),
+      pos: locationStart(ts, original, this.sourceFile),
       end: original.body.pos,
     };
     const body = visited.body;
@@ -240,6 +278,7 @@ class FileVisitor {
     if (ts.isBlock(body)) {
       const statements = [...body.statements];
       let split = countPrologue(ts, statements);
+      // Nothing may touch `this` before `super()`: the frame opens after a top-level super() call.
       if (ts.isConstructorDeclaration(original) && isDerived(ts, original.parent)) {
         const superAt = statements.findIndex((s, i) => i >= split && isSuperCallStatement(ts, s));
         if (superAt >= 0) split = superAt + 1;
@@ -255,9 +294,8 @@ class FileVisitor {
     if (original.asteriskToken || hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword)) {
       rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
     }
-    const statements = [...head, ...frameStatements(this.emit, open, rest, at)];
     // Always multi-line: a one-line body would otherwise print the whole frame on one line.
-    const block = f.createBlock(statements, true);
+    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at)], true);
     if (ts.isBlock(body)) {
       ts.setTextRange(block, body);
       ts.setOriginalNode(block, body);
@@ -305,8 +343,15 @@ function isFunctionWithBody(ts: typeof TS, node: TS.Node): node is FunctionWithB
   );
 }
 
-function firstAfterPrologue(ts: typeof TS, statements: readonly TS.Statement[]): TS.Statement | undefined {
-  return statements[countPrologue(ts, statements)];
+/** Every name the parameter list binds (destructured names included). */
+function parameterNames(ts: typeof TS, node: FunctionWithBody): string[] {
+  const names: string[] = [];
+  const add = (b: TS.BindingName): void => {
+    if (ts.isIdentifier(b)) names.push(b.text);
+    else for (const el of b.elements) if (!ts.isOmittedExpression(el)) add(el.name);
+  };
+  for (const p of node.parameters) if (!(ts.isIdentifier(p.name) && p.name.text === 'this')) add(p.name);
+  return names;
 }
 
 function isDerived(ts: typeof TS, cls: TS.ClassLikeDeclaration): boolean {
@@ -322,19 +367,29 @@ function isSuperCallStatement(ts: typeof TS, s: TS.Statement): boolean {
 }
 
 /**
- * Where a function starts for its location: its first token, skipping `export` and `default`
- * (which belong to the export, not to the function) but keeping decorators, `async`, `static`, ….
+ * Where a function's location points (docs/NAMING.md §2): the key of a method, accessor or
+ * constructor; otherwise the function's first token after `export`/`default` (`async`,
+ * `function`, the arrow's first parameter token or `(`).
  */
-function functionStart(ts: typeof TS, node: FunctionWithBody, sourceFile: TS.SourceFile): number {
+function locationStart(ts: typeof TS, node: FunctionWithBody, sourceFile: TS.SourceFile): number {
+  if (
+    ts.isMethodDeclaration(node) ||
+    ts.isGetAccessorDeclaration(node) ||
+    ts.isSetAccessorDeclaration(node)
+  ) {
+    return node.name.getStart(sourceFile);
+  }
   const mods = ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined;
-  const decorators = ts.canHaveDecorators(node) ? ts.getDecorators(node) : undefined;
-  if (decorators?.length) return decorators[0]!.getStart(sourceFile);
-  if (!mods?.length) return node.getStart(sourceFile);
-  const kept = mods.find(
+  if (ts.isConstructorDeclaration(node)) {
+    // The `constructor` keyword (or its string form) follows the modifiers.
+    return mods?.length ? skipTrivia(sourceFile.text, mods[mods.length - 1]!.end) : node.getStart(sourceFile);
+  }
+  const kept = mods?.find(
     (m) => m.kind !== ts.SyntaxKind.ExportKeyword && m.kind !== ts.SyntaxKind.DefaultKeyword,
   );
   if (kept) return kept.getStart(sourceFile);
-  return skipTrivia(sourceFile.text, mods[mods.length - 1]!.end);
+  if (mods?.length) return skipTrivia(sourceFile.text, mods[mods.length - 1]!.end);
+  return node.getStart(sourceFile);
 }
 
 /** Offset of the first token at or after `pos` (skips whitespace and comments). */
