@@ -1,0 +1,210 @@
+/**
+ * `stepmark/esbuild-plugin`: instruments marked files inside an esbuild build (and in tools built
+ * on esbuild's plugin API, such as tsup), and rewrites explicit `step()`/`enter()` calls in every
+ * file that imports stepmark.
+ *
+ * @example
+ * import { build } from 'esbuild';
+ * import stepmark from 'stepmark/esbuild-plugin';
+ * await build({ entryPoints: ['src/main.ts'], bundle: true, sourcemap: true, plugins: [stepmark()] });
+ */
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { Loader, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
+import { StepmarkBuildError } from '../instrument/errors.js';
+import { LineIndex, projectRelativePath } from '../instrument/locations.js';
+import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
+import { resolveOptions } from '../instrument/options.js';
+import type { SourceLanguage, Toolchain } from './transform/index.js';
+import { loadToolchain, mayNeedWork, StepmarkParseError, transform } from './transform/index.js';
+
+export type { StepmarkOptions };
+
+const HOST = 'stepmark/esbuild-plugin';
+
+/**
+ * Files the plugin looks at: JavaScript and TypeScript sources. The filter runs in esbuild's Go
+ * side, so other files never cost a round trip to JavaScript.
+ */
+const SOURCE_FILTER = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+/** Languages the transform can parse, by esbuild loader name. */
+const PARSEABLE: ReadonlySet<string> = new Set(['ts', 'tsx', 'js', 'jsx']);
+
+/** esbuild's default loader per extension (what it would use if the plugin returned nothing). */
+function defaultLoader(ext: string): SourceLanguage | undefined {
+  switch (ext) {
+    case '.ts':
+    case '.mts':
+    case '.cts':
+      return 'ts';
+    case '.tsx':
+      return 'tsx';
+    case '.js':
+    case '.mjs':
+    case '.cjs':
+      return 'js';
+    case '.jsx':
+      return 'jsx';
+    default:
+      return undefined;
+  }
+}
+
+/** What one build did, for the `debug` option. */
+interface Stats {
+  instrumented: number;
+  unchanged: number;
+  skippedNoMarker: number;
+  skippedNodeModules: number;
+}
+
+/**
+ * The esbuild plugin. Options are the shared stepmark schema (`include`, `exclude`, `callbacks`,
+ * `getters`, `locations`, `importSource`, `root`, `debug`); unknown options are rejected by name.
+ * `root` defaults to esbuild's `absWorkingDir`, else the current directory.
+ *
+ * Files the plugin leaves alone (no `@stepmark` and no stepmark import in the text, or in
+ * `node_modules` without matching `include`) are returned to esbuild untouched, so later plugins
+ * still see them. Put `stepmark()` after plugins that produce JavaScript/TypeScript from other
+ * languages, and before plugins that claim `.ts`/`.js` files themselves.
+ */
+export function stepmark(options: StepmarkOptions = {}): Plugin {
+  // Validate now, so a typo fails when the config is read; `root` is settled in setup.
+  resolveOptions(options, { host: HOST });
+  return {
+    name: 'stepmark',
+    async setup(build: PluginBuild) {
+      const resolved = resolveOptions(
+        { ...options, root: options.root ?? build.initialOptions.absWorkingDir ?? process.cwd() },
+        { host: HOST },
+      );
+      const tools = await loadToolchain(HOST);
+      const loaders = build.initialOptions.loader ?? {};
+      const cache = new Map<string, { source: string; result: OnLoadResult | undefined }>();
+      const stats: Stats = { instrumented: 0, unchanged: 0, skippedNoMarker: 0, skippedNodeModules: 0 };
+
+      build.onStart(() => {
+        stats.instrumented = stats.unchanged = stats.skippedNoMarker = stats.skippedNodeModules = 0;
+      });
+      if (resolved.debug) {
+        build.onEnd(() => {
+          process.stderr.write(
+            `[stepmark] esbuild: ${stats.instrumented} file(s) instrumented, ${stats.unchanged} parsed with nothing to do, ` +
+              `${stats.skippedNoMarker} skipped without parsing (no "@stepmark" or "${resolved.importSource}" in the text), ` +
+              `${stats.skippedNodeModules} in node_modules skipped (not in "include")\n`,
+          );
+        });
+      }
+
+      build.onLoad(
+        { filter: SOURCE_FILTER, namespace: 'file' },
+        (args: OnLoadArgs): OnLoadResult | undefined => {
+          const path = args.path;
+          const ext = extname(path);
+          const loader = (loaders[ext] as Loader | undefined) ?? defaultLoader(ext);
+          if (loader === undefined || !PARSEABLE.has(loader)) return undefined;
+          let relativePath: string | undefined;
+          if (path.includes('node_modules')) {
+            relativePath = projectRelativePath(path, resolved.root);
+            if (
+              !resolved.include.length ||
+              !/(^|\/)node_modules\//.test(relativePath) ||
+              !includes(relativePath, resolved)
+            ) {
+              stats.skippedNodeModules++;
+              return undefined;
+            }
+          }
+          const source = readFileSync(path, 'utf8');
+          if (!mayNeedWork(source, relativePath ?? projectRelativePath(path, resolved.root), resolved)) {
+            stats.skippedNoMarker++;
+            return undefined;
+          }
+          const cached = cache.get(path);
+          if (cached && cached.source === source) {
+            count(stats, cached.result);
+            return cached.result;
+          }
+          const result = instrument(tools, source, path, loader as SourceLanguage, resolved);
+          if (!result?.errors?.length) cache.set(path, { source, result });
+          count(stats, result);
+          if (resolved.debug && result?.contents === undefined && !result?.errors?.length) {
+            process.stderr.write(
+              `[stepmark] ${path}: nothing selected and no stepmark calls: left unchanged\n`,
+            );
+          }
+          return result;
+        },
+      );
+    },
+  };
+}
+
+export default stepmark;
+
+function count(stats: Stats, result: OnLoadResult | undefined): void {
+  if (result?.contents !== undefined) stats.instrumented++;
+  else stats.unchanged++;
+}
+
+function includes(relativePath: string, options: ResolvedOptions): boolean {
+  return mayNeedWork('', relativePath, options);
+}
+
+/** Runs the transform and turns its outcome into an esbuild result (or undefined to leave the file alone). */
+function instrument(
+  tools: Toolchain,
+  source: string,
+  path: string,
+  loader: SourceLanguage,
+  options: ResolvedOptions,
+): OnLoadResult | undefined {
+  try {
+    const out = transform(tools, source, path, loader, options);
+    if (!out) return undefined;
+    if (options.debug) {
+      process.stderr.write(
+        `[stepmark] ${path}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
+      );
+    }
+    out.map.sources = [basename(path)];
+    return { contents: `${out.code}\n//# sourceMappingURL=${out.map.toUrl()}\n`, loader };
+  } catch (error) {
+    if (error instanceof StepmarkBuildError) {
+      return { errors: [message(error.message, path, source, error.offset, error.length)] };
+    }
+    if (error instanceof StepmarkParseError) {
+      // esbuild parses the file next and reports the syntax error itself; say why it was not instrumented.
+      return {
+        warnings: [
+          message(
+            `stepmark could not parse this file and left it uninstrumented: ${error.message}`,
+            path,
+            source,
+            error.offset,
+            1,
+          ),
+        ],
+      };
+    }
+    throw error;
+  }
+}
+
+/** An esbuild message at an offset of the file (line 1-based, column 0-based, as esbuild wants). */
+function message(
+  text: string,
+  file: string,
+  source: string,
+  offset: number | undefined,
+  length: number | undefined,
+): PartialMessage {
+  if (offset === undefined) return { text, location: { file } } satisfies PartialMessage;
+  const lines = new LineIndex(source);
+  const { line, column } = lines.locate(offset);
+  return {
+    text,
+    location: { file, line, column: column - 1, length: length ?? 1, lineText: lines.lineText(line) },
+  };
+}

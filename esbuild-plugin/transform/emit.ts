@@ -1,0 +1,114 @@
+/**
+ * Writes the code of docs/ABI.md into the source as string edits (magic-string), so everything
+ * the user wrote keeps its exact text and a hi-res source map falls out for free.
+ *
+ * Several edits can land on one offset (`{await x}`: the frame's `try {` and the `await`'s
+ * `__smf.r(` both go after `{`). Edits are made outermost first; openings use `appendRight`
+ * (kept in call order, so outer before inner) and closings `prependLeft` (reverse call order, so
+ * inner before outer). Frames go first, then explicit calls, then suspension points: at one offset
+ * a frame's `try {` precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
+ */
+import type MagicString from 'magic-string';
+import {
+  ABI,
+  CAUGHT_BINDING as CAUGHT,
+  FRAME_BINDING as FRAME,
+  RUNTIME_BINDING as RT,
+} from '../../instrument/constants.js';
+import { entityAccessText } from '../../instrument/directives.js';
+import type { Analysis, CallSite, FrameSite } from './analyze.js';
+import type { Node } from './ast.js';
+
+export interface EmitContext {
+  /** `"path:line:col"` of an offset, or `undefined` when locations are off. */
+  location(offset: number): string | undefined;
+}
+
+export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
+  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
+  for (const call of analysis.calls) emitCall(ms, call);
+  for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
+}
+
+function literal(value: string | undefined): string {
+  return value === undefined ? 'void 0' : JSON.stringify(value);
+}
+
+function enterCall(frame: FrameSite, ctx: EmitContext): string {
+  const name = JSON.stringify(frame.name);
+  const location = literal(ctx.location(frame.start));
+  const d = frame.entity;
+  if (d?.entity !== undefined) {
+    const kind = d.kind === undefined ? 'null' : JSON.stringify(d.kind);
+    return `${RT}.${ABI.enterEntity}(${name}, ${location}, ${kind}, ${RT}.${ABI.on}() && ${entityAccessText(d.entity)})`;
+  }
+  return `${RT}.${ABI.enter}(${name}, ${location})`;
+}
+
+const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+
+function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
+  const body = frame.fn.body as Node;
+  const open = `const ${FRAME} = ${enterCall(frame, ctx)}; try {`;
+  if (body.type !== 'BlockStatement') {
+    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return expr; } … }`.
+    ms.appendRight(body.start, `{ ${open} return `);
+    ms.prependLeft(body.end, `; ${CLOSE} }`);
+    return;
+  }
+  const statements = body.body as Node[];
+  let at = body.start + 1;
+  let i = 0;
+  // The directive prologue stays first.
+  while (
+    i < statements.length &&
+    statements[i]!.type === 'ExpressionStatement' &&
+    statements[i]!.directive != null
+  ) {
+    at = statements[i++]!.end;
+  }
+  if (frame.derivedConstructor) {
+    const superAt = statements.findIndex(isSuperCallStatement);
+    if (superAt >= 0) at = statements[superAt]!.end;
+  }
+  const opening = `${at !== body.start + 1 && source.charCodeAt(at - 1) !== 59 /* ; */ ? ';' : ''} ${open} `;
+  if (at === body.end - 1) {
+    // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
+    ms.appendRight(at, `${opening}${CLOSE} `);
+  } else {
+    ms.appendRight(at, opening);
+    ms.prependLeft(body.end - 1, ` ${CLOSE} `);
+  }
+}
+
+function isSuperCallStatement(s: Node): boolean {
+  return (
+    s.type === 'ExpressionStatement' &&
+    s.expression.type === 'CallExpression' &&
+    s.expression.callee.type === 'Super'
+  );
+}
+
+function emitCall(ms: MagicString, site: CallSite): void {
+  const call = site.call;
+  const callee = call.callee as Node;
+  const name = JSON.stringify(site.name);
+  const prefix = site.scopeObject ? `${site.scopeObject.name}, ${name}` : name;
+  ms.update(callee.start, callee.end, `${RT}.${site.abiMethod}`);
+  const args = call.arguments as Node[];
+  if (args.length > 0) ms.appendRight(args[0]!.start, `${prefix}, `);
+  else ms.appendLeft(call.end - 1, prefix);
+}
+
+function emitSuspension(ms: MagicString, node: Node): void {
+  // await e -> __smf.r(await __smf.s(e)); yield -> __smf.r(yield __smf.s())
+  ms.appendRight(node.start, `${FRAME}.${ABI.resume}(`);
+  const arg = node.argument as Node | null;
+  if (arg) {
+    ms.appendRight(arg.start, `${FRAME}.${ABI.suspend}(`);
+    ms.prependLeft(arg.end, ')');
+    ms.prependLeft(node.end, ')');
+  } else {
+    ms.prependLeft(node.end, ` ${FRAME}.${ABI.suspend}())`);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The oxc-based instrumentation shared by `stepmark/esbuild-plugin` and `stepmark/vite`:
+ * parse with oxc-parser, decide with the shared rules (`instrument/`), emit docs/ABI.md's code
+ * as string edits with magic-string, return the code and a hi-res source map.
+ *
+ * The heavy dependencies (oxc-parser, magic-string; optional peer dependencies of stepmark) are
+ * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
+ */
+import type MagicStringType from 'magic-string';
+import type { SourceMap } from 'magic-string';
+import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
+import { StepmarkDirectiveError } from '../../instrument/errors.js';
+import { formatLocation, LineIndex, projectRelativePath } from '../../instrument/locations.js';
+import type { ResolvedOptions } from '../../instrument/options.js';
+import { selectFile, selectsWholeFile } from '../../instrument/options.js';
+import { analyze } from './analyze.js';
+import type { Comment, Node } from './ast.js';
+import { DirectiveIndex } from './directives.js';
+import { emitFrames } from './emit.js';
+
+/** The parser and string editor, loaded lazily (they are optional peer dependencies). */
+export interface Toolchain {
+  readonly parseSync: (
+    filename: string,
+    source: string,
+    options: Record<string, unknown>,
+  ) => {
+    program: unknown;
+    comments: unknown;
+    errors: readonly { message: string; labels: readonly { start: number; end: number }[] }[];
+    module: { hasModuleSyntax: boolean };
+  };
+  readonly visitorKeys: Readonly<Record<string, readonly string[]>>;
+  readonly MagicString: typeof MagicStringType;
+  readonly rawTransfer: boolean;
+}
+
+let toolchain: Promise<Toolchain> | undefined;
+
+/** Loads oxc-parser and magic-string once, with a message that says what to install when missing. */
+export function loadToolchain(host: string): Promise<Toolchain> {
+  toolchain ??= (async () => {
+    try {
+      const [oxc, ms] = await Promise.all([import('oxc-parser'), import('magic-string')]);
+      return {
+        parseSync: oxc.parseSync as unknown as Toolchain['parseSync'],
+        visitorKeys: oxc.visitorKeys,
+        MagicString: defaultExport(ms) as typeof MagicStringType,
+        rawTransfer: oxc.rawTransferSupported(),
+      };
+    } catch (error) {
+      toolchain = undefined;
+      throw new Error(
+        `${host} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
+          `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(error as Error).message}`,
+      );
+    }
+  })();
+  return toolchain;
+}
+
+/** The class a module exports as default, whether loaded as ESM or through CommonJS interop. */
+function defaultExport(mod: unknown): unknown {
+  let value = mod;
+  for (let i = 0; i < 3 && typeof value !== 'function' && value; i++)
+    value = (value as { default?: unknown }).default;
+  return value;
+}
+
+/** The language oxc parses a file as: esbuild's loader names. */
+export type SourceLanguage = 'ts' | 'tsx' | 'js' | 'jsx';
+
+/** The language of a file from its extension (`.mts`/`.cts` → ts, `.mjs`/`.cjs` → js), or undefined. */
+export function languageOf(filename: string): SourceLanguage | undefined {
+  const dot = filename.lastIndexOf('.');
+  switch (filename.slice(dot + 1)) {
+    case 'ts':
+    case 'mts':
+    case 'cts':
+      return 'ts';
+    case 'tsx':
+      return 'tsx';
+    case 'js':
+    case 'mjs':
+    case 'cjs':
+      return 'js';
+    case 'jsx':
+      return 'jsx';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The cheap text check: a file that mentions neither `@stepmark` nor the import source (and is
+ * not selected by `include`) cannot need any change, and is not parsed.
+ */
+export function mayNeedWork(source: string, relativePath: string, options: ResolvedOptions): boolean {
+  if (source.includes(options.importSource) || source.includes('@stepmark')) return true;
+  return options.include.length > 0 && selectsWholeFile(selectFile(relativePath, false, options));
+}
+
+export interface TransformResult {
+  readonly code: string;
+  readonly map: SourceMap;
+  /** Number of functions wrapped. */
+  readonly frames: number;
+  /** Number of explicit calls rewritten. */
+  readonly calls: number;
+}
+
+/** Why a file was left unchanged (for the `debug` option). */
+export type SkipReason = 'no-marker' | 'nothing-selected' | 'parse-error';
+
+export class StepmarkParseError extends Error {
+  override name = 'StepmarkParseError';
+  /** Offset of the first error in the source, when oxc gives one. */
+  readonly offset: number | undefined;
+  constructor(message: string, offset: number | undefined) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+/**
+ * Instruments one file. Returns `undefined` when nothing changed. Throws
+ * {@link StepmarkDirectiveError} for a bad directive and {@link StepmarkParseError} when oxc
+ * cannot parse the file.
+ */
+export function transform(
+  tools: Toolchain,
+  source: string,
+  filename: string,
+  language: SourceLanguage,
+  options: ResolvedOptions,
+): TransformResult | undefined {
+  const relativePath = projectRelativePath(filename, options.root);
+  const parsed = tools.parseSync(filename, source, {
+    lang: language,
+    sourceType: sourceTypeOf(filename),
+    experimentalRawTransfer: tools.rawTransfer,
+  });
+  if (parsed.errors.length > 0) {
+    const e = parsed.errors[0]!;
+    throw new StepmarkParseError(e.message, e.labels[0]?.start);
+  }
+  const program = parsed.program as Node;
+  const comments = parsed.comments as Comment[];
+  const directives = DirectiveIndex.build(source, comments, firstStatementOffset(program));
+  const selection = selectFile(relativePath, directives.fileMarked, options);
+  const analysis = analyze(
+    program,
+    source,
+    directives,
+    {
+      wholeFile: selectsWholeFile(selection),
+      callbacks: options.callbacks,
+      getters: options.getters,
+      importSource: options.importSource,
+    },
+    tools.visitorKeys,
+  );
+  if (analysis.frames.length === 0 && analysis.calls.length === 0) return undefined;
+
+  const ms = new tools.MagicString(source);
+  let lines: LineIndex | undefined;
+  emitFrames(ms, source, analysis, {
+    location: options.locations
+      ? (offset) => {
+          lines ??= new LineIndex(source);
+          const { line, column } = lines.locate(offset);
+          return formatLocation(relativePath, line, column);
+        }
+      : () => undefined,
+  });
+  const esm = parsed.module.hasModuleSyntax || isModuleFile(filename) || !looksCommonJs(filename, source);
+  const runtimeImport = esm ? runtimeImportEsm(options.importSource) : runtimeImportCjs(options.importSource);
+  ms.prependRight(importOffset(program), runtimeImport);
+  return {
+    code: ms.toString(),
+    map: ms.generateMap({ hires: true, source: filename, includeContent: true }),
+    frames: analysis.frames.length,
+    calls: analysis.calls.length,
+  };
+}
+
+/** Offset of the first statement after the directive prologue (or the end of the file). */
+function firstStatementOffset(program: Node): number {
+  const body = program.body as Node[];
+  let i = 0;
+  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
+  if (i < body.length) return body[i]!.start;
+  return program.end;
+}
+
+/** Where the runtime import goes: before the first statement after the directive prologue. */
+function importOffset(program: Node): number {
+  const body = program.body as Node[];
+  let i = 0;
+  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
+  if (i < body.length) return body[i]!.start;
+  return i > 0 ? body[i - 1]!.end : program.end;
+}
+
+function sourceTypeOf(filename: string): 'module' | 'commonjs' | 'unambiguous' {
+  if (isModuleFile(filename)) return 'module';
+  if (/\.c[jt]s$/.test(filename)) return 'commonjs';
+  return 'unambiguous';
+}
+
+function isModuleFile(filename: string): boolean {
+  return /\.m[jt]s$/.test(filename);
+}
+
+/** A file without import/export syntax that uses CommonJS gets the `require` form of the runtime import. */
+function looksCommonJs(filename: string, source: string): boolean {
+  return /\.c[jt]s$/.test(filename) || /\brequire\s*\(|\bmodule\.exports\b|\bexports\.\w/.test(source);
+}
+
+export { StepmarkDirectiveError };
