@@ -1,0 +1,254 @@
+// The framework-neutral part of every adapter: option checking, the trigger check, the
+// authorisation decision, trace metadata, the response-header encoding and the onFinish call.
+// Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
+// helpers live in ./node.ts.
+import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
+import { encodeTraceHeader } from './encode.js';
+import {
+  type AdapterErrorSource,
+  type AdapterTraits,
+  type ResolvedOptions,
+  randomRequestId,
+  resolveOptions,
+  type StepmarkAdapterOptions,
+} from './options.js';
+
+export { encodeTraceHeader } from './encode.js';
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
+export type { AdapterErrorSource, StepmarkAdapterOptions } from './options.js';
+
+/** How an adapter reads its framework's request. */
+export interface RequestAccess<Req> {
+  /** A header (lower-case name) as one string, or undefined when absent. */
+  header(req: Req, name: string): string | undefined;
+  /** A query parameter, or undefined when absent (never called when `query` is off). */
+  query?(req: Req, name: string): string | undefined;
+}
+
+/** What the adapter knows about the request when the trace starts. */
+export interface RequestFacts {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+}
+
+/** What the adapter knows when the trace is collected (for the header, and at the end). */
+export interface ResponseFacts {
+  /** HTTP status (gRPC: status code); undefined when no response was sent. */
+  status?: number | undefined;
+  /** The framework's route pattern, e.g. `/orders/:id`. */
+  route?: string | undefined;
+  /** The client went away before the response finished. */
+  aborted?: boolean;
+}
+
+/** The per-request decision made once a request is triggered. */
+export interface TraceStart {
+  /** Whether the trace may go into the response. */
+  expose: boolean;
+  /** Options for `stepmark.run`. */
+  options: TraceOptions;
+  /** `performance.now()` when the request was seen. */
+  started: number;
+}
+
+const NOT_TRIGGERED = undefined;
+const noop = (): void => {};
+// A request id is copied into traces and headers: keep it short and printable.
+const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The shared core of one adapter instance. Created once (at start-up: options are checked
+ * here), then asked per request.
+ */
+export class AdapterCore<Req> {
+  readonly options: ResolvedOptions<Req>;
+  /** Lower-case name of the exposure header, or undefined when exposure is off. */
+  readonly responseHeader: string | undefined;
+  readonly #access: RequestAccess<Req>;
+  // A trace nobody can read (not exposed, no onFinish, no onEnd) is not worth recording.
+  readonly #consumed: boolean;
+
+  constructor(
+    options: StepmarkAdapterOptions<Req> | undefined,
+    traits: AdapterTraits,
+    access: RequestAccess<Req>,
+  ) {
+    this.options = resolveOptions(options, traits);
+    this.responseHeader = this.options.responseHeader;
+    this.#access = access;
+    this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
+  }
+
+  /**
+   * The only work an untriggered request pays for. Returns undefined when the request is not
+   * triggered, else the trigger header's value ('' when triggered by query or predicate).
+   */
+  check(req: Req): string | undefined {
+    const o = this.options;
+    if (o.header !== undefined) {
+      const value = this.#access.header(req, o.header);
+      if (value !== undefined && value !== '') return value;
+    }
+    if (o.query !== undefined && this.#access.query) {
+      if (this.#access.query(req, o.query) !== undefined) return '';
+    }
+    if (o.trigger !== undefined) {
+      try {
+        if (o.trigger(req) === true) return '';
+      } catch (error) {
+        this.report(error, 'trigger');
+      }
+    }
+    return NOT_TRIGGERED;
+  }
+
+  /**
+   * Whether a triggered request may see its trace. Never throws: a failing `authorize` is
+   * reported and counts as "no". A promise when `authorize` is asynchronous.
+   */
+  authorize(req: Req, triggerValue: string): boolean | Promise<boolean> {
+    if (this.responseHeader === undefined) return false;
+    const o = this.options;
+    if (o.secrets.length > 0 && matchesSecret(triggerValue, o.secrets)) return true;
+    if (o.authorize === undefined) return false;
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = o.authorize(req);
+    } catch (error) {
+      this.report(error, 'authorize');
+      return false;
+    }
+    if (verdict === true) return true;
+    if (
+      verdict !== null &&
+      typeof verdict === 'object' &&
+      typeof (verdict as Promise<boolean>).then === 'function'
+    ) {
+      return Promise.resolve(verdict).then(
+        (v) => v === true,
+        (error: unknown) => {
+          this.report(error, 'authorize');
+          return false;
+        },
+      );
+    }
+    return false;
+  }
+
+  /**
+   * Decides how a triggered request is traced: undefined when the trace would reach nobody
+   * (not exposed, and neither `onFinish` nor `traceOptions.onEnd`), so nothing is recorded.
+   */
+  begin(req: Req, facts: RequestFacts, expose: boolean): TraceStart | undefined {
+    if (!expose && !this.#consumed) return undefined;
+    const o = this.options;
+    let meta: Meta | undefined;
+    if (o.meta !== undefined) {
+      try {
+        meta = o.meta(req);
+      } catch (error) {
+        this.report(error, 'meta');
+      }
+    }
+    const base = o.traceOptions.meta;
+    return {
+      expose,
+      started: performance.now(),
+      options: {
+        ...o.traceOptions,
+        meta: {
+          ...base,
+          ...meta,
+          request_id: this.requestId(req),
+          method: facts.method,
+          path: facts.path,
+        },
+      },
+    };
+  }
+
+  requestId(req: Req): string {
+    const o = this.options;
+    if (o.requestIdHeader !== undefined) {
+      const given = this.#access.header(req, o.requestIdHeader);
+      if (given !== undefined && SAFE_ID.test(given)) return given;
+    }
+    try {
+      const id = o.generateRequestId();
+      if (typeof id === 'string' && id !== '') return id;
+    } catch {
+      // fall through: a broken generator must not break the request
+    }
+    return randomRequestId();
+  }
+
+  /** Adds what is known about the response to a collected trace (in place) and returns it. */
+  complete(trace: Trace, start: TraceStart, facts: ResponseFacts): Trace {
+    const meta = trace.meta;
+    if (facts.route !== undefined) meta.route = facts.route;
+    if (facts.status !== undefined) meta.status = facts.status;
+    meta.duration_ms = Math.round((performance.now() - start.started) * 1000) / 1000;
+    if (facts.aborted) meta.aborted = true;
+    return trace;
+  }
+
+  /** The header value for a collected trace (ASCII-safe, capped). */
+  encode(trace: Trace): string {
+    return encodeTraceHeader(trace, this.options.maxHeaderBytes);
+  }
+
+  /** Hands the final trace to `onFinish`; errors and rejections go to `onError`, once. */
+  finish(trace: Trace, req: Req): void {
+    const onFinish = this.options.onFinish;
+    if (onFinish === undefined) return;
+    let result: unknown;
+    try {
+      result = onFinish(trace, req);
+    } catch (error) {
+      this.report(error, 'onFinish');
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as Promise<unknown>).then === 'function'
+    ) {
+      Promise.resolve(result).then(noop, (error: unknown) => this.report(error, 'onFinish'));
+    }
+  }
+
+  report(error: unknown, source: AdapterErrorSource): void {
+    try {
+      this.options.onError(error, source);
+    } catch {
+      // The error hook is the last stop: nothing it does may reach the server.
+    }
+  }
+}
+
+/**
+ * Constant-time comparison of the trigger header with every configured secret: the time taken
+ * depends on the secrets' lengths only, never on how much of a guess was right, and all secrets
+ * are always compared (no early exit that would tell which one is closer).
+ */
+export function matchesSecret(given: string, secrets: readonly string[]): boolean {
+  let ok = 0;
+  for (const secret of secrets) ok |= safeEqual(given, secret) ? 1 : 0;
+  return ok === 1;
+}
+
+function safeEqual(given: string, secret: string): boolean {
+  const n = given.length;
+  let diff = n ^ secret.length;
+  for (let i = 0; i < secret.length; i++) {
+    // i % n keeps the loop length tied to the secret; for n = 0 charCodeAt(NaN) is NaN, and NaN ^ x = x.
+    diff |= given.charCodeAt(i % n) ^ secret.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
+/** Resolves `value` (boolean or promise) and calls `then`; synchronous when it can be. */
+export function whenDecided<T>(value: boolean | Promise<boolean>, then: (v: boolean) => T): T | Promise<T> {
+  return typeof value === 'boolean' ? then(value) : value.then(then);
+}

@@ -1,0 +1,191 @@
+// Node-only half of the core (node:async_hooks): a trace whose lifetime is a request's, and the
+// tracing of a node:http (or http2 compatibility) response. Used by stepmark/http, /fastify,
+// /koa and /grpc; never by /hono.
+import { AsyncResource } from 'node:async_hooks';
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { collect, run } from '../../runtime/index.js';
+import type { Trace } from '../../runtime/types.js';
+import { type AdapterCore, type RequestFacts, type TraceStart, whenDecided } from './index.js';
+
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * One request's trace, open from `open()` until `end()`. `stepmark.run` is given a function
+ * whose promise settles at `end()`, so everything the request does, however asynchronous,
+ * records into the trace, and `traceOptions.onEnd` fires when the request is over.
+ */
+export class RequestTrace<Req> {
+  readonly core: AdapterCore<Req>;
+  readonly start: TraceStart;
+  // Captures the trace's async context, to collect or continue in it from callbacks that the
+  // framework runs outside it (Koa writes the response after the middleware promise settled,
+  // Fastify runs handlers from body-parser events, grpc-js from http2 stream events).
+  #context: AsyncResource | undefined;
+  #end: (() => void) | undefined;
+
+  constructor(core: AdapterCore<Req>, start: TraceStart) {
+    this.core = core;
+    this.start = start;
+  }
+
+  /**
+   * Calls `proceed` inside a new trace and returns its result; a synchronous throw from
+   * `proceed` is rethrown unchanged. `finish` runs inside the trace once `end()` was called.
+   */
+  open<R>(proceed: () => R, finish: (trace: Trace) => void): R {
+    let entered = false;
+    let result: R | undefined;
+    let failed = false;
+    let error: unknown;
+    const ended = new Promise<void>((resolve) => (this.#end = resolve));
+    try {
+      const lifetime = run(() => {
+        entered = true;
+        this.#context = new AsyncResource('stepmark.request');
+        try {
+          result = proceed();
+        } catch (e) {
+          failed = true;
+          error = e;
+        }
+        // A reaction registered here runs in this trace's context, so collect() sees the trace.
+        return ended.then(() => {
+          const trace = collect();
+          if (trace !== undefined) finish(trace);
+        });
+      }, this.start.options);
+      Promise.resolve(lifetime).catch((e: unknown) => this.core.report(e, 'onFinish'));
+    } catch (e) {
+      // stepmark.run refused (e.g. invalid traceOptions): serve the request untraced.
+      this.core.report(e, 'onFinish');
+      if (!entered) return proceed();
+    }
+    if (failed) throw error;
+    return result as R;
+  }
+
+  /** Runs `fn` inside this request's trace. */
+  resume<R>(fn: () => R): R {
+    return this.#context === undefined ? fn() : this.#context.runInAsyncScope(fn);
+  }
+
+  /** The trace as it is now (from anywhere), or undefined. */
+  collect(): Trace | undefined {
+    return this.resume(collect);
+  }
+
+  /** Ends the trace (idempotent): `finish` runs, then `stepmark.run`'s promise settles. */
+  end(): void {
+    const end = this.#end;
+    this.#end = undefined;
+    end?.();
+  }
+}
+
+/**
+ * Starts tracing a triggered request (after authorisation, which may be asynchronous) and
+ * calls `proceed` inside the trace. Returns `proceed`'s result (a promise of it when
+ * `authorize` is asynchronous); a synchronous throw from `proceed` is rethrown unchanged.
+ */
+export function traceNodeRequest<Req, R>(
+  core: AdapterCore<Req>,
+  req: Req,
+  res: NodeResponse,
+  trigger: string,
+  facts: RequestFacts,
+  route: (() => string | undefined) | undefined,
+  proceed: (trace: RequestTrace<Req> | undefined) => R,
+): R | Promise<R> {
+  return whenDecided(core.authorize(req, trigger), (expose) => {
+    const start = core.begin(req, facts, expose);
+    if (start === undefined) return proceed(undefined);
+    return new NodeResponseTrace(new RequestTrace(core, start), req, res, route).open(proceed);
+  });
+}
+
+/** Puts the trace into the response headers as they are written, and ends it when the response closes. */
+class NodeResponseTrace<Req> {
+  readonly #trace: RequestTrace<Req>;
+  readonly #req: Req;
+  readonly #res: NodeResponse;
+  readonly #routeOf: (() => string | undefined) | undefined;
+  #route: string | undefined;
+  #headersSeen = false;
+
+  constructor(
+    trace: RequestTrace<Req>,
+    req: Req,
+    res: NodeResponse,
+    route: (() => string | undefined) | undefined,
+  ) {
+    this.#trace = trace;
+    this.#req = req;
+    this.#res = res;
+    this.#routeOf = route;
+  }
+
+  open<R>(proceed: (trace: RequestTrace<Req>) => R): R {
+    const trace = this.#trace;
+    return trace.open(
+      () => {
+        this.#watch();
+        return proceed(trace);
+      },
+      (collected) => this.#finish(collected),
+    );
+  }
+
+  #watch(): void {
+    const res = this.#res as ServerResponse;
+    const original = res.writeHead;
+    const self = this;
+    // Every way of sending headers ends in writeHead: res.write/end through _implicitHeader,
+    // flushHeaders, explicit writeHead (Fastify), the http2 compatibility layer.
+    res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
+      if (!self.#headersSeen) {
+        self.#headersSeen = true;
+        self.#beforeHeaders(typeof args[0] === 'number' ? args[0] : res.statusCode);
+      }
+      return (original as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.once('close', () => this.#trace.end());
+  }
+
+  #routeNow(): string | undefined {
+    if (this.#route === undefined && this.#routeOf !== undefined) {
+      try {
+        this.#route = this.#routeOf();
+      } catch {
+        // route patterns are best-effort metadata
+      }
+    }
+    return this.#route;
+  }
+
+  #beforeHeaders(status: number): void {
+    // Express restores req.baseUrl after its router: read the route while the handler still runs.
+    const route = this.#routeNow();
+    const { core, start } = this.#trace;
+    if (!start.expose || core.responseHeader === undefined || this.#res.headersSent) return;
+    try {
+      const trace = this.#trace.collect();
+      if (trace === undefined) return;
+      core.complete(trace, start, { status, route });
+      this.#res.setHeader(core.responseHeader, core.encode(trace));
+    } catch (error) {
+      core.report(error, 'expose');
+    }
+  }
+
+  #finish(trace: Trace): void {
+    const res = this.#res;
+    const { core, start } = this.#trace;
+    core.complete(trace, start, {
+      status: res.headersSent ? res.statusCode : undefined,
+      route: this.#routeNow(),
+      aborted: !((res as ServerResponse).writableFinished ?? res.writableEnded),
+    });
+    core.finish(trace, this.#req);
+  }
+}

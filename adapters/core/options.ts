@@ -1,0 +1,289 @@
+import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
+import { StepmarkConfigError } from './errors.js';
+
+/** Where an error reported to `onError` came from. */
+export type AdapterErrorSource =
+  /** `onFinish` threw or its promise rejected. */
+  | 'onFinish'
+  /** `authorize` threw or its promise rejected (the request is then treated as not authorised). */
+  | 'authorize'
+  /** The `trigger` predicate threw (the request is then not traced). */
+  | 'trigger'
+  /** The `meta` callback threw (the trace then carries only the adapter's own meta). */
+  | 'meta'
+  /** The trace could not be put into the response (the response itself is sent as usual). */
+  | 'expose';
+
+/**
+ * Options shared by every stepmark adapter (`stepmark/http`, `/fastify`, `/koa`, `/hono`,
+ * `/grpc`). `Req` is what the framework calls a request: `IncomingMessage` for node:http and
+ * Express, `FastifyRequest`, the Koa `Context`, the Hono `Context`, a {@link GrpcRequest}.
+ */
+export interface StepmarkAdapterOptions<Req> {
+  /**
+   * Request header (gRPC: metadata key) whose presence starts a trace; `false` turns header
+   * triggering off. When `secret` is set, the same header carries the secret.
+   * @default 'x-stepmark'
+   */
+  header?: string | false;
+  /**
+   * Query parameter whose presence starts a trace, e.g. `'stepmark'` for `?stepmark=1`. The
+   * query string never carries the secret: URLs end up in logs. Not available for gRPC.
+   * @default false
+   */
+  query?: string | false;
+  /** Starts a trace when it returns true (checked after `header` and `query`). */
+  trigger?: (req: Req) => boolean;
+  /**
+   * Header (metadata key) that carries the caller's request id; without one a random UUID is
+   * generated. `false`: always generate.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string | false;
+  /** Makes a request id when the request has none. @default crypto.randomUUID */
+  generateRequestId?: () => string;
+  /** Extra trace metadata computed from the request (tenant, user id…). */
+  meta?: (req: Req) => Meta;
+  /**
+   * Called once per traced request after the response has finished (or the client went away,
+   * then `trace.meta.aborted` is true), whether or not the trace was exposed. A throw or a
+   * rejection goes to `onError`, never to the server.
+   */
+  onFinish?: (trace: Trace, req: Req) => unknown;
+  /**
+   * Receives every error from the adapter's callbacks, once each. Its own errors are dropped.
+   * @default logs with console.error
+   */
+  onError?: (error: unknown, source: AdapterErrorSource) => void;
+  /**
+   * Puts the trace into this response header (gRPC: trailing metadata key) of authorised
+   * requests; `true` means `'x-stepmark-trace'`. Requires `secret` or `authorize`.
+   * @default false
+   */
+  responseHeader?: boolean | string;
+  /**
+   * Secret (or several, for rotation) that the trigger header must carry for the trace to be
+   * exposed; compared in constant time. At least 16 visible ASCII characters.
+   */
+  secret?: string | readonly string[];
+  /** Decides per request whether the trace may be exposed (either this or `secret` suffices). */
+  authorize?: (req: Req) => boolean | Promise<boolean>;
+  /**
+   * Largest header value, in bytes; a larger trace is replaced by a short JSON marker
+   * `{"truncated":true,…}` (the full trace still goes to `onFinish`).
+   * @default 8192 (gRPC: 4096)
+   */
+  maxHeaderBytes?: number;
+  /** Options for each request's trace (`maxEvents`, `redact`, `clock`, `onEnd`…); `meta` is merged. */
+  traceOptions?: TraceOptions;
+}
+
+/** Options after validation, with defaults applied. */
+export interface ResolvedOptions<Req> {
+  header: string | undefined;
+  query: string | undefined;
+  trigger: ((req: Req) => boolean) | undefined;
+  requestIdHeader: string | undefined;
+  generateRequestId: () => string;
+  meta: ((req: Req) => Meta) | undefined;
+  onFinish: ((trace: Trace, req: Req) => unknown) | undefined;
+  onError: (error: unknown, source: AdapterErrorSource) => void;
+  responseHeader: string | undefined;
+  secrets: readonly string[];
+  authorize: ((req: Req) => boolean | Promise<boolean>) | undefined;
+  maxHeaderBytes: number;
+  traceOptions: TraceOptions;
+}
+
+export interface AdapterTraits {
+  /** Name used in error messages, e.g. `'stepmark/http'`. */
+  entry: string;
+  /** Whether a query string exists (not for gRPC). */
+  query: boolean;
+  /** Default for `maxHeaderBytes`. */
+  maxHeaderBytes: number;
+}
+
+const KNOWN = new Set([
+  'header',
+  'query',
+  'trigger',
+  'requestIdHeader',
+  'generateRequestId',
+  'meta',
+  'onFinish',
+  'onError',
+  'responseHeader',
+  'secret',
+  'authorize',
+  'maxHeaderBytes',
+  'traceOptions',
+]);
+
+/** RFC 9110 token: what a header field name may contain. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+const MIN_SECRET = 16;
+const MIN_HEADER_BYTES = 256;
+
+export const defaultOnError = (error: unknown, source: AdapterErrorSource): void => {
+  console.error(`[stepmark] ${source} failed:`, error);
+};
+
+export const randomRequestId = (): string => {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+};
+
+/** Checks `options` once, at start-up, and applies defaults. Throws {@link StepmarkConfigError}. */
+export function resolveOptions<Req>(
+  input: StepmarkAdapterOptions<Req> | undefined,
+  traits: AdapterTraits,
+): ResolvedOptions<Req> {
+  const where = traits.entry;
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object') {
+    throw invalid(where, 'options', `must be an object, got ${describe(input)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key) || (key === 'query' && !traits.query)) {
+      const hint = key === 'query' && !traits.query ? ' (gRPC has no query string)' : '';
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_UNKNOWN_OPTION',
+        `${where}: unknown option ${JSON.stringify(key)}${hint}. Known options: ${[...KNOWN]
+          .filter((k) => k !== 'query' || traits.query)
+          .join(', ')}.`,
+        key,
+      );
+    }
+  }
+  const o = input as Record<string, unknown>;
+  const header = headerName(where, 'header', o.header, 'x-stepmark');
+  const query = traits.query ? queryName(where, o.query) : undefined;
+  const trigger = fn(where, 'trigger', o.trigger) as ResolvedOptions<Req>['trigger'];
+  if (header === undefined && query === undefined && trigger === undefined) {
+    throw new StepmarkConfigError(
+      'ERR_STEPMARK_NO_TRIGGER',
+      `${where}: \`header\` is false and neither \`query\` nor \`trigger\` is set, so no request could ever be traced. Set one of them.`,
+      'header',
+    );
+  }
+  const responseHeader = headerName(where, 'responseHeader', o.responseHeader, undefined, 'x-stepmark-trace');
+  const secrets = secretList(where, o.secret);
+  const authorize = fn(where, 'authorize', o.authorize) as ResolvedOptions<Req>['authorize'];
+  if (responseHeader !== undefined && secrets.length === 0 && authorize === undefined) {
+    throw new StepmarkConfigError(
+      'ERR_STEPMARK_UNAUTHORISED_EXPOSURE',
+      `${where}: \`responseHeader\` needs \`secret\` or \`authorize\`. A trace shows the internal business logic of a request; ` +
+        'returning it to anyone who sends the trigger header leaks it in production. Set `secret` (the trigger header must then ' +
+        'carry it) or `authorize(req)` (use `authorize: () => true` only where every caller may see traces, e.g. local development).',
+      'responseHeader',
+    );
+  }
+  if (secrets.length > 0 && header === undefined) {
+    throw invalid(where, 'secret', 'is carried by the trigger header, but `header` is false');
+  }
+  let maxHeaderBytes = traits.maxHeaderBytes;
+  if (o.maxHeaderBytes !== undefined) {
+    const n = o.maxHeaderBytes;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < MIN_HEADER_BYTES) {
+      throw invalid(where, 'maxHeaderBytes', `must be an integer >= ${MIN_HEADER_BYTES}, got ${describe(n)}`);
+    }
+    maxHeaderBytes = n;
+  }
+  let traceOptions: TraceOptions = {};
+  if (o.traceOptions !== undefined) {
+    if (typeof o.traceOptions !== 'object' || o.traceOptions === null) {
+      throw invalid(where, 'traceOptions', `must be an object, got ${describe(o.traceOptions)}`);
+    }
+    traceOptions = o.traceOptions as TraceOptions;
+  }
+  return {
+    header,
+    query,
+    trigger,
+    requestIdHeader: headerName(where, 'requestIdHeader', o.requestIdHeader, 'x-request-id'),
+    generateRequestId:
+      (fn(where, 'generateRequestId', o.generateRequestId) as () => string) ?? randomRequestId,
+    meta: fn(where, 'meta', o.meta) as ResolvedOptions<Req>['meta'],
+    onFinish: fn(where, 'onFinish', o.onFinish) as ResolvedOptions<Req>['onFinish'],
+    onError: (fn(where, 'onError', o.onError) as ResolvedOptions<Req>['onError']) ?? defaultOnError,
+    responseHeader,
+    secrets,
+    authorize,
+    maxHeaderBytes,
+    traceOptions,
+  };
+}
+
+function headerName(
+  where: string,
+  option: string,
+  value: unknown,
+  fallback: string | undefined,
+  whenTrue?: string,
+): string | undefined {
+  if (value === undefined) return fallback;
+  if (value === false) return undefined;
+  if (value === true && whenTrue !== undefined) return whenTrue;
+  if (typeof value !== 'string' || !TOKEN.test(value)) {
+    throw invalid(
+      where,
+      option,
+      `must be a header name (letters, digits, -), or false; got ${describe(value)}`,
+    );
+  }
+  return value.toLowerCase();
+}
+
+function queryName(where: string, value: unknown): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw invalid(where, 'query', `must be a parameter name or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function fn(where: string, option: string, value: unknown): Function | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalid(where, option, `must be a function, got ${describe(value)}`);
+  return value;
+}
+
+function secretList(where: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw invalid(
+      where,
+      'secret',
+      `must be a string or a non-empty array of strings, got ${describe(value)}`,
+    );
+  }
+  for (const s of list) {
+    if (typeof s !== 'string' || s.length < MIN_SECRET || !VISIBLE_ASCII.test(s)) {
+      throw invalid(
+        where,
+        'secret',
+        `must be at least ${MIN_SECRET} visible ASCII characters (it travels in a header and must resist guessing)`,
+      );
+    }
+  }
+  return Object.freeze([...list]);
+}
+
+function invalid(where: string, option: string, why: string): StepmarkConfigError {
+  return new StepmarkConfigError(
+    'ERR_STEPMARK_INVALID_OPTION',
+    `${where}: option \`${option}\` ${why}.`,
+    option,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}

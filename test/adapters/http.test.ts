@@ -1,0 +1,203 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import express from 'express';
+import * as stepmark from 'stepmark';
+import { StepmarkConfigError, stepmarkListener, stepmarkMiddleware } from 'stepmark/http';
+import { describe, expect, it } from 'vitest';
+import { delay, FinishLog, failOrder, get, listen, placeOrder, SECRET } from './helpers.js';
+import { adapterSuite, slowSteps, streamSteps } from './suite.js';
+
+const pathOf = (req: unknown) => ((req as IncomingMessage).url ?? '/').split('?')[0];
+
+adapterSuite({
+  name: 'express 5 (stepmark/http middleware)',
+  orderRoute: '/orders/:id',
+  pathOf,
+  async start(options) {
+    const app = express();
+    app.set('env', 'test'); // keeps the default error handler from logging the expected /boom error
+    app.use(stepmarkMiddleware(options));
+    const orders = express.Router();
+    orders.get('/:id', async (req, res) => {
+      res.json(await placeOrder(req.params.id, Number(req.query.n ?? 0)));
+    });
+    app.use('/orders', orders); // a sub-router: the route is baseUrl + pattern
+    app.get('/boom', async () => {
+      await delay(1);
+      failOrder();
+    });
+    app.get('/stream', (_req, res) => {
+      res.type('text');
+      void streamSteps(
+        (c) => res.write(c),
+        () => res.end(),
+      );
+    });
+    app.get('/slow', (_req, res) => {
+      void slowSteps(
+        (c) => res.write(c),
+        () => res.end(),
+        () => res.destroyed,
+      );
+    });
+    return listen(createServer(app));
+  },
+});
+
+// The same routes on a bare node:http server, wrapped with stepmarkListener.
+async function plainListener(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const order = /^\/orders\/([^/]+)$/.exec(url.pathname);
+  if (order) {
+    const body = JSON.stringify(await placeOrder(order[1], Number(url.searchParams.get('n') ?? 0)));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } else if (url.pathname === '/boom') {
+    await delay(1);
+    try {
+      failOrder();
+    } catch {
+      res.statusCode = 500;
+      res.end('boom');
+    }
+  } else if (url.pathname === '/stream') {
+    await streamSteps(
+      (c) => res.write(c),
+      () => res.end(),
+    );
+  } else if (url.pathname === '/slow') {
+    await slowSteps(
+      (c) => res.write(c),
+      () => res.end(),
+      () => res.destroyed,
+    );
+  } else {
+    res.statusCode = 404;
+    res.end();
+  }
+}
+
+adapterSuite({
+  name: 'node:http (stepmarkListener)',
+  orderRoute: undefined,
+  pathOf,
+  async start(options) {
+    return listen(createServer(stepmarkListener(plainListener, options)));
+  },
+});
+
+describe('stepmark/http specifics', () => {
+  it('res.flushHeaders() sends the trace as it was at that moment', async () => {
+    const log = new FinishLog();
+    const server = await listen(
+      createServer(
+        stepmarkListener(
+          async (_req, res) => {
+            stepmark.record('flush', 'before');
+            res.flushHeaders();
+            stepmark.record('flush', 'after');
+            await delay(5);
+            res.end('done');
+          },
+          { secret: SECRET, responseHeader: true, onFinish: log.onFinish },
+        ),
+      ),
+    );
+    try {
+      const r = await get(server.port, '/', { 'x-stepmark': SECRET, 'x-request-id': 'flush' });
+      expect(r.body).toBe('done');
+      const exposed = JSON.parse(String(r.headers['x-stepmark-trace']));
+      expect(exposed.events.map((e: { action: string }) => e.action)).toEqual(['before']);
+      const finished = await log.byId('flush');
+      expect(finished.events.map((e) => e.action)).toEqual(['before', 'after']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('adds the header when writeHead is given raw header arrays', async () => {
+    const server = await listen(
+      createServer(
+        stepmarkListener(
+          (_req, res) => {
+            stepmark.record('raw', 'headers');
+            res.writeHead(201, ['x-a', '1', 'x-a', '2']).end();
+          },
+          { secret: SECRET, responseHeader: true },
+        ),
+      ),
+    );
+    try {
+      const r = await get(server.port, '/', { 'x-stepmark': SECRET });
+      expect(r.status).toBe(201);
+      expect(r.headers['x-a']).toBe('1, 2');
+      expect(JSON.parse(String(r.headers['x-stepmark-trace'])).meta.status).toBe(201);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('passes a synchronous throw from the listener through unchanged, and still finishes the trace', async () => {
+    const log = new FinishLog();
+    const thrown = new Error('listener failed');
+    const wrapped = stepmarkListener(
+      () => {
+        stepmark.record('sync', 'throw');
+        throw thrown;
+      },
+      { onFinish: log.onFinish },
+    );
+    const caught: unknown[] = [];
+    const server = await listen(
+      createServer((req, res) => {
+        try {
+          wrapped(req, res);
+        } catch (e) {
+          caught.push(e);
+          res.statusCode = 500;
+          res.end();
+        }
+      }),
+    );
+    try {
+      const r = await get(server.port, '/', { 'x-stepmark': '1', 'x-request-id': 'sync' });
+      expect(r.status).toBe(500);
+      expect(caught).toEqual([thrown]);
+      const trace = await log.byId('sync');
+      expect(trace.meta.status).toBe(500);
+      expect(trace.events.map((e) => e.action)).toEqual(['throw']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('works as a Connect-style middleware on a bare server', async () => {
+    const mw = stepmarkMiddleware({ authorize: () => true, responseHeader: true });
+    const server = await listen(
+      createServer((req, res) =>
+        mw(req, res, () => {
+          stepmark.record('connect', 'next');
+          res.end('ok');
+        }),
+      ),
+    );
+    try {
+      const r = await get(server.port, '/', { 'x-stepmark': '1' });
+      expect(JSON.parse(String(r.headers['x-stepmark-trace'])).events[0].stage).toBe('connect');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('throws typed errors for misuse at creation', () => {
+    expect(() => stepmarkMiddleware({ header: false })).toThrow(StepmarkConfigError);
+    expect(() => stepmarkMiddleware({ header: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_NO_TRIGGER' }),
+    );
+    expect(() => stepmarkMiddleware({ secret: 'short', responseHeader: true })).toThrow(/at least 16/);
+    expect(() => stepmarkMiddleware({ header: 'bad header' })).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'header' }),
+    );
+    expect(() => stepmarkMiddleware({ maxHeaderBytes: 10 })).toThrow(/maxHeaderBytes/);
+    expect(() => stepmarkListener(undefined as never)).toThrow(TypeError);
+  });
+});
