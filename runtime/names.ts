@@ -3,16 +3,16 @@
  * read from V8's structured call sites. Slow (a stack capture costs microseconds), which is
  * what the build plugins remove; only runs while a trace is active in the current context.
  *
- * Rules (kept equal to the build-time names wherever V8 can know them, see docs/NAMING.md):
- * - `new X` → `X.constructor`; methods (instance, static, class fields holding functions,
- *   private `#m`) → `Receiver.method`, where Receiver is the class of `this` (for an inherited
- *   method called on a subclass instance V8 reports the subclass: a known difference);
- * - plain functions and arrows → their (inferred) name; methods on plain objects → the method
- *   name alone (V8 cannot know the variable that holds the object);
- * - getters/setters → `Class.get x` / `Class.set x` as V8 names them;
- * - anonymous functions, builtins and runtime-internal frames are skipped, so a call inside an
- *   anonymous callback gets the enclosing named function's name;
- * - module top level → `<module>`.
+ * Rules: docs/NAMING.md ("For the run-time fallback"); the name equals the build-time name
+ * wherever V8 can know it:
+ * - `new X` → `X.constructor`; a member called on an instance/class `T` → `T.member` (getters
+ *   `T.get g`, private `T.#p`, class initializers `T.<static_initializer>`); V8 reports the
+ *   receiver's class, so an inherited method called on a subclass instance shows the subclass;
+ * - plain functions and arrows → their own or inferred name, as V8 prints it (`foo`,
+ *   `exports.foo`, `Foo.bar`, `o.<computed>`); members of plain objects → the member name alone
+ *   (V8 cannot know the variable that holds the object);
+ * - a nameless frame → `<module>` for a module's top-level code, `<anonymous>` otherwise;
+ * - builtin frames (no file) are skipped.
  */
 
 interface CallSite {
@@ -42,6 +42,7 @@ function structured(_e: Error, cs: CallSite[]): CallSite[] {
 
 export const MODULE_NAME = '<module>';
 export const UNKNOWN_NAME = '<unknown>';
+export const ANONYMOUS_NAME = '<anonymous>';
 
 /**
  * The name of the function that called `apiFn` (a public stepmark function; frames from it
@@ -54,7 +55,7 @@ export function callerName(apiFn: Function): string {
   let sites: unknown;
   try {
     E.prepareStackTrace = structured;
-    E.stackTraceLimit = 20;
+    E.stackTraceLimit = 3; // the caller, and its caller to tell module code from callbacks
     const holder: { stack?: unknown } = {};
     capture(holder, apiFn);
     sites = holder.stack;
@@ -66,30 +67,40 @@ export function callerName(apiFn: Function): string {
   }
   if (!Array.isArray(sites)) return UNKNOWN_NAME;
   try {
-    for (const site of sites as CallSite[]) {
-      const name = siteName(site);
+    const list = sites as CallSite[];
+    for (let i = 0; i < list.length; i++) {
+      const name = siteName(list[i]!, list[i + 1]);
       if (name !== undefined) return name;
     }
   } catch {}
   return UNKNOWN_NAME;
 }
 
-/** The name for one call site, or undefined to skip it (anonymous, builtin, eval). */
-export function siteName(site: CallSite): string | undefined {
+/** The name for one call site (`next` is its caller), or undefined to skip it (builtin). */
+export function siteName(site: CallSite, next?: CallSite): string | undefined {
   const file = site.getFileName();
   if (!file || site.isNative()) return undefined;
   const fn = site.getFunctionName();
-  if (site.isConstructor()) return fn ? `${fn}.constructor` : undefined;
-  if (!fn) return site.isToplevel() && !site.isEval() ? MODULE_NAME : undefined;
+  if (site.isConstructor()) return fn ? `${fn}.constructor` : ANONYMOUS_NAME;
+  if (!fn) return isModuleLoader(next) ? MODULE_NAME : ANONYMOUS_NAME;
   if (site.isToplevel()) return fn;
   let type = site.getTypeName();
   if (type === 'Function' || type === null) {
-    // Static methods: Node 20 reports the receiver's type as Function; its own text has the class.
-    const text = String(site);
-    const m = /^(?:async )?([\w$]+)\.([^\s(]+) \(/.exec(text);
+    // Static members: Node 20 reports the receiver's type as Function; the printed frame has the class.
+    const m = /^(?:async )?([\w$]+)\.([^\s(]+) \(/.exec(String(site));
     type = m && m[1] !== 'Function' && m[1] !== 'Object' ? m[1]! : null;
   }
   if (type === null || type === 'Object' || type === 'global' || type === 'Window') return fn;
-  // V8 prefixes some names with the receiver already (e.g. `A.m` for a function assigned as A.m).
+  // Names V8 inferred from an assignment already carry their container (`Foo.bar`).
   return fn.startsWith(`${type}.`) ? fn : `${type}.${fn}`;
+}
+
+/**
+ * Whether a nameless frame was called by a module loader, i.e. is a module's top-level code:
+ * Node's ESM and CommonJS loaders, or Vite's module runner (Vitest, vite-node).
+ */
+function isModuleLoader(next: CallSite | undefined): boolean {
+  if (next === undefined) return true;
+  const file = next.getFileName() ?? '';
+  return file.startsWith('node:internal/modules/') || /[\\/](vite|vite-node|vitest)[\\/]dist[\\/]/.test(file);
 }
