@@ -17,11 +17,11 @@
  * ```
  */
 
+import { type FormatOptions, formatTrace } from '../runtime/render.js';
 import type { Trace } from '../runtime/types.js';
 import { fileOutput, streamOutput, type WritableLike } from './outputs.js';
 import type { QueueOptions } from './queue.js';
 import { type FlattenOptions, flattenTrace } from './records.js';
-import { renderTree } from './render.js';
 import { createSink, DroppedNotice, type Sink, type SinkItem } from './sink.js';
 
 export { registerExitFlush } from './exit.js';
@@ -85,17 +85,23 @@ export function ndjsonSink(
 export interface ConsoleSinkOptions extends QueueOptions {
   /** Where to print. Default `process.stderr` (stdout often carries the program's own output). */
   stream?: WritableLike;
-  /** Turns a trace into text. Default: the span tree (`renderTree`). */
+  /** Options of the default rendering (`formatTrace` from `stepmark`); `color` defaults to `stream.isTTY`. */
+  format?: FormatOptions;
+  /** Turns a trace into text, replacing `formatTrace`. */
   render?: (trace: Trace) => string;
 }
 
-/** Prints each trace as a human-readable span tree. */
+/** Prints each trace as a human-readable span tree and entity journeys (`formatTrace`). */
 export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
   const stream =
     options.stream ??
     ((globalThis as { process?: { stderr?: WritableLike } }).process?.stderr as WritableLike);
   if (!stream) throw new TypeError('stepmark consoleSink: no process.stderr here; pass options.stream');
-  const render = options.render ?? renderTree;
+  const formatOptions: FormatOptions = {
+    color: (stream as { isTTY?: boolean }).isTTY === true,
+    ...options.format,
+  };
+  const render = options.render ?? ((trace: Trace) => formatTrace(trace, formatOptions));
   const format = (item: SinkItem): string => {
     if (item instanceof DroppedNotice)
       return `stepmark: ${item.dropped} trace(s) dropped (console sink queue full)\n`;
@@ -111,8 +117,6 @@ export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
     options,
   );
 }
-
-export { renderTree } from './render.js';
 
 /** The part of a pino logger (or any logger with pino's call shape) that the pino sink uses. */
 export interface PinoLike {

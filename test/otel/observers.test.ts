@@ -12,9 +12,11 @@ describe('runtime span-lifecycle observers', () => {
         t.meta.added = 'by observer';
       },
       traceEnd: (t) => log.push(`trace end ended=${t.ended}`),
-      spanStart: (s) => log.push(`open ${s.name}#${s.id} parent=${s.parent?.id ?? '-'} entity=${s.entity?.id ?? '-'}`),
+      spanStart: (s) =>
+        log.push(`open ${s.name}#${s.id} parent=${s.parent?.id ?? '-'} entity=${s.entity?.id ?? '-'}`),
       spanEnd: (s) => log.push(`close ${s.name} status=${s.status} error=${s.error ?? '-'}`),
-      event: (e, entity) => log.push(`event ${e.stage}:${e.action} span=${e.span?.id ?? '-'} entity=${entity?.id ?? '-'}`),
+      event: (e, entity) =>
+        log.push(`event ${e.stage}:${e.action} span=${e.span?.id ?? '-'} entity=${entity?.id ?? '-'}`),
     });
     try {
       const { trace } = await stepmark.capture(
@@ -49,7 +51,13 @@ describe('runtime span-lifecycle observers', () => {
     const boom = () => {
       throw new Error('observer bug');
     };
-    const remove = addObserver({ traceStart: boom, traceEnd: boom, spanStart: boom, spanEnd: boom, event: boom });
+    const remove = addObserver({
+      traceStart: boom,
+      traceEnd: boom,
+      spanStart: boom,
+      spanEnd: boom,
+      event: boom,
+    });
     try {
       const { result, trace } = await stepmark.capture(() => {
         const done = stepmark.enter();

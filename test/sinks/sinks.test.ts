@@ -183,28 +183,46 @@ describe('ndjson file sink', () => {
 });
 
 describe('console sink', () => {
-  it('prints the span tree with steps under their span and failures marked', async () => {
+  const collectText = () => {
     const out = new PassThrough();
-    let text = '';
-    out.on('data', (c) => (text += c));
+    const chunks: string[] = [];
+    out.on('data', (c) => chunks.push(String(c)));
+    return { out, text: () => chunks.join('') };
+  };
+
+  it("prints the runtime's span tree and entity journeys, one block per trace, failures marked", async () => {
+    const { out, text } = collectText();
     const sink = consoleSink({ stream: out });
-    sink.write(sampleTrace());
+    sink.write(sampleTrace('a'));
+    sink.write(sampleTrace('b'));
+    expect(text()).toBe('');
     await sink.flush();
-    expect(text).toContain('OrderService.place');
-    const lines = text.trimEnd().split('\n');
-    expect(lines[0]).toBe('trace request_id=r1');
+    const lines = text().trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^trace request_id=a /);
+    expect(lines.filter((l) => l.startsWith('trace request_id='))).toHaveLength(2);
     const place = lines.findIndex((l) => l.includes('OrderService.place'));
-    const score = lines.findIndex((l) => l.includes('FraudService.score'));
-    const flagged = lines.findIndex((l) => l.includes('flagged'));
+    const score = lines.findIndex((l) => l.includes('FraudService.score') && l.includes('ms'));
+    const indent = (l: string) => l.search(/[A-Za-z]/);
     expect(place).toBeGreaterThan(0);
-    expect(score).toBeGreaterThan(place);
-    expect(flagged).toBeGreaterThan(score);
-    // nesting is shown by indentation: the child and its step are deeper than the parent
-    const indent = (l: string) => l.search(/[A-Za-z·]/);
-    expect(indent(lines[score]!)).toBeGreaterThan(indent(lines[place]!));
-    expect(indent(lines[flagged]!)).toBeGreaterThan(indent(lines[score]!));
+    expect(score).toBe(place + 1);
+    expect(indent(lines[score]!)).toBeGreaterThan(indent(lines[place]!)); // nesting shows as indentation
     expect(lines[score]).toContain('score service down');
-    expect(text).not.toContain('entered');
+    expect(text()).toContain('flagged score=0.78');
+    expect(text()).not.toContain('entered');
+    expect(text()).not.toContain('\u001b['); // not a TTY: no colours
+  });
+
+  it('colours when asked (default: when the stream is a TTY) and accepts a custom renderer', async () => {
+    const a = collectText();
+    const coloured = consoleSink({ stream: a.out, format: { color: true } });
+    coloured.write(sampleTrace());
+    await coloured.flush();
+    expect(a.text()).toContain('\u001b[');
+    const b = collectText();
+    const custom = consoleSink({ stream: b.out, render: (t) => `custom ${t.meta.request_id}` });
+    custom.write(sampleTrace('z'));
+    await custom.flush();
+    expect(b.text()).toBe('custom z\n');
   });
 });
 

@@ -1,0 +1,110 @@
+// How stepmark data becomes OpenTelemetry attributes. Plain data in, plain data out: no import of
+// @opentelemetry/api here (the attribute shape is structural).
+//
+// Attribute names (documented in docs/EXPORT.md):
+//   code.function.name, code.file.path, code.line.number, code.column.number  (semantic conventions)
+//   stepmark.span_id, stepmark.entity.id, stepmark.entity.kind, stepmark.entity.meta.<key>
+//   stepmark.trace.meta.<key>                   (top-level spans: the trace's meta)
+//   stepmark.stage, stepmark.meta.<key>         (span events: a step or recorded event)
+
+import type { JsonValue, TraceSpan } from '../runtime/types.js';
+
+export type AttrValue = string | number | boolean | string[] | number[] | boolean[];
+export type Attrs = Record<string, AttrValue>;
+
+export const ATTR = {
+  FUNCTION: 'code.function.name',
+  FILE: 'code.file.path',
+  LINE: 'code.line.number',
+  COLUMN: 'code.column.number',
+  SPAN_ID: 'stepmark.span_id',
+  ENTITY_ID: 'stepmark.entity.id',
+  ENTITY_KIND: 'stepmark.entity.kind',
+  ENTITY_META: 'stepmark.entity.meta.',
+  TRACE_META: 'stepmark.trace.meta.',
+  STAGE: 'stepmark.stage',
+  EVENT_META: 'stepmark.meta.',
+  UNFINISHED: 'stepmark.unfinished',
+  EXCEPTION_TYPE: 'exception.type',
+  EXCEPTION_MESSAGE: 'exception.message',
+} as const;
+
+/**
+ * Splits `"path:line:col"` from the right, so Windows drive letters (`C:/src/a.ts:3:1`) and other
+ * colons in the path survive. Returns undefined for anything else.
+ */
+export function parseLocation(
+  location: string | undefined,
+): { file: string; line: number; column: number } | undefined {
+  if (!location) return undefined;
+  const m = /^(.*):(\d+):(\d+)$/.exec(location);
+  if (!m || m[1] === '') return undefined;
+  return { file: m[1]!, line: Number(m[2]), column: Number(m[3]) };
+}
+
+/** One JSON value as an attribute value: primitives as they are, homogeneous primitive arrays as arrays, else JSON text. */
+export function toAttrValue(value: JsonValue | undefined): AttrValue | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (Array.isArray(value) && value.length > 0) {
+    const t = typeof value[0];
+    if ((t === 'string' || t === 'number' || t === 'boolean') && value.every((v) => typeof v === t)) {
+      return value as string[] | number[] | boolean[];
+    }
+  }
+  return JSON.stringify(value);
+}
+
+export function addMeta(attrs: Attrs, prefix: string, meta: Record<string, JsonValue> | undefined): void {
+  if (!meta) return;
+  for (const key of Object.keys(meta)) {
+    const v = toAttrValue(meta[key]);
+    if (v !== undefined) attrs[prefix + key] = v;
+  }
+}
+
+/** Attributes of a span: code location (semantic conventions), stepmark span id, entity. */
+export function spanAttributes(
+  span: Pick<TraceSpan, 'name' | 'span_id' | 'entity_id' | 'location'>,
+  entity: { kind?: string; meta?: Record<string, JsonValue> } | undefined,
+): Attrs {
+  const attrs: Attrs = { [ATTR.FUNCTION]: span.name, [ATTR.SPAN_ID]: span.span_id };
+  const loc = parseLocation(span.location);
+  if (loc) {
+    attrs[ATTR.FILE] = loc.file;
+    attrs[ATTR.LINE] = loc.line;
+    attrs[ATTR.COLUMN] = loc.column;
+  }
+  if (span.entity_id !== undefined) {
+    attrs[ATTR.ENTITY_ID] = span.entity_id;
+    if (entity?.kind !== undefined) attrs[ATTR.ENTITY_KIND] = entity.kind;
+    addMeta(attrs, ATTR.ENTITY_META, entity?.meta);
+  }
+  return attrs;
+}
+
+/** Attributes of a span event (a step or a recorded event). */
+export function eventAttributes(
+  stage: string,
+  meta: Record<string, JsonValue> | undefined,
+  entityId: string | undefined,
+  kind: string | undefined,
+): Attrs {
+  const attrs: Attrs = { [ATTR.STAGE]: stage };
+  if (entityId !== undefined) attrs[ATTR.ENTITY_ID] = entityId;
+  if (kind !== undefined) attrs[ATTR.ENTITY_KIND] = kind;
+  addMeta(attrs, ATTR.EVENT_META, meta);
+  return attrs;
+}
+
+/** Epoch milliseconds (fractional) as OpenTelemetry's HrTime `[seconds, nanoseconds]`. */
+export function msToHrTime(ms: number): [number, number] {
+  let sec = Math.floor(ms / 1000);
+  let ns = Math.round((ms - sec * 1000) * 1e6);
+  if (ns >= 1e9) {
+    sec += 1;
+    ns -= 1e9;
+  }
+  return [sec, ns];
+}

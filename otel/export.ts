@@ -1,0 +1,232 @@
+// A collected stepmark trace → OpenTelemetry spans, after the fact, with the real start/end times.
+
+import {
+  type Context,
+  context,
+  createTraceState,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace as traceApi,
+} from '@opentelemetry/api';
+import { VERSION } from '../runtime/state.js';
+import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
+import { ATTR, type Attrs, addMeta, eventAttributes, msToHrTime, spanAttributes } from './attributes.js';
+import { PARENT_SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACESTATE } from './propagation.js';
+import { isValidSpanId, isValidTraceId } from './w3c.js';
+
+export interface ExportOptions {
+  /** Tracer to create spans with. Default: `trace.getTracer('stepmark', version)` of the global provider. */
+  tracer?: Tracer;
+  /**
+   * Parent of the trace's top-level spans. Default: the remote parent recorded in the trace's meta
+   * (`trace_id` + `parent_span_id`: an incoming `traceparent`, or the OTel span that was active
+   * where the trace started, when `enableOtel()` is on), else the context active where
+   * `exportTrace` is called. `null`: no parent (a new OTel trace).
+   */
+  parent?: Context | SpanContext | null;
+  /**
+   * Wrap everything in one span with this name. Default (`'auto'`): a wrapper named
+   * `stepmark.trace` is made only when some event belongs to no span (it would have nowhere else
+   * to go); `false`: never (such events are dropped).
+   */
+  root?: string | boolean | 'auto';
+  /** Also export the `entered`/`exited` events that mirror each span. Default false. */
+  spanEvents?: boolean;
+}
+
+export interface ExportResult {
+  /** OpenTelemetry trace id of the exported spans. */
+  traceId: string;
+  /** stepmark `span_id` → the OpenTelemetry span context made for it (`""` → the wrapper root, if any). */
+  spans: Map<string, SpanContext>;
+}
+
+const isSpanContext = (v: unknown): v is SpanContext =>
+  typeof v === 'object' && v !== null && typeof (v as SpanContext).traceId === 'string';
+
+/** The remote parent recorded in trace meta, if it is a valid W3C context. */
+export function parentFromMeta(meta: Trace['meta'] | undefined): SpanContext | undefined {
+  const traceId = meta?.[TRACE_ID];
+  const spanId = meta?.[PARENT_SPAN_ID];
+  if (!isValidTraceId(traceId) || !isValidSpanId(spanId)) return undefined;
+  const flags = meta?.[TRACE_FLAGS];
+  const sc: SpanContext = {
+    traceId,
+    spanId,
+    isRemote: true,
+    traceFlags:
+      typeof flags === 'string' && /^[0-9a-f]{2}$/.test(flags)
+        ? Number.parseInt(flags, 16)
+        : TraceFlags.SAMPLED,
+  };
+  const ts = meta?.[TRACESTATE];
+  if (typeof ts === 'string' && ts !== '') sc.traceState = createTraceState(ts);
+  return sc;
+}
+
+function resolveParent(trace: Trace, parent: ExportOptions['parent']): Context {
+  if (parent === null) return traceApi.deleteSpan(context.active());
+  if (parent !== undefined)
+    return isSpanContext(parent) ? traceApi.setSpanContext(context.active(), parent) : parent;
+  const fromMeta = parentFromMeta(trace.meta);
+  return fromMeta ? traceApi.setSpanContext(context.active(), fromMeta) : context.active();
+}
+
+const parseMs = (iso: string | undefined) => {
+  if (iso === undefined) return Number.NaN;
+  return Date.parse(iso);
+};
+
+/** The latest instant the trace knows about: where unfinished spans are cut. */
+function lastInstant(trace: Trace): number {
+  let last = Number.NEGATIVE_INFINITY;
+  const see = (ms: number) => {
+    if (ms > last) last = ms;
+  };
+  for (const s of trace.spans ?? []) {
+    see(parseMs(s.start));
+    const start = parseMs(s.start);
+    if (s.duration_ms !== undefined) see(start + s.duration_ms);
+    else see(parseMs(s.end));
+  }
+  for (const e of trace.events ?? []) see(parseMs(e.timestamp));
+  for (const ent of Object.values(trace.entities ?? {}))
+    for (const e of ent.events ?? []) see(parseMs(e.timestamp));
+  return Number.isFinite(last) ? last : Date.now();
+}
+
+interface Pending {
+  event: TraceEvent;
+  entityId: string | undefined;
+  kind: string | undefined;
+}
+
+/**
+ * Exports a collected trace as OpenTelemetry spans: one span per stepmark span (same tree, real
+ * start/end times, `code.*` attributes from the location, entity id/kind/meta), steps and events
+ * as span events on the span that was open, a failed span with status ERROR and an `exception`
+ * event. Spans go through the tracer's span processors like any other (batching, exporters).
+ *
+ * @example
+ * ```ts
+ * run(handler, { onEnd: (trace) => exportTrace(trace) });
+ * ```
+ */
+export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportResult {
+  const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
+  const parentCtx = resolveParent(trace, options.parent);
+  const spans = trace.spans ?? [];
+  const entities = trace.entities ?? {};
+  const byId = new Map<string, TraceSpan>();
+  for (const s of spans) byId.set(s.span_id, s);
+
+  // Events grouped by the span that was open when they were recorded.
+  const eventsOf = new Map<string | undefined, Pending[]>();
+  const pend = (event: TraceEvent, entityId: string | undefined, kind: string | undefined) => {
+    if (
+      !options.spanEvents &&
+      event.span_id !== undefined &&
+      (event.action === 'entered' || event.action === 'exited')
+    ) {
+      return;
+    }
+    const key = event.span_id !== undefined && byId.has(event.span_id) ? event.span_id : undefined;
+    const list = eventsOf.get(key);
+    if (list) list.push({ event, entityId, kind });
+    else eventsOf.set(key, [{ event, entityId, kind }]);
+  };
+  for (const ent of Object.values(entities))
+    for (const e of ent.events ?? []) pend(e, ent.entity_id, ent.kind);
+  for (const e of trace.events ?? []) pend(e, undefined, undefined);
+
+  const orphans = eventsOf.get(undefined) ?? [];
+  const rootOpt = options.root ?? 'auto';
+  const wantRoot =
+    rootOpt === true || typeof rootOpt === 'string' ? rootOpt !== 'auto' || orphans.length > 0 : false;
+  const rootName = typeof rootOpt === 'string' && rootOpt !== 'auto' ? rootOpt : 'stepmark.trace';
+  const cut = lastInstant(trace);
+  const result: ExportResult = { traceId: '', spans: new Map() };
+
+  const addEvents = (span: Span, list: Pending[] | undefined) => {
+    for (const p of list ?? []) {
+      const attrs = eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind);
+      span.addEvent(p.event.action, attrs, msToHrTime(parseMs(p.event.timestamp)));
+    }
+  };
+  const traceMetaAttrs = (): Attrs => {
+    const attrs: Attrs = {};
+    addMeta(attrs, ATTR.TRACE_META, trace.meta);
+    return attrs;
+  };
+
+  let topCtx = parentCtx;
+  let root: Span | undefined;
+  if (wantRoot) {
+    const first = Math.min(
+      ...spans.map((s) => parseMs(s.start)).filter(Number.isFinite),
+      ...orphans.map((o) => parseMs(o.event.timestamp)),
+    );
+    const start = Number.isFinite(first) ? first : cut;
+    root = tracer.startSpan(
+      rootName,
+      { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
+      parentCtx,
+    );
+    result.spans.set('', root.spanContext());
+    topCtx = traceApi.setSpan(parentCtx, root);
+  }
+
+  // Parents before children: spans are recorded in opening order, but be robust to any order.
+  const made = new Map<string, Span>();
+  const children = new Map<string | undefined, TraceSpan[]>();
+  for (const s of spans) {
+    const key = s.parent_id !== undefined && byId.has(s.parent_id) ? s.parent_id : undefined;
+    const list = children.get(key);
+    if (list) list.push(s);
+    else children.set(key, [s]);
+  }
+  const open = (s: TraceSpan, ctx: Context, top: boolean) => {
+    const start = parseMs(s.start);
+    const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
+    if (top && !root) Object.assign(attrs, traceMetaAttrs());
+    const span = tracer.startSpan(
+      s.name,
+      { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: attrs },
+      ctx,
+    );
+    made.set(s.span_id, span);
+    result.spans.set(s.span_id, span.spanContext());
+    addEvents(span, eventsOf.get(s.span_id));
+    const childCtx = traceApi.setSpan(ctx, span);
+    for (const c of children.get(s.span_id) ?? []) open(c, childCtx, false);
+    // End after the children, so processors see a consistent tree either way.
+    let end: number;
+    if (s.status === 'unfinished' || (s.duration_ms === undefined && s.end === undefined)) {
+      span.setAttribute(ATTR.UNFINISHED, true);
+      end = Math.max(cut, start);
+    } else {
+      // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
+      end = s.duration_ms !== undefined && Number.isFinite(start) ? start + s.duration_ms : parseMs(s.end);
+    }
+    if (s.status === 'error') {
+      const message = s.error ?? 'error';
+      // The trace keeps the message only (no type, no stack): exception.message is what semconv requires then.
+      span.addEvent('exception', { [ATTR.EXCEPTION_MESSAGE]: message }, msToHrTime(end));
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
+    span.end(msToHrTime(end));
+  };
+  for (const s of children.get(undefined) ?? []) open(s, topCtx, true);
+
+  if (root) {
+    addEvents(root, orphans);
+    root.end(msToHrTime(Math.max(cut, 0)));
+  }
+  const any = root ?? made.values().next().value;
+  result.traceId = any ? any.spanContext().traceId : '';
+  return result;
+}

@@ -1,0 +1,214 @@
+// enableOtel(): connects the runtime's span-lifecycle observers to OpenTelemetry.
+
+import {
+  type Context,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace as traceApi,
+} from '@opentelemetry/api';
+import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
+import { currentCursor, G, VERSION } from '../runtime/state.js';
+import type { Trace } from '../runtime/types.js';
+import { ATTR, eventAttributes, spanAttributes } from './attributes.js';
+import { type ExportOptions, exportTrace, parentFromMeta } from './export.js';
+import {
+  type OutgoingContext,
+  PARENT_SPAN_ID,
+  registerContextProvider,
+  TRACE_FLAGS,
+  TRACE_ID,
+  TRACESTATE,
+  type TraceContextMeta,
+} from './propagation.js';
+
+const hex2 = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
+
+/** The OTel span active here as trace meta (`trace_id`, `parent_span_id`, `trace_flags`, `tracestate`), or undefined. */
+export function otelMeta(ctx: Context = context.active()): TraceContextMeta | undefined {
+  const sc = traceApi.getSpanContext(ctx);
+  if (!sc || !traceApi.isSpanContextValid(sc)) return undefined;
+  const meta: TraceContextMeta = {
+    trace_id: sc.traceId,
+    parent_span_id: sc.spanId,
+    trace_flags: hex2(sc.traceFlags),
+  };
+  const ts = sc.traceState?.serialize();
+  if (ts) meta.tracestate = ts;
+  return meta;
+}
+
+/**
+ * An `onEnd` callback that exports each trace with {@link exportTrace}. Export failures (a
+ * misconfigured tracer, say) are reported once as a process warning and never thrown.
+ *
+ * @example
+ * ```ts
+ * await run(handler, { onEnd: otelOnEnd() });
+ * ```
+ */
+export function otelOnEnd(options?: ExportOptions): (trace: Trace) => void {
+  let warned = false;
+  return (trace) => {
+    try {
+      exportTrace(trace, options);
+    } catch (err) {
+      if (warned) return;
+      warned = true;
+      try {
+        (globalThis as { process?: { emitWarning?: (m: string) => void } }).process?.emitWarning?.(
+          `stepmark/otel: exporting a trace failed: ${String(err)}`,
+        );
+      } catch {}
+    }
+  };
+}
+
+export interface EnableOtelOptions {
+  /**
+   * Open an OpenTelemetry span whenever a stepmark span opens (and end it when it closes), so the
+   * build-time instrumentation feeds an existing OTel pipeline as the code runs. Default false:
+   * export collected traces with `exportTrace`/`otelOnEnd` instead (don't do both, or every span
+   * appears twice).
+   */
+  live?: boolean;
+  /** Tracer for live spans. Default: `trace.getTracer('stepmark', version)` of the global provider. */
+  tracer?: Tracer;
+  /**
+   * At trace start, record the active OTel span in the trace's meta (`trace_id`,
+   * `parent_span_id`, `trace_flags`), so the trace's spans become its children even when the trace
+   * is exported later, elsewhere. Skipped when the meta already names another trace. Default true.
+   */
+  captureParent?: boolean;
+  /** Make `injectTraceContext`/`tracedFetch` send the active OTel (or live) span. Default true. */
+  propagate?: boolean;
+}
+
+export interface OtelHandle {
+  /** Stops everything `enableOtel` started; live spans still open are left to end normally. */
+  disable(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Connects stepmark to OpenTelemetry (see {@link EnableOtelOptions}). Call once at startup, after
+ * the OTel SDK is registered. Returns a handle whose `disable()` undoes it.
+ *
+ * @example
+ * ```ts
+ * enableOtel({ live: true });
+ * ```
+ */
+export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
+  const live = options.live === true;
+  const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
+  const captureParent = options.captureParent !== false;
+  // stepmark span → its live OTel span; per trace, the live spans not ended yet.
+  const spans = new WeakMap<SpanView, Span>();
+  const openByTrace = new WeakMap<TraceView, Set<SpanView>>();
+
+  const observer: TraceObserver = {};
+  if (captureParent) {
+    observer.traceStart = (t) => {
+      const found = otelMeta();
+      if (!found) return;
+      const known = t.meta[TRACE_ID];
+      if (known !== undefined && known !== found.trace_id) return;
+      t.meta[TRACE_ID] = found.trace_id;
+      t.meta[PARENT_SPAN_ID] = found.parent_span_id;
+      t.meta[TRACE_FLAGS] = found.trace_flags;
+      if (found.tracestate) t.meta[TRACESTATE] = found.tracestate;
+      else delete t.meta[TRACESTATE];
+    };
+  }
+  if (live) {
+    const parentOf = (s: SpanView, t: TraceView): Context => {
+      for (let p = s.parent; p !== undefined; p = p.parent) {
+        const otel = spans.get(p);
+        if (otel !== undefined) return traceApi.setSpan(context.active(), otel);
+      }
+      const active = context.active();
+      if (traceApi.getSpanContext(active) !== undefined) return active;
+      const remote = parentFromMeta(t.meta);
+      return remote ? traceApi.setSpanContext(active, remote) : active;
+    };
+    observer.spanStart = (s, t) => {
+      const entity = s.entity;
+      const attrs = spanAttributes(
+        { name: s.name, span_id: s.id, entity_id: entity?.id, location: s.location },
+        entity ? { kind: entity.kind, meta: entity.meta } : undefined,
+      );
+      const otel = tracer.startSpan(s.name, { kind: SpanKind.INTERNAL, attributes: attrs }, parentOf(s, t));
+      spans.set(s, otel);
+      let open = openByTrace.get(t);
+      if (open === undefined) openByTrace.set(t, (open = new Set()));
+      open.add(s);
+    };
+    observer.spanEnd = (s, t) => {
+      const otel = spans.get(s);
+      if (otel === undefined) return;
+      spans.delete(s);
+      openByTrace.get(t)?.delete(s);
+      if (s.status === 2) {
+        const message = s.error ?? 'error';
+        otel.addEvent('exception', { [ATTR.EXCEPTION_MESSAGE]: message });
+        otel.setStatus({ code: SpanStatusCode.ERROR, message });
+      }
+      otel.end();
+    };
+    observer.event = (e, entity, _t) => {
+      if (e.span !== undefined && (e.action === 'entered' || e.action === 'exited')) return;
+      // The span open where the event was recorded; an event outside any stepmark span goes to the
+      // OTel span active here (an HTTP server span, say), if it is recording.
+      const target = e.span !== undefined ? spans.get(e.span) : traceApi.getActiveSpan();
+      if (target === undefined || !target.isRecording()) return;
+      target.addEvent(e.action, eventAttributes(e.stage, e.meta, entity?.id, entity?.kind));
+    };
+    observer.traceEnd = (t) => {
+      // Spans still open when the trace ends are exported as stepmark reports them: unfinished.
+      const open = openByTrace.get(t);
+      if (open === undefined) return;
+      openByTrace.delete(t);
+      for (const s of open) {
+        const otel = spans.get(s);
+        spans.delete(s);
+        otel?.setAttribute(ATTR.UNFINISHED, true);
+        otel?.end();
+      }
+    };
+  }
+
+  const removers: (() => void)[] = [addObserver(observer)];
+  if (options.propagate !== false) {
+    removers.push(
+      registerContextProvider((): OutgoingContext | undefined => {
+        // In live mode the OTel span of the stepmark span open here is the most precise parent.
+        let sc = undefined as ReturnType<Span['spanContext']> | undefined;
+        if (live && G.active > 0) {
+          for (
+            let s: SpanView | undefined = currentCursor()?.span;
+            s !== undefined && sc === undefined;
+            s = s.parent
+          ) {
+            sc = spans.get(s)?.spanContext();
+          }
+        }
+        sc ??= traceApi.getSpanContext(context.active());
+        if (!sc || !traceApi.isSpanContextValid(sc)) return undefined;
+        const out: OutgoingContext = { traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags };
+        const ts = sc.traceState?.serialize();
+        if (ts) out.tracestate = ts;
+        return out;
+      }),
+    );
+  }
+  let disabled = false;
+  const disable = () => {
+    if (disabled) return;
+    disabled = true;
+    for (const remove of removers) remove();
+  };
+  return { disable, [Symbol.dispose]: disable };
+}
