@@ -1,0 +1,362 @@
+/**
+ * `stepmark/babel-plugin`: the Babel plugin (Babel 7 and 8, with or without
+ * `@babel/preset-typescript`). The decisions — options, directives, names, locations, the emitted
+ * identifiers — come from the shared core in `instrument/`; this file only speaks Babel.
+ *
+ * It does its whole job in `Program.enter` with one traversal, before other plugins and presets
+ * see the file: it sees the source as written (TypeScript included) and other plugins then
+ * transform the instrumented code (types stripped, modules converted, decorators applied).
+ *
+ * @example
+ * // babel.config.json
+ * { "presets": ["@babel/preset-typescript"], "plugins": [["stepmark/babel-plugin", { "include": ["src/**"] }]] }
+ */
+import type { NodePath, PluginObject, PluginPass, types as t } from '@babel/core';
+import {
+  ABI_CHECK_FUNCTION,
+  ABI_EXPORT,
+  ABI_VERSION,
+  checkEntityRoot,
+  type Directive,
+  formatLocation,
+  ineligibility,
+  LineIndex,
+  type MarkDirective,
+  projectRelativePath,
+  type ResolvedOptions,
+  RUNTIME_BINDING,
+  resolveOptions,
+  runtimeSpecifier,
+  StepmarkBuildError,
+  selectFile,
+  selectsWholeFile,
+} from '../instrument/index.js';
+import { CallRewriter } from './calls.js';
+import { type FunctionPath, Namer } from './describe.js';
+import { FileDirectives } from './directives.js';
+import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
+
+type Types = typeof t;
+
+/** The subset of Babel's plugin API used here (same in Babel 7 and 8). */
+interface BabelApi {
+  types: Types;
+  assertVersion(range: number | string): void;
+}
+
+/** Babel versions this plugin supports. */
+export const BABEL_VERSION_RANGE = '^7.22.0 || ^8.0.0';
+
+/** Counts of what happened in one file, printed with the `debug` option. */
+interface FileStats {
+  instrumented: number;
+  rewritten: number;
+  skipped: Record<string, number>;
+}
+
+/**
+ * The plugin factory (Babel calls it once per options object; options are validated here,
+ * so a typo fails the build at configuration time).
+ */
+export default function stepmarkBabelPlugin(api: BabelApi, rawOptions?: unknown): PluginObject<PluginPass> {
+  api.assertVersion(BABEL_VERSION_RANGE);
+  const options = resolveOptions(rawOptions, { host: 'stepmark/babel-plugin' });
+  const t = api.types;
+  return {
+    name: 'stepmark',
+    visitor: {
+      Program: {
+        enter(path, state) {
+          instrumentProgram(t, path, state, options);
+        },
+      },
+    },
+  };
+}
+
+/** Instruments one file. */
+function instrumentProgram(
+  t: Types,
+  program: NodePath<t.Program>,
+  state: PluginPass,
+  options: ResolvedOptions,
+): void {
+  const file = state.file;
+  const code: string = file.code ?? '';
+  const filename = state.filename ?? file.opts.filename ?? undefined;
+  const relPath = filename ? projectRelativePath(filename, options.root) : 'unknown';
+  let lines: LineIndex | undefined;
+  const codeFrameError = (error: unknown): Error => {
+    if (!(error instanceof StepmarkBuildError) || error.offset === undefined) return error as Error;
+    lines ??= new LineIndex(code);
+    const start = lines.locate(error.offset);
+    const end = lines.locate(error.offset + (error.length ?? 1));
+    const loc = {
+      start: { line: start.line, column: start.column - 1, index: error.offset },
+      end: { line: end.line, column: end.column - 1, index: error.offset + (error.length ?? 1) },
+    };
+    const e = file.buildCodeFrameError(
+      { loc } as unknown as t.Node,
+      `${error.message} (${start.line}:${start.column})`,
+    );
+    Object.assign(e, { code: error.code, stepmarkError: error });
+    return e;
+  };
+
+  let directives: FileDirectives;
+  try {
+    directives = new FileDirectives(program.node, file.ast.comments ?? undefined, code);
+  } catch (e) {
+    throw codeFrameError(e);
+  }
+  const selection = selectFile(relPath, directives.fileMarked, options);
+  const wholeFile = selectsWholeFile(selection);
+  const rewriter = CallRewriter.mayRewrite(code, options.importSource)
+    ? new CallRewriter(t, options.importSource)
+    : undefined;
+  if (!wholeFile && !directives.hasPending && !rewriter) {
+    if (options.debug) debugLog(relPath, selection, undefined);
+    return;
+  }
+
+  const namer = new Namer(code);
+  const stats: FileStats = { instrumented: 0, rewritten: 0, skipped: {} };
+  const skip = (why: string) => {
+    stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
+  };
+
+  const onFunction = (path: FunctionPath) => {
+    const node = path.node;
+    if (!node.body) return; // overloads, `declare`, abstract members (Babel: TSDeclare* nodes, never here)
+    if (node.body.type === 'BlockStatement' && isInstrumented(node.body)) return skip('already instrumented');
+    const decision = decide(path, directives, wholeFile, namer, options);
+    if (decision.skip) return skip(decision.skip);
+    const directive = decision.directive;
+    if (directive?.entity) {
+      const params = node.params.flatMap((p) => Object.keys(t.getBindingIdentifiers(p as t.Node)));
+      const derivedWithoutSuper =
+        node.type === 'ClassMethod' &&
+        node.kind === 'constructor' &&
+        node.body.type === 'BlockStatement' &&
+        (path.parentPath.parentPath?.node as t.Class | undefined)?.superClass != null &&
+        frameStart(path, node.body) === 0;
+      checkEntityRoot(directive, params, node.type !== 'ArrowFunctionExpression' && !derivedWithoutSuper);
+    }
+    const at =
+      node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ObjectMethod'
+        ? node.key
+        : node;
+    const location =
+      options.locations && at.loc
+        ? formatLocation(relPath, at.loc.start.line, at.loc.start.column + 1)
+        : undefined;
+    wrapSuspensions(t, path);
+    emitFrame(t, path, {
+      name: namer.nameOf(path),
+      location,
+      entity: directive?.entity,
+      kind: directive?.kind,
+    });
+    stats.instrumented++;
+  };
+
+  try {
+    program.traverse({
+      enter(path) {
+        if (directives.hasPending) directives.visit(path);
+      },
+      // Frames are emitted on exit, after the calls and nested functions inside were handled.
+      Function: {
+        exit(path) {
+          if (path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
+          onFunction(path as FunctionPath);
+        },
+      },
+      CallExpression(path) {
+        if (rewriter?.rewrite(path, () => namer.enclosingName(path))) stats.rewritten++;
+      },
+    });
+    directives.assertAllUsed();
+  } catch (e) {
+    throw codeFrameError(e);
+  }
+  if (stats.instrumented + stats.rewritten > 0) addRuntimeImport(t, program, options.importSource);
+  if (options.debug) debugLog(relPath, selection, stats);
+}
+
+/** Why a function is skipped, or the directive that selects it. */
+interface Decision {
+  skip?: string;
+  directive?: MarkDirective;
+}
+
+/**
+ * Selection (docs/NAMING.md §3): `@stepmark-ignore` on the function or anything around it wins;
+ * a `@stepmark` on the function itself selects it regardless of eligibility; otherwise it must
+ * be eligible and its class / object literal or its file must be marked.
+ */
+function decide(
+  path: FunctionPath,
+  directives: FileDirectives,
+  wholeFile: boolean,
+  namer: Namer,
+  options: ResolvedOptions,
+): Decision {
+  const own = ownDirective(path, directives);
+  if (own?.type === 'ignore' || ignoredAbove(path, directives)) return { skip: 'ignored (@stepmark-ignore)' };
+  if (own?.type === 'mark') return { directive: own };
+  const container = containerDirective(path, directives);
+  if (!wholeFile && container?.type !== 'mark') return { skip: 'not marked' };
+  const why = ineligibility(namer.describe(path), options);
+  if (why === 'accessor') return { skip: 'getter/setter (option getters: false)' };
+  if (why === 'callback') return { skip: 'anonymous callback (option callbacks: false)' };
+  return {};
+}
+
+/**
+ * The directive on the function itself or on what binds exactly it: its declarator and
+ * declaration, the property or class field it is the value of, the assignment statement, the
+ * `export`. Also used for classes and object literals (their own directive).
+ */
+function ownDirective(path: NodePath, directives: FileDirectives): Directive | undefined {
+  let found = directives.get(path.node);
+  let p: NodePath = path;
+  while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+  for (let parent = p.parentPath; parent; p = parent, parent = parent.parentPath) {
+    const type = parent.node.type;
+    let last = false;
+    if (type === 'VariableDeclarator' || type === 'AssignmentExpression') {
+      if (p.key !== (type === 'VariableDeclarator' ? 'init' : 'right')) break;
+    } else if (
+      type === 'ObjectProperty' ||
+      type === 'ClassProperty' ||
+      type === 'ClassPrivateProperty' ||
+      type === 'ClassAccessorProperty'
+    ) {
+      if (p.key !== 'value') break;
+      last = true;
+    } else if (type === 'ExportNamedDeclaration' || type === 'ExportDefaultDeclaration') {
+      last = true;
+    } else if (type !== 'VariableDeclaration' && type !== 'ExpressionStatement') {
+      break;
+    }
+    found = merge(found, directives.get(parent.node));
+    if (last) break;
+  }
+  return found;
+}
+
+/** A directive on the class or object literal the function is a member of (or on what binds that). */
+function containerDirective(path: FunctionPath, directives: FileDirectives): Directive | undefined {
+  const node = path.node;
+  let container: NodePath | null = null;
+  if (node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod')
+    container = path.parentPath.parentPath;
+  else if (node.type === 'ObjectMethod') container = path.parentPath;
+  else {
+    let p: NodePath = path;
+    while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+    const parent = p.parentPath;
+    if (parent && p.key === 'value') {
+      if (parent.isObjectProperty()) container = parent.parentPath;
+      else if (
+        parent.isClassProperty() ||
+        parent.isClassPrivateProperty() ||
+        parent.isClassAccessorProperty()
+      )
+        container = parent.parentPath!.parentPath;
+    }
+  }
+  if (!container) return undefined;
+  return ownDirective(container, directives);
+}
+
+/** Whether a `@stepmark-ignore` sits on anything enclosing the function. */
+function ignoredAbove(path: NodePath, directives: FileDirectives): boolean {
+  for (let p = path.parentPath; p && !p.isProgram(); p = p.parentPath) {
+    if (directives.get(p.node)?.type === 'ignore') return true;
+  }
+  return false;
+}
+
+function merge(a: Directive | undefined, b: Directive | undefined): Directive | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.type === 'ignore' || b.type === 'ignore') return a.type === 'ignore' ? a : b;
+  return a.entity || a.kind ? a : b;
+}
+
+function isTransparent(node: t.Node): boolean {
+  return (
+    node.type === 'ParenthesizedExpression' ||
+    node.type === 'TSAsExpression' ||
+    node.type === 'TSSatisfiesExpression' ||
+    node.type === 'TSNonNullExpression' ||
+    node.type === 'TSTypeAssertion'
+  );
+}
+
+/**
+ * Adds the one runtime binding as the first statement (after the directive prologue): an ESM
+ * import for modules, `require(...).abi(1)` for CommonJS and scripts (docs/ABI.md "Import").
+ */
+function addRuntimeImport(t: Types, program: NodePath<t.Program>, importSource: string): void {
+  const node = program.node;
+  if (program.scope.hasOwnBinding(RUNTIME_BINDING)) return; // already there (second pass)
+  const specifier = t.stringLiteral(runtimeSpecifier(importSource));
+  let statement: t.Statement;
+  if (isCommonJs(program)) {
+    statement = t.variableDeclaration('const', [
+      t.variableDeclarator(
+        t.identifier(RUNTIME_BINDING),
+        t.callExpression(
+          t.memberExpression(
+            t.callExpression(t.identifier('require'), [specifier]),
+            t.identifier(ABI_CHECK_FUNCTION),
+          ),
+          [t.numericLiteral(ABI_VERSION)],
+        ),
+      ),
+    ]);
+  } else {
+    statement = t.importDeclaration(
+      [t.importSpecifier(t.identifier(RUNTIME_BINDING), t.identifier(ABI_EXPORT))],
+      specifier,
+    );
+  }
+  node.body.unshift(statement);
+}
+
+/**
+ * Whether the file is CommonJS (or a script): Babel parsed it as a script, or it has no
+ * `import`/`export` and uses `require`, `module` or `exports`.
+ */
+function isCommonJs(program: NodePath<t.Program>): boolean {
+  if (program.node.sourceType === 'script') return true;
+  for (const s of program.node.body) {
+    if (
+      s.type === 'ImportDeclaration' ||
+      s.type === 'ExportNamedDeclaration' ||
+      s.type === 'ExportDefaultDeclaration' ||
+      s.type === 'ExportAllDeclaration' ||
+      s.type === 'TSExportAssignment' ||
+      s.type === 'TSImportEqualsDeclaration'
+    ) {
+      return s.type === 'TSExportAssignment' || s.type === 'TSImportEqualsDeclaration';
+    }
+  }
+  const globals = program.scope.globals as Record<string, unknown>;
+  return 'require' in globals || 'module' in globals || 'exports' in globals;
+}
+
+function debugLog(relPath: string, selection: string, stats: FileStats | undefined): void {
+  const parts = [
+    `stepmark: ${relPath}: file ${selection === 'none' ? 'not marked' : `marked (${selection})`}`,
+  ];
+  if (stats) {
+    parts.push(`${stats.instrumented} instrumented`, `${stats.rewritten} calls rewritten`);
+    for (const [why, n] of Object.entries(stats.skipped)) parts.push(`${n} skipped: ${why}`);
+  } else {
+    parts.push('nothing to do');
+  }
+  process.stderr.write(`${parts.join(', ')}\n`);
+}
