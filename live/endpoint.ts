@@ -4,8 +4,9 @@
 // handler (Express, Connect, node:http; Fastify and Koa through their raw req/res) and a
 // web-standard `fetch(request)` (Hono, Bun, Deno, workers).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StepmarkConfigError } from '../adapters/core/errors.js';
 import { LiveBus, type LiveKind } from './bus.js';
-import { assertProtected, COOKIE, check, type ProtectOptions, sessionValue } from './protect.js';
+import { COOKIE, check, type ProtectOptions, resolveProtection } from './protect.js';
 import { sseChunks } from './sse.js';
 import { viewerPage } from './viewer.js';
 
@@ -50,9 +51,19 @@ interface Reply {
   stream?: { since: string | null };
 }
 
-function normalisePath(path: string): string {
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new TypeError(`stepmark/live: \`path\` must start with "/", got ${JSON.stringify(path)}`);
+const KNOWN = new Set(['enabled', 'bus', 'path', 'secret', 'authorize', 'heartbeatMs', 'kinds', 'title']);
+
+function invalid(option: string, why: string): never {
+  throw new StepmarkConfigError(
+    'ERR_STEPMARK_INVALID_OPTION',
+    `stepmark/live: option \`${option}\` ${why}.`,
+    option,
+  );
+}
+
+function normalisePath(path: unknown): string {
+  if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s]/.test(path)) {
+    invalid('path', `must be a URL path starting with "/", got ${JSON.stringify(path)}`);
   }
   return path.replace(/\/+$/, '') || '/';
 }
@@ -91,15 +102,27 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
  * ```
  */
 export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> = {}): LiveEndpoint<T> {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_UNKNOWN_OPTION',
+        `stepmark/live: unknown option ${JSON.stringify(key)}. Known options: ${[...KNOWN].join(', ')}.`,
+        key,
+      );
+    }
+  }
+  if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
+    // `enabled: process.env.X` would be a string: refuse rather than guess which way it was meant.
+    invalid('enabled', `must be true or false, got ${JSON.stringify(options.enabled)}`);
+  }
   const enabled = options.enabled === true;
   const base = normalisePath(options.path ?? '/__stepmark');
   const bus = options.bus ?? new LiveBus<T>();
+  if (!(bus instanceof LiveBus)) invalid('bus', 'must be a bus from createBus()');
   const heartbeatMs = options.heartbeatMs ?? 15_000;
-  if (!(heartbeatMs > 0)) throw new RangeError('stepmark/live: `heartbeatMs` must be a positive number');
-  const protection: ProtectOptions<LiveRequest> = { secret: options.secret, authorize: options.authorize };
-  if (enabled) assertProtected(protection);
-  const session = options.secret !== undefined ? sessionValue(options.secret) : undefined;
-  session?.catch(() => {}); // reported on first use instead
+  if (typeof heartbeatMs !== 'number' || !(heartbeatMs >= 10))
+    invalid('heartbeatMs', 'must be a number >= 10');
+  const protection = resolveProtection<LiveRequest>(options, enabled);
 
   /** The part of `pathname` below the mount path ('' for the page), or undefined if outside. */
   const below = (pathname: string): string | undefined => {
@@ -119,20 +142,19 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
   ): Promise<Reply> {
     if (method !== 'GET' && method !== 'HEAD')
       return text(405, 'Method Not Allowed\n', { allow: 'GET, HEAD' });
-    const token = url.searchParams.get('token');
     const verdict = await check(protection, raw, {
       authorization: header('authorization'),
       cookie: header('cookie'),
-      token,
+      token: url.searchParams.get('token'),
     });
-    if (verdict === 'denied') {
+    if (!verdict.ok) {
       return text(
         401,
         'stepmark live view: not authorised. Send `Authorization: Bearer <secret>` or open this page once with ?token=<secret>.\n',
-        options.secret !== undefined ? { 'www-authenticate': 'Bearer realm="stepmark"' } : {},
+        protection.secrets.length > 0 ? { 'www-authenticate': 'Bearer realm="stepmark"' } : {},
       );
     }
-    if (verdict === 'token') {
+    if (verdict.cookie !== undefined) {
       // Trade the token in the address bar for an HttpOnly cookie, then drop it from the URL
       // (so it does not linger in history, logs or a Referer).
       // Both the cookie path and the redirect are taken from the path the browser sees, which
@@ -142,7 +164,7 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
         ? visiblePath.slice(0, visiblePath.length - rest.length)
         : base;
       const cookie =
-        `${COOKIE}=${await session!}; Path=${mount || '/'}; HttpOnly; SameSite=Strict` +
+        `${COOKIE}=${verdict.cookie}; Path=${mount || '/'}; HttpOnly; SameSite=Strict` +
         (secure ? '; Secure' : '');
       const last = visiblePath.slice(visiblePath.lastIndexOf('/') + 1) || './';
       return {
