@@ -1,0 +1,185 @@
+// stepmark/hono: Hono 4 middleware. Web-standard APIs only (Request, Response, Headers,
+// ReadableStream, performance): it runs wherever Hono runs (Node, Bun, Deno, workers). Only
+// types come from hono.
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import { collect, run } from '../../runtime/index.js';
+import type { Trace } from '../../runtime/types.js';
+import {
+  AdapterCore,
+  type RequestAccess,
+  type StepmarkAdapterOptions,
+  type TraceStart,
+} from '../core/index.js';
+
+export type { Trace } from '../../runtime/types.js';
+export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
+
+export type StepmarkHonoOptions = StepmarkAdapterOptions<Context>;
+
+const access: RequestAccess<Context> = {
+  header: (c, name) => c.req.raw.headers.get(name) ?? undefined,
+  query: (c, name) => c.req.query(name),
+};
+
+const traits = { entry: 'stepmark/hono', query: true, maxHeaderBytes: 8192 };
+
+/**
+ * Hono middleware. `app.use` it first. Traces a request when it carries the trigger header
+ * (default `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs
+ * one header lookup.
+ *
+ * The trace's meta has `request_id`, `method`, `path`, `route` (the pattern of the handler that
+ * responded), `status` and `duration_ms`. For authorised requests it goes into the
+ * `responseHeader` once the handlers have produced the response; `onFinish(trace, c)` runs when
+ * the response body has been sent to the end (or the client went away).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { stepmarkMiddleware } from 'stepmark/hono';
+ *
+ * const app = new Hono();
+ * app.use(stepmarkMiddleware({ secret: env.STEPMARK_SECRET, responseHeader: true }));
+ * ```
+ * @throws StepmarkConfigError at creation when the options cannot work.
+ */
+export function stepmarkMiddleware(options?: StepmarkHonoOptions): MiddlewareHandler {
+  const core = new AdapterCore(options, traits, access);
+  const middleware: MiddlewareHandler = async function stepmark(c: Context, next: Next) {
+    const trigger = core.check(c);
+    if (trigger === undefined) return next();
+    const decided = core.authorize(c, trigger);
+    const expose = typeof decided === 'boolean' ? decided : await decided;
+    const start = core.begin(c, { method: c.req.method, path: c.req.path }, expose);
+    if (start === undefined) return next();
+    return traceRequest(core, c, next, start, middleware);
+  };
+  return middleware;
+}
+
+/**
+ * Runs the rest of the chain inside a trace. Resolves when the response is ready (so Hono can
+ * send it); the trace itself lives on until the body has been sent, then goes to onFinish.
+ */
+function traceRequest(
+  core: AdapterCore<Context>,
+  c: Context,
+  next: Next,
+  start: TraceStart,
+  self: MiddlewareHandler,
+): Promise<void> {
+  return new Promise<void>((ready, fail) => {
+    let handed = false;
+    const hand = (error?: unknown, failed = false): void => {
+      if (handed) return;
+      handed = true;
+      if (failed) fail(error);
+      else ready();
+    };
+    const lifetime = run(async () => {
+      let failed = false;
+      try {
+        await next();
+      } catch (error) {
+        // Hono turns handler errors into responses before they get here; this is a non-Error
+        // throw, and the response is made by whoever catches it.
+        failed = true;
+        hand(error, true);
+      }
+      const route = routeOf(c, self);
+      let aborted = false;
+      if (!failed) {
+        if (start.expose) expose(core, c, start, route);
+        const res = c.res;
+        if (res.body !== null && c.req.method !== 'HEAD') {
+          let settle!: (aborted: boolean) => void;
+          const sent = new Promise<boolean>((resolve) => (settle = resolve));
+          c.res = new Response(watchBody(res.body, settle), res);
+          hand();
+          aborted = await sent;
+        } else {
+          hand();
+        }
+      }
+      finish(core, c, start, route, aborted, failed);
+    }, start.options);
+    Promise.resolve(lifetime).catch((error: unknown) => {
+      core.report(error, 'onFinish');
+      hand(error, true);
+    });
+  });
+}
+
+function expose(core: AdapterCore<Context>, c: Context, start: TraceStart, route: string | undefined): void {
+  try {
+    const trace = collect();
+    if (trace === undefined) return;
+    core.complete(trace, start, { status: c.res.status, route });
+    c.header(core.responseHeader!, core.encode(trace));
+  } catch (error) {
+    core.report(error, 'expose');
+  }
+}
+
+function finish(
+  core: AdapterCore<Context>,
+  c: Context,
+  start: TraceStart,
+  route: string | undefined,
+  aborted: boolean,
+  failed: boolean,
+): void {
+  let trace: Trace | undefined;
+  try {
+    trace = collect();
+  } catch (error) {
+    core.report(error, 'onFinish');
+  }
+  if (trace === undefined) return;
+  core.complete(trace, start, { status: failed ? undefined : c.res.status, route, aborted });
+  core.finish(trace, c);
+}
+
+// The pattern of the handler that responded; Hono leaves routeIndex on the last one dispatched.
+function routeOf(c: Context, self: MiddlewareHandler): string | undefined {
+  try {
+    const route = c.req.matchedRoutes[c.req.routeIndex];
+    if (route === undefined || route.handler === self) return undefined;
+    return route.path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Passes the body through unchanged and reports whether it was read to the end or cancelled. */
+function watchBody(
+  body: ReadableStream<Uint8Array>,
+  settle: (aborted: boolean) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            settle(false);
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          controller.error(error);
+          settle(true);
+        }
+      },
+      cancel(reason) {
+        settle(true);
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+export default stepmarkMiddleware;
