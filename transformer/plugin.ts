@@ -11,6 +11,9 @@ export const DIAGNOSTIC_CODE = 99001;
 
 const HOST = 'stepmark/transformer';
 
+/** Source files this module returned, so a second stepmark entry in the same pipeline skips them. */
+const produced = new WeakSet<TS.SourceFile>();
+
 /**
  * Keys ts-patch (v3 and v4) leaves in the plugin entry it passes on, and keys it consumes itself.
  * They are not stepmark options and must not be rejected as unknown.
@@ -77,7 +80,8 @@ export default function stepmarkTransformer(
     const compilerOptions = context.getCompilerOptions();
     const unsupported = unsupportedModuleKind(ts, compilerOptions);
     return (sourceFile) => {
-      if (sourceFile.isDeclarationFile) return sourceFile;
+      // Declarations carry no code; a file this transformer already produced (listed twice) is done.
+      if (sourceFile.isDeclarationFile || produced.has(sourceFile)) return sourceFile;
       try {
         if (unsupported) {
           throw new StepmarkBuildError(
@@ -87,6 +91,7 @@ export default function stepmarkTransformer(
         }
         const { file, report: done } = instrumentSourceFile(ts, context, sourceFile, options);
         if (options.debug) debugLog(done);
+        if (file !== sourceFile) produced.add(file);
         return file;
       } catch (error) {
         if (!(error instanceof StepmarkBuildError)) throw error;
