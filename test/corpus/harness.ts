@@ -1,0 +1,259 @@
+/**
+ * The fixture corpus harness, shared by every build plugin. One line runs the whole corpus
+ * against a plugin, inside the plugin's own `*.test.ts`:
+ *
+ *   runCorpus({ label: 'esbuild', moduleFormat: 'esm', compile: (source, filename, options) => … });
+ *
+ * `compile(source, filename, options)` must return JavaScript in `moduleFormat` (ESM or
+ * CommonJS) that imports `stepmark` by name; `options === null` means "compile the same way
+ * without stepmark" (the uninstrumented baseline). For every fixture in test/fixtures the
+ * harness writes the outputs under test-output/corpus/<label>/ and runs them in a plain Node
+ * process (test/corpus/runner.mjs):
+ *
+ *   plain      uninstrumented
+ *   off        instrumented, tracing off
+ *   on         instrumented, inside a trace
+ *   fallback   uninstrumented, inside a trace (names come from stack parsing)
+ *
+ * and asserts: same result / thrown value and side-effect log in plain, off and on; no
+ * unhandled rejections; the span tree and event journeys of `on` equal the expectation written
+ * in the fixture (the same for every plugin, so parity holds by construction); the stages of
+ * explicit `step()` calls in `fallback` equal those in `on` unless the fixture says why not.
+ * The normalised trace of `on` is written to trace.json for cross-plugin diffs.
+ *
+ * Fixture format: an ES module exporting `main(log)`; `log(...values)` records side effects.
+ * Its expectation is a trailing block comment (see parseExpectation):
+ *
+ *   /* corpus
+ *   options: {"callbacks": true}          (optional: plugin options, JSON on one line)
+ *   fallback: differs — why               (optional: stack-derived stages legitimately differ)
+ *   locations: true                       (optional: render span locations)
+ *   spans:
+ *   main
+ *     Order.load
+ *   events:
+ *   (events): Order.load:loaded
+ *   *\/
+ *
+ * Set STEPMARK_CORPUS_UPDATE=1 to rewrite the `spans:`/`events:` of fixtures from the actual
+ * result (review the diff!).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeTrace, renderJourneys, renderSpanTree, type Trace } from 'stepmark/testing';
+import { describe, expect, it } from 'vitest';
+import type { StepmarkOptions } from '../../instrument/index.js';
+
+/** Repository root (locations in traces are relative to it). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Where the fixtures live. */
+export const FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures');
+const RUNNER = join(REPO_ROOT, 'test/corpus/runner.mjs');
+
+/** What a plugin's compile step returns. */
+export interface CompileResult {
+  code: string;
+  map?: object | string | null;
+}
+
+/** One build plugin (or one configuration of it) to run the corpus against. */
+export interface CorpusTarget {
+  /** Names the output folder and the test suite: `babel8-esm`, `esbuild`, `tsc-cjs`… */
+  label: string;
+  /**
+   * Compiles one fixture. `options` are the stepmark plugin options (the fixture's own, with
+   * `root` set to the repository); `null` means compile without stepmark.
+   */
+  compile(
+    source: string,
+    filename: string,
+    options: StepmarkOptions | null,
+  ): Promise<CompileResult> | CompileResult;
+  /** Module format `compile` emits. */
+  moduleFormat: 'esm' | 'cjs';
+  /** Which fixtures to run (default: all). Receives the file name, e.g. `async.ts`. */
+  filter?: (fixture: string) => boolean;
+}
+
+/** The expectation block of a fixture. */
+export interface Expectation {
+  options: StepmarkOptions;
+  fallback?: string;
+  locations: boolean;
+  spans: string;
+  events: string;
+  /** Offsets of the block in the fixture source (for updating it). */
+  start: number;
+  end: number;
+}
+
+const KEYS = ['options', 'fallback', 'locations', 'spans', 'events'] as const;
+
+/** Parses the trailing `/* corpus … *\/` block of a fixture. */
+export function parseExpectation(source: string, fixture = 'fixture'): Expectation {
+  const start = source.lastIndexOf('/* corpus');
+  if (start === -1) throw new Error(`${fixture}: no /* corpus … */ expectation block`);
+  const end = source.indexOf('*/', start);
+  const body = source.slice(start + '/* corpus'.length, end).replace(/^\r?\n/, '');
+  const sections: Record<string, string[]> = {};
+  let current: string | undefined;
+  for (const line of body.split(/\r?\n/)) {
+    const m = /^([a-z]+):\s?(.*)$/.exec(line);
+    if (m && (KEYS as readonly string[]).includes(m[1]!)) {
+      current = m[1]!;
+      sections[current] = m[2] ? [m[2]] : [];
+    } else if (current && line.trim() !== '') {
+      sections[current]!.push(line);
+    }
+  }
+  const one = (k: string) => sections[k]?.join('\n').trim();
+  return {
+    options: one('options') ? JSON.parse(one('options')!) : {},
+    fallback: one('fallback') || undefined,
+    locations: one('locations') === 'true',
+    spans: (sections.spans ?? []).join('\n'),
+    events: (sections.events ?? []).join('\n'),
+    start,
+    end: end + 2,
+  };
+}
+
+/** The fixtures, sorted. */
+export function listFixtures(): string[] {
+  return readdirSync(FIXTURES_DIR)
+    .filter((f) => /\.(ts|js|mts|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+    .sort();
+}
+
+interface RunResult {
+  ok: boolean;
+  value?: unknown;
+  thrown?: unknown;
+  log: unknown[];
+  trace?: Trace;
+  unhandled: unknown[];
+}
+
+/** Registers one Vitest suite that runs every fixture against `target`. */
+export function runCorpus(target: CorpusTarget): void {
+  const outDir = join(REPO_ROOT, 'test-output/corpus', target.label);
+  const ext = target.moduleFormat === 'esm' ? '.mjs' : '.cjs';
+  const fixtures = listFixtures().filter((f) => !target.filter || target.filter(f));
+  describe(`corpus: ${target.label}`, () => {
+    it('has fixtures', () => {
+      expect(fixtures.length).toBeGreaterThan(0);
+    });
+    for (const fixture of fixtures) {
+      it(fixture, async () => {
+        const filename = join(FIXTURES_DIR, fixture);
+        const source = readFileSync(filename, 'utf8');
+        const expected = parseExpectation(source, fixture);
+        const dir = join(outDir, fixture.replace(/\.[^.]+$/, ''));
+        mkdirSync(dir, { recursive: true });
+        const plain = await target.compile(source, filename, null);
+        const instrumented = await target.compile(source, filename, { root: REPO_ROOT, ...expected.options });
+        const files = {
+          plain: writeOutput(dir, `plain${ext}`, plain),
+          off: writeOutput(dir, `instrumented${ext}`, instrumented),
+          on: writeOutput(dir, `instrumented-on${ext}`, instrumented),
+          fallback: writeOutput(dir, `plain-on${ext}`, plain),
+        };
+        const results = await runFixture([
+          { id: 'plain', file: files.plain, traced: false },
+          { id: 'off', file: files.off, traced: false },
+          { id: 'on', file: files.on, traced: true },
+          { id: 'fallback', file: files.fallback, traced: true },
+        ]);
+        const { plain: a, off: b, on: c, fallback: d } = results as Record<string, RunResult>;
+        const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
+        expect(a!.unhandled, 'unhandled rejections (plain)').toEqual([]);
+        expect(behaviour(b!), `${fixture}: instrumented, tracing off vs plain`).toEqual(behaviour(a!));
+        expect(behaviour(c!), `${fixture}: instrumented, tracing on vs plain`).toEqual(behaviour(a!));
+        expect(b!.unhandled, 'unhandled rejections (off)').toEqual(a!.unhandled);
+        expect(c!.unhandled, 'unhandled rejections (on)').toEqual(a!.unhandled);
+        expect(c!.trace, `${fixture}: the traced run produced no trace`).toBeDefined();
+
+        const trace = normalizeTrace(c!.trace!);
+        writeFileSync(join(dir, 'trace.json'), `${JSON.stringify(trace, null, 2)}\n`);
+        const spans = renderSpanTree(trace, { locations: expected.locations });
+        const events = renderJourneys(trace);
+        if (process.env.STEPMARK_CORPUS_UPDATE) updateExpectation(filename, source, expected, spans, events);
+        expect(spans, `${fixture}: span tree`).toBe(expected.spans);
+        expect(events, `${fixture}: events`).toBe(expected.events);
+
+        const fallbackEvents = renderJourneys(normalizeTrace(d!.trace!));
+        if (expected.fallback === undefined) {
+          expect(
+            fallbackEvents,
+            `${fixture}: stages derived at run time (no plugin) vs written by the plugin`,
+          ).toBe(events);
+        } else {
+          expect(
+            fallbackEvents,
+            `${fixture}: says "fallback: ${expected.fallback}" but the stack-derived stages now equal the plugin's; remove the note`,
+          ).not.toBe(events);
+        }
+      });
+    }
+  });
+}
+
+function writeOutput(dir: string, name: string, result: CompileResult): string {
+  const file = join(dir, name);
+  let code = result.code;
+  if (result.map && !/\/\/# sourceMappingURL=/.test(code)) {
+    const json = typeof result.map === 'string' ? result.map : JSON.stringify(result.map);
+    code += `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(json).toString('base64')}\n`;
+  }
+  writeFileSync(file, code);
+  return file;
+}
+
+/** Runs the given compiled files in one plain Node process (test/corpus/runner.mjs). */
+export function runFixture(
+  runs: { id: string; file: string; traced: boolean }[],
+): Promise<Record<string, RunResult>> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      process.execPath,
+      ['--enable-source-maps', RUNNER, JSON.stringify({ runs })],
+      { cwd: REPO_ROOT, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop();
+        if (error || !line) {
+          reject(new Error(`fixture runner failed: ${error?.message ?? 'no output'}\n${stderr}`));
+          return;
+        }
+        resolvePromise(JSON.parse(line));
+      },
+    );
+  });
+}
+
+function updateExpectation(
+  filename: string,
+  source: string,
+  expected: Expectation,
+  spans: string,
+  events: string,
+): void {
+  const header: string[] = [];
+  const block = source.slice(expected.start, expected.end);
+  for (const line of block.split(/\r?\n/)) {
+    const m = /^([a-z]+):/.exec(line);
+    if (m && ['options', 'fallback', 'locations'].includes(m[1]!)) header.push(line);
+  }
+  const text = [
+    '/* corpus',
+    ...header,
+    'spans:',
+    ...(spans ? [spans] : []),
+    'events:',
+    ...(events ? [events] : []),
+    '*/',
+  ].join('\n');
+  writeFileSync(filename, source.slice(0, expected.start) + text + source.slice(expected.end));
+  void relative;
+}
