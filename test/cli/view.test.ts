@@ -1,0 +1,246 @@
+// The real `stepmark` binary (dist/cli/index.js, what package.json's bin points at), run
+// as a child process on real files, pipes and a pseudo-terminal.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import * as stepmark from 'stepmark';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+const root = dirname(require.resolve('stepmark/package.json'));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const bin = join(root, pkg.bin.stepmark);
+const dir = join(root, 'test-output', 'cli');
+const ESC = '\u001b[';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  args: string[],
+  options: { input?: string; env?: Record<string, string | undefined> } = {},
+): Result {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: undefined,
+    FORCE_COLOR: undefined,
+  };
+  Object.assign(env, options.env);
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    input: options.input,
+    env: env as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A real trace from the runtime: a span tree with an error, an entity journey, unscoped events. */
+async function orderTrace(id: string): Promise<stepmark.Trace> {
+  function scoreFraud(): void {
+    const span = stepmark.enterEntity(id);
+    stepmark.recordEntity(id, 'fraud_check', 'flagged', { score: 0.78 });
+    span.fail(new Error('fraud service timed out'));
+    span();
+  }
+  async function placeOrder(): Promise<void> {
+    stepmark.record('http', 'received', { path: '/orders' });
+    const span = stepmark.enter();
+    stepmark.track(id, { total: 249.99 }, { kind: 'order' });
+    stepmark.recordEntity(id, 'validate', 'passed', { items: 3 });
+    scoreFraud();
+    span();
+  }
+  const { trace } = await stepmark.capture(placeOrder, { meta: { request_id: `req-${id}` } });
+  return trace;
+}
+
+let single: string;
+let ndjson: string;
+let array: string;
+
+beforeAll(async () => {
+  mkdirSync(dir, { recursive: true });
+  const a = await orderTrace('order_42');
+  const b = await orderTrace('order_43');
+  single = join(dir, 'trace.json');
+  writeFileSync(single, JSON.stringify(a, null, 2));
+  ndjson = join(dir, 'traces.ndjson');
+  writeFileSync(ndjson, `${JSON.stringify(a)}\n\n${JSON.stringify(b)}\n`);
+  array = join(dir, 'traces.json');
+  writeFileSync(array, JSON.stringify([a, b]));
+});
+
+describe('stepmark view', () => {
+  it('is the bin of the package, an executable file starting with a node shebang', async () => {
+    expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    // Run it as the shell would (through the shebang), not through `node <file>`.
+    const { stdout } = await promisify(execFile)(bin, ['--version']);
+    expect(stdout.trim()).toBe(pkg.version);
+  });
+
+  it('prints the span tree and the entity journey of a trace file', () => {
+    const r = run(['view', single]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(ESC); // a pipe is not a terminal: no colours
+    expect(r.stdout).toContain('request_id=req-order_42');
+    expect(r.stdout).toMatch(
+      /\n {2}placeOrder \S+\n {2}└─ scoreFraud \[order_42\] \S+ ✗ fraud service timed out\n/,
+    );
+    expect(r.stdout).toMatch(
+      /order_42 \(order\) total=249\.99\n\s+validate → passed items=3\n\s+fraud_check → flagged score=0\.78/,
+    );
+    expect(r.stdout).toContain('http → received path=/orders');
+  });
+
+  it('reads NDJSON files, arrays, several files and standard input', () => {
+    const nd = run(['view', ndjson]);
+    expect(nd.code).toBe(0);
+    expect(nd.stdout).toContain('── 1/2 · ');
+    expect(nd.stdout).toContain('order_42 (order)');
+    expect(nd.stdout).toContain('order_43 (order)');
+    const both = run(['view', array, single]);
+    expect(both.stdout).toContain('── 3/3 · ');
+    const stdin = run(['view', '-'], { input: readFileSync(ndjson, 'utf8') });
+    expect(stdin.code).toBe(0);
+    expect(stdin.stdout).toContain('<stdin>');
+    expect(stdin.stdout).toContain('order_43 (order)');
+    // A Go Stepmark trace (no spans, no kind) is read unchanged.
+    const go = run(['view', '-'], {
+      input: JSON.stringify({
+        meta: {},
+        entities: {
+          u1: { entity_id: 'u1', meta: {}, events: [{ stage: 'signup', action: 'ok', timestamp: 'x' }] },
+        },
+        events: [],
+      }),
+    });
+    expect(go.code).toBe(0);
+    expect(go.stdout).toContain('signup → ok');
+  });
+
+  it('colours for a terminal, and respects NO_COLOR, FORCE_COLOR and the flags', () => {
+    // A real pseudo-terminal through util-linux `script`.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `"${process.execPath}" "${bin}" view "${single}"`, '/dev/null'],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NO_COLOR: '',
+          FORCE_COLOR: undefined,
+          TERM: 'xterm-256color',
+        } as NodeJS.ProcessEnv,
+      },
+    );
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toContain(`${ESC}31m`); // the failed span in red
+    const noColorTty = spawnSync(
+      'script',
+      ['-qec', `"${process.execPath}" "${bin}" view "${single}"`, '/dev/null'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } as NodeJS.ProcessEnv,
+      },
+    );
+    expect(noColorTty.stdout).toContain('fraud_check');
+    expect(noColorTty.stdout).not.toContain(ESC);
+    expect(run(['view', single], { env: { FORCE_COLOR: '1' } }).stdout).toContain(ESC);
+    expect(run(['view', single], { env: { FORCE_COLOR: '0' } }).stdout).not.toContain(ESC);
+    expect(run(['view', single, '--color'], { env: { NO_COLOR: '1' } }).stdout).toContain(ESC);
+    expect(run(['view', single, '--no-color'], { env: { FORCE_COLOR: '1' } }).stdout).not.toContain(ESC);
+  });
+
+  it('writes the viewer page with the traces embedded for --html', () => {
+    const out = join(dir, 'view.html');
+    const r = run(['view', ndjson, '--html', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('wrote');
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    const config = JSON.parse(
+      /<script type="application\/json" id="stepmark-config">(.*?)<\/script>/s.exec(html)![1]!,
+    );
+    expect(config.live).toBe(false);
+    expect(config.traces.map((t: stepmark.Trace) => t.meta.request_id)).toEqual([
+      'req-order_42',
+      'req-order_43',
+    ]);
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+  });
+
+  it.each([
+    ['not JSON', '{"meta": {"a": 1}', /^stepmark: .*bad\.json: not valid JSON at line 1, column 18 \(.+\)$/],
+    [
+      'not a trace',
+      '{"name": "x"}',
+      /^stepmark: .*bad\.json: not a stepmark trace \(expected an object with "entities", "events" or "spans"\)$/,
+    ],
+    [
+      'a JSON array of numbers',
+      '[1, 2]',
+      /^stepmark: .*bad\.json: item 1: expected a trace object, got number$/,
+    ],
+    [
+      'a bad span',
+      '{"spans": [{"span_id": 1}]}',
+      /^stepmark: .*bad\.json: spans\[0\] has no "span_id"\/"name" strings$/,
+    ],
+    [
+      'a bad NDJSON line',
+      '{"events": []}\n{"events": []}\n{"events": [}\n',
+      /^stepmark: .*bad\.json: line 3: not valid JSON \(Unexpected token .+\)$/,
+    ],
+    ['an empty file', '  \n', /^stepmark: .*bad\.json: empty input: no traces$/],
+    [
+      'a multi-line broken document',
+      '{\n  "events": [\n    {"stage": "a"\n  ]\n}\n',
+      /^stepmark: .*bad\.json: not valid JSON at line 4, column 3 \(.+\)$/,
+    ],
+  ])(
+    'rejects %s with one line naming the file and the problem, and exit code 1',
+    (_name, content, message) => {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, content);
+      const r = run(['view', file]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.endsWith('\n')).toBe(true);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr.trimEnd()).toMatch(message);
+    },
+  );
+
+  it('names a missing file, and stdin as <stdin>', () => {
+    const missing = run(['view', join(dir, 'nope.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^stepmark: .*nope\.json: cannot read it \(no such file\)\n$/);
+    const stdin = run(['view', '-'], { input: 'hello' });
+    expect(stdin.code).toBe(1);
+    expect(stdin.stderr).toMatch(/^stepmark: <stdin>: not valid JSON/);
+  });
+
+  it('explains bad usage with exit code 2', () => {
+    for (const args of [
+      [],
+      ['show', 'x.json'],
+      ['view'],
+      ['view', 'x.json', '--bogus'],
+      ['view', 'x.json', '--html'],
+    ]) {
+      const r = run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('Usage: stepmark view');
+    }
+    expect(run(['--help']).stdout).toContain('Usage: stepmark view');
+  });
+});
