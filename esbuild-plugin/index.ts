@@ -16,7 +16,13 @@ import { LineIndex, projectRelativePath } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
-import { loadToolchain, mayNeedWork, StepmarkParseError, transform } from './transform/index.js';
+import {
+  isIncludedDependency,
+  loadToolchain,
+  mayNeedWork,
+  StepmarkParseError,
+  transform,
+} from './transform/index.js';
 
 export type { StepmarkOptions };
 
@@ -27,6 +33,12 @@ const HOST = 'stepmark/esbuild-plugin';
  * side, so other files never cost a round trip to JavaScript.
  */
 const SOURCE_FILTER = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+/**
+ * The inline source map comment, spelled in two pieces: tools that strip source map comments
+ * from modules they load (Vite, Vitest) would otherwise cut this line out of the plugin itself.
+ */
+const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
 
 /** Languages the transform can parse, by esbuild loader name. */
 const PARSEABLE: ReadonlySet<string> = new Set(['ts', 'tsx', 'js', 'jsx']);
@@ -107,11 +119,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
           let relativePath: string | undefined;
           if (path.includes('node_modules')) {
             relativePath = projectRelativePath(path, resolved.root);
-            if (
-              !resolved.include.length ||
-              !/(^|\/)node_modules\//.test(relativePath) ||
-              !includes(relativePath, resolved)
-            ) {
+            if (!isIncludedDependency(relativePath, resolved)) {
               stats.skippedNodeModules++;
               return undefined;
             }
@@ -148,10 +156,6 @@ function count(stats: Stats, result: OnLoadResult | undefined): void {
   else stats.unchanged++;
 }
 
-function includes(relativePath: string, options: ResolvedOptions): boolean {
-  return mayNeedWork('', relativePath, options);
-}
-
 /** Runs the transform and turns its outcome into an esbuild result (or undefined to leave the file alone). */
 function instrument(
   tools: Toolchain,
@@ -169,7 +173,7 @@ function instrument(
       );
     }
     out.map.sources = [basename(path)];
-    return { contents: `${out.code}\n//# sourceMappingURL=${out.map.toUrl()}\n`, loader };
+    return { contents: `${out.code}\n${SOURCE_MAPPING_URL}${out.map.toUrl()}\n`, loader };
   } catch (error) {
     if (error instanceof StepmarkBuildError) {
       return { errors: [message(error.message, path, source, error.offset, error.length)] };

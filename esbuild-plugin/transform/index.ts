@@ -10,6 +10,7 @@ import type MagicStringType from 'magic-string';
 import type { SourceMap } from 'magic-string';
 import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
 import { StepmarkDirectiveError } from '../../instrument/errors.js';
+import { matchesAnyGlob } from '../../instrument/glob.js';
 import { formatLocation, LineIndex, projectRelativePath } from '../../instrument/locations.js';
 import type { ResolvedOptions } from '../../instrument/options.js';
 import { selectFile, selectsWholeFile } from '../../instrument/options.js';
@@ -97,6 +98,24 @@ export function languageOf(filename: string): SourceLanguage | undefined {
  */
 export function mayNeedWork(source: string, relativePath: string, options: ResolvedOptions): boolean {
   if (source.includes(options.importSource) || source.includes('@stepmark')) return true;
+  return isIncluded(relativePath, options);
+}
+
+/**
+ * Whether a file under `node_modules` is to be looked at: only when an `include` pattern that
+ * names `node_modules` selects it (a broad `**\/*.ts` is not meant to reach into dependencies).
+ */
+export function isIncludedDependency(relativePath: string, options: ResolvedOptions): boolean {
+  const patterns = options.include.filter((p) => p.includes('node_modules'));
+  return (
+    patterns.length > 0 &&
+    matchesAnyGlob(relativePath, patterns) &&
+    !matchesAnyGlob(relativePath, options.exclude)
+  );
+}
+
+/** Whether `include` (and not `exclude`) selects a file by its project-relative path. */
+export function isIncluded(relativePath: string, options: ResolvedOptions): boolean {
   return options.include.length > 0 && selectsWholeFile(selectFile(relativePath, false, options));
 }
 

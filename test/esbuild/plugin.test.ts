@@ -1,0 +1,298 @@
+/**
+ * The esbuild plugin inside real esbuild builds: what it instruments, what it leaves alone, the
+ * loaders and module formats it keeps, its source maps, its error messages, and the build modes
+ * (build, context/rebuild, tsup).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { capture } from 'stepmark';
+import stepmark from 'stepmark/esbuild-plugin';
+import { describe, expect, it } from 'vitest';
+import { bundle, load, project, runNode } from './helpers.js';
+
+const ORDER = `// @stepmark
+import { step } from 'stepmark';
+
+export class OrderService {
+  async place(order: { id: string; total: number }) {
+    await this.validate(order);
+    step('placed', { total: order.total });
+    return order.id;
+  }
+
+  validate(order: { id: string; total: number }) {
+    if (order.total <= 0) throw new Error('bad total');
+  }
+}
+`;
+
+type Span = { span_id: string; parent_id?: string | null; name: string; status: string; location?: string };
+
+/** `name (parent) status` per span, in start order. */
+function spanSummary(spans: Span[]): string[] {
+  const byId = new Map(spans.map((s) => [s.span_id, s]));
+  return spans.map((s) => {
+    const parent = s.parent_id ? byId.get(s.parent_id)?.name : undefined;
+    return `${s.name}${parent ? ` < ${parent}` : ''} ${s.status}`;
+  });
+}
+
+describe('esbuild plugin: instrumenting', () => {
+  it('wraps the functions of a marked file and names explicit steps after their function', async () => {
+    const dir = project({
+      'src/order.ts': ORDER,
+      'src/main.ts': `export { OrderService } from './order';\n`,
+    });
+    const { outfile, code } = await bundle(dir, 'src/main.ts');
+    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9")');
+    const mod = await load<{ OrderService: new () => { place(o: object): Promise<string> } }>(outfile);
+    const { result, trace } = await capture(() => new mod.OrderService().place({ id: 'o1', total: 3 }));
+    expect(result).toBe('o1');
+    expect(spanSummary(trace.spans as Span[])).toEqual([
+      'OrderService.place ok',
+      'OrderService.validate < OrderService.place ok',
+    ]);
+    expect(trace.events.find((e) => e.action === 'placed')).toMatchObject({
+      stage: 'OrderService.place',
+      meta: { total: 3 },
+    });
+  });
+
+  it('records a thrown error on the span and the stack trace points at the original source line', async () => {
+    const dir = project({
+      'src/order.ts': ORDER,
+      'src/main.ts': `import { OrderService } from './order';
+new OrderService().place({ id: 'o2', total: 0 }).catch((e) => console.log(e.stack));
+`,
+    });
+    const { outfile } = await bundle(dir, 'src/main.ts');
+    const { stdout } = await runNode(outfile);
+    expect(stdout).toContain('Error: bad total');
+    expect(stdout).toMatch(/at OrderService\.validate \(.*src[\\/]order\.ts:12:33\)/);
+    expect(stdout).toMatch(/at (async )?OrderService\.place \(.*src[\\/]order\.ts:6:16\)/);
+
+    const mod = await load<{ OrderService: new () => { place(o: object): Promise<string> } }>(
+      (await bundle(dir, 'src/order.ts')).outfile,
+    );
+    const { trace } = await capture(() =>
+      new mod.OrderService().place({ id: 'o2', total: 0 }).catch(() => 'caught'),
+    );
+    expect(spanSummary(trace.spans as Span[])).toEqual([
+      'OrderService.place error',
+      'OrderService.validate < OrderService.place error',
+    ]);
+    expect((trace.spans as Span[] & { error?: string }[])[1]).toMatchObject({ error: 'bad total' });
+  });
+
+  it('rewrites only calls bound to the stepmark import: aliases, namespaces, require, scope objects', async () => {
+    const dir = project({
+      'src/calls.ts': `import { step as s, scope } from 'stepmark';
+import * as sm from 'stepmark';
+const orders = scope('order');
+export function a() { s('one'); sm.step('two'); orders.step('o1', 'three'); }
+export function b(s: (x: string) => void) { s('not-rewritten'); }
+function step(x: string) { return x; }
+export function c() { return step('local'); }
+`,
+      'src/legacy.cjs': `const { step } = require('stepmark');
+const stepmark = require('stepmark');
+module.exports = function legacy() { step('four'); stepmark.step('five'); };
+`,
+    });
+    const calls = await bundle(dir, 'src/calls.ts');
+    expect(calls.code).toContain('__stepmark.step("a", "one")');
+    expect(calls.code).toContain('__stepmark.step("a", "two")');
+    expect(calls.code).toContain('__stepmark.scopeStep(orders, "a", "o1", "three")');
+    expect(calls.code).toMatch(/\bs2?\("not-rewritten"\)/);
+    expect(calls.code).toContain('step("local")');
+    const mod = await load<{ a(): void; b(f: (x: string) => void): void }>(calls.outfile);
+    const { trace } = await capture(() => {
+      mod.a();
+      mod.b(() => {});
+    });
+    const events = [...trace.events, ...Object.values(trace.entities).flatMap((e) => e.events)];
+    expect(events.map((e) => `${e.stage}:${e.action}`).sort()).toEqual(['a:one', 'a:three', 'a:two']);
+
+    const legacy = await bundle(dir, 'src/legacy.cjs', {}, { format: 'cjs' });
+    expect(legacy.code).toContain('__stepmark.step("legacy", "four")');
+    expect(legacy.code).toContain('__stepmark.step("legacy", "five")');
+    expect(legacy.code).toContain('.abi(1)');
+  });
+
+  it('keeps each extension’s loader and the tsconfig’s JSX settings', async () => {
+    const dir = project({
+      'tsconfig.json': JSON.stringify({ compilerOptions: { jsx: 'react', jsxFactory: 'h' } }),
+      'src/view.tsx': `// @stepmark\nexport function View(props: { n: number }) { return <b>{props.n}</b>; }\n`,
+      'src/plain.jsx': `// @stepmark\nexport function Plain() { return <i />; }\n`,
+      'src/m.mts': `// @stepmark\nexport function m(x: number): number { return x + 1; }\n`,
+      'src/c.cts': `// @stepmark\nexport function c(x: number): number { return x * 2; }\n`,
+      'src/j.mjs': `// @stepmark\nexport function j() { return 'j'; }\n`,
+      'src/k.cjs': `// @stepmark\nexports.k = function () { return 'k'; };\n`,
+      'src/main.ts': `export { View } from './view';
+export { Plain } from './plain';
+export { m } from './m.mts';
+export { c } from './c.cts';
+export { j } from './j.mjs';
+export { k } from './k.cjs';
+export const h = (tag: unknown, props: unknown, ...children: unknown[]) => ({ tag, children });
+`,
+    });
+    const { outfile, code } = await bundle(
+      dir,
+      'src/main.ts',
+      {},
+      { jsx: undefined, tsconfig: join(dir, 'tsconfig.json') },
+    );
+    expect(code).toMatch(/h\("b", null, props\.n\)/); // tsconfig's jsxFactory applied to the instrumented .tsx
+    for (const name of ['View', 'Plain', 'm', 'c', 'j', 'exports.k']) {
+      expect(code).toMatch(new RegExp(`__stepmark\\d*\\.enter\\("${name}"`));
+    }
+    expect(code).toContain('require("stepmark/runtime").abi(1)'); // the CommonJS file got the require form
+    const mod = await load<Record<string, (...a: unknown[]) => unknown>>(outfile);
+    const { trace } = await capture(() => [mod.m!(1), mod.c!(2), mod.j!(), mod.k!()]);
+    expect((trace.spans as Span[]).map((s) => s.name)).toEqual(['m', 'c', 'j', 'exports.k']);
+  });
+
+  it('leaves files that cannot need work byte-for-byte as esbuild builds them', async () => {
+    const dir = project({
+      'src/main.ts': `import { util } from './util';\nexport const main = () => util(1);\n`,
+      'src/util.ts': `/** says @step mark, not a marker */\nexport function util(n: number) { return n + 1; }\n`,
+    });
+    const withPlugin = await bundle(dir, 'src/main.ts', {});
+    const without = await bundle(dir, 'src/main.ts', false);
+    expect(withPlugin.code).toBe(without.code);
+  });
+
+  it('returns skipped files to esbuild so plugins after it still load them', async () => {
+    const dir = project({
+      'src/main.ts': `import './plain';\nimport './marked';\n`,
+      'src/plain.ts': `export const p = 1;\n`,
+      'src/marked.ts': ORDER,
+    });
+    const seen: string[] = [];
+    await bundle(
+      dir,
+      'src/main.ts',
+      {},
+      {
+        plugins: [
+          stepmark(),
+          {
+            name: 'spy',
+            setup: (b) => b.onLoad({ filter: /\.ts$/ }, (a) => void seen.push(a.path.slice(dir.length + 1))),
+          },
+        ],
+      },
+    );
+    expect(seen.sort()).toEqual(['src/main.ts', 'src/plain.ts']);
+  });
+
+  it('skips node_modules unless an include pattern names them', async () => {
+    const lib = `// @stepmark\nexport function fromLib() { return 1; }\n`;
+    const dir = project({
+      'node_modules/lib/index.js': lib,
+      'node_modules/lib/package.json': '{"name":"lib","main":"index.js"}',
+      'src/main.ts': `export { fromLib } from 'lib';\n`,
+    });
+    expect((await bundle(dir, 'src/main.ts')).code).not.toContain('__stepmark');
+    expect((await bundle(dir, 'src/main.ts', { include: ['**/*.js'] })).code).not.toContain('__stepmark');
+    expect((await bundle(dir, 'src/main.ts', { include: ['node_modules/lib/**'] })).code).toContain(
+      '__stepmark.enter("fromLib"',
+    );
+  });
+
+  it('selects files by include/exclude globs and honours callbacks, getters and locations', async () => {
+    const dir = project({
+      'src/services/a.service.ts': `export class A { get g() { return 1; } run() { return [1].map((x) => x); } }\n`,
+      'src/services/skip.service.ts': `export function skipped() {}\n`,
+      'src/main.ts': `export * from './services/a.service';\nexport * from './services/skip.service';\n`,
+    });
+    const { code } = await bundle(dir, 'src/main.ts', {
+      include: ['*.service.ts'],
+      exclude: ['**/skip.*'],
+      callbacks: true,
+      getters: true,
+      locations: false,
+    });
+    expect(code).toContain('__stepmark.enter("A.run", void 0)');
+    expect(code).toContain('__stepmark.enter("A.get g", void 0)');
+    expect(code).toContain('__stepmark.enter("A.run.<anonymous>", void 0)');
+    expect(code).not.toContain('"skipped"');
+  });
+});
+
+describe('esbuild plugin: errors', () => {
+  it('fails the build on a bad directive with file, line, column and the source line', async () => {
+    const dir = project({
+      'src/bad.ts': `export const x = 1;\n\n  /** @stepmark entity=order.id kind=order colour=red */\nexport function f(order: { id: string }) {}\n`,
+    });
+    const error = await bundle(dir, 'src/bad.ts').catch((e: esbuild.BuildFailure) => e);
+    expect(error).toBeInstanceOf(Error);
+    const [m] = (error as esbuild.BuildFailure).errors;
+    expect(m!.text).toMatch(/Unknown @stepmark option "colour"/);
+    expect(m!.location).toMatchObject({
+      file: 'src/bad.ts',
+      line: 3,
+      column: 43,
+      lineText: '  /** @stepmark entity=order.id kind=order colour=red */',
+    });
+  });
+
+  it('reports a directive that precedes nothing', async () => {
+    const dir = project({
+      'src/bad.ts': `export const x = 1;\nconsole.log(x);\n// @stepmark\nconsole.log(2);\n`,
+    });
+    const error = (await bundle(dir, 'src/bad.ts').catch((e) => e)) as esbuild.BuildFailure;
+    expect(error.errors[0]!.text).toMatch(/must directly precede a function/);
+    expect(error.errors[0]!.location).toMatchObject({ line: 3, column: 3 });
+  });
+
+  it('rejects an unknown option by name when the plugin is created', () => {
+    expect(() => stepmark({ callback: true } as never)).toThrow(
+      /Invalid option "callback" \(did you mean "callbacks"\?\)/,
+    );
+  });
+});
+
+describe('esbuild plugin: build modes', () => {
+  it('works with esbuild.context and rebuild: edits are re-instrumented, unchanged files come from the cache', async () => {
+    const dir = project({ 'src/a.ts': `// @stepmark\nexport function first() {}\n` });
+    const ctx = await esbuild.context({
+      absWorkingDir: dir,
+      entryPoints: ['src/a.ts'],
+      bundle: true,
+      format: 'esm',
+      write: false,
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins: [stepmark()],
+    });
+    try {
+      const one = await ctx.rebuild();
+      expect(one.outputFiles![0]!.text).toContain('__stepmark.enter("first"');
+      writeFileSync(join(dir, 'src/a.ts'), `// @stepmark\nexport function second() {}\n`);
+      const two = await ctx.rebuild();
+      expect(two.outputFiles![0]!.text).toContain('__stepmark.enter("second"');
+      expect(two.outputFiles![0]!.text).not.toContain('"first"');
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
+  it('works inside tsup (a tool built on esbuild’s plugin API)', async () => {
+    const dir = project({ 'src/order.ts': ORDER });
+    const { build } = await import('tsup');
+    await build({
+      entry: { order: join(dir, 'src/order.ts') },
+      outDir: join(dir, 'dist'),
+      format: ['esm'],
+      silent: true,
+      esbuildPlugins: [stepmark({ root: dir })],
+      external: ['stepmark'],
+    });
+    const code = readFileSync(join(dir, 'dist/order.js'), 'utf8');
+    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9")');
+    expect(code).toContain('__stepmark.step("OrderService.place", "placed"');
+  });
+});

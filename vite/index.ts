@@ -1,0 +1,95 @@
+/**
+ * `stepmark/vite`: the stepmark instrumentation as a Vite plugin, for `vite.config` and
+ * `vitest.config`, so tests run the instrumented code and can compare its spans. It runs before
+ * Vite's own TypeScript/JSX transform (`enforce: 'pre'`) and uses the same oxc-based transform as
+ * `stepmark/esbuild-plugin`.
+ *
+ * @example
+ * // vitest.config.ts
+ * import { defineConfig } from 'vitest/config';
+ * import stepmark from 'stepmark/vite';
+ * export default defineConfig({ plugins: [stepmark()] });
+ */
+import type { Plugin, ResolvedConfig } from 'vite';
+import type { Toolchain } from '../esbuild-plugin/transform/index.js';
+import {
+  isIncludedDependency,
+  languageOf,
+  loadToolchain,
+  mayNeedWork,
+  StepmarkParseError,
+  transform,
+} from '../esbuild-plugin/transform/index.js';
+import { StepmarkBuildError } from '../instrument/errors.js';
+import { LineIndex, projectRelativePath } from '../instrument/locations.js';
+import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
+import { resolveOptions } from '../instrument/options.js';
+
+export type { StepmarkOptions };
+
+const HOST = 'stepmark/vite';
+
+/** Module ids the plugin looks at (the query string, if any, is stripped first). */
+const SOURCE_ID = /\.(?:[cm]?[jt]s|[jt]sx)(?:\?.*)?$/;
+
+/**
+ * The Vite plugin. Options are the shared stepmark schema (`include`, `exclude`, `callbacks`,
+ * `getters`, `locations`, `importSource`, `root`, `debug`); unknown options are rejected by name.
+ * `root` defaults to Vite's `root`.
+ */
+export function stepmark(options: StepmarkOptions = {}): Plugin {
+  resolveOptions(options, { host: HOST }); // fail on a typo when the config is read
+  let resolved: ResolvedOptions | undefined;
+  let tools: Toolchain | undefined;
+  return {
+    name: 'stepmark',
+    enforce: 'pre',
+    configResolved(config: ResolvedConfig) {
+      resolved = resolveOptions({ ...options, root: options.root ?? config.root }, { host: HOST });
+    },
+    async buildStart() {
+      tools = await loadToolchain(HOST);
+    },
+    transform: {
+      filter: { id: SOURCE_ID },
+      async handler(code: string, id: string) {
+        if (id.charCodeAt(0) === 0) return null; // virtual module
+        const query = id.indexOf('?');
+        const file = query === -1 ? id : id.slice(0, query);
+        const language = languageOf(file);
+        if (!language) return null;
+        const opts = (resolved ??= resolveOptions(options, { host: HOST }));
+        const relativePath = projectRelativePath(file, opts.root);
+        if (file.includes('/node_modules/') && !isIncludedDependency(relativePath, opts)) return null;
+        if (!mayNeedWork(code, relativePath, opts)) return null;
+        tools ??= await loadToolchain(HOST);
+        try {
+          const out = transform(tools, code, file, language, opts);
+          if (!out) return null;
+          if (opts.debug) {
+            process.stderr.write(
+              `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
+            );
+          }
+          return { code: out.code, map: out.map };
+        } catch (error) {
+          if (error instanceof StepmarkBuildError || error instanceof StepmarkParseError) {
+            const offset = error.offset;
+            if (offset === undefined) return this.error({ message: error.message, id: file });
+            const lines = new LineIndex(code);
+            const { line, column } = lines.locate(offset);
+            return this.error({
+              message: `${error.message} (${relativePath}:${line}:${column})`,
+              id: file,
+              loc: { file, line, column: column - 1 },
+              frame: lines.lineText(line),
+            });
+          }
+          throw error;
+        }
+      },
+    },
+  };
+}
+
+export default stepmark;
