@@ -49,7 +49,9 @@ async function start(options: Record<string, unknown>): Promise<Started> {
   const server = new grpc.Server({ interceptors: [stepmarkInterceptor(options)] });
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
   );
   const client = new OrdersClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   return {
@@ -148,7 +150,11 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
   });
 
   it('carries an error status in the trace', async () => {
-    const r = await place(s.client, { id: 'g4', fail: true }, { 'x-stepmark': SECRET, 'x-request-id': 'g-fail' });
+    const r = await place(
+      s.client,
+      { id: 'g4', fail: true },
+      { 'x-stepmark': SECRET, 'x-request-id': 'g-fail' },
+    );
     expect(r.error?.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(JSON.parse(r.trailer!).meta.status).toBe(grpc.status.FAILED_PRECONDITION);
     expect((await log.byId('g-fail')).events.map((e) => e.action)).toEqual(['precondition']);
@@ -223,9 +229,17 @@ describe('stepmark/grpc options', () => {
       responseHeader: true,
     });
     try {
-      const yes = await place(server.client, { id: 'a1' }, { 'x-stepmark': '1', authorization: 'Bearer admin' });
+      const yes = await place(
+        server.client,
+        { id: 'a1' },
+        { 'x-stepmark': '1', authorization: 'Bearer admin' },
+      );
       expect(JSON.parse(yes.trailer!).entities.order_a1).toBeDefined();
-      const no = await place(server.client, { id: 'a2' }, { 'x-stepmark': '1', authorization: 'Bearer guest' });
+      const no = await place(
+        server.client,
+        { id: 'a2' },
+        { 'x-stepmark': '1', authorization: 'Bearer guest' },
+      );
       expect(no.trailer).toBeUndefined();
       expect(no.value).toEqual({ id: 'a2', traced: false }); // nobody could read it: not recorded
     } finally {
