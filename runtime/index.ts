@@ -34,6 +34,12 @@ import { type RecorderTrace, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
 export type { ExitHandle } from './core.js';
+export {
+  diagnosticsChannelEnabled,
+  type EventMessage as DiagnosticsEventMessage,
+  enableDiagnosticsChannel,
+  type SpanMessage as DiagnosticsSpanMessage,
+} from './diagnostics.js';
 export { type FormatOptions, formatTrace, render } from './render.js';
 export { DEFAULT_REDACT } from './snapshot.js';
 export { VERSION as version } from './state.js';
