@@ -1,0 +1,180 @@
+// Adapters: what an untriggered request pays, in process and under load over loopback, and
+// whether traced requests stay isolated under concurrency without leaking memory.
+//
+// 1. In process: Hono's app.fetch with and without the middleware; the Express middleware call
+//    alone (the trigger check) against calling next() directly.
+// 2. Load (issue 6): real Express and Fastify servers in a child process; 100 concurrent
+//    keep-alive clients. Untriggered req/s with vs without the middleware in interleaved rounds;
+//    then 10,000 requests half triggered (every traced response must hold only its own
+//    request's entity, no request may fail) and 10,000 all triggered; heap after forced GC
+//    before and after.
+import { spawn } from 'node:child_process';
+import { Agent, IncomingMessage, request, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import { stepmarkMiddleware as honoMiddleware } from 'stepmark/hono';
+import { stepmarkMiddleware as httpMiddleware } from 'stepmark/http';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export default async function (h) {
+  await inProcess(h);
+  for (const framework of ['express', 'fastify']) await load(h, framework);
+}
+
+async function inProcess(h) {
+  const handler = (c) => c.json({ ok: true });
+  const plain = new Hono().get('/orders/:id', handler);
+  const traced = new Hono();
+  traced.use(honoMiddleware({ onFinish: () => {} }));
+  traced.get('/orders/:id', handler);
+  const req = () => new Request('http://x/orders/1', { headers: { accept: 'application/json' } });
+  await h.compare(
+    'hono app.fetch, untriggered request: with stepmark vs without',
+    { baseline: async () => (await plain.fetch(req())).text(), subject: async () => (await traced.fetch(req())).text() },
+    { target: '<= 1.10', note: 'whole in-process request: Request, routing, JSON response, body read' },
+  );
+
+  const mw = httpMiddleware({ onFinish: () => {} });
+  const message = new IncomingMessage(new Socket());
+  message.headers = { host: 'x', accept: '*/*', 'user-agent': 'bench' };
+  message.url = '/orders/1';
+  message.method = 'GET';
+  const res = new ServerResponse(message);
+  let calls = 0;
+  const next = () => {
+    calls++;
+  };
+  await h.compare(
+    'stepmark/http middleware call, untriggered: mw(req, res, next) vs next()',
+    { baseline: () => next(), subject: () => mw(message, res, next) },
+    { note: 'the bare cost of the trigger check (one header lookup); compare the ns, not the ratio' },
+  );
+  if (calls === 0) throw new Error('next never called');
+}
+
+function startServer(framework) {
+  const child = spawn(process.execPath, ['--expose-gc', join(here, 'adapters.load-server.mjs'), framework], {
+    cwd: join(here, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${framework} server exited with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ child, ...JSON.parse(out.slice(0, nl)) });
+    });
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 100 });
+
+function get(port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let seq = 0;
+/** Sends `total` requests, 100 at a time; `trigger(i)` picks the triggered ones. Returns req/s and checks. */
+async function blast(port, total, trigger) {
+  const result = { failed: 0, crossTalk: 0, traced: 0 };
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const id = `r${seq++}`;
+      const triggered = trigger(i);
+      try {
+        const r = await get(port, `/order/${id}`, triggered ? { 'x-stepmark': '1' } : {});
+        if (r.status !== 200) result.failed++;
+        const header = r.headers['x-stepmark-trace'];
+        if (triggered) {
+          const trace = JSON.parse(header);
+          const keys = Object.keys(trace.entities);
+          const events = trace.entities[`order_${id}`]?.events.length;
+          if (keys.length !== 1 || keys[0] !== `order_${id}` || events !== 3) result.crossTalk++;
+          result.traced++;
+        } else if (header !== undefined) result.crossTalk++;
+      } catch {
+        result.failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 100 }, worker));
+  result.rps = (total * 1000) / (performance.now() - t0);
+  return result;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function heap(port) {
+  return JSON.parse((await get(port, '/__mem', {})).body).heapUsed;
+}
+
+async function load(h, framework) {
+  const server = await startServer(framework);
+  try {
+    const { plain, traced } = server;
+    const perRound = h.quick ? 1000 : 2000;
+    const rounds = h.quick ? 3 : 9;
+    const total = h.quick ? 4000 : 10_000;
+    // warm both servers (JIT, sockets)
+    await blast(plain, 2000, () => false);
+    await blast(traced, 2000, (i) => i % 2 === 0);
+    // Pairs measured back to back; the median of the pairs' ratios resists the drift of a shared machine.
+    const ratios = [];
+    const base = [];
+    const subj = [];
+    for (let r = 0; r < rounds; r++) {
+      const pair = {};
+      for (const which of r % 2 === 0 ? ['plain', 'traced'] : ['traced', 'plain']) {
+        const { rps, failed } = await blast(server[which], perRound, () => false);
+        if (failed) throw new Error(`${failed} untriggered requests failed`);
+        pair[which] = rps;
+      }
+      base.push(pair.plain);
+      subj.push(pair.traced);
+      ratios.push(pair.traced / pair.plain);
+    }
+    h.report(`${framework}: untriggered req/s, with middleware / without`, median(ratios), 'x', {
+      target: '>= 0.97',
+      note: `median of ${rounds} back-to-back pairs of ${perRound} requests at concurrency 100; ${median(subj).toFixed(0)} vs ${median(base).toFixed(0)} req/s`,
+    });
+    const before = await heap(traced);
+    const half = await blast(traced, total, (i) => i % 2 === 0);
+    h.report(`${framework}: ${total} requests half triggered, failed or cross-talk`, half.failed + half.crossTalk, 'requests', {
+      target: '== 0',
+      note: `${half.traced} traced responses checked, ${half.rps.toFixed(0)} req/s`,
+    });
+    const all = await blast(traced, total, () => true);
+    h.report(`${framework}: every request triggered, req/s / untriggered req/s`, all.rps / median(subj), 'x', {
+      note: `${all.rps.toFixed(0)} req/s; failed or cross-talk: ${all.failed + all.crossTalk}`,
+    });
+    if (all.failed + all.crossTalk > 0) throw new Error(`${framework}: ${all.failed} failed, ${all.crossTalk} cross-talk`);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the last onFinish calls run
+    const after = await heap(traced);
+    const stats = JSON.parse((await get(traced, '/__stats', {})).body);
+    h.report(`${framework}: heap growth after ${2 * total} traced-server requests (forced GC)`, (after - before) / 2 ** 20, 'MB', {
+      target: '<= 4',
+      note: `server-side onFinish ${stats.finished}, cross-talk ${stats.crossTalk}`,
+    });
+  } finally {
+    server.child.removeAllListeners('exit');
+    server.child.kill();
+  }
+}

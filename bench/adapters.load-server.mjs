@@ -1,0 +1,71 @@
+// Child process of bench/adapters.bench.mjs: one framework (argv[2]: express | fastify) served
+// twice on loopback, without stepmark and with it, plus /__mem (heap after a forced GC) and
+// /__stats (onFinish calls and cross-talk seen server-side). Prints {"plain":port,"traced":port}.
+import { createServer } from 'node:http';
+import * as stepmark from 'stepmark';
+
+const framework = process.argv[2];
+const delay = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+const stats = { finished: 0, crossTalk: 0 };
+
+/** The business logic: an entity named after its request, events across several awaits. */
+async function handle(id) {
+  const entity = `order_${id}`;
+  stepmark.track(entity, { id }, { kind: 'order' });
+  for (let i = 0; i < 3; i++) {
+    await delay();
+    stepmark.recordEntity(entity, 'stage', `s${i}`, { i });
+  }
+  return { id };
+}
+
+const options = {
+  authorize: () => true, // the load test checks isolation through the exposed header
+  responseHeader: true,
+  onFinish(trace) {
+    stats.finished++;
+    const keys = Object.keys(trace.entities);
+    if (keys.length !== 1 || !String(trace.meta.path).endsWith(keys[0].slice('order_'.length))) stats.crossTalk++;
+  },
+};
+
+function internal(url, res) {
+  if (url === '/__mem') {
+    globalThis.gc();
+    globalThis.gc();
+    res.end(JSON.stringify({ heapUsed: process.memoryUsage().heapUsed }));
+    return true;
+  }
+  if (url === '/__stats') {
+    res.end(JSON.stringify(stats));
+    return true;
+  }
+  return false;
+}
+
+async function express(traced) {
+  const { default: createApp } = await import('express');
+  const { stepmarkMiddleware } = await import('stepmark/http');
+  const app = createApp();
+  app.use((req, res, next) => (internal(req.url, res) ? undefined : next()));
+  if (traced) app.use(stepmarkMiddleware(options));
+  app.get('/order/:id', async (req, res) => res.json(await handle(req.params.id)));
+  const server = createServer(app);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server.address().port;
+}
+
+async function fastify(traced) {
+  const { default: Fastify } = await import('fastify');
+  const { stepmarkPlugin } = await import('stepmark/fastify');
+  const app = Fastify();
+  app.addHook('onRequest', (req, reply, done) => (internal(req.url, reply.raw) ? reply.hijack() : done()));
+  if (traced) await app.register(stepmarkPlugin, options);
+  app.get('/order/:id', (req) => handle(req.params.id));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return app.server.address().port;
+}
+
+const start = framework === 'fastify' ? fastify : express;
+const ports = { plain: await start(false), traced: await start(true) };
+process.stdout.write(`${JSON.stringify(ports)}\n`);
