@@ -268,7 +268,9 @@ export function viewerMain(): void {
       out.push(el('p', 'warn', t.dropped + ' events were dropped by the recorder (maxEvents).'));
     }
     out.push(renderTimeline(t), renderJourneys(t));
-    const loose = Array.isArray(t.events) ? t.events : [];
+    const loose = (Array.isArray(t.events) ? t.events : []).filter(
+      (ev) => spanEventsToggle.checked || !(ev && (ev.action === 'entered' || ev.action === 'exited')),
+    );
     if (loose.length) {
       const sec = el('section', 'events');
       sec.append(el('h3', '', 'Events without an entity'));

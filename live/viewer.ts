@@ -52,7 +52,7 @@ dl.trace-meta dt{color:var(--mut)}dl.trace-meta dd{margin:0;font-family:ui-monos
 .span-error{padding:2px 8px 4px 24px;color:var(--err);background:var(--errbg);font-family:ui-monospace,monospace;font-size:12px}
 .axis-row{border-bottom:1px solid var(--line);min-height:18px}
 .axis{position:relative;height:16px;margin:0 8px}
-.tick{position:absolute;transform:translateX(-50%);font-size:11px;color:var(--mut)}
+.tick{position:absolute;transform:translateX(-50%);font-size:11px;color:var(--mut);white-space:nowrap}
 .tick:first-child{transform:none}.tick:last-child{transform:translateX(-100%)}
 .badge,.kind{display:inline-block;margin-left:6px;padding:0 5px;border-radius:3px;background:var(--chip);color:var(--mut);font-size:11px}
 .badge.hit{background:var(--hit);color:var(--fg)}
@@ -92,6 +92,7 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${title}</title>
 <style${nonce}>${CSS}</style>
 </head>

@@ -1,0 +1,307 @@
+// The viewer in a real browser (Debian's chromium through playwright-core) against a real
+// Express server traced by stepmark/http, whose finished traces feed the live endpoint.
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import express from 'express';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import * as stepmark from 'stepmark';
+import { stepmarkMiddleware } from 'stepmark/http';
+import { createLiveEndpoint, viewerPage } from 'stepmark/live';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SECRET = 'browser-test-secret-0123456789';
+const require = createRequire(import.meta.url);
+const out = join(dirname(require.resolve('stepmark/package.json')), 'test-output', 'live');
+
+// The business logic being traced (names come from the functions, read from the stack).
+async function checkInventory(orderId: string, items: number): Promise<void> {
+  const span = stepmark.enterEntity(orderId);
+  try {
+    await new Promise((r) => setTimeout(r, 3));
+    stepmark.stepEntity(orderId, 'reserved', { items });
+  } finally {
+    span();
+  }
+}
+async function scoreFraud(orderId: string, total: number): Promise<void> {
+  const span = stepmark.enterEntity(orderId);
+  try {
+    await new Promise((r) => setTimeout(r, 2));
+    if (total > 1000) {
+      stepmark.stepEntity(orderId, 'rejected', { score: 0.97 });
+      throw new Error(`fraud score too high for ${orderId}`);
+    }
+    stepmark.stepEntity(orderId, 'passed', { score: 0.12 });
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span();
+  }
+}
+async function placeOrder(orderId: string, total: number): Promise<void> {
+  const span = stepmark.enter({ orderId });
+  try {
+    stepmark.track(orderId, { total }, { kind: 'order' });
+    stepmark.recordEntity(orderId, 'validation', 'passed', { total });
+    await checkInventory(orderId, 3);
+    await scoreFraud(orderId, total);
+    stepmark.recordEntity(orderId, 'payment', 'captured', { amount: total });
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span();
+  }
+}
+
+let browser: Browser;
+let server: http.Server;
+let base: string;
+const live = createLiveEndpoint({ enabled: true, secret: SECRET });
+
+beforeAll(async () => {
+  mkdirSync(out, { recursive: true });
+  const app = express();
+  app.use(live);
+  app.use(stepmarkMiddleware({ onFinish: live.onFinish }));
+  app.get('/orders/:id', async (req, res) => {
+    const total = Number(req.query.total ?? 100);
+    try {
+      await placeOrder(`order_${req.params.id}`, total);
+      res.json({ ok: true });
+    } catch (error) {
+      res.status(500).json({ error: String(error) });
+    }
+  });
+  server = http.createServer(app);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+/** Opens a page that fails the test on any script error or CSP violation. */
+async function openPage(): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  return { page, problems };
+}
+
+const rowTitles = (page: Page) => page.locator('.trace-row .trace-title').allTextContents();
+
+describe('live viewer in chromium', () => {
+  it('shows traced requests as they happen, with the span timeline and the entity journey', async () => {
+    // Without credentials: no page.
+    const stranger = await browser.newPage();
+    expect((await stranger.goto(`${base}/__stepmark`))?.status()).toBe(401);
+    expect(await stranger.content()).not.toContain('viewerMain');
+    await stranger.close();
+    const { page, problems } = await openPage();
+    // The token is traded for a cookie and dropped from the address bar.
+    await page.goto(`${base}/__stepmark?token=${SECRET}`);
+    expect(new URL(page.url()).search).toBe('');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    await expect.poll(() => page.locator('#detail').textContent()).toContain('Waiting for traces');
+
+    // Untriggered requests are not traced; triggered ones appear live.
+    expect((await fetch(`${base}/orders/1`)).status).toBe(200);
+    expect((await fetch(`${base}/orders/42?total=250`, { headers: { 'x-stepmark': '1' } })).status).toBe(200);
+    await expect.poll(() => rowTitles(page)).toEqual(['GET /orders/:id']);
+    expect((await fetch(`${base}/orders/43?total=5000`, { headers: { 'x-stepmark': '1' } })).status).toBe(
+      500,
+    );
+    await expect.poll(() => page.locator('.trace-row').count()).toBe(2);
+    expect(await page.locator('.trace-row').first().getAttribute('class')).toContain('error');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 traces');
+
+    // The first trace was selected when it arrived: its timeline, nested, with durations.
+    const names = await page.locator('.timeline .span-row:not(.axis-row) .span-name').allTextContents();
+    expect(names).toEqual(['placeOrder', 'checkInventory', 'scoreFraud']);
+    const pads = await page
+      .locator('.timeline .span-row:not(.axis-row) .span-label')
+      .evaluateAll((els) => els.map((e) => Number.parseFloat((e as HTMLElement).style.paddingLeft)));
+    expect(pads[1]).toBeGreaterThan(pads[0]!);
+    expect(pads[2]).toBe(pads[1]);
+    for (const d of await page.locator('.timeline .span-row:not(.axis-row) .span-dur').allTextContents()) {
+      expect(d).toMatch(/^\d+(\.\d+)? (ms|s)$/);
+    }
+    // Bars are laid out on the time axis: children start after their parent and fit inside it.
+    const bars = await page.locator('.timeline .bar').evaluateAll((els) =>
+      els.map((e) => ({
+        left: Number.parseFloat((e as HTMLElement).style.left),
+        width: Number.parseFloat((e as HTMLElement).style.width),
+      })),
+    );
+    expect(bars[0]!.width).toBeGreaterThan(bars[1]!.width);
+    expect(bars[2]!.left).toBeGreaterThanOrEqual(bars[1]!.left);
+
+    // The entity journey of order_42, with meta.
+    const card = page.locator('.entity[data-entity-id="order_42"]');
+    await expect
+      .poll(() => card.locator('.entity-head').textContent())
+      .toMatch(/order_42\s*order\s*total=250/);
+    const steps = await card
+      .locator('.step')
+      .evaluateAll((els) =>
+        els.map((e) => [e.querySelector('.stage')?.textContent, e.querySelector('.action')?.textContent]),
+      );
+    expect(steps).toEqual([
+      ['validation', 'passed'],
+      ['checkInventory', 'reserved'],
+      ['scoreFraud', 'passed'],
+      ['payment', 'captured'],
+    ]);
+    expect(await card.locator('.step').nth(1).textContent()).toMatch(/items=3.*in checkInventory/);
+
+    // The failed request: the error is highlighted on the span that failed and on its parent.
+    await page.locator('.trace-row').first().click();
+    const failed = page.locator('.timeline .span-row.error .span-name');
+    await expect.poll(() => failed.allTextContents()).toEqual(['placeOrder', 'scoreFraud']);
+    expect(await page.locator('.span-error').first().textContent()).toContain(
+      'fraud score too high for order_43',
+    );
+    expect(
+      await page.locator('.entity[data-entity-id="order_43"] .step .action').allTextContents(),
+    ).toContain('rejected');
+    await page.screenshot({ path: join(out, 'viewer-live.png') });
+
+    // Filter by entity id, then by kind.
+    await page.fill('#filter', 'order_42');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 of 2 traces');
+    expect(await page.locator('.trace-row').count()).toBe(1);
+    await page.fill('#filter', 'kind:order');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 of 2 traces');
+    await page.fill('#filter', 'kind:user');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('0 of 2 traces');
+    await page.fill('#filter', '');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 traces');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('stays responsive with thousands of traces: a windowed list, filtering and scrolling', async () => {
+    const { page, problems } = await openPage();
+    await page.goto(`${base}/__stepmark?token=${SECRET}`);
+    await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    const n = 5000;
+    const started = Date.now();
+    for (let i = 0; i < n; i++) {
+      live.onFinish({
+        meta: { method: 'POST', route: '/bulk', request_id: `bulk-${i}`, status: 200 },
+        entities: {
+          [`item_${i}`]: { entity_id: `item_${i}`, kind: i % 2 ? 'odd' : 'even', meta: {}, events: [] },
+        },
+        events: [],
+        spans: [],
+        dropped: 0,
+      });
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await expect.poll(() => page.locator('#count').textContent(), { timeout: 20_000 }).toBe(`${n} traces`);
+    const arrivalMs = Date.now() - started;
+    // Only the rows in view (plus a small margin) are in the DOM.
+    expect(await page.locator('.trace-row').count()).toBeLessThan(60);
+    expect(await page.locator('#spacer').evaluate((e) => e.getBoundingClientRect().height)).toBe(n * 48);
+    // Scroll to the end: the oldest trace is rendered there.
+    await page.locator('#list').evaluate((e) => {
+      e.scrollTop = e.scrollHeight;
+    });
+    await expect.poll(() => rowTitles(page).then((t) => t.length)).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('.trace-row').last().locator('.trace-sub').textContent())
+      .toContain('id bulk-0');
+    // Filtering thousands by kind updates the list.
+    const t0 = Date.now();
+    await page.fill('#filter', 'kind:odd');
+    await expect.poll(() => page.locator('#count').textContent()).toBe(`${n / 2} of ${n} traces`);
+    const filterMs = Date.now() - t0;
+    // The page still answers quickly: a round trip through its event loop.
+    const pingMs = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const t = performance.now();
+          requestAnimationFrame(() => resolve(performance.now() - t));
+        }),
+    );
+    console.log(
+      `[live viewer] ${n} traces arrived in ${arrivalMs} ms; filter applied in ${filterMs} ms; next frame after ${pingMs.toFixed(1)} ms`,
+    );
+    await page.screenshot({ path: join(out, 'viewer-thousands.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('opens the offline page (what stepmark view --html writes) with no network at all', async () => {
+    const traces = [];
+    for (const id of ['order_7', 'order_8']) {
+      const { trace } = await stepmark.capture(
+        () => placeOrder(id, id === 'order_8' ? 4000 : 20).catch(() => {}),
+        {
+          meta: { request_id: `offline-${id}` },
+        },
+      );
+      traces.push(trace);
+    }
+    // A trace whose content tries to inject markup is shown as text.
+    traces.push({
+      meta: { request_id: '<img src=x onerror=alert(1)></script><b>x</b>' },
+      entities: {},
+      events: [{ stage: '<script>alert(1)</script>', action: 'x', timestamp: new Date().toISOString() }],
+      spans: [],
+      dropped: 0,
+    });
+    const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.setContent(viewerPage({ traces, title: 'stepmark · offline' }));
+    await expect.poll(() => page.locator('.trace-row').count()).toBe(3);
+    expect(await page.locator('#status').textContent()).toBe('offline copy');
+    await page.locator('.trace-row', { hasText: 'offline-order_8' }).click();
+    await expect
+      .poll(() => page.locator('.timeline .span-row.error .span-name').allTextContents())
+      .toEqual(['placeOrder', 'scoreFraud']);
+    await page.locator('.trace-row').first().click();
+    expect(await page.locator('.detail-title').textContent()).toBe(
+      'request <img src=x onerror=alert(1)></script><b>x</b>',
+    );
+    expect(await page.locator('#detail img, #detail b').count()).toBe(0);
+    await page.locator('.trace-row', { hasText: 'offline-order_8' }).click();
+    await page.screenshot({ path: join(out, 'viewer-offline.png') });
+    expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
