@@ -33,7 +33,10 @@ async function inProcess(h) {
   const req = () => new Request('http://x/orders/1', { headers: { accept: 'application/json' } });
   await h.compare(
     'hono app.fetch, untriggered request: with stepmark vs without',
-    { baseline: async () => (await plain.fetch(req())).text(), subject: async () => (await traced.fetch(req())).text() },
+    {
+      baseline: async () => (await plain.fetch(req())).text(),
+      subject: async () => (await traced.fetch(req())).text(),
+    },
     { target: '<= 1.10', note: 'whole in-process request: Request, routing, JSON response, body read' },
   );
 
@@ -157,22 +160,38 @@ async function load(h, framework) {
     });
     const before = await heap(traced);
     const half = await blast(traced, total, (i) => i % 2 === 0);
-    h.report(`${framework}: ${total} requests half triggered, failed or cross-talk`, half.failed + half.crossTalk, 'requests', {
-      target: '== 0',
-      note: `${half.traced} traced responses checked, ${half.rps.toFixed(0)} req/s`,
-    });
+    h.report(
+      `${framework}: ${total} requests half triggered, failed or cross-talk`,
+      half.failed + half.crossTalk,
+      'requests',
+      {
+        target: '== 0',
+        note: `${half.traced} traced responses checked, ${half.rps.toFixed(0)} req/s`,
+      },
+    );
     const all = await blast(traced, total, () => true);
-    h.report(`${framework}: every request triggered, req/s / untriggered req/s`, all.rps / median(subj), 'x', {
-      note: `${all.rps.toFixed(0)} req/s; failed or cross-talk: ${all.failed + all.crossTalk}`,
-    });
-    if (all.failed + all.crossTalk > 0) throw new Error(`${framework}: ${all.failed} failed, ${all.crossTalk} cross-talk`);
+    h.report(
+      `${framework}: every request triggered, req/s / untriggered req/s`,
+      all.rps / median(subj),
+      'x',
+      {
+        note: `${all.rps.toFixed(0)} req/s; failed or cross-talk: ${all.failed + all.crossTalk}`,
+      },
+    );
+    if (all.failed + all.crossTalk > 0)
+      throw new Error(`${framework}: ${all.failed} failed, ${all.crossTalk} cross-talk`);
     await new Promise((resolve) => setTimeout(resolve, 200)); // let the last onFinish calls run
     const after = await heap(traced);
     const stats = JSON.parse((await get(traced, '/__stats', {})).body);
-    h.report(`${framework}: heap growth after ${2 * total} traced-server requests (forced GC)`, (after - before) / 2 ** 20, 'MB', {
-      target: '<= 4',
-      note: `server-side onFinish ${stats.finished}, cross-talk ${stats.crossTalk}`,
-    });
+    h.report(
+      `${framework}: heap growth after ${2 * total} traced-server requests (forced GC)`,
+      (after - before) / 2 ** 20,
+      'MB',
+      {
+        target: '<= 4',
+        note: `server-side onFinish ${stats.finished}, cross-talk ${stats.crossTalk}`,
+      },
+    );
   } finally {
     server.child.removeAllListeners('exit');
     server.child.kill();

@@ -25,7 +25,8 @@ const options = {
   onFinish(trace) {
     stats.finished++;
     const keys = Object.keys(trace.entities);
-    if (keys.length !== 1 || !String(trace.meta.path).endsWith(keys[0].slice('order_'.length))) stats.crossTalk++;
+    if (keys.length !== 1 || !String(trace.meta.path).endsWith(keys[0].slice('order_'.length)))
+      stats.crossTalk++;
   },
 };
 

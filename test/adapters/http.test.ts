@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkListener, stepmarkMiddleware } from 'stepmark/http';
@@ -185,6 +187,40 @@ describe('stepmark/http specifics', () => {
       expect(JSON.parse(String(r.headers['x-stepmark-trace'])).events[0].stage).toBe('connect');
     } finally {
       await server.close();
+    }
+  });
+
+  it('works on the http2 compatibility API (h2c over loopback)', async () => {
+    const log = new FinishLog();
+    const listener = stepmarkListener(
+      async (_req, res) => {
+        stepmark.record('h2', 'handled');
+        await delay(2);
+        res.end('ok');
+      },
+      { authorize: () => true, responseHeader: true, onFinish: log.onFinish },
+    );
+    const server = http2.createServer(listener as never);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const stream = session.request({ ':path': '/h2', 'x-stepmark': '1', 'x-request-id': 'h2-1' });
+      const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
+        stream.once('response', resolve),
+      );
+      let body = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (body += c));
+      await new Promise((resolve) => stream.once('end', resolve));
+      expect(body).toBe('ok');
+      const exposed = JSON.parse(String(headers['x-stepmark-trace']));
+      expect(exposed.events.map((e: { action: string }) => e.action)).toEqual(['handled']);
+      const finished = await log.byId('h2-1');
+      expect(finished.meta).toMatchObject({ status: 200, path: '/h2' });
+      expect(finished.meta.aborted).toBeUndefined();
+    } finally {
+      session.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
