@@ -17,9 +17,9 @@ import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js'
 import { resolveOptions } from '../instrument/options.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
+  isIncluded,
   isIncludedDependency,
   loadToolchain,
-  mayNeedWork,
   StepmarkParseError,
   transform,
 } from './transform/index.js';
@@ -93,6 +93,8 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
       );
       const tools = await loadToolchain(HOST);
       const loaders = build.initialOptions.loader ?? {};
+      // esbuild reads an input source map only when it writes one; otherwise skip making it.
+      const wantsMap = !!build.initialOptions.sourcemap;
       const cache = new Map<string, { source: string; result: OnLoadResult | undefined }>();
       const stats: Stats = { instrumented: 0, unchanged: 0, skippedNoMarker: 0, skippedNodeModules: 0 };
 
@@ -124,17 +126,22 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
               return undefined;
             }
           }
-          const source = readFileSync(path, 'utf8');
-          if (!mayNeedWork(source, relativePath ?? projectRelativePath(path, resolved.root), resolved)) {
+          // The common case, decided on the raw bytes without decoding them: nothing to do.
+          const bytes = readFileSync(path);
+          if (
+            !bytesMayNeedWork(bytes, resolved) &&
+            !isIncluded(relativePath ?? projectRelativePath(path, resolved.root), resolved)
+          ) {
             stats.skippedNoMarker++;
             return undefined;
           }
+          const source = bytes.toString('utf8');
           const cached = cache.get(path);
           if (cached && cached.source === source) {
             count(stats, cached.result);
             return cached.result;
           }
-          const result = instrument(tools, source, path, loader as SourceLanguage, resolved);
+          const result = instrument(tools, source, path, loader as SourceLanguage, resolved, wantsMap);
           if (!result?.errors?.length) cache.set(path, { source, result });
           count(stats, result);
           if (resolved.debug && result?.contents === undefined && !result?.errors?.length) {
@@ -151,6 +158,11 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
 
 export default stepmark;
 
+/** `mayNeedWork` on undecoded bytes: a native substring search, no UTF-8 decoding. */
+function bytesMayNeedWork(bytes: Buffer, options: ResolvedOptions): boolean {
+  return bytes.indexOf(options.importSource) !== -1 || bytes.indexOf('@stepmark') !== -1;
+}
+
 function count(stats: Stats, result: OnLoadResult | undefined): void {
   if (result?.contents !== undefined) stats.instrumented++;
   else stats.unchanged++;
@@ -163,15 +175,17 @@ function instrument(
   path: string,
   loader: SourceLanguage,
   options: ResolvedOptions,
+  wantsMap: boolean,
 ): OnLoadResult | undefined {
   try {
-    const out = transform(tools, source, path, loader, options);
+    const out = transform(tools, source, path, loader, options, wantsMap);
     if (!out) return undefined;
     if (options.debug) {
       process.stderr.write(
         `[stepmark] ${path}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
       );
     }
+    if (!out.map) return { contents: out.code, loader };
     out.map.sources = [basename(path)];
     return { contents: `${out.code}\n${SOURCE_MAPPING_URL}${out.map.toUrl()}\n`, loader };
   } catch (error) {

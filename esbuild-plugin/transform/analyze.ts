@@ -408,15 +408,23 @@ function alreadyInstrumented(fn: FunctionNode): boolean {
   );
 }
 
-/** Child keys per node type without the type-only keys; TS type nodes get none. */
+const childKeyTables = new WeakMap<object, Map<string, readonly string[]>>();
+const NO_KEYS: readonly string[] = [];
+
+/** Child keys per node type without the type-only keys; TS type nodes get none. Built once per key table. */
 function childKeys(
   visitorKeys: Readonly<Record<string, readonly string[]>>,
 ): (type: string) => readonly string[] {
-  const table = new Map<string, readonly string[]>();
-  for (const [type, keys] of Object.entries(visitorKeys)) {
-    table.set(type, isTypeOnlyNode(type) ? [] : keys.filter((k) => !TYPE_KEYS.has(k)));
+  let table = childKeyTables.get(visitorKeys);
+  if (!table) {
+    table = new Map();
+    for (const [type, keys] of Object.entries(visitorKeys)) {
+      table.set(type, isTypeOnlyNode(type) ? NO_KEYS : keys.filter((k) => !TYPE_KEYS.has(k)));
+    }
+    childKeyTables.set(visitorKeys, table);
   }
-  return (type) => table.get(type) ?? [];
+  const t = table;
+  return (type) => t.get(type) ?? NO_KEYS;
 }
 
 /** TS nodes that hold no run-time code (the ones that do are listed). */

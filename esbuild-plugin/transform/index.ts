@@ -19,6 +19,12 @@ import type { Comment, Node } from './ast.js';
 import { DirectiveIndex } from './directives.js';
 import { emitFrames } from './emit.js';
 
+/** What oxc-parser reports about a module's imports and exports (the part read here). */
+interface ModuleInfo {
+  readonly hasModuleSyntax: boolean;
+  readonly staticImports: readonly { readonly moduleRequest: { readonly value: string } }[];
+}
+
 /** The parser and string editor, loaded lazily (they are optional peer dependencies). */
 export interface Toolchain {
   readonly parseSync: (
@@ -29,7 +35,7 @@ export interface Toolchain {
     program: unknown;
     comments: unknown;
     errors: readonly { message: string; labels: readonly { start: number; end: number }[] }[];
-    module: { hasModuleSyntax: boolean };
+    module: ModuleInfo;
   };
   readonly visitorKeys: Readonly<Record<string, readonly string[]>>;
   readonly MagicString: typeof MagicStringType;
@@ -121,7 +127,8 @@ export function isIncluded(relativePath: string, options: ResolvedOptions): bool
 
 export interface TransformResult {
   readonly code: string;
-  readonly map: SourceMap;
+  /** Hi-res source map to the original text (undefined when not asked for). */
+  readonly map: SourceMap | undefined;
   /** Number of functions wrapped. */
   readonly frames: number;
   /** Number of explicit calls rewritten. */
@@ -152,6 +159,7 @@ export function transform(
   filename: string,
   language: SourceLanguage,
   options: ResolvedOptions,
+  sourceMap = true,
 ): TransformResult | undefined {
   const relativePath = projectRelativePath(filename, options.root);
   const parsed = tools.parseSync(filename, source, {
@@ -167,6 +175,14 @@ export function transform(
   const comments = parsed.comments as Comment[];
   const directives = DirectiveIndex.build(source, comments, firstStatementOffset(program));
   const selection = selectFile(relativePath, directives.fileMarked, options);
+  // Mentions "stepmark" only in text (no marker, no directive, no import of it): nothing to walk.
+  if (
+    !selectsWholeFile(selection) &&
+    directives.isEmpty &&
+    !importsSource(parsed.module, options.importSource, source)
+  ) {
+    return undefined;
+  }
   const analysis = analyze(
     program,
     source,
@@ -197,10 +213,19 @@ export function transform(
   ms.prependRight(importOffset(program), runtimeImport);
   return {
     code: ms.toString(),
-    map: ms.generateMap({ hires: true, source: filename, includeContent: true }),
+    map: sourceMap ? ms.generateMap({ hires: true, source: filename, includeContent: true }) : undefined,
     frames: analysis.frames.length,
     calls: analysis.calls.length,
   };
+}
+
+/**
+ * Whether the file may bind the import source: an ESM import of it, or (CommonJS, TS
+ * `import x = require()`) a `require` of it somewhere in the text.
+ */
+function importsSource(module: ModuleInfo, importSource: string, text: string): boolean {
+  for (const i of module.staticImports) if (i.moduleRequest.value === importSource) return true;
+  return text.includes('require');
 }
 
 /** Offset of the first statement after the directive prologue (or the end of the file). */

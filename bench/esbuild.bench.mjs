@@ -1,0 +1,178 @@
+// esbuild plugin: what the plugin costs an esbuild bundle of a generated ~300-module TypeScript
+// project, measured side by side against the same build without the plugin.
+//   - plugin present, no file marked (every file is looked at and left alone)   target <= 1.25x
+//   - plugin present, every file marked (parse, instrument, source map)          target <= 3x
+//   - transform throughput of the oxc-based transform alone, in MB of source per second
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import stepmark from 'stepmark/esbuild-plugin';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const MODULES = 300;
+
+/** One module of an order-processing code base: a class, helpers, imports of two earlier modules. */
+function moduleSource(i, marked) {
+  const deps = i === 0 ? [] : [Math.floor(i / 2), i - 1].filter((d, k, a) => a.indexOf(d) === k);
+  return `${marked ? '// @stepmark\n' : ''}${deps.map((d) => `import { Service${d}, helper${d} } from './m${d}';`).join('\n')}
+
+export interface Item${i} { id: string; sku: string; quantity: number; price: number; tags?: string[] }
+export type Result${i} = { ok: true; total: number } | { ok: false; reason: string };
+
+const RATE_${i} = ${(i % 7) / 10 + 0.05};
+
+/** Computes a line total with a discount tier. */
+export function helper${i}(item: Item${i}): number {
+  const base = item.quantity * item.price;
+  if (item.quantity > 10) return base * (1 - RATE_${i});
+  return item.tags?.includes('sale') ? base * 0.9 : base;
+}
+
+export const round${i} = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export class Service${i} {
+  private readonly cache = new Map<string, number>();
+  constructor(private readonly name: string = 'service-${i}') {}
+
+  async process(items: Item${i}[]): Promise<Result${i}> {
+    if (items.length === 0) return { ok: false, reason: 'empty' };
+    let total = 0;
+    for (const item of items) {
+      const cached = this.cache.get(item.sku);
+      const line = cached ?? helper${i}(item);
+      this.cache.set(item.sku, line);
+      total += await Promise.resolve(line);
+    }
+${deps.map((d) => `    total += helper${d}({ id: 'x', sku: 's', quantity: 1, price: 1 }) * 0; void Service${d};`).join('\n')}
+    return { ok: true, total: round${i}(total) };
+  }
+
+  validate(item: Item${i}): string | undefined {
+    if (!item.id) return 'missing id';
+    if (item.quantity <= 0) return 'bad quantity';
+    if (item.price < 0) return 'bad price';
+    return undefined;
+  }
+
+  get label(): string {
+    return \`\${this.name} (\${this.cache.size} cached)\`;
+  }
+
+  static create(): Service${i} {
+    return new Service${i}();
+  }
+}
+`;
+}
+
+function generate(dir, marked) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let bytes = 0;
+  for (let i = 0; i < MODULES; i++) {
+    const text = moduleSource(i, marked);
+    bytes += Buffer.byteLength(text);
+    writeFileSync(join(dir, `m${i}.ts`), text);
+  }
+  writeFileSync(join(dir, 'index.ts'), `export { Service${MODULES - 1} } from './m${MODULES - 1}';\n`);
+  return bytes;
+}
+
+export default async function bench(h) {
+  const root = join(here, 'tmp', 'esbuild-project');
+  const plain = join(root, 'plain');
+  const marked = join(root, 'marked');
+  const bytes = generate(plain, false);
+  generate(marked, true);
+
+  const build = (dir, plugins) =>
+    esbuild.build({
+      absWorkingDir: dir,
+      entryPoints: [join(dir, 'index.ts')],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins,
+    });
+
+  // Sanity: the plugin really does nothing to the plain project and instruments every marked module.
+  const check = await build(marked, [stepmark()]);
+  const frames = check.outputFiles[0].text.match(/__stepmark\d*\.enter\(/g)?.length ?? 0;
+  if (frames < MODULES * 5) throw new Error(`expected every module instrumented, found ${frames} frames`);
+  const untouched = await build(plain, [stepmark()]);
+  if (untouched.outputFiles[0].text !== (await build(plain, [])).outputFiles[0].text) {
+    throw new Error('the plugin changed a project without markers');
+  }
+
+  const opts = { rounds: h.quick ? 5 : 11, ms: h.quick ? 150 : 400 };
+  await h.compare(
+    `bundle ${MODULES} TS modules, none marked: plugin vs no plugin`,
+    { baseline: () => build(plain, []), subject: () => build(plain, [stepmark()]) },
+    { target: '<= 1.25', note: `${(bytes / 1024).toFixed(0)} KiB of source`, ...opts },
+  );
+  await h.compare(
+    `bundle ${MODULES} TS modules, all marked: plugin vs no plugin`,
+    { baseline: () => build(marked, []), subject: () => build(marked, [stepmark()]) },
+    { target: '<= 3', note: `${frames} functions instrumented`, ...opts },
+  );
+  await h.compare(
+    `same, with sourcemap: true (maps chained): plugin vs no plugin`,
+    {
+      baseline: () => build(marked, []).then(() => undefined),
+      subject: () =>
+        esbuild.build({
+          absWorkingDir: marked,
+          entryPoints: [join(marked, 'index.ts')],
+          bundle: true,
+          write: false,
+          sourcemap: true,
+          format: 'esm',
+          platform: 'node',
+          external: ['stepmark', 'stepmark/*'],
+          logLevel: 'silent',
+          plugins: [stepmark()],
+        }),
+    },
+    { target: '<= 3', note: 'baseline without source maps: the cost of maps is counted against the plugin', ...opts },
+  );
+
+  // Throughput of the transform alone (parse + analyse + edit + hi-res map), in-process. The
+  // transform is internal (no package entry): bundle its source for the measurement.
+  const transformModule = join(here, 'tmp', 'esbuild-transform.mjs');
+  await esbuild.build({
+    stdin: {
+      contents: `export { transform, loadToolchain } from './esbuild-plugin/transform/index.ts';
+export { resolveOptions } from './instrument/options.ts';`,
+      resolveDir: join(here, '..'),
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    outfile: transformModule,
+    logLevel: 'silent',
+  });
+  const { transform, loadToolchain, resolveOptions } = await import(transformModule);
+  const tools = await loadToolchain('bench');
+  const options = resolveOptions({ root: marked });
+  const sources = Array.from({ length: MODULES }, (_, i) => {
+    const file = join(marked, `m${i}.ts`);
+    return [file, readFileSync(file, 'utf8')];
+  });
+  let rounds = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < (h.quick ? 300 : 1500)) {
+    for (const [file, text] of sources) transform(tools, text, file, 'ts', options);
+    rounds++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  h.report('oxc transform throughput (parse + instrument + hi-res map)', (bytes * rounds) / seconds / 1e6, 'MB/s', {
+    note: `${rounds} passes over ${(bytes / 1024).toFixed(0)} KiB`,
+  });
+}
