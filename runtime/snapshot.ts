@@ -134,7 +134,7 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
     return `[${constructorName(o)} ${(o as ArrayBuffer).byteLength} bytes]`;
   }
   if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) return `[${constructorName(o)}]`;
-  if (depth >= w.cfg.depth) return Array.isArray(o) ? '[Array]' : `[${constructorName(o)}]`;
+  if (depth > w.cfg.depth) return Array.isArray(o) ? '[Array]' : `[${constructorName(o)}]`;
   w.path.push(o);
   try {
     if (Array.isArray(o) || o instanceof Set) {

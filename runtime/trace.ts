@@ -52,6 +52,8 @@ interface Entity {
  */
 export class Span {
   readonly id: string;
+  /** Creation order within the trace (the number in `id`). */
+  readonly seq: number;
   readonly parent: Span | undefined;
   readonly name: string;
   readonly location: string | undefined;
@@ -73,7 +75,7 @@ export class Span {
   constructor(
     trace: RecorderTrace,
     cursor: Cursor,
-    id: string,
+    seq: number,
     name: string,
     location: string | undefined,
     entity: Entity | undefined,
@@ -82,7 +84,8 @@ export class Span {
     this.trace = trace;
     this.cursor = cursor;
     this.parent = cursor.span;
-    this.id = id;
+    this.seq = seq;
+    this.id = String(seq);
     this.name = name;
     this.location = location;
     this.entity = entity;
@@ -92,29 +95,27 @@ export class Span {
   /** Ends the span (idempotent). */
   exit(): void {
     if (this.end >= 0) return;
+    this.release();
     try {
-      this.unwind();
       this.trace.closeSpan(this);
     } catch {
-      // e.g. a RangeError near the stack limit: the context is already unwound; the span is
-      // reported as unfinished.
+      // e.g. a RangeError near the stack limit: the context is already given back; the span
+      // stays open and is reported as unfinished.
     }
   }
 
   /** Marks the span failed with the thrown value `e` (its message is recorded). */
   fail(e: unknown): void {
     if (this.end >= 0) return;
+    this.status = ST_ERROR;
     try {
-      this.status = ST_ERROR;
       this.error = describeError(e);
     } catch {}
   }
 
   /** Before `await`/`yield`: gives the context back to the resumer. Returns `v`. */
   s<T>(v: T): T {
-    try {
-      this.suspend();
-    } catch {}
+    this.release();
     return v;
   }
 
@@ -135,30 +136,36 @@ export class Span {
     return v;
   }
 
-  private suspend(): void {
+  /**
+   * Stops this span being current: in the cursor it was opened in, if it (or a span opened under
+   * it that never exited, e.g. because a RangeError hit its `exit` call) is current there, the
+   * nearest open ancestor becomes current; if `r()` entered the per-frame cursor, the resumer's
+   * cursor is entered again. The first part is inline code without calls, so that it still runs
+   * with almost no stack left.
+   */
+  private release(): void {
     const c = this.cursor;
-    if (c.span === this) c.span = openAncestor(this.parent);
+    let cur = c.span;
+    // descendants have larger sequence numbers than their ancestors
+    while (cur !== undefined && cur !== this && cur.seq > this.seq) cur = cur.parent;
+    if (cur === this) {
+      let p = this.parent;
+      while (p !== undefined && p.end >= 0) p = p.parent;
+      c.span = p;
+    }
     if (this.resumed) {
       this.resumed = false;
       const outer = this.outer;
       this.outer = undefined;
-      if (currentCursor() === this.own) setCursor(outer);
+      try {
+        if (currentCursor() === this.own) setCursor(outer);
+      } catch {}
     }
-  }
-
-  private unwind(): void {
-    this.suspend();
   }
 
   [Symbol.dispose](): void {
     this.exit();
   }
-}
-
-/** The nearest span in the chain that has not exited. */
-function openAncestor(s: Span | undefined): Span | undefined {
-  while (s !== undefined && s.end >= 0) s = s.parent;
-  return s;
 }
 
 /** A frame that does nothing: returned whenever nothing is recorded. Shared, never allocated per call. */
@@ -286,7 +293,7 @@ export class RecorderTrace {
       this.droppedSpans++;
       return NOOP_FRAME;
     }
-    const span = new Span(this, c, String(this.nextId), name, location, entity, this.now());
+    const span = new Span(this, c, this.nextId, name, location, entity, this.now());
     this.spans.push(span);
     this.nextId++;
     c.span = span;

@@ -279,27 +279,20 @@ describe('spans (ABI frames)', () => {
     expect(trace.spans.every((s) => s.status === 'ok')).toBe(true);
   });
 
-  it('out-of-order exits never corrupt the cursor; the next span parents to the nearest open one', () => {
+  it('out-of-order exits never corrupt the cursor: an exit makes the nearest open ancestor current', () => {
     const { trace } = captureSync(() => {
       const a = __stepmark.enter('a', void 0);
       const b = __stepmark.enter('b', void 0);
       const c = __stepmark.enter('c', void 0);
-      b.exit(); // middle first
-      __stepmark.enter('under-c', void 0).exit();
-      c.exit(); // c's parent b already exited: back to a
+      b.exit(); // middle first: no span opened under b stays current (c is still open, not current)
+      __stepmark.enter('next', void 0).exit();
+      c.exit(); // c is not current any more: the cursor stays at a
       __stepmark.enter('under-a', void 0).exit();
       a.exit();
       a.exit(); // twice: ignored
       __stepmark.enter('root-again', void 0).exit();
     });
-    expect(parents(trace)).toEqual([
-      '- > a',
-      'a > b',
-      'b > c',
-      'c > under-c',
-      'a > under-a',
-      '- > root-again',
-    ]);
+    expect(parents(trace)).toEqual(['- > a', 'a > b', 'b > c', 'a > next', 'a > under-a', '- > root-again']);
     expect(trace.events.filter((e) => e.action === 'exited')).toHaveLength(6);
   });
 
