@@ -17,8 +17,6 @@ export interface LiveItem<T = unknown> {
   readonly id: string;
   readonly kind: LiveKind;
   readonly data: T;
-  /** When it was published (ms since the epoch, wall clock). */
-  readonly time: number;
 }
 
 export interface Delivery<T = unknown> {
@@ -140,7 +138,8 @@ export class LiveBus<T = unknown> {
 
   #push(kind: LiveKind, data: T): LiveItem<T> {
     const seq = this.#head + 1;
-    const item: LiveItem<T> = { seq, id: `${this.epoch}:${seq}`, kind, data, time: Date.now() };
+    // No clock read here: publishing sits on the request path (traces carry their own timestamps).
+    const item: LiveItem<T> = { seq, id: `${this.epoch}:${seq}`, kind, data };
     this.#ring[seq % this.capacity] = item;
     this.#head = seq;
     if (this.#waiters.size > 0) {

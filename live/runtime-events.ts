@@ -12,8 +12,8 @@ export interface LiveEvent {
   /** Stable per trace within this process (the trace has no id of its own). */
   trace: number;
   request_id?: JsonValue;
-  /** Wall clock, ISO-8601. */
-  time: string;
+  /** Wall clock, ms since the epoch (a number: formatting a date costs more than the rest of the event). */
+  t: number;
   span_id?: string;
   parent_id?: string;
   name?: string;
@@ -48,7 +48,7 @@ export function publishRuntimeEvents(bus: LiveBus<unknown>): () => void {
   const base = (type: LiveEvent['type'], trace: TraceView): LiveEvent => {
     let id = ids.get(trace);
     if (id === undefined) ids.set(trace, (id = ++next));
-    const ev: LiveEvent = { type, trace: id, time: new Date().toISOString() };
+    const ev: LiveEvent = { type, trace: id, t: Date.now() };
     if (trace.meta.request_id !== undefined) ev.request_id = trace.meta.request_id;
     return ev;
   };

@@ -1,0 +1,115 @@
+// Live view (issue 8): what publishing costs the request path, and how fast the stream is.
+// 1. bus.publish with 50 stalled subscribers (subscribed, never reading) vs none: a slow
+//    subscriber is a cursor, so it must cost the publisher nothing.
+// 2. bus.publish with 50 parked subscribers (waiting in next(), each woken) vs none.
+// 3. publishing a request's live span/step events (publishRuntimeEvents) vs the same traced
+//    request without it.
+// 4. Traces per second delivered to one SSE client over loopback (real node:http server).
+import { once } from 'node:events';
+import http from 'node:http';
+import * as stepmark from 'stepmark';
+import { createBus, createLiveEndpoint, publishRuntimeEvents } from 'stepmark/live';
+import { v1 as sm } from 'stepmark/runtime';
+
+const trace = { meta: { request_id: 'r' }, entities: {}, events: [], spans: [], dropped: 0 };
+
+function request() {
+  return stepmark.run(() => {
+    for (let i = 0; i < 10; i++) {
+      const f = sm.enter('OrderService.step', 'src/order.ts:12:3');
+      sm.step('OrderService.step', 'checked', { i });
+      f.exit();
+    }
+  });
+}
+
+export default async function (h) {
+  const alone = createBus({ capacity: 1000 });
+  const stalled = createBus({ capacity: 1000 });
+  const subs = Array.from({ length: 50 }, () => stalled.subscribe({ since: 0 }));
+  await h.compare(
+    'bus.publish: 50 stalled subscribers vs none',
+    { baseline: () => alone.publish(trace), subject: () => stalled.publish(trace) },
+    { target: '<= 1.3', note: 'a subscriber that does not read is a cursor: publishing never waits for it' },
+  );
+  for (const s of subs) s.cancel();
+
+  const parked = createBus({ capacity: 1000 });
+  const readers = Array.from({ length: 50 }, () => parked.subscribe());
+  const keepReading = readers.map(async (r) => {
+    for await (const _ of r);
+  });
+  await h.compare(
+    'bus.publish: 50 parked subscribers woken vs none',
+    { baseline: () => alone.publish(trace), subject: () => parked.publish(trace) },
+    { note: 'per publish, waking each waiting reader (resolving its promise)' },
+  );
+  for (const r of readers) r.cancel();
+  await Promise.all(keepReading);
+
+  const events = createBus({ capacity: 10_000, liveEvents: true });
+  request();
+  let stop;
+  await h.compare(
+    'traced request (10 spans, 10 steps): live events published vs not',
+    {
+      baseline: () => {
+        stop?.();
+        stop = undefined;
+        request();
+      },
+      subject: () => {
+        stop ??= publishRuntimeEvents(events);
+        request();
+      },
+    },
+    { note: 'opt-in (publishRuntimeEvents); 22 bus items per request' },
+  );
+  stop?.();
+
+  // Throughput of the stream to one client on loopback.
+  const live = createLiveEndpoint({
+    enabled: true,
+    authorize: () => true,
+    bus: createBus({ capacity: 100_000 }),
+  });
+  const server = http.createServer((req, res) => live(req, res));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  const n = 20_000;
+  const big = { ...trace, meta: { request_id: 'r', pad: 'x'.repeat(1500) } }; // ~1.6 KB each
+  const res = await fetch(`http://127.0.0.1:${port}/__stepmark/events`);
+  const reader = res.body.getReader();
+  await reader.read(); // hello
+  const t0 = performance.now();
+  const publishing = (async () => {
+    for (let i = 0; i < n; i++) {
+      live.onFinish(big);
+      if (i % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+  })();
+  let seen = 0;
+  let tail = '';
+  while (seen < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const text = tail + Buffer.from(value).toString('utf8');
+    const parts = text.split('\n\n');
+    tail = parts.pop();
+    for (const p of parts) if (p.includes('event: trace')) seen++;
+  }
+  const ms = performance.now() - t0;
+  await publishing;
+  await reader.cancel();
+  server.closeAllConnections();
+  server.close();
+  h.report(
+    'SSE stream to one client on loopback (1.6 KB traces)',
+    Math.round((seen / ms) * 1000),
+    'traces/s',
+    {
+      note: `${seen} of ${n} delivered, none lost`,
+    },
+  );
+}
