@@ -10,6 +10,17 @@ import { type AdapterCore, type RequestFacts, type TraceStart, whenDecided } fro
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
+/** A Node header value as one string (Node keeps repeated unknown headers as an array or joined). */
+export function oneHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** `url` without its query string. */
+export function withoutQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
 /**
  * One request's trace, open from `open()` until `end()`. `stepmark.run` is given a function
  * whose promise settles at `end()`, so everything the request does, however asynchronous,

@@ -3,7 +3,7 @@
 // to the whole application without a dependency on fastify-plugin.
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { traceNodeRequest } from '../core/node.js';
+import { oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -14,10 +14,7 @@ export type StepmarkFastifyOptions = StepmarkAdapterOptions<FastifyRequest>;
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 const access: RequestAccess<FastifyRequest> = {
-  header(req, name) {
-    const v = req.headers[name];
-    return Array.isArray(v) ? v.join(', ') : v;
-  },
+  header: (req, name) => oneHeader(req.headers[name]),
   query(req, name) {
     const v = (req.query as Record<string, unknown> | undefined)?.[name];
     return v === undefined ? undefined : String(v);
@@ -25,11 +22,6 @@ const access: RequestAccess<FastifyRequest> = {
 };
 
 const traits = { entry: 'stepmark/fastify', query: true, maxHeaderBytes: 8192 };
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
 
 function ownOptions(options: object | undefined): StepmarkFastifyOptions | undefined {
   if (options === undefined || options === null || typeof options !== 'object') return options;
@@ -82,7 +74,7 @@ export const stepmarkPlugin: FastifyPluginCallback<StepmarkFastifyOptions> = fun
       request,
       reply.raw,
       trigger,
-      { method: request.method, path: pathOf(request.url) },
+      { method: request.method, path: withoutQuery(request.url) },
       () => request.routeOptions.url,
       // Fastify continues after body parsing in the request's async context (an AsyncResource in
       // its content-type parser), so the handler stays inside the trace without more hooks.

@@ -2,7 +2,7 @@
 // the middleware only uses what node:http's request and response objects have.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { type NodeResponse, traceNodeRequest } from '../core/node.js';
+import { type NodeResponse, oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -24,10 +24,7 @@ export type StepmarkMiddleware = (
 ) => void;
 
 const access: RequestAccess<HttpRequest> = {
-  header(req, name) {
-    const v = req.headers[name];
-    return Array.isArray(v) ? v.join(', ') : v;
-  },
+  header: (req, name) => oneHeader(req.headers[name]),
   query(req, name) {
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -38,11 +35,7 @@ const access: RequestAccess<HttpRequest> = {
 
 const traits = { entry: 'stepmark/http', query: true, maxHeaderBytes: 8192 };
 
-function pathOf(req: HttpRequest): string {
-  const url = req.originalUrl ?? req.url ?? '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
+const pathOf = (req: HttpRequest): string => withoutQuery(req.originalUrl ?? req.url ?? '/');
 
 // Express sets req.route (and req.baseUrl inside routers) while a route handler runs.
 function routeOf(req: HttpRequest): string | undefined {
