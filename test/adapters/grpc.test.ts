@@ -14,6 +14,7 @@ const json = {
 const service = {
   place: { path: '/shop.Orders/Place', requestStream: false, responseStream: false, ...json },
   watch: { path: '/shop.Orders/Watch', requestStream: false, responseStream: true, ...json },
+  crash: { path: '/shop.Orders/Crash', requestStream: false, responseStream: false, ...json },
 } satisfies grpc.ServiceDefinition;
 const OrdersClient = grpc.makeGenericClientConstructor(service, 'Orders');
 
@@ -28,6 +29,10 @@ const handlers: grpc.UntypedServiceImplementation = {
         callback({ code: grpc.status.FAILED_PRECONDITION, details: 'not today' });
       } else callback(null, result);
     }, callback);
+  },
+  crash() {
+    stepmark.record('crash', 'throwing');
+    throw new Error('handler bug');
   },
   async watch(call: grpc.ServerWritableStream<Req, unknown>) {
     const { id, chunks = 3 } = call.request;
@@ -70,14 +75,19 @@ interface UnaryResult {
   trailer: string | undefined;
 }
 
-function place(client: Started['client'], req: Req, md: Record<string, string>): Promise<UnaryResult> {
+function place(
+  client: Started['client'],
+  req: Req,
+  md: Record<string, string>,
+  method: 'place' | 'crash' = 'place',
+): Promise<UnaryResult> {
   const metadata = new grpc.Metadata();
   for (const [k, v] of Object.entries(md)) metadata.set(k, v);
   return new Promise((resolve) => {
     let error: grpc.ServiceError | null = null;
     let value: unknown;
     const call = client.makeUnaryRequest(
-      service.place.path,
+      service[method].path,
       service.place.requestSerialize,
       service.place.responseDeserialize,
       req,
@@ -158,6 +168,22 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
     expect(r.error?.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(JSON.parse(r.trailer!).meta.status).toBe(grpc.status.FAILED_PRECONDITION);
     expect((await log.byId('g-fail')).events.map((e) => e.action)).toEqual(['precondition']);
+  });
+
+  it('survives a handler that throws: UNKNOWN status in the trace, server still serving', async () => {
+    const r = await place(
+      s.client,
+      { id: 'x' },
+      { 'x-stepmark': SECRET, 'x-request-id': 'g-crash' },
+      'crash',
+    );
+    expect(r.error?.code).toBe(grpc.status.UNKNOWN);
+    expect(JSON.parse(r.trailer!).meta).toMatchObject({
+      status: grpc.status.UNKNOWN,
+      route: '/shop.Orders/Crash',
+    });
+    expect((await log.byId('g-crash')).events.map((e) => e.action)).toEqual(['throwing']);
+    expect((await place(s.client, { id: 'g7' }, {})).value).toEqual({ id: 'g7', traced: false });
   });
 
   it('traces a server stream to its end', async () => {
