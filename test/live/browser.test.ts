@@ -10,7 +10,7 @@ import express from 'express';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import * as stepmark from 'stepmark';
 import { stepmarkMiddleware } from 'stepmark/http';
-import { createLiveEndpoint, viewerPage } from 'stepmark/live';
+import { createBus, createLiveEndpoint, publishRuntimeEvents, viewerPage } from 'stepmark/live';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SECRET = 'browser-test-secret-0123456789';
@@ -63,11 +63,19 @@ let browser: Browser;
 let server: http.Server;
 let base: string;
 const live = createLiveEndpoint({ enabled: true, secret: SECRET });
+// A second endpoint with a tiny buffer and live span/step events, for resume and loss.
+const small = createLiveEndpoint({
+  enabled: true,
+  secret: SECRET,
+  path: '/__small',
+  bus: createBus({ capacity: 5, liveEvents: true }),
+});
 
 beforeAll(async () => {
   mkdirSync(out, { recursive: true });
   const app = express();
   app.use(live);
+  app.use(small);
   app.use(stepmarkMiddleware({ onFinish: live.onFinish }));
   app.get('/orders/:id', async (req, res) => {
     const total = Number(req.query.total ?? 100);
@@ -303,5 +311,51 @@ describe('live viewer in chromium', () => {
     expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('resumes after a dropped connection with Last-Event-ID: no duplicate, and says how many were lost', async () => {
+    const { page, problems } = await openPage();
+    const bulk = (id: string) => ({
+      meta: { method: 'GET', route: '/r', request_id: id },
+      entities: {},
+      events: [],
+      spans: [],
+      dropped: 0,
+    });
+    await page.goto(`${base}/__small?token=${SECRET}`);
+    await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    small.onFinish(bulk('before-1'));
+    small.onFinish(bulk('before-2'));
+    await expect.poll(() => page.locator('.trace-row').count()).toBe(2);
+    // Drop every connection: the page's EventSource reconnects with Last-Event-ID.
+    server.closeAllConnections();
+    await expect.poll(() => page.locator('#status').textContent()).not.toBe('● live');
+    for (let i = 1; i <= 8; i++) small.onFinish(bulk(`during-${i}`)); // 3 of these fall out of the 5-slot buffer
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toBe('● live');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('7 traces');
+    expect(await page.locator('#lost').textContent()).toBe(
+      "3 items were lost: this page fell behind the server's buffer.",
+    );
+    const subs = await page.locator('.trace-row .trace-sub').allTextContents();
+    expect(subs.map((t) => /id (\S+)/.exec(t)?.[1])).toEqual([
+      'during-8',
+      'during-7',
+      'during-6',
+      'during-5',
+      'during-4',
+      'before-2',
+      'before-1',
+    ]);
+    // Live span/step events of a running trace show up as activity.
+    const stop = publishRuntimeEvents(small.bus);
+    await stepmark.capture(() => placeOrder('order_99', 10));
+    stop();
+    await expect
+      .poll(() => page.locator('#activity').textContent())
+      .toMatch(/^\d+ live events · last: trace-end/);
+    await page.screenshot({ path: join(out, 'viewer-resumed.png') });
+    // The one expected complaint: the stream we cut.
+    expect(problems.filter((p) => !p.includes('net::ERR_INCOMPLETE_CHUNKED_ENCODING'))).toEqual([]);
+    await page.close();
   });
 });
