@@ -464,7 +464,9 @@ export function viewerMain(): void {
   for (const t of Array.isArray(config.traces) ? config.traces : []) add(t);
 
   if (config.live) {
-    const url = location.pathname.replace(/\/+$/, '') + '/events';
+    // since=0: start with everything the server still holds. On reconnection the browser sends
+    // Last-Event-ID, which the server prefers, so nothing arrives twice.
+    const url = location.pathname.replace(/\/+$/, '') + '/events?since=0';
     const source = new EventSource(url);
     statusEl.textContent = 'connecting…';
     source.addEventListener('open', () => {

@@ -217,6 +217,10 @@ describe('live viewer in chromium', () => {
     const { page, problems } = await openPage();
     await page.goto(`${base}/__stepmark?token=${SECRET}`);
     await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    // The page starts with what the server holds (the two traces of the previous test).
+    const before = live.bus.head;
+    expect(before).toBe(2);
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 traces');
     const n = 5000;
     const started = Date.now();
     for (let i = 0; i < n; i++) {
@@ -231,23 +235,31 @@ describe('live viewer in chromium', () => {
       });
       if (i % 500 === 0) await new Promise((r) => setImmediate(r));
     }
-    await expect.poll(() => page.locator('#count').textContent(), { timeout: 20_000 }).toBe(`${n} traces`);
+    await expect
+      .poll(() => page.locator('#count').textContent(), { timeout: 20_000 })
+      .toBe(`${n + 2} traces`);
     const arrivalMs = Date.now() - started;
     // Only the rows in view (plus a small margin) are in the DOM.
     expect(await page.locator('.trace-row').count()).toBeLessThan(60);
-    expect(await page.locator('#spacer').evaluate((e) => e.getBoundingClientRect().height)).toBe(n * 48);
+    expect(await page.locator('#spacer').evaluate((e) => e.getBoundingClientRect().height)).toBe(
+      (n + 2) * 48,
+    );
     // Scroll to the end: the oldest trace is rendered there.
     await page.locator('#list').evaluate((e) => {
       e.scrollTop = e.scrollHeight;
     });
     await expect.poll(() => rowTitles(page).then((t) => t.length)).toBeGreaterThan(0);
+    // The oldest row: the first request of the previous test.
     await expect
       .poll(() => page.locator('.trace-row').last().locator('.trace-sub').textContent())
-      .toContain('id bulk-0');
+      .toMatch(/^#1 · 200 ·/);
+    expect(await page.locator('.trace-row').last().locator('.trace-title').textContent()).toBe(
+      'GET /orders/:id',
+    );
     // Filtering thousands by kind updates the list.
     const t0 = Date.now();
     await page.fill('#filter', 'kind:odd');
-    await expect.poll(() => page.locator('#count').textContent()).toBe(`${n / 2} of ${n} traces`);
+    await expect.poll(() => page.locator('#count').textContent()).toBe(`${n / 2} of ${n + 2} traces`);
     const filterMs = Date.now() - t0;
     // The page still answers quickly: a round trip through its event loop.
     const pingMs = await page.evaluate(
