@@ -170,7 +170,7 @@ export class StepmarkAbiError extends Error {
 export function abi(n: 1): AbiV1;
 export function abi(n: number): AbiV1;
 export function abi(n: number): AbiV1 {
-  const found = Object.hasOwn(abis, n) ? abis[n] : undefined;
+  const found = typeof n === 'number' && Object.hasOwn(abis, n) ? abis[n] : undefined;
   if (found === undefined) throw new StepmarkAbiError(n);
   return found;
 }

@@ -69,20 +69,20 @@ export function callerName(apiFn: Function): string {
   try {
     const list = sites as CallSite[];
     for (let i = 0; i < list.length; i++) {
-      const name = siteName(list[i]!, list[i + 1]);
+      const name = siteName(list[i]!, list.slice(i + 1));
       if (name !== undefined) return name;
     }
   } catch {}
   return UNKNOWN_NAME;
 }
 
-/** The name for one call site (`next` is its caller), or undefined to skip it (builtin). */
-export function siteName(site: CallSite, next?: CallSite): string | undefined {
+/** The name for one call site (`callers` are the frames below it), or undefined to skip it (builtin). */
+export function siteName(site: CallSite, callers: CallSite[] = []): string | undefined {
   const file = site.getFileName();
   if (!file || site.isNative()) return undefined;
   const fn = site.getFunctionName();
   if (site.isConstructor()) return fn ? `${fn}.constructor` : ANONYMOUS_NAME;
-  if (!fn) return isModuleLoader(next) ? MODULE_NAME : ANONYMOUS_NAME;
+  if (!fn) return calledByModuleLoader(callers) ? MODULE_NAME : ANONYMOUS_NAME;
   if (site.isToplevel()) return fn;
   let type = site.getTypeName();
   if (type === 'Function' || type === null) {
@@ -97,10 +97,17 @@ export function siteName(site: CallSite, next?: CallSite): string | undefined {
 
 /**
  * Whether a nameless frame was called by a module loader, i.e. is a module's top-level code:
- * Node's ESM and CommonJS loaders, or Vite's module runner (Vitest, vite-node).
+ * Node's ESM and CommonJS loaders, or Vite's module runner (Vitest, vite-node). Top-level code
+ * after an `await` (an `import` in Vite's runner, top-level await) is called from the microtask
+ * queue first, so that frame is looked through.
  */
-function isModuleLoader(next: CallSite | undefined): boolean {
-  if (next === undefined) return true;
-  const file = next.getFileName() ?? '';
-  return file.startsWith('node:internal/modules/') || /[\\/](vite|vite-node|vitest)[\\/]dist[\\/]/.test(file);
+function calledByModuleLoader(callers: CallSite[]): boolean {
+  for (const c of callers) {
+    const file = c.getFileName() ?? '';
+    if (file.startsWith('node:internal/process/')) continue;
+    return (
+      file.startsWith('node:internal/modules/') || /[\\/](vite|vite-node|vitest)[\\/]dist[\\/]/.test(file)
+    );
+  }
+  return true;
 }
