@@ -86,6 +86,7 @@ describe('names from the stack (docs/NAMING.md, fallback column)', () => {
         this.#p();
         this.#pf();
       }
+      // biome-ignore lint/complexity/useLiteralKeys: row 11 is about a computed key with a literal
       ['lit']() {
         step('a');
       }
