@@ -1,0 +1,171 @@
+/**
+ * `stepmark/register`: instruments marked files as Node loads them, for development and scripts
+ * without a build step.
+ *
+ *     node --import stepmark/register app.js          # ESM or CommonJS app
+ *     node --import stepmark/register app.ts          # Node >= 22.18/24: TypeScript via type stripping
+ *     node --import tsx --import stepmark/register app.ts   # any other TypeScript loader, registered first
+ *
+ * Same transform as `stepmark/esbuild-plugin` (esbuild-plugin/transform: oxc-parser and
+ * magic-string, optional peer dependencies), so the same selection, names, locations and emitted
+ * ABI calls; options from `stepmark.config.json` and `STEPMARK_OPTIONS` (register/options.ts,
+ * docs/REGISTER.md).
+ *
+ * Hooks, by what the running Node offers:
+ * - `module.registerHooks` (Node >= 22.15, 24): synchronous in-thread hooks that see `import`
+ *   and `require` alike, before Node strips TypeScript types;
+ * - otherwise (Node 20, early 22): `module.register` with this same module as the hooks module
+ *   (loaded again in the hooks thread, told apart by a query in its URL) for ES modules, and a
+ *   wrapper around `Module.prototype._compile` for CommonJS, which those hooks do not see.
+ *
+ * Importing this module twice (ESM and CommonJS copies, or two `--import`s) installs once.
+ */
+import * as nodeModule from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Toolchain } from '../esbuild-plugin/transform/index.js';
+import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
+import { instrumentFile, loadToolchainSync, type RegisterStats } from './instrument.js';
+import { readRegisterOptions, resolveRegisterOptions } from './options.js';
+
+export { CONFIG_FILE, readRegisterOptions, resolveRegisterOptions } from './options.js';
+
+const HOOKS_QUERY = '?stepmark-hooks';
+const INSTALLED = Symbol.for('stepmark.register.v1');
+
+/**
+ * URL of the file this code runs from, with its query (the hooks thread loads this module with
+ * {@link HOOKS_QUERY}). Read from a V8 call site rather than `import.meta.url`, which the
+ * CommonJS build cannot contain; the call site is the generated file even under
+ * `--enable-source-maps`.
+ */
+function selfUrl(): string {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    const file = (new Error().stack as unknown as NodeJS.CallSite[])[0]?.getFileName() ?? '';
+    return file.startsWith('file:') ? file : pathToFileURL(file).href;
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The hooks module for `module.register`: the ESM build of this file (also when running from the CommonJS one). */
+function hooksUrl(): string {
+  return selfUrl().replace(/\.cjs$/, '.js') + HOOKS_QUERY;
+}
+
+/** Module formats whose source the hooks instrument (the TypeScript ones before type stripping). */
+const FORMATS: ReadonlySet<string> = new Set([
+  'module',
+  'commonjs',
+  'module-typescript',
+  'commonjs-typescript',
+]);
+
+interface LoadResult {
+  format?: string | null;
+  source?: string | ArrayBuffer | ArrayBufferView | null;
+  shortCircuit?: boolean;
+}
+type Context = { format?: string | null; conditions?: readonly string[] };
+
+function text(source: NonNullable<LoadResult['source']>): string {
+  if (typeof source === 'string') return source;
+  const view = ArrayBuffer.isView(source)
+    ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+    : new Uint8Array(source);
+  return new TextDecoder().decode(view);
+}
+
+/** The load step shared by both hook kinds: instrument the result of the next loader when it is ours. */
+function instrumentLoaded(
+  tools: Toolchain,
+  options: ResolvedOptions,
+  url: string,
+  result: LoadResult,
+  stats: RegisterStats | undefined,
+): LoadResult {
+  if (!url.startsWith('file:') || !FORMATS.has(result.format ?? '') || result.source == null) return result;
+  const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats);
+  return out === undefined ? result : { ...result, source: out };
+}
+
+function toolchainFor(options: ResolvedOptions): Toolchain {
+  return loadToolchainSync([`${options.root}/package.json`, fileURLToPath(selfUrl())]);
+}
+
+function install(): void {
+  const g = globalThis as unknown as Record<symbol, boolean | undefined>;
+  if (g[INSTALLED]) return;
+  g[INSTALLED] = true;
+  const raw = readRegisterOptions();
+  const options = resolveRegisterOptions(raw);
+  const tools = toolchainFor(options);
+  const stats: RegisterStats = { instrumented: 0, unchanged: 0, skipped: 0 };
+  const mod = nodeModule as unknown as {
+    registerHooks?: (hooks: {
+      load(
+        url: string,
+        context: Context,
+        nextLoad: (url: string, context?: Context) => LoadResult,
+      ): LoadResult;
+    }) => unknown;
+    register?: (specifier: string, options: { data: unknown }) => void;
+    Module: {
+      prototype: {
+        _compile: (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+      };
+    };
+  };
+  if (typeof mod.registerHooks === 'function') {
+    mod.registerHooks({
+      load(url, context, nextLoad) {
+        return instrumentLoaded(tools, options, url, nextLoad(url, context), stats);
+      },
+    });
+  } else {
+    mod.register?.(hooksUrl(), { data: raw });
+    const proto = mod.Module.prototype;
+    const compile = proto._compile;
+    proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
+      const out =
+        typeof content === 'string' ? instrumentFile(tools, options, content, filename, stats) : undefined;
+      return compile.call(this, out ?? content, filename, ...rest);
+    };
+  }
+  if (options.debug) {
+    process.on('exit', () => {
+      process.stderr.write(
+        `[stepmark] register: ${stats.instrumented} file(s) instrumented, ${stats.unchanged} parsed with nothing to do, ` +
+          `${stats.skipped} skipped (no "@stepmark" or "${options.importSource}" in the text, or in node_modules)` +
+          `${typeof mod.registerHooks === 'function' ? '' : '; ES modules are counted in the hooks thread, not here'}\n`,
+      );
+    });
+  }
+}
+
+// --- the hooks module of `module.register` (Node 20 / early 22; runs in the hooks thread) ---
+
+let threadState: { tools: Toolchain; options: ResolvedOptions } | undefined;
+
+/** @internal `module.register` hook: receives the raw options read in the main thread. */
+export function initialize(data: StepmarkOptions): void {
+  const options = resolveRegisterOptions(data);
+  threadState = { tools: toolchainFor(options), options };
+}
+
+/** @internal `module.register` hook: instruments ES modules (CommonJS goes through `_compile`). */
+export async function load(
+  url: string,
+  context: Context,
+  nextLoad: (url: string, context?: Context) => Promise<LoadResult>,
+): Promise<LoadResult> {
+  const result = await nextLoad(url, context);
+  if (threadState === undefined || result.format !== 'module') return result;
+  return instrumentLoaded(threadState.tools, threadState.options, url, result, undefined);
+}
+
+if (!selfUrl().endsWith(HOOKS_QUERY)) install();

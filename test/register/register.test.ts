@@ -1,0 +1,153 @@
+/**
+ * `node --import stepmark/register`: a small app (ESM, CommonJS, TypeScript) run in a child
+ * process on Node 24 (synchronous `module.registerHooks`, type stripping) and Node 20
+ * (`module.register` hooks thread for ESM, `Module.prototype._compile` for CommonJS), through the
+ * built package as users run it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const APP = resolve(import.meta.dirname, 'app');
+const NODE24 = process.execPath;
+const NODE20 = '/usr/bin/node';
+
+function run(node: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(node, args, {
+    cwd: APP,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', STEPMARK_OPTIONS: '', STEPMARK_CONFIG: '', ...env },
+  });
+  const json = () => {
+    try {
+      return JSON.parse(r.stdout);
+    } catch {
+      throw new Error(
+        `node ${args.join(' ')} printed no JSON (status ${r.status}):\n${r.stdout}\n${r.stderr}`,
+      );
+    }
+  };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** What the app prints when every marked file was instrumented (names and locations as the build plugins write them). */
+const SPANS = [
+  ['OrderService.place', null, 'orders.js:10:9', null, 'ok'],
+  ['OrderService.validate', 'OrderService.place', 'orders.js:5:3', null, 'ok'],
+  ['price', null, 'orders.js:16:22', null, 'ok'],
+  ['audit', null, 'legacy.cjs:4:1', null, 'ok'],
+  ['helper', 'audit', 'legacy.cjs:9:16', null, 'ok'],
+];
+const STEPS = [
+  ['OrderService.validate', 'accepted'],
+  ['audit', 'audited'],
+];
+
+describe('stepmark/register', () => {
+  it('instruments ESM, CommonJS and TypeScript (type stripping) files as they load on Node 24', () => {
+    const r = run(NODE24, ['--import', 'stepmark/register', 'main.mjs']);
+    expect(r.stderr).toBe('');
+    expect(r.json()).toEqual({
+      result: ['placed', 4, 'audit:o1', 135, 1],
+      spans: [...SPANS, ['discount', null, 'pricing.ts:9:8', 'o1', 'ok']],
+      steps: [...STEPS, ['discount', 'discounted']],
+    });
+  });
+
+  it('changes nothing without it: same results, no spans', () => {
+    const r = run(NODE24, ['main.mjs']);
+    expect(r.json()).toMatchObject({ result: ['placed', 4, 'audit:o1', 135, 1], spans: [] });
+  });
+
+  it('instruments ESM (hooks thread) and CommonJS (_compile) on Node 20', () => {
+    const r = run(NODE20, ['--import', 'stepmark/register', 'main.mjs']);
+    expect(r.stderr).toBe('');
+    expect(r.json()).toEqual({ result: ['placed', 4, 'audit:o1'], spans: SPANS, steps: STEPS });
+  });
+
+  it.each([
+    ['Node 24', NODE24, '--import'],
+    ['Node 24', NODE24, '--require'],
+    ['Node 20', NODE20, '--import'],
+    ['Node 20', NODE20, '--require'],
+  ])('instruments a CommonJS entry point (%s, %s)', (_label, node, flag) => {
+    const r = run(node, [flag, 'stepmark/register', 'main.cjs']);
+    expect(r.json()).toEqual({
+      result: 'audit:c1',
+      spans: [
+        ['audit', 'legacy.cjs:4:1'],
+        ['helper', 'legacy.cjs:9:16'],
+      ],
+    });
+  });
+
+  it('also loads the ESM hooks from the CommonJS entry (--require) on Node 20', () => {
+    const r = run(NODE20, ['--require', 'stepmark/register', 'main.mjs']);
+    expect(r.json()).toEqual({ result: ['placed', 4, 'audit:o1'], spans: SPANS, steps: STEPS });
+  });
+
+  it.each([
+    ['Node 24', NODE24],
+    ['Node 20', NODE20],
+  ])('takes options from STEPMARK_OPTIONS; stack traces keep the original lines (%s)', (_label, node) => {
+    const r = run(node, ['--enable-source-maps', '--import', 'stepmark/register', 'included.mjs'], {
+      STEPMARK_OPTIONS: JSON.stringify({ include: ['unmarked.js'] }),
+    });
+    // `boom` throws at line 7, column 9 of unmarked.js, before and after instrumentation
+    expect(r.json()).toEqual({ spans: [['helper', 'unmarked.js:1:8']], at: ['7', '9'] });
+    const plain = run(node, ['--enable-source-maps', 'included.mjs']);
+    expect(plain.json()).toEqual({ spans: [], at: ['7', '9'] });
+  });
+
+  it('takes options from stepmark.config.json (or STEPMARK_CONFIG), the environment winning per key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepmark-register-'));
+    try {
+      const config = join(dir, 'stepmark.config.json');
+      writeFileSync(config, JSON.stringify({ include: ['unmarked.js'], locations: false, root: APP }));
+      const r = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], { STEPMARK_CONFIG: config });
+      expect(r.json().spans).toEqual([['helper', null]]);
+      const both = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
+        STEPMARK_CONFIG: config,
+        STEPMARK_OPTIONS: '{"locations": true}',
+      });
+      expect(both.json().spans).toEqual([['helper', 'unmarked.js:1:8']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an unknown option by name and says where options come from', () => {
+    const r = run(NODE24, ['--import', 'stepmark/register', 'main.mjs'], {
+      STEPMARK_OPTIONS: '{"callback": true}',
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('Invalid option "callback" (did you mean "callbacks"?)');
+    expect(r.stderr).toContain('STEPMARK_OPTIONS');
+    const bad = run(NODE24, ['--import', 'stepmark/register', 'main.mjs'], { STEPMARK_OPTIONS: '{oops' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('STEPMARK_OPTIONS is not valid JSON');
+  });
+
+  it.each([
+    ['Node 24', NODE24],
+    ['Node 20', NODE20],
+  ])('fails to load a file with a bad directive, at its file:line:col (%s)', (_label, node) => {
+    const r = run(node, ['--import', 'stepmark/register', 'bad-directive.mjs']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(
+      `${join(APP, 'bad-directive.mjs')}:6:15: @stepmark option "kind" needs "entity"`,
+    );
+  });
+
+  it('reports what it did under debug', () => {
+    const r = run(NODE24, ['--import', 'stepmark/register', 'main.cjs'], {
+      STEPMARK_OPTIONS: '{"debug": true}',
+    });
+    expect(r.stderr).toContain('legacy.cjs: 2 function(s) instrumented, 1 call(s) rewritten');
+    expect(r.stderr).toMatch(
+      /register: 1 file\(s\) instrumented, \d+ parsed with nothing to do, \d+ skipped/,
+    );
+  });
+});
