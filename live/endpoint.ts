@@ -211,14 +211,8 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     return text(404, 'Not Found\n');
   }
 
-  const pathnameOf = (req: LiveRequest | string): string => {
-    const u = typeof req === 'string' ? req : req instanceof Request ? req.url : nodeUrl(req);
-    try {
-      return new URL(u, 'http://x').pathname;
-    } catch {
-      return '';
-    }
-  };
+  const pathnameOf = (req: LiveRequest | string): string =>
+    parseUrl(typeof req === 'string' ? req : req instanceof Request ? req.url : nodeUrl(req))?.pathname ?? '';
 
   const handles = (req: LiveRequest | string): boolean => {
     if (!enabled) return false;
@@ -227,17 +221,17 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     return original !== undefined && below(pathnameOf(original)) !== undefined;
   };
 
-  const node = async (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> => {
+  const serveNode = async (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> => {
     // Mounted under a prefix (Express `app.use('/admin', live)`) `req.url` is relative to it;
     // mounted at the endpoint's own path (`app.use('/__stepmark', live)`) only `originalUrl` has it.
-    let url = new URL(nodeUrl(req), 'http://localhost');
-    let rest = enabled ? below(url.pathname) : undefined;
     const original = originalUrl(req);
+    let url = parseUrl(nodeUrl(req));
+    let rest = enabled && url ? below(url.pathname) : undefined;
     if (rest === undefined && enabled && original !== undefined) {
-      url = new URL(original, 'http://localhost');
-      rest = below(url.pathname);
+      url = parseUrl(original);
+      rest = url ? below(url.pathname) : undefined;
     }
-    if (rest === undefined) {
+    if (rest === undefined || url === undefined) {
       if (next) next();
       else if (!res.headersSent) {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
@@ -245,27 +239,18 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
       return;
     }
     const secure =
-      (req.socket as { encrypted?: boolean }).encrypted === true ||
+      (req.socket as { encrypted?: boolean } | null)?.encrypted === true ||
       /^https\b/i.test(first(req.headers['x-forwarded-proto']) ?? '');
-    let reply: Reply;
-    try {
-      const visible = new URL(original ?? nodeUrl(req), 'http://localhost').pathname;
-      reply = await route(
-        req,
-        req.method ?? 'GET',
-        url,
-        (name) => first(req.headers[name]),
-        secure,
-        rest,
-        visible,
-      );
-    } catch (error) {
-      if (next) {
-        next(error);
-        return;
-      }
-      reply = text(500, 'stepmark live view: internal error\n');
-    }
+    const visible = parseUrl(original ?? nodeUrl(req))?.pathname ?? url.pathname;
+    const reply = await route(
+      req,
+      req.method ?? 'GET',
+      url,
+      (name) => first(req.headers[name]),
+      secure,
+      rest,
+      visible,
+    );
     if (!reply.stream) {
       res.writeHead(reply.status, reply.headers);
       res.end(req.method === 'HEAD' ? undefined : reply.body);
@@ -298,6 +283,21 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
       if (!res.writableEnded) res.end();
     }
   };
+
+  // The returned promise never rejects: plain node:http callers do not await it, and an
+  // unhandled rejection would take the process down. Errors go to `next` when there is one.
+  const node = (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> =>
+    serveNode(req, res, next).catch((error: unknown) => {
+      if (next) {
+        next(error);
+        return;
+      }
+      if (!res.headersSent) {
+        res
+          .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('stepmark live view: internal error\n');
+      } else if (!res.writableEnded) res.destroy();
+    });
 
   const fetchForm = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
@@ -352,6 +352,15 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     enabled: { value: enabled, enumerable: true },
   });
   return endpoint;
+}
+
+/** A request target as a URL; a malformed one is simply not ours (undefined), never a throw. */
+function parseUrl(target: string): URL | undefined {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }
 
 function first(value: string | string[] | undefined): string | undefined {

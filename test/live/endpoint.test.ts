@@ -279,4 +279,31 @@ describe('live endpoint: the event stream', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs.length + lost).toBe(total);
   });
+
+  it('survives a trace that cannot be serialised: the stream says so, /traces answers 500, nothing crashes', async () => {
+    const live = createLiveEndpoint({ enabled: true, secret: SECRET });
+    const bare = await serve((req, res) => void live(req, res)); // no next: the handler answers itself
+    const sse = await connectSse(`${bare}/__stepmark/events`, auth);
+    await sse.take(1);
+    live.onFinish({ ...trace('bad'), meta: { n: 1n } } as never);
+    live.onFinish(trace('good'));
+    const [bad, good] = await sse.take(2);
+    expect(JSON.parse(bad!.data).error).toMatch(/item 1 is not serialisable/);
+    expect(JSON.parse(good!.data).meta.request_id).toBe('good');
+    sse.close();
+    const res = await fetch(`${bare}/__stepmark/traces`, { headers: auth });
+    expect(res.status).toBe(500);
+    // With next (Express and friends), the error goes to the app's error handling.
+    const errors: unknown[] = [];
+    const withNext = await serve((req, res) =>
+      live(req, res, (error) => {
+        errors.push(error);
+        res.writeHead(502).end();
+      }),
+    );
+    expect((await fetch(`${withNext}/__stepmark/traces`, { headers: auth })).status).toBe(502);
+    expect(String(errors[0])).toMatch(/BigInt/);
+    // A request target that is not a URL is passed on, not thrown.
+    expect(live.handles('http://[')).toBe(false);
+  });
 });
