@@ -137,13 +137,24 @@ function entityRead(t: Types, segments: readonly string[]): t.Expression {
 /**
  * Wraps each `await` / `yield` that belongs to the function (not to nested functions):
  * `await e` → `__smf.r(await __smf.s(e))`. `for await` loops are left alone.
+ *
+ * When a suspension throws (a rejected `await`, `generator.throw()` at a `yield`), the `r()`
+ * around it never runs; so every `catch` and `finally` of a `try` whose block suspends starts
+ * with `__smf.r();` to make the span current again before the user's handler runs.
  */
 export function wrapSuspensions(t: Types, path: FunctionPath): void {
   const node = path.node;
   if (!node.async && !node.generator) return;
   const done = new WeakSet<t.Node>();
+  const trys = new Set<t.TryStatement>();
   const frameCall = (method: string, args: t.Expression[]) =>
     t.callExpression(t.memberExpression(t.identifier(FRAME_BINDING), t.identifier(method)), args);
+  const noteTrys = (p: NodePath) => {
+    let child: NodePath = p;
+    for (let q = p.parentPath; q && q.node !== node; child = q, q = q.parentPath) {
+      if (q.isTryStatement() && child.key === 'block') trys.add(q.node);
+    }
+  };
   path.get('body').traverse({
     Function(p) {
       p.skip();
@@ -151,16 +162,23 @@ export function wrapSuspensions(t: Types, path: FunctionPath): void {
     AwaitExpression(p: NodePath<t.AwaitExpression>) {
       if (done.has(p.node)) return;
       done.add(p.node);
+      noteTrys(p);
       p.node.argument = frameCall(ABI.suspend, [p.node.argument]);
       p.replaceWith(withLoc(frameCall(ABI.resume, [p.node]), p.node));
     },
     YieldExpression(p: NodePath<t.YieldExpression>) {
       if (done.has(p.node)) return;
       done.add(p.node);
+      noteTrys(p);
       p.node.argument = frameCall(ABI.suspend, p.node.argument ? [p.node.argument] : []);
       p.replaceWith(withLoc(frameCall(ABI.resume, [p.node]), p.node));
     },
   });
+  for (const tryNode of trys) {
+    for (const block of [tryNode.handler?.body, tryNode.finalizer]) {
+      if (block) block.body.unshift(withLoc(t.expressionStatement(frameCall(ABI.resume, [])), block));
+    }
+  }
 }
 
 /** A zero-width location at the start or end of a node (for inserted code). */

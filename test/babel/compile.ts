@@ -52,7 +52,15 @@ export function babelOptions(setup: BabelSetup, filename: string, options: Stepm
     babelrc: false,
     configFile: false,
     sourceType: 'module',
-    presets: setup.typescript === false ? [] : [[pkg('@babel/preset-typescript', setup.major), {}]],
+    presets:
+      setup.typescript === false
+        ? []
+        : [
+            [
+              pkg('@babel/preset-typescript', setup.major),
+              setup.major === 7 ? { allowDeclareFields: true } : {},
+            ],
+          ],
     plugins,
     sourceMaps: setup.sourceMaps ?? true,
     retainLines: setup.retainLines ?? false,
@@ -69,4 +77,9 @@ export async function compileWith(
   const result = await babel(setup.major).transformAsync(source, babelOptions(setup, filename, options));
   if (!result?.code) throw new Error(`babel produced no code for ${filename}`);
   return { code: result.code, map: result.map ?? undefined };
+}
+
+/** `@babel/plugin-proposal-decorators` (standard 2023-11 decorators) for a Babel major. */
+export function decoratorsPlugin(major: BabelMajor): unknown {
+  return [pkg('@babel/plugin-proposal-decorators', major), { version: '2023-11' }];
 }

@@ -65,9 +65,14 @@ async function once(run) {
   };
   const body = async () => {
     const mod = await import(pathToFileURL(run.file).href);
-    const main = mod.main ?? mod.default?.main;
-    if (typeof main !== 'function') throw new Error(`fixture has no exported main(log)`);
-    return main(record);
+    // CommonJS output with ESM interop (`__esModule`): the exports object is Node's default export.
+    const exports = mod.default?.__esModule
+      ? mod.default
+      : typeof mod.main === 'function'
+        ? mod
+        : mod.default;
+    if (typeof exports?.main !== 'function') throw new Error('fixture has no exported main(log, exports)');
+    return exports.main(record, exports);
   };
   let trace;
   const settle = (p) =>
