@@ -56,6 +56,8 @@ export interface FrameSite {
   readonly derivedConstructor: boolean;
   /** `await` / `yield` expressions directly in this function (not in nested functions), outermost first. */
   readonly suspensions: Node[];
+  /** `try` statements of this function whose block holds a suspension (their handlers resume the frame). */
+  readonly resumeTrys: Set<Node>;
 }
 
 /** An explicit API call to rewrite. */
@@ -141,6 +143,8 @@ export function analyze(
   const contexts: Context[] = [];
   /** Directives attached to functions, classes and object literals. */
   const attached = new Map<Node, Directive>();
+  /** How many enclosing nodes carry `@stepmark-ignore`. */
+  let ignoredDepth = 0;
   const containerNames = new Map<Node, string | undefined>();
   const keysOf = childKeys(visitorKeys);
 
@@ -168,9 +172,14 @@ export function analyze(
     thisClass: () => top()?.thisClass,
   };
 
+  /** Records directive `d` on `target` (a function, class or object literal), merged with one already there. */
+  const attach = (target: Node | null | undefined, d: Directive | undefined): void => {
+    if (!d || !target) return;
+    const node = unwrap(target)!;
+    attached.set(node, mergeDirectives(attached.get(node), d));
+  };
   const claim = (from: number, to: number, target: Node | null | undefined): void => {
-    const d = directives.claim(from, to);
-    if (d && target) attached.set(unwrap(target)!, d);
+    attach(target, directives.claim(from, to));
   };
 
   /** Attaches directives that precede declarations to what they declare. */
@@ -184,12 +193,16 @@ export function analyze(
       case 'VariableDeclaration': {
         const d = directives.claim(Math.min(exportStart, node.start), node.start);
         for (const decl of node.declarations as Node[]) {
-          const own = directives.claim(decl.start, decl.start);
-          const dd = own ?? d;
-          if (dd && decl.init) attached.set(unwrap(decl.init)!, dd);
+          attach(decl.init, d);
+          attach(decl.init, directives.claim(decl.start, decl.start));
         }
         return;
       }
+      case 'ExpressionStatement':
+        // `/** @stepmark */ exports.handler = function () {}`
+        if (node.expression.type === 'AssignmentExpression')
+          claim(node.start, node.start, node.expression.right);
+        return;
       case 'ExportDefaultDeclaration':
         claim(node.start, node.start, node.declaration);
         return;
@@ -222,14 +235,28 @@ export function analyze(
 
   const visit = (node: Node): void => {
     const type = node.type;
-    if (withDirectives) attachDirectives(node);
-    if (node.declare === true || type === 'TSDeclareFunction') return; // no body: nothing emitted
+    let ignoring = false;
+    if (withDirectives) {
+      attachDirectives(node);
+      // `@stepmark-ignore` also excludes everything nested in what it is on.
+      if (attached.get(node)?.type === 'ignore') {
+        ignoring = true;
+        ignoredDepth++;
+      }
+    }
+    if (node.declare === true || type === 'TSDeclareFunction') {
+      if (ignoring) ignoredDepth--;
+      return; // no body: nothing emitted
+    }
     let context: Context | undefined;
     if (isFunction(node)) {
       context = enterFunction(node);
     } else if (type === 'AwaitExpression' || type === 'YieldExpression') {
       const frame = top()?.frame;
-      if (frame) frame.suspensions.push(node);
+      if (frame) {
+        frame.suspensions.push(node);
+        noteTrys(frame);
+      }
     } else if (type === 'StaticBlock') {
       context = initializerContext(ancestors.length - 2, true);
     } else if (tracking) {
@@ -274,6 +301,18 @@ export function analyze(
     ancestors.pop();
     if (scoped) scopes.pop();
     if (context) contexts.pop();
+    if (ignoring) ignoredDepth--;
+  };
+
+  /**
+   * A suspension that throws (rejected `await`, `generator.throw()`) never reaches its `r()`: the
+   * `catch`/`finally` of every `try` whose block holds it resume the frame first.
+   */
+  const noteTrys = (frame: FrameSite): void => {
+    for (let i = ancestors.length - 1; i > 0 && ancestors[i] !== frame.fn; i--) {
+      const a = ancestors[i - 1]!;
+      if (a.type === 'TryStatement' && a.block === ancestors[i]) frame.resumeTrys.add(a);
+    }
   };
 
   const currentName = (): string => top()?.name ?? MODULE_SCOPE_NAME;
@@ -312,7 +351,7 @@ export function analyze(
         binding.type === 'member'
           ? containerDirective(member?.parent ?? effectiveParent(fn, ancestors, parentIndex).parent)
           : undefined;
-      if (isSelected(description, own, container, policy) && !alreadyInstrumented(fn)) {
+      if (ignoredDepth === 0 && isSelected(description, own, container, policy) && !alreadyInstrumented(fn)) {
         const entity = own?.type === 'mark' && own.entity ? own : undefined;
         if (entity) checkEntityRoot(entity, parameterNames(fn), fn.type !== 'ArrowFunctionExpression');
         const cls =
@@ -326,6 +365,7 @@ export function analyze(
           entity,
           derivedConstructor: cls != null && cls.superClass != null,
           suspensions: [],
+          resumeTrys: new Set(),
         };
         frames.push(frame);
       }
@@ -347,6 +387,13 @@ export function analyze(
 }
 
 const NO_BINDING: Binding = { type: 'none' };
+
+/** Two directives on one target (e.g. on a declaration and on its function): ignore wins, then options. */
+function mergeDirectives(a: Directive | undefined, b: Directive): Directive {
+  if (!a) return b;
+  if (a.type === 'ignore' || b.type === 'ignore') return a.type === 'ignore' ? a : b;
+  return a.type === 'mark' && (a.entity || a.kind) ? a : b;
+}
 
 /** Whether a function gets a frame: selected (file, container or own directive), eligible, not ignored. */
 function isSelected(

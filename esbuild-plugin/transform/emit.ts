@@ -5,8 +5,10 @@
  * Several edits can land on one offset (`{await x}`: the frame's `try {` and the `await`'s
  * `__smf.r(` both go after `{`). Edits are made outermost first; openings use `appendRight`
  * (kept in call order, so outer before inner) and closings `prependLeft` (reverse call order, so
- * inner before outer). Frames go first, then explicit calls, then suspension points: at one offset
- * a frame's `try {` precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
+ * inner before outer); a block body's `} catch … finally …` is attached to its closing brace
+ * (`appendRight`), after anything that closes to its left. Frames go first, then the resumes in
+ * `catch`/`finally`, then explicit calls, then suspension points: at one offset a frame's `try {`
+ * precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
  */
 import type MagicString from 'magic-string';
 import {
@@ -26,8 +28,16 @@ export interface EmitContext {
 
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
   for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
+  for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
   for (const call of analysis.calls) emitCall(ms, call);
   for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
+}
+
+/** `catch (e) { __smf.r(); … }` and `finally { __smf.r(); … }` of a `try` whose block suspends. */
+function emitResumeInHandlers(ms: MagicString, tryStatement: Node): void {
+  const resume = ` ${FRAME}.${ABI.resume}();`;
+  if (tryStatement.handler) ms.appendRight(tryStatement.handler.body.start + 1, resume);
+  if (tryStatement.finalizer) ms.appendRight(tryStatement.finalizer.start + 1, resume);
 }
 
 function literal(value: string | undefined): string {
@@ -69,7 +79,18 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
   }
   if (frame.derivedConstructor) {
     const superAt = statements.findIndex(isSuperCallStatement);
-    if (superAt >= 0) at = statements[superAt]!.end;
+    if (superAt >= 0) {
+      at = statements[superAt]!.end;
+      i = superAt + 1;
+    }
+  }
+  // Function declarations stay at function level, before the frame (in the `try` block they
+  // would be block-scoped: `var` redeclarations would break and hoisting would change). Those
+  // right at the start stay where they are; later ones are moved up, with their source mappings.
+  while (i < statements.length && statements[i]!.type === 'FunctionDeclaration') at = statements[i++]!.end;
+  for (let j = i; j < statements.length; j++) {
+    const s = statements[j]!;
+    if (s.type === 'FunctionDeclaration') ms.move(s.start, s.end, at);
   }
   const opening = `${at !== body.start + 1 && source.charCodeAt(at - 1) !== 59 /* ; */ ? ';' : ''} ${open} `;
   if (at === body.end - 1) {
@@ -77,7 +98,8 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     ms.appendRight(at, `${opening}${CLOSE} `);
   } else {
     ms.appendRight(at, opening);
-    ms.prependLeft(body.end - 1, ` ${CLOSE} `);
+    // appendRight: stays with the closing brace even when the last statement is a moved function.
+    ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
 }
 
