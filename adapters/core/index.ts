@@ -2,8 +2,10 @@
 // authorisation decision, trace metadata, the response-header encoding and the onFinish call.
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
+import { run } from '../../runtime/index.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
+import { StepmarkConfigError } from './errors.js';
 import {
   type AdapterErrorSource,
   type AdapterTraits,
@@ -75,6 +77,7 @@ export class AdapterCore<Req> {
     access: RequestAccess<Req>,
   ) {
     this.options = resolveOptions(options, traits);
+    checkTraceOptions(this.options.traceOptions, traits.entry);
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
     this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
@@ -224,6 +227,25 @@ export class AdapterCore<Req> {
     } catch {
       // The error hook is the last stop: nothing it does may reach the server.
     }
+  }
+}
+
+/**
+ * Lets the runtime judge `traceOptions` once at start-up (an empty trace, without `onEnd`), so a
+ * bad value is a configuration error now rather than an untraced request later.
+ */
+function checkTraceOptions(traceOptions: TraceOptions, entry: string): void {
+  if (Object.keys(traceOptions).length === 0) return;
+  // A valid onEnd is left out (it would receive the empty trace); an invalid one stays to be refused.
+  const onEnd = typeof traceOptions.onEnd === 'function' ? undefined : traceOptions.onEnd;
+  try {
+    run(() => undefined, { ...traceOptions, onEnd });
+  } catch (error) {
+    throw new StepmarkConfigError(
+      'ERR_STEPMARK_INVALID_OPTION',
+      `${entry}: option \`traceOptions\` was refused by stepmark.run: ${(error as Error)?.message ?? String(error)}`,
+      'traceOptions',
+    );
   }
 }
 

@@ -68,8 +68,8 @@ export class RequestTrace<Req> {
       }, this.start.options);
       Promise.resolve(lifetime).catch((e: unknown) => this.core.report(e, 'onFinish'));
     } catch (e) {
-      // stepmark.run refused (e.g. invalid traceOptions): serve the request untraced.
-      this.core.report(e, 'onFinish');
+      // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
+      this.core.report(e, 'trace');
       if (!entered) return proceed();
     }
     if (failed) throw error;

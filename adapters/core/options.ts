@@ -12,7 +12,9 @@ export type AdapterErrorSource =
   /** The `meta` callback threw (the trace then carries only the adapter's own meta). */
   | 'meta'
   /** The trace could not be put into the response (the response itself is sent as usual). */
-  | 'expose';
+  | 'expose'
+  /** `stepmark.run` refused to start the trace (the request is then served untraced). */
+  | 'trace';
 
 /**
  * Options shared by every stepmark adapter (`stepmark/http`, `/fastify`, `/koa`, `/hono`,

@@ -143,6 +143,12 @@ describe('AdapterCore', () => {
     });
   });
 
+  it('does not call a valid traceOptions.onEnd at start-up', () => {
+    let calls = 0;
+    new AdapterCore<Req>({ traceOptions: { maxEvents: 10, onEnd: () => calls++ } }, traits, access);
+    expect(calls).toBe(0);
+  });
+
   it('validates options with typed errors naming the option', () => {
     const make = (o: Record<string, unknown>) => () => new AdapterCore<Req>(o as never, traits, access);
     const cases: Array<[Record<string, unknown>, string, string | undefined]> = [
@@ -156,6 +162,9 @@ describe('AdapterCore', () => {
       [{ maxHeaderBytes: 1.5 }, 'ERR_STEPMARK_INVALID_OPTION', 'maxHeaderBytes'],
       [{ traceOptions: 3 }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
       [{ requestIdHeader: 'a b' }, 'ERR_STEPMARK_INVALID_OPTION', 'requestIdHeader'],
+      // judged by the runtime itself, at start-up
+      [{ traceOptions: { maxEvents: -1 } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
+      [{ traceOptions: { onEnd: 'log' } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
     ];
     for (const [options, code, option] of cases) {
       let error: unknown;
