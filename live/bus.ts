@@ -131,9 +131,12 @@ export class LiveBus<T = unknown> {
     return out;
   }
 
-  /** Reads the backlog after `since`, then live items, each exactly once. */
-  subscribe(options: SubscribeOptions = {}): Subscription<T> {
-    return this.#subscription(options);
+  /**
+   * Reads the backlog after `since`, then live items, each exactly once. Pass the options, or
+   * just `since` (`bus.subscribe(lastEventId)`).
+   */
+  subscribe(options: SubscribeOptions | number | string | null = {}): Subscription<T> {
+    return this.#subscription(options === null || typeof options !== 'object' ? { since: options } : options);
   }
 
   #push(kind: LiveKind, data: T): LiveItem<T> {

@@ -56,7 +56,9 @@ describe('LiveBus', () => {
     bus.publish(3);
     expect(fresh.poll()?.item.data).toBe(3);
 
-    const resumed = bus.subscribe({ since: `${bus.epoch}:2` });
+    const resumed = bus.subscribe(`${bus.epoch}:2`); // the short form: just `since`
+    const short = bus.subscribe(2);
+    expect(short.poll()?.item.data).toBe(3);
     expect(resumed.poll()?.item.data).toBe(3);
     const foreign = bus.subscribe({ since: 'otherepoch:2' });
     expect([foreign.poll(), foreign.poll(), foreign.poll()].map((d) => d?.item.data)).toEqual([1, 2, 3]);
@@ -65,7 +67,7 @@ describe('LiveBus', () => {
     expect(future.poll()?.item.data).toBe(1);
     const garbage = bus.subscribe({ since: 'not an id' });
     expect(garbage.poll()?.item.data).toBe(1);
-    for (const s of [fresh, resumed, foreign, future, garbage]) s.cancel();
+    for (const s of [fresh, resumed, short, foreign, future, garbage]) s.cancel();
     expect(bus.subscribers).toBe(0);
   });
 
