@@ -21,6 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export default async function (h) {
   await inProcess(h);
+  // STEPMARK_BENCH_NO_LOAD=1 keeps to the in-process figures (seconds instead of a minute or two).
+  if (process.env.STEPMARK_BENCH_NO_LOAD === '1') return;
   for (const framework of ['express', 'fastify']) await load(h, framework);
 }
 
@@ -38,6 +40,85 @@ async function inProcess(h) {
       subject: async () => (await traced.fetch(req())).text(),
     },
     { target: '<= 1.10', note: 'whole in-process request: Request, routing, JSON response, body read' },
+  );
+
+  // Express, Koa and Fastify in process through light-my-request (Fastify's inject): a real
+  // request and response object pair, no sockets, so the figure is CPU only.
+  let inject;
+  try {
+    ({ inject } = await import('light-my-request'));
+  } catch {
+    h.report('express/koa in-process ratios', 'skipped', '', {
+      note: 'light-my-request (a Fastify dependency) not found',
+    });
+  }
+  if (inject) {
+    const express = (await import('express')).default;
+    const expressApp = (traced, noop = false) => {
+      const app = express();
+      if (traced) app.use(httpMiddleware({ onFinish: () => {} }));
+      if (noop) app.use((_req, _res, next) => next());
+      app.get('/orders/:id', (req, res) => res.json({ id: req.params.id }));
+      return app;
+    };
+    const plainExpress = expressApp(false);
+    const tracedExpress = expressApp(true);
+    await h.compare(
+      'express, untriggered request in process: with stepmark vs without',
+      {
+        baseline: () => inject(plainExpress, { url: '/orders/1' }),
+        subject: () => inject(tracedExpress, { url: '/orders/1' }),
+      },
+      { target: '<= 1.05', note: 'light-my-request: routing, JSON response, no sockets' },
+    );
+    const noopExpress = expressApp(false, true);
+    await h.compare(
+      'express, untriggered: stepmark vs a no-op middleware in its place',
+      {
+        baseline: () => inject(noopExpress, { url: '/orders/1' }),
+        subject: () => inject(tracedExpress, { url: '/orders/1' }),
+      },
+      { target: '<= 1.02', note: "separates stepmark's check from Express's cost of one more layer" },
+    );
+    const Koa = (await import('koa')).default;
+    const { stepmarkMiddleware: koaMiddleware } = await import('stepmark/koa');
+    const koaApp = (traced) => {
+      const app = new Koa();
+      if (traced) app.use(koaMiddleware({ onFinish: () => {} }));
+      app.use((ctx) => {
+        ctx.body = { id: ctx.path.slice(8) };
+      });
+      return app.callback();
+    };
+    const plainKoa = koaApp(false);
+    const tracedKoa = koaApp(true);
+    await h.compare(
+      'koa, untriggered request in process: with stepmark vs without',
+      {
+        baseline: () => inject(plainKoa, { url: '/orders/1' }),
+        subject: () => inject(tracedKoa, { url: '/orders/1' }),
+      },
+      { target: '<= 1.05', note: 'light-my-request' },
+    );
+  }
+  const Fastify = (await import('fastify')).default;
+  const { stepmarkPlugin } = await import('stepmark/fastify');
+  const fastifyApp = async (traced) => {
+    const app = Fastify();
+    if (traced) await app.register(stepmarkPlugin, { onFinish: () => {} });
+    app.get('/orders/:id', async (req) => ({ id: req.params.id }));
+    await app.ready();
+    return app;
+  };
+  const plainFastify = await fastifyApp(false);
+  const tracedFastify = await fastifyApp(true);
+  await h.compare(
+    'fastify, untriggered request in process (inject): with stepmark vs without',
+    {
+      baseline: () => plainFastify.inject({ url: '/orders/1' }),
+      subject: () => tracedFastify.inject({ url: '/orders/1' }),
+    },
+    { target: '<= 1.05', note: 'fastify.inject: routing, hooks, JSON serialisation, no sockets' },
   );
 
   const mw = httpMiddleware({ onFinish: () => {} });
