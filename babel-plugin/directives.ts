@@ -11,6 +11,7 @@ import {
   mayContainDirective,
   misplacedDirectiveError,
   parseComment,
+  RUNTIME_BINDING,
 } from '../instrument/index.js';
 
 type Node = t.Node;
@@ -54,7 +55,8 @@ export class FileDirectives {
    */
   constructor(program: t.Program, comments: readonly t.Comment[] | undefined, code: string) {
     let fileMarked = false;
-    const firstStatement = program.body[0];
+    // A second pass sees our runtime binding first: the file's own first statement follows it.
+    const firstStatement = program.body.find((s) => !isRuntimeBinding(s));
     const firstStart = firstStatement?.start ?? Number.POSITIVE_INFINITY;
     for (const comment of comments ?? []) {
       if (!mayContainDirective(comment.value) || comment.start == null || comment.end == null) continue;
@@ -156,4 +158,17 @@ function nameOfDeclaration(node: Node): string | undefined {
       : undefined;
   }
   return undefined;
+}
+
+/** Whether a statement is the runtime binding a previous pass added (`import { v1 as __stepmark }` / `const __stepmark = …`). */
+export function isRuntimeBinding(s: Node): boolean {
+  if (s.type === 'ImportDeclaration') {
+    return s.specifiers.length === 1 && s.specifiers[0]!.local.name === RUNTIME_BINDING;
+  }
+  return (
+    s.type === 'VariableDeclaration' &&
+    s.declarations.length === 1 &&
+    s.declarations[0]!.id.type === 'Identifier' &&
+    s.declarations[0]!.id.name === RUNTIME_BINDING
+  );
 }

@@ -66,13 +66,7 @@ export function frameStart(path: FunctionPath, body: t.BlockStatement): number {
 /** Rewrites `path`'s body into the frame shape. The function must have a body. */
 export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
   const node = path.node;
-  if (node.body.type !== 'BlockStatement') {
-    // Expression-bodied arrow: `x => e` becomes `x => { …; try { return e; } … }`.
-    const expr = node.body;
-    const ret = withLoc(t.returnStatement(expr), expr);
-    node.body = withLoc(t.blockStatement([ret]), expr);
-    (node as t.ArrowFunctionExpression).expression = false;
-  }
+  ensureBlockBody(t, path);
   const body = node.body as t.BlockStatement;
   const start = frameStart(path, body);
   const before = body.body.slice(0, start);
@@ -127,6 +121,15 @@ export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
   body.body = [...hoisted, ...before, declaration, tryStatement];
 }
 
+/** Expression-bodied arrow: `x => e` becomes `x => { return e; }` (the frame goes around the return). */
+export function ensureBlockBody(t: Types, path: FunctionPath): void {
+  const node = path.node;
+  if (node.body.type === 'BlockStatement') return;
+  const expr = node.body;
+  node.body = withLoc(t.blockStatement([withLoc(t.returnStatement(expr), expr)]), expr);
+  (node as t.ArrowFunctionExpression).expression = false;
+}
+
 /** `order?.id` from `["order", "id"]`. Never `arguments`: parameters are read by name. */
 function entityRead(t: Types, segments: readonly string[]): t.Expression {
   let expr: t.Expression = segments[0] === 'this' ? t.thisExpression() : t.identifier(segments[0]!);
@@ -145,6 +148,7 @@ function entityRead(t: Types, segments: readonly string[]): t.Expression {
 export function wrapSuspensions(t: Types, path: FunctionPath): void {
   const node = path.node;
   if (!node.async && !node.generator) return;
+  ensureBlockBody(t, path);
   const done = new WeakSet<t.Node>();
   const trys = new Set<t.TryStatement>();
   const frameCall = (method: string, args: t.Expression[]) =>

@@ -1,0 +1,304 @@
+// The Babel plugin on its own: one suite run against Babel 7 and Babel 8. Transforms are
+// checked on their output text where the shape is the point (docs/ABI.md), and by running
+// the output where behaviour is the point.
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../corpus/harness.js';
+import { type BabelMajor, babel, babelOptions } from './compile.js';
+
+const require = createRequire(import.meta.url);
+const FILE = '/project/src/order.ts';
+
+function transform(
+  major: BabelMajor,
+  code: string,
+  options: object | null = {},
+  extra: Partial<Parameters<typeof babelOptions>[0]> = {},
+) {
+  const result = babel(major).transformSync(
+    code,
+    babelOptions(
+      { major, moduleFormat: 'esm', sourceMaps: false, ...extra },
+      FILE,
+      options === null ? null : { root: '/project', ...options },
+    ),
+  );
+  return result!.code!;
+}
+
+function errorOf(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+describe.each([7, 8] as const)('Babel %i', (major) => {
+  it('loads through the package entry from CommonJS (require) and ESM (import)', async () => {
+    const cjs = require('stepmark/babel-plugin');
+    const esm = await import('stepmark/babel-plugin');
+    for (const plugin of [cjs.default ?? cjs, esm.default]) {
+      const out = transform(major, '// @stepmark\nfunction f() {}', {}, { plugin, typescript: false });
+      expect(out).toContain('__stepmark.enter("f", "src/order.ts:2:1")');
+    }
+    // Babel resolves the plugin by name, as in a babel.config.json of a project that installed stepmark
+    const project = join(REPO_ROOT, 'test-output/babel-by-name');
+    mkdirSync(join(project, 'node_modules'), { recursive: true });
+    if (!existsSync(join(project, 'node_modules/stepmark')))
+      symlinkSync(REPO_ROOT, join(project, 'node_modules/stepmark'), 'dir');
+    const byName = babel(major).transformSync('// @stepmark\nfunction g() {}', {
+      filename: FILE,
+      cwd: project,
+      babelrc: false,
+      configFile: false,
+      plugins: [['stepmark/babel-plugin', { root: '/project' }]],
+    });
+    expect(byName!.code).toContain('__stepmark.enter("g", "src/order.ts:2:1")');
+  });
+
+  it('emits the frame shape of docs/ABI.md, after the directive prologue', () => {
+    const out = transform(
+      major,
+      '"use strict";\n// @stepmark\nexport function validate(order: { id: string }) {\n  "use asm";\n  return order.id;\n}\n',
+    );
+    expect(out).toBe(
+      [
+        '"use strict";',
+        '',
+        '// @stepmark',
+        'import { v1 as __stepmark } from "stepmark/runtime";',
+        'export function validate(order) {',
+        '  "use asm";',
+        '',
+        '  const __smf = __stepmark.enter("validate", "src/order.ts:3:8");',
+        '  try {',
+        '    return order.id;',
+        '  } catch (__sme) {',
+        '    __smf.fail(__sme);',
+        '    throw __sme;',
+        '  } finally {',
+        '    __smf.exit();',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+  });
+
+  it('wraps await and yield of the function itself, not of nested functions or for-await', () => {
+    const out = transform(
+      major,
+      '// @stepmark\nasync function* g(xs) {\n  for await (const x of xs) yield x;\n  yield* other();\n  const v = yield;\n  try { await a(); } catch { b(); } finally { c(); }\n  const inner = async () => await d();\n}',
+    );
+    expect(out).toContain('for await (const x of xs) __smf.r(yield __smf.s(x));');
+    expect(out).toContain('__smf.r(yield* __smf.s(other()));');
+    expect(out).toContain('const v = __smf.r(yield __smf.s());');
+    expect(out).toMatch(/catch \{\s+__smf\.r\(\);\s+b\(\);/);
+    expect(out).toMatch(/finally \{\s+__smf\.r\(\);\s+c\(\);/);
+    // the nested arrow has its own frame and its own wrapped await
+    expect(out).toMatch(
+      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17"\);\s+try \{\s+return __smf\.r\(await __smf\.s\(d\(\)\)\);/,
+    );
+  });
+
+  it('opens the frame of a derived constructor after its top-level super() and after TypeScript parameter properties', () => {
+    const out = transform(
+      major,
+      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    const y = x * 2;\n    super(y);\n    this.z = helper();\n    function helper() { return 1; }\n  }\n}',
+    );
+    // function declarations stay hoisted at function level, for code before super()
+    expect(out.replace(/\s+/g, ' ')).toContain(
+      'constructor(x) { function helper() { return 1; } const y = x * 2; super(y); this.x = x; const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { this.z = helper(); }',
+    );
+  });
+
+  it('writes entity directives as optional chains read only while tracing, never through arguments', () => {
+    const out = transform(
+      major,
+      '/** @stepmark entity=order.customer.id kind=customer */\nconst charge = (order) => order.total;',
+    );
+    expect(out).toContain(
+      '__stepmark.enterEntity("charge", "src/order.ts:2:16", "customer", __stepmark.on() && order?.customer?.id)',
+    );
+    expect(out).not.toContain('arguments');
+  });
+
+  it('writes void 0 for locations: false and leaves bodiless TypeScript members alone', () => {
+    const out = transform(
+      major,
+      '// @stepmark\nexport function f(a: string): void;\nexport function f(a: any) {}\nabstract class S { abstract area(): number; }\ndeclare function g(): void;',
+      { locations: false },
+    );
+    expect(out.match(/__stepmark\.enter\(/g)).toHaveLength(1);
+    expect(out).toContain('__stepmark.enter("f", void 0)');
+  });
+
+  it('is idempotent: a second pass neither wraps again nor adds a second import', () => {
+    const once = transform(
+      major,
+      '// @stepmark\nimport { step } from "stepmark";\nasync function f() { step("a"); await x; }',
+      {},
+      { typescript: false },
+    );
+    const twice = transform(major, once, {}, { typescript: false });
+    expect(twice).toBe(once);
+  });
+
+  it('adds nothing to a file with nothing to do', () => {
+    const code = 'import { step } from "other";\nfunction f() { step("x"); return 1; }';
+    expect(transform(major, code, {}, { typescript: false })).toBe(
+      transform(major, code, null, { typescript: false }),
+    );
+  });
+
+  it('rewrites every bound form of the API and nothing else', () => {
+    const out = transform(
+      major,
+      [
+        'import { step, enter as begin, scope, type Meta } from "stepmark";',
+        'import * as sm from "stepmark";',
+        'import smDefault from "stepmark";',
+        'import { step as other } from "elsewhere";',
+        'const orders = scope("order");',
+        'const viaNs = sm.scope("user");',
+        'function f(meta: Meta) {',
+        '  step("a", meta); begin(); sm.step("b"); sm["stepEntity"]("id", "c"); smDefault.enter();',
+        '  orders.step("o1", "d"); viaNs.enter("u1"); other("x"); sm.track("id");',
+        '  { const step = (x: string) => x; step("local"); }',
+        '}',
+      ].join('\n'),
+    );
+    for (const s of [
+      '__stepmark.step("f", "a", meta)',
+      '__stepmark.enterUser("f")',
+      '__stepmark.step("f", "b")',
+      '__stepmark.stepEntity("f", "id", "c")',
+      '__stepmark.enterUser("f")',
+      '__stepmark.scopeStep(orders, "f", "o1", "d")',
+      '__stepmark.scopeEnter(viaNs, "f", "u1")',
+      'other("x")',
+      'sm.track("id")',
+      'step("local")',
+    ]) {
+      expect(out).toContain(s);
+    }
+  });
+
+  it('rewrites require forms in CommonJS files and binds the runtime with require(...).abi(1)', () => {
+    const code = [
+      'const { step, stepEntity: se } = require("stepmark");',
+      'const sm = require("stepmark");',
+      'const enter = require("stepmark").enter;',
+      'function f() { step("a"); se(1, "b"); sm.step("c"); enter(); }',
+      'module.exports = { f };',
+    ].join('\n');
+    const out = transform(major, code, {}, { typescript: false });
+    expect(out.split('\n')[0]).toBe('const __stepmark = require("stepmark/runtime").abi(1);');
+    for (const s of [
+      '__stepmark.step("f", "a")',
+      '__stepmark.stepEntity("f", 1, "b")',
+      '__stepmark.step("f", "c")',
+      '__stepmark.enterUser("f")',
+    ]) {
+      expect(out).toContain(s);
+    }
+    // a `require` that is not the global one is not ours
+    const shadowed = transform(
+      major,
+      'const require = (x) => ({ step() {} });\nconst { step } = require("stepmark");\nfunction f() { step("a"); }',
+      {},
+      { typescript: false },
+    );
+    expect(shadowed).not.toContain('__stepmark');
+  });
+
+  it('honours importSource for the API and the runtime', () => {
+    const out = transform(
+      major,
+      'import { step } from "@acme/trace";\nimport { step as s2 } from "stepmark";\nfunction f() { step("a"); s2("b"); }',
+      {
+        importSource: '@acme/trace',
+      },
+    );
+    expect(out).toContain('import { v1 as __stepmark } from "@acme/trace/runtime";');
+    expect(out).toContain('__stepmark.step("f", "a")');
+    expect(out).toContain('s2("b")');
+  });
+
+  it('selects files by include/exclude globs relative to root', () => {
+    const code = 'export function f() {}';
+    expect(transform(major, code, { include: ['src/**'] })).toContain('__stepmark.enter("f"');
+    expect(transform(major, code, { include: ['src/**'], exclude: ['**/order.ts'] })).not.toContain(
+      '__stepmark',
+    );
+    expect(
+      transform(major, `// @stepmark\n${code}`, { include: ['lib/**'], exclude: ['**/order.ts'] }),
+    ).toContain('__stepmark.enter("f"');
+  });
+
+  it('rejects unknown options and wrong types by name, at configuration time', () => {
+    expect(errorOf(() => transform(major, 'x', { callback: true })).message).toMatch(
+      /stepmark\/babel-plugin: Invalid option "callback" \(did you mean "callbacks"\?\)/,
+    );
+    expect(errorOf(() => transform(major, 'x', { include: 5 })).message).toMatch(
+      /option "include" must be a glob string/,
+    );
+  });
+
+  it.each([
+    [
+      '// @stepmark\nfunction f() {}\n// @stepmarks\nfunction g() {}',
+      /Unknown directive @stepmarks; .* \(3:4\)/,
+      '> 3 | // @stepmarks',
+    ],
+    [
+      '/** @stepmark entity=order.id colour=red */\nfunction f(order) {}',
+      /Unknown @stepmark option "colour"; known options are entity, kind \(1:31\)/,
+      '> 1 | /** @stepmark',
+    ],
+    [
+      '/** @stepmark entity=id */\nfunction f(order) {}',
+      /entity=id does not start with a parameter of this function \(parameters: order\) \(1:5\)/,
+      '> 1 |',
+    ],
+    [
+      'function f() {\n  // @stepmark\n  return 1;\n}',
+      /@stepmark must directly precede a function.* \(2:6\)/,
+      '> 2 |   // @stepmark',
+    ],
+    [
+      '// @stepmark\nconst x = 1;\n// @stepmark\nconst y = 2;',
+      /must directly precede .* \(3:4\)/,
+      '> 3 | // @stepmark',
+    ],
+    ['// @stepmark entity=this.id\nconst f = () => 1;', /only allowed on methods/, '> 1 |'],
+  ])('reports a bad directive with file, line and column and a code frame: %s', (code, message, frame) => {
+    const e = errorOf(() => transform(major, code, {}, { typescript: false }));
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain(FILE);
+    expect(e.message).toContain(frame);
+    expect(e.code).toMatch(/^STEPMARK_/);
+  });
+
+  it('prints what it did and skipped with debug: true', () => {
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      transform(major, '// @stepmark\nclass A { get g() { return 1; } m() { [1].map(() => 1); } }', {
+        debug: true,
+      });
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(writes.join('')).toBe(
+      'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false)\n',
+    );
+  });
+});
