@@ -76,7 +76,7 @@ function traceRequest(
       if (failed) fail(error);
       else ready();
     };
-    const lifetime = run(async () => {
+    const traced = async (): Promise<void> => {
       let failed = false;
       try {
         await next();
@@ -90,24 +90,47 @@ function traceRequest(
       let aborted = false;
       if (!failed) {
         if (start.expose) expose(core, c, start, route);
-        const res = c.res;
-        if (res.body !== null && c.req.method !== 'HEAD') {
-          let settle!: (aborted: boolean) => void;
-          const sent = new Promise<boolean>((resolve) => (settle = resolve));
-          c.res = new Response(watchBody(res.body, settle), res);
-          hand();
-          aborted = await sent;
-        } else {
-          hand();
-        }
+        const sent = watchResponse(core, c);
+        hand();
+        if (sent !== undefined) aborted = await sent;
       }
       finish(core, c, start, route, aborted, failed);
-    }, start.options);
-    Promise.resolve(lifetime).catch((error: unknown) => {
+    };
+    let lifetime: Promise<void>;
+    try {
+      lifetime = run(traced, start.options);
+    } catch (error) {
+      // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
+      core.report(error, 'trace');
+      next().then(
+        () => hand(),
+        (e: unknown) => hand(e, true),
+      );
+      return;
+    }
+    lifetime.catch((error: unknown) => {
       core.report(error, 'onFinish');
       hand(error, true);
     });
   });
+}
+
+/**
+ * Swaps the response body for a pass-through that tells when it was read to the end (false) or
+ * cancelled (true). Undefined when there is no body to wait for (none, or HEAD).
+ */
+function watchResponse(core: AdapterCore<Context>, c: Context): Promise<boolean> | undefined {
+  const res = c.res;
+  if (res.body === null || c.req.method === 'HEAD') return undefined;
+  try {
+    let settle!: (aborted: boolean) => void;
+    const sent = new Promise<boolean>((resolve) => (settle = resolve));
+    c.res = new Response(watchBody(res.body, settle), res);
+    return sent;
+  } catch (error) {
+    core.report(error, 'expose');
+    return undefined;
+  }
 }
 
 function expose(core: AdapterCore<Context>, c: Context, start: TraceStart, route: string | undefined): void {
