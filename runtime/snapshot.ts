@@ -29,7 +29,18 @@ export interface SnapshotConfig {
   redactPatterns: RegExp[] | undefined;
 }
 
+let defaultConfig: SnapshotConfig | undefined;
+
 export function snapshotConfig(
+  limits: MetaLimits | undefined,
+  redact: ReadonlyArray<string | RegExp> | false | undefined,
+): SnapshotConfig {
+  if (limits === undefined && redact === undefined)
+    return (defaultConfig ??= buildConfig(undefined, undefined));
+  return buildConfig(limits, redact);
+}
+
+function buildConfig(
   limits: MetaLimits | undefined,
   redact: ReadonlyArray<string | RegExp> | false | undefined,
 ): SnapshotConfig {

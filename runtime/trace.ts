@@ -396,10 +396,10 @@ function checkOptions(o: TraceOptions): void {
   const bad = (name: string, want: string) => {
     throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
   };
-  if (o.maxEvents !== undefined && !(Number.isInteger(o.maxEvents) && o.maxEvents >= 0))
-    bad('maxEvents', 'a non-negative integer');
-  if (o.maxSpans !== undefined && !(Number.isInteger(o.maxSpans) && o.maxSpans >= 0))
-    bad('maxSpans', 'a non-negative integer');
+  const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY;
+  if (o.maxEvents !== undefined && !count(o.maxEvents))
+    bad('maxEvents', 'a non-negative integer or Infinity');
+  if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');
   if (o.clock !== undefined && typeof o.clock !== 'function')
     bad('clock', 'a function returning epoch milliseconds');
   if (o.entityFilter !== undefined && typeof o.entityFilter !== 'function') bad('entityFilter', 'a function');

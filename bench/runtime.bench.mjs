@@ -1,0 +1,248 @@
+// Runtime benchmarks (issue 2): every figure is a ratio measured side by side in one run, or a
+// figure measured in a fresh child process where the whole process's state matters (heap per
+// call, the AsyncLocalStorage tax on `await`). Run: `node bench/run.mjs runtime`.
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import * as stepmark from 'stepmark';
+import { v1 } from 'stepmark/runtime';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+
+function child(node, args) {
+  const out = execFileSync(node, [...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+// ---- subjects ----
+function empty(_a, _b) {}
+const callEmpty = () => empty('stage', 'action');
+const disabledRecord = () => stepmark.record('stage', 'action');
+const disabledStep = () => stepmark.step('action');
+const disabledFrame = () => {
+  const f = v1.enter('OrderService.validate', 'src/order.ts:12:3');
+  f.exit();
+};
+
+/**
+ * Runs `body` inside a trace whose recorded data is cleared every 4096 calls, so enabled figures
+ * measure recording, not a growing heap or the `maxEvents` cut-off. `wrap(fn)` gives each
+ * benchmarked function the same reset bookkeeping.
+ */
+async function inTrace(body) {
+  await stepmark.run(
+    async () => {
+      const t = state.als ? state.als.getStore().trace : state.cursor.trace;
+      let n = 0;
+      const wrap = (fn) => () => {
+        if (++n === 4096) {
+          n = 0;
+          t.events.length = 0;
+          t.spans.length = 0;
+          t.count = 0;
+          t.entities.clear();
+        }
+        fn();
+      };
+      await body(wrap);
+    },
+    { maxEvents: 1e9, maxSpans: 1e9 },
+  );
+}
+
+function Service() {}
+Service.prototype.validate = function validate() {
+  stepmark.step('ok');
+};
+const svc = new Service();
+
+export default async function (h) {
+  // 1. Nothing traces anywhere: the process-wide counter short-circuits every call.
+  await h.compare(
+    'disabled record vs empty function call',
+    { baseline: callEmpty, subject: disabledRecord },
+    { target: '<= 3', note: 'no trace active in the process' },
+  );
+  await h.compare(
+    'disabled step vs empty function call',
+    { baseline: callEmpty, subject: disabledStep },
+    { target: '<= 3', note: 'no trace active in the process' },
+  );
+  await h.compare(
+    'disabled enter+exit frame (ABI) vs empty function call',
+    { baseline: callEmpty, subject: disabledFrame },
+    { target: '<= 3', note: 'no trace active in the process' },
+  );
+
+  // 2. Another async context is traced: this context's calls look the store up (one getStore).
+  let release;
+  const open = stepmark.run(() => new Promise((r) => (release = r)));
+  await new Promise((r) => setTimeout(r, 0));
+  await h.compare(
+    'disabled enter+exit frame vs empty call, another context traced',
+    { baseline: callEmpty, subject: disabledFrame },
+    { note: 'AsyncLocalStorage.getStore runs; reported, no target' },
+  );
+  await h.compare(
+    'disabled record vs empty call, another context traced',
+    { baseline: callEmpty, subject: disabledRecord },
+    { note: 'AsyncLocalStorage.getStore runs; reported, no target' },
+  );
+  release();
+  await open;
+
+  // 3. Enabled: build-time-named step (ABI) and stack-parsed step vs record.
+  await inTrace(async (wrap) => {
+    await h.compare(
+      'enabled ABI step (build-time name) vs enabled record',
+      {
+        baseline: wrap(() => stepmark.record('OrderService.validate', 'ok')),
+        subject: wrap(() => v1.step('OrderService.validate', 'ok')),
+      },
+      { target: '<= 1.15', note: "Go Stepmark's Step costs 1.4x its Record" },
+    );
+    await h.compare(
+      'enabled stack-parsed step vs enabled ABI step',
+      {
+        baseline: wrap(() => v1.step('Service.validate', 'ok')),
+        subject: wrap(() => svc.validate()),
+      },
+      { target: '>= 50', note: 'what the build step saves per call' },
+    );
+    await h.compare(
+      'enabled record with meta vs enabled record',
+      {
+        baseline: wrap(() => stepmark.record('s', 'a')),
+        subject: wrap(() => stepmark.record('s', 'a', { order_id: 'o1', total: 249.99, items: 3 })),
+      },
+      { note: 'meta snapshot (3 keys) cost' },
+    );
+  });
+
+  // 4. Enabled span vs an OpenTelemetry SDK span (in-memory exporter, ALS context manager).
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const cm = new AsyncLocalStorageContextManager();
+  cm.enable();
+  context.setGlobalContextManager(cm);
+  trace.setGlobalTracerProvider(provider);
+  const tracer = trace.getTracer('bench');
+  let exported = 0;
+  const otelSpan = () => {
+    tracer.startActiveSpan('OrderService.validate', (span) => {
+      span.end();
+    });
+    if (++exported === 4096) {
+      exported = 0;
+      exporter.reset();
+    }
+  };
+  await inTrace(async (wrap) => {
+    await h.compare(
+      'OpenTelemetry SDK span vs enabled stepmark enter+exit span',
+      {
+        baseline: wrap(() => {
+          const f = v1.enter('OrderService.validate', 'src/order.ts:12:3');
+          f.exit();
+        }),
+        subject: otelSpan,
+      },
+      {
+        target: '>= 25',
+        note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter',
+      },
+    );
+    // 5. Cost of the s()/r() pair around an await in a traced async function.
+    const resetting = wrap(() => {});
+    async function plainAsync() {
+      await null;
+    }
+    async function tracedAsync() {
+      const __smf = v1.enter('OrderService.place', void 0);
+      try {
+        __smf.r(await __smf.s(null));
+      } finally {
+        __smf.exit();
+      }
+    }
+    await h.compare(
+      'enabled instrumented async fn (1 await) vs plain async fn',
+      {
+        baseline: () => {
+          resetting();
+          return plainAsync();
+        },
+        subject: () => {
+          resetting();
+          return tracedAsync();
+        },
+      },
+      { note: 'span + s()/r() around one await' },
+    );
+  });
+  context.disable();
+  trace.disable();
+
+  // 6. Starting a trace: run() of an empty function vs calling it.
+  const noop = () => 0;
+  await h.compare(
+    'run(fn) vs fn()',
+    { baseline: () => noop(), subject: () => stepmark.run(noop) },
+    { note: 'trace + cursor + AsyncLocalStorage.run' },
+  );
+
+  // 7. Heap per disabled call, in fresh processes (young generation sized so no scavenge hides allocations).
+  const heap = child(process.execPath, [
+    '--expose-gc',
+    '--min-semi-space-size=64',
+    '--max-semi-space-size=64',
+    join(here, 'runtime-process.mjs'),
+    'heap',
+  ]);
+  for (const [label, bytes] of Object.entries(heap)) {
+    const control = label.startsWith('control');
+    h.report(`heap per call over 1e6 calls: ${label}`, bytes, 'bytes', {
+      target: control ? '>= 16' : '== 0',
+      note: control ? 'control: proves the method sees allocations' : undefined,
+    });
+  }
+
+  // 8. The AsyncLocalStorage tax on every await in the process (Node 24 here, and the machine's Node 20).
+  for (const node of [process.execPath, '/usr/bin/node']) {
+    let r;
+    try {
+      r = child(node, [join(here, 'runtime-process.mjs'), 'await-tax']);
+    } catch (e) {
+      h.report(`await tax on ${node}`, 'unavailable', '', { note: String(e.message).slice(0, 80) });
+      continue;
+    }
+    h.report(`${r.node}: unrelated await, before any trace`, r.before, 'ns');
+    h.report(`${r.node}: unrelated await while a trace runs elsewhere (x before)`, r.during / r.before, 'x', {
+      note: r.hooked
+        ? 'async_hooks-based AsyncLocalStorage: promise hooks on'
+        : 'AsyncContextFrame: no hooks',
+    });
+    h.report(`${r.node}: unrelated await after the last trace ended (x before)`, r.after / r.before, 'x', {
+      target: '<= 1.3',
+      note: r.hooked ? 'store disabled when idle' : 'nothing to disable',
+    });
+    if (r.kept !== undefined) {
+      h.report(`${r.node}: unrelated await if the store stayed enabled (x before)`, r.kept / r.before, 'x', {
+        note: 'what a never-disabled AsyncLocalStorage costs every await, for ever',
+      });
+    }
+  }
+}
