@@ -3,10 +3,21 @@
  * instrument/), names it, and rewrites explicit stepmark calls. Emitting is in frame.ts.
  */
 import type * as TS from 'typescript';
-import { MODULE_SCOPE_NAME, RUNTIME_BINDING, runtimeSpecifier } from '../instrument/constants.js';
+import {
+  ABI,
+  FRAME_BINDING,
+  MODULE_SCOPE_NAME,
+  RUNTIME_BINDING,
+  runtimeSpecifier,
+} from '../instrument/constants.js';
 import { checkEntityRoot, type Directive, type MarkDirective } from '../instrument/directives.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
-import { classInitializerName, functionName, ineligibility } from '../instrument/naming.js';
+import {
+  classInitializerName,
+  type FunctionDescription,
+  functionName,
+  ineligibility,
+} from '../instrument/naming.js';
 import { type ResolvedOptions, selectFile, selectsWholeFile } from '../instrument/options.js';
 import { StepmarkBindings } from './bindings.js';
 import { type FileDirectives, readDirectives } from './directives.js';
@@ -111,10 +122,17 @@ function countPrologue(ts: typeof TS, statements: readonly TS.Statement[]): numb
   return i;
 }
 
-/** The directive that applies to a function, and whether it is its own (not its class's or object's). */
-interface Applied {
-  readonly directive: Directive;
-  readonly direct: boolean;
+/** Why a function is skipped, or the directive that selects it. */
+interface Decision {
+  readonly skip?: string;
+  readonly directive?: MarkDirective;
+}
+
+/** Two directives on one binding chain: `@stepmark-ignore` wins, then the one with options. */
+function merge(a: Directive | undefined, b: Directive | undefined): Directive | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.type === 'ignore' || b.type === 'ignore') return a.type === 'ignore' ? a : b;
+  return a.entity || a.kind ? a : b;
 }
 
 class FileVisitor {
@@ -174,16 +192,8 @@ class FileVisitor {
     const visited = ts.visitEachChild(node, this.visit, this.context) as FunctionWithBody;
     this.names.pop();
 
-    const applied = this.applied(node);
-    let skip: string | undefined;
-    if (applied?.directive.type === 'ignore') skip = '@stepmark-ignore';
-    else if (!applied && !this.wholeFile)
-      skip = ''; // not selected: nothing to report
-    else if (!applied?.direct) {
-      const why = ineligibility(description, this.options);
-      if (why === 'accessor') skip = 'getter/setter (option "getters" is off)';
-      else if (why === 'callback') skip = 'anonymous function (option "callbacks" is off)';
-    }
+    const decision = this.decide(node, description);
+    let skip = decision.skip;
     if (
       skip === undefined &&
       ts.isBlock(node.body) &&
@@ -195,7 +205,7 @@ class FileVisitor {
       if (skip) this.report.skipped.push({ name, reason: skip });
       return visited;
     }
-    const mark = applied?.directive as MarkDirective | undefined;
+    const mark = decision.directive;
     if (mark?.entity) checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node));
     this.report.instrumented.push(name);
     this.usesRuntime = true;
@@ -207,39 +217,65 @@ class FileVisitor {
     return this.wrap(visited, node, open);
   }
 
-  /** The nearest directive: the function's own (or its binding's), then its class's or object's, outwards. */
-  private applied(node: FunctionWithBody): Applied | undefined {
-    const own = this.directiveOf(node);
-    if (own) return { directive: own, direct: true };
-    for (let container = this.containerOf(node); container; container = this.containerOf(container)) {
-      const inherited = this.directiveOf(container);
-      if (inherited) return { directive: inherited, direct: false };
-    }
-    return undefined;
+  /**
+   * Selection (docs/NAMING.md §3): `@stepmark-ignore` on the function or anything around it wins;
+   * a `@stepmark` on the function itself (or on what binds it) selects it regardless of
+   * eligibility; otherwise it must be eligible and its class / object literal or file be marked.
+   * `skip` is '' when the function is simply not selected (nothing worth reporting).
+   */
+  private decide(node: FunctionWithBody, description: FunctionDescription): Decision {
+    const own = this.ownDirective(node);
+    if (own?.type === 'ignore' || this.ignoredAbove(node)) return { skip: '@stepmark-ignore' };
+    if (own?.type === 'mark') return { directive: own };
+    const container = this.containerOf(node);
+    const inherited = container && this.ownDirective(container);
+    if (!this.wholeFile && inherited?.type !== 'mark') return { skip: '' };
+    const why = ineligibility(description, this.options);
+    if (why === 'accessor') return { skip: 'getter/setter (option "getters" is off)' };
+    if (why === 'callback') return { skip: 'anonymous function (option "callbacks" is off)' };
+    return {};
   }
 
-  /** The directive attached to a function, class or object literal, or to the declaration binding it. */
-  private directiveOf(value: TS.Node): Directive | undefined {
+  /**
+   * The directive on a function, class or object literal itself or on what binds exactly it: its
+   * variable declaration and statement, the property or class field it is the value of, the
+   * assignment statement, `export default`.
+   */
+  private ownDirective(value: TS.Node): Directive | undefined {
     const ts = this.ts;
     const attached = this.directives.attached;
-    const own = attached.get(value);
-    if (own) return own;
-    const parent = outermost(ts, value).parent;
-    if (!parent) return undefined;
-    if (ts.isVariableDeclaration(parent)) {
-      const statement = parent.parent?.parent;
-      return attached.get(parent) ?? (statement ? attached.get(statement) : undefined);
+    let found = attached.get(value);
+    let child = outermost(ts, value);
+    for (let parent = child.parent; parent; child = parent, parent = parent.parent) {
+      let last = false;
+      if (ts.isVariableDeclaration(parent)) {
+        if (parent.initializer !== child) break;
+      } else if (ts.isBinaryExpression(parent)) {
+        if (parent.right !== child || parent.operatorToken.kind !== ts.SyntaxKind.EqualsToken) break;
+      } else if (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) {
+        if (parent.initializer !== child) break;
+        last = true;
+      } else if (ts.isExportAssignment(parent)) {
+        last = true;
+      } else if (
+        !ts.isVariableDeclarationList(parent) &&
+        !ts.isVariableStatement(parent) &&
+        !ts.isExpressionStatement(parent)
+      ) {
+        break;
+      }
+      found = merge(found, attached.get(parent));
+      if (last) break;
     }
-    if (
-      ts.isPropertyAssignment(parent) ||
-      ts.isPropertyDeclaration(parent) ||
-      ts.isExportAssignment(parent)
-    ) {
-      return attached.get(parent);
+    return found;
+  }
+
+  /** Whether a `@stepmark-ignore` is attached to anything enclosing the function. */
+  private ignoredAbove(node: TS.Node): boolean {
+    for (let p = node.parent; p && !this.ts.isSourceFile(p); p = p.parent) {
+      if (this.directives.attached.get(p)?.type === 'ignore') return true;
     }
-    if (ts.isBinaryExpression(parent) && ts.isExpressionStatement(parent.parent))
-      return attached.get(parent.parent);
-    return undefined;
+    return false;
   }
 
   /** The class or object literal whose member `value` is (a method, or a function as a property value). */
@@ -254,8 +290,15 @@ class FileVisitor {
     ) {
       return value.parent;
     }
-    const parent = outermost(ts, value).parent;
-    if (parent && (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))) return parent.parent;
+    const outer = outermost(ts, value);
+    const parent = outer.parent;
+    if (
+      parent &&
+      (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+      parent.initializer === outer
+    ) {
+      return parent.parent;
+    }
     return undefined;
   }
 
@@ -283,8 +326,13 @@ class FileVisitor {
         const superAt = statements.findIndex((s, i) => i >= split && isSuperCallStatement(ts, s));
         if (superAt >= 0) split = superAt + 1;
       }
-      head = statements.slice(0, split);
-      rest = statements.slice(split);
+      // Function declarations are hoisted: they stay at function level (in the try block they
+      // would be block-scoped, and clash with a `var` of the same name).
+      const prologue = countPrologue(ts, statements);
+      const inner = statements.slice(split);
+      const hoisted = inner.filter((s) => ts.isFunctionDeclaration(s));
+      head = [...statements.slice(0, prologue), ...hoisted, ...statements.slice(prologue, split)];
+      rest = hoisted.length ? inner.filter((s) => !ts.isFunctionDeclaration(s)) : inner;
     } else {
       const returned = f.createReturnStatement(body);
       ts.setSourceMapRange(returned, body);
@@ -303,15 +351,49 @@ class FileVisitor {
     return withBody(ts, f, visited, block);
   }
 
-  /** Wraps `await`/`yield` that belong to this function (not to nested functions). */
+  /** Suspension points wrapped so far in the current function (to know which `try` blocks suspend). */
+  private suspensions = 0;
+
+  /**
+   * Wraps `await`/`yield` that belong to this function (not to nested functions). A suspension
+   * that throws never reaches its `r()`: each `catch` and `finally` of a `try` whose block
+   * suspends starts with `__smf.r();` (docs/ABI.md).
+   */
   private readonly suspend = (node: TS.Node): TS.Node => {
     const ts = this.ts;
     if (ts.isFunctionLike(node) || ts.isClassStaticBlockDeclaration(node)) return node;
+    if (ts.isTryStatement(node)) {
+      const before = this.suspensions;
+      const block = ts.visitNode(node.tryBlock, this.suspend, ts.isBlock);
+      const suspends = this.suspensions > before;
+      let handler = ts.visitNode(node.catchClause, this.suspend, ts.isCatchClause);
+      let finalizer = ts.visitNode(node.finallyBlock, this.suspend, ts.isBlock);
+      if (suspends) {
+        const f = this.context.factory;
+        if (handler)
+          handler = f.updateCatchClause(
+            handler,
+            handler.variableDeclaration,
+            this.resumeFirst(handler.block),
+          );
+        if (finalizer) finalizer = this.resumeFirst(finalizer);
+      }
+      return this.context.factory.updateTryStatement(node, block, handler, finalizer);
+    }
     const visited = ts.visitEachChild(node, this.suspend, this.context);
-    if (ts.isAwaitExpression(visited) || ts.isYieldExpression(visited))
+    if (ts.isAwaitExpression(visited) || ts.isYieldExpression(visited)) {
+      this.suspensions++;
       return wrapSuspension(this.emit, visited);
+    }
     return visited;
   };
+
+  /** `{ __smf.r(); …block }`. */
+  private resumeFirst(block: TS.Block): TS.Block {
+    const f = this.context.factory;
+    const resume = f.createExpressionStatement(call(this.emit, FRAME_BINDING, ABI.resume, []));
+    return f.updateBlock(block, [resume, ...block.statements]);
+  }
 
   private rewriteCall(visited: TS.CallExpression, original: TS.CallExpression): TS.Node {
     const match = this.bindings.match(original);

@@ -61,3 +61,22 @@ export async function load(code: string, ext: '.mjs' | '.cjs', label = 'mod'): P
   writeFileSync(file, code);
   return import(pathToFileURL(file).href);
 }
+
+/**
+ * Compiles one corpus fixture (`.ts` or `.js`) the way a TypeScript project would, with the
+ * transformer (`options`) or without it (`null`), returning the code and its source map.
+ */
+export function transpileFixture(
+  source: string,
+  filename: string,
+  o: { ts: TypeScript; options: TransformerConfig | null; compilerOptions: ts6.CompilerOptions },
+): { code: string; map?: string } {
+  const { ts } = o;
+  const out = ts.transpileModule(source, {
+    fileName: filename,
+    compilerOptions: { allowJs: true, sourceMap: true, esModuleInterop: true, ...o.compilerOptions },
+    transformers: o.options ? { before: [stepmarkTransformer(undefined, o.options, { ts })] } : undefined,
+  });
+  // The harness inlines the map itself.
+  return { code: out.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'), map: out.sourceMapText };
+}
