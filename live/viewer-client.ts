@@ -54,6 +54,8 @@ export function viewerMain(): void {
 
   const ROW = 48; // px, fixed row height of the virtual list
   const MAX_TRACES = 20000; // the page keeps at most this many; older ones are forgotten
+  const MAX_SPAN_ROWS = 1500; // timeline rows drawn for one trace
+  const MAX_INDENT = 24; // nesting levels shown by indentation; deeper ones say their depth
 
   const byId = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
   const el = <K extends keyof HTMLElementTagNameMap>(
@@ -287,7 +289,10 @@ export function viewerMain(): void {
       if (st !== undefined && (origin === undefined || st < origin)) origin = st;
     }
     if (origin === undefined) {
-      const all = [...(t.events ?? []), ...entitiesOf(t).flatMap((en) => en.events ?? [])];
+      const all = [
+        ...(Array.isArray(t.events) ? t.events : []),
+        ...entitiesOf(t).flatMap((en) => (Array.isArray(en.events) ? en.events : [])),
+      ];
       for (const ev of all) {
         const ts = time(ev?.timestamp);
         if (ts !== undefined && (origin === undefined || ts < origin)) origin = ts;
@@ -317,16 +322,22 @@ export function viewerMain(): void {
         children.set(parent, arr);
       }
     }
+    // Depth-first, without recursion: instrumented recursive code makes chains thousands deep.
     const ordered: { s: Span; depth: number }[] = [];
     const seen = new Set<Span>();
-    const walk = (s: Span, depth: number): void => {
-      if (seen.has(s)) return;
-      seen.add(s);
-      ordered.push({ s, depth });
-      for (const c of children.get(s.span_id) ?? []) walk(c, depth + 1);
+    const visit = (start: Span): void => {
+      const stack: { s: Span; depth: number }[] = [{ s: start, depth: 0 }];
+      while (stack.length) {
+        const top = stack.pop()!;
+        if (seen.has(top.s)) continue;
+        seen.add(top.s);
+        ordered.push(top);
+        const kids = children.get(top.s.span_id) ?? [];
+        for (let i = kids.length - 1; i >= 0; i--) stack.push({ s: kids[i]!, depth: top.depth + 1 });
+      }
     };
-    for (const r of roots) walk(r, 0);
-    for (const s of spans) walk(s, 0); // anything in a parent cycle still shows up
+    for (const r of roots) visit(r);
+    for (const s of spans) visit(s); // anything in a parent cycle still shows up
     let extent = 0;
     for (const s of spans) {
       const st = (time(s.start) ?? origin) - origin;
@@ -346,17 +357,18 @@ export function viewerMain(): void {
     const head = el('div', 'span-row axis-row');
     head.append(el('div', 'span-label', ''), axis, el('div', 'span-dur', ''));
     sec.append(head);
-    for (const { s, depth } of ordered) {
+    for (const { s, depth } of ordered.slice(0, MAX_SPAN_ROWS)) {
       const failed = s.status === 'error';
       const unfinished = !s.end && num(s.duration_ms) === undefined;
       const row = el('div', 'span-row' + (failed ? ' error' : '') + (unfinished ? ' unfinished' : ''));
       row.dataset.spanId = String(s.span_id);
       const label = el('div', 'span-label');
-      label.style.paddingLeft = 6 + depth * 14 + 'px';
+      label.style.paddingLeft = 6 + Math.min(depth, MAX_INDENT) * 14 + 'px';
+      if (depth > MAX_INDENT) label.append(el('span', 'depth', '↳' + depth + ' '));
       label.append(el('span', 'span-name', s.name ?? '(anonymous)'));
       if (s.entity_id) {
         const badge = el('span', 'badge', s.entity_id);
-        if (filter.term && entityMatches(s.entity_id.toLowerCase(), '')) badge.classList.add('hit');
+        if (filter.term && entityMatches(String(s.entity_id).toLowerCase(), '')) badge.classList.add('hit');
         label.append(badge);
       }
       if (s.location) label.title = s.location;
@@ -371,6 +383,15 @@ export function viewerMain(): void {
       row.append(label, track, el('div', 'span-dur', durText));
       sec.append(row);
       if (failed) sec.append(el('div', 'span-error', '✖ ' + (s.error ?? 'error')));
+    }
+    if (ordered.length > MAX_SPAN_ROWS) {
+      sec.append(
+        el(
+          'p',
+          'empty',
+          ordered.length - MAX_SPAN_ROWS + ' more spans not shown (stepmark view prints them all).',
+        ),
+      );
     }
     return sec;
   }

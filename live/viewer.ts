@@ -65,6 +65,7 @@ ol.journey{margin:0;padding:0 0 0 18px}
 .meta{color:var(--mut);font-family:ui-monospace,monospace;font-size:12px;margin-left:10px;word-break:break-all}
 .at{color:var(--mut);font-size:11px;margin-left:10px}
 .span-event{opacity:.6}
+.depth{color:var(--mut);font-size:11px}
 `;
 
 /** Serialises data for a `<script type="application/json">` block (no `</script>` break-out). */

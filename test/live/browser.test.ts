@@ -296,6 +296,23 @@ describe('live viewer in chromium', () => {
       spans: [],
       dropped: 0,
     });
+    // A recursion 5000 spans deep, and fields of the wrong type: drawn without a stack overflow.
+    const deep = Array.from({ length: 5000 }, (_, i) => ({
+      span_id: String(i + 1),
+      ...(i ? { parent_id: String(i) } : {}),
+      name: `walk`,
+      start: new Date(0).toISOString(),
+      end: new Date(5000 - i).toISOString(),
+      duration_ms: 5000 - i,
+      status: 'ok',
+    }));
+    traces.push({
+      meta: { request_id: 'deep' },
+      entities: { x: { events: 'nope' } },
+      events: {},
+      spans: deep,
+      dropped: 0,
+    } as never);
     const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 720 } });
     const page = await context.newPage();
     const problems: string[] = [];
@@ -307,13 +324,19 @@ describe('live viewer in chromium', () => {
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.setContent(viewerPage({ traces, title: 'stepmark · offline' }));
-    await expect.poll(() => page.locator('.trace-row').count()).toBe(3);
+    await expect.poll(() => page.locator('.trace-row').count()).toBe(4);
+    await page.locator('.trace-row', { hasText: 'id deep' }).click();
+    await expect.poll(() => page.locator('.timeline .span-row:not(.axis-row)').count()).toBe(1500);
+    expect(await page.locator('.timeline').textContent()).toContain('3500 more spans not shown');
+    expect(await page.locator('.timeline .span-row:not(.axis-row)').nth(1499).textContent()).toMatch(
+      /^↳1499 walk/,
+    );
     expect(await page.locator('#status').textContent()).toBe('offline copy');
     await page.locator('.trace-row', { hasText: 'offline-order_8' }).click();
     await expect
       .poll(() => page.locator('.timeline .span-row.error .span-name').allTextContents())
       .toEqual(['placeOrder', 'scoreFraud']);
-    await page.locator('.trace-row').first().click();
+    await page.locator('.trace-row', { hasText: 'onerror' }).click();
     expect(await page.locator('.detail-title').textContent()).toBe(
       'request <img src=x onerror=alert(1)></script><b>x</b>',
     );
@@ -323,7 +346,7 @@ describe('live viewer in chromium', () => {
     expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 60_000);
 
   it('resumes after a dropped connection with Last-Event-ID: no duplicate, and says how many were lost', async () => {
     const { page, problems } = await openPage();
