@@ -73,6 +73,11 @@ export function wantColor(flag: boolean | undefined, env: NodeJS.ProcessEnv, isT
   return isTTY && env.TERM !== 'dumb';
 }
 
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/\s+/g, ' ').slice(0, 200);
+}
+
 function readInput(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -129,14 +134,25 @@ function main(argv: string[]): number {
   }
   const color = wantColor(args.color, process.env, process.stdout.isTTY === true);
   const out: string[] = [];
+  let failed: string | undefined;
   all.forEach(({ file, trace }, i) => {
     if (all.length > 1) {
       const head = `── ${i + 1}/${all.length} · ${file} `;
       out.push(color ? `\u001b[2m${head}${'─'.repeat(Math.max(0, 60 - head.length))}\u001b[0m` : head);
     }
-    out.push(formatTrace(trace, { color, spanEvents: args.spanEvents, meta: args.meta }), '');
+    try {
+      out.push(formatTrace(trace, { color, spanEvents: args.spanEvents, meta: args.meta }), '');
+    } catch (error) {
+      // The renderer failing on one trace (e.g. a span chain deeper than the stack) is reported
+      // like bad input: one line, the file, which trace, why.
+      failed ??= `stepmark: ${file}: trace ${i + 1} cannot be printed (${oneLine(error)})\n`;
+    }
   });
   process.stdout.write(out.join('\n'));
+  if (failed) {
+    process.stderr.write(failed);
+    return 1;
+  }
   return 0;
 }
 

@@ -243,4 +243,25 @@ describe('stepmark view', () => {
     }
     expect(run(['--help']).stdout).toContain('Usage: stepmark view');
   });
+
+  it('never ends in a stack trace, even on a trace the renderer cannot handle (a span chain 3000 deep)', () => {
+    const spans = Array.from({ length: 3000 }, (_, i) => ({
+      span_id: String(i + 1),
+      ...(i ? { parent_id: String(i) } : {}),
+      name: 'walk',
+      start: '2026-01-01T00:00:00.000Z',
+      end: '2026-01-01T00:00:01.000Z',
+      duration_ms: 1000,
+      status: 'ok',
+    }));
+    const file = join(dir, 'deep.json');
+    writeFileSync(file, JSON.stringify({ meta: {}, entities: {}, events: [], spans, dropped: 0 }));
+    const r = run(['view', file]);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    if (r.code === 0) expect(r.stdout.split('\n').filter((l) => l.includes('walk'))).toHaveLength(3000);
+    else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^stepmark: .*deep\.json: trace 1 cannot be printed \(.+\)\n$/);
+    }
+  });
 });
