@@ -156,7 +156,7 @@ class NodeResponseTrace<Req> {
     res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
       if (!self.#headersSeen) {
         self.#headersSeen = true;
-        self.#beforeHeaders(typeof args[0] === 'number' ? args[0] : res.statusCode);
+        self.#beforeHeaders(typeof args[0] === 'number' ? args[0] : res.statusCode, args);
       }
       return (original as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as typeof res.writeHead;
@@ -174,16 +174,25 @@ class NodeResponseTrace<Req> {
     return this.#route;
   }
 
-  #beforeHeaders(status: number): void {
+  #beforeHeaders(status: number, args: unknown[]): void {
     // Express restores req.baseUrl after its router: read the route while the handler still runs.
     const route = this.#routeNow();
     const { core, start } = this.#trace;
-    if (!start.expose || core.responseHeader === undefined || this.#res.headersSent) return;
+    const name = core.responseHeader;
+    if (!start.expose || name === undefined || this.#res.headersSent) return;
     try {
       const trace = this.#trace.collect();
       if (trace === undefined) return;
       core.complete(trace, start, { status, route });
-      this.#res.setHeader(core.responseHeader, core.encode(trace));
+      const value = core.encode(trace);
+      const last = args.length - 1;
+      if (last >= 1 && Array.isArray(args[last])) {
+        // Raw [name, value, …] headers: append to them. A setHeader() now would make Node 20
+        // merge the array through setHeader, collapsing the repeated names it carries.
+        args[last] = [...(args[last] as unknown[]), name, value];
+      } else {
+        this.#res.setHeader(name, value);
+      }
     } catch (error) {
       core.report(error, 'expose');
     }

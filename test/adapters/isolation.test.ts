@@ -54,12 +54,13 @@ describe('adapter entries load only their own framework', () => {
 // The runtime must still work on Node 20 (the system node); the adapters with it.
 const NODE20 = '/usr/bin/node';
 describe.runIf(existsSync(NODE20))('stepmark/http on Node 20', () => {
-  it('traces an Express request and exposes the trace', () => {
+  it('traces an Express request and exposes the trace, raw header arrays intact', () => {
     const script = `
       const express = require('express');
       const stepmark = require('stepmark');
       const { stepmarkMiddleware } = require('stepmark/http');
       const app = express();
+      app.disable('x-powered-by'); // else Express itself calls setHeader before /raw's writeHead
       app.use(stepmarkMiddleware({ authorize: () => true, responseHeader: true }));
       app.get('/o/:id', async (req, res) => {
         await new Promise((r) => setTimeout(r, 5));
@@ -67,16 +68,28 @@ describe.runIf(existsSync(NODE20))('stepmark/http on Node 20', () => {
         await new Promise((r) => setTimeout(r, 5));
         res.json({ traced: stepmark.enabled() });
       });
+      // raw header arrays with repeated names (Node 20 collapses them if setHeader was used first)
+      app.get('/raw', (req, res) => res.writeHead(201, ['x-a', '1', 'x-a', '2']).end());
       const server = app.listen(0, '127.0.0.1', async () => {
-        const url = 'http://127.0.0.1:' + server.address().port + '/o/7';
-        const r = await fetch(url, { headers: { 'x-stepmark': '1' } });
+        const base = 'http://127.0.0.1:' + server.address().port;
+        const r = await fetch(base + '/o/7', { headers: { 'x-stepmark': '1' } });
         const body = await r.json();
         const trace = JSON.parse(r.headers.get('x-stepmark-trace'));
-        console.log(JSON.stringify({ version: process.version, body, route: trace.meta.route, events: trace.entities.order_7.events.length }));
+        const raw = await fetch(base + '/raw', { headers: { 'x-stepmark': '1' } });
+        console.log(JSON.stringify({
+          version: process.version, body, route: trace.meta.route, events: trace.entities.order_7.events.length,
+          raw: raw.headers.get('x-a'), rawStatus: JSON.parse(raw.headers.get('x-stepmark-trace')).meta.status,
+        }));
         server.close();
       });`;
     const out = JSON.parse(execFileSync(NODE20, ['-e', script], { cwd: root, encoding: 'utf8' }));
-    expect(out).toMatchObject({ body: { traced: true }, route: '/o/:id', events: 1 });
+    expect(out).toMatchObject({
+      body: { traced: true },
+      route: '/o/:id',
+      events: 1,
+      raw: '1, 2',
+      rawStatus: 201,
+    });
     expect(out.version).toMatch(/^v20\./);
   });
 });
