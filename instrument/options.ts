@@ -30,6 +30,16 @@ export interface StepmarkOptions {
   root?: string;
   /** Print, per file, what was instrumented and what was skipped and why (to stderr). @default false */
   debug?: boolean;
+  /**
+   * Remove stepmark from the output instead of instrumenting: no frames, explicit calls removed
+   * (arguments with side effects kept), the import dropped when unused (docs/STRIP.md). @default false
+   */
+  strip?: boolean;
+  /**
+   * Write the stage catalog of the build (every instrumented function and explicit step/enter site,
+   * docs/CATALOG.md) to this JSON file, relative to `root`. @default undefined (not written)
+   */
+  catalog?: string;
 }
 
 /** Options after validation, with every default filled in. */
@@ -43,6 +53,9 @@ export interface ResolvedOptions {
   /** Absolute path. */
   readonly root: string;
   readonly debug: boolean;
+  readonly strip: boolean;
+  /** Catalog file path as given (relative to `root`), or undefined. */
+  readonly catalog: string | undefined;
 }
 
 type Kind = 'globs' | 'boolean' | 'string';
@@ -55,6 +68,8 @@ const SCHEMA: Record<keyof StepmarkOptions, Kind> = {
   importSource: 'string',
   root: 'string',
   debug: 'boolean',
+  strip: 'boolean',
+  catalog: 'string',
 };
 
 /** Names of all options, in documentation order. */
@@ -109,6 +124,8 @@ export function resolveOptions(input: unknown, context: ResolveOptionsContext = 
     importSource,
     root: resolve(root ?? process.cwd()),
     debug: booleanOption(host, 'debug', value('debug'), false),
+    strip: booleanOption(host, 'strip', value('strip'), false),
+    catalog: stringOption(host, 'catalog', value('catalog')) || undefined,
   });
 }
 

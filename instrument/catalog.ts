@@ -1,0 +1,241 @@
+/**
+ * The stage catalog (docs/CATALOG.md): per build, every instrumented function and every explicit
+ * `step`/`enter` site, with its name, kind, file, line, column and (for steps) the actions written
+ * literally at the site. Plugins describe their AST nodes to the helpers here; the format, the
+ * kinds, the order and the file writing are decided once, so the catalogs of the Babel plugin,
+ * the TypeScript transformer and the esbuild plugin are identical for the same sources.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isRewrittenCall, isRewrittenScopeMethod } from './constants.js';
+
+/** Catalog format version (`stepmark_catalog` field). */
+export const CATALOG_VERSION = 1;
+
+/** What a site is: an instrumented function (by its shape) or an explicit call. */
+export type CatalogKind = 'function' | 'method' | 'constructor' | 'getter' | 'setter' | 'step' | 'enter';
+
+export interface CatalogSite {
+  /** Span name of a function; stage of a `step`/`enter` call (its enclosing function's name). */
+  readonly name: string;
+  readonly kind: CatalogKind;
+  /** Project-relative path, `/` separators (as in locations). */
+  readonly file: string;
+  /** 1-based line and column (UTF-16), as in locations: a function's location, a call's start. */
+  readonly line: number;
+  readonly column: number;
+  /** Steps only: the actions written literally at the site, sorted, without duplicates. */
+  readonly actions?: readonly string[];
+  /** Steps only: `true` when the action is (also) computed at run time, so `actions` may be incomplete. */
+  readonly dynamic?: boolean;
+  /** Calls only: the API called (`step`, `stepEntity`, `scope.step`, `enter`, `enterEntity`, `scope.enter`). */
+  readonly call?: string;
+}
+
+export interface Catalog {
+  readonly stepmark_catalog: typeof CATALOG_VERSION;
+  readonly sites: readonly CatalogSite[];
+}
+
+/**
+ * The kind of an instrumented function from its name and whether the plugin found it as a class or
+ * object-literal member (its location is then the key): getters, setters and constructors are
+ * recognisable by the name the shared naming rules gave them.
+ */
+export function functionKind(name: string, member: boolean): CatalogKind {
+  if (!member) return 'function';
+  if (name.endsWith('.constructor')) return 'constructor';
+  // `A.get g`, `A.set g` (docs/NAMING.md row 7); an object literal bound to nothing: `get g`
+  if (/(?:^|\.)get /.test(name)) return 'getter';
+  if (/(?:^|\.)set /.test(name)) return 'setter';
+  return 'method';
+}
+
+/**
+ * Kind and argument position of the action for an explicit call, by the API function called
+ * (`step`, `enter`, …) or, on a `scope(kind)` object, by its method (`scope.step`).
+ */
+export function callSiteShape(
+  api: string,
+  onScope: boolean,
+): { kind: 'step' | 'enter'; call: string; actionIndex: number | undefined } | undefined {
+  if (onScope) {
+    if (!isRewrittenScopeMethod(api)) return undefined;
+    return api === 'step'
+      ? { kind: 'step', call: 'scope.step', actionIndex: 1 }
+      : { kind: 'enter', call: 'scope.enter', actionIndex: undefined };
+  }
+  if (!isRewrittenCall(api)) return undefined;
+  switch (api) {
+    case 'step':
+      return { kind: 'step', call: 'step', actionIndex: 0 };
+    case 'stepEntity':
+      return { kind: 'step', call: 'stepEntity', actionIndex: 1 };
+    default:
+      return { kind: 'enter', call: api, actionIndex: undefined };
+  }
+}
+
+/** A host's description of an action expression, one level deep. */
+export type ActionShape<N> =
+  /** a string literal, or a template literal without substitutions */
+  | { readonly type: 'string'; readonly value: string }
+  /** `c ? a : b` (the two results), `a || b`, `a ?? b` (both sides) */
+  | { readonly type: 'branches'; readonly parts: readonly N[] }
+  /** anything else: only known at run time */
+  | { readonly type: 'other' };
+
+/**
+ * The actions an expression can produce, as far as they are written literally: string literals,
+ * through conditionals and `||`/`??`. `describe` tells, for one host node, which case it is
+ * (after looking through parentheses and TypeScript's `as`/`!`/`satisfies`).
+ */
+export function literalActions<N>(
+  node: N | undefined,
+  describe: (node: N) => ActionShape<N>,
+): { actions: string[]; dynamic: boolean } {
+  const found = new Set<string>();
+  let dynamic = false;
+  const visit = (n: N | undefined, depth: number): void => {
+    if (n === undefined || depth > 32) {
+      dynamic = true;
+      return;
+    }
+    const shape = describe(n);
+    if (shape.type === 'string') found.add(shape.value);
+    else if (shape.type === 'branches') for (const p of shape.parts) visit(p, depth + 1);
+    else dynamic = true;
+  };
+  visit(node, 0);
+  return { actions: [...found].sort(), dynamic };
+}
+
+/** Collects the sites of one file; plugins add what they instrument and rewrite. */
+export class FileCatalog {
+  readonly file: string;
+  readonly sites: CatalogSite[] = [];
+
+  constructor(relativePath: string) {
+    this.file = relativePath;
+  }
+
+  /** An instrumented function. */
+  addFunction(name: string, member: boolean, line: number, column: number): void {
+    this.sites.push({ name, kind: functionKind(name, member), file: this.file, line, column });
+  }
+
+  /** An explicit call (`step`, `enter`, …); `actions` for steps. */
+  addCall(
+    name: string,
+    shape: NonNullable<ReturnType<typeof callSiteShape>>,
+    line: number,
+    column: number,
+    actions?: { actions: string[]; dynamic: boolean },
+  ): void {
+    const site: CatalogSite =
+      shape.kind === 'step'
+        ? {
+            name,
+            kind: 'step',
+            file: this.file,
+            line,
+            column,
+            call: shape.call,
+            actions: actions?.actions ?? [],
+            dynamic: actions?.dynamic ?? true,
+          }
+        : { name, kind: 'enter', file: this.file, line, column, call: shape.call };
+    this.sites.push(site);
+  }
+}
+
+function compareSites(a: CatalogSite, b: CatalogSite): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+}
+
+/** A catalog from the sites of many files, in a fixed order (file, line, column, kind), with keys in a fixed order. */
+export function buildCatalog(sites: Iterable<CatalogSite>): Catalog {
+  const list = [...sites].map(canonicalSite).sort(compareSites);
+  return { stepmark_catalog: CATALOG_VERSION, sites: list };
+}
+
+function canonicalSite(s: CatalogSite): CatalogSite {
+  const out: Record<string, unknown> = {
+    name: s.name,
+    kind: s.kind,
+    file: s.file,
+    line: s.line,
+    column: s.column,
+  };
+  if (s.call !== undefined) out.call = s.call;
+  if (s.actions !== undefined) out.actions = [...s.actions];
+  if (s.dynamic !== undefined) out.dynamic = s.dynamic;
+  return out as unknown as CatalogSite;
+}
+
+/**
+ * Accumulates the per-file catalogs of one build (or process) into a catalog file. A file seen
+ * again (watch mode, a second compile) replaces its earlier sites. Written on `flush()` (the
+ * esbuild plugin calls it at the end of each build), and otherwise shortly after the last change
+ * and at process exit (hosts that compile file by file: Babel, TypeScript, load-time hooks).
+ */
+export class CatalogWriter {
+  readonly path: string;
+  private readonly files = new Map<string, readonly CatalogSite[]>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private dirty = false;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  set(file: FileCatalog): void {
+    this.files.set(file.file, file.sites.slice());
+    this.dirty = true;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), 50);
+      this.timer.unref?.();
+    }
+  }
+
+  catalog(): Catalog {
+    return buildCatalog([...this.files.values()].flat());
+  }
+
+  /** Writes the catalog now (atomically: a temporary file renamed over it). */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.dirty) return;
+    this.dirty = false;
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.catalog(), null, 2)}\n`);
+    renameSync(tmp, this.path);
+  }
+}
+
+const writers = new Map<string, CatalogWriter>();
+let exitHook = false;
+
+/** The process-wide writer of the catalog file `path` (relative paths against `root`), flushed at exit. */
+export function catalogWriter(path: string, root: string): CatalogWriter {
+  const abs = resolve(root, path);
+  let w = writers.get(abs);
+  if (w === undefined) {
+    w = new CatalogWriter(abs);
+    writers.set(abs, w);
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', () => {
+        for (const writer of writers.values()) {
+          try {
+            writer.flush();
+          } catch {}
+        }
+      });
+    }
+  }
+  return w;
+}
