@@ -92,7 +92,7 @@ const API_CALLS: Readonly<Record<string, string>> = REWRITTEN_CALLS;
 const SCOPE_METHODS: Readonly<Record<string, string>> = REWRITTEN_SCOPE_METHODS;
 
 /** A stepmark binding in the file: an import specifier, `require` destructuring or namespace. */
-interface ApiBinding {
+export interface ApiBinding {
   /** The node that declares the local name (import specifier, declarator, import-equals). */
   readonly decl: Node;
   /** Exported name (`step`), or `*` for a namespace/default object (`sm.step`). */
@@ -519,7 +519,11 @@ function isRequireOf(node: Node | null | undefined, importSource: string): boole
 }
 
 /** Top-level imports / requires of the import source. */
-function collectApiBindings(program: Node, importSource: string, out: Map<string, ApiBinding[]>): void {
+export function collectApiBindings(
+  program: Node,
+  importSource: string,
+  out: Map<string, ApiBinding[]>,
+): void {
   const add = (local: string, binding: ApiBinding): void => {
     const list = out.get(local);
     if (list) list.push(binding);
@@ -564,7 +568,7 @@ function collectApiBindings(program: Node, importSource: string, out: Map<string
   }
 }
 
-function unwrap(node: Node | null | undefined): Node | null | undefined {
+export function unwrap(node: Node | null | undefined): Node | null | undefined {
   while (
     node &&
     (node.type === 'ParenthesizedExpression' ||
@@ -602,7 +606,7 @@ function apiBindingOf(
 }
 
 /** The exported API name a callee refers to: `step` for `step`, `s` (alias), `sm.step`, `sm.default.step`. */
-function apiNameOf(
+export function apiNameOf(
   callee: Node,
   chain: readonly Node[],
   bindings: Map<string, ApiBinding[]>,

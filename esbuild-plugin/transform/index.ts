@@ -6,8 +6,11 @@
  * The heavy dependencies (oxc-parser, magic-string; optional peer dependencies of stepmark) are
  * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
  */
+
+import { sep } from 'node:path';
 import type MagicStringType from 'magic-string';
 import type { SourceMap } from 'magic-string';
+import type { FileCatalog } from '../../instrument/catalog.js';
 import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
 import { StepmarkDirectiveError } from '../../instrument/errors.js';
 import { matchesAnyGlob } from '../../instrument/glob.js';
@@ -16,8 +19,10 @@ import type { ResolvedOptions } from '../../instrument/options.js';
 import { selectFile, selectsWholeFile } from '../../instrument/options.js';
 import { analyze } from './analyze.js';
 import type { Comment, Node } from './ast.js';
+import { catalogOf } from './catalog.js';
 import { DirectiveIndex } from './directives.js';
 import { emitFrames } from './emit.js';
+import { emitStrip } from './strip.js';
 
 /** What oxc-parser reports about a module's imports and exports (the part read here). */
 interface ModuleInfo {
@@ -131,8 +136,10 @@ export interface TransformResult {
   readonly map: SourceMap | undefined;
   /** Number of functions wrapped. */
   readonly frames: number;
-  /** Number of explicit calls rewritten. */
+  /** Number of explicit calls rewritten (removed with `strip`). */
   readonly calls: number;
+  /** This file's part of the stage catalog (docs/CATALOG.md). */
+  readonly catalog: FileCatalog;
 }
 
 /** Why a file was left unchanged (for the `debug` option). */
@@ -161,7 +168,7 @@ export function transform(
   options: ResolvedOptions,
   sourceMap = true,
 ): TransformResult | undefined {
-  const relativePath = projectRelativePath(filename, options.root);
+  const relativePath = relativeToRoot(filename, options.root);
   const parsed = tools.parseSync(filename, source, {
     lang: language,
     sourceType: sourceTypeOf(filename),
@@ -195,10 +202,27 @@ export function transform(
     },
     tools.visitorKeys,
   );
-  if (analysis.frames.length === 0 && analysis.calls.length === 0) return undefined;
+  if (analysis.frames.length === 0 && analysis.calls.length === 0 && !options.strip) return undefined;
 
   const ms = new tools.MagicString(source);
   let lines: LineIndex | undefined;
+  // computed when asked for (catalog option, parity tests), not on every transform
+  const catalog = (): FileCatalog => catalogOf(analysis, relativePath, (lines ??= new LineIndex(source)));
+  if (options.strip) {
+    const stripped = emitStrip(ms, program, analysis, options.importSource, tools.visitorKeys);
+    if (!ms.hasChanged()) return undefined;
+    return {
+      code: ms.toString(),
+      map: sourceMap
+        ? ms.generateMap({ hires: 'boundary', source: filename, includeContent: true })
+        : undefined,
+      frames: 0,
+      calls: stripped.removed,
+      get catalog() {
+        return catalog();
+      },
+    };
+  }
   emitFrames(ms, source, analysis, {
     location: options.locations
       ? (offset) => {
@@ -213,9 +237,14 @@ export function transform(
   ms.prependRight(importOffset(program), runtimeImport);
   return {
     code: ms.toString(),
-    map: sourceMap ? ms.generateMap({ hires: true, source: filename, includeContent: true }) : undefined,
+    map: sourceMap
+      ? ms.generateMap({ hires: 'boundary', source: filename, includeContent: true })
+      : undefined,
     frames: analysis.frames.length,
     calls: analysis.calls.length,
+    get catalog() {
+      return catalog();
+    },
   };
 }
 
@@ -226,6 +255,18 @@ export function transform(
 function importsSource(module: ModuleInfo, importSource: string, text: string): boolean {
   for (const i of module.staticImports) if (i.moduleRequest.value === importSource) return true;
   return text.includes('require');
+}
+
+/**
+ * {@link projectRelativePath} with a fast path for the usual case, a file under the root
+ * (`path.relative` normalises both paths on every call, a measurable cost per file).
+ */
+export function relativeToRoot(filename: string, root: string): string {
+  if (sep === '/' && filename.startsWith(root) && filename.charCodeAt(root.length) === 47 /* / */) {
+    const rest = filename.slice(root.length + 1);
+    if (!rest.includes('/.')) return rest; // no `.`/`..` segments to normalise
+  }
+  return projectRelativePath(filename, root);
 }
 
 /** Offset of the first statement after the directive prologue (or the end of the file). */
