@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Loader, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { StepmarkBuildError } from '../instrument/errors.js';
-import { LineIndex, projectRelativePath } from '../instrument/locations.js';
+import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
@@ -20,6 +20,7 @@ import {
   isIncluded,
   isIncludedDependency,
   loadToolchain,
+  relativeToRoot,
   StepmarkParseError,
   transform,
 } from './transform/index.js';
@@ -120,7 +121,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
           if (loader === undefined || !PARSEABLE.has(loader)) return undefined;
           let relativePath: string | undefined;
           if (path.includes('node_modules')) {
-            relativePath = projectRelativePath(path, resolved.root);
+            relativePath = relativeToRoot(path, resolved.root);
             if (!isIncludedDependency(relativePath, resolved)) {
               stats.skippedNodeModules++;
               return undefined;
@@ -130,7 +131,10 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
           const bytes = readFileSync(path);
           if (
             !bytesMayNeedWork(bytes, resolved) &&
-            !isIncluded(relativePath ?? projectRelativePath(path, resolved.root), resolved)
+            !(
+              resolved.include.length > 0 &&
+              isIncluded(relativePath ?? relativeToRoot(path, resolved.root), resolved)
+            )
           ) {
             stats.skippedNoMarker++;
             return undefined;

@@ -17,11 +17,12 @@ import {
   languageOf,
   loadToolchain,
   mayNeedWork,
+  relativeToRoot,
   StepmarkParseError,
   transform,
 } from '../esbuild-plugin/transform/index.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
-import { LineIndex, projectRelativePath } from '../instrument/locations.js';
+import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 
@@ -59,7 +60,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         const language = languageOf(file);
         if (!language) return null;
         const opts = (resolved ??= resolveOptions(options, { host: HOST }));
-        const relativePath = projectRelativePath(file, opts.root);
+        const relativePath = relativeToRoot(file, opts.root);
         if (file.includes('/node_modules/') && !isIncludedDependency(relativePath, opts)) return null;
         if (!mayNeedWork(code, relativePath, opts)) return null;
         tools ??= await loadToolchain(HOST);
