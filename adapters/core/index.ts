@@ -149,7 +149,10 @@ export class AdapterCore<Req> {
     let meta: Meta | undefined;
     if (o.meta !== undefined) {
       try {
-        meta = o.meta(req);
+        const extra = o.meta(req);
+        if (extra !== null && typeof extra === 'object' && !Array.isArray(extra)) meta = extra;
+        else if (extra !== undefined)
+          throw new TypeError(`meta(req) must return an object, got ${typeof extra}`);
       } catch (error) {
         this.report(error, 'meta');
       }

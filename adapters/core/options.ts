@@ -104,6 +104,8 @@ export interface AdapterTraits {
   query: boolean;
   /** Default for `maxHeaderBytes`. */
   maxHeaderBytes: number;
+  /** Header names are gRPC metadata keys (lower-case `0-9 a-z _ . -`, not `grpc-…`, not `…-bin`). */
+  metadata?: boolean;
 }
 
 const KNOWN = new Set([
@@ -124,6 +126,7 @@ const KNOWN = new Set([
 
 /** RFC 9110 token: what a header field name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 const MIN_SECRET = 16;
 const MIN_HEADER_BYTES = 256;
@@ -161,7 +164,9 @@ export function resolveOptions<Req>(
     }
   }
   const o = input as Record<string, unknown>;
-  const header = headerName(where, 'header', o.header, 'x-stepmark');
+  const name = (option: string, fallback: string | undefined, whenTrue?: string) =>
+    headerName(where, option, o[option], fallback, whenTrue, traits.metadata === true);
+  const header = name('header', 'x-stepmark');
   const query = traits.query ? queryName(where, o.query) : undefined;
   const trigger = fn(where, 'trigger', o.trigger) as ResolvedOptions<Req>['trigger'];
   if (header === undefined && query === undefined && trigger === undefined) {
@@ -171,7 +176,7 @@ export function resolveOptions<Req>(
       'header',
     );
   }
-  const responseHeader = headerName(where, 'responseHeader', o.responseHeader, undefined, 'x-stepmark-trace');
+  const responseHeader = name('responseHeader', undefined, 'x-stepmark-trace');
   const secrets = secretList(where, o.secret);
   const authorize = fn(where, 'authorize', o.authorize) as ResolvedOptions<Req>['authorize'];
   if (responseHeader !== undefined && secrets.length === 0 && authorize === undefined) {
@@ -205,7 +210,7 @@ export function resolveOptions<Req>(
     header,
     query,
     trigger,
-    requestIdHeader: headerName(where, 'requestIdHeader', o.requestIdHeader, 'x-request-id'),
+    requestIdHeader: name('requestIdHeader', 'x-request-id'),
     generateRequestId:
       (fn(where, 'generateRequestId', o.generateRequestId) as () => string) ?? randomRequestId,
     meta: fn(where, 'meta', o.meta) as ResolvedOptions<Req>['meta'],
@@ -224,7 +229,8 @@ function headerName(
   option: string,
   value: unknown,
   fallback: string | undefined,
-  whenTrue?: string,
+  whenTrue: string | undefined,
+  metadata: boolean,
 ): string | undefined {
   if (value === undefined) return fallback;
   if (value === false) return undefined;
@@ -236,7 +242,15 @@ function headerName(
       `must be a header name (letters, digits, -), or false; got ${describe(value)}`,
     );
   }
-  return value.toLowerCase();
+  const lower = value.toLowerCase();
+  if (metadata && (!METADATA_KEY.test(lower) || lower.startsWith('grpc-') || lower.endsWith('-bin'))) {
+    throw invalid(
+      where,
+      option,
+      `must be a gRPC metadata key (0-9 a-z _ . -, not grpc-…, not …-bin), or false; got ${describe(value)}`,
+    );
+  }
+  return lower;
 }
 
 function queryName(where: string, value: unknown): string | undefined {

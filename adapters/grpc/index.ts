@@ -37,7 +37,7 @@ const access: RequestAccess<GrpcRequest> = {
   },
 };
 
-const traits = { entry: 'stepmark/grpc', query: false, maxHeaderBytes: 4096 };
+const traits = { entry: 'stepmark/grpc', query: false, maxHeaderBytes: 4096, metadata: true };
 
 /**
  * Server interceptor for `@grpc/grpc-js` (≥ 1.10). Traces a call whose metadata carries the

@@ -143,6 +143,18 @@ describe('AdapterCore', () => {
     });
   });
 
+  it('reports a meta callback that returns no object, and keeps the adapter meta', () => {
+    const seen: unknown[] = [];
+    const core = new AdapterCore<Req>(
+      { onFinish: () => {}, meta: () => 'oops' as never, onError: (_e, source) => seen.push(source) },
+      traits,
+      access,
+    );
+    const start = core.begin({ headers: {} }, { method: 'GET', path: '/' }, false);
+    expect(Object.keys(start?.options.meta ?? {}).sort()).toEqual(['method', 'path', 'request_id']);
+    expect(seen).toEqual(['meta']);
+  });
+
   it('does not call a valid traceOptions.onEnd at start-up', () => {
     let calls = 0;
     new AdapterCore<Req>({ traceOptions: { maxEvents: 10, onEnd: () => calls++ } }, traits, access);

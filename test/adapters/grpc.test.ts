@@ -244,6 +244,11 @@ describe('stepmark/grpc options', () => {
       expect.objectContaining({ code: 'ERR_STEPMARK_UNKNOWN_OPTION', option: 'query' }),
     );
     expect(() => stepmarkInterceptor({ responseHeader: true })).toThrow(StepmarkConfigError);
+    for (const key of ['x-trace-bin', 'grpc-trace', 'X!trace']) {
+      expect(() => stepmarkInterceptor({ responseHeader: key, authorize: () => true })).toThrow(
+        expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'responseHeader' }),
+      );
+    }
   });
 
   it('authorises asynchronously from metadata', async () => {
