@@ -206,7 +206,15 @@ class FileVisitor {
       return visited;
     }
     const mark = decision.directive;
-    if (mark?.entity) checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node));
+    if (mark?.entity) {
+      // `this` is unusable where the frame opens before super(): a derived constructor without a top-level super().
+      const derivedWithoutSuper =
+        ts.isConstructorDeclaration(node) &&
+        isDerived(ts, node.parent) &&
+        ts.isBlock(node.body) &&
+        !node.body.statements.some((s) => isSuperCallStatement(ts, s));
+      checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node) && !derivedWithoutSuper);
+    }
     this.report.instrumented.push(name);
     this.usesRuntime = true;
     const open: FrameOpen = {

@@ -329,3 +329,12 @@ for (const [label, ts] of Object.entries(compilers)) {
     });
   });
 }
+
+describe('entity=this in a derived constructor', () => {
+  it('is an error when the frame would open before super()', () => {
+    const source =
+      'class A {}\nclass B extends A {\n  // @stepmark entity=this.id\n  constructor(ok: boolean) {\n    if (ok) super();\n    else super();\n  }\n}';
+    expect(() => transpile(source)).toThrowError(/example\.ts:3:6: entity=this… is only allowed/);
+    expect(() => transpile(source.replace('if (ok) super();\n    else super();', 'super();'))).not.toThrow();
+  });
+});

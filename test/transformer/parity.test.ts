@@ -1,0 +1,94 @@
+/**
+ * Parity with the Babel plugin (the reference): for every corpus fixture, the TypeScript
+ * transformer's whole normalised trace — span names, tree, locations, entities, events and
+ * their meta — equals the Babel plugin's for the same source and options. The corpus harness
+ * already holds both to the same span tree and journeys; this compares everything else too, and
+ * prints the first difference (its JSON path and both values).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { normalizeTrace } from 'stepmark/testing';
+import { describe, expect, it } from 'vitest';
+import { compileWith, decoratorsPlugin } from '../babel/compile.js';
+import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+import { compilers, OUTPUT, transpileFixture } from './helpers.js';
+
+const ts = compilers['typescript 6']!;
+
+/** The first place two JSON values differ, as `path: a !== b`, or undefined when equal. */
+export function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (Object.is(a, b)) return undefined;
+  if (
+    typeof a !== 'object' ||
+    typeof b !== 'object' ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
+    return `${path}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = firstDifference(a[i], b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of [...keys].sort()) {
+    const d = firstDifference(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      `${path}.${k}`,
+    );
+    if (d) return d;
+  }
+  return undefined;
+}
+
+describe('parity with the Babel plugin: whole normalised traces', () => {
+  it('firstDifference finds and prints the first difference', () => {
+    expect(firstDifference({ a: [1, { b: 'x' }] }, { a: [1, { b: 'y' }] })).toBe('$.a[1].b: "x" !== "y"');
+    expect(firstDifference({ a: 1 }, { a: 1 })).toBeUndefined();
+  });
+
+  for (const fixture of listFixtures()) {
+    it(fixture, async () => {
+      const filename = join(FIXTURES_DIR, fixture);
+      const source = readFileSync(filename, 'utf8');
+      const options = { root: REPO_ROOT, ...parseExpectation(source, fixture).options };
+      const babel = await compileWith(
+        { major: 8, moduleFormat: 'esm', plugins: [decoratorsPlugin(8)], sourceMaps: false },
+        source,
+        filename,
+        options,
+      );
+      const typescript = transpileFixture(source, filename, {
+        ts,
+        options,
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+      });
+      const dir = join(OUTPUT, 'parity', fixture.replace(/\.[^.]+$/, ''));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'babel.mjs'), babel.code);
+      writeFileSync(join(dir, 'typescript.mjs'), typescript.code);
+      const runs = await runFixture([
+        { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
+        { id: 'typescript', file: join(dir, 'typescript.mjs'), traced: true },
+      ]);
+      for (const id of ['babel', 'typescript']) {
+        expect(
+          runs[id]?.trace,
+          `${fixture}: the ${id} build produced no trace: ${JSON.stringify(runs[id]?.thrown)}`,
+        ).toBeDefined();
+      }
+      const reference = normalizeTrace(runs.babel!.trace!);
+      const ours = normalizeTrace(runs.typescript!.trace!);
+      const difference = firstDifference(reference, ours);
+      expect(
+        difference,
+        `${fixture}: Babel plugin vs TypeScript transformer, first difference`,
+      ).toBeUndefined();
+    });
+  }
+});
