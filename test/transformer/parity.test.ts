@@ -16,7 +16,7 @@ import { compilers, OUTPUT, transpileFixture } from './helpers.js';
 const ts = compilers['typescript 6']!;
 
 /** The first place two JSON values differ, as `path: a !== b`, or undefined when equal. */
-export function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
   if (Object.is(a, b)) return undefined;
   if (
     typeof a !== 'object' ||
