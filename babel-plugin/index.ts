@@ -103,6 +103,21 @@ function instrumentProgram(
     return e;
   };
 
+  /** `path:line:col` of a function (docs/NAMING.md §2): a method's key (`[` of a computed one), else the function. */
+  const locationOf = (node: FunctionPath['node']): string | undefined => {
+    const isMember =
+      node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ObjectMethod';
+    const at: t.Node = isMember ? node.key : node;
+    if (isMember && node.computed && at.start != null) {
+      let i = at.start - 1;
+      while (i > 0 && code[i] !== '[') i--;
+      lines ??= new LineIndex(code);
+      const pos = lines.locate(i);
+      return formatLocation(relPath, pos.line, pos.column);
+    }
+    return at.loc ? formatLocation(relPath, at.loc.start.line, at.loc.start.column + 1) : undefined;
+  };
+
   let directives: FileDirectives;
   try {
     directives = new FileDirectives(program.node, file.ast.comments ?? undefined, code);
@@ -142,14 +157,7 @@ function instrumentProgram(
         frameStart(path, node.body) === 0;
       checkEntityRoot(directive, params, node.type !== 'ArrowFunctionExpression' && !derivedWithoutSuper);
     }
-    const at =
-      node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ObjectMethod'
-        ? node.key
-        : node;
-    const location =
-      options.locations && at.loc
-        ? formatLocation(relPath, at.loc.start.line, at.loc.start.column + 1)
-        : undefined;
+    const location = options.locations ? locationOf(node) : undefined;
     wrapSuspensions(t, path);
     emitFrame(t, path, {
       name: namer.nameOf(path),
