@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { PassThrough } from 'node:stream';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkPlugin } from 'stepmark/fastify';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { adapterSuite, slowSteps, streamSteps, type TestServer } from './suite.j
 
 async function start(
   options: Record<string, unknown>,
-  extra?: (app: ReturnType<typeof Fastify>) => void,
+  extra?: (app: FastifyInstance) => void,
 ): Promise<TestServer> {
   const app = Fastify();
   await app.register(stepmarkPlugin, options);

@@ -28,7 +28,9 @@ function routes(app: Hono): Hono {
   app.get('/slow', (c) =>
     stream(c, async (s) => {
       let gone = false;
-      s.onAbort(() => (gone = true));
+      s.onAbort(() => {
+        gone = true;
+      });
       await slowSteps(
         (chunk) => void s.write(chunk),
         () => void s.close(),
