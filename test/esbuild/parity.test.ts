@@ -1,0 +1,84 @@
+/**
+ * Parity with the Babel plugin (the reference): for every corpus fixture, the esbuild plugin's
+ * whole normalised trace — span names, tree, locations, entities, events and their meta — equals
+ * the Babel plugin's for the same source and options. The corpus harness already holds both to
+ * the same span tree and journeys; this compares everything else (locations above all) too.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import stepmark from 'stepmark/esbuild-plugin';
+import { normalizeTrace } from 'stepmark/testing';
+import { describe, expect, it } from 'vitest';
+import { compileWith, decoratorsPlugin } from '../babel/compile.js';
+import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+
+/** The first place two JSON values differ, as `path: a !== b` (same as test/transformer/parity.test.ts). */
+function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (Object.is(a, b)) return undefined;
+  if (
+    typeof a !== 'object' ||
+    typeof b !== 'object' ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
+    return `${path}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`;
+  }
+  const keys = Array.isArray(a)
+    ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()]
+    : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const k of keys) {
+    const d = firstDifference(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`,
+    );
+    if (d) return d;
+  }
+  return undefined;
+}
+
+describe('parity with the Babel plugin: whole normalised traces (locations included)', () => {
+  for (const fixture of listFixtures()) {
+    it(fixture, async () => {
+      const filename = join(FIXTURES_DIR, fixture);
+      const source = readFileSync(filename, 'utf8');
+      const options = { root: REPO_ROOT, ...parseExpectation(source, fixture).options };
+      const babel = await compileWith(
+        { major: 8, moduleFormat: 'esm', plugins: [decoratorsPlugin(8)], sourceMaps: false },
+        source,
+        filename,
+        options,
+      );
+      const built = await esbuild.build({
+        entryPoints: [filename],
+        write: false,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20',
+        logLevel: 'silent',
+        plugins: [stepmark(options)],
+      });
+      const dir = join(REPO_ROOT, 'test-output/esbuild-parity', fixture.replace(/\.[^.]+$/, ''));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'babel.mjs'), babel.code);
+      writeFileSync(join(dir, 'esbuild.mjs'), built.outputFiles[0]!.text);
+      const runs = await runFixture([
+        { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
+        { id: 'esbuild', file: join(dir, 'esbuild.mjs'), traced: true },
+      ]);
+      for (const id of ['babel', 'esbuild']) {
+        expect(
+          runs[id]?.trace,
+          `${fixture}: the ${id} build produced no trace: ${JSON.stringify(runs[id]?.thrown)}`,
+        ).toBeDefined();
+      }
+      const difference = firstDifference(
+        normalizeTrace(runs.babel!.trace!),
+        normalizeTrace(runs.esbuild!.trace!),
+      );
+      expect(difference, `${fixture}: Babel plugin vs esbuild plugin, first difference`).toBeUndefined();
+    });
+  }
+});
