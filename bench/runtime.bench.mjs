@@ -236,7 +236,7 @@ export default async function (h) {
         : 'AsyncContextFrame: no hooks',
     });
     h.report(`${r.node}: unrelated await after the last trace ended (x before)`, r.after / r.before, 'x', {
-      target: '<= 1.3',
+      target: r.hooked ? '<= 1.3' : undefined,
       note: r.hooked ? 'store disabled when idle' : 'nothing to disable',
     });
     if (r.kept !== undefined) {

@@ -27,6 +27,8 @@ export interface SnapshotConfig {
   /** Lower-cased exact keys. */
   redactKeys: Set<string> | undefined;
   redactPatterns: RegExp[] | undefined;
+  /** Verdicts of `redactPatterns` per key (keys repeat; a RegExp test costs more than a lookup). */
+  verdicts: Map<string, boolean>;
 }
 
 let defaultConfig: SnapshotConfig | undefined;
@@ -58,6 +60,7 @@ function buildConfig(
     total: positive(limits?.total, 500),
     redactKeys,
     redactPatterns,
+    verdicts: new Map(),
   };
 }
 
@@ -66,15 +69,22 @@ function positive(v: number | undefined, dflt: number): number {
 }
 
 function redacted(cfg: SnapshotConfig, key: string): boolean {
-  if (cfg.redactKeys?.has(key.toLowerCase())) return true;
+  if (cfg.redactKeys === undefined && cfg.redactPatterns === undefined) return false;
+  const known = cfg.verdicts.get(key);
+  if (known !== undefined) return known;
+  let verdict = cfg.redactKeys?.has(key.toLowerCase()) === true;
   const pats = cfg.redactPatterns;
-  if (pats !== undefined) {
+  if (!verdict && pats !== undefined) {
     for (const p of pats) {
       p.lastIndex = 0;
-      if (p.test(key)) return true;
+      if (p.test(key)) {
+        verdict = true;
+        break;
+      }
     }
   }
-  return false;
+  if (cfg.verdicts.size < 2000) cfg.verdicts.set(key, verdict);
+  return verdict;
 }
 
 interface Walk {

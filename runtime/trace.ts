@@ -51,7 +51,6 @@ interface Entity {
  * Methods never throw.
  */
 export class Span {
-  readonly id: string;
   /** Creation order within the trace (the number in `id`). */
   readonly seq: number;
   readonly parent: Span | undefined;
@@ -85,11 +84,15 @@ export class Span {
     this.cursor = cursor;
     this.parent = cursor.span;
     this.seq = seq;
-    this.id = String(seq);
     this.name = name;
     this.location = location;
     this.entity = entity;
     this.start = start;
+  }
+
+  /** The span's `span_id` (made on demand: most spans are never asked). */
+  get id(): string {
+    return String(this.seq);
   }
 
   /** Ends the span (idempotent). */
@@ -269,13 +272,26 @@ export class RecorderTrace {
       this.dropped++;
       return;
     }
-    const ev: Ev = {
+    this.push(
+      list,
       stage,
       action,
-      t: this.now(),
-      meta: meta === undefined ? undefined : snapshotMeta(meta, this.snap),
+      this.now(),
+      meta === undefined ? undefined : snapshotMeta(meta, this.snap),
       span,
-    };
+    );
+  }
+
+  /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
+  private push(
+    list: Ev[],
+    stage: string,
+    action: string,
+    t: number,
+    meta: Record<string, JsonValue> | undefined,
+    span: Span | undefined,
+  ): void {
+    const ev: Ev = { stage, action, t, meta, span };
     list.push(ev);
     if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
     this.count++;
@@ -293,13 +309,19 @@ export class RecorderTrace {
       this.droppedSpans++;
       return NOOP_FRAME;
     }
-    const span = new Span(this, c, this.nextId, name, location, entity, this.now());
+    const t = this.now();
+    const span = new Span(this, c, this.nextId, name, location, entity, t);
     this.spans.push(span);
     this.nextId++;
     c.span = span;
     if (OBS.list !== undefined) notifySpanStart(span, this);
     try {
-      this.event(entity !== undefined ? entity.events : this.events, name, 'entered', meta, span);
+      // the `entered` event shares the span's start time (one clock read per enter)
+      if (this.count >= this.maxEvents) this.dropped++;
+      else {
+        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap);
+        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span);
+      }
     } catch {
       // the span stays open and current; only its `entered` event is lost
     }
@@ -310,9 +332,20 @@ export class RecorderTrace {
     const end = this.now();
     span.end = end;
     if (span.status === ST_OPEN) span.status = ST_OK;
-    const meta: Record<string, unknown> = { duration_ms: round(end - span.start) };
-    if (span.status === ST_ERROR) meta.error = span.error;
-    this.event(span.entity !== undefined ? span.entity.events : this.events, span.name, 'exited', meta, span);
+    if (this.count >= this.maxEvents) this.dropped++;
+    else {
+      // built JSON-safe here, no snapshot needed
+      const meta: Record<string, JsonValue> = { duration_ms: round(end - span.start) };
+      if (span.status === ST_ERROR && span.error !== undefined) meta.error = span.error;
+      this.push(
+        span.entity !== undefined ? span.entity.events : this.events,
+        span.name,
+        'exited',
+        end,
+        meta,
+        span,
+      );
+    }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
 

@@ -231,8 +231,8 @@ describe('entities and events', () => {
     );
     expect(trace.spans[0]).toMatchObject({
       start: '2030-06-01T12:00:00.000Z',
-      end: '2030-06-01T12:00:00.002Z',
-      duration_ms: 2,
+      end: '2030-06-01T12:00:00.001Z',
+      duration_ms: 1,
     });
   });
 
