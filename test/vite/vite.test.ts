@@ -1,0 +1,98 @@
+/**
+ * `stepmark/vite` in real Vite: a library build and the dev server's transform pipeline (what
+ * Vitest uses). The Vitest user story itself runs in test/esbuild/example.test.ts.
+ */
+import { join } from 'node:path';
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import stepmark from 'stepmark/vite';
+import { build, createServer } from 'vite';
+import { describe, expect, it } from 'vitest';
+import { project } from '../esbuild/helpers.js';
+
+const SERVICE = `// @stepmark
+import { step } from 'stepmark';
+export class Cart {
+  total(prices: number[]): number {
+    const sum = prices.reduce((a, b) => a + b, 0);
+    step('summed', { sum });
+    return sum;
+  }
+}
+`;
+
+describe('stepmark/vite', () => {
+  it('instruments marked modules in a Vite build and rewrites explicit calls', async () => {
+    const dir = project({ 'src/cart.ts': SERVICE });
+    const out = await build({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark()],
+      build: {
+        write: false,
+        minify: false,
+        lib: { entry: join(dir, 'src/cart.ts'), formats: ['es'], fileName: 'cart' },
+        rollupOptions: { external: [/^stepmark/] },
+      },
+    });
+    const output = (Array.isArray(out) ? out[0] : out) as { output: { type: string; code?: string }[] };
+    const code = output.output.find((o) => o.type === 'chunk')!.code!;
+    // The bundler may rename the runtime binding (`v1`): match the calls, not the local name.
+    expect(code).toMatch(/\b(?:__stepmark|v1)\.enter\("Cart\.total", "src\/cart\.ts:4:3"\)/);
+    expect(code).toMatch(/\b(?:__stepmark|v1)\.step\("Cart\.total", "summed"/);
+  });
+
+  it('transforms modules for the dev server and Vitest with a source map to the original', async () => {
+    const dir = project({ 'src/cart.ts': SERVICE, 'src/plain.ts': 'export const x = 1;\n' });
+    const server = await createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark()],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    try {
+      const result = await server.transformRequest('/src/cart.ts');
+      expect(result!.code).toContain('__stepmark.enter("Cart.total"');
+      // The `step` call on line 6 of the source still maps there through both transforms.
+      const generated = result!.code.split('\n');
+      const line = generated.findIndex((l) => l.includes('"summed"'));
+      const column = generated[line]!.indexOf('__stepmark.step');
+      const original = originalPositionFor(new TraceMap(result!.map as never), { line: line + 1, column });
+      expect(original).toMatchObject({ line: 6, column: 4 });
+      const plain = await server.transformRequest('/src/plain.ts');
+      expect(plain!.code).not.toContain('__stepmark');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails on a bad directive with the file, line and column', async () => {
+    const dir = project({ 'src/bad.ts': '// @stepmark-off\nexport function f() {}\n' });
+    const server = await createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark()],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    try {
+      const error = await server.transformRequest('/src/bad.ts').then(
+        () => undefined,
+        (e: { message: string; loc?: object }) => e,
+      );
+      expect(error?.message).toMatch(/Unknown directive @stepmark-off.*src\/bad\.ts:1:4/);
+      expect(error?.loc).toMatchObject({ line: 1, column: 3 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects an unknown option by name', () => {
+    expect(() => stepmark({ getter: true } as never)).toThrow(
+      /Invalid option "getter" \(did you mean "getters"\?\)/,
+    );
+  });
+});
