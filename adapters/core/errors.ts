@@ -7,7 +7,9 @@ export type StepmarkConfigErrorCode =
   /** `responseHeader` was asked for without `secret` or `authorize`. */
   | 'ERR_STEPMARK_UNAUTHORISED_EXPOSURE'
   /** `header`, `query` and `trigger` are all off: nothing could ever start a trace. */
-  | 'ERR_STEPMARK_NO_TRIGGER';
+  | 'ERR_STEPMARK_NO_TRIGGER'
+  /** A required argument other than the options is missing or of the wrong type. */
+  | 'ERR_STEPMARK_INVALID_ARGUMENT';
 
 /**
  * Thrown when an adapter is created with options that cannot work. Always thrown at start-up

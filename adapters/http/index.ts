@@ -1,7 +1,12 @@
 // stepmark/http: tracing for node:http, Connect and Express (4 and 5). No framework is loaded:
 // the middleware only uses what node:http's request and response objects have.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
+import {
+  AdapterCore,
+  type RequestAccess,
+  type StepmarkAdapterOptions,
+  StepmarkConfigError,
+} from '../core/index.js';
 import { type NodeResponse, oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
@@ -113,8 +118,10 @@ export function stepmarkListener<Req extends IncomingMessage, Res extends Server
   options?: StepmarkHttpOptions,
 ): (req: Req, res: Res) => R | Promise<R> {
   if (typeof listener !== 'function') {
-    throw new TypeError(
-      `stepmark/http: stepmarkListener(listener, options) needs a function, got ${typeof listener}`,
+    throw new StepmarkConfigError(
+      'ERR_STEPMARK_INVALID_ARGUMENT',
+      `stepmark/http: stepmarkListener(listener, options) needs a request listener function, got ${typeof listener}.`,
+      'listener',
     );
   }
   const handle = handler(options);

@@ -234,6 +234,8 @@ describe('stepmark/http specifics', () => {
       expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'header' }),
     );
     expect(() => stepmarkMiddleware({ maxHeaderBytes: 10 })).toThrow(/maxHeaderBytes/);
-    expect(() => stepmarkListener(undefined as never)).toThrow(TypeError);
+    expect(() => stepmarkListener(undefined as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_ARGUMENT', option: 'listener' }),
+    );
   });
 });
