@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkListener, stepmarkMiddleware } from 'stepmark/http';
+import { ndjsonSink } from 'stepmark/sinks';
 import { describe, expect, it } from 'vitest';
 import { delay, FinishLog, failOrder, get, listen, placeOrder, SECRET } from './helpers.js';
 import { adapterSuite, slowSteps, streamSteps } from './suite.js';
@@ -221,6 +225,32 @@ describe('stepmark/http specifics', () => {
     } finally {
       session.close();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('hands traces to a stepmark/sinks sink as onFinish (NDJSON file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepmark-http-'));
+    const sink = ndjsonSink(join(dir, 'traces.ndjson'));
+    const app = express();
+    app.use(stepmarkMiddleware({ onFinish: sink.write }));
+    app.get('/orders/:id', async (req, res) => {
+      res.json(await placeOrder(req.params.id));
+    });
+    const server = await listen(createServer(app));
+    try {
+      await get(server.port, '/orders/s1', { 'x-stepmark': '1', 'x-request-id': 'sink-1' });
+      await get(server.port, '/orders/s2');
+      for (let i = 0; i < 100 && sink.stats.written < 1; i++) await delay(10);
+      await sink.flush();
+      const lines = readFileSync(join(dir, 'traces.ndjson'), 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const trace = JSON.parse(lines[0]);
+      expect(trace.meta).toMatchObject({ request_id: 'sink-1', route: '/orders/:id', status: 200 });
+      expect(Object.keys(trace.entities)).toEqual(['order_s1']);
+    } finally {
+      await server.close();
+      await sink.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
