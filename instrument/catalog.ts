@@ -7,35 +7,13 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { Catalog, CatalogKind, CatalogSite } from '../runtime/catalog.js';
 import { isRewrittenCall, isRewrittenScopeMethod } from './constants.js';
 
-/** Catalog format version (`stepmark_catalog` field). */
+export type { Catalog, CatalogKind, CatalogSite };
+
+/** Catalog format version (`stepmark_catalog` field); the runtime's `loadCatalog` checks it. */
 export const CATALOG_VERSION = 1;
-
-/** What a site is: an instrumented function (by its shape) or an explicit call. */
-export type CatalogKind = 'function' | 'method' | 'constructor' | 'getter' | 'setter' | 'step' | 'enter';
-
-export interface CatalogSite {
-  /** Span name of a function; stage of a `step`/`enter` call (its enclosing function's name). */
-  readonly name: string;
-  readonly kind: CatalogKind;
-  /** Project-relative path, `/` separators (as in locations). */
-  readonly file: string;
-  /** 1-based line and column (UTF-16), as in locations: a function's location, a call's start. */
-  readonly line: number;
-  readonly column: number;
-  /** Steps only: the actions written literally at the site, sorted, without duplicates. */
-  readonly actions?: readonly string[];
-  /** Steps only: `true` when the action is (also) computed at run time, so `actions` may be incomplete. */
-  readonly dynamic?: boolean;
-  /** Calls only: the API called (`step`, `stepEntity`, `scope.step`, `enter`, `enterEntity`, `scope.enter`). */
-  readonly call?: string;
-}
-
-export interface Catalog {
-  readonly stepmark_catalog: typeof CATALOG_VERSION;
-  readonly sites: readonly CatalogSite[];
-}
 
 /**
  * The kind of an instrumented function from its name and whether the plugin found it as a class or

@@ -33,6 +33,19 @@ import { G } from './state.js';
 import { type RecorderTrace, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
+export {
+  type Catalog,
+  type CatalogKind,
+  type CatalogSite,
+  type Coverage,
+  type CoverageOptions,
+  formatCoverage,
+  loadCatalog,
+  loadedCatalog,
+  type SiteCoverage,
+  StepmarkCatalogError,
+  stageCoverage,
+} from './catalog.js';
 export type { ExitHandle } from './core.js';
 export {
   diagnosticsChannelEnabled,

@@ -25,6 +25,7 @@ import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
 
 export { formatTrace } from '../runtime/render.js';
 export type { Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
+export * from './catalog.js';
 
 /** What the helpers accept: a trace, or `capture`'s `{ result, trace }`. */
 export type TraceLike = Trace | { trace: Trace };

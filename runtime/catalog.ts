@@ -1,0 +1,261 @@
+/**
+ * The stage catalog at run time (docs/CATALOG.md): a build plugin writes, per build, every
+ * instrumented function and every explicit `step`/`enter` site; loaded here, it lets a trace show
+ * not only the stages a request went through but those it never reached, and lets tests assert
+ * that decision points were covered.
+ *
+ * The loaded catalog is process-wide (under a registered symbol, like the runtime's state), so a
+ * catalog loaded through one copy of the runtime serves every copy. No Node API is used: the
+ * catalog object (or its JSON text) is passed in; reading the file is the caller's business.
+ */
+import type { Trace, TraceEvent } from './types.js';
+
+/** Catalog format version (`stepmark_catalog`). */
+export const CATALOG_VERSION = 1;
+
+/** What a site is: an instrumented function (by its shape) or an explicit call. */
+export type CatalogKind = 'function' | 'method' | 'constructor' | 'getter' | 'setter' | 'step' | 'enter';
+
+export interface CatalogSite {
+  /** Span name of a function; stage of a `step`/`enter` call (its enclosing function's name). */
+  readonly name: string;
+  readonly kind: CatalogKind;
+  /** Project-relative path with `/` separators, as in span locations. */
+  readonly file: string;
+  /** 1-based line and column: a function's location, a call's start. */
+  readonly line: number;
+  readonly column: number;
+  /** Steps only: the actions written literally at the site, sorted. */
+  readonly actions?: readonly string[];
+  /** Steps only: the action is (also) computed at run time, so `actions` may be incomplete. */
+  readonly dynamic?: boolean;
+  /** Calls only: the API called (`step`, `stepEntity`, `scope.step`, `enter`, `enterEntity`, `scope.enter`). */
+  readonly call?: string;
+}
+
+export interface Catalog {
+  readonly stepmark_catalog: 1;
+  readonly sites: readonly CatalogSite[];
+}
+
+const KINDS: ReadonlySet<string> = new Set([
+  'function',
+  'method',
+  'constructor',
+  'getter',
+  'setter',
+  'step',
+  'enter',
+]);
+
+/** Thrown by {@link loadCatalog} for something that is not a catalog of a supported version. */
+export class StepmarkCatalogError extends Error {
+  override name = 'StepmarkCatalogError';
+}
+
+interface CatalogState {
+  sites: Map<string, CatalogSite>;
+}
+const KEY = Symbol.for('stepmark.catalog.v1');
+const g = globalThis as unknown as Record<symbol, CatalogState | undefined>;
+function state(): CatalogState {
+  return g[KEY] ?? (g[KEY] = { sites: new Map() });
+}
+
+function siteKey(s: CatalogSite): string {
+  return `${s.file}:${s.line}:${s.column}:${s.kind}`;
+}
+
+/** Validates a catalog (object or JSON text) without loading it. */
+export function parseCatalog(input: Catalog | string): Catalog {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (error) {
+      throw new StepmarkCatalogError(`stepmark: the catalog is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const c = value as Partial<Catalog> | null;
+  if (c === null || typeof c !== 'object' || !('stepmark_catalog' in c)) {
+    throw new StepmarkCatalogError('stepmark: not a stage catalog (no "stepmark_catalog" field)');
+  }
+  if (c.stepmark_catalog !== CATALOG_VERSION) {
+    throw new StepmarkCatalogError(
+      `stepmark: stage catalog version ${String(c.stepmark_catalog)} is not supported by this runtime (supports ${CATALOG_VERSION}); rebuild with matching stepmark versions`,
+    );
+  }
+  if (!Array.isArray(c.sites)) throw new StepmarkCatalogError('stepmark: the catalog has no "sites" array');
+  c.sites.forEach((s, i) => {
+    if (
+      s === null ||
+      typeof s !== 'object' ||
+      typeof s.name !== 'string' ||
+      !KINDS.has(s.kind) ||
+      typeof s.file !== 'string' ||
+      !Number.isInteger(s.line) ||
+      !Number.isInteger(s.column)
+    ) {
+      throw new StepmarkCatalogError(`stepmark: catalog site ${i} is malformed: ${JSON.stringify(s)}`);
+    }
+  });
+  return c as Catalog;
+}
+
+/**
+ * Loads a stage catalog (the object, or the JSON text of the file a plugin wrote with its
+ * `catalog` option) for {@link stageCoverage} and {@link formatCoverage}. Loading several
+ * catalogs (one per build: server and worker bundles) merges them; the same site twice counts
+ * once. Returns the merged catalog.
+ *
+ * @example
+ * import { readFileSync } from 'node:fs';
+ * stepmark.loadCatalog(readFileSync('dist/stepmark-catalog.json', 'utf8'));
+ */
+export function loadCatalog(input: Catalog | string): Catalog {
+  const c = parseCatalog(input);
+  const sites = state().sites;
+  for (const s of c.sites) sites.set(siteKey(s), s);
+  return loadedCatalog()!;
+}
+
+/** The catalog loaded so far, or undefined when none was loaded. */
+export function loadedCatalog(): Catalog | undefined {
+  const sites = g[KEY]?.sites;
+  if (sites === undefined || sites.size === 0) return undefined;
+  return { stepmark_catalog: CATALOG_VERSION, sites: [...sites.values()] };
+}
+
+/** Forgets every loaded catalog (tests). */
+export function clearCatalog(): void {
+  g[KEY] = undefined;
+}
+
+export interface CoverageOptions {
+  /** The catalog to compare with (default: the loaded one). */
+  catalog?: Catalog;
+  /**
+   * Only what happened to this entity: its events, and spans opened for it. For "which stages did
+   * order_42 never reach" (combine with `sites` to leave out stages that are not about orders).
+   */
+  entity?: string;
+  /** Keeps only some sites (e.g. `(s) => s.file.startsWith('src/orders/')`). */
+  sites?: (site: CatalogSite) => boolean;
+}
+
+export interface SiteCoverage {
+  readonly site: CatalogSite;
+  /** A span of this function / explicit `enter` ran, or (steps) one of its actions was recorded at this stage. */
+  readonly reached: boolean;
+  /** Steps: each literal action and whether it was recorded. */
+  readonly actions?: readonly { readonly action: string; readonly seen: boolean }[];
+}
+
+export interface Coverage {
+  readonly sites: readonly SiteCoverage[];
+  /** Names of stages (functions, step stages) reached / never reached, sorted, each once. */
+  readonly reached: readonly string[];
+  readonly unreached: readonly string[];
+}
+
+/**
+ * Compares a trace with the catalog: which instrumented functions and step sites it reached,
+ * which it never did, and which literal actions of each step were recorded.
+ *
+ * A stage counts as reached when any site with its name was; so a name appears in `reached` or
+ * in `unreached`, never both.
+ */
+export function stageCoverage(trace: Trace, options: CoverageOptions = {}): Coverage {
+  const catalog = options.catalog ?? loadedCatalog();
+  if (catalog === undefined) {
+    throw new StepmarkCatalogError(
+      'stepmark: no stage catalog loaded (call loadCatalog, or pass options.catalog)',
+    );
+  }
+  const events: TraceEvent[] = [];
+  const spanNames = new Set<string>();
+  if (options.entity !== undefined) {
+    const e = trace.entities[options.entity];
+    if (e) events.push(...e.events);
+    for (const s of trace.spans) if (s.entity_id === options.entity) spanNames.add(s.name);
+  } else {
+    events.push(...trace.events);
+    for (const e of Object.values(trace.entities)) events.push(...e.events);
+    for (const s of trace.spans) spanNames.add(s.name);
+  }
+  const actionsByStage = new Map<string, Set<string>>();
+  for (const ev of events) {
+    let set = actionsByStage.get(ev.stage);
+    if (set === undefined) actionsByStage.set(ev.stage, (set = new Set()));
+    set.add(ev.action);
+  }
+  const sites: SiteCoverage[] = [];
+  const reachedNames = new Set<string>();
+  const allNames = new Set<string>();
+  for (const site of catalog.sites) {
+    if (options.sites && !options.sites(site)) continue;
+    allNames.add(site.name);
+    let reached: boolean;
+    let actions: SiteCoverage['actions'];
+    if (site.kind === 'step') {
+      const seen = actionsByStage.get(site.name) ?? new Set<string>();
+      actions = (site.actions ?? []).map((action) => ({ action, seen: seen.has(action) }));
+      reached =
+        actions.some((a) => a.seen) ||
+        (site.dynamic === true && [...seen].some((a) => a !== 'entered' && a !== 'exited'));
+    } else {
+      reached = spanNames.has(site.name);
+    }
+    if (reached) reachedNames.add(site.name);
+    sites.push(actions === undefined ? { site, reached } : { site, reached, actions });
+  }
+  const reached = [...reachedNames].sort();
+  const unreached = [...allNames].filter((n) => !reachedNames.has(n)).sort();
+  return { sites, reached, unreached };
+}
+
+/**
+ * A readable report of {@link stageCoverage}: one line per stage, reached ones first marked `✓`,
+ * the others `✗ never reached`, with the literal actions of step sites (`✓ accepted ✗ rejected`).
+ *
+ * @example
+ * console.log(stepmark.formatCoverage(trace, { entity: 'order_42' }));
+ * // stages reached: 2 of 5 (order_42)
+ * //   ✓ OrderService.validate   src/order.ts:12:3
+ * //   ✓ FraudService.check      src/fraud.ts:8:3    ✓ flagged  ✗ cleared
+ * //   ✗ Inventory.reserve       src/inventory.ts:4:3   never reached
+ */
+export function formatCoverage(trace: Trace, options: CoverageOptions = {}): string {
+  const cov = stageCoverage(trace, options);
+  interface Row {
+    name: string;
+    where: string;
+    reached: boolean;
+    actions: Map<string, boolean>;
+  }
+  const rows = new Map<string, Row>();
+  for (const { site, reached, actions } of cov.sites) {
+    let row = rows.get(site.name);
+    if (row === undefined) {
+      row = {
+        name: site.name,
+        where: `${site.file}:${site.line}:${site.column}`,
+        reached: false,
+        actions: new Map(),
+      };
+      rows.set(site.name, row);
+    }
+    row.reached ||= reached;
+    for (const a of actions ?? []) row.actions.set(a.action, (row.actions.get(a.action) ?? false) || a.seen);
+  }
+  const list = [...rows.values()].sort((a, b) => Number(b.reached) - Number(a.reached));
+  const nameWidth = Math.max(0, ...list.map((r) => r.name.length));
+  const whereWidth = Math.max(0, ...list.map((r) => r.where.length));
+  const head = `stages reached: ${cov.reached.length} of ${rows.size}${options.entity !== undefined ? ` (${options.entity})` : ''}`;
+  const lines = list.map((r) => {
+    const actions = [...r.actions].map(([a, seen]) => `${seen ? '✓' : '✗'} ${a}`).join('  ');
+    const tail = r.reached ? actions : 'never reached';
+    return `  ${r.reached ? '✓' : '✗'} ${r.name.padEnd(nameWidth)}  ${r.where.padEnd(whereWidth)}${tail ? `  ${tail}` : ''}`.trimEnd();
+  });
+  return [head, ...lines].join('\n');
+}
