@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Loader, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
+import { catalogWriter, type FileCatalog } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
@@ -99,6 +100,11 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
       const cache = new Map<string, { source: string; result: OnLoadResult | undefined }>();
       const stats: Stats = { instrumented: 0, unchanged: 0, skippedNoMarker: 0, skippedNodeModules: 0 };
 
+      // `catalog`: this build's stage catalog file (docs/CATALOG.md), written when the build ends
+      const catalog =
+        resolved.catalog !== undefined ? catalogWriter(resolved.catalog, resolved.root) : undefined;
+      if (catalog) build.onEnd(() => catalog.flush());
+
       build.onStart(() => {
         stats.instrumented = stats.unchanged = stats.skippedNoMarker = stats.skippedNodeModules = 0;
       });
@@ -145,7 +151,9 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
             count(stats, cached.result);
             return cached.result;
           }
-          const result = instrument(tools, source, path, loader as SourceLanguage, resolved, wantsMap);
+          const result = instrument(tools, source, path, loader as SourceLanguage, resolved, wantsMap, (c) =>
+            catalog?.set(c),
+          );
           if (!result?.errors?.length) cache.set(path, { source, result });
           count(stats, result);
           if (resolved.debug && result?.contents === undefined && !result?.errors?.length) {
@@ -180,10 +188,12 @@ function instrument(
   loader: SourceLanguage,
   options: ResolvedOptions,
   wantsMap: boolean,
+  onCatalog: (catalog: FileCatalog) => void,
 ): OnLoadResult | undefined {
   try {
     const out = transform(tools, source, path, loader, options, wantsMap);
     if (!out) return undefined;
+    if (options.catalog !== undefined) onCatalog(out.catalog);
     if (options.debug) {
       process.stderr.write(
         `[stepmark] ${path}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
