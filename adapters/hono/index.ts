@@ -45,9 +45,13 @@ const traits = { entry: 'stepmark/hono', query: true, maxHeaderBytes: 8192 };
  */
 export function stepmarkMiddleware(options?: StepmarkHonoOptions): MiddlewareHandler {
   const core = new AdapterCore(options, traits, access);
-  const middleware: MiddlewareHandler = async function stepmark(c: Context, next: Next) {
+  // Not an async function: an untriggered request gets next()'s own promise, no extra wrapper.
+  const middleware: MiddlewareHandler = function stepmark(c: Context, next: Next) {
     const trigger = core.check(c);
     if (trigger === undefined) return next();
+    return traced(c, next, trigger);
+  };
+  const traced = async (c: Context, next: Next, trigger: string): Promise<void> => {
     const decided = core.authorize(c, trigger);
     const expose = typeof decided === 'boolean' ? decided : await decided;
     const start = core.begin(c, { method: c.req.method, path: c.req.path }, expose);
