@@ -92,6 +92,33 @@ adapterSuite({
 });
 
 describe('stepmark/http specifics', () => {
+  it('leaves an untriggered response object untouched (only the trigger check runs)', async () => {
+    const seen: Array<{ wrapped: boolean; listeners: number; traced: boolean }> = [];
+    const server = await listen(
+      createServer(
+        stepmarkListener(
+          (_req, res) => {
+            seen.push({
+              wrapped: Object.hasOwn(res, 'writeHead'),
+              listeners: res.listenerCount('close'),
+              traced: stepmark.enabled(),
+            });
+            res.end();
+          },
+          { onFinish: () => {} },
+        ),
+      ),
+    );
+    try {
+      await get(server.port, '/');
+      await get(server.port, '/', { 'x-stepmark': '1' });
+      expect(seen[0]).toEqual({ wrapped: false, listeners: seen[1].listeners - 1, traced: false });
+      expect(seen[1]).toMatchObject({ wrapped: true, traced: true });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('res.flushHeaders() sends the trace as it was at that moment', async () => {
     const log = new FinishLog();
     const server = await listen(
