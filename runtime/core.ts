@@ -14,10 +14,14 @@ export function activeCursor(): Cursor | undefined {
   return c !== undefined && !c.trace.ended ? c : undefined;
 }
 
+/** Whether `run`'s result is a promise to wait for (a throwing `then` getter counts as not). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as any).then === 'function'
-  );
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return false;
+  try {
+    return typeof (v as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
 }
 
 function endTrace(trace: RecorderTrace): void {

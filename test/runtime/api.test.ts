@@ -179,6 +179,17 @@ describe('run / capture / collect', () => {
     expect(seen[0]!.events.map((e) => e.stage)).toEqual(['a', 'c']);
   });
 
+  it('a result whose then getter throws is returned as is, and the trace still ends', () => {
+    const odd = {
+      get then() {
+        throw new Error('then getter');
+      },
+    };
+    let ended = false;
+    expect(run(() => odd, { onEnd: () => (ended = true) })).toBe(odd);
+    expect(ended).toBe(true);
+  });
+
   it('rejects invalid options loudly, naming the option', () => {
     expect(() => run(() => 1, { maxEvents: -1 })).toThrow(/maxEvents/);
     expect(() => run(() => 1, { clock: 5 as any })).toThrow(/clock/);
