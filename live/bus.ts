@@ -21,7 +21,11 @@ export interface LiveItem<T = unknown> {
 
 export interface Delivery<T = unknown> {
   readonly item: LiveItem<T>;
-  /** Items that this subscriber lost right before `item` (evicted before it read them). */
+  /**
+   * Items this subscriber lost right before `item` (overwritten before it read them). Counts
+   * only the kinds it reads, except for a gap before an id that was already overwritten when it
+   * subscribed: the bus no longer knows their kinds, so that gap counts items of any kind.
+   */
   readonly lost: number;
 }
 
@@ -39,7 +43,7 @@ export interface SubscribeOptions {
    * restarted) replays the whole backlog. Default: only items published from now on.
    */
   since?: number | string | null;
-  /** Only these kinds (items of other kinds are skipped without counting as lost). */
+  /** Only these kinds (items of other kinds are skipped, and not counted as lost). */
   kinds?: readonly LiveKind[];
   /** Cancels the subscription when aborted. */
   signal?: AbortSignal;
@@ -82,6 +86,10 @@ export class LiveBus<T = unknown> {
   readonly liveEvents: boolean;
   readonly epoch: string = randomEpoch();
   readonly #ring: (LiveItem<T> | undefined)[];
+  // For each held seq, how many traces were published up to and including it. With it a
+  // subscriber that reads only some kinds is told how many of *those* it lost.
+  readonly #tracesUpToRing: Float64Array;
+  #traces = 0;
   #head = 0; // seq of the newest item (0: none yet)
   #waiters = new Set<() => void>();
   #subscribers = 0;
@@ -94,6 +102,7 @@ export class LiveBus<T = unknown> {
     this.capacity = capacity;
     this.liveEvents = options.liveEvents ?? false;
     this.#ring = new Array(capacity);
+    this.#tracesUpToRing = new Float64Array(capacity);
   }
 
   /** Sequence number of the newest item (0 before the first publish). */
@@ -143,7 +152,9 @@ export class LiveBus<T = unknown> {
     const seq = this.#head + 1;
     // No clock read here: publishing sits on the request path (traces carry their own timestamps).
     const item: LiveItem<T> = { seq, id: `${this.epoch}:${seq}`, kind, data };
+    if (kind === 'trace') this.#traces++;
     this.#ring[seq % this.capacity] = item;
+    this.#tracesUpToRing[seq % this.capacity] = this.#traces;
     this.#head = seq;
     if (this.#waiters.size > 0) {
       const waiters = [...this.#waiters];
@@ -151,6 +162,19 @@ export class LiveBus<T = unknown> {
       for (const wake of waiters) wake();
     }
     return item;
+  }
+
+  /** Traces among items 1..seq, when the bus can still tell (seq held, just evicted, 0 or head). */
+  #tracesUpTo(seq: number): number | undefined {
+    if (seq <= 0) return 0;
+    if (seq >= this.#head) return this.#traces;
+    const tail = this.tail;
+    if (seq >= tail) return this.#tracesUpToRing[seq % this.capacity];
+    if (seq === tail - 1) {
+      const first = this.#ring[tail % this.capacity]!;
+      return this.#tracesUpToRing[tail % this.capacity]! - (first.kind === 'trace' ? 1 : 0);
+    }
+    return undefined;
   }
 
   #subscription(options: SubscribeOptions): Subscription<T> {
@@ -165,14 +189,27 @@ export class LiveBus<T = unknown> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
     this.#subscribers++;
 
+    // Traces among items 1..cursor. The subscriber keeps its own count because the item at its
+    // cursor may be overwritten by the time it reads on; undefined when it starts from an
+    // already overwritten id (then a gap is reported as the number of items of any kind).
+    let tracesSeen = this.#tracesUpTo(cursor);
+
     const poll = (): Delivery<T> | undefined => {
       while (!cancelled && cursor < this.#head) {
         const tail = this.tail;
         if (cursor + 1 < tail) {
-          carry += tail - cursor - 1;
-          cursor = tail - 1;
+          const to = tail - 1;
+          const tracesTo = this.#tracesUpTo(to)!;
+          if (kinds && tracesSeen !== undefined) {
+            const traces = tracesTo - tracesSeen;
+            carry +=
+              (kinds.includes('trace') ? traces : 0) + (kinds.includes('event') ? to - cursor - traces : 0);
+          } else carry += to - cursor;
+          cursor = to;
+          tracesSeen = tracesTo;
         }
         cursor++;
+        tracesSeen = this.#tracesUpToRing[cursor % this.capacity];
         const item = this.#ring[cursor % this.capacity]!;
         if (kinds && !kinds.includes(item.kind)) continue;
         const lost = carry;

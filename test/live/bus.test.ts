@@ -87,22 +87,45 @@ describe('LiveBus', () => {
     sub.cancel();
   });
 
-  it('reports items of any kind that it lost, and filters kinds without counting them as lost', async () => {
+  it('filters kinds, and counts as lost only items of the kinds it reads', async () => {
     const bus = createBus<string>({ capacity: 4, liveEvents: true });
-    const sub = bus.subscribe({ since: 0, kinds: ['trace'] });
+    const all = bus.subscribe({ since: 0 });
+    const traces = bus.subscribe({ since: 0, kinds: ['trace'] });
+    const events = bus.subscribe({ since: 0, kinds: ['event'] });
     bus.publish('t1');
     bus.publishEvent('e1');
     bus.publishEvent('e2');
     bus.publish('t2');
-    expect([sub.poll(), sub.poll(), sub.poll()].map((d) => d && [d.item.data, d.lost])).toEqual([
+    expect([traces.poll(), traces.poll(), traces.poll()].map((d) => d && [d.item.data, d.lost])).toEqual([
       ['t1', 0],
       ['t2', 0],
       undefined,
     ]);
+    // Overrun all three readers: t3 e3 e4 e5 t4 push t1..t2 and e1..e2 (and t3) out.
+    bus.publish('t3');
+    bus.publishEvent('e3');
+    bus.publishEvent('e4');
+    bus.publishEvent('e5');
+    bus.publish('t4');
+    // The unfiltered reader lost 5 items (t1 e1 e2 t2 t3).
+    expect([all.poll()].map((d) => d && [d.item.data, d.lost])).toEqual([['e3', 5]]);
+    // The trace reader had read up to t2: it lost t3 only, and skips events silently.
+    expect([traces.poll(), traces.poll()].map((d) => d && [d.item.data, d.lost])).toEqual([
+      ['t4', 1],
+      undefined,
+    ]);
+    // The event reader lost e1 and e2 (not the traces).
+    expect([events.poll(), events.poll()].map((d) => d && [d.item.data, d.lost])).toEqual([
+      ['e3', 2],
+      ['e4', 0],
+    ]);
+    // Resuming from an id that is already gone: the kinds of the gap are unknown, all count.
+    const late = bus.subscribe({ since: 1, kinds: ['trace'] });
+    expect(late.poll()).toMatchObject({ item: { data: 't4' }, lost: 4 });
     const off = createBus<string>();
     expect(off.publishEvent('ignored')).toBeUndefined();
     expect(off.head).toBe(0);
-    sub.cancel();
+    for (const sub of [all, traces, events, late]) sub.cancel();
   });
 
   it('serves concurrent next() calls in call order, each item once', async () => {
@@ -174,13 +197,16 @@ describe('LiveBus', () => {
     async (seed) => {
       const rand = prng(seed);
       const capacity = 64;
-      const bus = createBus<{ from: string; n: number }>({ capacity });
+      const bus = createBus<{ from: string; n: number }>({ capacity, liveEvents: true });
+      const kindOf: string[] = []; // by seq, as published
       const publishers = 4;
       const perPublisher = 400;
       let stop = false;
 
       interface Log {
         start: number; // the seq the subscriber resumed after
+        startGone: boolean; // that item had been overwritten when it subscribed
+        tracesOnly: boolean;
         seqs: number[];
         lost: number[];
       }
@@ -188,24 +214,30 @@ describe('LiveBus', () => {
 
       const publisher = async (p: number): Promise<void> => {
         for (let n = 0; n < perPublisher; n++) {
-          bus.publish({ from: `p${p}`, n });
+          // A third of the items are live events: some readers read traces only.
+          const item =
+            rand() < 0.33 ? bus.publishEvent({ from: `p${p}`, n })! : bus.publish({ from: `p${p}`, n });
+          kindOf[item.seq] = item.kind;
           if (rand() < 0.5) await pause(rand);
         }
       };
 
       // A reader that reconnects: after a random number of items it cancels (sometimes with
       // a next() still pending) and subscribes again from the last id it saw.
-      const reconnecting = async (slow: boolean): Promise<void> => {
+      const reconnecting = async (slow: boolean, tracesOnly: boolean): Promise<void> => {
         await pause(rand);
         let lastId: string | number = rand() < 0.5 ? 0 : bus.head;
         while (!stop) {
+          const start = typeof lastId === 'number' ? lastId : Number(lastId.split(':')[1]);
           const log: Log = {
-            start: typeof lastId === 'number' ? lastId : Number(lastId.split(':')[1]),
+            start,
+            startGone: start > 0 && start < bus.tail - 1,
+            tracesOnly,
             seqs: [],
             lost: [],
           };
           logs.push(log);
-          const sub = bus.subscribe({ since: lastId });
+          const sub = bus.subscribe({ since: lastId, kinds: tracesOnly ? ['trace'] : undefined });
           const budget = 1 + Math.floor(rand() * 60);
           for (let i = 0; i < budget && !stop; i++) {
             const next = sub.next();
@@ -229,7 +261,10 @@ describe('LiveBus', () => {
             }
             if (r.done) break;
             record(r.value);
-            if (rand() < 0.02) bus.publish({ from: 'reader', n: -1 }); // publish from inside a delivery
+            if (rand() < 0.02) {
+              const item = bus.publish({ from: 'reader', n: -1 }); // publish from inside a delivery
+              kindOf[item.seq] = item.kind;
+            }
             if (slow) for (let k = 0; k < 3; k++) await pause(rand);
             else if (rand() < 0.3) await pause(rand);
           }
@@ -239,11 +274,11 @@ describe('LiveBus', () => {
       };
 
       const readers = [
-        reconnecting(false),
-        reconnecting(false),
-        reconnecting(true),
-        reconnecting(true),
-        reconnecting(false),
+        reconnecting(false, false),
+        reconnecting(false, true),
+        reconnecting(true, false),
+        reconnecting(true, true),
+        reconnecting(false, false),
       ];
       await Promise.all(Array.from({ length: publishers }, (_, p) => publisher(p)));
       stop = true;
@@ -253,12 +288,29 @@ describe('LiveBus', () => {
       expect(bus.subscribers).toBe(0);
       let delivered = 0;
       let lostSeen = 0;
+      const tracesBetween = (from: number, to: number): number => {
+        let n = 0;
+        for (let q = from + 1; q < to; q++) if (kindOf[q] === 'trace') n++;
+        return n;
+      };
       for (const log of logs) {
         let prev = log.start;
         for (let i = 0; i < log.seqs.length; i++) {
-          // No gap that was not reported, no duplicate, no reordering.
-          expect(log.seqs[i]).toBe(prev + log.lost[i]! + 1);
-          prev = log.seqs[i]!;
+          const seq = log.seqs[i]!;
+          if (!log.tracesOnly) {
+            // No gap that was not reported, no duplicate, no reordering.
+            expect(seq).toBe(prev + log.lost[i]! + 1);
+          } else {
+            // Only traces, in order, once; the reported loss is the traces it did not get
+            // (items of any kind for a gap before an id that was already gone).
+            expect(kindOf[seq]).toBe('trace');
+            expect(seq).toBeGreaterThan(prev);
+            const gone = i === 0 && log.startGone;
+            const missed = tracesBetween(prev, seq);
+            if (gone) expect(log.lost[i]).toBeGreaterThanOrEqual(missed);
+            else expect(log.lost[i]).toBe(missed);
+          }
+          prev = seq;
         }
         delivered += log.seqs.length;
         lostSeen += log.lost.reduce((a, b) => a + b, 0);
@@ -267,6 +319,7 @@ describe('LiveBus', () => {
       expect(logs.length).toBeGreaterThan(10);
       expect(delivered).toBeGreaterThan(500);
       expect(lostSeen).toBeGreaterThan(0);
+      expect(logs.some((l) => l.tracesOnly && l.lost.some((n) => n > 0))).toBe(true);
     },
   );
 
