@@ -1,0 +1,107 @@
+/**
+ * Strip mode on the shared fixture corpus through real esbuild builds (ESM and CommonJS): the
+ * stripped program behaves exactly like the uninstrumented one (results, thrown values, side
+ * effects, also when run inside a trace), records nothing, and its code no longer mentions
+ * stepmark.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import stepmark from 'stepmark/esbuild-plugin';
+import { describe, expect, it } from 'vitest';
+import type { StepmarkOptions } from '../../instrument/index.js';
+import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+
+/** Fixtures that keep a stepmark API call strip mode does not remove (and so the import), and why. */
+const KEEPS_IMPORT: Record<string, string> = {
+  'recursion.js': 'calls stepmark.run(), which strip mode keeps (it runs the function; it does not record)',
+};
+
+async function compile(
+  filename: string,
+  format: 'esm' | 'cjs',
+  options: StepmarkOptions | null,
+): Promise<string> {
+  const result = await esbuild.build({
+    entryPoints: [filename],
+    bundle: false,
+    write: false,
+    format,
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'silent',
+    plugins: options === null ? [] : [stepmark(options)],
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/** The code without comments and the inline source map (which quotes the original source). */
+function codeOnly(code: string): string {
+  return code
+    .replace(/\/\/# sourceMappingURL=.*$/m, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+}
+
+for (const format of ['esm', 'cjs'] as const) {
+  describe(`strip mode, esbuild ${format}`, () => {
+    const ext = format === 'esm' ? '.mjs' : '.cjs';
+    for (const fixture of listFixtures()) {
+      it(fixture, { retry: 1 }, async () => {
+        const filename = join(FIXTURES_DIR, fixture);
+        const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
+        const dir = join(
+          REPO_ROOT,
+          'test-output/strip',
+          `esbuild-${format}`,
+          fixture.replace(/\.[^.]+$/, ''),
+        );
+        mkdirSync(dir, { recursive: true });
+        const plain = await compile(filename, format, null);
+        const stripped = await compile(filename, format, {
+          root: REPO_ROOT,
+          ...expected.options,
+          strip: true,
+        });
+        // one file per run: each run needs a fresh module instance
+        const files = {
+          plain: join(dir, `plain${ext}`),
+          stripped: join(dir, `stripped${ext}`),
+          strippedTraced: join(dir, `stripped-on${ext}`),
+        };
+        writeFileSync(files.plain, plain);
+        writeFileSync(files.stripped, stripped);
+        writeFileSync(files.strippedTraced, stripped);
+
+        const runs = await runFixture([
+          { id: 'plain', file: files.plain, traced: false },
+          { id: 'stripped', file: files.stripped, traced: false },
+          { id: 'strippedTraced', file: files.strippedTraced, traced: true },
+        ]);
+        const behaviour = (r: (typeof runs)[string]) => ({
+          ok: r.ok,
+          value: r.value,
+          thrown: r.thrown,
+          log: r.log,
+        });
+        expect(behaviour(runs.stripped!), `${fixture}: stripped vs plain`).toEqual(behaviour(runs.plain!));
+        expect(behaviour(runs.strippedTraced!), `${fixture}: stripped, inside a trace, vs plain`).toEqual(
+          behaviour(runs.plain!),
+        );
+        expect(runs.stripped!.unhandled).toEqual(runs.plain!.unhandled);
+        const trace = runs.strippedTraced!.trace!;
+        expect(
+          { spans: trace.spans, events: trace.events, entities: trace.entities },
+          `${fixture}: a stripped build records nothing`,
+        ).toEqual({ spans: [], events: [], entities: {} });
+
+        const code = codeOnly(stripped);
+        expect(code).not.toContain('__stepmark');
+        expect(code).not.toContain('__smf');
+        if (KEEPS_IMPORT[fixture]) expect(code).toContain('stepmark');
+        else expect(code, `${fixture}: stripped code still mentions stepmark`).not.toContain('stepmark');
+      });
+    }
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Strip mode, case by case, through a real esbuild build: what is removed, what is kept and in
+ * which order, and that the stripped code runs like the original with tracing off.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { bundle, load, project } from '../esbuild/helpers.js';
+
+const CASES = `
+import { enter, record, scope, step, stepEntity, track } from 'stepmark';
+
+const orders = scope('order');
+const log = [];
+function f(x) {
+  log.push('f' + x);
+  return x;
+}
+
+export function main() {
+  step('a', { v: f(1) });
+  step('pure', { w: 'literal', n: [1, !0], t: typeof log });
+  const r = step(f(2));
+  if (log.length) step('b')
+  ;(function () { log.push('iife') })()
+  const h = enter({ n: f(3) });
+  h.fail(new Error('x'));
+  h();
+  h.exit();
+  stepEntity(...[f(4), 'act']);
+  orders.step('id', 'x', f(5));
+  const done = orders.enter('id');
+  record('stage', 'action', f(6));
+  track(f(7), { kind: 'k' });
+  done();
+  return [r, typeof h, typeof done, log.join(' ')];
+}
+`;
+
+const KEEPS = `
+import { record as rec, scope, step } from 'stepmark';
+
+const s = scope('order');
+function record(x) {
+  return 'local ' + x;
+}
+export function main() {
+  step('gone');
+  s.track('o1');
+  return record(rec === undefined);
+}
+`;
+
+describe('strip mode cases', () => {
+  it('removes every call, keeps effectful arguments in order, replaces used values, drops the import', async () => {
+    const dir = project({ 'cases.js': CASES });
+    const plain = await bundle(dir, 'cases.js', false);
+    const stripped = await bundle(dir, 'cases.js', { strip: true });
+    const expected = [undefined, 'function', 'function', 'f1 f2 iife f3 f4 f5 f6 f7'];
+    expect(((await load(plain.outfile)) as { main(): unknown }).main()).toEqual(expected);
+    expect(((await load(stripped.outfile)) as { main(): unknown }).main()).toEqual(expected);
+    const code = stripped.code.replace(/\/\/# sourceMappingURL=.*$/m, '');
+    expect(code).not.toMatch(/stepmark|__stepmark/);
+    expect(code).not.toContain('literal'); // pure arguments are gone with their call
+    expect(code).not.toContain('scope(');
+  });
+
+  it('keeps the import when a binding is still used, and leaves a local function of the same name alone', async () => {
+    const dir = project({ 'keeps.js': KEEPS });
+    const stripped = await bundle(dir, 'keeps.js', { strip: true });
+    expect(stripped.code).toContain('from "stepmark"');
+    expect(stripped.code).not.toContain('gone');
+    expect(stripped.code).toMatch(/s\.track\("o1"\)/);
+    expect(((await load(stripped.outfile)) as { main(): unknown }).main()).toBe('local false');
+  });
+});
