@@ -521,8 +521,20 @@ export function viewerMain(): void {
     source.addEventListener('event', (ev) => {
       liveEvents++;
       try {
-        const d = JSON.parse((ev as MessageEvent).data) as Ev & { name?: string; type?: string };
-        const what = [d.type, d.name ?? d.stage, d.action, d.entity_id].filter(Boolean).join(' ');
+        const d = JSON.parse((ev as MessageEvent).data) as Ev & {
+          name?: string;
+          type?: string;
+          request_id?: unknown;
+        };
+        const what = [
+          d.type,
+          d.name ?? d.stage,
+          d.action,
+          d.entity_id,
+          d.request_id !== undefined ? '(' + show(d.request_id) + ')' : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
         activityEl.textContent = liveEvents + ' live events · last: ' + clip(what, 120);
         activityEl.hidden = false;
       } catch {
