@@ -438,21 +438,29 @@ function parameterNames(fn: FunctionNode): string[] {
   return names;
 }
 
-/** The idempotence marker: the body already starts with `const __smf = __stepmark.…`. */
+/**
+ * The idempotence marker: a top-level statement of the body is `const __smf = __stepmark.…`.
+ * Usually the first; hoisted function declarations and a derived constructor's `super()` may
+ * come before it.
+ */
 function alreadyInstrumented(fn: FunctionNode): boolean {
   const body = fn.body;
   if (body?.type !== 'BlockStatement') return false;
-  const first = body.body[0];
-  if (first?.type !== 'VariableDeclaration' || first.kind !== 'const') return false;
-  const d = first.declarations[0];
-  return (
-    d?.id.type === 'Identifier' &&
-    d.id.name === FRAME_BINDING &&
-    d.init?.type === 'CallExpression' &&
-    d.init.callee.type === 'MemberExpression' &&
-    d.init.callee.object.type === 'Identifier' &&
-    d.init.callee.object.name === RUNTIME_BINDING
-  );
+  for (const s of body.body as Node[]) {
+    if (s.type !== 'VariableDeclaration' || s.kind !== 'const') continue;
+    const d = s.declarations[0];
+    if (
+      d?.id.type === 'Identifier' &&
+      d.id.name === FRAME_BINDING &&
+      d.init?.type === 'CallExpression' &&
+      d.init.callee.type === 'MemberExpression' &&
+      d.init.callee.object.type === 'Identifier' &&
+      d.init.callee.object.name === RUNTIME_BINDING
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const childKeyTables = new WeakMap<object, Map<string, readonly string[]>>();
