@@ -8,7 +8,7 @@ import { viewerPage } from '../live/viewer.js';
 import { formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
-import { InputError, parseTraces } from './input.js';
+import { filterTraces, InputError, parseTraces } from './input.js';
 
 const USAGE = `Usage: stepmark view <file|-> [more files] [options]
 
@@ -21,6 +21,8 @@ Options:
   --color, --no-color
                      force colours on or off (default: on for a terminal; NO_COLOR
                      and FORCE_COLOR are respected)
+  --filter <text>    only traces with an entity whose id or kind contains <text>, and
+                     only those entities (id:<text> for ids, kind:<kind> for one kind)
   --span-events      include the entered/exited events of spans in journeys
   --no-meta          leave event meta out
   -h, --help         this text
@@ -35,6 +37,7 @@ interface Args {
   color?: boolean;
   spanEvents: boolean;
   meta: boolean;
+  filter?: string;
 }
 
 function parseArgs(argv: string[]): Args | 'help' | 'version' {
@@ -54,6 +57,11 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
     } else if (a.startsWith('--html=')) args.html = a.slice('--html='.length);
     else if (a === '--color') args.color = true;
     else if (a === '--no-color') args.color = false;
+    else if (a === '--filter') {
+      const text = rest[++i];
+      if (text === undefined || text.trim() === '') throw new UsageError('--filter needs a text');
+      args.filter = text;
+    } else if (a.startsWith('--filter=')) args.filter = a.slice('--filter='.length);
     else if (a === '--span-events') args.spanEvents = true;
     else if (a === '--no-meta') args.meta = false;
     else if (a === '-' || !a.startsWith('-')) args.files.push(a);
@@ -117,6 +125,12 @@ function main(argv: string[]): number {
       return 1;
     }
   }
+  const selected = args.filter === undefined ? all : filterTraces(all, args.filter);
+  if (selected.length === 0) {
+    process.stderr.write(`stepmark: no trace has an entity matching ${JSON.stringify(args.filter)}\n`);
+    return 1;
+  }
+  all.splice(0, all.length, ...selected);
   if (args.html !== undefined) {
     const title = `stepmark · ${args.files.map((f) => (f === '-' ? 'stdin' : basename(f))).join(', ')}`;
     try {

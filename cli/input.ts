@@ -147,3 +147,29 @@ export function parseTraces(text: string): Trace[] {
   }
   return traces;
 }
+
+/**
+ * Keeps the traces with an entity that matches `text` and, in each, only the matching
+ * entities. The same syntax as the viewer's filter: `order_4` (in the id or the kind),
+ * `id:order_4` (in the id), `kind:order` (exactly this kind). Case-insensitive.
+ */
+export function filterTraces<E extends { trace: Trace }>(list: readonly E[], text: string): E[] {
+  const m = /^\s*(id|kind)\s*:\s*(.*)$/i.exec(text);
+  const field = m ? m[1]!.toLowerCase() : 'any';
+  const term = (m ? m[2]! : text).trim().toLowerCase();
+  const matches = (id: string, kind: string | undefined): boolean => {
+    const k = (kind ?? '').toLowerCase();
+    const i = id.toLowerCase();
+    if (field === 'kind') return k === term;
+    if (field === 'id') return i.includes(term);
+    return i.includes(term) || k.includes(term);
+  };
+  const out: E[] = [];
+  for (const entry of list) {
+    const entities = Object.fromEntries(
+      Object.entries(entry.trace.entities).filter(([id, e]) => matches(e.entity_id ?? id, e.kind)),
+    );
+    if (Object.keys(entities).length > 0) out.push({ ...entry, trace: { ...entry.trace, entities } });
+  }
+  return out;
+}

@@ -159,6 +159,19 @@ describe('stepmark view', () => {
     expect(run(['view', single, '--no-color'], { env: { FORCE_COLOR: '1' } }).stdout).not.toContain(ESC);
   });
 
+  it('filters by entity id or kind, as the viewer does', () => {
+    const byId = run(['view', ndjson, '--filter', 'ORDER_43']);
+    expect(byId.code).toBe(0);
+    expect(byId.stdout).toContain('order_43 (order)');
+    expect(byId.stdout).not.toContain('order_42');
+    expect(byId.stdout).not.toContain('── '); // one trace left: no separators
+    expect(run(['view', ndjson, '--filter=kind:order']).stdout).toContain('── 2/2 · ');
+    expect(run(['view', ndjson, '--filter', 'id:order_4']).stdout).toContain('── 2/2 · ');
+    const none = run(['view', ndjson, '--filter', 'kind:ord']); // a kind matches exactly
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe('stepmark: no trace has an entity matching "kind:ord"\n');
+  });
+
   it('writes the viewer page with the traces embedded for --html', () => {
     const out = join(dir, 'view.html');
     const r = run(['view', ndjson, '--html', out]);
