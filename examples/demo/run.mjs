@@ -9,7 +9,7 @@ import stepmark from 'stepmark/esbuild-plugin';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const service = join(here, '../order-service');
-const out = join(here, 'out');
+const out = join(here, 'dist'); // git- and lint-ignored, like every dist folder
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const bold = (s) => (color ? `\u001b[1m${s}\u001b[0m` : s);
 
