@@ -226,7 +226,7 @@ describe('LiveBus', () => {
       // a next() still pending) and subscribes again from the last id it saw.
       const reconnecting = async (slow: boolean, tracesOnly: boolean): Promise<void> => {
         await pause(rand);
-        let lastId: string | number = rand() < 0.5 ? 0 : bus.head;
+        let lastId = (rand() < 0.5 ? 0 : bus.head) as string | number;
         while (!stop) {
           const start = typeof lastId === 'number' ? lastId : Number(lastId.split(':')[1]);
           const log: Log = {

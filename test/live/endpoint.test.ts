@@ -85,11 +85,12 @@ describe('live endpoint: switching on and protection', () => {
     const live = createLiveEndpoint({ enabled: true, secret: SECRET });
     live.bus.publish(trace('hidden-request'));
     const base = await mount(live);
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer wrong-secret-wrong-secret' },
-      { authorization: SECRET },
-    ]) {
+      { authorization: SECRET }, // the secret without "Bearer"
+    ];
+    for (const headers of attempts) {
       for (const path of ['/__stepmark', '/__stepmark/events', '/__stepmark/traces']) {
         const res = await fetch(base + path, { headers });
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
