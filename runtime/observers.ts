@@ -58,73 +58,102 @@ export interface TraceObserver {
   event?(event: EventView, entity: EntityView | undefined, trace: TraceView): void;
 }
 
+type Hook = keyof TraceObserver;
+
 interface ObserverRegistry {
+  /** All observers; undefined when there are none (the recorder's only check). */
   list: TraceObserver[] | undefined;
+  /** Per hook, the observers that implement it (so an unused hook costs one length check). */
+  hooks: { [K in Hook]: TraceObserver[] };
 }
 
 const KEY = Symbol.for('stepmark.observers.v1');
 const g = globalThis as unknown as Record<symbol, ObserverRegistry | undefined>;
+const emptyHooks = (): ObserverRegistry['hooks'] => ({
+  traceStart: [],
+  traceEnd: [],
+  spanStart: [],
+  spanEnd: [],
+  event: [],
+});
 /** The registry (one per process). `OBS.list` is undefined when no observer is registered. */
-export const OBS: ObserverRegistry = g[KEY] ?? (g[KEY] = { list: undefined });
+export const OBS: ObserverRegistry = g[KEY] ?? (g[KEY] = { list: undefined, hooks: emptyHooks() });
+
+function rebuild(list: TraceObserver[]): void {
+  const hooks = emptyHooks();
+  for (const o of list) {
+    for (const k of Object.keys(hooks) as Hook[]) if (typeof o[k] === 'function') hooks[k].push(o);
+  }
+  OBS.hooks = hooks;
+  OBS.list = list.length > 0 ? list : undefined;
+}
+
+// A registry created by an older copy of this module may lack `hooks`.
+if ((OBS as Partial<ObserverRegistry>).hooks === undefined) rebuild(OBS.list ?? []);
 
 /** Registers an observer; returns the function that removes it. */
 export function addObserver(observer: TraceObserver): () => void {
-  OBS.list = [...(OBS.list ?? []), observer];
-  return () => {
-    const rest = (OBS.list ?? []).filter((o) => o !== observer);
-    OBS.list = rest.length > 0 ? rest : undefined;
-  };
+  rebuild([...(OBS.list ?? []), observer]);
+  return () => rebuild((OBS.list ?? []).filter((o) => o !== observer));
 }
 
 export function notifyTraceStart(trace: TraceView): void {
-  for (const o of OBS.list ?? []) {
+  const l = OBS.hooks.traceStart;
+  for (let i = 0; i < l.length; i++) {
     try {
-      o.traceStart?.(trace);
+      l[i]!.traceStart!(trace);
     } catch {}
   }
 }
 
 export function notifyTraceEnd(trace: TraceView): void {
-  for (const o of OBS.list ?? []) {
+  const l = OBS.hooks.traceEnd;
+  for (let i = 0; i < l.length; i++) {
     try {
-      o.traceEnd?.(trace);
+      l[i]!.traceEnd!(trace);
     } catch {}
   }
 }
 
 export function notifySpanStart(span: SpanView, trace: TraceView): void {
-  for (const o of OBS.list ?? []) {
+  const l = OBS.hooks.spanStart;
+  for (let i = 0; i < l.length; i++) {
     try {
-      o.spanStart?.(span, trace);
+      l[i]!.spanStart!(span, trace);
     } catch {}
   }
 }
 
 export function notifySpanEnd(span: SpanView, trace: TraceView): void {
-  for (const o of OBS.list ?? []) {
+  const l = OBS.hooks.spanEnd;
+  for (let i = 0; i < l.length; i++) {
     try {
-      o.spanEnd?.(span, trace);
+      l[i]!.spanEnd!(span, trace);
     } catch {}
   }
 }
 
-/** `entities` is searched for the owner of `list` only here, when someone observes. */
+/** `entities` is searched for the owner of `list` only here, when some observer wants events. */
 export function notifyEvent(
   event: EventView,
   list: unknown,
   entities: ReadonlyMap<string, EntityView & { events: unknown }>,
   trace: TraceView,
 ): void {
+  const l = OBS.hooks.event;
+  if (l.length === 0) return;
   let entity: EntityView | undefined;
-  for (const e of entities.values()) {
-    if (e.events === list) {
-      entity = e;
-      break;
+  if (list !== (trace as { events?: unknown }).events) {
+    for (const e of entities.values()) {
+      if (e.events === list) {
+        entity = e;
+        break;
+      }
     }
   }
-  for (const o of OBS.list ?? []) {
+  for (let i = 0; i < l.length; i++) {
     try {
-      o.event?.(event, entity, trace);
+      l[i]!.event!(event, entity, trace);
     } catch {}
   }
 }
