@@ -33,14 +33,25 @@ export const ATTR = {
  * Splits `"path:line:col"` from the right, so Windows drive letters (`C:/src/a.ts:3:1`) and other
  * colons in the path survive. Returns undefined for anything else.
  */
-export function parseLocation(
-  location: string | undefined,
-): { file: string; line: number; column: number } | undefined {
+export function parseLocation(location: string | undefined): Location | undefined {
   if (!location) return undefined;
-  const m = /^(.*):(\d+):(\d+)$/.exec(location);
-  if (!m || m[1] === '') return undefined;
-  return { file: m[1]!, line: Number(m[2]), column: Number(m[3]) };
+  // A program has a bounded set of locations: each is parsed once (the cache is capped anyway).
+  let loc = locations.get(location);
+  if (loc === undefined) {
+    const m = /^(.*):(\d+):(\d+)$/.exec(location);
+    loc = !m || m[1] === '' ? null : { file: m[1]!, line: Number(m[2]), column: Number(m[3]) };
+    if (locations.size >= 5000) locations.clear();
+    locations.set(location, loc);
+  }
+  return loc ?? undefined;
 }
+
+export interface Location {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+const locations = new Map<string, Location | null>();
 
 /** One JSON value as an attribute value: primitives as they are, homogeneous primitive arrays as arrays, else JSON text. */
 export function toAttrValue(value: JsonValue | undefined): AttrValue | undefined {

@@ -76,10 +76,38 @@ function resolveParent(trace: Trace, parent: ExportOptions['parent']): Context {
   return fromMeta ? traceApi.setSpanContext(context.active(), fromMeta) : context.active();
 }
 
-const parseMs = (iso: string | undefined) => {
-  if (iso === undefined) return Number.NaN;
-  return Date.parse(iso);
+const digits = (s: string, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
 };
+
+/**
+ * Epoch ms of an ISO-8601 UTC timestamp. The runtime's own format (`toISOString`,
+ * "2026-01-01T00:00:00.000Z") is read directly, ~10x faster than Date.parse, which a trace with
+ * thousands of events would otherwise spend most of its export time in; anything else goes to
+ * Date.parse.
+ */
+export function parseMs(iso: string | undefined): number {
+  if (iso === undefined) return Number.NaN;
+  if (iso.length === 24 && iso.charCodeAt(10) === 84 /* T */ && iso.charCodeAt(23) === 90 /* Z */) {
+    const ms = Date.UTC(
+      digits(iso, 0, 4),
+      digits(iso, 5, 7) - 1,
+      digits(iso, 8, 10),
+      digits(iso, 11, 13),
+      digits(iso, 14, 16),
+      digits(iso, 17, 19),
+      digits(iso, 20, 23),
+    );
+    if (!Number.isNaN(ms)) return ms;
+  }
+  return Date.parse(iso);
+}
 
 /** The latest instant the trace knows about: where unfinished spans are cut. */
 function lastInstant(trace: Trace): number {
@@ -148,7 +176,9 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   const wantRoot =
     rootOpt === true || typeof rootOpt === 'string' ? rootOpt !== 'auto' || orphans.length > 0 : false;
   const rootName = typeof rootOpt === 'string' && rootOpt !== 'auto' ? rootOpt : 'stepmark.trace';
-  const cut = lastInstant(trace);
+  // Only needed for unfinished spans and a wrapper root: computed on first use.
+  let cutMs: number | undefined;
+  const cut = () => (cutMs ??= lastInstant(trace));
   const result: ExportResult = { traceId: '', spans: new Map() };
 
   const addEvents = (span: Span, list: Pending[] | undefined) => {
@@ -170,7 +200,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
       ...spans.map((s) => parseMs(s.start)).filter(Number.isFinite),
       ...orphans.map((o) => parseMs(o.event.timestamp)),
     );
-    const start = Number.isFinite(first) ? first : cut;
+    const start = Number.isFinite(first) ? first : cut();
     root = tracer.startSpan(
       rootName,
       { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
@@ -207,7 +237,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     let end: number;
     if (s.status === 'unfinished' || (s.duration_ms === undefined && s.end === undefined)) {
       span.setAttribute(ATTR.UNFINISHED, true);
-      end = Math.max(cut, start);
+      end = Math.max(cut(), start);
     } else {
       // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
       end = s.duration_ms !== undefined && Number.isFinite(start) ? start + s.duration_ms : parseMs(s.end);
@@ -224,7 +254,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
 
   if (root) {
     addEvents(root, orphans);
-    root.end(msToHrTime(Math.max(cut, 0)));
+    root.end(msToHrTime(Math.max(cut(), 0)));
   }
   const any = root ?? made.values().next().value;
   result.traceId = any ? any.spanContext().traceId : '';
