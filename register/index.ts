@@ -22,7 +22,9 @@
  */
 import * as nodeModule from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Toolchain } from '../esbuild-plugin/transform/index.js';
+import { type CatalogSite, catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { instrumentFile, loadToolchainSync, type RegisterStats } from './instrument.js';
 import { readRegisterOptions, resolveRegisterOptions } from './options.js';
@@ -87,9 +89,10 @@ function instrumentLoaded(
   url: string,
   result: LoadResult,
   stats: RegisterStats | undefined,
+  onCatalog: (catalog: FileCatalog) => void,
 ): LoadResult {
   if (!url.startsWith('file:') || !FORMATS.has(result.format ?? '') || result.source == null) return result;
-  const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats);
+  const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats, onCatalog);
   return out === undefined ? result : { ...result, source: out };
 }
 
@@ -105,6 +108,9 @@ function install(): void {
   const options = resolveRegisterOptions(raw);
   const tools = toolchainFor(options);
   const stats: RegisterStats = { instrumented: 0, unchanged: 0, skipped: 0 };
+  // `catalog`: written shortly after the last file loaded and at exit (docs/CATALOG.md)
+  const writer = options.catalog !== undefined ? catalogWriter(options.catalog, options.root) : undefined;
+  const onCatalog = (c: FileCatalog) => writer?.set(c);
   const mod = nodeModule as unknown as {
     registerHooks?: (hooks: {
       load(
@@ -113,7 +119,7 @@ function install(): void {
         nextLoad: (url: string, context?: Context) => LoadResult,
       ): LoadResult;
     }) => unknown;
-    register?: (specifier: string, options: { data: unknown }) => void;
+    register?: (specifier: string, options: { data: unknown; transferList?: unknown[] }) => void;
     Module: {
       prototype: {
         _compile: (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
@@ -123,16 +129,32 @@ function install(): void {
   if (typeof mod.registerHooks === 'function') {
     mod.registerHooks({
       load(url, context, nextLoad) {
-        return instrumentLoaded(tools, options, url, nextLoad(url, context), stats);
+        return instrumentLoaded(tools, options, url, nextLoad(url, context), stats, onCatalog);
       },
     });
   } else {
-    mod.register?.(hooksUrl(), { data: raw });
+    // The hooks thread sends the catalogs of the ES modules it instruments back here.
+    let port: MessagePort | undefined;
+    if (writer !== undefined) {
+      const channel = new MessageChannel();
+      port = channel.port2;
+      channel.port1.on('message', (m: { file: string; sites: CatalogSite[] }) => {
+        const c = new FileCatalog(m.file);
+        c.sites.push(...m.sites);
+        writer.set(c);
+      });
+      channel.port1.unref();
+    }
+    const data: HookData = { options: raw, port };
+    // (an empty transferList makes Node 20 exit silently when registering from --require)
+    mod.register?.(hooksUrl(), port ? { data, transferList: [port] } : { data });
     const proto = mod.Module.prototype;
     const compile = proto._compile;
     proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
       const out =
-        typeof content === 'string' ? instrumentFile(tools, options, content, filename, stats) : undefined;
+        typeof content === 'string'
+          ? instrumentFile(tools, options, content, filename, stats, onCatalog)
+          : undefined;
       return compile.call(this, out ?? content, filename, ...rest);
     };
   }
@@ -149,12 +171,25 @@ function install(): void {
 
 // --- the hooks module of `module.register` (Node 20 / early 22; runs in the hooks thread) ---
 
-let threadState: { tools: Toolchain; options: ResolvedOptions } | undefined;
+interface HookData {
+  options: StepmarkOptions;
+  /** Where to send file catalogs (when the `catalog` option is set). */
+  port: MessagePort | undefined;
+}
+
+let threadState:
+  | { tools: Toolchain; options: ResolvedOptions; onCatalog: (catalog: FileCatalog) => void }
+  | undefined;
 
 /** @internal `module.register` hook: receives the raw options read in the main thread. */
-export function initialize(data: StepmarkOptions): void {
-  const options = resolveRegisterOptions(data);
-  threadState = { tools: toolchainFor(options), options };
+export function initialize(data: HookData): void {
+  const options = resolveRegisterOptions(data.options);
+  const port = data.port;
+  threadState = {
+    tools: toolchainFor(options),
+    options,
+    onCatalog: (c) => port?.postMessage({ file: c.file, sites: c.sites }),
+  };
 }
 
 /** @internal `module.register` hook: instruments ES modules (CommonJS goes through `_compile`). */
@@ -165,7 +200,14 @@ export async function load(
 ): Promise<LoadResult> {
   const result = await nextLoad(url, context);
   if (threadState === undefined || result.format !== 'module') return result;
-  return instrumentLoaded(threadState.tools, threadState.options, url, result, undefined);
+  return instrumentLoaded(
+    threadState.tools,
+    threadState.options,
+    url,
+    result,
+    undefined,
+    threadState.onCatalog,
+  );
 }
 
 if (!selfUrl().endsWith(HOOKS_QUERY)) install();

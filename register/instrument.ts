@@ -14,6 +14,7 @@ import {
   type Toolchain,
   transform,
 } from '../esbuild-plugin/transform/index.js';
+import type { FileCatalog } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex, projectRelativePath } from '../instrument/locations.js';
 import type { ResolvedOptions } from '../instrument/options.js';
@@ -79,6 +80,7 @@ export function instrumentFile(
   source: string,
   filename: string,
   stats?: RegisterStats,
+  onCatalog?: (catalog: FileCatalog) => void,
 ): string | undefined {
   const language = languageOf(filename);
   if (language === undefined) return undefined;
@@ -103,6 +105,7 @@ export function instrumentFile(
       return undefined;
     }
     if (stats) stats.instrumented++;
+    if (options.catalog !== undefined) onCatalog?.(out.catalog);
     if (options.debug) {
       process.stderr.write(
         `[stepmark] ${filename}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,

@@ -5,7 +5,7 @@
  * built package as users run it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -149,5 +149,51 @@ describe('stepmark/register', () => {
     expect(r.stderr).toMatch(
       /register: 1 file\(s\) instrumented, \d+ parsed with nothing to do, \d+ skipped/,
     );
+  });
+
+  it.each([
+    ['Node 24', NODE24, ['legacy.cjs', 'orders.js', 'pricing.ts']],
+    ['Node 20', NODE20, ['legacy.cjs', 'orders.js']],
+  ])(
+    'writes the stage catalog of what it instrumented, ES modules from the hooks thread included (%s)',
+    (_label, node, files) => {
+      const dir = mkdtempSync(join(tmpdir(), 'stepmark-register-'));
+      try {
+        const catalog = join(dir, 'catalog.json');
+        const r = run(node, ['--import', 'stepmark/register', 'main.mjs'], {
+          STEPMARK_OPTIONS: JSON.stringify({ catalog }),
+        });
+        expect(r.status).toBe(0);
+        const c = JSON.parse(readFileSync(catalog, 'utf8'));
+        expect(c.stepmark_catalog).toBe(1);
+        expect([...new Set(c.sites.map((s: { file: string }) => s.file))]).toEqual(files);
+        expect(c.sites).toContainEqual({
+          name: 'OrderService.validate',
+          kind: 'method',
+          file: 'orders.js',
+          line: 5,
+          column: 3,
+        });
+        expect(c.sites).toContainEqual({
+          name: 'OrderService.validate',
+          kind: 'step',
+          file: 'orders.js',
+          line: 6,
+          column: 5,
+          call: 'step',
+          actions: ['accepted', 'rejected'],
+          dynamic: false,
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('strips instead of instrumenting with strip: true (same results, nothing recorded)', () => {
+    const r = run(NODE24, ['--import', 'stepmark/register', 'main.mjs'], {
+      STEPMARK_OPTIONS: '{"strip": true}',
+    });
+    expect(r.json()).toEqual({ result: ['placed', 4, 'audit:o1', 135, 1], spans: [], steps: [] });
   });
 });
