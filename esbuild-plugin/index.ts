@@ -16,6 +16,7 @@ import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
+import { PROJECT_SOURCE_FILTER, SOURCE_FILTER } from './filter.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
   isIncluded,
@@ -29,12 +30,6 @@ import {
 export type { StepmarkOptions };
 
 const HOST = 'stepmark/esbuild-plugin';
-
-/**
- * Files the plugin looks at: JavaScript and TypeScript sources. The filter runs in esbuild's Go
- * side, so other files never cost a round trip to JavaScript.
- */
-const SOURCE_FILTER = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 /**
  * The inline source map comment, spelled in two pieces: tools that strip source map comments
@@ -119,7 +114,13 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
       }
 
       build.onLoad(
-        { filter: SOURCE_FILTER, namespace: 'file' },
+        // Dependencies never reach JavaScript unless an include pattern names node_modules.
+        {
+          filter: resolved.include.some((p) => p.includes('node_modules'))
+            ? SOURCE_FILTER
+            : PROJECT_SOURCE_FILTER,
+          namespace: 'file',
+        },
         (args: OnLoadArgs): OnLoadResult | undefined => {
           const path = args.path;
           const ext = extname(path);
