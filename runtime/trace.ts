@@ -30,6 +30,9 @@ const ST_OPEN = 0;
 const ST_OK = 1;
 const ST_ERROR = 2;
 
+/** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
+const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
+
 /** Internal event: converted to `TraceEvent` at collect time. */
 interface Ev {
   stage: string;
@@ -334,17 +337,9 @@ export class RecorderTrace {
     if (span.status === ST_OPEN) span.status = ST_OK;
     if (this.count >= this.maxEvents) this.dropped++;
     else {
-      // built JSON-safe here, no snapshot needed
-      const meta: Record<string, JsonValue> = { duration_ms: round(end - span.start) };
-      if (span.status === ST_ERROR && span.error !== undefined) meta.error = span.error;
-      this.push(
-        span.entity !== undefined ? span.entity.events : this.events,
-        span.name,
-        'exited',
-        end,
-        meta,
-        span,
-      );
+      // its meta ({ duration_ms, error? }) is made from the span when collected
+      const list = span.entity !== undefined ? span.entity.events : this.events;
+      this.push(list, span.name, 'exited', end, EXIT_META, span);
     }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
@@ -357,7 +352,11 @@ export class RecorderTrace {
 
   private ev(e: Ev): TraceEvent {
     const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
-    if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
+    if (e.meta === EXIT_META && e.span !== undefined) {
+      const meta: Record<string, JsonValue> = { duration_ms: round(e.span.end - e.span.start) };
+      if (e.span.status === ST_ERROR && e.span.error !== undefined) meta.error = e.span.error;
+      out.meta = meta;
+    } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
     if (e.span !== undefined) out.span_id = e.span.id;
     return out;
   }
