@@ -76,6 +76,8 @@ function randomNonce(): string {
   return s;
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
 const BASE_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -226,18 +228,12 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     // mounted at the endpoint's own path (`app.use('/__stepmark', live)`) only `originalUrl` has it.
     const original = originalUrl(req);
     let url = parseUrl(nodeUrl(req));
-    let rest = enabled && url ? below(url.pathname) : undefined;
-    if (rest === undefined && enabled && original !== undefined) {
+    let rest = url ? below(url.pathname) : undefined;
+    if (rest === undefined && original !== undefined) {
       url = parseUrl(original);
       rest = url ? below(url.pathname) : undefined;
     }
-    if (rest === undefined || url === undefined) {
-      if (next) next();
-      else if (!res.headersSent) {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
-      }
-      return;
-    }
+    if (rest === undefined || url === undefined) return passOn(res, next);
     const secure =
       (req.socket as { encrypted?: boolean } | null)?.encrypted === true ||
       /^https\b/i.test(first(req.headers['x-forwarded-proto']) ?? '');
@@ -286,8 +282,15 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
 
   // The returned promise never rejects: plain node:http callers do not await it, and an
   // unhandled rejection would take the process down. Errors go to `next` when there is one.
-  const node = (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> =>
-    serveNode(req, res, next).catch((error: unknown) => {
+  const node = (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> => {
+    // Every request of the app passes through here: a substring test settles almost all of
+    // them (all of them while disabled), synchronously, without parsing a URL or allocating.
+    const target = nodeUrl(req);
+    if (!enabled || !(target.includes(base) || originalUrl(req)?.includes(base))) {
+      passOn(res, next);
+      return DONE;
+    }
+    return serveNode(req, res, next).catch((error: unknown) => {
       if (next) {
         next(error);
         return;
@@ -298,6 +301,7 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
           .end('stepmark live view: internal error\n');
       } else if (!res.writableEnded) res.destroy();
     });
+  };
 
   const fetchForm = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
@@ -352,6 +356,13 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     enabled: { value: enabled, enumerable: true },
   });
   return endpoint;
+}
+
+/** Not ours: the next handler's, or a 404 when there is none. */
+function passOn(res: ServerResponse, next: Next | undefined): void {
+  if (next) next();
+  else if (!res.headersSent)
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
 }
 
 /** A request target as a URL; a malformed one is simply not ours (undefined), never a throw. */
