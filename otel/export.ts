@@ -127,6 +127,9 @@ function lastInstant(trace: Trace): number {
   return Number.isFinite(last) ? last : Date.now();
 }
 
+const mirrorRank = (e: TraceEvent) =>
+  e.span_id === undefined ? 1 : e.action === 'entered' ? 0 : e.action === 'exited' ? 2 : 1;
+
 interface Pending {
   event: TraceEvent;
   entityId: string | undefined;
@@ -182,9 +185,14 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   const result: ExportResult = { traceId: '', spans: new Map() };
 
   const addEvents = (span: Span, list: Pending[] | undefined) => {
-    for (const p of list ?? []) {
+    if (list === undefined) return;
+    // Entity and unscoped events come from separate lists: merge them by time. Timestamps have
+    // millisecond precision, so within one millisecond `entered` goes first and `exited` last.
+    const timed = list.map((p, i) => ({ p, i, t: parseMs(p.event.timestamp), rank: mirrorRank(p.event) }));
+    if (timed.length > 1) timed.sort((a, b) => a.t - b.t || a.rank - b.rank || a.i - b.i);
+    for (const { p, t } of timed) {
       const attrs = eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind);
-      span.addEvent(p.event.action, attrs, msToHrTime(parseMs(p.event.timestamp)));
+      span.addEvent(p.event.action, attrs, msToHrTime(t));
     }
   };
   const traceMetaAttrs = (): Attrs => {

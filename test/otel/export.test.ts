@@ -234,3 +234,37 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
     expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('tracer broken')]);
   });
 });
+
+describe('export details', () => {
+  it('reads ISO timestamps exactly like Date.parse (fast path and fallback)', async () => {
+    const { parseMs } = await import('../../otel/export.js');
+    for (const iso of [
+      '2026-01-01T00:00:00.000Z',
+      '1999-12-31T23:59:59.999Z',
+      '2024-02-29T12:34:56.789Z',
+      '2026-01-01T00:00:00Z',
+      '2026-01-01T01:00:00.000+01:00',
+    ]) {
+      expect(parseMs(iso)).toBe(Date.parse(iso));
+    }
+    expect(parseMs('not a date')).toBeNaN();
+    expect(parseMs(undefined)).toBeNaN();
+  });
+
+  it('spanEvents: true also exports the entered/exited events', async () => {
+    const { trace: t } = await placeOrder(1);
+    exportTrace(t, { tracer, spanEvents: true });
+    const validate = byName(exporter.getFinishedSpans(), 'OrderService.validate');
+    expect(validate.events.map((e) => e.name)).toEqual(['entered', 'validated', 'exited']);
+  });
+
+  it('root: "name" always wraps the trace in a span of that name', async () => {
+    const { trace: t } = await placeOrder(1);
+    exportTrace(t, { tracer, root: 'checkout request' });
+    const spans = exporter.getFinishedSpans();
+    const root = byName(spans, 'checkout request');
+    expect(parentId(byName(spans, 'OrderService.place'))).toBe(root.spanContext().spanId);
+    expect(root.attributes['stepmark.trace.meta.request_id']).toBe('r1');
+    expect(hrMs(root.startTime)).toBeLessThanOrEqual(hrMs(byName(spans, 'OrderService.place').startTime));
+  });
+});
