@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import * as esm from 'stepmark';
 import { v1 as esmAbi } from 'stepmark/runtime';
@@ -105,6 +106,51 @@ describe('copies of the runtime share one state', () => {
     expect(err.message).toMatch(/supports ABI 1/);
     expect(() => cjs.runtime.abi('1' as any)).toThrow(/ABI 1,? but|instrumented for runtime ABI 1/);
     expect(Object.isFrozen(esmAbi)).toBe(true);
+  });
+});
+
+describe('browser bundles', () => {
+  it('bundle for the browser without shims and run on the synchronous fallback (no process, no AsyncLocalStorage)', async () => {
+    const result = await build({
+      stdin: {
+        contents: "export * from 'stepmark'; export { v1 } from 'stepmark/runtime';",
+        resolveDir: root,
+      },
+      bundle: true,
+      format: 'iife',
+      globalName: 'stepmarkBundle',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = result.outputFiles[0]!.text;
+    // no module loading at all: AsyncLocalStorage is looked up at run time through process.getBuiltinModule
+    expect(code).not.toMatch(/\brequire\(|\bimport\(|\bfrom ['"]/);
+    const warnings: unknown[] = [];
+    const sandbox: Record<string, unknown> = {
+      console: { warn: (m: unknown) => warnings.push(m), log() {} },
+    };
+    runInNewContext(
+      `${code}
+      const sm = stepmarkBundle;
+      function checkout() {
+        const __smf = sm.v1.enter('checkout', void 0);
+        try { sm.record('cart', 'checked_out'); sm.step('paid'); } finally { __smf.exit(); }
+      }
+      globalThis.out = sm.captureSync(checkout).trace;
+      globalThis.noProcess = typeof process === 'undefined';`,
+      sandbox,
+    );
+    const trace = sandbox.out as esm.Trace;
+    expect(sandbox.noProcess).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(trace.spans.map((s) => s.name)).toEqual(['checkout']);
+    expect(trace.events.map((e) => `${e.stage}:${e.action}@${e.span_id}`)).toEqual([
+      'checkout:entered@1',
+      'cart:checked_out@1',
+      'checkout:paid@1',
+      'checkout:exited@1',
+    ]);
   });
 });
 
