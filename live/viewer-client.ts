@@ -259,7 +259,19 @@ export function viewerMain(): void {
   function renderDetail(e: Entry): void {
     const t = e.trace;
     const out: HTMLElement[] = [];
-    out.push(el('h2', 'detail-title', e.title));
+    const head = el('div', 'detail-head');
+    const save = el('a', 'save', 'Download JSON');
+    // A trace file for a bug report, readable by `stepmark view`.
+    save.addEventListener('click', () => {
+      const blob = new Blob([JSON.stringify(t, null, 2) + '\n'], { type: 'application/json' });
+      const href = URL.createObjectURL(blob);
+      save.href = href;
+      const id = str((t.meta ?? {}).request_id);
+      save.download = 'trace-' + (id ? id.replace(/[^\w.-]+/g, '_').slice(0, 60) : String(e.n)) + '.json';
+      setTimeout(() => URL.revokeObjectURL(href), 10_000);
+    });
+    head.append(el('h2', 'detail-title', e.title), save);
+    out.push(head);
     const meta = t.meta && typeof t.meta === 'object' ? t.meta : {};
     if (Object.keys(meta).length) {
       const dl = el('dl', 'trace-meta');

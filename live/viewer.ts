@@ -37,7 +37,9 @@ main{display:flex;flex:1;min-height:0}
 .trace-title{font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .trace-sub{color:var(--mut);font-size:12px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 #detail{flex:1;overflow:auto;padding:12px 16px}
-h2{font-size:16px;margin:0 0 8px}h3{font-size:13px;margin:16px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--mut)}
+h2{font-size:16px;margin:0 0 8px}
+.detail-head{display:flex;align-items:baseline;gap:12px}.detail-head h2{flex:1}
+.save{color:var(--bar);cursor:pointer;font-size:12px;white-space:nowrap;text-decoration:underline}h3{font-size:13px;margin:16px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--mut)}
 dl.trace-meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}
 dl.trace-meta dt{color:var(--mut)}dl.trace-meta dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
 .warn{color:var(--err)}.empty{color:var(--mut)}

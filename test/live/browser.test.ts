@@ -1,7 +1,7 @@
 // The viewer in a real browser (Debian's chromium through playwright-core) against a real
 // Express server traced by stepmark/http, whose finished traces feed the live endpoint.
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -198,6 +198,16 @@ describe('live viewer in chromium', () => {
       await page.locator('.entity[data-entity-id="order_43"] .step .action').allTextContents(),
     ).toContain('rejected');
     await page.screenshot({ path: join(out, 'viewer-live.png') });
+    // The selected trace downloads as a JSON file that is the trace itself.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('.detail-head .save')]);
+    expect(download.suggestedFilename()).toMatch(/^trace-[\w.-]+\.json$/);
+    const saved = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(saved.meta.path).toBe('/orders/43');
+    expect(saved.spans.map((s: { name: string }) => s.name)).toEqual([
+      'placeOrder',
+      'checkInventory',
+      'scoreFraud',
+    ]);
 
     // Filter by entity id, then by kind.
     await page.fill('#filter', 'order_42');
