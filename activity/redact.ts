@@ -1,6 +1,7 @@
 // Redaction and size capping of activity data (kv and change data), done once before any tracker
 // sees it, so a stepmark span, a log line and any custom tracker all get the same safe copy.
 
+import { fnv1a64 } from '../otel/w3c.js';
 import { DEFAULT_REDACT, REDACTED } from '../runtime/snapshot.js';
 
 export interface RedactOptions {
@@ -48,15 +49,6 @@ function hash(text: string): { sha256: string } | { fnv1a64: string } {
       : (t) => ({ fnv1a64: fnv1a64(t) });
   }
   return hasher(text);
-}
-
-function fnv1a64(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h.toString(16).padStart(16, '0');
 }
 
 export interface Sanitizer {

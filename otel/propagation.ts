@@ -7,6 +7,7 @@
 
 import { currentCursor, G } from '../runtime/state.js';
 import {
+  fnv1a64,
   formatTraceparent,
   formatTracestate,
   isValidSpanId,
@@ -15,6 +16,9 @@ import {
   parseTracestate,
   randomTraceId,
 } from './w3c.js';
+
+// The whole W3C toolkit is reachable from this module (a future `stepmark/propagation` entry).
+export * from './w3c.js';
 
 export const TRACE_ID = 'trace_id';
 export const PARENT_SPAN_ID = 'parent_span_id';
@@ -117,13 +121,7 @@ export function registerContextProvider(provider: ContextProvider): () => void {
  * `parent_span_id` equals `w3cSpanId(caller.meta.trace_id, spanThatCalled.span_id)`.
  */
 export function w3cSpanId(traceId: string, spanId: string | undefined): string {
-  const text = `${traceId}/${spanId ?? ''}`;
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  const hex = h.toString(16).padStart(16, '0');
+  const hex = fnv1a64(`${traceId}/${spanId ?? ''}`);
   return hex === '0000000000000000' ? '0000000000000001' : hex;
 }
 

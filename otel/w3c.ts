@@ -129,6 +129,16 @@ function randomHex(bytes: number): string {
   return s;
 }
 
+/** FNV-1a 64-bit hash of a string's UTF-16 code units, as 16 hex digits (not cryptographic). */
+export function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
 /** A fresh random W3C trace id (32 hex digits). */
 export function randomTraceId(): string {
   const id = randomHex(16);

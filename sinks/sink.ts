@@ -37,7 +37,9 @@ export function createSink(target: QueueTarget<SinkItem>, options: QueueOptions 
   return {
     name: target.name,
     write: (trace) => {
-      queue.push(trace);
+      // Anything but a trace object (a misplaced onEnd, undefined) is counted as dropped, not written.
+      if (trace === null || typeof trace !== 'object') queue.stats.dropped++;
+      else queue.push(trace);
     },
     flush: () => queue.flush(),
     close: () => queue.close(),

@@ -45,6 +45,16 @@ describe('ndjson file sink', () => {
     expect(readLines(file).map((t) => t.meta.request_id)).toEqual(['detached']);
   });
 
+  it('ignores (and counts) a write of something that is not a trace', async () => {
+    const file = tmp();
+    const sink = ndjsonSink(file);
+    sink.write(undefined as never);
+    sink.write(sampleTrace('real'));
+    await sink.close();
+    expect(readLines(file).map((t) => t.meta.request_id)).toEqual(['real']);
+    expect(sink.stats).toMatchObject({ written: 1, dropped: 1 });
+  });
+
   it("records mode: one line per span and per event, time-ordered, without entered/exited, each with the trace's meta", async () => {
     const file = tmp();
     const sink = ndjsonSink(file, { lines: 'records' });
