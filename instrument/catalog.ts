@@ -8,7 +8,12 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Catalog, CatalogKind, CatalogSite } from '../runtime/catalog.js';
-import { isRewrittenCall, isRewrittenScopeMethod } from './constants.js';
+import {
+  isRewrittenCall,
+  isRewrittenScopeMethod,
+  REWRITTEN_CALLS,
+  REWRITTEN_SCOPE_METHODS,
+} from './constants.js';
 
 export type { Catalog, CatalogKind, CatalogSite };
 
@@ -52,6 +57,18 @@ export function callSiteShape(
     default:
       return { kind: 'enter', call: api, actionIndex: undefined };
   }
+}
+
+/** ABI method → [API name, called on a scope object]. */
+const API_OF_ABI = new Map<string, readonly [string, boolean]>([
+  ...Object.entries(REWRITTEN_CALLS).map(([api, abi]) => [abi, [api, false]] as const),
+  ...Object.entries(REWRITTEN_SCOPE_METHODS).map(([api, abi]) => [abi, [api, true]] as const),
+]);
+
+/** {@link callSiteShape} from the ABI method a plugin rewrote a call to (`step`, `enterUser`, `scopeStep`, …). */
+export function callSiteShapeOfAbi(abiMethod: string): ReturnType<typeof callSiteShape> {
+  const api = API_OF_ABI.get(abiMethod);
+  return api === undefined ? undefined : callSiteShape(api[0], api[1]);
 }
 
 /** A host's description of an action expression, one level deep. */

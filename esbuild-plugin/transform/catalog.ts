@@ -2,19 +2,15 @@
  * The stage catalog of one file (docs/CATALOG.md) from the analysis: the oxc side of
  * `instrument/catalog.ts`, which decides the format; here only oxc's node shapes are read.
  */
-import { type ActionShape, callSiteShape, FileCatalog, literalActions } from '../../instrument/catalog.js';
-import { REWRITTEN_CALLS, REWRITTEN_SCOPE_METHODS } from '../../instrument/constants.js';
+import {
+  type ActionShape,
+  callSiteShapeOfAbi,
+  FileCatalog,
+  literalActions,
+} from '../../instrument/catalog.js';
 import type { LineIndex } from '../../instrument/locations.js';
 import type { Analysis } from './analyze.js';
 import type { Node } from './ast.js';
-
-/** ABI method → [API name, on a scope object]. */
-const API_OF_ABI = new Map<string, [string, boolean]>([
-  ...Object.entries(REWRITTEN_CALLS).map(([api, abi]) => [abi, [api, false]] as [string, [string, boolean]]),
-  ...Object.entries(REWRITTEN_SCOPE_METHODS).map(
-    ([api, abi]) => [abi, [api, true]] as [string, [string, boolean]],
-  ),
-]);
 
 /** oxc's view of an action expression, for {@link literalActions}. */
 export function describeAction(node: Node): ActionShape<Node> {
@@ -49,8 +45,7 @@ export function catalogOf(analysis: Analysis, relativePath: string, lines: LineI
     catalog.addFunction(frame.name, frame.start !== frame.fn.start, line, column);
   }
   for (const site of analysis.calls) {
-    const [api, onScope] = API_OF_ABI.get(site.abiMethod) ?? [site.abiMethod, false];
-    const shape = callSiteShape(api, onScope);
+    const shape = callSiteShapeOfAbi(site.abiMethod);
     if (shape === undefined) continue;
     const { line, column } = lines.locate(site.call.start);
     let actions: { actions: string[]; dynamic: boolean } | undefined;
