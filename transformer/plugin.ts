@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type * as TS from 'typescript';
+import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { type ResolvedOptions, resolveOptions, type StepmarkOptions } from '../instrument/options.js';
 import { unsupportedModuleKind } from './module-format.js';
@@ -91,6 +92,7 @@ export default function stepmarkTransformer(
         }
         const { file, report: done } = instrumentSourceFile(ts, context, sourceFile, options);
         if (options.debug) debugLog(done);
+        if (options.catalog !== undefined) catalogWriter(options.catalog, options.root).set(done.catalog);
         if (file !== sourceFile) produced.add(file);
         return file;
       } catch (error) {

@@ -3,6 +3,7 @@
  * instrument/), names it, and rewrites explicit stepmark calls. Emitting is in frame.ts.
  */
 import type * as TS from 'typescript';
+import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
   FRAME_BINDING,
@@ -20,6 +21,7 @@ import {
 } from '../instrument/naming.js';
 import { type ResolvedOptions, selectFile, selectsWholeFile } from '../instrument/options.js';
 import { StepmarkBindings } from './bindings.js';
+import { addCallSite, isMethodSyntax } from './catalog.js';
 import { type FileDirectives, readDirectives } from './directives.js';
 import {
   call,
@@ -40,6 +42,8 @@ export interface FileReport {
   readonly instrumented: string[];
   readonly skipped: { name: string; reason: string }[];
   rewrittenCalls: number;
+  /** The file's part of the stage catalog (docs/CATALOG.md). */
+  readonly catalog: FileCatalog;
 }
 
 /** Instruments one source file. Throws StepmarkBuildError (with an offset) for bad directives. */
@@ -52,7 +56,14 @@ export function instrumentSourceFile(
   const path = projectRelativePath(sourceFile.fileName, options.root);
   const directives = readDirectives(ts, sourceFile);
   const selection = selectFile(path, directives.file, options);
-  const report: FileReport = { file: path, selection, instrumented: [], skipped: [], rewrittenCalls: 0 };
+  const report: FileReport = {
+    file: path,
+    selection,
+    instrumented: [],
+    skipped: [],
+    rewrittenCalls: 0,
+    catalog: new FileCatalog(path),
+  };
   const bindings = new StepmarkBindings(ts, options.importSource);
   for (const statement of sourceFile.statements) bindings.collect(statement);
   const wholeFile = selectsWholeFile(selection);
@@ -216,6 +227,8 @@ class FileVisitor {
       checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node) && !derivedWithoutSuper);
     }
     this.report.instrumented.push(name);
+    const at = this.sourceFile.getLineAndCharacterOfPosition(locationStart(ts, node, this.sourceFile));
+    this.report.catalog.addFunction(name, isMethodSyntax(ts, node), at.line + 1, at.character + 1);
     this.usesRuntime = true;
     const open: FrameOpen = {
       name,
@@ -416,6 +429,14 @@ class FileVisitor {
     this.ts.setOriginalNode(rewritten, original);
     this.usesRuntime = true;
     this.report.rewrittenCalls++;
+    addCallSite(
+      this.ts,
+      this.report.catalog,
+      this.sourceFile,
+      original,
+      match.method,
+      this.names.at(-1) ?? MODULE_SCOPE_NAME,
+    );
     return rewritten;
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * The stage catalog (docs/CATALOG.md) on TypeScript's AST: which node kinds count as method
+ * syntax, and how an action expression reads. The format and the rules are in
+ * instrument/catalog.ts, shared with the other plugins.
+ */
+import type * as TS from 'typescript';
+import {
+  type ActionShape,
+  callSiteShapeOfAbi,
+  type FileCatalog,
+  literalActions,
+} from '../instrument/catalog.js';
+
+/** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
+export function isMethodSyntax(ts: typeof TS, node: TS.Node): boolean {
+  return (
+    ts.isMethodDeclaration(node) ||
+    ts.isGetAccessorDeclaration(node) ||
+    ts.isSetAccessorDeclaration(node) ||
+    ts.isConstructorDeclaration(node)
+  );
+}
+
+function describeAction(ts: typeof TS): (node: TS.Expression) => ActionShape<TS.Expression> {
+  return (node) => {
+    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))
+      return { type: 'string', value: node.text };
+    if (ts.isConditionalExpression(node)) return { type: 'branches', parts: [node.whenTrue, node.whenFalse] };
+    if (ts.isBinaryExpression(node)) {
+      const op = node.operatorToken.kind;
+      if (
+        op === ts.SyntaxKind.BarBarToken ||
+        op === ts.SyntaxKind.QuestionQuestionToken ||
+        op === ts.SyntaxKind.AmpersandAmpersandToken
+      ) {
+        return { type: 'branches', parts: [node.left, node.right] };
+      }
+      return { type: 'other' };
+    }
+    if (
+      ts.isParenthesizedExpression(node) ||
+      ts.isAsExpression(node) ||
+      ts.isSatisfiesExpression(node) ||
+      ts.isNonNullExpression(node) ||
+      ts.isTypeAssertionExpression(node)
+    ) {
+      return { type: 'branches', parts: [node.expression] };
+    }
+    return { type: 'other' };
+  };
+}
+
+/** Adds a rewritten explicit call (`abiMethod` is what it was rewritten to) to the file's catalog. */
+export function addCallSite(
+  ts: typeof TS,
+  catalog: FileCatalog,
+  sourceFile: TS.SourceFile,
+  call: TS.CallExpression,
+  abiMethod: string,
+  name: string,
+): void {
+  const shape = callSiteShapeOfAbi(abiMethod);
+  if (shape === undefined) return;
+  const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
+  let actions: { actions: string[]; dynamic: boolean } | undefined;
+  if (shape.actionIndex !== undefined) {
+    const args = call.arguments.slice(0, shape.actionIndex + 1);
+    const spread = args.some((a) => ts.isSpreadElement(a));
+    actions = literalActions(spread ? undefined : call.arguments[shape.actionIndex], describeAction(ts));
+  }
+  catalog.addCall(name, shape, line + 1, character + 1, actions);
+}
