@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { capture } from 'stepmark';
 import stepmark from 'stepmark/esbuild-plugin';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bundle, load, project, runNode } from './helpers.js';
 
 const ORDER = `// @stepmark
@@ -219,6 +219,31 @@ export const h = (tag: unknown, props: unknown, ...children: unknown[]) => ({ ta
     expect(code).toContain('__stepmark.enter("A.get g", void 0)');
     expect(code).toContain('__stepmark.enter("A.run.<anonymous>", void 0)');
     expect(code).not.toContain('"skipped"');
+  });
+});
+
+describe('esbuild plugin: debug output', () => {
+  it('says per file what was instrumented and per build what was skipped and why', async () => {
+    const dir = project({
+      'src/main.ts': `import './marked';\nimport './plain';\nimport './mentions';\n`,
+      'src/marked.ts': ORDER,
+      'src/plain.ts': 'export const p = 1;\n',
+      'src/mentions.ts': '// see the stepmark docs\nexport const q = 2;\n',
+    });
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await bundle(dir, 'src/main.ts', { debug: true });
+    } finally {
+      write.mockRestore();
+    }
+    const text = lines.join('');
+    expect(text).toMatch(/marked\.ts: 2 function\(s\) instrumented, 1 call\(s\) rewritten/);
+    expect(text).toMatch(/mentions\.ts: nothing selected and no stepmark calls: left unchanged/);
+    expect(text).toMatch(/1 file\(s\) instrumented, 1 parsed with nothing to do, 2 skipped without parsing/);
   });
 });
 
