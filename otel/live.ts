@@ -12,7 +12,7 @@ import {
 import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
 import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
-import { ATTR, eventAttributes, spanAttributes } from './attributes.js';
+import { ATTR, type Attrs, addMeta, eventAttributes, spanAttributes } from './attributes.js';
 import { type ExportOptions, exportTrace, parentFromMeta } from './export.js';
 import {
   type OutgoingContext,
@@ -82,6 +82,15 @@ export interface EnableOtelOptions {
    * is exported later, elsewhere. Skipped when the meta already names another trace. Default true.
    */
   captureParent?: boolean;
+  /**
+   * When no OTel span is active where a trace starts, open one for the trace's whole duration
+   * (named `"stepmark.trace"`, or this string), as a child of the incoming `traceparent` if the
+   * meta has one, and record it in the meta like `captureParent` does. The trace then has an OTel
+   * identity from its first instant: outgoing requests carry it, later exports nest under it, and
+   * two services exporting after the fact still form one OTel trace. For services without OTel
+   * HTTP server instrumentation. Default false.
+   */
+  root?: boolean | string;
   /** Make `injectTraceContext`/`tracedFetch` send the active OTel (or live) span. Default true. */
   propagate?: boolean;
 }
@@ -105,24 +114,53 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
   const live = options.live === true;
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
   const captureParent = options.captureParent !== false;
+  const rootName =
+    options.root === true ? 'stepmark.trace' : typeof options.root === 'string' ? options.root : undefined;
+  // trace → the OTel span opened for it by `root`
+  const roots = new WeakMap<TraceView, Span>();
   // stepmark span → its live OTel span; per trace, the live spans not ended yet.
   const spans = new WeakMap<SpanView, Span>();
   const openByTrace = new WeakMap<TraceView, Set<SpanView>>();
 
   const observer: TraceObserver = {};
-  if (captureParent) {
+  const recordParent = (t: TraceView, found: TraceContextMeta) => {
+    t.meta[TRACE_ID] = found.trace_id;
+    t.meta[PARENT_SPAN_ID] = found.parent_span_id;
+    t.meta[TRACE_FLAGS] = found.trace_flags;
+    if (found.tracestate) t.meta[TRACESTATE] = found.tracestate;
+    else delete t.meta[TRACESTATE];
+  };
+  if (captureParent || rootName !== undefined) {
     observer.traceStart = (t) => {
-      const found = otelMeta();
-      if (!found) return;
-      const known = t.meta[TRACE_ID];
-      if (known !== undefined && known !== found.trace_id) return;
-      t.meta[TRACE_ID] = found.trace_id;
-      t.meta[PARENT_SPAN_ID] = found.parent_span_id;
-      t.meta[TRACE_FLAGS] = found.trace_flags;
-      if (found.tracestate) t.meta[TRACESTATE] = found.tracestate;
-      else delete t.meta[TRACESTATE];
+      const found = captureParent ? otelMeta() : undefined;
+      if (found) {
+        const known = t.meta[TRACE_ID];
+        if (known === undefined || known === found.trace_id) recordParent(t, found);
+        return;
+      }
+      if (rootName === undefined) return;
+      const active = context.active();
+      const remote = parentFromMeta(t.meta);
+      const root = tracer.startSpan(
+        rootName,
+        { kind: SpanKind.INTERNAL },
+        remote ? traceApi.setSpanContext(active, remote) : active,
+      );
+      roots.set(t, root);
+      const own = otelMeta(traceApi.setSpan(active, root));
+      if (own) recordParent(t, own);
     };
   }
+  const endRoot = (t: TraceView) => {
+    const root = roots.get(t);
+    if (root === undefined) return;
+    roots.delete(t);
+    // The meta as it is at the end (adapters add status, route, duration when the response is done).
+    const attrs: Attrs = {};
+    addMeta(attrs, ATTR.TRACE_META, t.meta);
+    root.setAttributes(attrs);
+    root.end();
+  };
   if (live) {
     const parentOf = (s: SpanView, t: TraceView): Context => {
       for (let p = s.parent; p !== undefined; p = p.parent) {
@@ -169,15 +207,19 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
     observer.traceEnd = (t) => {
       // Spans still open when the trace ends are exported as stepmark reports them: unfinished.
       const open = openByTrace.get(t);
-      if (open === undefined) return;
-      openByTrace.delete(t);
-      for (const s of open) {
-        const otel = spans.get(s);
-        spans.delete(s);
-        otel?.setAttribute(ATTR.UNFINISHED, true);
-        otel?.end();
+      if (open !== undefined) {
+        openByTrace.delete(t);
+        for (const s of open) {
+          const otel = spans.get(s);
+          spans.delete(s);
+          otel?.setAttribute(ATTR.UNFINISHED, true);
+          otel?.end();
+        }
       }
+      endRoot(t);
     };
+  } else if (rootName !== undefined) {
+    observer.traceEnd = endRoot;
   }
 
   const removers: (() => void)[] = [addObserver(observer)];
@@ -196,6 +238,11 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
           }
         }
         sc ??= traceApi.getSpanContext(context.active());
+        // Else the span `root` opened for the trace running here.
+        if (sc === undefined && rootName !== undefined && G.active > 0) {
+          const c = currentCursor();
+          if (c !== undefined && !c.trace.ended) sc = roots.get(c.trace)?.spanContext();
+        }
         if (!sc || !traceApi.isSpanContextValid(sc)) return undefined;
         const out: OutgoingContext = { traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags };
         const ts = sc.traceState?.serialize();

@@ -30,16 +30,16 @@ context.setGlobalContextManager(contextManager);
 trace.setGlobalTracerProvider(provider);
 const tracer = provider.getTracer('http-simulation');
 
-let mode: 'plain' | 'otel-export' | 'otel-live' = 'plain';
+let mode: 'plain' | 'otel-export' | 'otel-live' | 'otel-root' = 'plain';
 const traces: stepmark.Trace[] = [];
 const onEnd = (t: stepmark.Trace) => {
   traces.push(t);
-  if (mode === 'otel-export') otelOnEnd({ tracer })(t);
+  if (mode === 'otel-export' || mode === 'otel-root') otelOnEnd({ tracer })(t);
 };
 
 /** Stands in for OTel's HTTP server instrumentation when OTel is on: a SERVER span around the handler. */
 function serverSpan(name: string, fn: () => Promise<void>): Promise<void> {
-  if (mode === 'plain') return fn();
+  if (mode === 'plain' || mode === 'otel-root') return fn(); // otel-root: no OTel HTTP instrumentation
   return tracer.startActiveSpan(name, { kind: SpanKind.SERVER }, async (span) => {
     try {
       await fn();
@@ -192,6 +192,33 @@ describe('W3C propagation between two services', () => {
       for (const r of reserves) {
         expect(r.spanContext().traceId).toBe(server.spanContext().traceId);
         expect(r.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+      }
+    } finally {
+      otel.disable();
+    }
+  });
+
+  it('with OTel but no server instrumentation, enableOtel({ root: true }) still makes one OTel trace of both exports', async () => {
+    mode = 'otel-root';
+    const otel = enableOtel({ root: true, tracer });
+    try {
+      const { a, b } = await callCheckout();
+      const spans = exporter.getFinishedSpans();
+      const roots = spans.filter((s) => s.name === 'stepmark.trace');
+      expect(roots).toHaveLength(3); // one per trace: checkout, and inventory twice
+      expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+      const rootA = roots.find((r) => r.attributes['stepmark.trace.meta.service'] === 'checkout')!;
+      expect(rootA.parentSpanContext).toBeUndefined();
+      expect(a.meta.parent_span_id).toBe(rootA.spanContext().spanId);
+      const caller = spans.find((s) => s.name === 'Checkout.callInventory')!;
+      expect(caller.parentSpanContext?.spanId).toBe(rootA.spanContext().spanId);
+      for (const t of b) {
+        const rootB = roots.find((r) => r.spanContext().spanId === t.meta.parent_span_id)!;
+        expect(rootB.parentSpanContext?.spanId).toBe(rootA.spanContext().spanId); // the request came from A's trace
+        expect(rootB.attributes['stepmark.trace.meta.service']).toBe('inventory');
+      }
+      for (const r of spans.filter((s) => s.name === 'Inventory.reserve')) {
+        expect(roots.map((x) => x.spanContext().spanId)).toContain(r.parentSpanContext?.spanId);
       }
     } finally {
       otel.disable();
