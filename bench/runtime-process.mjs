@@ -88,6 +88,7 @@ if (mode === 'heap') {
   const during = await measure();
   release();
   await open;
+  await new Promise((r) => setTimeout(r, 400)); // the hooked store is disabled 200 ms after the last trace
   const after = await measure();
   // what every process would pay if the store stayed enabled (no idle disable): a fresh store kept enabled
   let kept;

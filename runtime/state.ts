@@ -37,6 +37,8 @@ export interface SharedState {
   version: string;
   /** ABI versions supported by the copy that created the state. */
   abis: number[];
+  /** Whether a timer will disable the hooked store (see `idle`). */
+  idleTimer?: boolean;
   /** Warnings already printed (each once per process). */
   warned: Set<string>;
 }
@@ -134,17 +136,32 @@ export function withCursor<R>(c: Cursor, fn: () => R): R {
   }
 }
 
+/** How long the store stays enabled after the last trace ended (ms): back-to-back traces do not toggle hooks. */
+export const IDLE_DISABLE_MS = 200;
+
 /**
  * Called when the last active trace ended. With the async_hooks-based AsyncLocalStorage
  * (Node 20/22) an enabled store installs promise hooks that make every `await` in the process
  * ~3x slower; disabling it when nothing traces removes that cost until the next trace starts
- * (`run` re-enables it). Stores left on resources created during a trace only point at ended
- * traces, which ignore calls.
+ * (`run` re-enables it). Enabling and disabling the hooks costs a few µs, so the store is
+ * disabled only once no trace has run for {@link IDLE_DISABLE_MS} (one unref'd timer at a time).
+ * Stores left on resources created during a trace only point at ended traces, which ignore calls.
  */
 export function idle(): void {
-  if (G.alsHooked && G.active === 0) {
-    try {
-      G.als!.disable();
-    } catch {}
+  if (!G.alsHooked || G.active !== 0 || G.idleTimer) return;
+  try {
+    const t = setTimeout(disableIfIdle, IDLE_DISABLE_MS);
+    (t as { unref?: () => void }).unref?.();
+    G.idleTimer = true;
+  } catch {
+    disableIfIdle();
   }
+}
+
+function disableIfIdle(): void {
+  G.idleTimer = false;
+  if (G.active !== 0) return;
+  try {
+    G.als!.disable();
+  } catch {}
 }
