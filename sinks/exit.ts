@@ -20,12 +20,15 @@ function runAll(): void {
 
 /** Registers a synchronous flush to run at process exit; returns the function that removes it. */
 export function registerExitFlush(flush: () => void): () => void {
-  const p = (globalThis as { process?: { once?: (e: string, fn: () => void) => void } }).process;
-  if (typeof p?.once !== 'function') return () => {};
+  const p = (globalThis as { process?: { prependOnceListener?: (e: string, fn: () => void) => void } })
+    .process;
+  if (typeof p?.prependOnceListener !== 'function') return () => {};
   flushers.add(flush);
   if (!installed) {
     installed = true;
-    p.once('exit', runAll);
+    // First among 'exit' listeners: a logger's own exit flush (pino's final flushSync) must come
+    // after the lines we still hand to it, or they are lost.
+    p.prependOnceListener('exit', runAll);
   }
   return () => {
     flushers.delete(flush);

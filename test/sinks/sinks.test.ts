@@ -281,6 +281,23 @@ describe('pino sink', () => {
     expect(lines[3].sm).toMatchObject({ type: 'event', entity_id: 'order_42', meta: { score: 0.78 } });
   });
 
+  it('lines still queued at process.exit reach an asynchronous pino destination (flushed before pino ends it)', () => {
+    const file = tmp('log');
+    const script = `
+      const pino = require('pino');
+      const { pinoSink } = require('stepmark/sinks');
+      const logger = pino(pino.destination({ dest: ${JSON.stringify(file)}, sync: false }));
+      const sink = pinoSink(logger);
+      setTimeout(() => {
+        for (let i = 0; i < 20; i++) sink.write({ meta: { i }, entities: {}, events: [], spans: [], dropped: 0 });
+        process.exit(0);
+      }, 50);
+    `;
+    const res = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(readLines(file).map((l) => l.stepmark.meta.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('a logger that throws is reported once and switched off', async () => {
     const errors: Error[] = [];
     const broken = () => {
