@@ -142,7 +142,7 @@ export class StepmarkBindings {
 const declaredCache = new WeakMap<TS.Node, Set<string>>();
 
 /** Whether a declaration of `name` in a scope between `use` and the module scope hides the import. */
-function isShadowed(ts: typeof TS, use: TS.Node, name: string): boolean {
+export function isShadowed(ts: typeof TS, use: TS.Node, name: string): boolean {
   for (let node = ts.getOriginalNode(use).parent; node && !ts.isSourceFile(node); node = node.parent) {
     let names = declaredCache.get(node);
     if (!names) {

@@ -34,6 +34,7 @@ import {
 } from './frame.js';
 import { emitsCommonJs } from './module-format.js';
 import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
+import { Stripper } from './strip.js';
 
 /** What one file's transform did (for the `debug` option and tests). */
 export interface FileReport {
@@ -81,7 +82,14 @@ export function instrumentSourceFile(
     bindings,
     report,
   );
+  // strip mode (docs/STRIP.md): no frames, explicit calls removed, unused imports dropped
+  const stripper = options.strip ? new Stripper(ts, sourceFile, bindings, options.importSource) : undefined;
+  visitor.stripper = stripper;
   const statements = ts.visitNodes(sourceFile.statements, visitor.visit, ts.isStatement);
+  if (stripper) {
+    const kept = stripper.finish(statements, countPrologue(ts, statements), context.factory);
+    return { file: context.factory.updateSourceFile(sourceFile, kept), report };
+  }
   if (!visitor.usesRuntime || declaresRuntime(ts, sourceFile)) {
     return { file: context.factory.updateSourceFile(sourceFile, statements), report };
   }
@@ -150,6 +158,8 @@ class FileVisitor {
   readonly emit: Emit;
   /** Whether emitted code refers to `__stepmark` (the runtime import is then added). */
   usesRuntime = false;
+  /** Set in strip mode: replaces explicit calls instead of rewriting them. */
+  stripper: Stripper | undefined;
   /** Names of the enclosing functions and class initializers, innermost last. */
   private readonly names: string[] = [];
 
@@ -169,28 +179,50 @@ class FileVisitor {
 
   readonly visit = (node: TS.Node): TS.VisitResult<TS.Node> => {
     const ts = this.ts;
-    // Types, interfaces and ambient declarations hold no code.
-    if (ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node))
-      return node;
-    if (hasModifier(ts, node, ts.SyntaxKind.DeclareKeyword)) return node;
-    if (isFunctionWithBody(ts, node)) return this.visitFunction(node);
-    if (ts.isCallExpression(node) && !this.bindings.empty) {
-      const visited = ts.visitEachChild(node, this.visit, this.context);
-      return this.rewriteCall(visited, node);
-    }
-    // Code in field initializers and static blocks runs in V8's class initializer functions.
-    if ((ts.isPropertyDeclaration(node) && node.initializer) || ts.isClassStaticBlockDeclaration(node)) {
-      const isStatic =
-        ts.isClassStaticBlockDeclaration(node) || hasModifier(ts, node, ts.SyntaxKind.StaticKeyword);
-      this.names.push(
-        classInitializerName(
-          classNameOf(ts, node.parent as TS.ClassLikeDeclaration, this.sourceFile),
-          isStatic,
-        ),
-      );
-      const visited = ts.visitEachChild(node, this.visit, this.context);
-      this.names.pop();
-      return visited;
+    const K = ts.SyntaxKind;
+    switch (node.kind) {
+      // Hold no code: types, imports and exports of names.
+      case K.InterfaceDeclaration:
+      case K.TypeAliasDeclaration:
+      case K.ImportDeclaration:
+      case K.ImportEqualsDeclaration:
+      case K.ExportDeclaration:
+      case K.Identifier:
+      case K.StringLiteral:
+      case K.NumericLiteral:
+        return node;
+      case K.FunctionDeclaration:
+      case K.FunctionExpression:
+      case K.ArrowFunction:
+      case K.MethodDeclaration:
+      case K.Constructor:
+      case K.GetAccessor:
+      case K.SetAccessor:
+        // No body: an overload, `declare` or abstract member.
+        return (node as TS.FunctionLikeDeclaration).body ? this.visitFunction(node as FunctionWithBody) : node;
+      case K.CallExpression:
+        if (this.bindings.empty) break;
+        return this.rewriteCall(ts.visitEachChild(node, this.visit, this.context) as TS.CallExpression, node as TS.CallExpression);
+      case K.PropertyDeclaration:
+      case K.ClassStaticBlockDeclaration: {
+        if (hasModifier(ts, node, K.DeclareKeyword)) return node;
+        if (ts.isPropertyDeclaration(node) && !node.initializer) break;
+        // Code in field initializers and static blocks runs in V8's class initializer functions.
+        const isStatic = ts.isClassStaticBlockDeclaration(node) || hasModifier(ts, node, K.StaticKeyword);
+        const cls = node.parent as TS.ClassLikeDeclaration;
+        this.names.push(classInitializerName(classNameOf(ts, cls, this.sourceFile), isStatic));
+        const visited = ts.visitEachChild(node, this.visit, this.context);
+        this.names.pop();
+        return visited;
+      }
+      case K.VariableStatement:
+      case K.ClassDeclaration:
+      case K.ModuleDeclaration:
+      case K.EnumDeclaration:
+        if (hasModifier(ts, node, K.DeclareKeyword)) return node;
+        break;
+      default:
+        if (node.kind >= K.FirstTypeNode && node.kind <= K.LastTypeNode) return node;
     }
     return ts.visitEachChild(node, this.visit, this.context);
   };
@@ -229,6 +261,7 @@ class FileVisitor {
     this.report.instrumented.push(name);
     const at = this.sourceFile.getLineAndCharacterOfPosition(locationStart(ts, node, this.sourceFile));
     this.report.catalog.addFunction(name, isMethodSyntax(ts, node), at.line + 1, at.character + 1);
+    if (this.stripper) return visited;
     this.usesRuntime = true;
     const open: FrameOpen = {
       name,
@@ -417,6 +450,19 @@ class FileVisitor {
   }
 
   private rewriteCall(visited: TS.CallExpression, original: TS.CallExpression): TS.Node {
+    if (this.stripper) {
+      const match = this.bindings.match(original);
+      if (match)
+        addCallSite(
+          this.ts,
+          this.report.catalog,
+          this.sourceFile,
+          original,
+          match.method,
+          this.names.at(-1) ?? MODULE_SCOPE_NAME,
+        );
+      return this.stripper.replace(visited, original, this.context.factory) ?? visited;
+    }
     const match = this.bindings.match(original);
     if (!match) return visited;
     const f = this.context.factory;
@@ -441,18 +487,6 @@ class FileVisitor {
   }
 }
 
-function isFunctionWithBody(ts: typeof TS, node: TS.Node): node is FunctionWithBody {
-  return (
-    (ts.isFunctionDeclaration(node) ||
-      ts.isFunctionExpression(node) ||
-      ts.isArrowFunction(node) ||
-      ts.isMethodDeclaration(node) ||
-      ts.isConstructorDeclaration(node) ||
-      ts.isGetAccessorDeclaration(node) ||
-      ts.isSetAccessorDeclaration(node)) &&
-    node.body !== undefined
-  );
-}
 
 /** Every name the parameter list binds (destructured names included). */
 function parameterNames(ts: typeof TS, node: FunctionWithBody): string[] {

@@ -1,0 +1,387 @@
+/**
+ * Strip mode (`strip: true`, docs/STRIP.md) on TypeScript's AST. What is removed and what replaces
+ * it is decided in instrument/strip.ts (shared with the other plugins); this file finds the calls
+ * on the original source file, and builds the replacements with the node factory.
+ */
+import type * as TS from 'typescript';
+import { SCOPE_FACTORY } from '../instrument/constants.js';
+import {
+  type ExpressionShape,
+  isPure,
+  NOOP_HANDLE_BINDING,
+  STRIPPED_RECORDING_CALLS,
+} from '../instrument/strip.js';
+import { isShadowed, type StepmarkBindings } from './bindings.js';
+
+/** TypeScript's view of an expression for the shared purity rule. */
+function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Expression> {
+  const shape = (node: TS.Expression): ExpressionShape<TS.Expression> => {
+    switch (node.kind) {
+      case ts.SyntaxKind.StringLiteral:
+      case ts.SyntaxKind.NumericLiteral:
+      case ts.SyntaxKind.BigIntLiteral:
+      case ts.SyntaxKind.RegularExpressionLiteral:
+      case ts.SyntaxKind.NoSubstitutionTemplateLiteral:
+      case ts.SyntaxKind.TrueKeyword:
+      case ts.SyntaxKind.FalseKeyword:
+      case ts.SyntaxKind.NullKeyword:
+      case ts.SyntaxKind.ThisKeyword:
+      case ts.SyntaxKind.Identifier:
+      case ts.SyntaxKind.FunctionExpression:
+      case ts.SyntaxKind.ArrowFunction:
+      case ts.SyntaxKind.OmittedExpression:
+        return { type: 'pure' };
+    }
+    if (
+      ts.isParenthesizedExpression(node) ||
+      ts.isAsExpression(node) ||
+      ts.isSatisfiesExpression(node) ||
+      ts.isNonNullExpression(node) ||
+      ts.isTypeAssertionExpression(node) ||
+      ts.isVoidExpression(node) ||
+      ts.isTypeOfExpression(node)
+    ) {
+      return { type: 'parts', parts: [node.expression] };
+    }
+    if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
+      return { type: 'parts', parts: [node.operand] };
+    }
+    if (ts.isConditionalExpression(node))
+      return { type: 'parts', parts: [node.condition, node.whenTrue, node.whenFalse] };
+    if (ts.isBinaryExpression(node)) {
+      const op = node.operatorToken.kind;
+      return op === ts.SyntaxKind.BarBarToken ||
+        op === ts.SyntaxKind.QuestionQuestionToken ||
+        op === ts.SyntaxKind.AmpersandAmpersandToken
+        ? { type: 'parts', parts: [node.left, node.right] }
+        : { type: 'effects' };
+    }
+    if (ts.isArrayLiteralExpression(node)) {
+      return node.elements.some((e) => ts.isSpreadElement(e))
+        ? { type: 'effects' }
+        : { type: 'parts', parts: [...node.elements] };
+    }
+    if (ts.isObjectLiteralExpression(node)) {
+      const parts: TS.Expression[] = [];
+      for (const p of node.properties) {
+        if (ts.isShorthandPropertyAssignment(p) && !p.objectAssignmentInitializer) continue;
+        if (ts.isPropertyAssignment(p) && !ts.isComputedPropertyName(p.name)) parts.push(p.initializer);
+        else if (ts.isMethodDeclaration(p) && !ts.isComputedPropertyName(p.name)) continue;
+        else return { type: 'effects' };
+      }
+      return { type: 'parts', parts };
+    }
+    return { type: 'effects' };
+  };
+  return shape;
+}
+
+interface Removal {
+  /** Whether the call's value is an exit handle (`enter` forms) that the code uses. */
+  readonly handle: boolean;
+  readonly statement: boolean;
+  /** Indexes of the arguments that are kept. */
+  readonly kept: readonly number[];
+}
+
+/**
+ * Decides, on the original source file, which calls go, which `const s = scope(kind)` and which
+ * stepmark imports go with them; then the visitor asks it for each call's replacement and for the
+ * final statement list.
+ */
+export class Stripper {
+  private readonly removals = new Map<TS.CallExpression, Removal>();
+  private readonly removedStatements = new Set<TS.Statement>();
+  private needsHandle = false;
+  /** Names bound to the import that are still used (the import then stays). */
+  readonly stillUsed: string[] = [];
+  removed = 0;
+
+  constructor(
+    private readonly ts: typeof TS,
+    private readonly sourceFile: TS.SourceFile,
+    private readonly bindings: StepmarkBindings,
+    private readonly importSource: string,
+  ) {
+    this.plan();
+  }
+
+  private plan(): void {
+    const ts = this.ts;
+    const b = this.bindings;
+    const pure = shapeOf(ts);
+    const refs: TS.Identifier[] = [];
+    const scopeDecls: { statement: TS.VariableStatement; name: TS.Identifier; removable: boolean }[] = [];
+    const importStatements: TS.Statement[] = [];
+    const visit = (node: TS.Node): void => {
+      if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) {
+        importStatements.push(node);
+        return;
+      }
+      if (ts.isIdentifier(node)) {
+        if (!isNonReference(ts, node)) refs.push(node);
+        return;
+      }
+      if (ts.isCallExpression(node)) {
+        const removal = this.removalOf(node, pure);
+        if (removal) {
+          this.removals.set(node, removal);
+          for (const i of removal.kept) visit(node.arguments[i]!);
+          return;
+        }
+      }
+      if (ts.isVariableStatement(node) && ts.isSourceFile(node.parent)) {
+        const decls = node.declarationList.declarations;
+        if (decls.every((d) => d.initializer && isRequireOf(ts, d.initializer, this.importSource))) {
+          importStatements.push(node);
+          return;
+        }
+        const d = decls[0]!;
+        const init = d.initializer && skipOuter(ts, d.initializer);
+        if (
+          decls.length === 1 &&
+          ts.isIdentifier(d.name) &&
+          b.scopes.has(d.name.text) &&
+          init &&
+          ts.isCallExpression(init) &&
+          b.apiName(init.expression) === SCOPE_FACTORY
+        ) {
+          scopeDecls.push({
+            statement: node,
+            name: d.name,
+            removable:
+              !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) &&
+              init.arguments.every((a) => !ts.isSpreadElement(a) && isPure(a, pure)),
+          });
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(this.sourceFile);
+
+    const within = (id: TS.Node, n: TS.Node) => id.pos >= n.pos && id.end <= n.end;
+    for (const s of scopeDecls) {
+      if (!s.removable) continue;
+      const uses = refs.filter((id) => id !== s.name && id.text === s.name.text && !within(id, s.statement));
+      if (uses.length === 0) this.removedStatements.add(s.statement);
+    }
+    const names = new Set([...b.named.keys(), ...b.namespaces]);
+    for (const id of refs) {
+      if (!names.has(id.text) || this.stillUsed.includes(id.text)) continue;
+      if ([...this.removedStatements].some((st) => within(id, st))) continue;
+      this.stillUsed.push(id.text);
+    }
+    if (this.stillUsed.length === 0) {
+      for (const s of importStatements) if (this.isStepmarkImport(s)) this.removedStatements.add(s);
+    }
+  }
+
+  private removalOf(call: TS.CallExpression, pure: ReturnType<typeof shapeOf>): Removal | undefined {
+    const ts = this.ts;
+    let handle: boolean;
+    const match = this.bindings.match(call);
+    if (match) {
+      handle =
+        match.method === 'enterUser' || match.method === 'enterEntityUser' || match.method === 'scopeEnter';
+    } else {
+      const api = this.bindings.apiName(call.expression);
+      const callee = skipOuter(ts, call.expression);
+      const local = ts.isIdentifier(callee)
+        ? callee
+        : ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)
+          ? callee.expression
+          : undefined;
+      if (!api || !STRIPPED_RECORDING_CALLS.has(api) || !local || isShadowed(ts, call, local.text))
+        return undefined;
+      handle = false;
+    }
+    const kept: number[] = [];
+    call.arguments.forEach((a, i) => {
+      if (ts.isSpreadElement(a) || !isPure(a, pure)) kept.push(i);
+    });
+    const statement = ts.isExpressionStatement(call.parent) && call.parent.expression === call;
+    return { handle: handle && !statement, statement, kept };
+  }
+
+  private isStepmarkImport(s: TS.Statement): boolean {
+    const ts = this.ts;
+    if (ts.isImportDeclaration(s)) {
+      return (
+        ts.isStringLiteral(s.moduleSpecifier) &&
+        s.moduleSpecifier.text === this.importSource &&
+        !s.importClause?.isTypeOnly
+      );
+    }
+    if (ts.isImportEqualsDeclaration(s)) {
+      const ref = s.moduleReference;
+      return (
+        !s.isTypeOnly &&
+        ts.isExternalModuleReference(ref) &&
+        isRequireSource(ts, ref.expression, this.importSource)
+      );
+    }
+    return ts.isVariableStatement(s);
+  }
+
+  /** The replacement of a visited call, or undefined when it is not removed. */
+  replace(
+    visited: TS.CallExpression,
+    original: TS.CallExpression,
+    f: TS.NodeFactory,
+  ): TS.Expression | undefined {
+    const r = this.removals.get(original);
+    if (!r) return undefined;
+    const ts = this.ts;
+    this.removed++;
+    const kept = r.kept.map((i) => {
+      const a = visited.arguments[i]!;
+      return ts.isSpreadElement(a) ? f.createArrayLiteralExpression([a]) : a;
+    });
+    let out: TS.Expression;
+    if (r.handle) {
+      this.needsHandle = true;
+      const h = f.createIdentifier(NOOP_HANDLE_BINDING);
+      out =
+        kept.length === 0 ? h : f.createParenthesizedExpression(f.createCommaListExpression([...kept, h]));
+    } else {
+      const value =
+        kept.length === 0
+          ? f.createNumericLiteral(0)
+          : f.createParenthesizedExpression(kept.length === 1 ? kept[0]! : f.createCommaListExpression(kept));
+      out = f.createVoidExpression(value);
+      if (!r.statement) out = f.createParenthesizedExpression(out);
+    }
+    ts.setTextRange(out, original);
+    return out;
+  }
+
+  /** The file's statements without the removed ones, with the no-op handle declared when used. */
+  finish(statements: readonly TS.Statement[], prologue: number, f: TS.NodeFactory): TS.Statement[] {
+    const ts = this.ts;
+    const kept = statements.filter((s) => !this.removedStatements.has(ts.getOriginalNode(s) as TS.Statement));
+    if (!this.needsHandle) return kept;
+    return [...kept.slice(0, prologue), noopHandle(ts, f), ...kept.slice(prologue)];
+  }
+
+  get importDropped(): boolean {
+    return this.stillUsed.length === 0;
+  }
+}
+
+/** Identifiers that are not references to a binding: property names, declared names. */
+function isNonReference(ts: typeof TS, id: TS.Identifier): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (ts.isPropertyAccessExpression(p) && p.name === id) return true;
+  if (
+    (ts.isPropertyAssignment(p) ||
+      ts.isMethodDeclaration(p) ||
+      ts.isPropertyDeclaration(p) ||
+      ts.isGetAccessorDeclaration(p) ||
+      ts.isSetAccessorDeclaration(p) ||
+      ts.isPropertySignature(p) ||
+      ts.isMethodSignature(p) ||
+      ts.isEnumMember(p)) &&
+    p.name === id
+  ) {
+    return true;
+  }
+  if ((ts.isVariableDeclaration(p) || ts.isParameter(p) || ts.isBindingElement(p)) && p.name === id)
+    return true;
+  if (ts.isBindingElement(p) && p.propertyName === id) return true;
+  if (
+    (ts.isFunctionDeclaration(p) ||
+      ts.isClassDeclaration(p) ||
+      ts.isFunctionExpression(p) ||
+      ts.isClassExpression(p)) &&
+    p.name === id
+  )
+    return true;
+  if ((ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) && p.label === id) return true;
+  return false;
+}
+
+function skipOuter(ts: typeof TS, e: TS.Expression): TS.Expression {
+  while (
+    ts.isParenthesizedExpression(e) ||
+    ts.isAsExpression(e) ||
+    ts.isNonNullExpression(e) ||
+    ts.isSatisfiesExpression(e)
+  )
+    e = e.expression;
+  return e;
+}
+
+function isRequireSource(ts: typeof TS, e: TS.Expression, source: string): boolean {
+  return ts.isStringLiteral(e) && e.text === source;
+}
+
+/** `require("stepmark")`, also as the object of `.step` (`require("stepmark").step`). */
+function isRequireOf(ts: typeof TS, e: TS.Expression, source: string): boolean {
+  e = skipOuter(ts, e);
+  if (ts.isPropertyAccessExpression(e)) e = skipOuter(ts, e.expression);
+  return (
+    ts.isCallExpression(e) &&
+    ts.isIdentifier(e.expression) &&
+    e.expression.text === 'require' &&
+    e.arguments.length === 1 &&
+    isRequireSource(ts, e.arguments[0]!, source)
+  );
+}
+
+/**
+ * `const __smx = (() => { const h = () => {}; h.exit = h; h.fail = h;
+ *   if (typeof Symbol.dispose === "symbol") h[Symbol.dispose] = h; return Object.freeze(h); })();`
+ * — the same no-op exit handle as instrument/strip.ts's text, built with the factory.
+ */
+function noopHandle(ts: typeof TS, f: TS.NodeFactory): TS.Statement {
+  const h = () => f.createIdentifier('h');
+  const assign = (target: TS.Expression) => f.createExpressionStatement(f.createAssignment(target, h()));
+  const symbolDispose = () => f.createPropertyAccessExpression(f.createIdentifier('Symbol'), 'dispose');
+  const body = f.createBlock(
+    [
+      f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList(
+          [
+            f.createVariableDeclaration(
+              'h',
+              undefined,
+              undefined,
+              f.createArrowFunction(undefined, undefined, [], undefined, undefined, f.createBlock([])),
+            ),
+          ],
+          ts.NodeFlags.Const,
+        ),
+      ),
+      assign(f.createPropertyAccessExpression(h(), 'exit')),
+      assign(f.createPropertyAccessExpression(h(), 'fail')),
+      f.createIfStatement(
+        f.createStrictEquality(f.createTypeOfExpression(symbolDispose()), f.createStringLiteral('symbol')),
+        assign(f.createElementAccessExpression(h(), symbolDispose())),
+      ),
+      f.createReturnStatement(
+        f.createCallExpression(
+          f.createPropertyAccessExpression(f.createIdentifier('Object'), 'freeze'),
+          undefined,
+          [h()],
+        ),
+      ),
+    ],
+    false,
+  );
+  const iife = f.createCallExpression(
+    f.createParenthesizedExpression(
+      f.createArrowFunction(undefined, undefined, [], undefined, undefined, body),
+    ),
+    undefined,
+    [],
+  );
+  return f.createVariableStatement(
+    undefined,
+    f.createVariableDeclarationList(
+      [f.createVariableDeclaration(NOOP_HANDLE_BINDING, undefined, undefined, iife)],
+      ts.NodeFlags.Const,
+    ),
+  );
+}
