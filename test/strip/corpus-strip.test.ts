@@ -1,5 +1,6 @@
 /**
- * Strip mode on the shared fixture corpus through real esbuild builds (ESM and CommonJS): the
+ * Strip mode on the shared fixture corpus, per plugin and module format (real esbuild builds,
+ * real TypeScript compiles): the
  * stripped program behaves exactly like the uninstrumented one (results, thrown values, side
  * effects, also when run inside a trace), records nothing, and its code no longer mentions
  * stepmark.
@@ -11,17 +12,20 @@ import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+import { compilers, transpileFixture } from '../transformer/helpers.js';
 
 /** Fixtures that keep a stepmark API call strip mode does not remove (and so the import), and why. */
 const KEEPS_IMPORT: Record<string, string> = {
   'recursion.js': 'calls stepmark.run(), which strip mode keeps (it runs the function; it does not record)',
 };
 
-async function compile(
+type Compile = (
   filename: string,
   format: 'esm' | 'cjs',
   options: StepmarkOptions | null,
-): Promise<string> {
+) => Promise<string> | string;
+
+const esbuildCompile: Compile = async (filename, format, options) => {
   const result = await esbuild.build({
     entryPoints: [filename],
     bundle: false,
@@ -34,7 +38,22 @@ async function compile(
     plugins: options === null ? [] : [stepmark(options)],
   });
   return result.outputFiles[0]!.text;
-}
+};
+
+const ts6 = compilers['typescript 6']!;
+const typescriptCompile: Compile = (filename, format, options) => {
+  const out = transpileFixture(readFileSync(filename, 'utf8'), filename, {
+    ts: ts6,
+    options,
+    compilerOptions: {
+      module: format === 'esm' ? ts6.ModuleKind.ESNext : ts6.ModuleKind.CommonJS,
+      target: ts6.ScriptTarget.ES2022,
+    },
+  });
+  return out.code;
+};
+
+const PLUGINS: Record<string, Compile> = { esbuild: esbuildCompile, typescript: typescriptCompile };
 
 /** The code without comments and the inline source map (which quotes the original source). */
 function codeOnly(code: string): string {
@@ -44,64 +63,65 @@ function codeOnly(code: string): string {
     .replace(/^\s*\/\/.*$/gm, '');
 }
 
-for (const format of ['esm', 'cjs'] as const) {
-  describe(`strip mode, esbuild ${format}`, () => {
-    const ext = format === 'esm' ? '.mjs' : '.cjs';
-    for (const fixture of listFixtures()) {
-      it(fixture, { retry: 1 }, async () => {
-        const filename = join(FIXTURES_DIR, fixture);
-        const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
-        const dir = join(
-          REPO_ROOT,
-          'test-output/strip',
-          `esbuild-${format}`,
-          fixture.replace(/\.[^.]+$/, ''),
-        );
-        mkdirSync(dir, { recursive: true });
-        const plain = await compile(filename, format, null);
-        const stripped = await compile(filename, format, {
-          root: REPO_ROOT,
-          ...expected.options,
-          strip: true,
-        });
-        // one file per run: each run needs a fresh module instance
-        const files = {
-          plain: join(dir, `plain${ext}`),
-          stripped: join(dir, `stripped${ext}`),
-          strippedTraced: join(dir, `stripped-on${ext}`),
-        };
-        writeFileSync(files.plain, plain);
-        writeFileSync(files.stripped, stripped);
-        writeFileSync(files.strippedTraced, stripped);
+for (const [plugin, compile] of Object.entries(PLUGINS))
+  for (const format of ['esm', 'cjs'] as const) {
+    describe(`strip mode, ${plugin} ${format}`, () => {
+      const ext = format === 'esm' ? '.mjs' : '.cjs';
+      for (const fixture of listFixtures()) {
+        it(fixture, { retry: 1 }, async () => {
+          const filename = join(FIXTURES_DIR, fixture);
+          const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
+          const dir = join(
+            REPO_ROOT,
+            'test-output/strip',
+            `${plugin}-${format}`,
+            fixture.replace(/\.[^.]+$/, ''),
+          );
+          mkdirSync(dir, { recursive: true });
+          const plain = await compile(filename, format, null);
+          const stripped = await compile(filename, format, {
+            root: REPO_ROOT,
+            ...expected.options,
+            strip: true,
+          });
+          // one file per run: each run needs a fresh module instance
+          const files = {
+            plain: join(dir, `plain${ext}`),
+            stripped: join(dir, `stripped${ext}`),
+            strippedTraced: join(dir, `stripped-on${ext}`),
+          };
+          writeFileSync(files.plain, plain);
+          writeFileSync(files.stripped, stripped);
+          writeFileSync(files.strippedTraced, stripped);
 
-        const runs = await runFixture([
-          { id: 'plain', file: files.plain, traced: false },
-          { id: 'stripped', file: files.stripped, traced: false },
-          { id: 'strippedTraced', file: files.strippedTraced, traced: true },
-        ]);
-        const behaviour = (r: (typeof runs)[string]) => ({
-          ok: r.ok,
-          value: r.value,
-          thrown: r.thrown,
-          log: r.log,
-        });
-        expect(behaviour(runs.stripped!), `${fixture}: stripped vs plain`).toEqual(behaviour(runs.plain!));
-        expect(behaviour(runs.strippedTraced!), `${fixture}: stripped, inside a trace, vs plain`).toEqual(
-          behaviour(runs.plain!),
-        );
-        expect(runs.stripped!.unhandled).toEqual(runs.plain!.unhandled);
-        const trace = runs.strippedTraced!.trace!;
-        expect(
-          { spans: trace.spans, events: trace.events, entities: trace.entities },
-          `${fixture}: a stripped build records nothing`,
-        ).toEqual({ spans: [], events: [], entities: {} });
+          const runs = await runFixture([
+            { id: 'plain', file: files.plain, traced: false },
+            { id: 'stripped', file: files.stripped, traced: false },
+            { id: 'strippedTraced', file: files.strippedTraced, traced: true },
+          ]);
+          const behaviour = (r: (typeof runs)[string]) => ({
+            ok: r.ok,
+            value: r.value,
+            thrown: r.thrown,
+            log: r.log,
+          });
+          expect(behaviour(runs.stripped!), `${fixture}: stripped vs plain`).toEqual(behaviour(runs.plain!));
+          expect(behaviour(runs.strippedTraced!), `${fixture}: stripped, inside a trace, vs plain`).toEqual(
+            behaviour(runs.plain!),
+          );
+          expect(runs.stripped!.unhandled).toEqual(runs.plain!.unhandled);
+          const trace = runs.strippedTraced!.trace!;
+          expect(
+            { spans: trace.spans, events: trace.events, entities: trace.entities },
+            `${fixture}: a stripped build records nothing`,
+          ).toEqual({ spans: [], events: [], entities: {} });
 
-        const code = codeOnly(stripped);
-        expect(code).not.toContain('__stepmark');
-        expect(code).not.toContain('__smf');
-        if (KEEPS_IMPORT[fixture]) expect(code).toContain('stepmark');
-        else expect(code, `${fixture}: stripped code still mentions stepmark`).not.toContain('stepmark');
-      });
-    }
-  });
-}
+          const code = codeOnly(stripped);
+          expect(code).not.toContain('__stepmark');
+          expect(code).not.toContain('__smf');
+          if (KEEPS_IMPORT[fixture]) expect(code).toContain('stepmark');
+          else expect(code, `${fixture}: stripped code still mentions stepmark`).not.toContain('stepmark');
+        });
+      }
+    });
+  }
