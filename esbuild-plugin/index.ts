@@ -173,7 +173,9 @@ export default stepmark;
 
 /** `mayNeedWork` on undecoded bytes: a native substring search, no UTF-8 decoding. */
 function bytesMayNeedWork(bytes: Buffer, options: ResolvedOptions): boolean {
-  return bytes.indexOf(options.importSource) !== -1 || bytes.indexOf('@stepmark') !== -1;
+  if (bytes.indexOf(options.importSource) !== -1) return true;
+  // `@stepmark` contains the default import source: one search is enough then.
+  return !'@stepmark'.includes(options.importSource) && bytes.indexOf('@stepmark') !== -1;
 }
 
 function count(stats: Stats, result: OnLoadResult | undefined): void {

@@ -74,19 +74,32 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
           }
           return { code: out.code, map: out.map };
         } catch (error) {
-          if (error instanceof StepmarkBuildError || error instanceof StepmarkParseError) {
-            const offset = error.offset;
-            if (offset === undefined) return this.error({ message: error.message, id: file });
+          if (!(error instanceof StepmarkBuildError || error instanceof StepmarkParseError)) throw error;
+          const offset = error.offset;
+          let log: {
+            message: string;
+            id: string;
+            loc?: { file: string; line: number; column: number };
+            frame?: string;
+          } = {
+            message: error.message,
+            id: file,
+          };
+          if (offset !== undefined) {
             const lines = new LineIndex(code);
             const { line, column } = lines.locate(offset);
-            return this.error({
+            log = {
               message: `${error.message} (${relativePath}:${line}:${column})`,
               id: file,
               loc: { file, line, column: column - 1 },
               frame: lines.lineText(line),
-            });
+            };
           }
-          throw error;
+          if (error instanceof StepmarkBuildError) return this.error(log);
+          // Not parseable as its extension says (e.g. JSX in a .js file that a later plugin
+          // handles): leave it to Vite, which reports real syntax errors itself.
+          this.warn({ ...log, message: `stepmark left this file uninstrumented: ${log.message}` });
+          return null;
         }
       },
     },

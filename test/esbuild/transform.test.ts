@@ -104,6 +104,17 @@ describe('emitted code', () => {
     expect(out).toContain('__stepmark.enterUser("f")');
     expect(out).not.toContain('__stepmark.enter(');
   });
+
+  it('honours importSource for the runtime import and the calls it rewrites', () => {
+    const out = instrument(
+      "// @stepmark\nimport { step } from '@acme/trace';\nimport { step as other } from 'stepmark';\nexport function f() { step('a'); other('b'); }\n",
+      undefined,
+      resolveOptions({ root: '/project', importSource: '@acme/trace' }),
+    );
+    expect(out).toContain('import { v1 as __stepmark } from "@acme/trace/runtime";');
+    expect(out).toContain('__stepmark.step("f", \'a\')');
+    expect(out).toContain("other('b')");
+  });
 });
 
 describe('idempotence', () => {
