@@ -15,9 +15,9 @@
  * ABI 1 makes `import { v1 }` fail at link time and `abi(1)` throw StepmarkAbiError.
  */
 import {
-  activeCursor,
   type ExitHandle,
   handleFor,
+  here,
   isScope,
   NOOP_HANDLE,
   openEntityIn,
@@ -65,8 +65,7 @@ function on(): boolean {
 }
 
 function enter(name: string, location: string | undefined): Frame {
-  if (G.active === 0) return NOOP_FRAME;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_FRAME;
   return openIn(c, name, location, undefined);
 }
@@ -77,36 +76,31 @@ function enterEntity(
   kind: string | null,
   entityId: unknown,
 ): Frame {
-  if (G.active === 0) return NOOP_FRAME;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_FRAME;
   return openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined);
 }
 
 function step(name: string, action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordIn(c, name, action, meta);
 }
 
 function stepEntity(name: string, entityId: unknown, action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordEntityIn(c, entityId, undefined, name, action, meta);
 }
 
 function enterUser(name: string, meta?: Meta): ExitHandle {
-  if (G.active === 0) return NOOP_HANDLE;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_HANDLE;
   return handleFor(openIn(c, name, undefined, meta));
 }
 
 function enterEntityUser(name: string, entityId: unknown, meta?: Meta): ExitHandle {
-  if (G.active === 0) return NOOP_HANDLE;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_HANDLE;
   return handleFor(openEntityIn(c, name, undefined, undefined, entityId, meta));
 }
@@ -117,16 +111,14 @@ function scopeStep(scope: AbiScope, name: string, entityId: unknown, action: str
     (scope as any).step(entityId, action, meta);
     return;
   }
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordEntityIn(c, entityId, scope.kind, name, action, meta);
 }
 
 function scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle {
   if (!isScope(scope)) return (scope as any).enter(entityId, meta);
-  if (G.active === 0) return NOOP_HANDLE;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_HANDLE;
   return handleFor(openEntityIn(c, name, undefined, scope.kind, entityId, meta));
 }

@@ -8,8 +8,12 @@ import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './
 import { type Frame, NOOP_FRAME, RecorderTrace, type Span, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
-/** The active cursor of this context, if its trace is still running. */
-export function activeCursor(): Cursor | undefined {
+/**
+ * The cursor of this context's running trace, or undefined. The first check is the process-wide
+ * fast path: when no trace runs anywhere it returns before looking the store up.
+ */
+export function here(): Cursor | undefined {
+  if (G.active === 0) return undefined;
   const c = currentCursor();
   return c !== undefined && !c.trace.ended ? c : undefined;
 }
@@ -166,8 +170,7 @@ export function handleFor(frame: Span | Frame): ExitHandle {
 
 /** Snapshot of the trace running in this context; undefined outside a trace or after it ended. */
 export function collectCurrent(): Trace | undefined {
-  if (G.active === 0) return undefined;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return undefined;
   try {
     return c.trace.toJSON();

@@ -15,10 +15,10 @@
  * ```
  */
 import {
-  activeCursor,
   collectCurrent,
   type ExitHandle,
   handleFor,
+  here,
   NOOP_HANDLE,
   openEntityIn,
   openIn,
@@ -29,7 +29,6 @@ import {
   trackIn,
 } from './core.js';
 import { callerName } from './names.js';
-import { G } from './state.js';
 import { type RecorderTrace, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
@@ -120,8 +119,7 @@ function attachTrace(e: unknown, trace: RecorderTrace | undefined): void {
 
 /** Whether a trace is active in the current async context. */
 export function enabled(): boolean {
-  if (G.active === 0) return false;
-  return activeCursor() !== undefined;
+  return here() !== undefined;
 }
 
 /** Snapshot of the trace active in this context (independent deep copy), or `undefined`. */
@@ -135,8 +133,7 @@ export interface TrackOptions {
 
 /** Registers an entity (an order, a user…) with its meta; later calls merge meta. */
 export function track(entityId: string | number, meta?: Meta, options?: TrackOptions): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   trackIn(c, entityId, meta, kindOf(options));
 }
@@ -152,32 +149,28 @@ function kindOf(options: TrackOptions | undefined): string | undefined {
 
 /** Records an event for an entity: it reached `stage` with outcome `action`. */
 export function recordEntity(entityId: string | number, stage: string, action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordEntityIn(c, entityId, undefined, stage, action, meta);
 }
 
 /** Records an unscoped event. */
 export function record(stage: string, action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordIn(c, stage, action, meta);
 }
 
 /** Records an unscoped event whose stage is the calling function's name. */
 export function step(action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   recordIn(c, callerName(step), action, meta);
 }
 
 /** Records an entity event whose stage is the calling function's name. */
 export function stepEntity(entityId: string | number, action: string, meta?: Meta): void {
-  if (G.active === 0) return;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return;
   if (!c.trace.accepts(toStr(entityId), undefined)) return;
   recordEntityIn(c, entityId, undefined, callerName(stepEntity), action, meta);
@@ -188,16 +181,14 @@ export function stepEntity(entityId: string | number, action: string, meta?: Met
  * context. Returns an exit handle: call it, or `using _ = enter()`.
  */
 export function enter(meta?: Meta): ExitHandle {
-  if (G.active === 0) return NOOP_HANDLE;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_HANDLE;
   return handleFor(openIn(c, callerName(enter), undefined, meta));
 }
 
 /** Opens an entity-scoped span (its events go to the entity's journey). */
 export function enterEntity(entityId: string | number, meta?: Meta): ExitHandle {
-  if (G.active === 0) return NOOP_HANDLE;
-  const c = activeCursor();
+  const c = here();
   if (c === undefined) return NOOP_HANDLE;
   if (!c.trace.accepts(toStr(entityId), undefined)) return NOOP_HANDLE;
   return handleFor(openEntityIn(c, callerName(enterEntity), undefined, undefined, entityId, meta));
@@ -219,24 +210,20 @@ class KindScope implements Scope {
     Object.defineProperty(this, SCOPE_BRAND, { value: true });
   }
   track(entityId: string | number, meta?: Meta): void {
-    if (G.active === 0) return;
-    const c = activeCursor();
+    const c = here();
     if (c !== undefined) trackIn(c, entityId, meta, this.kind);
   }
   recordEvent(entityId: string | number, stage: string, action: string, meta?: Meta): void {
-    if (G.active === 0) return;
-    const c = activeCursor();
+    const c = here();
     if (c !== undefined) recordEntityIn(c, entityId, this.kind, stage, action, meta);
   }
   step(entityId: string | number, action: string, meta?: Meta): void {
-    if (G.active === 0) return;
-    const c = activeCursor();
+    const c = here();
     if (c === undefined || !c.trace.accepts(toStr(entityId), this.kind)) return;
     recordEntityIn(c, entityId, this.kind, callerName(KindScope.prototype.step), action, meta);
   }
   enter(entityId: string | number, meta?: Meta): ExitHandle {
-    if (G.active === 0) return NOOP_HANDLE;
-    const c = activeCursor();
+    const c = here();
     if (c === undefined || !c.trace.accepts(toStr(entityId), this.kind)) return NOOP_HANDLE;
     return handleFor(
       openEntityIn(c, callerName(KindScope.prototype.enter), undefined, this.kind, entityId, meta),
