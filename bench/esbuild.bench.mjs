@@ -125,6 +125,37 @@ export default async function bench(h) {
     { baseline: () => build(plain, []), subject: () => build(plain, [stepmark()]) },
     { target: '<= 1.25', note: `${(bytes / 1024).toFixed(0)} KiB of source`, ...opts },
   );
+  // The plugin's own share of the unmarked case: JavaScript time inside its onLoad callback
+  // (read + byte search), apart from esbuild's per-callback round trip.
+  let inCallback = 0;
+  let callbacks = 0;
+  const timed = {
+    name: 'stepmark-timed',
+    async setup(b) {
+      const onLoad = b.onLoad.bind(b);
+      b.onLoad = (o, cb) =>
+        onLoad(o, (a) => {
+          const t = performance.now();
+          try {
+            return cb(a);
+          } finally {
+            inCallback += performance.now() - t;
+            callbacks++;
+          }
+        });
+      await stepmark().setup(b);
+    },
+  };
+  for (let i = 0; i < 5; i++) await build(plain, [timed]);
+  h.report(
+    'JavaScript time inside onLoad per unmarked file (read + byte search)',
+    (inCallback / callbacks) * 1000,
+    'µs',
+    {
+      note: `${callbacks} callbacks; the rest of the unmarked overhead is esbuild's plugin round trip`,
+    },
+  );
+
   await h.compare(
     `bundle ${MODULES} TS modules, all marked: plugin vs no plugin`,
     { baseline: () => build(marked, []), subject: () => build(marked, [stepmark()]) },
