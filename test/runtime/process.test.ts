@@ -163,6 +163,14 @@ describe('fresh processes', () => {
     });
   });
 
+  it('the exit handle works with `using`: the span ends with its block', () => {
+    expect(runFixture('using.mjs')).toEqual({
+      events: ['work:entered@1', 'work:inside@1', 'work:exited@1', 'work:after@-'],
+      spans: ['work:ok', 'work:ok'],
+      entity: ['entered', 'exited'],
+    });
+  });
+
   it('without AsyncLocalStorage: sync extent of run, and instrumented async functions, still trace; a warning says so', () => {
     const out = runFixture('fallback.mjs');
     expect(out.warnings).toHaveLength(1);
