@@ -91,6 +91,10 @@ export function viewerMain(): void {
   let pending: unknown[] = [];
   let frame = 0;
 
+  // No `??` or `?.` in this file: the CommonJS build lowers them into helper calls that do
+  // not exist in the page (test/live/endpoint.test.ts compares both builds' pages).
+  const or = <A, B>(v: A, fallback: B): NonNullable<A> | B =>
+    v === undefined || v === null ? fallback : (v as NonNullable<A>);
   const num = (v: unknown): number | undefined =>
     typeof v === 'number' && Number.isFinite(v) ? v : undefined;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -100,8 +104,8 @@ export function viewerMain(): void {
   const show = (v: unknown): string => {
     if (typeof v === 'string') return v;
     try {
-      return JSON.stringify(v) ?? String(v);
-    } catch {
+      return or(JSON.stringify(v), String(v));
+    } catch (_error) {
       return String(v);
     }
   };
@@ -124,7 +128,7 @@ export function viewerMain(): void {
     if (t.entities && typeof t.entities === 'object') {
       for (const id of Object.keys(t.entities)) {
         const e = t.entities[id];
-        if (e && typeof e === 'object') out.push({ ...e, entity_id: str(e.entity_id) ?? id });
+        if (e && typeof e === 'object') out.push({ ...e, entity_id: or(str(e.entity_id), id) });
       }
     }
     return out;
@@ -136,16 +140,23 @@ export function viewerMain(): void {
     const ents = entitiesOf(t);
     const roots = spans.filter((s) => !s.parent_id);
     const method = str(meta.method);
-    const where = str(meta.route) ?? str(meta.path) ?? str(meta.url);
-    const title =
-      (method && where ? method + ' ' + where : undefined) ??
-      where ??
-      str(meta.name) ??
-      str(roots[0]?.name) ??
-      (str(meta.request_id) ? 'request ' + meta.request_id : undefined) ??
-      'trace';
-    const duration = num(meta.duration_ms) ?? roots.reduce((a, s) => a + (num(s.duration_ms) ?? 0), 0);
-    const error = spans.some((s) => s.status === 'error') || (num(meta.status) ?? 0) >= 500;
+    const where = or(str(meta.route), or(str(meta.path), str(meta.url)));
+    const candidates = [
+      method && where ? method + ' ' + where : undefined,
+      where,
+      str(meta.name),
+      str(roots.length ? roots[0]!.name : undefined),
+      str(meta.request_id) ? 'request ' + meta.request_id : undefined,
+    ];
+    const title = or(
+      candidates.find((c) => c !== undefined),
+      'trace',
+    );
+    const duration = or(
+      num(meta.duration_ms),
+      roots.reduce((a, s) => a + or(num(s.duration_ms), 0), 0),
+    );
+    const error = spans.some((s) => s.status === 'error') || or(num(meta.status), 0) >= 500;
     const parts = [
       '#' + (counter + 1),
       num(meta.status) !== undefined ? String(meta.status) : '',
@@ -161,7 +172,7 @@ export function viewerMain(): void {
       sub: parts.filter(Boolean).join(' · '),
       error,
       ids: ents.map((e) => String(e.entity_id).toLowerCase()),
-      kinds: ents.map((e) => (str(e.kind) ?? '').toLowerCase()),
+      kinds: ents.map((e) => or(str(e.kind), '').toLowerCase()),
     };
   }
 
@@ -266,7 +277,7 @@ export function viewerMain(): void {
       const blob = new Blob([JSON.stringify(t, null, 2) + '\n'], { type: 'application/json' });
       const href = URL.createObjectURL(blob);
       save.href = href;
-      const id = str((t.meta ?? {}).request_id);
+      const id = str(or(t.meta, {} as Meta).request_id);
       save.download = 'trace-' + (id ? id.replace(/[^\w.-]+/g, '_').slice(0, 60) : String(e.n)) + '.json';
       setTimeout(() => URL.revokeObjectURL(href), 10_000);
     });
@@ -278,7 +289,7 @@ export function viewerMain(): void {
       for (const k of Object.keys(meta)) dl.append(el('dt', '', k), el('dd', '', clip(show(meta[k]), 400)));
       out.push(dl);
     }
-    if ((num(t.dropped) ?? 0) > 0) {
+    if (or(num(t.dropped), 0) > 0) {
       out.push(el('p', 'warn', t.dropped + ' events were dropped by the recorder (maxEvents).'));
     }
     out.push(renderTimeline(t), renderJourneys(t));
@@ -306,7 +317,7 @@ export function viewerMain(): void {
         ...entitiesOf(t).flatMap((en) => (Array.isArray(en.events) ? en.events : [])),
       ];
       for (const ev of all) {
-        const ts = time(ev?.timestamp);
+        const ts = ev ? time(ev.timestamp) : undefined;
         if (ts !== undefined && (origin === undefined || ts < origin)) origin = ts;
       }
     }
@@ -321,7 +332,7 @@ export function viewerMain(): void {
       sec.append(el('p', 'empty', 'No spans in this trace.'));
       return sec;
     }
-    const origin = spanOrigin(t) ?? 0;
+    const origin = or(spanOrigin(t), 0);
     const ids = new Set(spans.map((s) => s.span_id));
     const children = new Map<string, Span[]>();
     const roots: Span[] = [];
@@ -329,7 +340,7 @@ export function viewerMain(): void {
       const parent = s.parent_id && ids.has(s.parent_id) ? s.parent_id : undefined;
       if (parent === undefined) roots.push(s);
       else {
-        const arr = children.get(parent) ?? [];
+        const arr = or(children.get(parent), [] as Span[]);
         arr.push(s);
         children.set(parent, arr);
       }
@@ -344,7 +355,7 @@ export function viewerMain(): void {
         if (seen.has(top.s)) continue;
         seen.add(top.s);
         ordered.push(top);
-        const kids = children.get(top.s.span_id) ?? [];
+        const kids = or(children.get(top.s.span_id), [] as Span[]);
         for (let i = kids.length - 1; i >= 0; i--) stack.push({ s: kids[i]!, depth: top.depth + 1 });
       }
     };
@@ -352,11 +363,11 @@ export function viewerMain(): void {
     for (const s of spans) visit(s); // anything in a parent cycle still shows up
     let extent = 0;
     for (const s of spans) {
-      const st = (time(s.start) ?? origin) - origin;
+      const st = or(time(s.start), origin) - origin;
       const en =
         num(s.duration_ms) !== undefined
           ? st + num(s.duration_ms)!
-          : (time(s.end ?? undefined) ?? origin) - origin;
+          : or(time(or(s.end, undefined)), origin) - origin;
       extent = Math.max(extent, st, en);
     }
     extent = extent || 1;
@@ -377,7 +388,7 @@ export function viewerMain(): void {
       const label = el('div', 'span-label');
       label.style.paddingLeft = 6 + Math.min(depth, MAX_INDENT) * 14 + 'px';
       if (depth > MAX_INDENT) label.append(el('span', 'depth', '↳' + depth + ' '));
-      label.append(el('span', 'span-name', s.name ?? '(anonymous)'));
+      label.append(el('span', 'span-name', or(s.name, '(anonymous)')));
       if (s.entity_id) {
         const badge = el('span', 'badge', s.entity_id);
         if (filter.term && entityMatches(String(s.entity_id).toLowerCase(), '')) badge.classList.add('hit');
@@ -386,15 +397,15 @@ export function viewerMain(): void {
       if (s.location) label.title = s.location;
       const track = el('div', 'span-track');
       const bar = el('div', 'bar');
-      const st = (time(s.start) ?? origin) - origin;
-      const dur = num(s.duration_ms) ?? (unfinished ? extent - st : 0);
+      const st = or(time(s.start), origin) - origin;
+      const dur = or(num(s.duration_ms), unfinished ? extent - st : 0);
       bar.style.left = (st / extent) * 100 + '%';
       bar.style.width = Math.max((dur / extent) * 100, 0.4) + '%';
       track.append(bar);
-      const durText = unfinished ? 'unfinished' : ms(num(s.duration_ms) ?? 0);
+      const durText = unfinished ? 'unfinished' : ms(or(num(s.duration_ms), 0));
       row.append(label, track, el('div', 'span-dur', durText));
       sec.append(row);
-      if (failed) sec.append(el('div', 'span-error', '✖ ' + (s.error ?? 'error')));
+      if (failed) sec.append(el('div', 'span-error', '✖ ' + or(s.error, 'error')));
     }
     if (ordered.length > MAX_SPAN_ROWS) {
       sec.append(
@@ -409,7 +420,7 @@ export function viewerMain(): void {
   }
 
   function renderSteps(events: Ev[], t: Trace, origin: number | undefined): HTMLElement {
-    const spanNames = new Map(spansOf(t).map((s) => [s.span_id, s.name ?? '']));
+    const spanNames = new Map(spansOf(t).map((s) => [s.span_id, or(s.name, '')]));
     const ol = el('ol', 'journey');
     for (const ev of events) {
       if (!ev || typeof ev !== 'object') continue;
@@ -417,9 +428,9 @@ export function viewerMain(): void {
       if (spanEvent && !spanEventsToggle.checked) continue;
       const li = el('li', 'step' + (spanEvent ? ' span-event' : ''));
       li.append(
-        el('span', 'stage', ev.stage ?? ''),
+        el('span', 'stage', or(ev.stage, '')),
         el('span', 'arrow', '→'),
-        el('span', 'action', ev.action ?? ''),
+        el('span', 'action', or(ev.action, '')),
       );
       const m = metaText(ev.meta);
       if (m) li.append(el('span', 'meta', m));
@@ -438,7 +449,7 @@ export function viewerMain(): void {
     const sec = el('section', 'entities');
     const ents = entitiesOf(t);
     const hits = ents.filter((en) =>
-      entityMatches(String(en.entity_id).toLowerCase(), (str(en.kind) ?? '').toLowerCase()),
+      entityMatches(String(en.entity_id).toLowerCase(), or(str(en.kind), '').toLowerCase()),
     );
     sec.append(el('h3', '', 'Entities' + (filter.term ? ' matching the filter' : '')));
     if (!hits.length)
@@ -513,14 +524,14 @@ export function viewerMain(): void {
     source.addEventListener('trace', (ev) => {
       try {
         add(JSON.parse((ev as MessageEvent).data));
-      } catch {
+      } catch (_error) {
         /* a malformed message is skipped, the stream goes on */
       }
     });
     source.addEventListener('lost', (ev) => {
       try {
         lost += Number(JSON.parse((ev as MessageEvent).data).count) || 0;
-      } catch {
+      } catch (_error) {
         return;
       }
       lostEl.textContent =
@@ -540,7 +551,7 @@ export function viewerMain(): void {
         };
         const what = [
           d.type,
-          d.name ?? d.stage,
+          or(d.name, d.stage),
           d.action,
           d.entity_id,
           d.request_id !== undefined ? '(' + show(d.request_id) + ')' : '',
@@ -549,7 +560,7 @@ export function viewerMain(): void {
           .join(' ');
         activityEl.textContent = liveEvents + ' live events · last: ' + clip(what, 120);
         activityEl.hidden = false;
-      } catch {
+      } catch (_error) {
         /* ignore */
       }
     });

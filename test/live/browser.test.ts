@@ -1,95 +1,42 @@
-// The viewer in a real browser (Debian's chromium through playwright-core) against a real
-// Express server traced by stepmark/http, whose finished traces feed the live endpoint.
+// The viewer in a real browser (Debian's chromium through playwright-core). The app runs in a
+// plain Node child process (test/live/fixtures/server.mjs: Express traced by stepmark/http,
+// whose finished traces feed the live endpoint), so the browser gets exactly the page the
+// built package serves; the offline page is written by the real `stepmark view --html`.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import express from 'express';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import * as stepmark from 'stepmark';
-import { stepmarkMiddleware } from 'stepmark/http';
-import { createBus, createLiveEndpoint, publishRuntimeEvents, viewerPage } from 'stepmark/live';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SECRET = 'browser-test-secret-0123456789';
 const require = createRequire(import.meta.url);
-const out = join(dirname(require.resolve('stepmark/package.json')), 'test-output', 'live');
-
-// The business logic being traced (names come from the functions, read from the stack).
-async function checkInventory(orderId: string, items: number): Promise<void> {
-  const span = stepmark.enterEntity(orderId);
-  try {
-    await new Promise((r) => setTimeout(r, 3));
-    stepmark.stepEntity(orderId, 'reserved', { items });
-  } finally {
-    span();
-  }
-}
-async function scoreFraud(orderId: string, total: number): Promise<void> {
-  const span = stepmark.enterEntity(orderId);
-  try {
-    await new Promise((r) => setTimeout(r, 2));
-    if (total > 1000) {
-      stepmark.stepEntity(orderId, 'rejected', { score: 0.97 });
-      throw new Error(`fraud score too high for ${orderId}`);
-    }
-    stepmark.stepEntity(orderId, 'passed', { score: 0.12 });
-  } catch (error) {
-    span.fail(error);
-    throw error;
-  } finally {
-    span();
-  }
-}
-async function placeOrder(orderId: string, total: number): Promise<void> {
-  const span = stepmark.enter({ orderId });
-  try {
-    stepmark.track(orderId, { total }, { kind: 'order' });
-    stepmark.recordEntity(orderId, 'validation', 'passed', { total });
-    await checkInventory(orderId, 3);
-    await scoreFraud(orderId, total);
-    stepmark.recordEntity(orderId, 'payment', 'captured', { amount: total });
-  } catch (error) {
-    span.fail(error);
-    throw error;
-  } finally {
-    span();
-  }
-}
+const root = dirname(require.resolve('stepmark/package.json'));
+const out = join(root, 'test-output', 'live');
 
 let browser: Browser;
-let server: http.Server;
+let app: ChildProcess;
 let base: string;
-const live = createLiveEndpoint({ enabled: true, secret: SECRET });
-// A second endpoint with a tiny buffer and live span/step events, for resume and loss.
-const small = createLiveEndpoint({
-  enabled: true,
-  secret: SECRET,
-  path: '/__small',
-  bus: createBus({ capacity: 5, liveEvents: true }),
-});
+
+/** Asks the app's test controls to do something (publish, drop streams…). */
+async function control(path: string): Promise<{ head?: number }> {
+  const res = await fetch(base + path, { method: 'POST' });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { head?: number };
+}
 
 beforeAll(async () => {
   mkdirSync(out, { recursive: true });
-  const app = express();
-  app.use(live);
-  app.use(small);
-  app.use(stepmarkMiddleware({ onFinish: live.onFinish }));
-  app.get('/orders/:id', async (req, res) => {
-    const total = Number(req.query.total ?? 100);
-    try {
-      await placeOrder(`order_${req.params.id}`, total);
-      res.json({ ok: true });
-    } catch (error) {
-      res.status(500).json({ error: String(error) });
-    }
+  app = spawn(process.execPath, [join(root, 'test/live/fixtures/server.mjs')], {
+    cwd: root,
+    env: { ...process.env, STEPMARK_LIVE_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  server = http.createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const [line] = (await once(createInterface({ input: app.stdout! }), 'line')) as [string];
+  base = `http://127.0.0.1:${JSON.parse(line).port}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -106,8 +53,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  if (app && app.exitCode === null) {
+    const exited = once(app, 'exit');
+    app.kill('SIGTERM');
+    await exited;
+  }
 });
 
 /** Opens a page that fails the test on any script error or CSP violation. */
@@ -228,23 +178,11 @@ describe('live viewer in chromium', () => {
     await page.goto(`${base}/__stepmark?token=${SECRET}`);
     await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
     // The page starts with what the server holds (the two traces of the previous test).
-    const before = live.bus.head;
-    expect(before).toBe(2);
+    expect((await control('/_test/bulk?n=0')).head).toBe(2);
     await expect.poll(() => page.locator('#count').textContent()).toBe('2 traces');
     const n = 5000;
     const started = Date.now();
-    for (let i = 0; i < n; i++) {
-      live.onFinish({
-        meta: { method: 'POST', route: '/bulk', request_id: `bulk-${i}`, status: 200 },
-        entities: {
-          [`item_${i}`]: { entity_id: `item_${i}`, kind: i % 2 ? 'odd' : 'even', meta: {}, events: [] },
-        },
-        events: [],
-        spans: [],
-        dropped: 0,
-      });
-      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
-    }
+    expect((await control(`/_test/bulk?n=${n}`)).head).toBe(n + 2);
     await expect
       .poll(() => page.locator('#count').textContent(), { timeout: 20_000 })
       .toBe(`${n + 2} traces`);
@@ -288,16 +226,20 @@ describe('live viewer in chromium', () => {
   });
 
   it('opens the offline page (what stepmark view --html writes) with no network at all', async () => {
-    const traces = [];
-    for (const id of ['order_7', 'order_8']) {
-      const { trace } = await stepmark.capture(
-        () => placeOrder(id, id === 'order_8' ? 4000 : 20).catch(() => {}),
-        {
-          meta: { request_id: `offline-${id}` },
-        },
-      );
-      traces.push(trace);
+    // Two real traces from the app (one failed), taken from the endpoint's JSON route.
+    for (const [id, total] of [
+      ['7', 20],
+      ['8', 4000],
+    ]) {
+      await fetch(`${base}/orders/${id}?total=${total}`, {
+        headers: { 'x-stepmark': '1', 'x-request-id': `offline-order_${id}` },
+      });
     }
+    const held = (await (
+      await fetch(`${base}/__stepmark/traces`, { headers: { authorization: `Bearer ${SECRET}` } })
+    ).json()) as { meta: { request_id: string } }[];
+    const traces: unknown[] = held.filter((t) => t.meta.request_id.startsWith('offline-'));
+    expect(traces).toHaveLength(2);
     // A trace whose content tries to inject markup is shown as text.
     traces.push({
       meta: { request_id: '<img src=x onerror=alert(1)></script><b>x</b>' },
@@ -306,7 +248,7 @@ describe('live viewer in chromium', () => {
       spans: [],
       dropped: 0,
     });
-    // A recursion 5000 spans deep, and fields of the wrong type: drawn without a stack overflow.
+    // A recursion 5000 spans deep: drawn without a stack overflow, the first 1500 rows of it.
     const deep = Array.from({ length: 5000 }, (_, i) => ({
       span_id: String(i + 1),
       ...(i ? { parent_id: String(i) } : {}),
@@ -316,13 +258,19 @@ describe('live viewer in chromium', () => {
       duration_ms: 5000 - i,
       status: 'ok',
     }));
-    traces.push({
-      meta: { request_id: 'deep' },
-      entities: { x: { events: 'nope' } },
-      events: {},
-      spans: deep,
-      dropped: 0,
-    } as never);
+    traces.push({ meta: { request_id: 'deep' }, entities: {}, events: [], spans: deep, dropped: 0 });
+    // Written by the real command, opened from disk with the network off.
+    const ndjson = join(out, 'offline.ndjson');
+    writeFileSync(ndjson, traces.map((t) => JSON.stringify(t)).join('\n'));
+    const html = join(out, 'offline.html');
+    const cli = spawnSync(
+      process.execPath,
+      [join(root, 'dist/cli/index.js'), 'view', ndjson, '--html', html],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(cli.stderr).toBe('stepmark: wrote ' + html + ' (4 traces)\n');
     const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 720 } });
     const page = await context.newPage();
     const problems: string[] = [];
@@ -333,7 +281,8 @@ describe('live viewer in chromium', () => {
     });
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
-    await page.setContent(viewerPage({ traces, title: 'stepmark · offline' }));
+    await page.goto(pathToFileURL(html).href);
+    expect(await page.title()).toBe('stepmark · offline.ndjson');
     await expect.poll(() => page.locator('.trace-row').count()).toBe(4);
     await page.locator('.trace-row', { hasText: 'id deep' }).click();
     await expect.poll(() => page.locator('.timeline .span-row:not(.axis-row)').count()).toBe(1500);
@@ -353,29 +302,22 @@ describe('live viewer in chromium', () => {
     expect(await page.locator('#detail img, #detail b').count()).toBe(0);
     await page.locator('.trace-row', { hasText: 'offline-order_8' }).click();
     await page.screenshot({ path: join(out, 'viewer-offline.png') });
-    expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+    expect(requests.filter((u) => u !== pathToFileURL(html).href && !u.startsWith('data:'))).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
 
   it('resumes after a dropped connection with Last-Event-ID: no duplicate, and says how many were lost', async () => {
     const { page, problems } = await openPage();
-    const bulk = (id: string) => ({
-      meta: { method: 'GET', route: '/r', request_id: id },
-      entities: {},
-      events: [],
-      spans: [],
-      dropped: 0,
-    });
     await page.goto(`${base}/__small?token=${SECRET}`);
     await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
-    small.onFinish(bulk('before-1'));
-    small.onFinish(bulk('before-2'));
+    await control('/_test/small?ids=before-1,before-2');
     await expect.poll(() => page.locator('.trace-row').count()).toBe(2);
-    // Drop every connection: the page's EventSource reconnects with Last-Event-ID.
-    server.closeAllConnections();
+    // Cut the stream: the page's EventSource reconnects (after 2 s) with Last-Event-ID.
+    expect(await control('/_test/drop-streams')).toEqual({ dropped: 1 });
     await expect.poll(() => page.locator('#status').textContent()).not.toBe('● live');
-    for (let i = 1; i <= 8; i++) small.onFinish(bulk(`during-${i}`)); // 3 of these fall out of the 5-slot buffer
+    const during = Array.from({ length: 8 }, (_, i) => `during-${i + 1}`);
+    await control(`/_test/small?ids=${during.join(',')}`); // 3 of these fall out of the 5-slot buffer
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toBe('● live');
     await expect.poll(() => page.locator('#count').textContent()).toBe('7 traces');
     expect(await page.locator('#lost').textContent()).toBe(
@@ -392,12 +334,16 @@ describe('live viewer in chromium', () => {
       'before-1',
     ]);
     // Live span/step events of a running trace show up as activity.
-    const stop = publishRuntimeEvents(small.bus);
-    await stepmark.capture(() => placeOrder('order_99', 10));
-    stop();
+    await control('/_test/live-events');
     await expect
       .poll(() => page.locator('#activity').textContent())
-      .toMatch(/^\d+ live events · last: trace-end/);
+      .toMatch(/^\d+ live events · last: trace-end \(live-99\)$/);
+    // Whatever is published (here fields of the wrong types) never breaks the page.
+    await control('/_test/small-malformed');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('8 traces');
+    await page.locator('.trace-row').first().click();
+    expect(await page.locator('.detail-title').textContent()).toBe('request malformed');
+    await page.locator('.trace-row', { hasText: 'during-8' }).click();
     await page.screenshot({ path: join(out, 'viewer-resumed.png') });
     // The one expected complaint: the stream we cut.
     expect(problems.filter((p) => !p.includes('net::ERR_INCOMPLETE_CHUNKED_ENCODING'))).toEqual([]);

@@ -1,11 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { createBus, createLiveEndpoint, type LiveEndpoint } from 'stepmark/live';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectSse } from './sse-client.js';
 
 const SECRET = 'correct-horse-battery-staple-42';
+const root = dirname(createRequire(import.meta.url).resolve('stepmark/package.json'));
 const servers: http.Server[] = [];
 
 async function serve(handler: http.RequestListener): Promise<string> {
@@ -144,7 +148,13 @@ describe('live endpoint: switching on and protection', () => {
     expect(seen).toEqual(['/__stepmark', '/__stepmark', '/__stepmark']);
     // The web-standard form hands authorize the Request.
     const webSeen: unknown[] = [];
-    const web = createLiveEndpoint({ enabled: true, authorize: (req) => (webSeen.push(req), true) });
+    const web = createLiveEndpoint({
+      enabled: true,
+      authorize: (req) => {
+        webSeen.push(req);
+        return true;
+      },
+    });
     expect((await web.fetch(new Request('http://x/__stepmark'))).status).toBe(200);
     expect(webSeen[0]).toBeInstanceOf(Request);
   });
@@ -306,5 +316,25 @@ describe('live endpoint: the event stream', () => {
     expect(String(errors[0])).toMatch(/BigInt/);
     // A request target that is not a URL is passed on, not thrown.
     expect(live.handles('http://[')).toBe(false);
+  });
+
+  it('builds the same self-contained page from the CommonJS entry as from the ESM one', () => {
+    // In a plain Node process: under Vitest the ESM entry would itself be transformed.
+    const script = `
+      import { createRequire } from 'node:module';
+      const cjs = createRequire(import.meta.url)('stepmark/live');
+      const esm = await import('stepmark/live');
+      const options = { traces: [{ meta: {}, entities: {}, events: [], spans: [] }], nonce: 'n' };
+      process.stdout.write(JSON.stringify([esm.viewerPage(options), cjs.viewerPage(options)]));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    const [fromEsm, fromCjs] = JSON.parse(child.stdout) as [string, string];
+    expect(fromCjs).toBe(fromEsm);
+    // The browser script is embedded by Function#toString: no bundler helper may leak into it.
+    const page = fromCjs.slice(fromCjs.indexOf('(function viewerMain'));
+    expect(page).not.toMatch(/__name|__toESM|_nullishCoalesce|_optionalChain|require\(|import_/);
   });
 });
