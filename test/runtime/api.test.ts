@@ -181,6 +181,7 @@ describe('run / capture / collect', () => {
 
   it('a result whose then getter throws is returned as is, and the trace still ends', () => {
     const odd = {
+      // biome-ignore lint/suspicious/noThenProperty: the hostile thenable is the point of the test
       get then() {
         throw new Error('then getter');
       },
