@@ -161,6 +161,7 @@ export default async function (h) {
         subject: otelSpan,
       },
       {
+        rounds: h.quick ? 5 : 31,
         target: '>= 25',
         note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter',
       },
