@@ -6,16 +6,22 @@
  * a mutable `Cursor { trace, span }` (the AsyncLocalStorage store):
  * - `enter` opens a span whose parent is `cursor.span` and makes it current by assigning
  *   `cursor.span` (no `enterWith` per call: that would cost ~300 ns on Node 24);
- * - `exit` puts back the nearest still-open ancestor, and only if the span is still current
- *   there, so spans that exit out of order never corrupt the cursor;
+ * - `exit` makes the nearest still-open ancestor current again, and only if the span (or a span
+ *   opened under it that never exited) is current there, so spans that exit out of order never
+ *   corrupt the cursor;
  * - `s()` (before `await`/`yield`) hands the context back to whoever resumed the function;
  *   `r()` (after) makes the span current again through a per-frame cursor entered with
  *   `enterWith`, so callbacks, timers and promises created in the continuation keep the span
  *   as their parent. `s()`/`exit()` restore the resumer's cursor, which is what keeps a sync
- *   generator's span from staying current in its consumer after a `yield`.
+ *   generator's span from staying current in its consumer after a `yield`. The ABI does not say
+ *   whether a suspension is an `await` (the continuation runs later, in the context captured at
+ *   the await) or a `yield` (the consumer continues synchronously), so both are handled the
+ *   safe way: two `enterWith` per suspension, and only while a trace is active.
  * Known imprecision: callbacks created in the synchronous prelude of an async function (before
  * its first `await`) capture the caller's cursor, so they see whatever span is current there
- * when they run (usually the caller's span), not the function's own span.
+ * when they run (usually the caller's span), not the function's own span. docs/RUNTIME.md lists
+ * the others (`for await` before the first wrapped await, `enter()` without a build step in
+ * async code).
  */
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
