@@ -8,7 +8,7 @@ import { StepmarkConfigError } from '../adapters/core/errors.js';
 import { LiveBus, type LiveKind } from './bus.js';
 import { COOKIE, check, type ProtectOptions, resolveProtection } from './protect.js';
 import { sseChunks } from './sse.js';
-import { viewerPage } from './viewer.js';
+import { randomNonce, viewerPage } from './viewer.js';
 
 export type LiveRequest = IncomingMessage | Request;
 
@@ -66,14 +66,6 @@ function normalisePath(path: unknown): string {
     invalid('path', `must be a URL path starting with "/", got ${JSON.stringify(path)}`);
   }
   return path.replace(/\/+$/, '') || '/';
-}
-
-function randomNonce(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
 }
 
 const DONE: Promise<void> = Promise.resolve();

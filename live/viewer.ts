@@ -10,7 +10,11 @@ export interface ViewerPageOptions {
   live?: boolean;
   /** Page title. Default "stepmark". */
   title?: string;
-  /** CSP nonce for the inline script and style (the endpoint sets a matching header). */
+  /**
+   * Nonce of the inline script and style. The page always carries a Content-Security-Policy
+   * (a meta tag) that allows only these and no network access besides its own origin; the
+   * endpoint passes the nonce of its CSP header. Default: a fresh random one.
+   */
   nonce?: string;
 }
 
@@ -80,19 +84,35 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/** 128 random bits, hex. */
+export function randomNonce(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The viewer as one HTML document. */
 export function viewerPage(options: ViewerPageOptions = {}): string {
-  const nonce = options.nonce ? ` nonce="${escapeHtml(options.nonce)}"` : '';
+  const nonceValue = escapeHtml(options.nonce ?? randomNonce());
+  const nonce = ` nonce="${nonceValue}"`;
+  // Defence in depth for a page that may be saved and mailed around: even if trace content
+  // ever reached the DOM as markup, it could not run or load anything.
+  const csp =
+    `default-src 'none'; script-src 'nonce-${nonceValue}'; style-src 'nonce-${nonceValue}'; ` +
+    "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
   const title = escapeHtml(options.title ?? 'stepmark');
   const config = jsonForScript({ live: options.live === true, traces: options.traces ?? [] });
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">

@@ -189,6 +189,11 @@ describe('stepmark view', () => {
       'req-order_43',
     ]);
     expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="(?!data:)/);
+    // Locked down even as a file: only its own nonce-tagged script and style may run.
+    const nonce = /<script nonce="([0-9a-f]{32})">/.exec(html)?.[1];
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}';`,
+    );
   });
 
   it.each([
