@@ -1,6 +1,8 @@
-// Child process of bench/adapters.bench.mjs: one framework (argv[2]: express | fastify) served
-// twice on loopback, without stepmark and with it, plus /__mem (heap after a forced GC) and
-// /__stats (onFinish calls and cross-talk seen server-side). Prints {"plain":port,"traced":port}.
+// Child process of bench/adapters.bench.mjs: one framework (argv[2]: express | fastify) served on
+// loopback without stepmark (argv[3] = plain) or with it (traced), plus /__mem (heap after a
+// forced GC), /__cpu (this process's CPU time, µs) and /__stats (onFinish calls and cross-talk
+// seen server-side). One variant per process, so CPU time per request is the variant's own.
+// Prints {"port":n}.
 import { createServer } from 'node:http';
 import * as stepmark from 'stepmark';
 
@@ -37,6 +39,11 @@ function internal(url, res) {
     res.end(JSON.stringify({ heapUsed: process.memoryUsage().heapUsed }));
     return true;
   }
+  if (url === '/__cpu') {
+    const { user, system } = process.cpuUsage();
+    res.end(JSON.stringify({ us: user + system }));
+    return true;
+  }
   if (url === '/__stats') {
     res.end(JSON.stringify(stats));
     return true;
@@ -68,5 +75,4 @@ async function fastify(traced) {
 }
 
 const start = framework === 'fastify' ? fastify : express;
-const ports = { plain: await start(false), traced: await start(true) };
-process.stdout.write(`${JSON.stringify(ports)}\n`);
+process.stdout.write(`${JSON.stringify({ port: await start(process.argv[3] === 'traced') })}\n`);
