@@ -23,13 +23,13 @@ function segmentOtherThan(word: string): string {
     // Same length, first difference at position i.
     const rest = n - i - 1;
     alternatives.push(
-      `${escape(word.slice(0, i))}[^/\\\\${escape(word[i]!)}]${rest ? `${CHAR}{${rest}}` : ''}`,
+      `${escapeRegExp(word.slice(0, i))}[^/\\\\${escapeRegExp(word[i]!)}]${rest ? `${CHAR}{${rest}}` : ''}`,
     );
   }
   return `(?:${alternatives.join('|')})`;
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 }
 
