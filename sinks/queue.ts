@@ -69,7 +69,9 @@ function defaultReport(error: Error): void {
 
 export class BoundedQueue<T> {
   readonly stats: SinkStats = { written: 0, dropped: 0, failed: 0, pending: 0 };
+  // Waiting items are items[head..]; taking a batch advances `head` (no O(n) shift per batch).
   private items: T[] = [];
+  private head = 0;
   private scheduled = false;
   private writing = false;
   private closed = false;
@@ -98,13 +100,17 @@ export class BoundedQueue<T> {
       options.flushOnExit === false ? () => {} : registerExitFlush(() => this.flushSync());
   }
 
+  private get size(): number {
+    return this.items.length - this.head;
+  }
+
   /** Queues one item. Never throws, never blocks; returns false when the item was dropped. */
   push(item: T): boolean {
     if (this.closed || this.stats.error) {
       this.stats.dropped++;
       return false;
     }
-    if (this.items.length >= this.maxQueue) {
+    if (this.size >= this.maxQueue) {
       this.stats.dropped++;
       if (this.overflowing++ === 0) {
         this.report(
@@ -117,14 +123,14 @@ export class BoundedQueue<T> {
       return false;
     }
     this.items.push(item);
-    this.stats.pending = this.items.length;
+    this.stats.pending = this.size;
     this.kick();
     return true;
   }
 
   /** Resolves once everything queued so far has been written (or lost). */
   flush(): Promise<void> {
-    if (this.items.length === 0 && !this.writing && this.overflowing === 0) return Promise.resolve();
+    if (this.size === 0 && !this.writing && this.overflowing === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.kick();
@@ -151,14 +157,23 @@ export class BoundedQueue<T> {
   }
 
   private takeBatch(): T[] {
-    const batch = this.items.splice(0, this.batchSize);
+    const end = Math.min(this.head + this.batchSize, this.items.length);
+    const batch = this.items.slice(this.head, end);
+    this.head = end;
+    if (end === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (end >= 1024 && end * 2 >= this.items.length) {
+      this.items = this.items.slice(end);
+      this.head = 0;
+    }
     // The queue has room again: tell the destination how much it missed, in its own format.
-    if (this.overflowing > 0 && this.items.length < this.maxQueue) {
+    if (this.overflowing > 0 && this.size < this.maxQueue) {
       const notice = this.target.overflowNotice?.(this.overflowing);
       this.overflowing = 0;
       if (notice !== undefined) batch.push(notice);
     }
-    this.stats.pending = this.items.length;
+    this.stats.pending = this.size;
     return batch;
   }
 
@@ -177,7 +192,7 @@ export class BoundedQueue<T> {
       this.writing = false;
       if (err) this.fail(err, batch.length);
       else this.stats.written += batch.length;
-      if (this.items.length > 0 || this.overflowing > 0) this.kick();
+      if (this.size > 0 || this.overflowing > 0) this.kick();
       else this.settle();
     };
     try {
@@ -190,15 +205,16 @@ export class BoundedQueue<T> {
   /** At process exit: write what is left, synchronously, because no callback will run anymore. */
   flushSync(): void {
     if (this.stats.error || !this.target.writeSync) return;
+    let batch: T[] = [];
     try {
       for (;;) {
-        const batch = this.takeBatch();
+        batch = this.takeBatch();
         if (batch.length === 0) break;
         this.target.writeSync(batch);
         this.stats.written += batch.length;
       }
     } catch (err) {
-      this.fail(toError(err), this.items.length);
+      this.fail(toError(err), batch.length); // fail() adds what is still queued
     }
   }
 
@@ -215,14 +231,15 @@ export class BoundedQueue<T> {
         ),
       );
     }
-    this.stats.failed += lost + this.items.length;
+    this.stats.failed += lost + this.size;
     this.items = [];
+    this.head = 0;
     this.stats.pending = 0;
     this.settle();
   }
 
   private settle(): void {
-    if (this.items.length > 0 || this.writing) return;
+    if (this.size > 0 || this.writing) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

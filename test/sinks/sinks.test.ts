@@ -97,6 +97,17 @@ describe('ndjson file sink', () => {
     expect(sink.stats).toMatchObject({ written: 6, dropped: 5 });
   });
 
+  it('drains a long queue in order, batch by batch', async () => {
+    const file = tmp();
+    const sink = ndjsonSink(file, { maxQueue: 5000, batchSize: 7 });
+    const small = (i: number) => ({ meta: { i }, entities: {}, events: [], spans: [], dropped: 0 });
+    for (let i = 0; i < 5000; i++) sink.write(small(i));
+    expect(sink.stats.pending).toBe(5000);
+    await sink.close();
+    expect(readLines(file).map((t) => t.meta.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(sink.stats).toMatchObject({ written: 5000, dropped: 0, pending: 0 });
+  });
+
   it('a path that cannot be opened is reported once and never throws into the caller', async () => {
     const errors: SinkError[] = [];
     const sink = ndjsonSink(path.join(dir, 'no', 'such', 'dir', 'x.ndjson'), {
