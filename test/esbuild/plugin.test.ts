@@ -305,6 +305,45 @@ describe('esbuild plugin: build modes', () => {
     }
   });
 
+  it('works with esbuild.context().watch(): an edited file is rebuilt instrumented', async () => {
+    const dir = project({ 'src/a.ts': `// @stepmark\nexport function before() {}\n` });
+    const outputs: string[] = [];
+    let notify: (() => void) | undefined;
+    const ctx = await esbuild.context({
+      absWorkingDir: dir,
+      entryPoints: ['src/a.ts'],
+      bundle: true,
+      format: 'esm',
+      write: false,
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins: [
+        stepmark(),
+        {
+          name: 'collect',
+          setup: (b) =>
+            b.onEnd((r) => {
+              outputs.push(r.outputFiles?.[0]?.text ?? '');
+              notify?.();
+            }),
+        },
+      ],
+    });
+    try {
+      const next = () => new Promise<void>((resolve) => (notify = resolve));
+      let built = next();
+      await ctx.watch();
+      await built;
+      expect(outputs.at(-1)).toContain('__stepmark.enter("before"');
+      built = next();
+      writeFileSync(join(dir, 'src/a.ts'), `// @stepmark\nexport function after() {}\n`);
+      await built;
+      expect(outputs.at(-1)).toContain('__stepmark.enter("after"');
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
   it('works inside tsup (a tool built on esbuild’s plugin API)', async () => {
     const dir = project({ 'src/order.ts': ORDER });
     const { build } = await import('tsup');
