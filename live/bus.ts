@@ -69,15 +69,20 @@ function randomEpoch(): string {
 /** Parses `since` into a sequence number of this bus (0 = from the oldest held item). */
 function parseSince(since: number | string | null | undefined, epoch: string, head: number): number {
   if (since === undefined || since === null || since === '') return head;
-  if (typeof since === 'number') return Number.isFinite(since) ? Math.max(0, Math.floor(since)) : head;
-  const colon = since.lastIndexOf(':');
-  const seqText = colon < 0 ? since : since.slice(colon + 1);
-  const seq = /^\d{1,15}$/.test(seqText) ? Number(seqText) : Number.NaN;
-  if (Number.isNaN(seq)) return 0;
-  // Another epoch's ids mean nothing here: replay what we hold.
-  if (colon >= 0 && since.slice(0, colon) !== epoch) return 0;
-  // An id from the future (a bus of the same epoch cannot produce one) is treated like a
-  // foreign epoch rather than silently waiting for that many items.
+  let seq: number;
+  if (typeof since === 'number') {
+    if (!Number.isFinite(since)) return head;
+    seq = Math.max(0, Math.floor(since));
+  } else {
+    const colon = since.lastIndexOf(':');
+    const seqText = colon < 0 ? since : since.slice(colon + 1);
+    // Garbage, or another epoch's id (a previous process): replay what we hold.
+    if (!/^\d{1,15}$/.test(seqText)) return 0;
+    if (colon >= 0 && since.slice(0, colon) !== epoch) return 0;
+    seq = Number(seqText);
+  }
+  // A position this bus has not reached (it cannot have produced it) is treated like a
+  // foreign id rather than silently skipping that many items.
   return seq > head ? 0 : seq;
 }
 

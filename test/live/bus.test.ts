@@ -65,6 +65,9 @@ describe('LiveBus', () => {
     // An id this bus cannot have produced yet (from the future) is not waited for.
     const future = bus.subscribe({ since: `${bus.epoch}:99` });
     expect(future.poll()?.item.data).toBe(1);
+    const ahead = bus.subscribe(99); // the same for a plain number
+    expect(ahead.poll()?.item.data).toBe(1);
+    ahead.cancel();
     const garbage = bus.subscribe({ since: 'not an id' });
     expect(garbage.poll()?.item.data).toBe(1);
     for (const s of [fresh, resumed, short, foreign, future, garbage]) s.cancel();
