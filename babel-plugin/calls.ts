@@ -73,6 +73,40 @@ export class CallRewriter {
     return true;
   }
 
+  /**
+   * The stepmark API a call is bound to, without rewriting it: `{ api: "step" }` for `step()`,
+   * `sm.step()`, an alias; `{ api: "step", onScope: true }` for `s.step()` on a `scope(kind)`
+   * result. Used by strip mode, which removes more calls than are rewritten (`record`, `track`).
+   */
+  apiCall(path: NodePath<t.CallExpression>): { api: string; onScope: boolean } | undefined {
+    const callee = unwrap(path.node.callee);
+    if (callee?.type === 'Identifier') {
+      const ref = this.refOf(path, callee.name);
+      return ref?.type === 'export' ? { api: ref.name, onScope: false } : undefined;
+    }
+    if (callee?.type === 'MemberExpression' && callee.object.type === 'Identifier') {
+      const prop = propertyName(callee);
+      if (prop === undefined) return undefined;
+      const ref = this.refOf(path, callee.object.name);
+      if (ref?.type === 'namespace') return { api: prop, onScope: false };
+      if (ref?.type === 'scope') return { api: prop, onScope: true };
+    }
+    return undefined;
+  }
+
+  /** Whether a module specifier is the import source. */
+  isSource(specifier: string): boolean {
+    return specifier === this.importSource;
+  }
+
+  /** `const sm = require(src)`, `const { step } = require(src)`, `const step = require(src).step`. */
+  isRequireDeclarator(d: NodePath<t.VariableDeclarator>): boolean {
+    const init = unwrap(d.node.init);
+    return (
+      this.isRequire(d, init) || (init?.type === 'MemberExpression' && this.isRequire(d, unwrap(init.object)))
+    );
+  }
+
   /** What the binding `name` visible at `path` refers to, if it is part of the stepmark API. */
   private refOf(path: NodePath, name: string): ApiRef | null {
     const binding = path.scope.getBinding(name);

@@ -31,10 +31,13 @@ import {
   selectFile,
   selectsWholeFile,
 } from '../instrument/index.js';
+import { catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import { CallRewriter } from './calls.js';
+import { addCallSite, isMethodSyntax, positionOf } from './catalog.js';
 import { type FunctionPath, Namer } from './describe.js';
 import { FileDirectives } from './directives.js';
 import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
+import { BabelStripper } from './strip.js';
 
 type Types = typeof t;
 
@@ -136,6 +139,9 @@ function instrumentProgram(
 
   const namer = new Namer(code);
   const stats: FileStats = { instrumented: 0, rewritten: 0, skipped: {} };
+  // stage catalog (docs/CATALOG.md) and strip mode (docs/STRIP.md)
+  const catalog = options.catalog !== undefined ? new FileCatalog(relPath) : undefined;
+  const stripper = options.strip && rewriter ? new BabelStripper(t, rewriter) : undefined;
   const skip = (why: string) => {
     stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
   };
@@ -157,7 +163,13 @@ function instrumentProgram(
         frameStart(path, node.body) === 0;
       checkEntityRoot(directive, params, node.type !== 'ArrowFunctionExpression' && !derivedWithoutSuper);
     }
-    const location = options.locations ? locationOf(node) : undefined;
+    const where = catalog || options.locations ? locationOf(node) : undefined;
+    if (catalog && where) {
+      const at = positionOf(where);
+      catalog.addFunction(namer.nameOf(path), isMethodSyntax(node), at.line, at.column);
+    }
+    if (options.strip) return skip('strip mode');
+    const location = options.locations ? where : undefined;
     wrapSuspensions(t, path);
     emitFrame(t, path, {
       name: namer.nameOf(path),
@@ -181,13 +193,30 @@ function instrumentProgram(
         },
       },
       CallExpression(path) {
-        if (rewriter?.rewrite(path, () => namer.enclosingName(path))) stats.rewritten++;
+        if (stripper) {
+          const { loc } = path.node;
+          const removed = stripper.call(path);
+          if (removed?.abiMethod && catalog)
+            addCallSite(catalog, loc, removed.abiMethod, removed.args, namer.enclosingName(path));
+          return;
+        }
+        const args = catalog ? [...path.node.arguments] : [];
+        if (rewriter?.rewrite(path, () => namer.enclosingName(path))) {
+          stats.rewritten++;
+          if (catalog) {
+            const callee = path.node.callee as t.MemberExpression;
+            const method = (callee.property as t.Identifier).name;
+            addCallSite(catalog, path.node.loc, method, args, namer.enclosingName(path));
+          }
+        }
       },
     });
     directives.assertAllUsed();
   } catch (e) {
     throw codeFrameError(e);
   }
+  stripper?.finish(program);
+  if (catalog) catalogWriter(options.catalog!, options.root).set(catalog);
   if (stats.instrumented + stats.rewritten > 0) addRuntimeImport(t, program, options.importSource);
   if (options.debug) debugLog(relPath, selection, stats);
 }

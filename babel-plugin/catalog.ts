@@ -1,0 +1,67 @@
+/**
+ * The stage catalog (docs/CATALOG.md) on Babel's AST: how an action expression reads, where a
+ * site is. The format and the rules are in instrument/catalog.ts, shared with the other plugins.
+ */
+import type { types as t } from '@babel/core';
+import {
+  type ActionShape,
+  callSiteShapeOfAbi,
+  type FileCatalog,
+  literalActions,
+} from '../instrument/catalog.js';
+
+function describeAction(node: t.Node): ActionShape<t.Node> {
+  switch (node.type) {
+    case 'StringLiteral':
+      return { type: 'string', value: node.value };
+    case 'TemplateLiteral':
+      return node.expressions.length === 0 && typeof node.quasis[0]?.value.cooked === 'string'
+        ? { type: 'string', value: node.quasis[0].value.cooked }
+        : { type: 'other' };
+    case 'ConditionalExpression':
+      return { type: 'branches', parts: [node.consequent, node.alternate] };
+    case 'LogicalExpression':
+      return { type: 'branches', parts: [node.left, node.right] };
+    case 'ParenthesizedExpression':
+    case 'TSAsExpression':
+    case 'TSSatisfiesExpression':
+    case 'TSNonNullExpression':
+    case 'TSTypeAssertion':
+      return { type: 'branches', parts: [node.expression] };
+    default:
+      return { type: 'other' };
+  }
+}
+
+/** Line and 1-based column of a `path:line:col` location string. */
+export function positionOf(location: string): { line: number; column: number } {
+  const col = location.lastIndexOf(':');
+  const line = location.lastIndexOf(':', col - 1);
+  return { line: Number(location.slice(line + 1, col)), column: Number(location.slice(col + 1)) };
+}
+
+/** Methods, accessors and constructors (located at their key). */
+export function isMethodSyntax(node: t.Node): boolean {
+  return node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ObjectMethod';
+}
+
+/**
+ * Adds an explicit call to the catalog: `abiMethod` is what it is (or would be) rewritten to,
+ * `args` its arguments as the user wrote them, `loc` the call's position.
+ */
+export function addCallSite(
+  catalog: FileCatalog,
+  loc: t.SourceLocation | null | undefined,
+  abiMethod: string,
+  args: readonly t.Node[],
+  name: string,
+): void {
+  const shape = callSiteShapeOfAbi(abiMethod);
+  if (shape === undefined || !loc) return;
+  let actions: { actions: string[]; dynamic: boolean } | undefined;
+  if (shape.actionIndex !== undefined) {
+    const spread = args.slice(0, shape.actionIndex + 1).some((a) => a.type === 'SpreadElement');
+    actions = literalActions(spread ? undefined : args[shape.actionIndex], describeAction);
+  }
+  catalog.addCall(name, shape, loc.start.line, loc.start.column + 1, actions);
+}
