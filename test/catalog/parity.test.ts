@@ -12,6 +12,7 @@ import stepmarkEsbuild from '../../esbuild-plugin/index.js';
 import { type Catalog, type CatalogSite, catalogWriter } from '../../instrument/catalog.js';
 import type { StepmarkOptions } from '../../instrument/options.js';
 import stepmarkTransformer from '../../transformer/index.js';
+import { compileWith, decoratorsPlugin } from '../babel/compile.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT } from '../corpus/harness.js';
 
 const OUT = join(REPO_ROOT, 'test-output/catalog-parity');
@@ -29,6 +30,14 @@ const PLUGINS: Record<string, Compile> = {
       logLevel: 'silent',
       plugins: [stepmarkEsbuild(options)],
     });
+  },
+  babel: async (filename, source, options) => {
+    await compileWith(
+      { major: 8, moduleFormat: 'esm', plugins: [decoratorsPlugin(8)] },
+      source,
+      filename,
+      options,
+    );
   },
   typescript: (filename, source, options) => {
     ts.transpileModule(source, {

@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
+import { compileWith, decoratorsPlugin } from '../babel/compile.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
 import { compilers, transpileFixture } from '../transformer/helpers.js';
 
@@ -53,7 +54,23 @@ const typescriptCompile: Compile = (filename, format, options) => {
   return out.code;
 };
 
-const PLUGINS: Record<string, Compile> = { esbuild: esbuildCompile, typescript: typescriptCompile };
+/** Babel 8 for ESM, Babel 7 for CommonJS (as the Babel corpus suites do). */
+const babelCompile: Compile = async (filename, format, options) => {
+  const major = format === 'esm' ? 8 : 7;
+  const out = await compileWith(
+    { major, moduleFormat: format, plugins: [decoratorsPlugin(major)], sourceMaps: false },
+    readFileSync(filename, 'utf8'),
+    filename,
+    options,
+  );
+  return out.code;
+};
+
+const PLUGINS: Record<string, Compile> = {
+  esbuild: esbuildCompile,
+  typescript: typescriptCompile,
+  babel: babelCompile,
+};
 
 /** The code without comments and the inline source map (which quotes the original source). */
 function codeOnly(code: string): string {
