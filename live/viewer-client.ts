@@ -256,6 +256,12 @@ export function viewerMain(): void {
 
   function add(raw: unknown): void {
     pending.push(raw);
+    // A hidden tab gets no animation frames: keep what waits for one bounded too.
+    if (pending.length > MAX_TRACES + 1000) {
+      const drop = pending.length - MAX_TRACES;
+      pending.splice(0, drop);
+      forgotten += drop;
+    }
     if (!frame) frame = requestAnimationFrame(flush);
   }
 
