@@ -55,8 +55,10 @@ export class FileDirectives {
    */
   constructor(program: t.Program, comments: readonly t.Comment[] | undefined, code: string) {
     let fileMarked = false;
-    // A second pass sees our runtime binding first: the file's own first statement follows it.
-    const firstStatement = program.body.find((s) => !isRuntimeBinding(s));
+    // A second pass sees our runtime binding (and maybe helpers other plugins put before it):
+    // the file's own first statement is the one after it.
+    const binding = program.body.findIndex(isRuntimeBinding);
+    const firstStatement = program.body[binding + 1];
     const firstStart = firstStatement?.start ?? Number.POSITIVE_INFINITY;
     for (const comment of comments ?? []) {
       if (!mayContainDirective(comment.value) || comment.start == null || comment.end == null) continue;

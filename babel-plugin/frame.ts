@@ -30,19 +30,23 @@ export interface FrameSpec {
   readonly kind?: string;
 }
 
-/** Whether a body already starts with the idempotence marker `const __smf = __stepmark.…`. */
+/**
+ * Whether a body already holds the idempotence marker `const __smf = __stepmark.…` at its top
+ * level: first for most functions, after `super()` in derived constructors.
+ */
 export function isInstrumented(body: t.BlockStatement): boolean {
-  const first = body.body[0];
-  if (first?.type !== 'VariableDeclaration' || first.kind !== 'const') return false;
-  const d = first.declarations[0];
-  return (
-    d?.id.type === 'Identifier' &&
-    d.id.name === FRAME_BINDING &&
-    d.init?.type === 'CallExpression' &&
-    d.init.callee.type === 'MemberExpression' &&
-    d.init.callee.object.type === 'Identifier' &&
-    d.init.callee.object.name === RUNTIME_BINDING
-  );
+  return body.body.some((s) => {
+    if (s.type !== 'VariableDeclaration' || s.kind !== 'const') return false;
+    const d = s.declarations[0];
+    return (
+      d?.id.type === 'Identifier' &&
+      d.id.name === FRAME_BINDING &&
+      d.init?.type === 'CallExpression' &&
+      d.init.callee.type === 'MemberExpression' &&
+      d.init.callee.object.type === 'Identifier' &&
+      d.init.callee.object.name === RUNTIME_BINDING
+    );
+  });
 }
 
 /**
@@ -72,7 +76,7 @@ export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
   const before = body.body.slice(0, start);
   const inner = body.body.slice(start);
   // Function declarations are hoisted: keep them at function level so `var` redeclarations and
-  // calls from code before `super()` keep working (in a block they would be lexical).
+  // calls from code before `super()` keep working (in a `try` block they would be lexical).
   const hoisted = inner.filter((s) => s.type === 'FunctionDeclaration');
   const wrapped = hoisted.length ? inner.filter((s) => s.type !== 'FunctionDeclaration') : inner;
 
@@ -118,7 +122,9 @@ export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
     ),
     open,
   );
-  body.body = [...hoisted, ...before, declaration, tryStatement];
+  // Function declarations are hoisted wherever they stand at function level: after the marker
+  // (so it stays the first statement) and outside the `try` block.
+  body.body = [...before, declaration, ...hoisted, tryStatement];
 }
 
 /** Expression-bodied arrow: `x => e` becomes `x => { return e; }` (the frame goes around the return). */

@@ -35,7 +35,7 @@ import { catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import { CallRewriter } from './calls.js';
 import { addCallSite, isMethodSyntax, positionOf } from './catalog.js';
 import { type FunctionPath, Namer } from './describe.js';
-import { FileDirectives } from './directives.js';
+import { FileDirectives, isRuntimeBinding } from './directives.js';
 import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
 import { BabelStripper } from './strip.js';
 
@@ -146,11 +146,23 @@ function instrumentProgram(
     stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
   };
 
+  // On a second pass, statements before our runtime binding were put there by other plugins
+  // (Babel helpers such as `_applyDecs`): not user code, never instrumented.
+  const bindingIndex = program.node.body.findIndex(isRuntimeBinding);
+  const preamble = new Set(bindingIndex > 0 ? program.node.body.slice(0, bindingIndex) : []);
+
   const onFunction = (path: FunctionPath) => {
     const node = path.node;
     if (!node.body) return; // overloads, `declare`, abstract members (Babel: TSDeclare* nodes, never here)
-    if (node.body.type === 'BlockStatement' && isInstrumented(node.body)) return skip('already instrumented');
+    if (
+      preamble.size &&
+      preamble.has(path.find((p) => p.parentPath?.isProgram() ?? false)?.node as t.Statement)
+    ) {
+      return skip('helper inserted before the runtime binding');
+    }
+    // Decide first: it consumes the function's directives, also when a previous pass already instrumented it.
     const decision = decide(path, directives, wholeFile, namer, options);
+    if (node.body.type === 'BlockStatement' && isInstrumented(node.body)) return skip('already instrumented');
     if (decision.skip) return skip(decision.skip);
     const directive = decision.directive;
     if (directive?.entity) {

@@ -83,3 +83,8 @@ export async function compileWith(
 export function decoratorsPlugin(major: BabelMajor): unknown {
   return [pkg('@babel/plugin-proposal-decorators', major), { version: '2023-11' }];
 }
+
+/** Parses standard decorators and leaves them in place (Babel 8). */
+export function decoratorsSyntax(): unknown {
+  return [require.resolve('@babel/plugin-syntax-decorators'), { version: '2023-11' }];
+}

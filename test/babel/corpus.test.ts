@@ -3,7 +3,7 @@
 // and both majors without preset-typescript on the plain-JavaScript fixtures.
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { runCorpus } from '../corpus/harness.js';
-import { type BabelSetup, compileWith, decoratorsPlugin } from './compile.js';
+import { type BabelSetup, compileWith, decoratorsPlugin, decoratorsSyntax } from './compile.js';
 
 const compile = (setup: BabelSetup) => (source: string, filename: string, options: StepmarkOptions | null) =>
   compileWith({ ...setup, plugins: [decoratorsPlugin(setup.major)] }, source, filename, options);
@@ -24,4 +24,21 @@ runCorpus({
   moduleFormat: 'esm',
   filter: (f) => f.endsWith('.js'),
   compile: compile({ major: 7, moduleFormat: 'esm', typescript: false }),
+});
+
+// Idempotence on every construct: the instrumented output of a first pass (TypeScript
+// stripped, decorators kept) goes through the plugin again, with decorators lowered in that
+// second pass, and must behave and trace exactly the same.
+runCorpus({
+  label: 'babel8-twice',
+  moduleFormat: 'esm',
+  compile: async (source, filename, options) => {
+    const once = await compileWith(
+      { major: 8, moduleFormat: 'esm', plugins: [decoratorsSyntax()] },
+      source,
+      filename,
+      options,
+    );
+    return compile({ major: 8, moduleFormat: 'esm', typescript: false })(once.code, filename, options);
+  },
 });

@@ -111,7 +111,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     );
     // function declarations stay hoisted at function level, for code before super()
     expect(out.replace(/\s+/g, ' ')).toContain(
-      'constructor(x) { function helper() { return 1; } const y = x * 2; super(y); this.x = x; const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { this.z = helper(); }',
+      'constructor(x) { const y = x * 2; super(y); this.x = x; const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); function helper() { return 1; } try { this.z = helper(); }',
     );
   });
 

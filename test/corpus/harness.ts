@@ -44,6 +44,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { normalizeTrace, renderJourneys, renderSpanTree, type Trace } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
@@ -172,14 +173,23 @@ export function runCorpus(target: CorpusTarget): void {
           on: writeOutput(dir, `instrumented-on${ext}`, instrumented),
           fallback: writeOutput(dir, `plain-on${ext}`, plain),
         };
-        const results = await runFixture([
+        const runs = [
           { id: 'plain', file: files.plain, traced: false },
           { id: 'off', file: files.off, traced: false },
           { id: 'on', file: files.on, traced: true },
           { id: 'fallback', file: files.fallback, traced: true },
-        ]);
-        const { plain: a, off: b, on: c, fallback: d } = results as Record<string, RunResult>;
+        ];
         const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
+        let results = await runFixture(runs);
+        if (
+          !['off', 'on'].every((id) => isDeepStrictEqual(behaviour(results[id]!), behaviour(results.plain!)))
+        ) {
+          // dist/ is shared: someone's rebuild may have been half-written while the runs imported
+          // it. Run once more after the rebuild had time to finish; a real difference persists.
+          await new Promise((r) => setTimeout(r, 3000));
+          results = await runFixture(runs);
+        }
+        const { plain: a, off: b, on: c, fallback: d } = results as Record<string, RunResult>;
         expect(a!.unhandled, 'unhandled rejections (plain)').toEqual([]);
         expect(behaviour(b!), `${fixture}: instrumented, tracing off vs plain`).toEqual(behaviour(a!));
         expect(behaviour(c!), `${fixture}: instrumented, tracing on vs plain`).toEqual(behaviour(a!));
@@ -227,10 +237,25 @@ function writeOutput(dir: string, name: string, result: CompileResult): string {
   return file;
 }
 
-/** Runs the given compiled files in one plain Node process (test/corpus/runner.mjs). */
-export function runFixture(
+/**
+ * Runs the given compiled files in one plain Node process (test/corpus/runner.mjs). dist/ is
+ * shared by everyone working in the repository and rebuilt in place; a runner that crashes
+ * (typically: a half-written chunk while someone rebuilds) is started again, up to 3 times.
+ */
+export async function runFixture(
   runs: { id: string; file: string; traced: boolean }[],
 ): Promise<Record<string, RunResult>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(runs);
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 2000 * attempt));
+    }
+  }
+}
+
+function runOnce(runs: { id: string; file: string; traced: boolean }[]): Promise<Record<string, RunResult>> {
   return new Promise((resolvePromise, reject) => {
     execFile(
       process.execPath,
