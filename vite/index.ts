@@ -21,6 +21,7 @@ import {
   StepmarkParseError,
   transform,
 } from '../esbuild-plugin/transform/index.js';
+import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
@@ -51,6 +52,10 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
     async buildStart() {
       tools = await loadToolchain(HOST);
     },
+    // `catalog` (docs/CATALOG.md): the build's stage catalog, written when the build ends
+    buildEnd() {
+      if (resolved?.catalog !== undefined) catalogWriter(resolved.catalog, resolved.root).flush();
+    },
     transform: {
       filter: { id: SOURCE_ID },
       async handler(code: string, id: string) {
@@ -67,6 +72,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         try {
           const out = transform(tools, code, file, language, opts);
           if (!out) return null;
+          if (opts.catalog !== undefined) catalogWriter(opts.catalog, opts.root).set(out.catalog);
           if (opts.debug) {
             process.stderr.write(
               `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,

@@ -10,6 +10,8 @@ import { build } from 'esbuild';
 import * as stepmark from 'stepmark';
 import { stepmark as stepmarkPlugin } from 'stepmark/esbuild-plugin';
 import { clearCatalog, unreachedStages, unseenActions } from 'stepmark/testing';
+import { stepmark as stepmarkVite } from 'stepmark/vite';
+import { build as viteBuild } from 'vite';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -99,6 +101,22 @@ describe('stage catalog', () => {
         },
       ].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line)),
     });
+  });
+
+  it('is written the same by a Vite build', async () => {
+    const path = join(OUT, 'vite-catalog.json');
+    await viteBuild({
+      root: ROOT,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmarkVite({ catalog: 'test-output/catalog/vite-catalog.json' })],
+      build: {
+        write: false,
+        lib: { entry: join(ROOT, 'test/catalog/app/main.ts'), formats: ['es'] },
+        rollupOptions: { external: [/^stepmark/] },
+      },
+    });
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(CATALOG, 'utf8'));
   });
 
   it('shows the stages an order rejected at the fraud check never reached', async () => {
