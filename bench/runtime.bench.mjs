@@ -12,7 +12,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import * as stepmark from 'stepmark';
-import { v1 } from 'stepmark/runtime';
+import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -179,6 +179,33 @@ export default async function (h) {
         __smf.exit();
       }
     }
+    const threeAwaits = (flags) =>
+      async function placeOrder() {
+        const __smf = v1.enter('OrderService.place', void 0, flags);
+        try {
+          __smf.r(await __smf.s(null));
+          __smf.r(await __smf.s(null));
+          __smf.r(await __smf.s(null));
+        } finally {
+          __smf.exit();
+        }
+      };
+    const generic = threeAwaits(undefined);
+    const flagged = threeAwaits(FRAME_ASYNC);
+    await h.compare(
+      'enabled async fn, 3 awaits: generic frame vs FRAME_ASYNC frame',
+      {
+        baseline: () => {
+          resetting();
+          return flagged();
+        },
+        subject: () => {
+          resetting();
+          return generic();
+        },
+      },
+      { note: 'what flagging plain async functions saves (no enterWith per await after the first)' },
+    );
     await h.compare(
       'enabled instrumented async fn (1 await) vs plain async fn',
       {

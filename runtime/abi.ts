@@ -26,7 +26,7 @@ import {
   recordIn,
 } from './core.js';
 import { ABIS, G, VERSION } from './state.js';
-import { type Frame, NOOP_FRAME } from './trace.js';
+import { type Frame, NOOP_FRAME, type Span } from './trace.js';
 import type { Meta } from './types.js';
 
 export type { ExitHandle } from './core.js';
@@ -40,10 +40,21 @@ export interface AbiScope {
 /** ABI version 1 (docs/ABI.md). */
 export interface AbiV1 {
   readonly version: 1;
-  /** Opens a span for an instrumented function; the shared no-op frame when nothing traces here. */
-  enter(name: string, location: string | undefined): Frame;
+  /**
+   * Opens a span for an instrumented function; the shared no-op frame when nothing traces here.
+   * Optional `flags`: `FRAME_ASYNC` (1) for a plain `async` function (never for a generator or an
+   * async generator) lets its awaits skip two `enterWith` each; without it every frame is handled
+   * in the way that is safe for generators too. Runtimes that predate the flag ignore it.
+   */
+  enter(name: string, location: string | undefined, flags?: number): Frame;
   /** Opens an entity-scoped span (`@stepmark entity=… kind=…`). `entityId` is `false` when `on()` was false. */
-  enterEntity(name: string, location: string | undefined, kind: string | null, entityId: unknown): Frame;
+  enterEntity(
+    name: string,
+    location: string | undefined,
+    kind: string | null,
+    entityId: unknown,
+    flags?: number,
+  ): Frame;
   /** Whether any trace is active in the process (guards evaluation of entity expressions). */
   on(): boolean;
   /** `step(action, meta?)` with the stage name written at build time. */
@@ -64,10 +75,18 @@ function on(): boolean {
   return G.active !== 0;
 }
 
-function enter(name: string, location: string | undefined): Frame {
+/** `flags` argument of `enter`/`enterEntity`: the frame is a plain `async` function (not a generator). */
+export const FRAME_ASYNC = 1;
+
+function flagged(frame: Frame, flags: number | undefined): Frame {
+  if (flags === FRAME_ASYNC && frame !== NOOP_FRAME) (frame as Span).awaitOnly = true;
+  return frame;
+}
+
+function enter(name: string, location: string | undefined, flags?: number): Frame {
   const c = here();
   if (c === undefined) return NOOP_FRAME;
-  return openIn(c, name, location, undefined);
+  return flagged(openIn(c, name, location, undefined), flags);
 }
 
 function enterEntity(
@@ -75,10 +94,14 @@ function enterEntity(
   location: string | undefined,
   kind: string | null,
   entityId: unknown,
+  flags?: number,
 ): Frame {
   const c = here();
   if (c === undefined) return NOOP_FRAME;
-  return openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined);
+  return flagged(
+    openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined),
+    flags,
+  );
 }
 
 function step(name: string, action: string, meta?: Meta): void {

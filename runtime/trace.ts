@@ -79,6 +79,12 @@ export class Span {
   outer: Cursor | undefined = undefined;
   /** Whether `r()` has entered `own` and `s()` has not restored `outer` yet. */
   resumed = false;
+  /**
+   * Set for frames of plain async functions (ABI `enter(…, FRAME_ASYNC)`): they suspend only at
+   * `await`, after which the current job ends, so `s()`/`exit()` need not re-enter the resumer's
+   * cursor and the next `r()` finds `own` still current — no `enterWith` per await after the first.
+   */
+  awaitOnly = false;
 
   constructor(
     trace: RecorderTrace,
@@ -165,7 +171,7 @@ export class Span {
       while (p !== undefined && p.end >= 0) p = p.parent;
       c.span = p;
     }
-    if (this.resumed) {
+    if (this.resumed && !this.awaitOnly) {
       this.resumed = false;
       const outer = this.outer;
       this.outer = undefined;

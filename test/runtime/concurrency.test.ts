@@ -3,7 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { capture, record, recordEntity, track } from 'stepmark';
-import { v1 as __stepmark } from 'stepmark/runtime';
+import { v1 as __stepmark, FRAME_ASYNC } from 'stepmark/runtime';
 import { describe, expect, it } from 'vitest';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -18,7 +18,8 @@ function rng(seed: number) {
 }
 
 async function stage(k: number, name: string, rand: () => number) {
-  const __smf = __stepmark.enter(name, void 0);
+  // even requests use frames flagged as plain async functions, odd ones the generic frames
+  const __smf = __stepmark.enter(name, void 0, k % 2 === 0 ? FRAME_ASYNC : undefined);
   try {
     __smf.r(await __smf.s(sleep(Math.floor(rand() * 4))));
     __stepmark.stepEntity(name, `order_${k}`, 'done', { k });
@@ -34,7 +35,7 @@ async function stage(k: number, name: string, rand: () => number) {
 
 async function workflow(k: number) {
   const rand = rng(k + 1);
-  const __smf = __stepmark.enter('workflow', void 0);
+  const __smf = __stepmark.enter('workflow', void 0, k % 2 === 0 ? FRAME_ASYNC : undefined);
   try {
     track(`order_${k}`, { k }, { kind: 'order' });
     // promises: concurrent branches

@@ -1,7 +1,7 @@
 // Span semantics with hand-written plugin output (the exact shape docs/ABI.md specifies):
 // parenting across async boundaries, generators, out-of-order exits, unfinished spans.
 import { capture, captureSync, collect, record, step } from 'stepmark';
-import { v1 as __stepmark } from 'stepmark/runtime';
+import { v1 as __stepmark, FRAME_ASYNC } from 'stepmark/runtime';
 import { describe, expect, it } from 'vitest';
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 1));
@@ -434,5 +434,69 @@ describe('spans (ABI frames)', () => {
     expect(trace.spans).toHaveLength(2);
     expect(trace.dropped_spans).toBe(3);
     expect(trace.events.filter((e) => e.action === 'ran')).toHaveLength(5);
+  });
+});
+
+describe('FRAME_ASYNC frames (plain async functions flagged by the plugin)', () => {
+  // the same program as above, with every async frame flagged: identical span trees and events
+  async function worker2(name: string, delays: number[]) {
+    const __smf = __stepmark.enter(name, void 0, FRAME_ASYNC);
+    try {
+      for (const d of delays) {
+        __smf.r(await __smf.s(new Promise((r) => setTimeout(r, d))));
+        leaf(name);
+        setTimeout(() => record('timer', name), 0);
+      }
+      return name;
+    } catch (__sme) {
+      __smf.fail(__sme);
+      throw __sme;
+    } finally {
+      __smf.exit();
+    }
+  }
+  async function parent2(flag: number | undefined) {
+    const __smf = __stepmark.enter('parent', void 0, flag);
+    try {
+      leaf('before');
+      const r = __smf.r(
+        await __smf.s(Promise.all([worker2('a', [3, 1]), worker2('b', [1, 3]), worker2('c', [2, 2])])),
+      );
+      __smf.r(await __smf.s(tick()));
+      leaf('after');
+      return r;
+    } catch (__sme) {
+      __smf.fail(__sme);
+      throw __sme;
+    } finally {
+      __smf.exit();
+    }
+  }
+
+  it('parenting, callbacks after awaits and the caller context are the same as without the flag', async () => {
+    const { trace } = await capture(async () => {
+      const p = parent2(FRAME_ASYNC);
+      leaf('caller-meanwhile');
+      await p;
+      leaf('caller-after');
+      await new Promise((r) => setTimeout(r, 5));
+    });
+    const p = parents(trace);
+    expect(p.filter((x) => x.startsWith('parent >'))).toEqual([
+      'parent > leaf',
+      'parent > a',
+      'parent > b',
+      'parent > c',
+      'parent > leaf',
+    ]);
+    expect(p.filter((x) => x.startsWith('- >'))).toEqual(['- > parent', '- > leaf', '- > leaf']);
+    expect(p.filter((x) => /^[abc] > leaf$/.test(x))).toHaveLength(6);
+    for (const name of ['a', 'b', 'c']) {
+      const own = spanOf(trace, name);
+      const timers = trace.events.filter((e) => e.stage === 'timer' && e.action === name);
+      expect(timers).toHaveLength(2);
+      expect(timers.every((e) => e.span_id === own)).toBe(true);
+    }
+    expect(trace.spans.every((s) => s.status === 'ok')).toBe(true);
   });
 });
