@@ -127,6 +127,13 @@ function lastInstant(trace: Trace): number {
   return Number.isFinite(last) ? last : Date.now();
 }
 
+/** Status ERROR plus an `exception` event. stepmark keeps the message only (no type, no stack): semconv then asks for exception.message. */
+export function markFailed(span: Span, error: string | undefined, time?: [number, number]): void {
+  const message = error ?? 'error';
+  span.addEvent('exception', { [ATTR.EXCEPTION_MESSAGE]: message }, time);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
 const mirrorRank = (e: TraceEvent) =>
   e.span_id === undefined ? 1 : e.action === 'entered' ? 0 : e.action === 'exited' ? 2 : 1;
 
@@ -250,12 +257,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
       // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
       end = s.duration_ms !== undefined && Number.isFinite(start) ? start + s.duration_ms : parseMs(s.end);
     }
-    if (s.status === 'error') {
-      const message = s.error ?? 'error';
-      // The trace keeps the message only (no type, no stack): exception.message is what semconv requires then.
-      span.addEvent('exception', { [ATTR.EXCEPTION_MESSAGE]: message }, msToHrTime(end));
-      span.setStatus({ code: SpanStatusCode.ERROR, message });
-    }
+    if (s.status === 'error') markFailed(span, s.error, msToHrTime(end));
     span.end(msToHrTime(end));
   };
   for (const s of children.get(undefined) ?? []) open(s, topCtx, true);

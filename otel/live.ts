@@ -5,7 +5,6 @@ import {
   context,
   type Span,
   SpanKind,
-  SpanStatusCode,
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
@@ -13,7 +12,7 @@ import { addObserver, type SpanView, type TraceObserver, type TraceView } from '
 import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import { ATTR, type Attrs, addMeta, eventAttributes, spanAttributes } from './attributes.js';
-import { type ExportOptions, exportTrace, parentFromMeta } from './export.js';
+import { type ExportOptions, exportTrace, markFailed, parentFromMeta } from './export.js';
 import {
   type OutgoingContext,
   PARENT_SPAN_ID,
@@ -189,11 +188,7 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
       if (otel === undefined) return;
       spans.delete(s);
       openByTrace.get(t)?.delete(s);
-      if (s.status === 2) {
-        const message = s.error ?? 'error';
-        otel.addEvent('exception', { [ATTR.EXCEPTION_MESSAGE]: message });
-        otel.setStatus({ code: SpanStatusCode.ERROR, message });
-      }
+      if (s.status === 2) markFailed(otel, s.error);
       otel.end();
     };
     observer.event = (e, entity, _t) => {
