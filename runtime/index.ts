@@ -61,7 +61,17 @@ export type * from './types.js';
  * Runs `fn` inside a new trace and returns its result (a promise if `fn` is async). The trace
  * is active in every async continuation of `fn` until `fn` returns or its promise settles;
  * calls made afterwards (e.g. from a timer it left behind) are ignored. Use `options.onEnd`
- * (or `capture`) to receive the trace.
+ * (or `capture`) to receive the trace. Options and their defaults: docs/RUNTIME.md.
+ *
+ * @example
+ * ```ts
+ * app.post('/orders', (req, res) =>
+ *   stepmark.run(() => orders.place(req.body), {
+ *     meta: { request_id: req.id },
+ *     onEnd: (trace) => logger.info({ trace }, 'order trace'),
+ *   }),
+ * );
+ * ```
  */
 export function run<R>(fn: () => R, options?: TraceOptions): R {
   return runTrace(fn, options);
@@ -161,7 +171,19 @@ export function record(stage: string, action: string, meta?: Meta): void {
   recordIn(c, stage, action, meta);
 }
 
-/** Records an unscoped event whose stage is the calling function's name. */
+/**
+ * Records an unscoped event whose stage is the calling function's name (written in by the build
+ * plugins; read from the stack without them).
+ *
+ * @example
+ * ```ts
+ * class FraudService {
+ *   score(order: Order) {
+ *     if (order.total > 200) stepmark.step('flagged', { total: order.total }); // stage "FraudService.score"
+ *   }
+ * }
+ * ```
+ */
 export function step(action: string, meta?: Meta): void {
   const c = here();
   if (c === undefined) return;
@@ -178,7 +200,23 @@ export function stepEntity(entityId: string | number, action: string, meta?: Met
 
 /**
  * Opens a span named after the calling function; its parent is the span open in this async
- * context. Returns an exit handle: call it, or `using _ = enter()`.
+ * context. Returns an exit handle: call it, or `using _ = enter()`. (With a build plugin, marked
+ * functions get spans without this call.)
+ *
+ * @example
+ * ```ts
+ * function reserveStock(items: Item[]) {
+ *   const done = stepmark.enter({ items: items.length });
+ *   try {
+ *     // …
+ *   } catch (err) {
+ *     done.fail(err);
+ *     throw err;
+ *   } finally {
+ *     done();
+ *   }
+ * }
+ * ```
  */
 export function enter(meta?: Meta): ExitHandle {
   const c = here();
