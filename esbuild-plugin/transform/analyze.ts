@@ -134,7 +134,10 @@ export function analyze(
   const frames: FrameSite[] = [];
   const bindings = new Map<string, ApiBinding[]>();
   collectApiBindings(program, policy.importSource, bindings);
-  const tracking = bindings.size > 0;
+  // A `require` of the import source inside a function binds the API there too.
+  const nestedRequires = source.includes('require');
+  const tracking = bindings.size > 0 || nestedRequires;
+  const addBinding = adder(bindings);
   const withDirectives = !directives.isEmpty;
   const candidates: CandidateCall[] = [];
   const scopeCandidates: CandidateScope[] = [];
@@ -264,13 +267,17 @@ export function analyze(
         if (mayBeApiCall(node.callee, bindings)) {
           candidates.push({ call: node, chain: scopes.toReversed(), name: currentName() });
         }
-      } else if (
-        type === 'VariableDeclarator' &&
-        node.id.type === 'Identifier' &&
-        node.init?.type === 'CallExpression' &&
-        mayBeApiCall(node.init.callee, bindings)
-      ) {
-        scopeCandidates.push({ declarator: node, call: node.init, chain: scopes.toReversed() });
+      } else if (type === 'VariableDeclarator' && node.init) {
+        if (
+          node.id.type === 'Identifier' &&
+          node.init.type === 'CallExpression' &&
+          mayBeApiCall(node.init.callee, bindings)
+        ) {
+          scopeCandidates.push({ declarator: node, call: node.init, chain: scopes.toReversed() });
+        }
+        if (nestedRequires && scopes.length > 1) {
+          addRequireBindings(node, policy.importSource, scopes.toReversed(), addBinding);
+        }
       }
     }
     if (context) contexts.push(context);
@@ -532,11 +539,7 @@ export function collectApiBindings(
   importSource: string,
   out: Map<string, ApiBinding[]>,
 ): void {
-  const add = (local: string, binding: ApiBinding): void => {
-    const list = out.get(local);
-    if (list) list.push(binding);
-    else out.set(local, [binding]);
-  };
+  const add = adder(out);
   for (const s of program.body as Node[]) {
     if (s.type === 'ImportDeclaration') {
       if (s.importKind === 'type' || !isSource(s.source, importSource)) continue;
@@ -559,21 +562,63 @@ export function collectApiBindings(
         add(s.id.name, { decl: s, imported: '*' });
       }
     } else if (s.type === 'VariableDeclaration') {
-      for (const d of s.declarations as Node[]) {
-        if (!isRequireOf(unwrap(d.init), importSource)) continue;
-        if (d.id.type === 'Identifier') add(d.id.name, { decl: d, imported: '*' });
-        else if (d.id.type === 'ObjectPattern') {
-          for (const p of d.id.properties as Node[]) {
-            if (p.type !== 'Property' || p.computed) continue;
-            const key = p.key.type === 'Identifier' ? p.key.name : p.key.value;
-            const value = p.value.type === 'AssignmentPattern' ? p.value.left : p.value;
-            if (value.type === 'Identifier' && typeof key === 'string')
-              add(value.name, { decl: d, imported: key });
-          }
-        }
-      }
+      for (const d of s.declarations as Node[]) addRequireBindings(d, importSource, [program], add);
     }
   }
+}
+
+/** Registers a stepmark binding under its local name. */
+type AddBinding = (local: string, binding: ApiBinding) => void;
+
+function adder(out: Map<string, ApiBinding[]>): AddBinding {
+  return (local, binding) => {
+    const list = out.get(local);
+    if (list) list.push(binding);
+    else out.set(local, [binding]);
+  };
+}
+
+/**
+ * `const sm = require(src)`, `const { step, enter: e } = require(src)`, `const step =
+ * require(src).step`, with the global `require` (not one declared in `chain`).
+ */
+function addRequireBindings(d: Node, importSource: string, chain: readonly Node[], add: AddBinding): void {
+  const init = unwrap(d.init);
+  if (!init) return;
+  if (isRequireOf(init, importSource)) {
+    if (resolve('require', chain) !== undefined) return;
+    if (d.id.type === 'Identifier') add(d.id.name, { decl: d, imported: '*' });
+    else if (d.id.type === 'ObjectPattern') {
+      for (const p of d.id.properties as Node[]) {
+        if (p.type !== 'Property') continue;
+        const key = p.computed
+          ? p.key.type === 'Literal'
+            ? p.key.value
+            : undefined
+          : p.key.type === 'Identifier'
+            ? p.key.name
+            : p.key.value;
+        const value = p.value.type === 'AssignmentPattern' ? p.value.left : p.value;
+        if (value.type === 'Identifier' && typeof key === 'string')
+          add(value.name, { decl: d, imported: key });
+      }
+    }
+  } else if (
+    init.type === 'MemberExpression' &&
+    d.id.type === 'Identifier' &&
+    isRequireOf(unwrap(init.object), importSource)
+  ) {
+    const prop = propertyName(init);
+    if (prop !== undefined && resolve('require', chain) === undefined)
+      add(d.id.name, { decl: d, imported: prop });
+  }
+}
+
+/** `o.name` or `o["name"]`: the property name, or undefined for other computed members. */
+function propertyName(member: Node): string | undefined {
+  const p = member.property as Node;
+  if (!member.computed) return p.type === 'Identifier' ? p.name : undefined;
+  return p.type === 'Literal' && typeof p.value === 'string' ? p.value : undefined;
 }
 
 export function unwrap(node: Node | null | undefined): Node | null | undefined {
@@ -592,10 +637,10 @@ export function unwrap(node: Node | null | undefined): Node | null | undefined {
 function mayBeApiCall(callee: Node, bindings: Map<string, ApiBinding[]>): boolean {
   callee = unwrap(callee)!;
   if (callee.type === 'Identifier') return bindings.has(callee.name);
-  if (callee.type !== 'MemberExpression' || callee.computed || callee.property.type !== 'Identifier')
-    return false;
-  const prop = callee.property.name;
+  if (callee.type !== 'MemberExpression') return false;
+  const prop = propertyName(callee);
   return (
+    prop !== undefined &&
     unwrap(callee.object)!.type === 'Identifier' &&
     (Object.hasOwn(API_CALLS, prop) || Object.hasOwn(SCOPE_METHODS, prop) || prop === SCOPE_FACTORY)
   );
@@ -624,11 +669,12 @@ export function apiNameOf(
     const b = apiBindingOf(callee.name, chain, bindings);
     return b && b.imported !== '*' ? b.imported : undefined;
   }
-  if (callee.type === 'MemberExpression' && !callee.computed && callee.property.type === 'Identifier') {
+  const prop = callee.type === 'MemberExpression' ? propertyName(callee) : undefined;
+  if (prop !== undefined) {
     const obj = unwrap(callee.object)!;
     if (obj.type !== 'Identifier') return undefined;
     const b = apiBindingOf(obj.name, chain, bindings);
-    return b && (b.imported === '*' || b.imported === 'default') ? callee.property.name : undefined;
+    return b && (b.imported === '*' || b.imported === 'default') ? prop : undefined;
   }
   return undefined;
 }
@@ -652,18 +698,13 @@ function resolveCalls(
       continue;
     }
     const callee = unwrap(call.callee)!;
-    if (
-      scopeObjects.size > 0 &&
-      callee.type === 'MemberExpression' &&
-      !callee.computed &&
-      callee.property.type === 'Identifier' &&
-      Object.hasOwn(SCOPE_METHODS, callee.property.name)
-    ) {
+    const method = callee.type === 'MemberExpression' ? propertyName(callee) : undefined;
+    if (scopeObjects.size > 0 && method !== undefined && Object.hasOwn(SCOPE_METHODS, method)) {
       const obj = unwrap(callee.object)!;
       if (obj.type === 'Identifier') {
         const decl = resolve(obj.name, chain);
         if (decl && scopeObjects.has(decl)) {
-          calls.push({ call, abiMethod: SCOPE_METHODS[callee.property.name]!, name, scopeObject: obj });
+          calls.push({ call, abiMethod: SCOPE_METHODS[method]!, name, scopeObject: obj });
         }
       }
     }

@@ -105,6 +105,24 @@ describe('emitted code', () => {
     expect(out).not.toContain('__stepmark.enter(');
   });
 
+  it('binds every require form the Babel plugin binds, and only the global require', () => {
+    const out = instrument(
+      [
+        "const step1 = require('stepmark').step;",
+        "const sm = require('stepmark');",
+        "function a() { step1('one'); sm['step']('two'); }",
+        "function b() { const { step: s } = require('stepmark'); s('three'); }",
+        "function c(require) { const { step } = require('stepmark'); step('local require'); }",
+        '',
+      ].join('\n'),
+      '/project/a.cjs',
+    );
+    expect(out).toContain('__stepmark.step("a", \'one\')');
+    expect(out).toContain('__stepmark.step("a", \'two\')');
+    expect(out).toContain('__stepmark.step("b", \'three\')');
+    expect(out).toContain("step('local require')");
+  });
+
   it('honours importSource for the runtime import and the calls it rewrites', () => {
     const out = instrument(
       "// @stepmark\nimport { step } from '@acme/trace';\nimport { step as other } from 'stepmark';\nexport function f() { step('a'); other('b'); }\n",
