@@ -191,11 +191,11 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
       if (s.status === 2) markFailed(otel, s.error);
       otel.end();
     };
-    observer.event = (e, entity, _t) => {
+    observer.event = (e, entity, t) => {
       if (e.span !== undefined && (e.action === 'entered' || e.action === 'exited')) return;
       // The span open where the event was recorded; an event outside any stepmark span goes to the
-      // OTel span active here (an HTTP server span, say), if it is recording.
-      const target = e.span !== undefined ? spans.get(e.span) : traceApi.getActiveSpan();
+      // OTel span active here (an HTTP server span, say), else to the trace's `root` span.
+      const target = e.span !== undefined ? spans.get(e.span) : (traceApi.getActiveSpan() ?? roots.get(t));
       if (target === undefined || !target.isRecording()) return;
       target.addEvent(e.action, eventAttributes(e.stage, e.meta, entity?.id, entity?.kind));
     };

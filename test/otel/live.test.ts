@@ -121,3 +121,26 @@ describe('enableOtel({ live: true })', () => {
     }
   });
 });
+
+describe('enableOtel({ live: true, root: true })', () => {
+  it('without an active OTel span, one root span per trace holds the top-level spans and the loose events', async () => {
+    const otel = enableOtel({ live: true, root: 'checkout', tracer });
+    try {
+      await stepmark.run(
+        async () => {
+          stepmark.record('checkout', 'received', { items: 1 });
+          await place({ id: 'o9', total: 1 });
+        },
+        { meta: { request_id: 'r-root' } },
+      );
+      const spans = exporter.getFinishedSpans();
+      const root = byName(spans, 'checkout');
+      expect(root.parentSpanContext).toBeUndefined();
+      expect(root.events.map((e) => e.name)).toEqual(['received']);
+      expect(root.attributes['stepmark.trace.meta.request_id']).toBe('r-root');
+      expect(parentId(byName(spans, 'OrderService.place'))).toBe(root.spanContext().spanId);
+    } finally {
+      otel.disable();
+    }
+  });
+});
