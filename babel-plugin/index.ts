@@ -12,6 +12,7 @@
  * { "presets": ["@babel/preset-typescript"], "plugins": [["stepmark/babel-plugin", { "include": ["src/**"] }]] }
  */
 import type { NodePath, PluginObject, PluginPass, types as t } from '@babel/core';
+import { catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import {
   ABI_CHECK_FUNCTION,
   ABI_EXPORT,
@@ -31,7 +32,6 @@ import {
   selectFile,
   selectsWholeFile,
 } from '../instrument/index.js';
-import { catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import { CallRewriter } from './calls.js';
 import { addCallSite, isMethodSyntax, positionOf } from './catalog.js';
 import { type FunctionPath, Namer } from './describe.js';
@@ -256,10 +256,47 @@ function decide(
   if (own?.type === 'mark') return { directive: own };
   const container = containerDirective(path, directives);
   if (!wholeFile && container?.type !== 'mark') return { skip: 'not marked' };
-  const why = ineligibility(namer.describe(path), options);
+  const description = namer.describe(path);
+  if (description.binding.type === 'none' && isTypeScriptHelper(path))
+    return { skip: 'TypeScript enum/namespace helper' };
+  const why = ineligibility(description, options);
   if (why === 'accessor') return { skip: 'getter/setter (option getters: false)' };
   if (why === 'callback') return { skip: 'anonymous callback (option callbacks: false)' };
   return {};
+}
+
+/**
+ * The function TypeScript compiles an enum or namespace into, when the input was compiled
+ * before us: `(function (Color) { … })(Color || (Color = {}))` (tsc) or
+ * `var Color = function (Color) { …; return Color; }({})` (Babel). Never user code.
+ */
+function isTypeScriptHelper(path: FunctionPath): boolean {
+  const node = path.node;
+  if (node.type !== 'FunctionExpression' || node.id || node.params.length !== 1) return false;
+  const param = node.params[0]!;
+  if (param.type !== 'Identifier') return false;
+  let p: NodePath = path;
+  while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+  const call = p.parentPath;
+  if (!call?.isCallExpression() || p.key !== 'callee' || call.node.arguments.length !== 1) return false;
+  const arg = call.node.arguments[0]!;
+  if (arg.type === 'LogicalExpression' && arg.operator === '||') {
+    const left = arg.left;
+    return (
+      (left.type === 'Identifier' && left.name === param.name) ||
+      (left.type === 'MemberExpression' &&
+        left.property.type === 'Identifier' &&
+        left.property.name === param.name)
+    );
+  }
+  const declarator = call.parentPath;
+  return (
+    arg.type === 'ObjectExpression' &&
+    arg.properties.length === 0 &&
+    declarator?.isVariableDeclarator() === true &&
+    declarator.node.id.type === 'Identifier' &&
+    declarator.node.id.name === param.name
+  );
 }
 
 /**

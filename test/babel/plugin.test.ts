@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
@@ -300,5 +301,31 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(writes.join('')).toBe(
       'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false)\n',
     );
+  });
+});
+
+describe.each([7, 8] as const)('Babel %i on code TypeScript already compiled', (major) => {
+  it('does not instrument enum and namespace helpers even with callbacks: true', () => {
+    const tsOutput = ts.transpileModule(
+      'enum Color { Red }\nexport namespace Geo { export function area() { return 1; } }\nexport const run = (f: () => void) => f();',
+      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } },
+    ).outputText;
+    const babelOutput = babel(major).transformSync('enum Size { S }', {
+      filename: FILE,
+      babelrc: false,
+      configFile: false,
+      presets: [require.resolve(major === 8 ? '@babel/preset-typescript' : '@babel/preset-typescript-7')],
+    })!.code!;
+    for (const code of [tsOutput, babelOutput]) {
+      const out = transform(
+        major,
+        `// @stepmark\n${code}\n[1].map(function (x) { return x; });`,
+        { callbacks: true },
+        { typescript: false },
+      );
+      const names = [...out.matchAll(/__stepmark\.enter\("([^"]+)"/g)].map((m) => m[1]);
+      expect(names).not.toContain('<anonymous>.<anonymous>');
+      expect(names.filter((n) => n === '<anonymous>')).toHaveLength(1); // the map callback
+    }
   });
 });
