@@ -14,5 +14,12 @@
 
 export { ATTR, type Attrs, type AttrValue, parseLocation } from './attributes.js';
 export { type ExportOptions, type ExportResult, exportTrace, parentFromMeta } from './export.js';
-export { type EnableOtelOptions, enableOtel, type OtelHandle, otelMeta, otelOnEnd } from './live.js';
+export {
+  type EnableOtelOptions,
+  enableOtel,
+  type OtelHandle,
+  otelMeta,
+  otelOnEnd,
+  otelSink,
+} from './live.js';
 export * from './propagation.js'; // includes ./w3c.js

@@ -11,6 +11,8 @@ import {
 import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
 import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
+import type { QueueOptions } from '../sinks/queue.js';
+import { createSink, DroppedNotice, type Sink, type SinkItem } from '../sinks/sink.js';
 import { ATTR, type Attrs, addMeta, eventAttributes, spanAttributes } from './attributes.js';
 import { type ExportOptions, exportTrace, markFailed, parentFromMeta } from './export.js';
 import {
@@ -253,4 +255,35 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
     for (const remove of removers) remove();
   };
   return { disable, [Symbol.dispose]: disable };
+}
+
+/**
+ * A sink (see `stepmark/sinks`) that exports traces to OpenTelemetry off the request path: `write`
+ * only queues (bounded), `exportTrace` runs when the queue drains. The OTel context of the request
+ * is gone by then, so top-level spans nest under the parent recorded in the trace's meta: turn on
+ * `enableOtel()` (parent capture) or pass `parent`. Use `otelOnEnd()` instead to export inside the
+ * request, under whatever OTel span is active there.
+ *
+ * @example
+ * ```ts
+ * enableOtel();
+ * const otel = otelSink();
+ * await run(handler, { onEnd: otel.write });
+ * ```
+ */
+export function otelSink(options: ExportOptions & QueueOptions = {}): Sink {
+  const exportAll = (items: readonly SinkItem[]) => {
+    for (const item of items) if (!(item instanceof DroppedNotice)) exportTrace(item, options);
+  };
+  return createSink(
+    {
+      name: 'otel',
+      write(items, done) {
+        exportAll(items);
+        done();
+      },
+      writeSync: exportAll,
+    },
+    options,
+  );
 }

@@ -7,7 +7,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import * as stepmark from 'stepmark';
-import { enableOtel, exportTrace, otelOnEnd, traceContextMeta } from 'stepmark/otel';
+import { enableOtel, exportTrace, otelOnEnd, otelSink, traceContextMeta } from 'stepmark/otel';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { place } from './app.js';
 
@@ -155,6 +155,28 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
       expect(parentId(byName(spans, 'OrderService.place'))).toBe(httpSpanId);
     } finally {
       handle.disable();
+    }
+  });
+
+  it('otelSink exports off the request path, nesting under the parent captured at trace start', async () => {
+    const handle = enableOtel();
+    const sink = otelSink({ tracer });
+    try {
+      let httpSpanId = '';
+      await tracer.startActiveSpan('GET /queued', async (httpSpan) => {
+        httpSpanId = httpSpan.spanContext().spanId;
+        await stepmark.run(() => place({ id: 'q1', total: 1 }), { onEnd: sink.write });
+        // queued, not exported yet: the request path only enqueued the trace
+        expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([]);
+        httpSpan.end();
+      });
+      await sink.flush();
+      const spans = exporter.getFinishedSpans();
+      expect(parentId(byName(spans, 'OrderService.place'))).toBe(httpSpanId);
+      expect(sink.stats).toMatchObject({ written: 1, dropped: 0, failed: 0 });
+    } finally {
+      handle.disable();
+      await sink.close();
     }
   });
 
