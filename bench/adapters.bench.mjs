@@ -309,34 +309,52 @@ async function measured(port, total, trigger) {
 }
 
 async function load(h, framework) {
-  const servers = [await startServer(framework, 'plain'), await startServer(framework, 'traced')];
+  const variants = ['plain', 'noop', 'traced'];
+  const servers = [];
   try {
-    const [plain, traced] = servers.map((s) => s.port);
+    for (const v of variants) servers.push(await startServer(framework, v));
+    const port = Object.fromEntries(variants.map((v, i) => [v, servers[i].port]));
+    const traced = port.traced;
     const perRound = h.quick ? 1000 : 2000;
     const rounds = h.quick ? 3 : 9;
     const total = h.quick ? 4000 : 10_000;
-    // warm both servers (JIT, sockets)
-    await blast(plain, 2000, () => false);
-    await blast(traced, 2000, (i) => i % 2 === 0);
+    // warm all servers (JIT, sockets)
+    for (const v of variants) await blast(port[v], 2000, (i) => v === 'traced' && i % 2 === 0);
     // Throughput of a CPU-bound server is 1 / (CPU time per request). Server CPU time is measured
     // in each server's own process, so it is far less disturbed by other work on a shared machine
     // than wall-clock req/s (reported alongside).
-    const ratios = [];
-    const rps = { plain: [], traced: [] };
+    const cpuUs = { plain: [], noop: [], traced: [] };
+    const rps = { plain: [], noop: [], traced: [] };
+    const vsPlain = [];
+    const vsNoop = [];
     for (let r = 0; r < rounds; r++) {
-      const pair = {};
-      for (const which of r % 2 === 0 ? ['plain', 'traced'] : ['traced', 'plain']) {
-        const result = await measured(which === 'plain' ? plain : traced, perRound, () => false);
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]);
+      const round = {};
+      for (const v of order) {
+        const result = await measured(port[v], perRound, () => false);
         if (result.failed) throw new Error(`${result.failed} untriggered requests failed`);
-        pair[which] = result.cpuPerRequest;
-        rps[which].push(result.rps);
+        round[v] = result.cpuPerRequest;
+        cpuUs[v].push(result.cpuPerRequest);
+        rps[v].push(result.rps);
       }
-      ratios.push(pair.plain / pair.traced);
+      vsPlain.push(round.plain / round.traced);
+      vsNoop.push(round.noop / round.traced);
     }
-    h.report(`${framework}: untriggered throughput, with middleware / without`, median(ratios), 'x', {
+    const us = (v) => median(cpuUs[v]).toFixed(1);
+    const how = `server CPU per request in each server's own process, median of ${rounds} rounds of ${perRound} requests per variant at concurrency 100`;
+    h.report(`${framework}: untriggered throughput, with middleware / without`, median(vsPlain), 'x', {
       target: '>= 0.97',
-      note: `server CPU µs per request, without / with, median of ${rounds} back-to-back pairs of ${perRound} requests at concurrency 100; wall clock ${median(rps.traced).toFixed(0)} vs ${median(rps.plain).toFixed(0)} req/s`,
+      note: `${us('traced')} vs ${us('plain')} µs; ${how}; wall clock ${median(rps.traced).toFixed(0)} vs ${median(rps.plain).toFixed(0)} req/s`,
     });
+    h.report(
+      `${framework}: untriggered throughput, stepmark / a no-op ${framework === 'fastify' ? 'hook' : 'middleware'} in its place`,
+      median(vsNoop),
+      'x',
+      {
+        target: '>= 0.98',
+        note: `${us('traced')} vs ${us('noop')} µs: what stepmark adds beyond the framework's cost of one more layer`,
+      },
+    );
     const before = await heap(traced);
     const half = await measured(traced, total, (i) => i % 2 === 0);
     h.report(

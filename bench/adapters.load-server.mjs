@@ -1,5 +1,6 @@
 // Child process of bench/adapters.bench.mjs: one framework (argv[2]: express | fastify) served on
-// loopback without stepmark (argv[3] = plain) or with it (traced), plus /__mem (heap after a
+// loopback without stepmark (argv[3] = plain), with a no-op middleware or hook in its place
+// (noop), or with stepmark (traced), plus /__mem (heap after a
 // forced GC), /__cpu (this process's CPU time, µs) and /__stats (onFinish calls and cross-talk
 // seen server-side). One variant per process, so CPU time per request is the variant's own.
 // Prints {"port":n}.
@@ -51,28 +52,30 @@ function internal(url, res) {
   return false;
 }
 
-async function express(traced) {
+async function express(variant) {
   const { default: createApp } = await import('express');
   const { stepmarkMiddleware } = await import('stepmark/http');
   const app = createApp();
   app.use((req, res, next) => (internal(req.url, res) ? undefined : next()));
-  if (traced) app.use(stepmarkMiddleware(options));
+  if (variant === 'traced') app.use(stepmarkMiddleware(options));
+  if (variant === 'noop') app.use((_req, _res, next) => next());
   app.get('/order/:id', async (req, res) => res.json(await handle(req.params.id)));
   const server = createServer(app);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server.address().port;
 }
 
-async function fastify(traced) {
+async function fastify(variant) {
   const { default: Fastify } = await import('fastify');
   const { stepmarkPlugin } = await import('stepmark/fastify');
   const app = Fastify();
   app.addHook('onRequest', (req, reply, done) => (internal(req.url, reply.raw) ? reply.hijack() : done()));
-  if (traced) await app.register(stepmarkPlugin, options);
+  if (variant === 'traced') await app.register(stepmarkPlugin, options);
+  if (variant === 'noop') app.addHook('onRequest', (_req, _reply, done) => done());
   app.get('/order/:id', (req) => handle(req.params.id));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return app.server.address().port;
 }
 
 const start = framework === 'fastify' ? fastify : express;
-process.stdout.write(`${JSON.stringify({ port: await start(process.argv[3] === 'traced') })}\n`);
+process.stdout.write(`${JSON.stringify({ port: await start(process.argv[3]) })}\n`);
