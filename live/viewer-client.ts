@@ -547,28 +547,41 @@ export function viewerMain(): void {
         " lost: this page fell behind the server's buffer.";
       lostEl.hidden = false;
     });
+    // Live span/step events (a bus with liveEvents): which requests are running right now,
+    // and where each one is.
+    const running = new Map<number, { label: string; at: string }>();
     source.addEventListener('event', (ev) => {
       liveEvents++;
+      let d: Ev & { name?: string; type?: string; request_id?: unknown; trace?: number };
       try {
-        const d = JSON.parse((ev as MessageEvent).data) as Ev & {
-          name?: string;
-          type?: string;
-          request_id?: unknown;
-        };
-        const what = [
-          d.type,
-          or(d.name, d.stage),
-          d.action,
-          d.entity_id,
-          d.request_id !== undefined ? '(' + show(d.request_id) + ')' : '',
-        ]
-          .filter(Boolean)
-          .join(' ');
-        activityEl.textContent = liveEvents + ' live events · last: ' + clip(what, 120);
-        activityEl.hidden = false;
+        d = JSON.parse((ev as MessageEvent).data);
       } catch (_error) {
-        /* ignore */
+        return;
       }
+      const id = typeof d.trace === 'number' ? d.trace : -1;
+      const label = d.request_id !== undefined ? show(d.request_id) : 'trace ' + id;
+      if (d.type === 'trace-end') running.delete(id);
+      else {
+        const at =
+          d.type === 'span-start'
+            ? or(d.name, '')
+            : d.type === 'event'
+              ? or(d.stage, '') + ' → ' + or(d.action, '')
+              : '';
+        const current = running.get(id);
+        if (current) current.at = at || current.at;
+        else if (running.size < 1000) running.set(id, { label, at });
+      }
+      const list = [...running.values()]
+        .slice(0, 5)
+        .map((r) => r.label + (r.at ? ' (' + clip(r.at, 60) + ')' : ''));
+      activityEl.textContent =
+        liveEvents +
+        ' live events · running: ' +
+        (running.size
+          ? list.join(', ') + (running.size > 5 ? ' and ' + (running.size - 5) + ' more' : '')
+          : 'none');
+      activityEl.hidden = false;
     });
   } else {
     statusEl.textContent = 'offline copy';

@@ -35,7 +35,13 @@ beforeAll(async () => {
     env: { ...process.env, STEPMARK_LIVE_SECRET: SECRET },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [line] = (await once(createInterface({ input: app.stdout! }), 'line')) as [string];
+  // The first line says where it listens; a crash before that fails at once, not at a timeout.
+  const line = await Promise.race([
+    once(createInterface({ input: app.stdout! }), 'line').then(([l]) => l as string),
+    once(app, 'exit').then(([code]) => {
+      throw new Error(`test/live/fixtures/server.mjs exited with ${code} before listening`);
+    }),
+  ]);
   base = `http://127.0.0.1:${JSON.parse(line).port}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -333,11 +339,16 @@ describe('live viewer in chromium', () => {
       'before-2',
       'before-1',
     ]);
-    // Live span/step events of a running trace show up as activity.
-    await control('/_test/live-events');
+    // Live span/step events: a request still in the middle of its work shows as running, at
+    // the step it has reached; it leaves the list when it ends.
+    await control('/_test/live-start');
     await expect
       .poll(() => page.locator('#activity').textContent())
-      .toMatch(/^\d+ live events · last: trace-end \(live-99\)$/);
+      .toMatch(/^\d+ live events · running: live-99 \(waitForApproval → requested\)$/);
+    await control('/_test/live-release');
+    await expect
+      .poll(() => page.locator('#activity').textContent())
+      .toMatch(/^\d+ live events · running: none$/);
     // Whatever is published (here fields of the wrong types) never breaks the page.
     await control('/_test/small-malformed');
     await expect.poll(() => page.locator('#count').textContent()).toBe('8 traces');
