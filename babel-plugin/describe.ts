@@ -27,6 +27,13 @@ const TRANSPARENT = new Set([
   'TypeCastExpression',
 ]);
 
+/** `path` itself, or the outermost transparent wrapper around it (`(f as F)!` → the `!`). */
+export function outermostWrapper(path: NodePath): NodePath {
+  let p = path;
+  while (p.parentPath && TRANSPARENT.has(p.parentPath.node.type)) p = p.parentPath;
+  return p;
+}
+
 /** Function nodes that can carry a body. */
 export type FunctionPath = NodePath<
   | t.FunctionDeclaration
@@ -132,8 +139,7 @@ export class Namer {
 
   /** What an expression (function, class or object literal) is bound to. */
   bindingOf(exprPath: NodePath): Binding {
-    let p: NodePath = exprPath;
-    while (p.parentPath && TRANSPARENT.has(p.parentPath.node.type)) p = p.parentPath;
+    const p = outermostWrapper(exprPath);
     const parent = p.parentPath;
     if (!parent) return { type: 'none' };
     const pn = parent.node;

@@ -34,7 +34,7 @@ import {
 } from '../instrument/index.js';
 import { CallRewriter } from './calls.js';
 import { addCallSite, isMethodSyntax, positionOf } from './catalog.js';
-import { type FunctionPath, Namer } from './describe.js';
+import { type FunctionPath, Namer, outermostWrapper } from './describe.js';
 import { FileDirectives, isRuntimeBinding } from './directives.js';
 import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
 import { BabelStripper } from './strip.js';
@@ -275,8 +275,7 @@ function isTypeScriptHelper(path: FunctionPath): boolean {
   if (node.type !== 'FunctionExpression' || node.id || node.params.length !== 1) return false;
   const param = node.params[0]!;
   if (param.type !== 'Identifier') return false;
-  let p: NodePath = path;
-  while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+  const p = outermostWrapper(path);
   const call = p.parentPath;
   if (!call?.isCallExpression() || p.key !== 'callee' || call.node.arguments.length !== 1) return false;
   const arg = call.node.arguments[0]!;
@@ -306,8 +305,7 @@ function isTypeScriptHelper(path: FunctionPath): boolean {
  */
 function ownDirective(path: NodePath, directives: FileDirectives): Directive | undefined {
   let found = directives.get(path.node);
-  let p: NodePath = path;
-  while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+  let p = outermostWrapper(path);
   for (let parent = p.parentPath; parent; p = parent, parent = parent.parentPath) {
     const type = parent.node.type;
     let last = false;
@@ -340,8 +338,7 @@ function containerDirective(path: FunctionPath, directives: FileDirectives): Dir
     container = path.parentPath.parentPath;
   else if (node.type === 'ObjectMethod') container = path.parentPath;
   else {
-    let p: NodePath = path;
-    while (p.parentPath && isTransparent(p.parentPath.node)) p = p.parentPath;
+    const p = outermostWrapper(path);
     const parent = p.parentPath;
     if (parent && p.key === 'value') {
       if (parent.isObjectProperty()) container = parent.parentPath;
@@ -369,16 +366,6 @@ function merge(a: Directive | undefined, b: Directive | undefined): Directive | 
   if (!a || !b) return a ?? b;
   if (a.type === 'ignore' || b.type === 'ignore') return a.type === 'ignore' ? a : b;
   return a.entity || a.kind ? a : b;
-}
-
-function isTransparent(node: t.Node): boolean {
-  return (
-    node.type === 'ParenthesizedExpression' ||
-    node.type === 'TSAsExpression' ||
-    node.type === 'TSSatisfiesExpression' ||
-    node.type === 'TSNonNullExpression' ||
-    node.type === 'TSTypeAssertion'
-  );
 }
 
 /**
