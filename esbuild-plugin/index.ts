@@ -66,6 +66,8 @@ interface Stats {
   unchanged: number;
   skippedNoMarker: number;
   skippedNodeModules: number;
+  /** Whether `include` selected at least one file. */
+  includeMatched: boolean;
 }
 
 /**
@@ -93,7 +95,13 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
       // esbuild reads an input source map only when it writes one; otherwise skip making it.
       const wantsMap = !!build.initialOptions.sourcemap;
       const cache = new Map<string, { source: string; result: OnLoadResult | undefined }>();
-      const stats: Stats = { instrumented: 0, unchanged: 0, skippedNoMarker: 0, skippedNodeModules: 0 };
+      const stats: Stats = {
+        instrumented: 0,
+        unchanged: 0,
+        skippedNoMarker: 0,
+        skippedNodeModules: 0,
+        includeMatched: false,
+      };
 
       // `catalog`: this build's stage catalog file (docs/CATALOG.md), written when the build ends
       const catalog =
@@ -102,6 +110,18 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
 
       build.onStart(() => {
         stats.instrumented = stats.unchanged = stats.skippedNoMarker = stats.skippedNodeModules = 0;
+        stats.includeMatched = false;
+      });
+      // Off by accident must not be silent: an `include` that selects nothing is most likely a
+      // wrong root or pattern. Said once per plugin instance (watch mode rebuilds often).
+      let warnedInclude = false;
+      build.onEnd(() => {
+        if (resolved.include.length === 0 || stats.includeMatched || warnedInclude) return;
+        warnedInclude = true;
+        process.stderr.write(
+          `[stepmark] warning: include ${JSON.stringify(resolved.include)} matched no file of this build ` +
+            `(patterns are relative to root ${JSON.stringify(resolved.root)})\n`,
+        );
       });
       if (resolved.debug) {
         build.onEnd(() => {
@@ -134,15 +154,13 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
               return undefined;
             }
           }
+          const included =
+            resolved.include.length > 0 &&
+            isIncluded(relativePath ?? relativeToRoot(path, resolved.root), resolved);
+          if (included) stats.includeMatched = true;
           // The common case, decided on the raw bytes without decoding them: nothing to do.
           const bytes = readFileSync(path);
-          if (
-            !bytesMayNeedWork(bytes, resolved) &&
-            !(
-              resolved.include.length > 0 &&
-              isIncluded(relativePath ?? relativeToRoot(path, resolved.root), resolved)
-            )
-          ) {
+          if (!included && !bytesMayNeedWork(bytes, resolved)) {
             stats.skippedNoMarker++;
             return undefined;
           }

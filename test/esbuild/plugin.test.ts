@@ -248,6 +248,24 @@ describe('esbuild plugin: debug output', () => {
 });
 
 describe('esbuild plugin: errors', () => {
+  it('warns once when include selects no file (wrong root or pattern), never when it does', async () => {
+    const dir = project({ 'src/main.ts': 'export const m = 1;\n' });
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await bundle(dir, 'src/main.ts', { include: ['source/**'] });
+      await bundle(dir, 'src/main.ts', { include: ['src/**'] });
+    } finally {
+      write.mockRestore();
+    }
+    const warnings = lines.filter((l) => l.includes('matched no file'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('include ["source/**"] matched no file of this build');
+  });
+
   it('fails the build on a bad directive with file, line, column and the source line', async () => {
     const dir = project({
       'src/bad.ts': `export const x = 1;\n\n  /** @stepmark entity=order.id kind=order colour=red */\nexport function f(order: { id: string }) {}\n`,
