@@ -2,7 +2,7 @@
 // ReadableStream, performance): it runs wherever Hono runs (Node, Bun, Deno, workers). Only
 // types come from hono.
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { collect, run } from '../../runtime/index.js';
+import { collect, enabled, run } from '../../runtime/index.js';
 import type { Trace } from '../../runtime/types.js';
 import {
   AdapterCore,
@@ -90,6 +90,13 @@ function traceRequest(
         failed = true;
         hand(error, true);
       }
+      if (!enabled()) {
+        // Off by accident must not be silent: without AsyncLocalStorage (e.g. a worker without
+        // Node compatibility) the trace does not survive `await next()`.
+        lostAcrossAwait(core);
+        if (!failed) hand();
+        return;
+      }
       const route = routeOf(c, self);
       let aborted = false;
       if (!failed) {
@@ -117,6 +124,20 @@ function traceRequest(
       hand(error, true);
     });
   });
+}
+
+const warned = new WeakSet<AdapterCore<Context>>();
+
+function lostAcrossAwait(core: AdapterCore<Context>): void {
+  if (warned.has(core)) return;
+  warned.add(core);
+  core.report(
+    new Error(
+      'stepmark/hono: the trace was lost across `await next()`: this runtime has no AsyncLocalStorage, so ' +
+        'requests cannot be traced (on Cloudflare Workers, enable the nodejs_compat flag). Reported once.',
+    ),
+    'trace',
+  );
 }
 
 /**

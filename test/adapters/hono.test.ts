@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
@@ -103,6 +104,35 @@ describe('stepmark/hono specifics', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('says once, through onError, when the runtime has no AsyncLocalStorage (and still answers)', () => {
+    // A fresh process whose runtime cannot find AsyncLocalStorage, as on a worker without Node
+    // compatibility: the trace cannot survive `await next()`.
+    const script = `
+      delete process.getBuiltinModule;
+      const { Hono } = await import('hono');
+      const { stepmarkMiddleware } = await import('stepmark/hono');
+      const stepmark = await import('stepmark');
+      const reports = [];
+      const app = new Hono();
+      app.use(stepmarkMiddleware({ onFinish: () => reports.push('finish'), onError: (e, s) => reports.push(s + ': ' + e.message) }));
+      app.get('/', async (c) => { await Promise.resolve(); stepmark.record('a', 'b'); return c.text('ok'); });
+      const bodies = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await app.fetch(new Request('http://x/', { headers: { 'x-stepmark': '1' } }));
+        bodies.push(r.status + ' ' + (await r.text()));
+      }
+      console.log(JSON.stringify({ reports, bodies }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const { reports, bodies } = JSON.parse(out);
+    expect(bodies).toEqual(['200 ok', '200 ok']);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatch(/^trace: stepmark\/hono: the trace was lost across `await next\(\)`/);
   });
 
   it('throws the typed error at creation', () => {
