@@ -40,6 +40,21 @@ export { createSink, DroppedNotice, type Sink, type SinkItem, textTarget } from 
 
 import { textTarget } from './sink.js';
 
+/**
+ * One `onEnd` callback that hands each trace to several sinks (each with its own queue, so a slow or
+ * failed one never holds up the others).
+ *
+ * @example
+ * ```ts
+ * run(handler, { onEnd: teeSinks(ndjsonSink('traces.ndjson'), pinoSink(log)) });
+ * ```
+ */
+export function teeSinks(...sinks: ReadonlyArray<Pick<Sink, 'write'>>): (trace: Trace) => void {
+  return (trace) => {
+    for (const s of sinks) s.write(trace);
+  };
+}
+
 export interface NdjsonSinkOptions extends QueueOptions {
   /**
    * `'trace'` (default): one line per trace, the trace JSON exactly as `collect()` returns it.

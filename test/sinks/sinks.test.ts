@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import pino from 'pino';
-import { consoleSink, flattenTrace, ndjsonSink, pinoSink, type SinkError } from 'stepmark/sinks';
+import { consoleSink, flattenTrace, ndjsonSink, pinoSink, type SinkError, teeSinks } from 'stepmark/sinks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleTrace } from './fixture.js';
 
@@ -53,6 +53,18 @@ describe('ndjson file sink', () => {
     await sink.close();
     expect(readLines(file).map((t) => t.meta.request_id)).toEqual(['real']);
     expect(sink.stats).toMatchObject({ written: 1, dropped: 1 });
+  });
+
+  it('teeSinks hands each trace to every sink; a failed one does not hold up the others', async () => {
+    const good = tmp();
+    const a = ndjsonSink(good);
+    const b = ndjsonSink(path.join(dir, 'nope', 'x.ndjson'), { onError: () => {} });
+    const onEnd = teeSinks(b, a);
+    onEnd(sampleTrace('t1'));
+    onEnd(sampleTrace('t2'));
+    await Promise.all([a.close(), b.close()]);
+    expect(readLines(good).map((t) => t.meta.request_id)).toEqual(['t1', 't2']);
+    expect(b.stats.written).toBe(0);
   });
 
   it("records mode: one line per span and per event, time-ordered, without entered/exited, each with the trace's meta", async () => {
