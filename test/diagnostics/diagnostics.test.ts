@@ -274,3 +274,47 @@ describe('diagnostics_channel bridge', () => {
     expect(out.trim()).toBe('v20 start f,error boom,end f,asyncStart f,asyncEnd f');
   });
 });
+
+describe('diagnostics_channel bridge on a real build', () => {
+  it('publishes the build-time names and locations of an esbuild-instrumented app, async spans included', async () => {
+    const { project, bundle, load } = await import('../esbuild/helpers.js');
+    const dir = project({
+      'orders.ts': [
+        '// @stepmark',
+        "import { step } from 'stepmark';",
+        'export class OrderService {',
+        '  async place(total: number) {',
+        '    await new Promise((r) => setTimeout(r, 1));',
+        "    step(total > 0 ? 'accepted' : 'rejected');",
+        '    return this.price(total);',
+        '  }',
+        '  price(total: number) {',
+        '    return total * 2;',
+        '  }',
+        '}',
+      ].join('\n'),
+    });
+    const built = await bundle(dir, 'orders.ts');
+    const { OrderService } = await load<{ OrderService: new () => { place(n: number): Promise<number> } }>(
+      built.outfile,
+    );
+    disable = stepmark.enableDiagnosticsChannel();
+    const sub = listen();
+    try {
+      await stepmark.capture(() => new OrderService().place(3));
+    } finally {
+      sub.stop();
+    }
+    expect(sub.log).toEqual([
+      'start OrderService.place',
+      'event OrderService.place:accepted span=OrderService.place entity=-',
+      'start OrderService.price',
+      'end OrderService.price',
+      'end OrderService.place',
+      'asyncStart OrderService.place',
+      'asyncEnd OrderService.place',
+    ]);
+    expect(sub.contexts.get('1')).toMatchObject({ location: 'orders.ts:4:9', async: true });
+    expect(sub.contexts.get('2')).toMatchObject({ location: 'orders.ts:9:3', async: false });
+  });
+});
