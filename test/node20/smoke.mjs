@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import * as stepmark from 'stepmark';
-import { v1 as __stepmark, abi } from 'stepmark/runtime';
+import { v1 as __stepmark, abi, FRAME_ASYNC } from 'stepmark/runtime';
 import { normalizeTrace, renderSpanTree } from 'stepmark/testing';
 
 const require = createRequire(import.meta.url);
@@ -212,6 +212,80 @@ await check('200 concurrent traces with timers and emitters never mix', async ()
     const mine = trace.events.filter((e) => e.stage === 'emit' || e.stage === 'done').map((e) => e.action);
     assert.deepEqual(mine, [String(k), String(k)]);
     assert.equal(trace.spans.length, 3);
+  });
+});
+
+await check('FRAME_ASYNC frames and async generators keep parents exact', async () => {
+  async function flagged(name) {
+    const __smf = __stepmark.enter(name, void 0, FRAME_ASYNC);
+    try {
+      __smf.r(await __smf.s(sleep(1)));
+      setTimeout(() => stepmark.record('timer', name), 0);
+      __smf.r(await __smf.s(sleep(2)));
+    } finally {
+      __smf.exit();
+    }
+  }
+  async function* pages() {
+    const __smf = __stepmark.enter('pages', void 0);
+    try {
+      for (let i = 0; i < 2; i++) {
+        __smf.r(await __smf.s(sleep(1)));
+        __smf.r(yield __smf.s(i));
+      }
+    } finally {
+      __smf.exit();
+    }
+  }
+  const { trace } = await stepmark.capture(async () => {
+    await Promise.all([flagged('a'), flagged('b')]);
+    for await (const _ of pages()) stepmark.record('consumer', 'page');
+  });
+  const byName = Object.fromEntries(trace.spans.map((s) => [s.name, s]));
+  assert.deepEqual(
+    trace.spans.map((s) => `${s.parent_id ?? '-'}>${s.name}:${s.status}`),
+    ['->a:ok', '->b:ok', '->pages:ok'],
+  );
+  for (const n of ['a', 'b'])
+    assert.equal(trace.events.find((e) => e.action === n).span_id, byName[n].span_id);
+  assert.ok(trace.events.filter((e) => e.stage === 'consumer').every((e) => e.span_id === undefined));
+});
+
+await check('near the stack limit the program keeps its RangeError and the trace stays consistent', () => {
+  function rec(n) {
+    const __smf = __stepmark.enter('rec', void 0);
+    try {
+      return rec(n + 1) + 1;
+    } catch (__sme) {
+      __smf.fail(__sme);
+      throw __sme;
+    } finally {
+      __smf.exit();
+    }
+  }
+  const { trace } = stepmark.captureSync(
+    () => {
+      assert.throws(() => rec(0), RangeError);
+      __stepmark.enter('after', void 0).exit();
+    },
+    { maxSpans: 1e7, maxEvents: 10 },
+  );
+  const last = trace.spans[trace.spans.length - 1];
+  assert.equal(last.name, 'after');
+  assert.equal(last.parent_id, undefined);
+  JSON.stringify(trace);
+});
+
+await check('meta is stored in a safe, JSON-serialisable form', () => {
+  const cyclic = { big: 10n, fn() {}, sym: Symbol('s'), password: 'x' };
+  cyclic.self = cyclic;
+  const { trace } = stepmark.captureSync(() => stepmark.record('s', 'a', cyclic));
+  assert.deepEqual(trace.events[0].meta, {
+    big: '10n',
+    fn: '[Function fn]',
+    sym: 'Symbol(s)',
+    password: '[Redacted]',
+    self: '[Circular]',
   });
 });
 
