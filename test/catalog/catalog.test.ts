@@ -3,6 +3,7 @@
  * (`catalog` option), the built app runs in a trace, and the runtime compares the trace with the
  * catalog (stages never reached, actions never taken).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -117,6 +118,26 @@ describe('stage catalog', () => {
       },
     });
     expect(readFileSync(path, 'utf8')).toBe(readFileSync(CATALOG, 'utf8'));
+  });
+
+  it('is written at process exit by hosts that compile file by file (Babel)', () => {
+    const path = join(OUT, 'babel-catalog.json');
+    const script = `
+      const babel = require('@babel/core');
+      const fs = require('node:fs');
+      const file = ${JSON.stringify(join(ROOT, FILE))};
+      babel.transformSync(fs.readFileSync(file, 'utf8'), {
+        filename: file, babelrc: false, configFile: false,
+        presets: ['@babel/preset-typescript'],
+        plugins: [[require('stepmark/babel-plugin').default, { root: ${JSON.stringify(ROOT)}, catalog: ${JSON.stringify(path)} }]],
+      });
+    `;
+    execFileSync(process.execPath, ['-e', script], { cwd: ROOT });
+    const written = JSON.parse(readFileSync(path, 'utf8'));
+    const esbuildSites = JSON.parse(readFileSync(CATALOG, 'utf8')).sites.filter(
+      (s: { file: string }) => s.file === FILE,
+    );
+    expect(written).toEqual({ stepmark_catalog: 1, sites: esbuildSites });
   });
 
   it('shows the stages an order rejected at the fraud check never reached', async () => {
