@@ -8,7 +8,7 @@ import { viewerPage } from '../live/viewer.js';
 import { formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
-import { filterTraces, InputError, parseTraces } from './input.js';
+import { filterTraces, InputError, oneLine, parseTraces } from './input.js';
 
 const USAGE = `Usage: stepmark view <file|-> [more files] [options]
 
@@ -79,11 +79,6 @@ export function wantColor(flag: boolean | undefined, env: NodeJS.ProcessEnv, isT
   if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   return isTTY && env.TERM !== 'dumb';
-}
-
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/\s+/g, ' ').slice(0, 200);
 }
 
 function readInput(file: string): string {
@@ -159,7 +154,7 @@ function main(argv: string[]): number {
     } catch (error) {
       // The renderer failing on one trace (e.g. a span chain deeper than the stack) is reported
       // like bad input: one line, the file, which trace, why.
-      failed ??= `stepmark: ${file}: trace ${i + 1} cannot be printed (${oneLine(error)})\n`;
+      failed ??= `stepmark: ${file}: trace ${i + 1} cannot be printed (${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))})\n`;
     }
   });
   process.stdout.write(out.join('\n'));
