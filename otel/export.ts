@@ -183,8 +183,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
 
   const orphans = eventsOf.get(undefined) ?? [];
   const rootOpt = options.root ?? 'auto';
-  const wantRoot =
-    rootOpt === true || typeof rootOpt === 'string' ? rootOpt !== 'auto' || orphans.length > 0 : false;
+  const wantRoot = rootOpt === 'auto' ? orphans.length > 0 : rootOpt !== false;
   const rootName = typeof rootOpt === 'string' && rootOpt !== 'auto' ? rootOpt : 'stepmark.trace';
   // Only needed for unfinished spans and a wrapper root: computed on first use.
   let cutMs: number | undefined;
@@ -211,10 +210,9 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   let topCtx = parentCtx;
   let root: Span | undefined;
   if (wantRoot) {
-    const first = Math.min(
-      ...spans.map((s) => parseMs(s.start)).filter(Number.isFinite),
-      ...orphans.map((o) => parseMs(o.event.timestamp)),
-    );
+    let first = Number.POSITIVE_INFINITY;
+    for (const s of spans) first = Math.min(first, parseMs(s.start) || first);
+    for (const o of orphans) first = Math.min(first, parseMs(o.event.timestamp) || first);
     const start = Number.isFinite(first) ? first : cut();
     root = tracer.startSpan(
       rootName,
@@ -234,33 +232,53 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     if (list) list.push(s);
     else children.set(key, [s]);
   }
-  const open = (s: TraceSpan, ctx: Context, top: boolean) => {
-    const start = parseMs(s.start);
+  const start = (s: TraceSpan, ctx: Context, top: boolean): Span => {
     const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
     if (top && !root) Object.assign(attrs, traceMetaAttrs());
     const span = tracer.startSpan(
       s.name,
-      { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: attrs },
+      { kind: SpanKind.INTERNAL, startTime: msToHrTime(parseMs(s.start)), attributes: attrs },
       ctx,
     );
     made.set(s.span_id, span);
     result.spans.set(s.span_id, span.spanContext());
     addEvents(span, eventsOf.get(s.span_id));
-    const childCtx = traceApi.setSpan(ctx, span);
-    for (const c of children.get(s.span_id) ?? []) open(c, childCtx, false);
-    // End after the children, so processors see a consistent tree either way.
+    return span;
+  };
+  const finish = (s: TraceSpan, span: Span) => {
+    const begin = parseMs(s.start);
     let end: number;
     if (s.status === 'unfinished' || (s.duration_ms === undefined && s.end === undefined)) {
       span.setAttribute(ATTR.UNFINISHED, true);
-      end = Math.max(cut(), start);
+      end = Math.max(cut(), begin);
     } else {
       // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
-      end = s.duration_ms !== undefined && Number.isFinite(start) ? start + s.duration_ms : parseMs(s.end);
+      end = s.duration_ms !== undefined && Number.isFinite(begin) ? begin + s.duration_ms : parseMs(s.end);
     }
     if (s.status === 'error') markFailed(span, s.error, msToHrTime(end));
     span.end(msToHrTime(end));
   };
-  for (const s of children.get(undefined) ?? []) open(s, topCtx, true);
+  // Depth-first without recursion (deeply recursive code makes deep span trees); a span ends after
+  // its children, so processors see a consistent tree either way.
+  const walk = (top: TraceSpan) => {
+    const stack: { s: TraceSpan; ctx: Context; span?: Span }[] = [{ s: top, ctx: topCtx }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.span !== undefined) {
+        stack.pop();
+        finish(frame.s, frame.span);
+        continue;
+      }
+      frame.span = start(frame.s, frame.ctx, frame.s === top);
+      const childCtx = traceApi.setSpan(frame.ctx, frame.span);
+      const kids = children.get(frame.s.span_id) ?? [];
+      for (let i = kids.length - 1; i >= 0; i--)
+        if (!made.has(kids[i]!.span_id)) stack.push({ s: kids[i]!, ctx: childCtx });
+    }
+  };
+  for (const s of children.get(undefined) ?? []) walk(s);
+  // Spans on a parent cycle (a hand-made trace) are unreachable from the top: export them as top-level.
+  for (const s of spans) if (!made.has(s.span_id)) walk(s);
 
   if (root) {
     addEvents(root, orphans);

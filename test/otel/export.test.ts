@@ -273,6 +273,43 @@ describe('export details', () => {
     expect(parseMs(undefined)).toBeNaN();
   });
 
+  it('exports very deep span trees (no recursion) and hand-made traces with a parent cycle', () => {
+    const depth = 20_000;
+    const at = '2026-01-01T00:00:00.000Z';
+    const deep: stepmark.Trace = {
+      meta: {},
+      entities: {},
+      events: [],
+      dropped: 0,
+      spans: Array.from({ length: depth }, (_, i) => ({
+        span_id: String(i + 1),
+        ...(i > 0 ? { parent_id: String(i) } : {}),
+        name: `f${i}`,
+        start: at,
+        end: at,
+        duration_ms: depth - i,
+        status: 'ok' as const,
+      })),
+    };
+    const { spans } = exportTrace(deep, { tracer });
+    expect(spans.size).toBe(depth);
+    const finished = exporter.getFinishedSpans();
+    const last = finished.find((x) => x.name === `f${depth - 1}`)!;
+    expect(parentId(last)).toBe(spans.get(String(depth - 1))!.spanId);
+    exporter.reset();
+    const cyclic: stepmark.Trace = {
+      ...deep,
+      spans: [
+        { span_id: 'a', parent_id: 'b', name: 'A', start: at, status: 'ok', duration_ms: 1 },
+        { span_id: 'b', parent_id: 'a', name: 'B', start: at, status: 'ok', duration_ms: 1 },
+      ],
+    };
+    exportTrace(cyclic, { tracer });
+    const two = exporter.getFinishedSpans();
+    expect(two.map((x) => x.name).sort()).toEqual(['A', 'B']);
+    expect(parentId(byName(two, 'B'))).toBe(byName(two, 'A').spanContext().spanId);
+  });
+
   it('spanEvents: true also exports the entered/exited events', async () => {
     const { trace: t } = await placeOrder(1);
     exportTrace(t, { tracer, spanEvents: true });
