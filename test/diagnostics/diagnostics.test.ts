@@ -318,3 +318,38 @@ describe('diagnostics_channel bridge on a real build', () => {
     expect(sub.contexts.get('2')).toMatchObject({ location: 'orders.ts:9:3', async: false });
   });
 });
+
+describe('diagnostics_channel bridge in a browser bundle', () => {
+  it('bundles for the browser without node: imports, and warns once where diagnostics_channel is missing', async () => {
+    const { build } = await import('esbuild');
+    const { runInNewContext } = await import('node:vm');
+    const { createRequire } = await import('node:module');
+    const entry = createRequire(import.meta.url)
+      .resolve('stepmark')
+      .replace(/\.cjs$/, '.js');
+    const out = await build({
+      stdin: {
+        contents: `import { enableDiagnosticsChannel, diagnosticsChannelEnabled } from ${JSON.stringify(entry)};
+          const off = enableDiagnosticsChannel();
+          off();
+          globalThis.result = { enabled: diagnosticsChannelEnabled(), again: typeof enableDiagnosticsChannel() };`,
+        resolveDir: process.cwd(),
+      },
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = out.outputFiles[0]!.text;
+    // only looked up at run time through process.getBuiltinModule, never imported or required
+    expect(code).not.toMatch(/\brequire\(|\bimport\(|from ['"]node:/);
+    expect(code).toContain('getBuiltinModule?.("node:diagnostics_channel")');
+    const warnings: string[] = [];
+    const sandbox: Record<string, unknown> = { console: { warn: (m: string) => warnings.push(m) } };
+    runInNewContext(code, sandbox);
+    expect(sandbox.result).toEqual({ enabled: false, again: 'function' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/node:diagnostics_channel is not available here/);
+  });
+});
