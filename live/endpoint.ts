@@ -116,6 +116,14 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   if (typeof heartbeatMs !== 'number' || !(heartbeatMs >= 10))
     invalid('heartbeatMs', 'must be a number >= 10');
+  const kinds = options.kinds;
+  if (
+    kinds !== undefined &&
+    (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => k !== 'trace' && k !== 'event'))
+  ) {
+    invalid('kinds', `must be a non-empty array of "trace" and "event", got ${JSON.stringify(kinds)}`);
+  }
+  if (options.title !== undefined && typeof options.title !== 'string') invalid('title', 'must be a string');
   const protection = resolveProtection<LiveRequest>(options, enabled);
 
   /** The part of `pathname` below the mount path ('' for the page), or undefined if outside. */
@@ -258,7 +266,7 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     try {
       for await (const chunk of sseChunks(bus as LiveBus, {
         since: reply.stream.since,
-        kinds: options.kinds,
+        kinds,
         heartbeatMs,
         signal: abort.signal,
       })) {
@@ -319,7 +327,7 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     request.signal?.addEventListener('abort', () => abort.abort(), { once: true });
     const chunks = sseChunks(bus as LiveBus, {
       since: reply.stream.since,
-      kinds: options.kinds,
+      kinds,
       heartbeatMs,
       signal: abort.signal,
     });

@@ -80,6 +80,7 @@ describe('live endpoint: switching on and protection', () => {
       option: 'secrte',
     });
     expect(fails({ enabled: 'true', secret: SECRET }).option).toBe('enabled');
+    expect(fails({ enabled: true, secret: SECRET, kinds: ['traces'] }).option).toBe('kinds');
     // Disabled: nothing is required, but a bad value is still reported at start-up.
     expect(fails({ secret: 'short' }).option).toBe('secret');
     expect(createLiveEndpoint({ enabled: true, secret: [SECRET, `${SECRET}-next`] }).enabled).toBe(true);
