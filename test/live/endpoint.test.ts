@@ -225,6 +225,27 @@ describe('live endpoint: the event stream', () => {
     fresh.close();
   });
 
+  it('streams only the kinds it was asked for', async () => {
+    const bus = createBus({ liveEvents: true });
+    const traces = createLiveEndpoint({ enabled: true, secret: SECRET, bus, kinds: ['trace'] });
+    const events = createLiveEndpoint({
+      enabled: true,
+      secret: SECRET,
+      bus,
+      kinds: ['event'],
+      path: '/__events',
+    });
+    const base = await serve((req, res) => void traces(req, res, () => events(req, res)));
+    const a = await connectSse(`${base}/__stepmark/events?since=0`, auth);
+    const b = await connectSse(`${base}/__events/events?since=0`, auth);
+    bus.publishEvent({ type: 'span-start', name: 'x' });
+    bus.publish(trace('t'));
+    expect((await a.take(2)).map((e) => e.event)).toEqual(['hello', 'trace']);
+    expect((await b.take(2)).map((e) => e.event)).toEqual(['hello', 'event']);
+    a.close();
+    b.close();
+  });
+
   it('tells a client that resumes too late how many items it lost', async () => {
     const live = createLiveEndpoint({ enabled: true, secret: SECRET, bus: createBus({ capacity: 3 }) });
     const base = await mount(live);
