@@ -1,10 +1,15 @@
 /**
- * Strip mode, case by case, through a real esbuild build: what is removed, what is kept and in
- * which order, and that the stripped code runs like the original with tracing off.
+ * Strip mode, case by case, through each plugin (a real esbuild build, the TypeScript compiler,
+ * Babel): what is removed, what is kept and in which order, and that the stripped code runs like
+ * the original with tracing off.
  */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
+import { compileWith } from '../babel/compile.js';
 import { bundle, load, project } from '../esbuild/helpers.js';
+import { transpile } from '../transformer/helpers.js';
 
 const CASES = `
 import { enter, record, scope, step, stepEntity, track } from 'stepmark';
@@ -50,26 +55,56 @@ export function main() {
 }
 `;
 
-describe('strip mode cases', () => {
-  it('removes every call, keeps effectful arguments in order, replaces used values, drops the import', async () => {
-    const dir = project({ 'cases.js': CASES });
-    const plain = await bundle(dir, 'cases.js', false);
-    const stripped = await bundle(dir, 'cases.js', { strip: true });
-    const expected = [undefined, 'function', 'function', 'f1 f2 iife f3 f4 f5 f6 f7'];
-    expect(((await load(plain.outfile)) as { main(): unknown }).main()).toEqual(expected);
-    expect(((await load(stripped.outfile)) as { main(): unknown }).main()).toEqual(expected);
-    const code = stripped.code.replace(/\/\/# sourceMappingURL=.*$/m, '');
-    expect(code).not.toMatch(/stepmark|__stepmark/);
-    expect(code).not.toContain('literal'); // pure arguments are gone with their call
-    expect(code).not.toContain('scope(');
-  });
+/** Each plugin's stripped ESM output of one source file (written next to the package, so `stepmark` resolves). */
+const STRIP: Record<string, (dir: string, file: string) => Promise<string>> = {
+  esbuild: async (dir, file) => (await bundle(dir, file, { strip: true })).outfile,
+  typescript: async (dir, file) => {
+    const out = transpile(readFileSync(join(dir, file), 'utf8'), {
+      fileName: join(dir, file),
+      options: { strip: true, root: dir },
+    });
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    const outfile = join(dir, 'out', `${file}.ts.mjs`);
+    writeFileSync(outfile, out.code);
+    return outfile;
+  },
+  babel: async (dir, file) => {
+    const out = await compileWith(
+      { major: 8, moduleFormat: 'esm', typescript: false, sourceMaps: false },
+      readFileSync(join(dir, file), 'utf8'),
+      join(dir, file),
+      { strip: true, root: dir },
+    );
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    const outfile = join(dir, 'out', `${file}.babel.mjs`);
+    writeFileSync(outfile, out.code);
+    return outfile;
+  },
+};
 
-  it('keeps the import when a binding is still used, and leaves a local function of the same name alone', async () => {
-    const dir = project({ 'keeps.js': KEEPS });
-    const stripped = await bundle(dir, 'keeps.js', { strip: true });
-    expect(stripped.code).toContain('from "stepmark"');
-    expect(stripped.code).not.toContain('gone');
-    expect(stripped.code).toMatch(/s\.track\("o1"\)/);
-    expect(((await load(stripped.outfile)) as { main(): unknown }).main()).toBe('local false');
+for (const [plugin, strip] of Object.entries(STRIP)) {
+  describe(`strip mode cases: ${plugin}`, () => {
+    it('removes every call, keeps effectful arguments in order, replaces used values, drops the import', async () => {
+      const dir = project({ 'cases.js': CASES });
+      const plain = await bundle(dir, 'cases.js', false);
+      const stripped = await strip(dir, 'cases.js');
+      const expected = [undefined, 'function', 'function', 'f1 f2 iife f3 f4 f5 f6 f7'];
+      expect(((await load(plain.outfile)) as { main(): unknown }).main()).toEqual(expected);
+      expect(((await load(stripped)) as { main(): unknown }).main()).toEqual(expected);
+      const code = readFileSync(stripped, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
+      expect(code).not.toMatch(/stepmark|__stepmark/);
+      expect(code).not.toContain('literal'); // pure arguments are gone with their call
+      expect(code).not.toContain('scope(');
+    });
+
+    it('keeps the import when a binding is still used, and leaves a local function of the same name alone', async () => {
+      const dir = project({ 'keeps.js': KEEPS });
+      const stripped = await strip(dir, 'keeps.js');
+      const code = readFileSync(stripped, 'utf8');
+      expect(code).toMatch(/from ["']stepmark["']/);
+      expect(code).not.toContain('gone');
+      expect(code).toMatch(/s\.track\(["']o1["']\)/);
+      expect(((await load(stripped)) as { main(): unknown }).main()).toBe('local false');
+    });
   });
-});
+}
