@@ -25,6 +25,8 @@ export const ATTR = {
   STAGE: 'stepmark.stage',
   EVENT_META: 'stepmark.meta.',
   UNFINISHED: 'stepmark.unfinished',
+  DROPPED_EVENTS: 'stepmark.dropped_events',
+  DROPPED_SPANS: 'stepmark.dropped_spans',
   EXCEPTION_TYPE: 'exception.type',
   EXCEPTION_MESSAGE: 'exception.message',
 } as const;

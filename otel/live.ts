@@ -179,6 +179,8 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
         { name: s.name, span_id: s.id, entity_id: entity?.id, location: s.location },
         entity ? { kind: entity.kind, meta: entity.meta } : undefined,
       );
+      // Like an export: a top-level span carries the trace's meta (as it is when the span opens).
+      if (s.parent === undefined && !roots.has(t)) addMeta(attrs, ATTR.TRACE_META, t.meta);
       const otel = tracer.startSpan(s.name, { kind: SpanKind.INTERNAL, attributes: attrs }, parentOf(s, t));
       spans.set(s, otel);
       let open = openByTrace.get(t);

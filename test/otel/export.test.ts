@@ -222,6 +222,7 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
       'stepmark.meta.items': 2,
     });
     expect(root.attributes['stepmark.trace.meta.request_id']).toBe('r2');
+    expect(root.attributes['stepmark.dropped_events']).toBeUndefined();
     const children = spans.filter((s) => parentId(s) === root.spanContext().spanId);
     expect(children).toHaveLength(2);
     const unfinished = children.filter((s) => s.attributes['stepmark.unfinished'] === true);
@@ -308,6 +309,22 @@ describe('export details', () => {
     const two = exporter.getFinishedSpans();
     expect(two.map((x) => x.name).sort()).toEqual(['A', 'B']);
     expect(parentId(byName(two, 'B'))).toBe(byName(two, 'A').spanContext().spanId);
+  });
+
+  it('a trace cut by maxEvents/maxSpans says so on its top-level spans', async () => {
+    const { trace: t } = await stepmark.capture(
+      () => {
+        for (let i = 0; i < 3; i++) stepmark.enter()();
+      },
+      { maxEvents: 2, maxSpans: 2 },
+    );
+    exportTrace(t, { tracer });
+    const top = exporter.getFinishedSpans()[0]!;
+    expect(top.attributes).toMatchObject({
+      'stepmark.dropped_events': t.dropped,
+      'stepmark.dropped_spans': 1,
+    });
+    expect(t.dropped).toBeGreaterThan(0);
   });
 
   it('spanEvents: true also exports the entered/exited events', async () => {

@@ -36,14 +36,17 @@ describe('enableOtel({ live: true })', () => {
     try {
       let openDuringRun: string[] = [];
       await tracer.startActiveSpan('GET /orders/42', async (http) => {
-        await stepmark.run(async () => {
-          stepmark.track('order_42', { customer: 'c1' }, { kind: 'order' });
-          const pending = place({ id: 'order_42', total: 5000 });
-          // live: while the request runs, nothing has been exported yet, but spans have started
-          openDuringRun = exporter.getFinishedSpans().map((s) => s.name);
-          await pending;
-          stepmark.record('checkout', 'responded', { status: 201 });
-        });
+        await stepmark.run(
+          async () => {
+            stepmark.track('order_42', { customer: 'c1' }, { kind: 'order' });
+            const pending = place({ id: 'order_42', total: 5000 });
+            // live: while the request runs, nothing has been exported yet, but spans have started
+            openDuringRun = exporter.getFinishedSpans().map((s) => s.name);
+            await pending;
+            stepmark.record('checkout', 'responded', { status: 201 });
+          },
+          { meta: { request_id: 'live-1' } },
+        );
         http.end();
       });
       expect(openDuringRun).toEqual(['OrderService.validate']); // validate is synchronous: already ended
@@ -63,7 +66,9 @@ describe('enableOtel({ live: true })', () => {
         'stepmark.entity.id': 'order_42',
         'stepmark.entity.kind': 'order',
         'stepmark.entity.meta.customer': 'c1',
+        'stepmark.trace.meta.request_id': 'live-1',
       });
+      expect(validateSpan.attributes['stepmark.trace.meta.request_id']).toBeUndefined();
       expect(validateSpan.events.map((e) => e.name)).toEqual(['validated']);
       expect(validateSpan.events[0]!.attributes).toMatchObject({
         'stepmark.meta.total': 5000,
