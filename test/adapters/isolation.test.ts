@@ -3,6 +3,7 @@
 // that see every resolution, for both import (ESM build) and require (CommonJS build).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -15,7 +16,12 @@ const ENTRIES: Record<string, string[]> = {
   'stepmark/grpc': ['@grpc/grpc-js'],
 };
 
-function loaded(entry: string, how: 'import' | 'require', node = process.execPath): string[] {
+// module.registerHooks needs Node >= 22.15: use the project's pinned Node if vitest runs on an older one.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const HOOKS_NODE =
+  major > 22 || (major === 22 && minor >= 15) ? process.execPath : join(root, 'node_modules/.bin/node');
+
+function loaded(entry: string, how: 'import' | 'require', node = HOOKS_NODE): string[] {
   const load =
     how === 'import'
       ? `await import(${JSON.stringify(entry)})`
