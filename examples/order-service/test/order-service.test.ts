@@ -1,9 +1,20 @@
 import { capture, collect } from 'stepmark';
-import { entityJourney, renderJourneys, renderSpanTree, stepmarkMatchers } from 'stepmark/testing';
+import {
+  entityJourney,
+  renderJourneys,
+  renderSpanTree,
+  type StepmarkMatchers,
+  stepmarkMatchers,
+} from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import { createShop, type Order } from '../src/index.js';
 
+// stepmark's matchers (toHaveSpanPath, toHaveEntityJourney, toHaveSpan), at run time and for the type checker.
 expect.extend(stepmarkMatchers);
+declare module 'vitest' {
+  interface Matchers<R extends void | Promise<void> = void | Promise<void>, T = unknown>
+    extends StepmarkMatchers<R> {}
+}
 
 const order = (id: string, patch: Partial<Order> = {}): Order => ({
   id,
