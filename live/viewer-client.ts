@@ -37,6 +37,7 @@ export function viewerMain(): void {
     events?: Ev[];
     spans?: Span[];
     dropped?: number;
+    dropped_spans?: number;
   }
   interface Entry {
     n: number;
@@ -297,6 +298,9 @@ export function viewerMain(): void {
     }
     if (or(num(t.dropped), 0) > 0) {
       out.push(el('p', 'warn', t.dropped + ' events were dropped by the recorder (maxEvents).'));
+    }
+    if (or(num(t.dropped_spans), 0) > 0) {
+      out.push(el('p', 'warn', t.dropped_spans + ' spans were not recorded (maxSpans).'));
     }
     out.push(renderTimeline(t), renderJourneys(t));
     const loose = (Array.isArray(t.events) ? t.events : []).filter(

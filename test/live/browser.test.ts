@@ -264,7 +264,14 @@ describe('live viewer in chromium', () => {
       duration_ms: 5000 - i,
       status: 'ok',
     }));
-    traces.push({ meta: { request_id: 'deep' }, entities: {}, events: [], spans: deep, dropped: 0 });
+    traces.push({
+      meta: { request_id: 'deep' },
+      entities: {},
+      events: [],
+      spans: deep,
+      dropped: 3,
+      dropped_spans: 7,
+    });
     // Written by the real command, opened from disk with the network off.
     const ndjson = join(out, 'offline.ndjson');
     writeFileSync(ndjson, traces.map((t) => JSON.stringify(t)).join('\n'));
@@ -293,6 +300,10 @@ describe('live viewer in chromium', () => {
     await page.locator('.trace-row', { hasText: 'id deep' }).click();
     await expect.poll(() => page.locator('.timeline .span-row:not(.axis-row)').count()).toBe(1500);
     expect(await page.locator('.timeline').textContent()).toContain('3500 more spans not shown');
+    expect(await page.locator('#detail .warn').allTextContents()).toEqual([
+      '3 events were dropped by the recorder (maxEvents).',
+      '7 spans were not recorded (maxSpans).',
+    ]);
     expect(await page.locator('.timeline .span-row:not(.axis-row)').nth(1499).textContent()).toMatch(
       /^↳1499 walk/,
     );
