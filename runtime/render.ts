@@ -92,33 +92,83 @@ function eventLine(ev: TraceEvent, options: FormatOptions, paint: Paint): string
   return `${ev.stage} → ${action}${meta}`;
 }
 
+/** One span of the tree in display order (see {@link spanTreeEntries}). */
+export interface SpanTreeEntry {
+  span: TraceSpan;
+  /** 0 for a root. */
+  depth: number;
+  /** Whether it is the last child of its parent. */
+  last: boolean;
+  /**
+   * Box-drawing columns of its ancestors (`│  ` or three spaces each), for tree renderings; at
+   * most {@link MAX_TREE_INDENT} levels (deeper spans print their extra depth instead).
+   */
+  indent: string;
+}
+
+/** Levels of indentation a tree rendering draws; deeper spans are marked `[+n]` (output stays linear). */
+export const MAX_TREE_INDENT = 64;
+
+/** `[+n] ` for a span deeper than {@link MAX_TREE_INDENT}, else empty. */
+export function depthMark(depth: number): string {
+  return depth > MAX_TREE_INDENT ? `[+${depth - MAX_TREE_INDENT}] ` : '';
+}
+
+/**
+ * The spans of a trace in tree order (depth first, children in start order), iteratively, so a
+ * trace thousands of spans deep renders without a stack overflow. A span whose parent is missing
+ * (dropped) is a root; spans caught in a malformed parent cycle are listed as roots too, never lost.
+ */
+export function spanTreeEntries(trace: Trace): SpanTreeEntry[] {
+  const ids = new Set(trace.spans.map((s) => s.span_id));
+  const kids = new Map<string | undefined, TraceSpan[]>();
+  for (const s of trace.spans) {
+    const p =
+      s.parent_id !== undefined && s.parent_id !== s.span_id && ids.has(s.parent_id)
+        ? s.parent_id
+        : undefined;
+    let list = kids.get(p);
+    if (!list) kids.set(p, (list = []));
+    list.push(s);
+  }
+  const out: SpanTreeEntry[] = [];
+  const seen = new Set<TraceSpan>();
+  const stack: SpanTreeEntry[] = [];
+  const pushChildren = (list: readonly TraceSpan[] | undefined, depth: number, indent: string) => {
+    if (!list) return;
+    for (let i = list.length - 1; i >= 0; i--)
+      stack.push({ span: list[i]!, depth, last: i === list.length - 1, indent });
+  };
+  const drain = () => {
+    for (let e = stack.pop(); e !== undefined; e = stack.pop()) {
+      if (seen.has(e.span)) continue;
+      seen.add(e.span);
+      out.push(e);
+      const indent =
+        e.depth === 0 || e.depth >= MAX_TREE_INDENT ? e.indent : `${e.indent}${e.last ? '   ' : '│  '}`;
+      pushChildren(kids.get(e.span.span_id), e.depth + 1, indent);
+    }
+  };
+  pushChildren(kids.get(undefined), 0, '');
+  drain();
+  for (const s of trace.spans) {
+    if (seen.has(s)) continue;
+    stack.push({ span: s, depth: 0, last: true, indent: '' });
+    drain();
+  }
+  return out;
+}
+
 /** The span tree, one line per span, children indented under their parent, in start order. */
 export function spanTreeLines(
   trace: Trace,
   options: FormatOptions = {},
   paint: Paint = (_c, s) => s,
 ): string[] {
-  const byParent = new Map<string | undefined, TraceSpan[]>();
-  const ids = new Set(trace.spans.map((s) => s.span_id));
-  for (const s of trace.spans) {
-    // A parent missing from the trace (e.g. dropped) makes the span a root rather than vanish.
-    const p = s.parent_id !== undefined && ids.has(s.parent_id) ? s.parent_id : undefined;
-    let list = byParent.get(p);
-    if (!list) byParent.set(p, (list = []));
-    list.push(s);
-  }
-  const lines: string[] = [];
-  const walk = (parent: string | undefined, prefix: string, depth: number) => {
-    const kids = byParent.get(parent) ?? [];
-    kids.forEach((s, i) => {
-      const last = i === kids.length - 1;
-      const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
-      lines.push(`${prefix}${branch}${spanLabel(s, options, paint)}`);
-      walk(s.span_id, depth === 0 ? prefix : `${prefix}${last ? '   ' : '│  '}`, depth + 1);
-    });
-  };
-  walk(undefined, '', 0);
-  return lines;
+  return spanTreeEntries(trace).map((e) => {
+    const branch = e.depth === 0 ? '' : e.last ? '└─ ' : '├─ ';
+    return `${e.indent}${branch}${depthMark(e.depth)}${spanLabel(e.span, options, paint)}`;
+  });
 }
 
 function spanLabel(s: TraceSpan, options: FormatOptions, paint: Paint): string {

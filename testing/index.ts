@@ -21,9 +21,11 @@
  * expect(renderSpanTree(trace)).toMatchInlineSnapshot();
  * ```
  */
+
+import { depthMark, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
 
-export { formatTrace } from '../runtime/render.js';
+export { formatTrace, type SpanTreeEntry, spanTreeEntries } from '../runtime/render.js';
 export type { Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 export * from './catalog.js';
 
@@ -118,33 +120,21 @@ export interface SpanTreeOptions {
 
 /**
  * The span tree as indented text, one span per line, children two spaces under their parent in
- * start order: `name [entity_id] !error: message` / `(unfinished)`.
+ * start order: `name [entity_id] !error: message` / `(unfinished)`. Spans deeper than 64 levels
+ * keep 64 levels of indentation and show the rest as `[+n]`, so the text stays linear in size.
  */
 export function renderSpanTree(input: TraceLike, options: SpanTreeOptions = {}): string {
-  const trace = asTrace(input);
-  const known = new Set(trace.spans.map((s) => s.span_id));
-  const kids = new Map<string | undefined, TraceSpan[]>();
-  for (const s of trace.spans) {
-    const p = s.parent_id !== undefined && known.has(s.parent_id) ? s.parent_id : undefined;
-    const list = kids.get(p) ?? [];
-    list.push(s);
-    kids.set(p, list);
-  }
-  const lines: string[] = [];
-  const walk = (parent: string | undefined, depth: number) => {
-    for (const s of kids.get(parent) ?? []) {
-      let line = `${'  '.repeat(depth)}${s.name}`;
+  return spanTreeEntries(asTrace(input))
+    .map(({ span: s, depth }) => {
+      let line = `${'  '.repeat(Math.min(depth, MAX_TREE_INDENT))}${depthMark(depth)}${s.name}`;
       if (s.entity_id !== undefined) line += ` [${s.entity_id}]`;
       if (options.locations && s.location) line += ` @${s.location}`;
       if (s.status === 'error') line += ` !error${s.error ? `: ${s.error}` : ''}`;
       if (s.status === 'unfinished') line += ' (unfinished)';
       else if (options.durations && s.duration_ms !== undefined) line += ` ${s.duration_ms}ms`;
-      lines.push(line);
-      walk(s.span_id, depth + 1);
-    }
-  };
-  walk(undefined, 0);
-  return lines.join('\n');
+      return line;
+    })
+    .join('\n');
 }
 
 export interface JourneyOptions {

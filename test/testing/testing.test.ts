@@ -185,6 +185,41 @@ describe('stepmark/testing', () => {
     expect(renderJourneys(trace)).toBe('(events): loose:event');
   });
 
+  it('renders traces 20 000 spans deep (no recursion) and malformed parent cycles without losing spans', () => {
+    const deep = {
+      meta: {},
+      entities: {},
+      events: [],
+      dropped: 0,
+      spans: Array.from({ length: 20_000 }, (_, i) => ({
+        span_id: String(i + 1),
+        ...(i > 0 ? { parent_id: String(i) } : {}),
+        name: `f${i}`,
+        start: 'x',
+        end: 'y',
+        duration_ms: 0.5,
+        status: 'ok' as const,
+      })),
+    };
+    const tree = renderSpanTree(deep).split('\n');
+    expect(tree).toHaveLength(20_000);
+    expect(tree[64]).toBe(`${'  '.repeat(64)}f64`);
+    expect(tree[19_999]).toBe(`${'  '.repeat(64)}[+19935] f19999`);
+    const text = formatTrace(deep, { durations: false }).split('\n');
+    expect(text).toHaveLength(20_002);
+    expect(text.slice(2, 5)).toEqual(['  f0', '  └─ f1', '     └─ f2']);
+    expect(text[20_001]).toBe(`  ${'   '.repeat(63)}└─ [+19935] f19999`);
+    const cyclic = {
+      ...deep,
+      spans: [
+        { span_id: '1', parent_id: '2', name: 'a', start: 'x', status: 'unfinished' as const },
+        { span_id: '2', parent_id: '1', name: 'b', start: 'x', status: 'unfinished' as const },
+        { span_id: '3', parent_id: '3', name: 'self', start: 'x', status: 'unfinished' as const },
+      ],
+    };
+    expect(renderSpanTree(cyclic)).toBe('self (unfinished)\na (unfinished)\n  b (unfinished)');
+  });
+
   it('matchers: span paths, entity journeys, span fields, with readable failures', async () => {
     const { trace } = await capture(() => new OrderService().place({ id: 'order_42', total: 249.99 }));
     expect(trace).toHaveSpanPath(['OrderService.place', 'FraudService.score']);
