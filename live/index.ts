@@ -18,5 +18,5 @@ export {
   type LiveRequest,
 } from './endpoint.js';
 export type { Authorize } from './protect.js';
-export { type LiveEvent, publishRuntimeEvents } from './runtime-events.js';
+export { type LiveEvent, publishRuntimeEvents, type RuntimeEventsOptions } from './runtime-events.js';
 export { type ViewerPageOptions, viewerPage } from './viewer.js';

@@ -47,6 +47,16 @@ describe('live span/step events from the runtime', () => {
     });
     expect(events[3]).toMatchObject({ span_id: events[1]!.span_id, status: 'error', error: 'card declined' });
     expect(events.some((e) => e.stage === 'after')).toBe(false);
+    expect(events.every((e) => e.t === undefined)).toBe(true); // no clock read unless asked
+    const timed = bus.subscribe();
+    const stopTimed = publishRuntimeEvents(bus, { time: true });
+    const before = Date.now();
+    await stepmark.capture(() => stepmark.record('timed', 'yes'));
+    stopTimed();
+    const stamped = timed.poll()!.item.data as LiveEvent;
+    expect(stamped.t).toBeGreaterThanOrEqual(before);
+    expect(stamped.t).toBeLessThanOrEqual(Date.now());
+    timed.cancel();
     sub.cancel();
   });
 
