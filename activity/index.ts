@@ -19,7 +19,7 @@
  */
 
 import { v1 } from '../runtime/abi.js';
-import { scope } from '../runtime/index.js';
+import { enabled, scope } from '../runtime/index.js';
 import { describeError } from '../runtime/snapshot.js';
 import { type RedactOptions, type Sanitizer, sanitizer, type Truncated } from './redact.js';
 
@@ -38,10 +38,17 @@ export interface ActivityReporter {
 /** Something that records activities. `kv` and change data arrive already sanitised. */
 export interface ActivityTracker {
   start(operation: string, subject: string | undefined, kv: Kv | undefined): ActivityReporter;
+  /**
+   * Whether `start` would record anything right now. When it returns false, `activity` skips
+   * sanitising `kv` and returns a shared no-op handle: the cost of an activity nobody records.
+   * Absent: always records.
+   */
+  enabled?(): boolean;
 }
 
 /** The handle `activity` returns. `end` is idempotent; later reports are ignored. */
 export interface Activity {
+  /** The operation; `""` on the shared no-op handle returned when nothing records. */
   readonly operation: string;
   readonly subject: string | undefined;
   reportErr(error: unknown, kv?: Kv): void;
@@ -53,7 +60,10 @@ export interface Activity {
 const NOOP_REPORTER: ActivityReporter = Object.freeze({ reportErr() {}, reportChange() {}, end() {} });
 
 /** A tracker that records nothing. */
-export const noopTracker: ActivityTracker = Object.freeze({ start: () => NOOP_REPORTER });
+export const noopTracker: ActivityTracker = Object.freeze({
+  start: () => NOOP_REPORTER,
+  enabled: () => false,
+});
 
 export interface StepmarkTrackerOptions {
   /** Entity kind given to the subject (e.g. `"order"`). */
@@ -69,6 +79,7 @@ export interface StepmarkTrackerOptions {
 export function stepmarkTracker(options: StepmarkTrackerOptions = {}): ActivityTracker {
   const kindScope = options.kind === undefined ? undefined : scope(options.kind);
   return {
+    enabled: () => v1.on() && enabled(),
     start(operation, subject, kv) {
       if (!v1.on()) return NOOP_REPORTER;
       const handle =
@@ -178,6 +189,7 @@ export function chainTrackers(
     }
   };
   return {
+    enabled: () => trackers.some((t) => t.enabled === undefined || t.enabled()),
     start(operation, subject, kv) {
       const reporters: ActivityReporter[] = [];
       for (const t of trackers) guard(() => reporters.push(t.start(operation, subject, kv)));
@@ -200,6 +212,15 @@ export interface ActivityOptions extends RedactOptions {
   /** Where activities go. Default: the tracker set with `setActivityTracker`, else `stepmarkTracker()`. */
   tracker?: ActivityTracker;
 }
+
+const NOOP_ACTIVITY: Activity = Object.freeze({
+  operation: '',
+  subject: undefined,
+  reportErr() {},
+  reportChange() {},
+  end() {},
+  [Symbol.dispose]() {},
+});
 
 let defaultTracker: ActivityTracker = stepmarkTracker();
 let defaultSanitize: Sanitizer = sanitizer();
@@ -229,6 +250,9 @@ export function activity(
   options?: ActivityOptions,
 ): Activity {
   const tracker = options?.tracker ?? defaultTracker;
+  try {
+    if (tracker.enabled !== undefined && !tracker.enabled()) return NOOP_ACTIVITY;
+  } catch {}
   const sanitize =
     options &&
     (options.redact !== undefined || options.maxValueSize !== undefined || options.previewSize !== undefined)

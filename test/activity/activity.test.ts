@@ -60,6 +60,26 @@ describe('activity() with the stepmark tracker', () => {
     expect(trace.spans[1]!.entity_id).toBeUndefined();
   });
 
+  it('outside a trace it neither reads nor copies kv, and allocates no handle; a log tracker still reads it', () => {
+    let reads = 0;
+    const kv = {
+      get heavy() {
+        reads++;
+        return 'x';
+      },
+    };
+    const a = activity('order.update', 'order_1', kv);
+    const b = activity('order.update', 'order_2', kv, {
+      tracker: chainTrackers([stepmarkTracker(), noopTracker]),
+    });
+    expect(a).toBe(b);
+    expect(reads).toBe(0);
+    const lines: ActivityLogRecord[] = [];
+    activity('order.update', 'order_1', kv, { tracker: logTracker((r) => lines.push(r)) }).end();
+    expect(reads).toBe(1);
+    expect(lines[0]!.kv).toEqual({ heavy: 'x' });
+  });
+
   it('is a silent no-op outside a trace', () => {
     const act = activity('order.update', 'order_1', { a: 1 });
     expect(() => {
