@@ -9,6 +9,7 @@ import {
   type ExpressionShape,
   isPure,
   NOOP_HANDLE_BINDING,
+  returnsHandle,
   STRIPPED_RECORDING_CALLS,
 } from '../instrument/strip.js';
 import type { CallRewriter } from './calls.js';
@@ -63,9 +64,6 @@ function shapeOf(node: t.Node): ExpressionShape<t.Node> {
   }
 }
 
-/** ABI methods whose value is an exit handle. */
-const HANDLE_METHODS: ReadonlySet<string> = new Set(['enterUser', 'enterEntityUser', 'scopeEnter']);
-
 export class BabelStripper {
   removed = 0;
   private needsHandle = false;
@@ -93,7 +91,7 @@ export class BabelStripper {
       .map((a) => (a.type === 'SpreadElement' ? t.arrayExpression([a]) : (a as t.Expression)));
     const statement = path.parentPath.isExpressionStatement();
     let out: t.Expression;
-    if (abiMethod !== undefined && HANDLE_METHODS.has(abiMethod) && !statement) {
+    if (abiMethod !== undefined && returnsHandle(abiMethod) && !statement) {
       this.needsHandle = true;
       const h = t.identifier(NOOP_HANDLE_BINDING);
       out = kept.length === 0 ? h : t.sequenceExpression([...kept, h]);

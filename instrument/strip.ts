@@ -23,6 +23,14 @@ export const STRIPPED_RECORDING_CALLS: ReadonlySet<string> = new Set([
   'track',
 ]);
 
+/** ABI methods (what explicit calls are rewritten to) whose value is an exit handle: `enter` forms. */
+const HANDLE_METHODS: ReadonlySet<string> = new Set(['enterUser', 'enterEntityUser', 'scopeEnter']);
+
+/** Whether a call rewritten to `abiMethod` returns an exit handle (then a used value becomes the no-op handle). */
+export function returnsHandle(abiMethod: string): boolean {
+  return HANDLE_METHODS.has(abiMethod);
+}
+
 /** Module-level binding of the no-op exit handle that replaces `enter()` values in strip mode. */
 export const NOOP_HANDLE_BINDING = '__smx';
 

@@ -9,6 +9,7 @@ import {
   type ExpressionShape,
   isPure,
   NOOP_HANDLE_BINDING,
+  returnsHandle,
   STRIPPED_RECORDING_CALLS,
 } from '../instrument/strip.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
@@ -66,7 +67,11 @@ function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Exp
       for (const p of node.properties) {
         if (ts.isShorthandPropertyAssignment(p) && !p.objectAssignmentInitializer) continue;
         if (ts.isPropertyAssignment(p) && !ts.isComputedPropertyName(p.name)) parts.push(p.initializer);
-        else if (ts.isMethodDeclaration(p) && !ts.isComputedPropertyName(p.name)) continue;
+        else if (
+          (ts.isMethodDeclaration(p) || ts.isGetAccessorDeclaration(p) || ts.isSetAccessorDeclaration(p)) &&
+          !ts.isComputedPropertyName(p.name)
+        )
+          continue;
         else return { type: 'effects' };
       }
       return { type: 'parts', parts };
@@ -181,8 +186,7 @@ export class Stripper {
     let handle: boolean;
     const match = this.bindings.match(call);
     if (match) {
-      handle =
-        match.method === 'enterUser' || match.method === 'enterEntityUser' || match.method === 'scopeEnter';
+      handle = returnsHandle(match.method);
     } else {
       const api = this.bindings.apiName(call.expression);
       const callee = skipOuter(ts, call.expression);

@@ -11,6 +11,7 @@ import {
   isPure,
   NOOP_HANDLE_BINDING,
   noopHandleDeclaration,
+  returnsHandle,
   STRIPPED_RECORDING_CALLS,
   strippedCall,
 } from '../../instrument/strip.js';
@@ -61,7 +62,8 @@ function shapeOf(node: Node): ExpressionShape<Node> {
     case 'ObjectExpression': {
       const parts: Node[] = [];
       for (const p of node.properties as Node[]) {
-        if (p.type !== 'Property' || p.computed || p.kind !== 'init') return { type: 'effects' };
+        // methods, getters and setters define functions: pure like function expressions
+        if (p.type !== 'Property' || p.computed) return { type: 'effects' };
         parts.push(p.value);
       }
       return { type: 'parts', parts };
@@ -87,11 +89,7 @@ export function emitStrip(
   collectApiBindings(program, importSource, bindings);
   /** Calls to remove → whether their value is an exit handle. */
   const removals = new Map<Node, boolean>();
-  for (const c of analysis.calls)
-    removals.set(
-      c.call,
-      c.abiMethod === 'enterUser' || c.abiMethod === 'enterEntityUser' || c.abiMethod === 'scopeEnter',
-    );
+  for (const c of analysis.calls) removals.set(c.call, returnsHandle(c.abiMethod));
   const bindingDecls = new Set<Node>();
   for (const list of bindings.values()) for (const b of list) bindingDecls.add(b.decl);
 
