@@ -1,6 +1,6 @@
 /**
  * Writes the code of docs/ABI.md into the source as string edits (magic-string), so everything
- * the user wrote keeps its exact text and a hi-res source map falls out for free.
+ * the user wrote keeps its exact text, and a source map to it falls out of the edits.
  *
  * Several edits can land on one offset (`{await x}`: the frame's `try {` and the `await`'s
  * `__smf.r(` both go after `{`). Edits are made outermost first; openings use `appendRight`

@@ -1,7 +1,8 @@
 /**
  * The oxc-based instrumentation shared by `stepmark/esbuild-plugin` and `stepmark/vite`:
  * parse with oxc-parser, decide with the shared rules (`instrument/`), emit docs/ABI.md's code
- * as string edits with magic-string, return the code and a hi-res source map.
+ * as string edits with magic-string, return the code and a source map (word-boundary resolution:
+ * exact for every token a stack trace or breakpoint can point at).
  *
  * The heavy dependencies (oxc-parser, magic-string; optional peer dependencies of stepmark) are
  * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
@@ -207,7 +208,12 @@ export function transform(
   const ms = new tools.MagicString(source);
   let lines: LineIndex | undefined;
   // computed when asked for (catalog option, parity tests), not on every transform
-  const catalog = (): FileCatalog => catalogOf(analysis, relativePath, (lines ??= new LineIndex(source)));
+  const catalog = (): FileCatalog =>
+    catalogOf(analysis, relativePath, (lines ??= new LineIndex(source)), {
+      program,
+      importSource: options.importSource,
+      visitorKeys: tools.visitorKeys,
+    });
   if (options.strip) {
     const stripped = emitStrip(ms, program, analysis, options.importSource, tools.visitorKeys);
     if (!ms.hasChanged()) return undefined;
