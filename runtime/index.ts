@@ -54,7 +54,7 @@ export {
 } from './diagnostics.js';
 export { type FormatOptions, formatTrace, render } from './render.js';
 export { DEFAULT_REDACT } from './snapshot.js';
-export { VERSION as version } from './state.js';
+export { useAsyncLocalStorage, VERSION as version } from './state.js';
 export type * from './types.js';
 
 /**

@@ -91,6 +91,24 @@ function findAls(): AlsClass | null {
   return null;
 }
 
+/**
+ * Supplies the AsyncLocalStorage class where the runtime cannot find it by itself (Node 20 before
+ * 20.16, Cloudflare Workers with `nodejs_compat`, …). Only before the first trace starts: returns
+ * false (and changes nothing) once a store exists or a trace is running.
+ *
+ * @example
+ * ```ts
+ * import { AsyncLocalStorage } from 'node:async_hooks';
+ * import { useAsyncLocalStorage } from 'stepmark';
+ * useAsyncLocalStorage(AsyncLocalStorage);
+ * ```
+ */
+export function useAsyncLocalStorage(cls: new () => unknown): boolean {
+  if (G.als !== undefined || G.active !== 0 || typeof cls !== 'function') return false;
+  G.alsClass = cls as AlsClass;
+  return true;
+}
+
 /** Called when a trace starts. Creates the AsyncLocalStorage on first use. */
 export function ensureStore(): void {
   if (G.als !== undefined) return;
@@ -99,7 +117,7 @@ export function ensureStore(): void {
     if (G.alsClass === null && (globalThis as any).process?.versions?.node) {
       warnOnce(
         'no-als',
-        'AsyncLocalStorage not found (Node < 20.16?): traces follow only the synchronous extent of run(); see docs/RUNTIME.md',
+        'AsyncLocalStorage not found (Node < 20.16?): traces follow only the synchronous extent of run(); pass it with useAsyncLocalStorage(), see docs/RUNTIME.md',
       );
     }
   }

@@ -172,6 +172,15 @@ describe('fresh processes', () => {
     });
   });
 
+  it('useAsyncLocalStorage supplies the store where it cannot be found, before the first trace only', () => {
+    expect(runFixture('use-als.mjs')).toEqual({
+      warnings: [],
+      accepted: true,
+      late: false,
+      events: ['before', 'after'],
+    });
+  });
+
   it('without AsyncLocalStorage: sync extent of run, and instrumented async functions, still trace; a warning says so', () => {
     const out = runFixture('fallback.mjs');
     expect(out.warnings).toHaveLength(1);
