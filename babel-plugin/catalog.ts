@@ -2,13 +2,14 @@
  * The stage catalog (docs/CATALOG.md) on Babel's AST: how an action expression reads, where a
  * site is. The format and the rules are in instrument/catalog.ts, shared with the other plugins.
  */
-import type { types as t } from '@babel/core';
+import type { NodePath, types as t } from '@babel/core';
 import {
   type ActionShape,
   callSiteShapeOfAbi,
   type FileCatalog,
   literalActions,
 } from '../instrument/catalog.js';
+import type { CallRewriter } from './calls.js';
 
 function describeAction(node: t.Node): ActionShape<t.Node> {
   switch (node.type) {
@@ -64,4 +65,23 @@ export function addCallSite(
     actions = literalActions(spread ? undefined : args[shape.actionIndex], describeAction);
   }
   catalog.addCall(name, shape, loc.start.line, loc.start.column + 1, actions);
+}
+
+/** A `record()`/`recordEntity()` call bound to the stepmark import (not rewritten, but cataloged by its literal stage). */
+export function addRecordSite(
+  catalog: FileCatalog,
+  path: NodePath<t.CallExpression>,
+  rewriter: CallRewriter,
+): void {
+  const api = rewriter.apiCall(path);
+  const loc = path.node.loc;
+  if (!api || api.onScope || !loc) return;
+  catalog.addRecord(
+    api.api,
+    path.node.arguments as t.Node[],
+    (a) => a.type === 'SpreadElement',
+    describeAction,
+    loc.start.line,
+    loc.start.column + 1,
+  );
 }

@@ -33,7 +33,7 @@ import {
   selectsWholeFile,
 } from '../instrument/index.js';
 import { CallRewriter } from './calls.js';
-import { addCallSite, isMethodSyntax, positionOf } from './catalog.js';
+import { addCallSite, addRecordSite, isMethodSyntax, positionOf } from './catalog.js';
 import { type FunctionPath, Namer, outermostWrapper } from './describe.js';
 import { FileDirectives, isRuntimeBinding } from './directives.js';
 import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
@@ -205,6 +205,7 @@ function instrumentProgram(
         },
       },
       CallExpression(path) {
+        if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
         if (stripper) {
           const { loc } = path.node;
           const removed = stripper.call(path);

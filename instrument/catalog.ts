@@ -71,6 +71,19 @@ export function callSiteShapeOfAbi(abiMethod: string): ReturnType<typeof callSit
   return api === undefined ? undefined : callSiteShape(api[0], api[1]);
 }
 
+/**
+ * `record(stage, action, meta?)` and `recordEntity(id, stage, action, meta?)`: where the stage and
+ * the action are. Their stage is written by the user (as in Go Stepmark), so a record site is
+ * listed under that stage when it is written literally.
+ */
+export function recordSiteShape(
+  api: string,
+): { call: string; stageIndex: number; actionIndex: number } | undefined {
+  if (api === 'record') return { call: 'record', stageIndex: 0, actionIndex: 1 };
+  if (api === 'recordEntity') return { call: 'recordEntity', stageIndex: 1, actionIndex: 2 };
+  return undefined;
+}
+
 /** A host's description of an action expression, one level deep. */
 export type ActionShape<N> =
   /** a string literal, or a template literal without substitutions */
@@ -117,6 +130,37 @@ export class FileCatalog {
   /** An instrumented function. */
   addFunction(name: string, member: boolean, line: number, column: number): void {
     this.sites.push({ name, kind: functionKind(name, member), file: this.file, line, column });
+  }
+
+  /**
+   * A `record`/`recordEntity` call whose arguments are `args` (host nodes), when its stage is one
+   * string written literally (else nothing: the stage is only known at run time).
+   */
+  addRecord<N>(
+    api: string,
+    args: readonly (N | undefined)[],
+    isSpread: (node: N) => boolean,
+    describe: (node: N) => ActionShape<N>,
+    line: number,
+    column: number,
+  ): void {
+    const shape = recordSiteShape(api);
+    if (shape === undefined) return;
+    const upTo = args.slice(0, shape.actionIndex + 1);
+    if (upTo.some((a) => a !== undefined && isSpread(a))) return;
+    const stage = literalActions(args[shape.stageIndex], describe);
+    if (stage.dynamic || stage.actions.length !== 1) return;
+    const actions = literalActions(args[shape.actionIndex], describe);
+    this.sites.push({
+      name: stage.actions[0]!,
+      kind: 'record',
+      file: this.file,
+      line,
+      column,
+      call: shape.call,
+      actions: actions.actions,
+      dynamic: actions.dynamic,
+    });
   }
 
   /** An explicit call (`step`, `enter`, …); `actions` for steps. */

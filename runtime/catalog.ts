@@ -14,10 +14,21 @@ import type { Trace, TraceEvent } from './types.js';
 export const CATALOG_VERSION = 1;
 
 /** What a site is: an instrumented function (by its shape) or an explicit call. */
-export type CatalogKind = 'function' | 'method' | 'constructor' | 'getter' | 'setter' | 'step' | 'enter';
+export type CatalogKind =
+  | 'function'
+  | 'method'
+  | 'constructor'
+  | 'getter'
+  | 'setter'
+  | 'step'
+  | 'enter'
+  | 'record';
 
 export interface CatalogSite {
-  /** Span name of a function; stage of a `step`/`enter` call (its enclosing function's name). */
+  /**
+   * Span name of a function; stage of a `step`/`enter` call (its enclosing function's name); the
+   * stage written literally in a `record`/`recordEntity` call.
+   */
   readonly name: string;
   readonly kind: CatalogKind;
   /** Project-relative path with `/` separators, as in span locations. */
@@ -25,11 +36,11 @@ export interface CatalogSite {
   /** 1-based line and column: a function's location, a call's start. */
   readonly line: number;
   readonly column: number;
-  /** Steps only: the actions written literally at the site, sorted. */
+  /** Steps and records only: the actions written literally at the site, sorted. */
   readonly actions?: readonly string[];
-  /** Steps only: the action is (also) computed at run time, so `actions` may be incomplete. */
+  /** Steps and records only: the action is (also) computed at run time, so `actions` may be incomplete. */
   readonly dynamic?: boolean;
-  /** Calls only: the API called (`step`, `stepEntity`, `scope.step`, `enter`, `enterEntity`, `scope.enter`). */
+  /** Calls only: the API called (`step`, `stepEntity`, `scope.step`, `enter`, `enterEntity`, `scope.enter`, `record`, `recordEntity`). */
   readonly call?: string;
 }
 
@@ -46,6 +57,7 @@ const KINDS: ReadonlySet<string> = new Set([
   'setter',
   'step',
   'enter',
+  'record',
 ]);
 
 /** Thrown by {@link loadCatalog} for something that is not a catalog of a supported version. */
@@ -197,7 +209,7 @@ export function stageCoverage(trace: Trace, options: CoverageOptions = {}): Cove
     allNames.add(site.name);
     let reached: boolean;
     let actions: SiteCoverage['actions'];
-    if (site.kind === 'step') {
+    if (site.kind === 'step' || site.kind === 'record') {
       const seen = actionsByStage.get(site.name) ?? new Set<string>();
       actions = (site.actions ?? []).map((action) => ({ action, seen: seen.has(action) }));
       reached =

@@ -10,6 +10,7 @@ import {
   type FileCatalog,
   literalActions,
 } from '../instrument/catalog.js';
+import { isShadowed, type StepmarkBindings } from './bindings.js';
 
 /** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
 export function isMethodSyntax(ts: typeof TS, node: TS.Node): boolean {
@@ -69,4 +70,30 @@ export function addCallSite(
     actions = literalActions(spread ? undefined : call.arguments[shape.actionIndex], describeAction(ts));
   }
   catalog.addCall(name, shape, line + 1, character + 1, actions);
+}
+
+/** A `record()`/`recordEntity()` call bound to the stepmark import (not rewritten, but cataloged by its literal stage). */
+export function addRecordSite(
+  ts: typeof TS,
+  catalog: FileCatalog,
+  sourceFile: TS.SourceFile,
+  call: TS.CallExpression,
+  bindings: StepmarkBindings,
+): void {
+  const api = bindings.apiName(call.expression);
+  if (api !== 'record' && api !== 'recordEntity') return;
+  let callee: TS.Expression = call.expression;
+  while (ts.isParenthesizedExpression(callee) || ts.isAsExpression(callee) || ts.isNonNullExpression(callee))
+    callee = callee.expression;
+  const local = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
+  if (ts.isIdentifier(local) && isShadowed(ts, call, local.text)) return;
+  const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
+  catalog.addRecord(
+    api,
+    call.arguments,
+    (a) => ts.isSpreadElement(a),
+    describeAction(ts),
+    line + 1,
+    character + 1,
+  );
 }

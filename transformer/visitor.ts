@@ -21,7 +21,7 @@ import {
 } from '../instrument/naming.js';
 import { type ResolvedOptions, selectFile, selectsWholeFile } from '../instrument/options.js';
 import { StepmarkBindings } from './bindings.js';
-import { addCallSite, isMethodSyntax } from './catalog.js';
+import { addCallSite, addRecordSite, isMethodSyntax } from './catalog.js';
 import { type FileDirectives, readDirectives } from './directives.js';
 import {
   call,
@@ -199,10 +199,15 @@ class FileVisitor {
       case K.GetAccessor:
       case K.SetAccessor:
         // No body: an overload, `declare` or abstract member.
-        return (node as TS.FunctionLikeDeclaration).body ? this.visitFunction(node as FunctionWithBody) : node;
+        return (node as TS.FunctionLikeDeclaration).body
+          ? this.visitFunction(node as FunctionWithBody)
+          : node;
       case K.CallExpression:
         if (this.bindings.empty) break;
-        return this.rewriteCall(ts.visitEachChild(node, this.visit, this.context) as TS.CallExpression, node as TS.CallExpression);
+        return this.rewriteCall(
+          ts.visitEachChild(node, this.visit, this.context) as TS.CallExpression,
+          node as TS.CallExpression,
+        );
       case K.PropertyDeclaration:
       case K.ClassStaticBlockDeclaration: {
         if (hasModifier(ts, node, K.DeclareKeyword)) return node;
@@ -450,20 +455,21 @@ class FileVisitor {
   }
 
   private rewriteCall(visited: TS.CallExpression, original: TS.CallExpression): TS.Node {
-    if (this.stripper) {
-      const match = this.bindings.match(original);
-      if (match)
-        addCallSite(
-          this.ts,
-          this.report.catalog,
-          this.sourceFile,
-          original,
-          match.method,
-          this.names.at(-1) ?? MODULE_SCOPE_NAME,
-        );
-      return this.stripper.replace(visited, original, this.context.factory) ?? visited;
-    }
     const match = this.bindings.match(original);
+    const catalog = this.report.catalog;
+    if (match) {
+      addCallSite(
+        this.ts,
+        catalog,
+        this.sourceFile,
+        original,
+        match.method,
+        this.names.at(-1) ?? MODULE_SCOPE_NAME,
+      );
+    } else {
+      addRecordSite(this.ts, catalog, this.sourceFile, original, this.bindings);
+    }
+    if (this.stripper) return this.stripper.replace(visited, original, this.context.factory) ?? visited;
     if (!match) return visited;
     const f = this.context.factory;
     const name = f.createStringLiteral(this.names.at(-1) ?? MODULE_SCOPE_NAME);
@@ -475,18 +481,9 @@ class FileVisitor {
     this.ts.setOriginalNode(rewritten, original);
     this.usesRuntime = true;
     this.report.rewrittenCalls++;
-    addCallSite(
-      this.ts,
-      this.report.catalog,
-      this.sourceFile,
-      original,
-      match.method,
-      this.names.at(-1) ?? MODULE_SCOPE_NAME,
-    );
     return rewritten;
   }
 }
-
 
 /** Every name the parameter list binds (destructured names included). */
 function parameterNames(ts: typeof TS, node: FunctionWithBody): string[] {

@@ -9,8 +9,17 @@ import {
   literalActions,
 } from '../../instrument/catalog.js';
 import type { LineIndex } from '../../instrument/locations.js';
-import type { Analysis } from './analyze.js';
+import type { Analysis, ApiBinding } from './analyze.js';
+import { apiNameOf, collectApiBindings } from './analyze.js';
 import type { Node } from './ast.js';
+import { isScopeNode } from './scopes.js';
+
+/** What finding `record()` sites needs besides the analysis. */
+export interface CatalogSource {
+  readonly program: Node;
+  readonly importSource: string;
+  readonly visitorKeys: Readonly<Record<string, readonly string[]>>;
+}
 
 /** oxc's view of an action expression, for {@link literalActions}. */
 export function describeAction(node: Node): ActionShape<Node> {
@@ -37,8 +46,14 @@ export function describeAction(node: Node): ActionShape<Node> {
 }
 
 /** The catalog entries of one analysed file. */
-export function catalogOf(analysis: Analysis, relativePath: string, lines: LineIndex): FileCatalog {
+export function catalogOf(
+  analysis: Analysis,
+  relativePath: string,
+  lines: LineIndex,
+  source: CatalogSource,
+): FileCatalog {
   const catalog = new FileCatalog(relativePath);
+  addRecordSites(catalog, source, lines);
   for (const frame of analysis.frames) {
     const { line, column } = lines.locate(frame.start);
     // methods, accessors and constructors are located at their key, other functions at themselves
@@ -58,4 +73,41 @@ export function catalogOf(analysis: Analysis, relativePath: string, lines: LineI
     catalog.addCall(site.name, shape, line, column, actions);
   }
   return catalog;
+}
+
+/** `record()`/`recordEntity()` calls bound to the stepmark import (the analysis does not collect them: they are not rewritten). */
+function addRecordSites(catalog: FileCatalog, source: CatalogSource, lines: LineIndex): void {
+  const bindings = new Map<string, ApiBinding[]>();
+  collectApiBindings(source.program, source.importSource, bindings);
+  if (bindings.size === 0) return;
+  const scopes: Node[] = [];
+  const visit = (node: Node): void => {
+    if (node.type === 'CallExpression') {
+      const api = apiNameOf(node.callee, scopes.toReversed(), bindings);
+      if (api === 'record' || api === 'recordEntity') {
+        const { line, column } = lines.locate(node.start);
+        catalog.addRecord(
+          api,
+          node.arguments as Node[],
+          (a) => a.type === 'SpreadElement',
+          describeAction,
+          line,
+          column,
+        );
+      }
+    }
+    const scoped = isScopeNode(node);
+    if (scoped) scopes.push(node);
+    for (const key of source.visitorKeys[node.type] ?? []) {
+      const child = node[key];
+      if (Array.isArray(child)) {
+        for (const c of child)
+          if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c);
+      } else if (child !== null && typeof child === 'object' && typeof child.type === 'string') {
+        visit(child);
+      }
+    }
+    if (scoped) scopes.pop();
+  };
+  visit(source.program);
 }

@@ -93,6 +93,26 @@ describe('stage catalog', () => {
         },
         { name: 'placeOrder', kind: 'function', file: FILE, line: 36, column: 8 },
         {
+          name: 'fulfilment',
+          kind: 'record',
+          file: FILE,
+          line: 39,
+          column: 5,
+          call: 'recordEntity',
+          actions: ['blocked', 'held'],
+          dynamic: false,
+        },
+        {
+          name: 'fulfilment',
+          kind: 'record',
+          file: FILE,
+          line: 42,
+          column: 3,
+          call: 'record',
+          actions: ['started'],
+          dynamic: false,
+        },
+        {
           name: 'handle',
           kind: 'enter',
           file: 'test/catalog/app/main.ts',
@@ -157,12 +177,14 @@ describe('stage catalog', () => {
       'FraudService.check': ['cleared'],
       'Inventory.reserve': ['reserved'],
       charge: ['charged'],
+      fulfilment: ['blocked', 'started'],
     });
     expect(stepmark.formatCoverage(trace, { entity: 'order_42', sites: (s) => s.file === FILE })).toBe(
       [
-        'stages reached: 2 of 5 (order_42)',
+        'stages reached: 3 of 6 (order_42)',
         `  ✓ FraudService.check  ${FILE}:11:3  ✗ cleared  ✓ flagged`,
         `  ✓ placeOrder          ${FILE}:36:8`,
+        `  ✓ fulfilment          ${FILE}:39:5  ✗ blocked  ✓ held  ✗ started`,
         `  ✗ Inventory.reserve   ${FILE}:19:3  never reached`,
         `  ✗ pricing.quote       ${FILE}:25:3  never reached`,
         `  ✗ charge              ${FILE}:30:8  never reached`,
@@ -181,7 +203,7 @@ describe('stage catalog', () => {
     const cov = stepmark.stageCoverage(trace, { catalog });
     expect(cov.unreached).toEqual([]);
     expect(cov.sites.find((s) => s.site.call === 'step')).toMatchObject({ reached: true, actions: [] });
-    expect(unseenActions(trace)).toEqual({});
+    expect(unseenActions(trace)).toEqual({ fulfilment: ['blocked'] });
   });
 
   it('loads catalogs of several builds into one, rejects other versions and malformed input by name', () => {

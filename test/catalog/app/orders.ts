@@ -1,5 +1,5 @@
 // @stepmark
-import { step, stepEntity, track } from 'stepmark';
+import { record, recordEntity, step, stepEntity, track } from 'stepmark';
 
 export interface Order {
   id: string;
@@ -35,7 +35,11 @@ export function charge(order: Order, method: string): void {
 /** @stepmark entity=order.id kind=order */
 export function placeOrder(order: Order): string | number {
   track(order.id, { total: order.total }, { kind: 'order' });
-  if (!new FraudService().check(order)) return 'rejected';
+  if (!new FraudService().check(order)) {
+    recordEntity(order.id, 'fulfilment', order.score > 0.95 ? 'blocked' : 'held');
+    return 'rejected';
+  }
+  record('fulfilment', 'started');
   new Inventory().reserve(order);
   charge(order, 'card');
   return pricing.quote(order);
