@@ -260,9 +260,19 @@ describe('user callbacks that throw never reach the program', () => {
     expect(result).toBe('fine');
   });
 
-  it('a trace with a broken clock still serialises', () => {
-    const { trace } = captureSync(() => record('s', 'a'), { clock: () => Number.NaN });
+  it('a trace with a broken clock still serialises, and its spans still close once', () => {
+    const { trace } = captureSync(
+      () => {
+        record('s', 'a');
+        const f = __stepmark.enter('f', void 0);
+        f.exit();
+        f.exit();
+      },
+      { clock: () => Number.NaN },
+    );
     expect(trace.events[0]!.timestamp).toBe('1970-01-01T00:00:00.000Z');
+    expect(trace.spans[0]).toMatchObject({ status: 'ok', duration_ms: 0 });
+    expect(trace.events.filter((e) => e.action === 'exited')).toHaveLength(1);
     expect(() => JSON.stringify(trace)).not.toThrow();
   });
 });
