@@ -346,7 +346,7 @@ export class RecorderTrace {
   closeSpan(span: Span): void {
     let end = this.now();
     // a broken `clock` (NaN, negative) must not make the span look open (exit is idempotent on end >= 0)
-    if (!(end >= 0)) end = span.start >= 0 ? span.start : 0;
+    if (!(end >= 0)) end = Number.isFinite(span.start) ? Math.max(span.start, 0) : 0;
     span.end = end;
     if (span.status === ST_OPEN) span.status = ST_OK;
     if (this.count >= this.maxEvents) this.dropped++;
