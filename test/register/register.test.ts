@@ -45,7 +45,8 @@ const STEPS = [
   ['audit', 'audited'],
 ];
 
-describe('stepmark/register', () => {
+// One retry: dist/ is shared and may be rebuilt by someone else while a child process loads it.
+describe('stepmark/register', { retry: 1 }, () => {
   it('instruments ESM, CommonJS and TypeScript (type stripping) files as they load on Node 24', () => {
     const r = run(NODE24, ['--import', 'stepmark/register', 'main.mjs']);
     expect(r.stderr).toBe('');
