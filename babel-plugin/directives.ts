@@ -17,7 +17,7 @@ import {
 type Node = t.Node;
 
 /** Node types a directive can attach to. */
-const ATTACHABLE = new Set([
+const ATTACHABLE_LIST = [
   'FunctionDeclaration',
   'FunctionExpression',
   'ArrowFunctionExpression',
@@ -37,7 +37,13 @@ const ATTACHABLE = new Set([
   'TSDeclareFunction',
   'ObjectMethod',
   'ObjectProperty',
-]);
+];
+const ATTACHABLE = new Set(ATTACHABLE_LIST);
+
+/** The attachable node types other than functions, as one Babel visitor key (`A|B|…`). */
+export const ATTACHABLE_TYPES = ATTACHABLE_LIST.filter(
+  (type) => !/Function|Method/.test(type) || type.startsWith('TSDeclare'),
+).join('|');
 
 /** The directives of one file. */
 export class FileDirectives {

@@ -144,51 +144,45 @@ function entityRead(t: Types, segments: readonly string[]): t.Expression {
 }
 
 /**
- * Wraps each `await` / `yield` that belongs to the function (not to nested functions):
- * `await e` → `__smf.r(await __smf.s(e))`. `for await` loops are left alone.
+ * Wraps one `await` / `yield` of an instrumented function (called for each as the traversal
+ * leaves it, inner ones first): `await e` → `__smf.r(await __smf.s(e))`,
+ * `yield` → `__smf.r(yield __smf.s())`. `for await` loops are not `AwaitExpression`s: left alone.
  *
  * When a suspension throws (a rejected `await`, `generator.throw()` at a `yield`), the `r()`
- * around it never runs; so every `catch` and `finally` of a `try` whose block suspends starts
- * with `__smf.r();` to make the span current again before the user's handler runs.
+ * around it never runs; so the `try` statements whose block contains it are collected in
+ * `trys`, and {@link resumeInHandlers} starts their `catch` and `finally` with `__smf.r();`.
  */
-export function wrapSuspensions(t: Types, path: FunctionPath): void {
+export function wrapSuspension(
+  t: Types,
+  path: NodePath<t.AwaitExpression | t.YieldExpression>,
+  fn: t.Node,
+  trys: Set<t.TryStatement>,
+): void {
+  let child: NodePath = path;
+  for (let q: NodePath | null = path.parentPath; q && q.node !== fn; child = q, q = q.parentPath) {
+    const n = q.node as t.Node;
+    if (n.type === 'TryStatement' && child.key === 'block') trys.add(n);
+  }
   const node = path.node;
-  if (!node.async && !node.generator) return;
-  ensureBlockBody(t, path);
-  const done = new WeakSet<t.Node>();
-  const trys = new Set<t.TryStatement>();
-  const frameCall = (method: string, args: t.Expression[]) =>
-    t.callExpression(t.memberExpression(t.identifier(FRAME_BINDING), t.identifier(method)), args);
-  const noteTrys = (p: NodePath) => {
-    let child: NodePath = p;
-    for (let q = p.parentPath; q && q.node !== node; child = q, q = q.parentPath) {
-      if (q.isTryStatement() && child.key === 'block') trys.add(q.node);
-    }
-  };
-  path.get('body').traverse({
-    Function(p) {
-      p.skip();
-    },
-    AwaitExpression(p: NodePath<t.AwaitExpression>) {
-      if (done.has(p.node)) return;
-      done.add(p.node);
-      noteTrys(p);
-      p.node.argument = frameCall(ABI.suspend, [p.node.argument]);
-      p.replaceWith(withLoc(frameCall(ABI.resume, [p.node]), p.node));
-    },
-    YieldExpression(p: NodePath<t.YieldExpression>) {
-      if (done.has(p.node)) return;
-      done.add(p.node);
-      noteTrys(p);
-      p.node.argument = frameCall(ABI.suspend, p.node.argument ? [p.node.argument] : []);
-      p.replaceWith(withLoc(frameCall(ABI.resume, [p.node]), p.node));
-    },
-  });
+  node.argument = frameCall(t, ABI.suspend, node.argument ? [node.argument] : []);
+  // Replace in place, without requeueing: the traversal has already been through this node.
+  (path.container as unknown as Record<string | number, t.Node>)[path.key as string | number] = withLoc(
+    frameCall(t, ABI.resume, [node]),
+    node,
+  );
+}
+
+/** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();`. */
+export function resumeInHandlers(t: Types, trys: Iterable<t.TryStatement>): void {
   for (const tryNode of trys) {
     for (const block of [tryNode.handler?.body, tryNode.finalizer]) {
-      if (block) block.body.unshift(withLoc(t.expressionStatement(frameCall(ABI.resume, [])), block));
+      if (block) block.body.unshift(withLoc(t.expressionStatement(frameCall(t, ABI.resume, [])), block));
     }
   }
+}
+
+function frameCall(t: Types, method: string, args: t.Expression[]): t.CallExpression {
+  return t.callExpression(t.memberExpression(t.identifier(FRAME_BINDING), t.identifier(method)), args);
 }
 
 /** A zero-width location at the start or end of a node (for inserted code). */

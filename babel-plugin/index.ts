@@ -11,7 +11,7 @@
  * // babel.config.json
  * { "presets": ["@babel/preset-typescript"], "plugins": [["stepmark/babel-plugin", { "include": ["src/**"] }]] }
  */
-import type { NodePath, PluginObject, PluginPass, types as t } from '@babel/core';
+import type { NodePath, PluginObject, PluginPass, types as t, Visitor } from '@babel/core';
 import { catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import {
   ABI_CHECK_FUNCTION,
@@ -35,8 +35,15 @@ import {
 import { CallRewriter } from './calls.js';
 import { addCallSite, addRecordSite, isMethodSyntax, positionOf } from './catalog.js';
 import { type FunctionPath, Namer, outermostWrapper } from './describe.js';
-import { FileDirectives, isRuntimeBinding } from './directives.js';
-import { emitFrame, frameStart, isInstrumented, wrapSuspensions } from './frame.js';
+import { ATTACHABLE_TYPES, FileDirectives, isRuntimeBinding } from './directives.js';
+import {
+  emitFrame,
+  ensureBlockBody,
+  frameStart,
+  isInstrumented,
+  resumeInHandlers,
+  wrapSuspension,
+} from './frame.js';
 import { BabelStripper } from './strip.js';
 
 type Types = typeof t;
@@ -151,9 +158,15 @@ function instrumentProgram(
   const bindingIndex = program.node.body.findIndex(isRuntimeBinding);
   const preamble = new Set(bindingIndex > 0 ? program.node.body.slice(0, bindingIndex) : []);
 
-  const onFunction = (path: FunctionPath) => {
+  /**
+   * On entering a function: whether it gets a frame (so its `await`/`yield` can be wrapped as
+   * the traversal meets them), or why not. Skips are counted here, once per function.
+   */
+  const selected = new WeakMap<t.Node, { directive?: MarkDirective; trys: Set<t.TryStatement> }>();
+  const enterFunction = (path: FunctionPath) => {
     const node = path.node;
     if (!node.body) return; // overloads, `declare`, abstract members (Babel: TSDeclare* nodes, never here)
+    directives.visit(path);
     if (
       preamble.size &&
       preamble.has(path.find((p) => p.parentPath?.isProgram() ?? false)?.node as t.Statement)
@@ -175,35 +188,71 @@ function instrumentProgram(
         frameStart(path, node.body) === 0;
       checkEntityRoot(directive, params, node.type !== 'ArrowFunctionExpression' && !derivedWithoutSuper);
     }
+    if (options.strip) {
+      const where = catalog ? locationOf(node) : undefined;
+      if (catalog && where) {
+        const at = positionOf(where);
+        catalog.addFunction(namer.nameOf(path), isMethodSyntax(node), at.line, at.column);
+      }
+      return skip('strip mode');
+    }
+    // `async x => await y`: give it a block now, so its awaits sit where they will stay.
+    if (node.async || node.generator) ensureBlockBody(t, path);
+    selected.set(node, { directive, trys: new Set() });
+  };
+
+  /** On leaving a selected function: its frame (nested functions and suspensions are done). */
+  const exitFunction = (path: FunctionPath) => {
+    const node = path.node;
+    const state = selected.get(node);
+    if (!state) return;
     const where = catalog || options.locations ? locationOf(node) : undefined;
     if (catalog && where) {
       const at = positionOf(where);
       catalog.addFunction(namer.nameOf(path), isMethodSyntax(node), at.line, at.column);
     }
-    if (options.strip) return skip('strip mode');
-    const location = options.locations ? where : undefined;
-    wrapSuspensions(t, path);
+    resumeInHandlers(t, state.trys);
     emitFrame(t, path, {
       name: namer.nameOf(path),
-      location,
-      entity: directive?.entity,
-      kind: directive?.kind,
+      location: options.locations ? where : undefined,
+      entity: state.directive?.entity,
+      kind: state.directive?.kind,
     });
     stats.instrumented++;
   };
 
+  /** An `await`/`yield` (after its operand was visited): wrapped when its function is selected. */
+  const suspension = (path: NodePath<t.AwaitExpression | t.YieldExpression>) => {
+    const fn = path.getFunctionParent();
+    const state = fn && selected.get(fn.node);
+    if (state) wrapSuspension(t, path, fn.node, state.trys);
+  };
+
   try {
     program.traverse({
-      enter(path) {
-        if (directives.hasPending) directives.visit(path);
+      // Types hold no code: not walking them saves a good part of a TypeScript file's nodes.
+      'TSTypeAnnotation|TSTypeParameterDeclaration|TSTypeParameterInstantiation|TSInterfaceDeclaration|TSTypeAliasDeclaration|ImportDeclaration'(
+        path: NodePath,
+      ) {
+        path.skip();
       },
-      // Frames are emitted on exit, after the calls and nested functions inside were handled.
-      Function: {
-        exit(path) {
-          if (path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
-          onFunction(path as FunctionPath);
+      [ATTACHABLE_TYPES]: {
+        enter(path: NodePath) {
+          if (directives.hasPending) directives.visit(path);
         },
       },
+      Function: {
+        enter(path) {
+          if (path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
+          enterFunction(path as FunctionPath);
+        },
+        // Frames are emitted on exit, after the calls and nested functions inside were handled.
+        exit(path) {
+          exitFunction(path as FunctionPath);
+        },
+      },
+      AwaitExpression: { exit: suspension },
+      YieldExpression: { exit: suspension },
       CallExpression(path) {
         if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
         if (stripper) {
@@ -223,7 +272,7 @@ function instrumentProgram(
           }
         }
       },
-    });
+    } as Visitor);
     directives.assertAllUsed();
   } catch (e) {
     throw codeFrameError(e);
