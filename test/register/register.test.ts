@@ -197,4 +197,9 @@ describe('stepmark/register', { retry: 1 }, () => {
     });
     expect(r.json()).toEqual({ result: ['placed', 4, 'audit:o1', 135, 1], spans: [], steps: [] });
   });
+
+  it('instruments the output of a loader the user registered before it (Node 24)', () => {
+    const r = run(NODE24, ['--import', './user-loader.mjs', '--import', 'stepmark/register', 'chained.mjs']);
+    expect(r.json()).toEqual({ result: 'from the user loader', spans: [['greet', 'loaded.js:2:8']] });
+  });
 });

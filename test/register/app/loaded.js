@@ -1,0 +1,4 @@
+// @stepmark
+export function greet() {
+  return __PLACEHOLDER__;
+}
