@@ -134,17 +134,46 @@ async function load(name, marked) {
 
 export default async function (h) {
   // --- build time
-  const source = `// @stepmark\n${Array.from({ length: 10 }, (_, i) => block(i)).join('')}`;
+  const body = Array.from({ length: 10 }, (_, i) => block(i)).join('');
+  const source = `// @stepmark\n${body}`;
   const lines = source.split('\n').length;
   const plainOpts = transformOptions(false);
   const pluginOpts = transformOptions(true);
+  // Long timings (several transforms each) so that garbage-collection pauses, which one side
+  // may trigger and the other pay for, average out.
+  const rounds = h.quick ? 3 : 11;
+  const ms = h.quick ? 200 : 500;
   await h.compare(
-    `transform ${lines}-line TS module: preset-typescript + plugin vs alone`,
+    `transform ${lines}-line TS module, every function instrumented: + plugin vs preset-typescript alone`,
     {
       baseline: () => babel.transformSync(source, plainOpts),
       subject: () => babel.transformSync(source, pluginOpts),
     },
-    { target: '<= 1.3', rounds: h.quick ? 3 : 9, note: 'Babel 8, every function instrumented' },
+    { target: '<= 1.3', rounds, ms, note: 'Babel 8; ~80 small functions, one per 7 lines' },
+  );
+  const unmarked = `import { step } from 'stepmark';\n${body}`;
+  await h.compare(
+    `transform ${lines}-line TS module, not marked (calls rewritten only): + plugin vs alone`,
+    {
+      baseline: () => babel.transformSync(unmarked, plainOpts),
+      subject: () => babel.transformSync(unmarked, pluginOpts),
+    },
+    { target: '<= 1.3', rounds, ms },
+  );
+  // How much of the first ratio is the plugin's own work: the same instrumented code (still
+  // TypeScript) through preset-typescript alone vs the original through preset + plugin.
+  const instrumentedTs = babel.transformSync(source, {
+    ...pluginOpts,
+    presets: [],
+    plugins: [require.resolve('@babel/plugin-syntax-typescript'), [plugin, { root: here }]],
+  }).code;
+  await h.compare(
+    "transform: plugin vs preset alone on the already-instrumented source (the plugin's own work)",
+    {
+      baseline: () => babel.transformSync(instrumentedTs, plainOpts),
+      subject: () => babel.transformSync(source, pluginOpts),
+    },
+    { rounds, ms, note: 'the rest of the first ratio is Babel processing and printing the frames' },
   );
 
   // --- run time
