@@ -222,7 +222,9 @@ function instrument(
     }
     if (!out.map) return { contents: out.code, loader };
     out.map.sources = [basename(path)];
-    return { contents: `${out.code}\n${SOURCE_MAPPING_URL}${out.map.toUrl()}\n`, loader };
+    // Buffer's native base64 (magic-string's toUrl goes through btoa(unescape(encodeURIComponent())).
+    const url = `data:application/json;charset=utf-8;base64,${Buffer.from(out.map.toString()).toString('base64')}`;
+    return { contents: `${out.code}\n${SOURCE_MAPPING_URL}${url}\n`, loader };
   } catch (error) {
     if (error instanceof StepmarkBuildError) {
       return { errors: [message(error.message, path, source, error.offset, error.length)] };

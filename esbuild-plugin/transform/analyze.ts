@@ -130,6 +130,8 @@ export function analyze(
   directives: DirectiveIndex,
   policy: Policy,
   visitorKeys: Readonly<Record<string, readonly string[]>>,
+  /** When given, receives the start offset of every run-time node (source map locations). */
+  nodeStarts?: number[],
 ): Analysis {
   const frames: FrameSite[] = [];
   const bindings = new Map<string, ApiBinding[]>();
@@ -238,6 +240,7 @@ export function analyze(
 
   const visit = (node: Node): void => {
     const type = node.type;
+    if (nodeStarts) nodeStarts.push(node.start);
     let ignoring = false;
     if (withDirectives) {
       attachDirectives(node);

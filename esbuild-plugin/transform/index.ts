@@ -1,8 +1,8 @@
 /**
  * The oxc-based instrumentation shared by `stepmark/esbuild-plugin` and `stepmark/vite`:
  * parse with oxc-parser, decide with the shared rules (`instrument/`), emit docs/ABI.md's code
- * as string edits with magic-string, return the code and a source map (word-boundary resolution:
- * exact for every token a stack trace or breakpoint can point at).
+ * as string edits with magic-string, return the code and a source map (exact at every AST node
+ * start: each token a stack trace or breakpoint can point at).
  *
  * The heavy dependencies (oxc-parser, magic-string; optional peer dependencies of stepmark) are
  * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
@@ -191,6 +191,10 @@ export function transform(
   ) {
     return undefined;
   }
+  // Source map resolution: every node start (each token a stack trace, a breakpoint or a bundler's
+  // own map can point at) plus each line start, instead of every character or word: the map is
+  // as exact where it matters and several times cheaper to build (the map dominated the cost).
+  const nodeStarts = sourceMap ? ([] as number[]) : undefined;
   const analysis = analyze(
     program,
     source,
@@ -202,10 +206,12 @@ export function transform(
       importSource: options.importSource,
     },
     tools.visitorKeys,
+    nodeStarts,
   );
   if (analysis.frames.length === 0 && analysis.calls.length === 0 && !options.strip) return undefined;
 
   const ms = new tools.MagicString(source);
+  if (nodeStarts) for (let i = 0; i < nodeStarts.length; i++) ms.addSourcemapLocation(nodeStarts[i]!);
   let lines: LineIndex | undefined;
   // computed when asked for (catalog option, parity tests), not on every transform
   const catalog = (): FileCatalog =>
@@ -219,9 +225,7 @@ export function transform(
     if (!ms.hasChanged()) return undefined;
     return {
       code: ms.toString(),
-      map: sourceMap
-        ? ms.generateMap({ hires: 'boundary', source: filename, includeContent: true })
-        : undefined,
+      map: sourceMap ? ms.generateMap({ source: filename, includeContent: true }) : undefined,
       frames: 0,
       calls: stripped.removed,
       get catalog() {
@@ -243,9 +247,7 @@ export function transform(
   ms.prependRight(importOffset(program), runtimeImport);
   return {
     code: ms.toString(),
-    map: sourceMap
-      ? ms.generateMap({ hires: 'boundary', source: filename, includeContent: true })
-      : undefined,
+    map: sourceMap ? ms.generateMap({ source: filename, includeContent: true }) : undefined,
     frames: analysis.frames.length,
     calls: analysis.calls.length,
     get catalog() {
