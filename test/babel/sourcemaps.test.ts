@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
@@ -139,5 +140,32 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       const frames = framesByError(run(file, false));
       for (const [id, at] of original) expect(frames.get(id)!.split(':').at(-2), id).toBe(String(at.line));
     });
+  });
+});
+
+describe.each([7, 8] as const)('Babel %i after another compiler', (major) => {
+  it('chains the input source map: frames point into the original TypeScript', () => {
+    // TypeScript compiles first (inline map), Babel instruments its output and chains that map.
+    const js = ts.transpileModule(SOURCE, {
+      fileName: FILE,
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        inlineSourceMap: true,
+        inlineSources: true,
+      },
+    }).outputText;
+    const result = babel(major).transformSync(
+      js,
+      babelOptions({ major, moduleFormat: 'esm', typescript: false, sourceMaps: 'inline' }, FILE, {
+        root: REPO_ROOT,
+      }),
+    );
+    expect(result!.code).toContain('__stepmark.enter("Order.load"');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `chained-${major}.mjs`);
+    writeFileSync(file, result!.code!);
+    const frames = framesByError(run(file, true));
+    for (const [id, at] of original) expect(frames.get(id), id).toBe(`${FILE}:${at.line}:${at.column}`);
   });
 });
