@@ -89,7 +89,10 @@ export function readDirectives(ts: typeof TS, sourceFile: TS.SourceFile): FileDi
     }
   }
 
+  // Only subtrees whose text holds a directive can have one attached: the walk skips the rest.
+  const occurrences = directiveOffsets(text);
   const visit = (node: TS.Node): void => {
+    if (!containsAny(occurrences, node.pos, node.end)) return;
     if (isAttachable(ts, node)) attach(node, anchors(ts, node), true);
     ts.forEachChild(node, visit);
   };
@@ -102,6 +105,25 @@ export function readDirectives(ts: typeof TS, sourceFile: TS.SourceFile): FileDi
     if (directive) throw misplacedDirectiveError(directive);
   }
   return { file, attached };
+}
+
+/** Offsets of every `@stepmark` in the text, ascending. */
+function directiveOffsets(text: string): number[] {
+  const out: number[] = [];
+  for (let at = text.indexOf('@stepmark'); at !== -1; at = text.indexOf('@stepmark', at + 1)) out.push(at);
+  return out;
+}
+
+/** Whether a sorted list has a value in [from, to). */
+function containsAny(sorted: readonly number[], from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo]! < to;
 }
 
 function isPrologue(ts: typeof TS, s: TS.Statement): boolean {
