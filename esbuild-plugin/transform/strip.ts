@@ -106,13 +106,13 @@ export function emitStrip(
     else refs.set(id.name, [id]);
   };
 
-  const visit = (node: Node, removable: boolean): void => {
+  const visit = (node: Node): void => {
     if (node.type === 'ImportDeclaration') return;
     if (node.type === 'Identifier') {
       addRef(node);
       return;
     }
-    if (node.type === 'CallExpression' && removable && bindings.size > 0) {
+    if (node.type === 'CallExpression' && bindings.size > 0) {
       let handle = removals.get(node);
       if (handle === undefined) {
         const api = apiNameOf(node.callee, scopes.toReversed(), bindings);
@@ -128,14 +128,15 @@ export function emitStrip(
           kept,
           handle,
         });
-        // what stays of the call (arguments with side effects) is walked, but nothing in it is removed
+        // what stays of the call (arguments with side effects) is walked like any code: calls in
+        // it are stripped too (their edits fall inside the kept ranges, never on the gaps around them)
         ancestors.push(node);
-        for (const a of kept) visit(a, false);
+        for (const a of kept) visit(a);
         ancestors.pop();
         return;
       }
     }
-    if (node.type === 'VariableDeclaration' && removable) {
+    if (node.type === 'VariableDeclaration') {
       const parent = ancestors[ancestors.length - 1];
       const d = node.declarations as Node[];
       for (const declarator of d) {
@@ -165,15 +166,15 @@ export function emitStrip(
       if (skipChild(node, key, child, bindingDecls)) continue;
       if (Array.isArray(child)) {
         for (const c of child)
-          if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c, removable);
+          if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c);
       } else if (typeof child.type === 'string') {
-        visit(child, removable);
+        visit(child);
       }
     }
     ancestors.pop();
     if (scoped) scopes.pop();
   };
-  visit(program, true);
+  visit(program);
 
   // Scope objects used only through removed calls go too (their `scope` reference with them).
   const inRemoved = (id: Node): boolean => {

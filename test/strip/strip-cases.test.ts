@@ -36,6 +36,7 @@ export function main() {
   const done = orders.enter('id');
   record('stage', 'action', f(6));
   track(f(7), { kind: 'k' });
+  step('outer', f(record('nested', 'call') ?? 8));
   done();
   return [r, typeof h, typeof done, log.join(' ')];
 }
@@ -88,7 +89,7 @@ for (const [plugin, strip] of Object.entries(STRIP)) {
       const dir = project({ 'cases.js': CASES });
       const plain = await bundle(dir, 'cases.js', false);
       const stripped = await strip(dir, 'cases.js');
-      const expected = [undefined, 'function', 'function', 'f1 f2 iife f3 f4 f5 f6 f7'];
+      const expected = [undefined, 'function', 'function', 'f1 f2 iife f3 f4 f5 f6 f7 f8'];
       expect(((await load(plain.outfile)) as { main(): unknown }).main()).toEqual(expected);
       expect(((await load(stripped)) as { main(): unknown }).main()).toEqual(expected);
       const code = readFileSync(stripped, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
