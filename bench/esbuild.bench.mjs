@@ -125,6 +125,14 @@ export default async function bench(h) {
     { baseline: () => build(plain, []), subject: () => build(plain, [stepmark()]) },
     { target: '<= 1.25', note: `${(bytes / 1024).toFixed(0)} KiB of source`, ...opts },
   );
+  // The floor any onLoad plugin pays here: one that returns at once, without even reading the file.
+  const bare = { name: 'bare-onload', setup: (b) => b.onLoad({ filter: /\.ts$/ }, () => undefined) };
+  await h.compare(
+    `same, a bare onLoad that returns at once (the floor for any onLoad plugin)`,
+    { baseline: () => build(plain, []), subject: () => build(plain, [bare]) },
+    { note: "reference for the line above: esbuild's per-file round trip to JavaScript", ...opts },
+  );
+
   // The plugin's own share of the unmarked case: JavaScript time inside its onLoad callback
   // (read + byte search), apart from esbuild's per-callback round trip.
   let inCallback = 0;
