@@ -90,7 +90,9 @@ export function siteName(site: CallSite, callers: CallSite[] = []): string | und
     const m = /^(?:async )?([\w$]+)\.([^\s(]+) \(/.exec(String(site));
     type = m && m[1] !== 'Function' && m[1] !== 'Object' ? m[1]! : null;
   }
-  if (type === null || type === 'Object' || type === 'global' || type === 'Window') return fn;
+  // `Module` is the receiver when a function is called through a namespace object (`ns.f()`).
+  if (type === null || type === 'Object' || type === 'Module' || type === 'global' || type === 'Window')
+    return fn;
   // Names V8 inferred from an assignment already carry their container (`Foo.bar`).
   return fn.startsWith(`${type}.`) ? fn : `${type}.${fn}`;
 }
