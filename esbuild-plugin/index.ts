@@ -21,6 +21,7 @@ import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
   isIncluded,
   isIncludedDependency,
+  languageOf,
   loadToolchain,
   relativeToRoot,
   StepmarkParseError,
@@ -39,26 +40,6 @@ const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
 
 /** Languages the transform can parse, by esbuild loader name. */
 const PARSEABLE: ReadonlySet<string> = new Set(['ts', 'tsx', 'js', 'jsx']);
-
-/** esbuild's default loader per extension (what it would use if the plugin returned nothing). */
-function defaultLoader(ext: string): SourceLanguage | undefined {
-  switch (ext) {
-    case '.ts':
-    case '.mts':
-    case '.cts':
-      return 'ts';
-    case '.tsx':
-      return 'tsx';
-    case '.js':
-    case '.mjs':
-    case '.cjs':
-      return 'js';
-    case '.jsx':
-      return 'jsx';
-    default:
-      return undefined;
-  }
-}
 
 /** What one build did, for the `debug` option. */
 interface Stats {
@@ -144,7 +125,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         (args: OnLoadArgs): OnLoadResult | undefined => {
           const path = args.path;
           const ext = extname(path);
-          const loader = (loaders[ext] as Loader | undefined) ?? defaultLoader(ext);
+          const loader = (loaders[ext] as Loader | undefined) ?? languageOf(path); // esbuild's default for the extension
           if (loader === undefined || !PARSEABLE.has(loader)) return undefined;
           let relativePath: string | undefined;
           if (path.includes('node_modules')) {
