@@ -119,6 +119,11 @@ export class FileDirectives {
     this.unused.add(directive);
   }
 
+  /** The directive attached to a node, if any, without recording a use. */
+  peek(node: Node): Directive | undefined {
+    return this.attached.get(node);
+  }
+
   /** The directive attached to a node, if any (and records that it was used). */
   get(node: Node): Directive | undefined {
     const d = this.attached.get(node);

@@ -407,7 +407,8 @@ function containerDirective(path: FunctionPath, directives: FileDirectives): Dir
 /** Whether a `@stepmark-ignore` sits on anything enclosing the function. */
 function ignoredAbove(path: NodePath, directives: FileDirectives): boolean {
   for (let p = path.parentPath; p && !p.isProgram(); p = p.parentPath) {
-    if (directives.get(p.node)?.type === 'ignore') return true;
+    // peek: a mark up there (on a variable whose value merely contains this function) is not used by it
+    if (directives.peek(p.node)?.type === 'ignore') return directives.get(p.node) !== undefined;
   }
   return false;
 }

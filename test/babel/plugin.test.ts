@@ -276,6 +276,11 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       '> 3 | // @stepmark',
     ],
     ['// @stepmark entity=this.id\nconst f = () => 1;', /only allowed on methods/, '> 1 |'],
+    [
+      'const a = 1;\n// @stepmark\nconst handler = wrap(() => a);',
+      /must directly precede/,
+      '> 2 | // @stepmark',
+    ],
   ])('reports a bad directive with file, line and column and a code frame: %s', (code, message, frame) => {
     const e = errorOf(() => transform(major, code, {}, { typescript: false }));
     expect(e.message).toMatch(message);
