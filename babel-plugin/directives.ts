@@ -68,7 +68,13 @@ export class FileDirectives {
     const firstStart = firstStatement?.start ?? Number.POSITIVE_INFINITY;
     for (const comment of comments ?? []) {
       if (!mayContainDirective(comment.value) || comment.start == null || comment.end == null) continue;
-      const found = parseComment(code.slice(comment.start, comment.end), comment.start);
+      // transformFromAst may come without the source text: rebuild the comment from its value.
+      const text = code
+        ? code.slice(comment.start, comment.end)
+        : comment.type === 'CommentLine'
+          ? `//${comment.value}`
+          : `/*${comment.value}*/`;
+      const found = parseComment(text, comment.start);
       if (found.length === 0) continue;
       if (comment.end <= firstStart && found.every(isFileDirective)) {
         fileMarked = true;

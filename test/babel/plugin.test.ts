@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import stepmarkPlugin from '../../babel-plugin/index.js';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
 
@@ -332,5 +333,26 @@ describe.each([7, 8] as const)('Babel %i on code TypeScript already compiled', (
       expect(names).not.toContain('<anonymous>.<anonymous>');
       expect(names.filter((n) => n === '<anonymous>')).toHaveLength(1); // the map callback
     }
+  });
+});
+
+describe.each([7, 8] as const)('Babel %i transformFromAst', (major) => {
+  it('reads directives without the source text', () => {
+    const core = babel(major) as unknown as {
+      parseSync(code: string, options: object): object;
+      transformFromAstSync(ast: object, code: string | undefined, options: object): { code: string };
+    };
+    const ast = core.parseSync('// @stepmark\nexport function f() { return 1; }', {
+      filename: FILE,
+      babelrc: false,
+      configFile: false,
+    });
+    const out = core.transformFromAstSync(ast, undefined, {
+      filename: FILE,
+      babelrc: false,
+      configFile: false,
+      plugins: [[stepmarkPlugin, { root: '/project' }]],
+    });
+    expect(out.code).toContain('__stepmark.enter("f", "src/order.ts:2:8")');
   });
 });
