@@ -118,7 +118,7 @@ function instrumentProgram(
     const isMember =
       node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ObjectMethod';
     const at: t.Node = isMember ? node.key : node;
-    if (isMember && node.computed && at.start != null) {
+    if (isMember && node.computed && at.start != null && code) {
       let i = at.start - 1;
       while (i > 0 && code[i] !== '[') i--;
       lines ??= new LineIndex(code);
