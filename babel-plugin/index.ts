@@ -228,51 +228,35 @@ function instrumentProgram(
     if (state) wrapSuspension(t, path, fn.node, state.trys);
   };
 
+  /** A call: the stepmark API ones are rewritten (or stripped), and recorded in the catalog. */
+  const call = (path: NodePath<t.CallExpression>) => {
+    if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
+    if (stripper) {
+      const { loc } = path.node;
+      const removed = stripper.call(path);
+      if (removed?.abiMethod && catalog)
+        addCallSite(catalog, loc, removed.abiMethod, removed.args, namer.enclosingName(path));
+      return;
+    }
+    const args = catalog ? [...path.node.arguments] : [];
+    if (rewriter?.rewrite(path, () => namer.enclosingName(path))) {
+      stats.rewritten++;
+      if (catalog) {
+        const callee = path.node.callee as t.MemberExpression;
+        const method = (callee.property as t.Identifier).name;
+        addCallSite(catalog, path.node.loc, method, args, namer.enclosingName(path));
+      }
+    }
+  };
+
   try {
-    program.traverse({
-      // Types hold no code: not walking them saves a good part of a TypeScript file's nodes.
-      'TSTypeAnnotation|TSTypeParameterDeclaration|TSTypeParameterInstantiation|TSInterfaceDeclaration|TSTypeAliasDeclaration|ImportDeclaration'(
-        path: NodePath,
-      ) {
-        path.skip();
-      },
-      [ATTACHABLE_TYPES]: {
-        enter(path: NodePath) {
-          if (directives.hasPending) directives.visit(path);
-        },
-      },
-      Function: {
-        enter(path) {
-          if (path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
-          enterFunction(path as FunctionPath);
-        },
-        // Frames are emitted on exit, after the calls and nested functions inside were handled.
-        exit(path) {
-          exitFunction(path as FunctionPath);
-        },
-      },
-      AwaitExpression: { exit: suspension },
-      YieldExpression: { exit: suspension },
-      CallExpression(path) {
-        if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
-        if (stripper) {
-          const { loc } = path.node;
-          const removed = stripper.call(path);
-          if (removed?.abiMethod && catalog)
-            addCallSite(catalog, loc, removed.abiMethod, removed.args, namer.enclosingName(path));
-          return;
-        }
-        const args = catalog ? [...path.node.arguments] : [];
-        if (rewriter?.rewrite(path, () => namer.enclosingName(path))) {
-          stats.rewritten++;
-          if (catalog) {
-            const callee = path.node.callee as t.MemberExpression;
-            const method = (callee.property as t.Identifier).name;
-            addCallSite(catalog, path.node.loc, method, args, namer.enclosingName(path));
-          }
-        }
-      },
-    } as Visitor);
+    program.traverse(directives.hasPending ? VISITOR_WITH_DIRECTIVES : VISITOR, {
+      directives,
+      enterFunction,
+      exitFunction,
+      suspension,
+      call,
+    } satisfies TraversalState);
     directives.assertAllUsed();
   } catch (e) {
     throw codeFrameError(e);
@@ -282,6 +266,59 @@ function instrumentProgram(
   if (stats.instrumented + stats.rewritten > 0) addRuntimeImport(t, program, options.importSource);
   if (options.debug) debugLog(relPath, selection, stats);
 }
+
+/** What the module-level visitors call back into: the per-file handlers. */
+interface TraversalState {
+  directives: FileDirectives;
+  enterFunction(path: FunctionPath): void;
+  exitFunction(path: FunctionPath): void;
+  suspension(path: NodePath<t.AwaitExpression | t.YieldExpression>): void;
+  call(path: NodePath<t.CallExpression>): void;
+}
+
+function makeVisitor(withDirectives: boolean): Visitor<TraversalState> {
+  const visitor: Record<string, unknown> = {
+    // Types hold no code: not walking them saves a good part of a TypeScript file's nodes.
+    'TSTypeAnnotation|TSTypeParameterDeclaration|TSTypeParameterInstantiation|TSInterfaceDeclaration|TSTypeAliasDeclaration|ImportDeclaration'(
+      path: NodePath,
+    ) {
+      path.skip();
+    },
+    Function: {
+      enter(this: TraversalState, path: NodePath) {
+        if (path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
+        this.enterFunction(path as FunctionPath);
+      },
+      // Frames are emitted on exit, after the calls and nested functions inside were handled.
+      exit(this: TraversalState, path: NodePath) {
+        this.exitFunction(path as FunctionPath);
+      },
+    },
+    'AwaitExpression|YieldExpression': {
+      exit(this: TraversalState, path: NodePath<t.AwaitExpression | t.YieldExpression>) {
+        this.suspension(path);
+      },
+    },
+    CallExpression(this: TraversalState, path: NodePath<t.CallExpression>) {
+      this.call(path);
+    },
+  };
+  if (withDirectives) {
+    visitor[ATTACHABLE_TYPES] = {
+      enter(this: TraversalState, path: NodePath) {
+        if (this.directives.hasPending) this.directives.visit(path);
+      },
+    };
+  }
+  return visitor as Visitor<TraversalState>;
+}
+
+/**
+ * The one traversal, as module-level objects so Babel prepares ("explodes") them once, not per
+ * file; the variant with the directive visitor is used only while a file has directives.
+ */
+const VISITOR = makeVisitor(false);
+const VISITOR_WITH_DIRECTIVES = makeVisitor(true);
 
 /** Why a function is skipped, or the directive that selects it. */
 interface Decision {
