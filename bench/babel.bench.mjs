@@ -7,7 +7,7 @@
 //   - the same for an empty function (reported: the frame's fixed cost made visible)
 //   - tracing on: a step() whose stage the plugin wrote vs the same call left to stack parsing
 //   - maximum recursion depth with instrumentation, tracing off and on, as a share of the plain one
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -151,6 +151,19 @@ export default async function (h) {
     },
     { target: '<= 1.3', rounds, ms, note: 'Babel 8; ~80 small functions, one per 7 lines' },
   );
+  // A real module of this repository as a second sample (larger functions than the generated one).
+  const realFile = join(here, '../transformer/visitor.ts');
+  if (existsSync(realFile)) {
+    const real = `// @stepmark\n${readFileSync(realFile, 'utf8')}`;
+    await h.compare(
+      `transform transformer/visitor.ts (${real.split('\n').length} lines), every function instrumented: + plugin vs alone`,
+      {
+        baseline: () => babel.transformSync(real, plainOpts),
+        subject: () => babel.transformSync(real, pluginOpts),
+      },
+      { target: '<= 1.3', rounds, ms },
+    );
+  }
   const unmarked = `import { step } from 'stepmark';\n${body}`;
   await h.compare(
     `transform ${lines}-line TS module, not marked (calls rewritten only): + plugin vs alone`,
