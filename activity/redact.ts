@@ -51,10 +51,8 @@ function hash(text: string): { sha256: string } | { fnv1a64: string } {
   return hasher(text);
 }
 
-export interface Sanitizer {
-  /** A redacted, capped, JSON-safe copy of `data`. Never throws. */
-  (data: Record<string, unknown> | undefined): Record<string, unknown> | undefined;
-}
+/** A redacted, capped, JSON-safe copy of `data`. Never throws. */
+export type Sanitizer = (data: Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
 
 /** Builds the function that makes kv/change data safe to record. */
 export function sanitizer(options: RedactOptions = {}): Sanitizer {
