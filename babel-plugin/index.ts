@@ -29,6 +29,7 @@ import {
   resolveOptions,
   runtimeSpecifier,
   StepmarkBuildError,
+  type StepmarkOptions,
   selectFile,
   selectsWholeFile,
 } from '../instrument/index.js';
@@ -48,11 +49,22 @@ import { BabelStripper } from './strip.js';
 
 type Types = typeof t;
 
-/** The subset of Babel's plugin API used here (same in Babel 7 and 8). */
-interface BabelApi {
-  types: Types;
+/**
+ * The subset of Babel's plugin API used here (the same in Babel 7 and 8). Declared here rather
+ * than imported so the published types do not depend on which Babel's typings a project has.
+ */
+export interface BabelApi {
+  types: unknown;
   assertVersion(range: number | string): void;
 }
+
+/** What the factory returns: an ordinary Babel plugin object. */
+export interface StepmarkBabelPluginObject {
+  name: string;
+  visitor: object;
+}
+
+export type { StepmarkOptions } from '../instrument/index.js';
 
 /** Babel versions this plugin supports. */
 export const BABEL_VERSION_RANGE = '^7.22.0 || ^8.0.0';
@@ -68,11 +80,14 @@ interface FileStats {
  * The plugin factory (Babel calls it once per options object; options are validated here,
  * so a typo fails the build at configuration time).
  */
-export default function stepmarkBabelPlugin(api: BabelApi, rawOptions?: unknown): PluginObject<PluginPass> {
+export default function stepmarkBabelPlugin(
+  api: BabelApi,
+  rawOptions?: StepmarkOptions | Record<string, unknown>,
+): StepmarkBabelPluginObject {
   api.assertVersion(BABEL_VERSION_RANGE);
   const options = resolveOptions(rawOptions, { host: 'stepmark/babel-plugin' });
-  const t = api.types;
-  return {
+  const t = api.types as Types;
+  const plugin: PluginObject<PluginPass> = {
     name: 'stepmark',
     visitor: {
       Program: {
@@ -82,6 +97,7 @@ export default function stepmarkBabelPlugin(api: BabelApi, rawOptions?: unknown)
       },
     },
   };
+  return plugin as StepmarkBabelPluginObject;
 }
 
 /** Instruments one file. */
