@@ -58,10 +58,11 @@ export interface BabelApi {
   assertVersion(range: number | string): void;
 }
 
-/** What the factory returns: an ordinary Babel plugin object. */
+/** What the factory returns: an ordinary Babel plugin object (typed loosely: any Babel's typings accept it). */
 export interface StepmarkBabelPluginObject {
   name: string;
-  visitor: object;
+  // `any`: must be assignable to the Visitor type of both Babel 7 and Babel 8 typings
+  visitor: any;
 }
 
 export type { StepmarkOptions } from '../instrument/index.js';
@@ -82,7 +83,7 @@ interface FileStats {
  */
 export default function stepmarkBabelPlugin(
   api: BabelApi,
-  rawOptions?: StepmarkOptions | Record<string, unknown>,
+  rawOptions?: StepmarkOptions | object,
 ): StepmarkBabelPluginObject {
   api.assertVersion(BABEL_VERSION_RANGE);
   const options = resolveOptions(rawOptions, { host: 'stepmark/babel-plugin' });
