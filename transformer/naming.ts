@@ -109,7 +109,7 @@ export function bindingOf(ts: typeof TS, value: BoundValue, sourceFile: TS.Sourc
   if (ts.isPropertyAssignment(parent) && parent.initializer === outer) {
     return {
       type: 'member',
-      container: objectName(bindingOf(ts, parent.parent, sourceFile)),
+      container: objectNameOf(ts, parent.parent, sourceFile),
       key: describeKey(ts, parent.name, sourceFile),
       role: 'value',
     };
@@ -200,7 +200,29 @@ export function hasModifier(ts: typeof TS, node: TS.Node, kind: TS.SyntaxKind): 
 
 /** The name of a class, as a container of its members. */
 export function classNameOf(ts: typeof TS, cls: TS.ClassLikeDeclaration, sourceFile: TS.SourceFile): string {
-  return className(cls.name?.text, bindingOf(ts, cls as BoundValue, sourceFile));
+  let name = containerNames.get(cls);
+  if (name == null) {
+    name = className(cls.name?.text, bindingOf(ts, cls as BoundValue, sourceFile));
+    containerNames.set(cls, name);
+  }
+  return name;
+}
+
+/** Container names, computed once per class or object literal (every member asks). */
+const containerNames = new WeakMap<TS.Node, string | null>();
+
+/** The name of an object literal as the container of its members, or undefined when unbound. */
+function objectNameOf(
+  ts: typeof TS,
+  obj: TS.ObjectLiteralExpression,
+  sourceFile: TS.SourceFile,
+): string | undefined {
+  let name = containerNames.get(obj);
+  if (name === undefined) {
+    name = objectName(bindingOf(ts, obj, sourceFile)) ?? null;
+    containerNames.set(obj, name);
+  }
+  return name ?? undefined;
 }
 
 /**
@@ -223,7 +245,7 @@ export function describeFunction(
     const container = ts.isClassLike(owner)
       ? classNameOf(ts, owner, sourceFile)
       : ts.isObjectLiteralExpression(owner)
-        ? objectName(bindingOf(ts, owner, sourceFile))
+        ? objectNameOf(ts, owner, sourceFile)
         : undefined;
     const key: KeyDescription =
       ts.isConstructorDeclaration(node) || !node.name

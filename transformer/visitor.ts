@@ -264,8 +264,10 @@ class FileVisitor {
       checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node) && !derivedWithoutSuper);
     }
     this.report.instrumented.push(name);
-    const at = this.sourceFile.getLineAndCharacterOfPosition(locationStart(ts, node, this.sourceFile));
-    this.report.catalog.addFunction(name, isMethodSyntax(ts, node), at.line + 1, at.character + 1);
+    if (this.options.catalog !== undefined) {
+      const at = this.sourceFile.getLineAndCharacterOfPosition(locationStart(ts, node, this.sourceFile));
+      this.report.catalog.addFunction(name, isMethodSyntax(ts, node), at.line + 1, at.character + 1);
+    }
     if (this.stripper) return visited;
     this.usesRuntime = true;
     const open: FrameOpen = {
@@ -457,7 +459,9 @@ class FileVisitor {
   private rewriteCall(visited: TS.CallExpression, original: TS.CallExpression): TS.Node {
     const match = this.bindings.match(original);
     const catalog = this.report.catalog;
-    if (match) {
+    if (this.options.catalog === undefined) {
+      // no catalog asked for: skip recording sites
+    } else if (match) {
       addCallSite(
         this.ts,
         catalog,
