@@ -338,3 +338,18 @@ describe('entity=this in a derived constructor', () => {
     expect(() => transpile(source.replace('if (ok) super();\n    else super();', 'super();'))).not.toThrow();
   });
 });
+
+describe('ts-jest astTransformers entry', () => {
+  it('exports name, version and a factory that uses the compiler module ts-jest passes', async () => {
+    const entry = await import('../../transformer/index.js');
+    expect(entry.name).toBe('stepmark/transformer');
+    expect(entry.version).toMatch(/^abi1\./);
+    const ts = compilers['typescript 5.9']!;
+    const out = ts.transpileModule('// @stepmark\nexport function f() {}', {
+      fileName: 'a.ts',
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      transformers: { before: [entry.factory({ configSet: { compilerModule: ts } }, { root: '.' })] },
+    });
+    expect(out.outputText).toContain('const __smf = __stepmark.enter("f", "a.ts:2:8");');
+  });
+});
