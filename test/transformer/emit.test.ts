@@ -2,7 +2,7 @@
  * What the transformer emits, for each construct docs/ABI.md fixes, under both compilers. These
  * tests read the output text; run.test.ts runs it.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { compilers, transpile } from './helpers.js';
 
 const marked = (body: string) => `// @stepmark\n${body}`;
@@ -351,5 +351,28 @@ describe('ts-jest astTransformers entry', () => {
       transformers: { before: [entry.factory({ configSet: { compilerModule: ts } }, { root: '.' })] },
     });
     expect(out.outputText).toContain('const __smf = __stepmark.enter("f", "a.ts:2:8");');
+  });
+});
+
+describe('debug option', () => {
+  it('prints per file what was instrumented and what was skipped and why', () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      transpile(
+        "// @stepmark\nimport { step } from 'stepmark';\nfunction f() { step('x'); }\n// @stepmark-ignore\nfunction g() {}\nclass A { get v() { return 1; } }",
+        {
+          options: { debug: true },
+        },
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.join('')).toBe(
+      '[stepmark] src/example.ts: directive; instrumented 1 [f]; rewrote 1 call(s); skipped g (@stepmark-ignore), A.get v (getter/setter (option "getters" is off))\n',
+    );
   });
 });
