@@ -376,3 +376,35 @@ describe('debug option', () => {
     );
   });
 });
+
+describe('legacy decorators with metadata (NestJS style) and TSX', () => {
+  it('keeps experimentalDecorators and emitDecoratorMetadata output intact', () => {
+    const code = transpile(
+      [
+        '// @stepmark',
+        'function Log(): MethodDecorator { return (_t, _k, d) => d; }',
+        'function Param(): ParameterDecorator { return () => {}; }',
+        'function Injectable(): ClassDecorator { return () => {}; }',
+        'class Dep {}',
+        '@Injectable()',
+        'export class Svc {',
+        '  constructor(private readonly dep: Dep) {}',
+        '  @Log()',
+        '  async run(@Param() id: string): Promise<string> { await null; return id; }',
+        '}',
+      ].join('\n'),
+      { compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true } },
+    ).code;
+    expect(code).toContain('const __smf = __stepmark.enter("Svc.run", "src/example.ts:10:9");');
+    expect(code).toContain('__metadata("design:paramtypes", [String])');
+    expect(code).toContain('__metadata("design:paramtypes", [Dep])');
+    expect(code).toContain('__param(0, Param())');
+  });
+  it('instruments TSX and does not read JSX text or attributes as directives', () => {
+    const code = transpile(
+      '// @stepmark\nexport function App({ name }: { name: string }) {\n  return <div title="// @stepmark-bogus">Hi {name} // @stepmark-bogus</div>;\n}',
+      { fileName: 'src/app.tsx', compilerOptions: { jsx: 4 /* ReactJSX */ } },
+    ).code;
+    expect(code).toContain('const __smf = __stepmark.enter("App", "src/app.tsx:2:8");');
+  });
+});
