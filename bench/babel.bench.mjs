@@ -151,6 +151,17 @@ export default async function (h) {
     },
     { target: '<= 1.3', rounds, ms, note: 'Babel 8; ~80 small functions, one per 7 lines' },
   );
+  const babel7 = require('@babel/core-7');
+  const ts7 = { ...plainOpts, presets: [require.resolve('@babel/preset-typescript-7')] };
+  const ts7Plugin = { ...ts7, plugins: [[plugin, { root: here }]] };
+  await h.compare(
+    `transform ${lines}-line TS module, every function instrumented, Babel 7: + plugin vs alone`,
+    {
+      baseline: () => babel7.transformSync(source, ts7),
+      subject: () => babel7.transformSync(source, ts7Plugin),
+    },
+    { target: '<= 1.3', rounds, ms },
+  );
   // A real module of this repository as a second sample (larger functions than the generated one).
   const realFile = join(here, '../transformer/visitor.ts');
   if (existsSync(realFile)) {
