@@ -179,6 +179,32 @@ for (const tool of toolchains) {
     });
   }
 
+  describe(`${tool.label}: live compiler (ts-patch/compiler, for tools that take a compiler module)`, () => {
+    it('reads the plugin from tsconfig.json and instruments on program.emit()', SLOW, () => {
+      const dir = makeProject(tool, 'commonjs');
+      tsconfig(dir, 'tsconfig.json', { module: 'CommonJS', target: 'ES2022', outDir: 'dist' }, true);
+      const compiler = join(tool.tspc, '..', '..', 'compiler');
+      const script = `
+        const ts = require(${JSON.stringify(compiler)});
+        const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic() {} };
+        const config = ts.getParsedCommandLineOfConfigFile('tsconfig.json', {}, host);
+        const program = ts.createProgram(config.fileNames, config.options);
+        const result = program.emit();
+        console.log(JSON.stringify({ version: ts.version, diagnostics: result.diagnostics.length }));`;
+      const out = execFileSync(process.execPath, ['-e', script], {
+        cwd: dir,
+        env: { ...process.env, ...tool.env },
+        encoding: 'utf8',
+      });
+      const { version, diagnostics } = JSON.parse(out.trim().split('\n').pop()!);
+      expect(version.split('.')[0]).toBe(tool.typescript === 'typescript' ? '6' : '5');
+      expect(diagnostics).toBe(0);
+      expect(readFileSync(join(dir, 'dist', 'pricing.js'), 'utf8')).toContain(
+        'const __smf = __stepmark.enter("Pricing.total", "src/pricing.ts:8:3");',
+      );
+    });
+  });
+
   describe(`${tool.label}: errors`, () => {
     it('reports a bad directive as a diagnostic with file, line and column', SLOW, () => {
       const dir = makeProject(tool, 'commonjs');
