@@ -167,7 +167,7 @@ export default async function (h) {
   writeProject();
   writeFileSync(
     cpuReporter,
-    "process.on('exit', () => { const u = process.cpuUsage(); require('node:fs').writeSync(2, `STEPMARK_BENCH_CPU ${u.user + u.system}\\n`); });\n",
+    "process.on('exit', () => { const u = process.cpuUsage(); require('node:fs').writeSync(2, 'STEPMARK_BENCH_CPU ' + (u.user + u.system) + '\\n'); });\n",
   );
   const rounds = h.quick ? 3 : 7;
   const tools = {
