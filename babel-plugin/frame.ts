@@ -1,7 +1,7 @@
 /**
  * Emits the frame of an instrumented function (docs/ABI.md "Frames") with Babel's builders:
  *
- *   const __smf = __stepmark.enter("Name", "path:line:col");
+ *   const __smf = __stepmark.enter("Name", "path:line:col");   // `, 1` (FRAME_ASYNC) for a plain async function
  *   try { <body> } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }
  *
  * plus the suspension wrappers around `await` / `yield` of that function. Inserted nodes get
@@ -28,6 +28,8 @@ export interface FrameSpec {
   /** From `@stepmark entity=… kind=…`. */
   readonly entity?: MarkDirective['entity'];
   readonly kind?: string;
+  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
+  readonly flags?: number | undefined;
 }
 
 /**
@@ -88,14 +90,16 @@ export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
     spec.location === undefined
       ? t.unaryExpression('void', t.numericLiteral(0))
       : t.stringLiteral(spec.location);
+  const flags = spec.flags === undefined ? [] : [t.numericLiteral(spec.flags)];
   const enter = spec.entity
     ? t.callExpression(runtime(ABI.enterEntity), [
         t.stringLiteral(spec.name),
         loc,
         spec.kind === undefined ? t.nullLiteral() : t.stringLiteral(spec.kind),
         t.logicalExpression('&&', t.callExpression(runtime(ABI.on), []), entityRead(t, spec.entity.segments)),
+        ...flags,
       ])
-    : t.callExpression(runtime(ABI.enter), [t.stringLiteral(spec.name), loc]);
+    : t.callExpression(runtime(ABI.enter), [t.stringLiteral(spec.name), loc, ...flags]);
   const declaration = withLoc(t.variableDeclaration('const', [t.variableDeclarator(smf(), enter)]), open);
   const caught = () => t.identifier(CAUGHT_BINDING);
   const tryStatement = withLoc(

@@ -20,6 +20,7 @@ import {
   checkEntityRoot,
   type Directive,
   formatLocation,
+  frameFlags,
   ineligibility,
   LineIndex,
   type MarkDirective,
@@ -234,6 +235,7 @@ function instrumentProgram(
       location: options.locations ? where : undefined,
       entity: state.directive?.entity,
       kind: state.directive?.kind,
+      flags: frameFlags({ async: node.async === true, generator: node.generator === true }),
     });
     stats.instrumented++;
   };

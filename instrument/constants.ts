@@ -32,9 +32,9 @@ export const MODULE_SCOPE_NAME = '<module>';
  * emitted code calls.
  */
 export const ABI = {
-  /** `__stepmark.enter(name, location)` opens a span; returns a frame. */
+  /** `__stepmark.enter(name, location, flags?)` opens a span; returns a frame. */
   enter: 'enter',
-  /** `__stepmark.enterEntity(name, location, kind, entityId)` opens an entity-scoped span. */
+  /** `__stepmark.enterEntity(name, location, kind, entityId, flags?)` opens an entity-scoped span. */
   enterEntity: 'enterEntity',
   /** `__stepmark.on()`: whether any trace is active in the process (guards entity expressions). */
   on: 'on',
@@ -47,6 +47,28 @@ export const ABI = {
   /** `__smf.r(v)`: resume (around the result of `await`/`yield`). */
   resume: 'r',
 } as const;
+
+/**
+ * Optional last argument of `enter`/`enterEntity` (docs/ABI.md, "Frames"): the function is a
+ * plain `async` function, so every suspension is an `await` and the runtime can skip two
+ * `enterWith` per await after the first. Runtimes that predate it ignore the extra argument.
+ */
+export const FRAME_ASYNC = 1;
+
+/** What the flags rule needs to know about a function (every host can say this of its nodes). */
+export interface FrameKind {
+  readonly async: boolean;
+  readonly generator: boolean;
+}
+
+/**
+ * The flags argument of a function's `enter`/`enterEntity`, or `undefined` to emit none:
+ * `FRAME_ASYNC` for async functions, async methods and async arrows only, never for a generator
+ * or an async generator (a `yield` hands control to the caller, whose context must be restored).
+ */
+export function frameFlags(fn: FrameKind): number | undefined {
+  return fn.async && !fn.generator ? FRAME_ASYNC : undefined;
+}
 
 /** The exact text an instrumented body starts with; a body that starts with it is never wrapped again. */
 export const IDEMPOTENCE_MARKER = `const ${FRAME_BINDING} = ${RUNTIME_BINDING}.`;

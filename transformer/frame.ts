@@ -68,13 +68,19 @@ export interface FrameOpen {
   readonly location: string | undefined;
   /** From an `entity=` directive: the entity id read from a parameter path, e.g. `['order', 'id']`. */
   readonly entity?: { readonly path: readonly string[]; readonly kind: string | undefined };
+  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
+  readonly flags?: number | undefined;
 }
 
-/** `__stepmark.enter("N", "loc")` or `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`. */
+/**
+ * `__stepmark.enter("N", "loc")` or `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`,
+ * with a last argument `1` (FRAME_ASYNC) for a plain async function.
+ */
 export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
   const f = e.factory;
   const head = [f.createStringLiteral(open.name), str(e, open.location)];
-  if (!open.entity) return call(e, RUNTIME, ABI.enter, head);
+  const flags = open.flags === undefined ? [] : [f.createNumericLiteral(open.flags)];
+  if (!open.entity) return call(e, RUNTIME, ABI.enter, [...head, ...flags]);
   const [root, ...rest] = open.entity.path;
   let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
   for (const segment of rest) {
@@ -82,7 +88,7 @@ export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
   }
   const guarded = f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
   const kind = open.entity.kind === undefined ? f.createNull() : f.createStringLiteral(open.entity.kind);
-  return call(e, RUNTIME, ABI.enterEntity, [...head, kind, guarded]);
+  return call(e, RUNTIME, ABI.enterEntity, [...head, kind, guarded, ...flags]);
 }
 
 /**

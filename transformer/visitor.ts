@@ -7,6 +7,7 @@ import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
   FRAME_BINDING,
+  frameFlags,
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
   runtimeSpecifier,
@@ -274,6 +275,10 @@ class FileVisitor {
       name,
       location: this.options.locations ? this.location(node) : undefined,
       entity: mark?.entity && { path: mark.entity.segments, kind: mark.kind },
+      flags: frameFlags({
+        async: hasModifier(ts, node, ts.SyntaxKind.AsyncKeyword),
+        generator: node.asteriskToken !== undefined,
+      }),
     };
     return this.wrap(visited, node, open);
   }

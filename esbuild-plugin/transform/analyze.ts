@@ -11,6 +11,7 @@
  */
 import {
   FRAME_BINDING,
+  frameFlags,
   MODULE_SCOPE_NAME,
   REWRITTEN_CALLS,
   REWRITTEN_SCOPE_METHODS,
@@ -54,6 +55,8 @@ export interface FrameSite {
   readonly entity: MarkDirective | undefined;
   /** A derived class's constructor: the frame goes after the first top-level `super(...)` statement. */
   readonly derivedConstructor: boolean;
+  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
+  readonly flags: number | undefined;
   /** `await` / `yield` expressions directly in this function (not in nested functions), outermost first. */
   readonly suspensions: Node[];
   /** `try` statements of this function whose block holds a suspension (their handlers resume the frame). */
@@ -374,6 +377,7 @@ export function analyze(
           start: locationOffset(fn, member?.parent, source),
           entity,
           derivedConstructor: cls != null && cls.superClass != null,
+          flags: frameFlags({ async: fn.async === true, generator: fn.generator === true }),
           suspensions: [],
           resumeTrys: new Set(),
         };

@@ -47,12 +47,13 @@ function literal(value: string | undefined): string {
 function enterCall(frame: FrameSite, ctx: EmitContext): string {
   const name = JSON.stringify(frame.name);
   const location = literal(ctx.location(frame.start));
+  const flags = frame.flags === undefined ? '' : `, ${frame.flags}`;
   const d = frame.entity;
   if (d?.entity !== undefined) {
     const kind = d.kind === undefined ? 'null' : JSON.stringify(d.kind);
-    return `${RT}.${ABI.enterEntity}(${name}, ${location}, ${kind}, ${RT}.${ABI.on}() && ${entityAccessText(d.entity)})`;
+    return `${RT}.${ABI.enterEntity}(${name}, ${location}, ${kind}, ${RT}.${ABI.on}() && ${entityAccessText(d.entity)}${flags})`;
   }
-  return `${RT}.${ABI.enter}(${name}, ${location})`;
+  return `${RT}.${ABI.enter}(${name}, ${location}${flags})`;
 }
 
 const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;

@@ -41,6 +41,27 @@ function errorOf(fn: () => unknown): Error & { code?: string } {
   throw new Error('expected an error');
 }
 
+const ASYNC_KINDS =
+  '// @stepmark\n' +
+  'export async function load(id) { return await get(id); }\n' +
+  'export const arrow = async (x) => await x;\n' +
+  'export class Svc { async m() { await 0; } *gen() { yield 1; } async *agen() { yield 1; } sync() { return 1; } }\n' +
+  'export function* gen2() { yield 1; }\n' +
+  'export async function* agen2() { yield 1; }\n' +
+  'export function plain() { return 1; }\n' +
+  '/** @stepmark entity=order.id kind=order */\n' +
+  'export async function handle(order) { await order; }\n';
+
+/** Plain async functions get FRAME_ASYNC (`, 1`); generators, async generators and sync functions do not. */
+function expectAsyncFlags(out: string): void {
+  for (const name of ['load', 'arrow', 'Svc.m'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0, 1)`);
+  for (const name of ['Svc.gen', 'Svc.agen', 'Svc.sync', 'gen2', 'agen2', 'plain'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0)`);
+  expect(out).toContain('__stepmark.enterEntity("handle", void 0, "order", __stepmark.on() && order?.id, 1)');
+  expect(out.match(/, 1\)/g)).toHaveLength(4);
+}
+
 describe.each([7, 8] as const)('Babel %i', (major) => {
   it('loads through the package entry from CommonJS (require) and ESM (import)', async () => {
     const cjs = require('stepmark/babel-plugin');
@@ -104,7 +125,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(out).toMatch(/finally \{\s+__smf\.r\(\);\s+c\(\);/);
     // the nested arrow has its own frame and its own wrapped await
     expect(out).toMatch(
-      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17"\);\s+try \{\s+return __smf\.r\(await __smf\.s\(d\(\)\)\);/,
+      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17", 1\);\s+try \{\s+return __smf\.r\(await __smf\.s\(d\(\)\)\);/,
     );
   });
 
@@ -138,6 +159,14 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     );
     expect(out.match(/__stepmark\.enter\(/g)).toHaveLength(1);
     expect(out).toContain('__stepmark.enter("f", void 0)');
+  });
+
+  it('passes FRAME_ASYNC to enter/enterEntity of plain async functions only (not generators or sync functions)', () => {
+    expectAsyncFlags(transform(major, ASYNC_KINDS, { locations: false }, { typescript: false }));
+    // with locations the flag follows the location
+    expect(transform(major, ASYNC_KINDS, {}, { typescript: false })).toContain(
+      '__stepmark.enter("load", "src/order.ts:2:8", 1)',
+    );
   });
 
   it('is idempotent: a second pass neither wraps again nor adds a second import', () => {

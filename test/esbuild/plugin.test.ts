@@ -45,7 +45,7 @@ describe('esbuild plugin: instrumenting', () => {
       'src/main.ts': `export { OrderService } from './order';\n`,
     });
     const { outfile, code } = await bundle(dir, 'src/main.ts');
-    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9")');
+    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9", 1)');
     const mod = await load<{ OrderService: new () => { place(o: object): Promise<string> } }>(outfile);
     const { result, trace } = await capture(() => new mod.OrderService().place({ id: 'o1', total: 3 }));
     expect(result).toBe('o1');
@@ -374,7 +374,7 @@ describe('esbuild plugin: build modes', () => {
       external: ['stepmark'],
     });
     const code = readFileSync(join(dir, 'dist/order.js'), 'utf8');
-    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9")');
+    expect(code).toContain('__stepmark.enter("OrderService.place", "src/order.ts:5:9", 1)');
     expect(code).toContain('__stepmark.step("OrderService.place", "placed"');
   });
 });

@@ -15,6 +15,27 @@ function instrument(source: string, file = '/project/src/a.ts', opts = options):
   return transform(tools, source, file, language, opts)?.code ?? source;
 }
 
+const ASYNC_KINDS =
+  '// @stepmark\n' +
+  'export async function load(id) { return await get(id); }\n' +
+  'export const arrow = async (x) => await x;\n' +
+  'export class Svc { async m() { await 0; } *gen() { yield 1; } async *agen() { yield 1; } sync() { return 1; } }\n' +
+  'export function* gen2() { yield 1; }\n' +
+  'export async function* agen2() { yield 1; }\n' +
+  'export function plain() { return 1; }\n' +
+  '/** @stepmark entity=order.id kind=order */\n' +
+  'export async function handle(order) { await order; }\n';
+
+/** Plain async functions get FRAME_ASYNC (`, 1`); generators, async generators and sync functions do not. */
+function expectAsyncFlags(out: string): void {
+  for (const name of ['load', 'arrow', 'Svc.m'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0, 1)`);
+  for (const name of ['Svc.gen', 'Svc.agen', 'Svc.sync', 'gen2', 'agen2', 'plain'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0)`);
+  expect(out).toContain('__stepmark.enterEntity("handle", void 0, "order", __stepmark.on() && order?.id, 1)');
+  expect(out.match(/, 1\)/g)).toHaveLength(4);
+}
+
 const CLOSE = '} catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }';
 
 describe('emitted code', () => {
@@ -64,9 +85,19 @@ describe('emitted code', () => {
       '// @stepmark\nconst f = async (x) => ({ v: await x });\nasync function g() { try { await h(); } catch (e) { log(e); } finally { done(); } }\n',
     );
     expect(out).toContain(
-      'const f = async (x) => { const __smf = __stepmark.enter("f", "src/a.ts:2:11"); try { return ({ v: __smf.r(await __smf.s(x)) }); ',
+      'const f = async (x) => { const __smf = __stepmark.enter("f", "src/a.ts:2:11", 1); try { return ({ v: __smf.r(await __smf.s(x)) }); ',
     );
     expect(out).toContain('catch (e) { __smf.r(); log(e); } finally { __smf.r(); done(); }');
+  });
+
+  it('passes FRAME_ASYNC to enter/enterEntity of plain async functions only (not generators or sync functions)', () => {
+    expectAsyncFlags(
+      instrument(ASYNC_KINDS, '/project/src/a.js', resolveOptions({ root: '/project', locations: false })),
+    );
+    // with locations the flag follows the location
+    expect(instrument(ASYNC_KINDS, '/project/src/a.js')).toContain(
+      '__stepmark.enter("load", "src/a.js:2:8", 1)',
+    );
   });
 
   it('moves function declarations out of the try block (hoisting and var redeclarations)', () => {

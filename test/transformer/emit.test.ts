@@ -7,6 +7,27 @@ import { compilers, transpile } from './helpers.js';
 
 const marked = (body: string) => `// @stepmark\n${body}`;
 
+const ASYNC_KINDS =
+  '// @stepmark\n' +
+  'export async function load(id) { return await get(id); }\n' +
+  'export const arrow = async (x) => await x;\n' +
+  'export class Svc { async m() { await 0; } *gen() { yield 1; } async *agen() { yield 1; } sync() { return 1; } }\n' +
+  'export function* gen2() { yield 1; }\n' +
+  'export async function* agen2() { yield 1; }\n' +
+  'export function plain() { return 1; }\n' +
+  '/** @stepmark entity=order.id kind=order */\n' +
+  'export async function handle(order) { await order; }\n';
+
+/** Plain async functions get FRAME_ASYNC (`, 1`); generators, async generators and sync functions do not. */
+function expectAsyncFlags(out: string): void {
+  for (const name of ['load', 'arrow', 'Svc.m'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0, 1)`);
+  for (const name of ['Svc.gen', 'Svc.agen', 'Svc.sync', 'gen2', 'agen2', 'plain'])
+    expect(out).toContain(`__stepmark.enter("${name}", void 0)`);
+  expect(out).toContain('__stepmark.enterEntity("handle", void 0, "order", __stepmark.on() && order?.id, 1)');
+  expect(out.match(/, 1\)/g)).toHaveLength(4);
+}
+
 for (const [label, ts] of Object.entries(compilers)) {
   const compile = (source: string, extra: Parameters<typeof transpile>[1] = {}) =>
     transpile(source, { ts, ...extra }).code;
@@ -203,6 +224,29 @@ for (const [label, ts] of Object.entries(compilers)) {
       });
       expect(twice).toBe(once);
     });
+
+    it('passes FRAME_ASYNC to enter/enterEntity of plain async functions only (not generators or sync functions)', () => {
+      expectAsyncFlags(
+        compile(ASYNC_KINDS, {
+          fileName: 'src/example.js',
+          compilerOptions: { allowJs: true },
+          options: { locations: false },
+        }),
+      );
+      // with locations the flag follows the location
+      expect(
+        compile(ASYNC_KINDS, { fileName: 'src/example.js', compilerOptions: { allowJs: true } }),
+      ).toContain('__stepmark.enter("load", "src/example.js:2:8", 1)');
+      // downlevelled to __awaiter's generator the function still suspends only at awaits: the flag stays
+      const es2015 = compile(ASYNC_KINDS, {
+        fileName: 'src/example.js',
+        compilerOptions: { allowJs: true, target: ts.ScriptTarget.ES2015 },
+        options: { locations: false },
+      });
+      expect(es2015).toMatch(
+        /__awaiter\(this, void 0, void 0, function\* \(\) \{\s+const __smf = __stepmark\.enter\("load", void 0, 1\);/,
+      );
+    });
   });
 
   describe(`${label}: entity directives`, () => {
@@ -396,7 +440,7 @@ describe('legacy decorators with metadata (NestJS style) and TSX', () => {
       ].join('\n'),
       { compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true } },
     ).code;
-    expect(code).toContain('const __smf = __stepmark.enter("Svc.run", "src/example.ts:10:9");');
+    expect(code).toContain('const __smf = __stepmark.enter("Svc.run", "src/example.ts:10:9", 1);');
     expect(code).toContain('__metadata("design:paramtypes", [String])');
     expect(code).toContain('__metadata("design:paramtypes", [Dep])');
     expect(code).toContain('__param(0, Param())');

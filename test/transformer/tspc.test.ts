@@ -141,7 +141,7 @@ for (const tool of toolchains) {
         const out = join(dir, 'dist');
         // The plugin really ran (and only on code): frames in JS, declarations untouched.
         expect(readFileSync(join(out, 'orders.js'), 'utf8')).toContain(
-          '__stepmark.enter("Repo.load", "src/orders.ts:13:9")',
+          '__stepmark.enter("Repo.load", "src/orders.ts:13:9", 1)',
         );
         expect(filesIn(out, '.d.ts')).toEqual(filesIn(join(dir, 'plain'), '.d.ts'));
         for (const file of [...filesIn(out, '.d.ts'), ...filesIn(out, '.d.ts.map')]) {
