@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadToolchain, transform } from '../../esbuild-plugin/transform/index.js';
 import { resolveOptions } from '../../instrument/options.js';
+import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
 
 const tools = await loadToolchain('test');
 const options = resolveOptions({ root: '/project' });
@@ -13,27 +14,6 @@ const options = resolveOptions({ root: '/project' });
 function instrument(source: string, file = '/project/src/a.ts', opts = options): string {
   const language = file.endsWith('.js') || file.endsWith('.cjs') ? 'js' : 'ts';
   return transform(tools, source, file, language, opts)?.code ?? source;
-}
-
-const ASYNC_KINDS =
-  '// @stepmark\n' +
-  'export async function load(id) { return await get(id); }\n' +
-  'export const arrow = async (x) => await x;\n' +
-  'export class Svc { async m() { await 0; } *gen() { yield 1; } async *agen() { yield 1; } sync() { return 1; } }\n' +
-  'export function* gen2() { yield 1; }\n' +
-  'export async function* agen2() { yield 1; }\n' +
-  'export function plain() { return 1; }\n' +
-  '/** @stepmark entity=order.id kind=order */\n' +
-  'export async function handle(order) { await order; }\n';
-
-/** Plain async functions get FRAME_ASYNC (`, 1`); generators, async generators and sync functions do not. */
-function expectAsyncFlags(out: string): void {
-  for (const name of ['load', 'arrow', 'Svc.m'])
-    expect(out).toContain(`__stepmark.enter("${name}", void 0, 1)`);
-  for (const name of ['Svc.gen', 'Svc.agen', 'Svc.sync', 'gen2', 'agen2', 'plain'])
-    expect(out).toContain(`__stepmark.enter("${name}", void 0)`);
-  expect(out).toContain('__stepmark.enterEntity("handle", void 0, "order", __stepmark.on() && order?.id, 1)');
-  expect(out.match(/, 1\)/g)).toHaveLength(4);
 }
 
 const CLOSE = '} catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }';
