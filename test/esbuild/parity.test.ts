@@ -11,33 +11,8 @@ import stepmark from 'stepmark/esbuild-plugin';
 import { normalizeTrace } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
+import { firstDifference } from '../corpus/diff.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
-
-/** The first place two JSON values differ, as `path: a !== b` (same as test/transformer/parity.test.ts). */
-function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
-  if (Object.is(a, b)) return undefined;
-  if (
-    typeof a !== 'object' ||
-    typeof b !== 'object' ||
-    a === null ||
-    b === null ||
-    Array.isArray(a) !== Array.isArray(b)
-  ) {
-    return `${path}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`;
-  }
-  const keys = Array.isArray(a)
-    ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()]
-    : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  for (const k of keys) {
-    const d = firstDifference(
-      (a as Record<string, unknown>)[k],
-      (b as Record<string, unknown>)[k],
-      Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`,
-    );
-    if (d) return d;
-  }
-  return undefined;
-}
 
 describe('parity with the Babel plugin: whole normalised traces (locations included)', () => {
   for (const fixture of listFixtures()) {

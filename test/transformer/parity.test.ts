@@ -10,41 +10,11 @@ import { join } from 'node:path';
 import { normalizeTrace } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
+import { firstDifference } from '../corpus/diff.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
 import { compilers, OUTPUT, transpileFixture } from './helpers.js';
 
 const ts = compilers['typescript 6']!;
-
-/** The first place two JSON values differ, as `path: a !== b`, or undefined when equal. */
-function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
-  if (Object.is(a, b)) return undefined;
-  if (
-    typeof a !== 'object' ||
-    typeof b !== 'object' ||
-    a === null ||
-    b === null ||
-    Array.isArray(a) !== Array.isArray(b)
-  ) {
-    return `${path}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      const d = firstDifference(a[i], b[i], `${path}[${i}]`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of [...keys].sort()) {
-    const d = firstDifference(
-      (a as Record<string, unknown>)[k],
-      (b as Record<string, unknown>)[k],
-      `${path}.${k}`,
-    );
-    if (d) return d;
-  }
-  return undefined;
-}
 
 describe('parity with the Babel plugin: whole normalised traces', () => {
   it('firstDifference finds and prints the first difference', () => {
