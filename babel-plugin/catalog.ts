@@ -9,6 +9,7 @@ import {
   type FileCatalog,
   literalActions,
 } from '../instrument/catalog.js';
+import { parseLocation } from '../runtime/location.js';
 import type { CallRewriter } from './calls.js';
 
 function describeAction(node: t.Node): ActionShape<t.Node> {
@@ -34,11 +35,10 @@ function describeAction(node: t.Node): ActionShape<t.Node> {
   }
 }
 
-/** Line and 1-based column of a `path:line:col` location string. */
+/** Line and 1-based column of a `path:line:col` location string (as the plugin formatted it). */
 export function positionOf(location: string): { line: number; column: number } {
-  const col = location.lastIndexOf(':');
-  const line = location.lastIndexOf(':', col - 1);
-  return { line: Number(location.slice(line + 1, col)), column: Number(location.slice(col + 1)) };
+  const at = parseLocation(location);
+  return { line: at?.line ?? 0, column: at?.column ?? 0 };
 }
 
 /** Methods, accessors and constructors (located at their key). */

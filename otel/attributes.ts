@@ -7,6 +7,7 @@
 //   stepmark.trace.meta.<key>                   (top-level spans: the trace's meta)
 //   stepmark.stage, stepmark.meta.<key>         (span events: a step or recorded event)
 
+import { parseLocation as parseSourceLocation } from '../runtime/location.js';
 import type { JsonValue, TraceSpan } from '../runtime/types.js';
 
 export type AttrValue = string | number | boolean | string[] | number[] | boolean[];
@@ -40,8 +41,7 @@ export function parseLocation(location: string | undefined): Location | undefine
   // A program has a bounded set of locations: each is parsed once (the cache is capped anyway).
   let loc = locations.get(location);
   if (loc === undefined) {
-    const m = /^(.*):(\d+):(\d+)$/.exec(location);
-    loc = !m || m[1] === '' ? null : { file: m[1]!, line: Number(m[2]), column: Number(m[3]) };
+    loc = parseSourceLocation(location) ?? null;
     if (locations.size >= 5000) locations.clear();
     locations.set(location, loc);
   }
