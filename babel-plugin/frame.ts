@@ -30,6 +30,12 @@ export interface FrameSpec {
   readonly kind?: string;
   /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
   readonly flags?: number | undefined;
+  /**
+   * Names of a constructor's TypeScript parameter properties, when the frame is written after
+   * TypeScript compiled them into `this.name = name;` (deferred frames): those statements stay
+   * before the frame, where they are when TypeScript runs after the frame was written.
+   */
+  readonly parameterProperties?: readonly string[];
 }
 
 /**
@@ -51,15 +57,19 @@ export function isInstrumented(body: t.BlockStatement): boolean {
   });
 }
 
+/** Whether `path` is the constructor of a class with an `extends` clause. */
+export function isDerivedConstructor(path: FunctionPath): boolean {
+  const node = path.node;
+  if (node.type !== 'ClassMethod' || node.kind !== 'constructor') return false;
+  const cls = path.parentPath.parentPath?.node as t.Class | undefined;
+  return cls?.superClass != null;
+}
+
 /**
  * Index just after the first top-level `super(...)` expression statement of a derived-class
- * constructor (the frame opens there), or 0 when there is none or this is not a derived constructor.
+ * constructor's body (the frame opens there), or 0 when there is none.
  */
-export function frameStart(path: FunctionPath, body: t.BlockStatement): number {
-  const node = path.node;
-  if (node.type !== 'ClassMethod' || node.kind !== 'constructor') return 0;
-  const cls = path.parentPath.parentPath?.node as t.Class | undefined;
-  if (!cls?.superClass) return 0;
+export function superEnd(body: t.BlockStatement): number {
   const i = body.body.findIndex(
     (s) =>
       s.type === 'ExpressionStatement' &&
@@ -69,12 +79,19 @@ export function frameStart(path: FunctionPath, body: t.BlockStatement): number {
   return i + 1;
 }
 
-/** Rewrites `path`'s body into the frame shape. The function must have a body. */
-export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
-  const node = path.node;
-  ensureBlockBody(t, path);
+/**
+ * Rewrites a function's body into the frame shape, in place (the function node keeps its
+ * identity, so this also works on a node that other plugins have visited since). `derived`:
+ * the function is a derived-class constructor (the frame opens after its top-level `super()`).
+ */
+export function emitFrame(t: Types, node: FunctionPath['node'], spec: FrameSpec, derived: boolean): void {
+  ensureBlockBody(t, node);
   const body = node.body as t.BlockStatement;
-  const start = frameStart(path, body);
+  let start = derived ? superEnd(body) : 0;
+  const props = spec.parameterProperties;
+  if (props?.length && (start > 0 || !derived)) {
+    while (start < body.body.length && isPropertyAssignment(body.body[start]!, props)) start++;
+  }
   const before = body.body.slice(0, start);
   const inner = body.body.slice(start);
   // Function declarations are hoisted: keep them at function level so `var` redeclarations and
@@ -131,9 +148,24 @@ export function emitFrame(t: Types, path: FunctionPath, spec: FrameSpec): void {
   body.body = [...before, declaration, ...hoisted, tryStatement];
 }
 
+/** `this.name = name;` for one of `names`: what TypeScript compiles a parameter property into. */
+function isPropertyAssignment(s: t.Statement, names: readonly string[]): boolean {
+  if (s.type !== 'ExpressionStatement' || s.expression.type !== 'AssignmentExpression') return false;
+  const { left, right, operator } = s.expression;
+  return (
+    operator === '=' &&
+    left.type === 'MemberExpression' &&
+    left.object.type === 'ThisExpression' &&
+    !left.computed &&
+    left.property.type === 'Identifier' &&
+    right.type === 'Identifier' &&
+    right.name === left.property.name &&
+    names.includes(right.name)
+  );
+}
+
 /** Expression-bodied arrow: `x => e` becomes `x => { return e; }` (the frame goes around the return). */
-export function ensureBlockBody(t: Types, path: FunctionPath): void {
-  const node = path.node;
+export function ensureBlockBody(t: Types, node: FunctionPath['node']): void {
   if (node.body.type === 'BlockStatement') return;
   const expr = node.body;
   node.body = withLoc(t.blockStatement([withLoc(t.returnStatement(expr), expr)]), expr);

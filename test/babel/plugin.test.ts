@@ -317,8 +317,64 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       process.stderr.write = original;
     }
     expect(writes.join('')).toBe(
-      'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false)\n',
+      'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false), frames written at the end of the pass (no other plugin rewrites them)\n',
     );
+  });
+
+  it('lets every other plugin of the pass see and rewrite the frames, unless all of them are passive', () => {
+    // A plugin that lowers `const` (as preset-env's block scoping does) and counts the try
+    // statements it meets: it must see the frames, so they are written as functions are left.
+    let trys = 0;
+    const lowerConst = () => ({
+      name: 'lower-const',
+      visitor: {
+        VariableDeclaration(path: { node: { kind: string } }) {
+          if (path.node.kind === 'const') path.node.kind = 'var';
+        },
+        TryStatement() {
+          trys++;
+        },
+      },
+    });
+    const source =
+      '// @stepmark\nexport function f(a: number) { return a; }\nexport const g = async () => f(1);';
+    const lowered = transform(major, source, {}, { plugins: [lowerConst] });
+    expect(lowered).toContain('var __smf = __stepmark.enter("f", "src/order.ts:2:8");');
+    expect(lowered).toContain('var __smf = __stepmark.enter("g", "src/order.ts:3:18", 1);');
+    expect(trys).toBe(2);
+    // With only passive plugins (types, JSX, a module transform after it) the frames wait for the
+    // end of the pass and are the same text.
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let passive: string;
+    let cjs: string;
+    let cjsFirst: string;
+    const syntaxJsx = require.resolve('@babel/plugin-syntax-jsx');
+    try {
+      passive = transform(major, source, { debug: true }, { plugins: [syntaxJsx] });
+      cjs = transform(major, source, { debug: true }, { moduleFormat: 'cjs' });
+      // a module transform before stepmark has done its work when stepmark's exit would run
+      const commonjs = require.resolve(
+        major === 8
+          ? '@babel/plugin-transform-modules-commonjs'
+          : '@babel/plugin-transform-modules-commonjs-7',
+      );
+      cjsFirst = babel(major).transformSync(source, {
+        ...babelOptions({ major, moduleFormat: 'esm', sourceMaps: false }, FILE, null),
+        plugins: [commonjs, [stepmarkPlugin, { root: '/project', debug: true }]],
+      })!.code!;
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(passive).toBe(lowered.replaceAll('var ', 'const '));
+    expect(cjs).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
+    expect(cjsFirst).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
+    const deferredNote = ', frames written at the end of the pass (no other plugin rewrites them)';
+    expect(writes.map((w) => w.endsWith(`${deferredNote}\n`))).toEqual([true, true, false]);
   });
 });
 
