@@ -30,12 +30,6 @@ export interface FrameSpec {
   readonly kind?: string;
   /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
   readonly flags?: number | undefined;
-  /**
-   * Names of a constructor's TypeScript parameter properties, when the frame is written after
-   * TypeScript compiled them into `this.name = name;` (deferred frames): those statements stay
-   * before the frame, where they are when TypeScript runs after the frame was written.
-   */
-  readonly parameterProperties?: readonly string[];
 }
 
 /**
@@ -84,13 +78,25 @@ export function superEnd(body: t.BlockStatement): number {
  * identity, so this also works on a node that other plugins have visited since). `derived`:
  * the function is a derived-class constructor (the frame opens after its top-level `super()`).
  */
-export function emitFrame(t: Types, node: FunctionPath['node'], spec: FrameSpec, derived: boolean): void {
+export function emitFrame(
+  t: Types,
+  node: FunctionPath['node'],
+  spec: FrameSpec,
+  derived: boolean,
+  afterTypeScript: boolean,
+): void {
   ensureBlockBody(t, node);
   const body = node.body as t.BlockStatement;
   let start = derived ? superEnd(body) : 0;
-  const props = spec.parameterProperties;
-  if (props?.length && (start > 0 || !derived)) {
-    while (start < body.body.length && isPropertyAssignment(body.body[start]!, props)) start++;
+  // Written after TypeScript compiled parameter properties into `this.x = x;` right after
+  // `super()` (or first): they stay before the frame, where they are when TypeScript runs later.
+  if (
+    afterTypeScript &&
+    node.type === 'ClassMethod' &&
+    node.kind === 'constructor' &&
+    (start > 0 || !derived)
+  ) {
+    while (start < body.body.length && isParameterPropertyAssignment(body.body[start]!)) start++;
   }
   const before = body.body.slice(0, start);
   const inner = body.body.slice(start);
@@ -148,9 +154,12 @@ export function emitFrame(t: Types, node: FunctionPath['node'], spec: FrameSpec,
   body.body = [...before, declaration, ...hoisted, tryStatement];
 }
 
-/** `this.name = name;` for one of `names`: what TypeScript compiles a parameter property into. */
-function isPropertyAssignment(s: t.Statement, names: readonly string[]): boolean {
-  if (s.type !== 'ExpressionStatement' || s.expression.type !== 'AssignmentExpression') return false;
+/**
+ * `this.name = name;` without a source location: what TypeScript compiles a parameter property
+ * into (user code always has a location).
+ */
+function isParameterPropertyAssignment(s: t.Statement): boolean {
+  if (s.loc || s.type !== 'ExpressionStatement' || s.expression.type !== 'AssignmentExpression') return false;
   const { left, right, operator } = s.expression;
   return (
     operator === '=' &&
@@ -159,8 +168,7 @@ function isPropertyAssignment(s: t.Statement, names: readonly string[]): boolean
     !left.computed &&
     left.property.type === 'Identifier' &&
     right.type === 'Identifier' &&
-    right.name === left.property.name &&
-    names.includes(right.name)
+    right.name === left.property.name
   );
 }
 

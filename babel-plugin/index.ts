@@ -3,17 +3,16 @@
  * `@babel/preset-typescript`). The decisions — options, directives, names, locations, the emitted
  * identifiers — come from the shared core in `instrument/`; this file only speaks Babel.
  *
- * It does its whole job in `Program.enter` with one traversal, before other plugins and presets
- * see the file: it sees the source as written (TypeScript included) and other plugins then
- * transform the instrumented code (types stripped, modules converted, decorators applied).
+ * It decides everything on entering the file (`Program.enter`), before other plugins and presets
+ * see it: it sees the source as written (TypeScript included). Two ways to walk it (docs/BABEL.md):
  *
- * One exception, for speed: when every other plugin of the pass only strips types, handles JSX
- * or (after this one) converts modules, the frames themselves are written in `Program.exit`
- * (decided in `Program.enter`, emitted into the same function nodes), so that no other visitor
- * walks them and Babel does not re-scan the scopes of the moved bodies: the cost of
- * instrumenting a TypeScript module drops by a third (bench `babel`). Any other plugin in the
- * pass (preset-env's transforms, decorators, …) may rewrite syntax the frames use or
- * restructure function bodies, so then frames are emitted as each function is left, as before.
+ * - Every other plugin of the pass is passive (types, JSX, a module transform after this one):
+ *   the functions are handled in Babel's one traversal of the pass (MERGED_VISITOR), and the
+ *   frames are written into the same function nodes at `Program.exit`, so no other visitor walks
+ *   them and Babel does not re-scan the scopes of the wrapped bodies (the bench module: 2× → 1.2×).
+ * - Otherwise (preset-env, decorators, a user's plugin, or strip/catalog modes): one traversal
+ *   of its own in `Program.enter`, writing each frame as the function is left; the other plugins
+ *   then transform the instrumented code (types stripped, modules converted, decorators applied).
  *
  * @example
  * // babel.config.json
@@ -100,18 +99,22 @@ export default function stepmarkBabelPlugin(
   const options = resolveOptions(rawOptions, { host: 'stepmark/babel-plugin' });
   const t = api.types as Types;
   const enter = (path: NodePath<t.Program>, state: PluginPass) => {
-    instrumentProgram(t, path, state, options, deferrable(state, enter));
+    // Strip mode and the catalog keep their own traversal (they are not on the hot path).
+    const merged = options.catalog === undefined && !options.strip && sharesPass(state, enter);
+    const run = instrumentProgram(t, path, state, options, merged);
+    if (run) (state as RunHolder)[RUN] = run;
   };
   const plugin: PluginObject<PluginPass> = {
     name: 'stepmark',
     visitor: {
+      ...MERGED_VISITOR,
       Program: {
         enter,
         exit(_path, state) {
-          const frames = DEFERRED.get(state);
-          if (!frames) return;
-          DEFERRED.delete(state);
-          for (const emit of frames) emit();
+          const run = (state as RunHolder)[RUN];
+          if (!run) return;
+          (state as RunHolder)[RUN] = undefined;
+          run.finish();
         },
       },
     },
@@ -119,8 +122,14 @@ export default function stepmarkBabelPlugin(
   return plugin as StepmarkBabelPluginObject;
 }
 
-/** Frames decided in `Program.enter` and written in `Program.exit`, per file (plugin pass). */
-const DEFERRED = new WeakMap<PluginPass, Array<() => void>>();
+/** Where a file's run waits for the shared traversal and `Program.exit` (on Babel's per-file plugin state). */
+const RUN = Symbol('stepmark.run');
+type RunHolder = PluginPass & { [RUN]?: FileRun };
+
+/** Per-file handlers; `finish` writes deferred frames, the runtime import and the debug line. */
+interface FileRun extends TraversalState {
+  finish(): void;
+}
 
 /**
  * Plugins that may share a pass with deferred frames: they neither restructure function bodies
@@ -132,10 +141,11 @@ const PASSIVE_PLUGIN =
 const LATER_PLUGIN = /^transform-modules-commonjs$/;
 
 /**
- * Whether frames can wait for `Program.exit` in this file's pass: every other plugin is passive
- * (or a module transform that runs after us). Unknown plugins, or a pass we cannot read, say no.
+ * Whether this file's functions can be handled in Babel's one traversal of the pass (shared with
+ * the other plugins) and the frames written at `Program.exit`: every other plugin is passive (or
+ * a module transform that runs after us). Unknown plugins, or a pass we cannot read, say no.
  */
-function deferrable(state: PluginPass, ownEnter: unknown): boolean {
+function sharesPass(state: PluginPass, ownEnter: unknown): boolean {
   const opts = state.file.opts as { plugins?: unknown; passPerPreset?: boolean };
   if (opts.passPerPreset || !Array.isArray(opts.plugins)) return false;
   const plugins = opts.plugins as Array<{ key?: unknown; visitor?: Record<string, unknown> }>;
@@ -155,14 +165,18 @@ function deferrable(state: PluginPass, ownEnter: unknown): boolean {
   });
 }
 
-/** Instruments one file. */
+/**
+ * Instruments one file. Separately (`merged` false): walks the file now and is done. Merged:
+ * returns the handlers for the pass's shared traversal (MERGED_VISITOR) and `Program.exit`,
+ * or undefined when the file has nothing to do.
+ */
 function instrumentProgram(
   t: Types,
   program: NodePath<t.Program>,
   state: PluginPass,
   options: ResolvedOptions,
-  deferFrames: boolean,
-): void {
+  merged: boolean,
+): FileRun | undefined {
   const file = state.file;
   const code: string = file.code ?? '';
   const filename = state.filename ?? file.opts.filename ?? undefined;
@@ -213,12 +227,15 @@ function instrumentProgram(
     : undefined;
   if (!wholeFile && !directives.hasPending && !rewriter) {
     if (options.debug) debugLog(relPath, selection, undefined);
-    return;
+    return undefined;
   }
 
   const namer = new Namer(code);
-  let deferred: Array<() => void> | undefined;
-  if (deferFrames) DEFERRED.set(state, (deferred = []));
+  // Merged: frames are written at Program.exit, after TypeScript has been through the bodies
+  // (so no other visitor walks them, and Babel does not re-scan the scopes of moved bodies).
+  const deferred: Array<() => void> | undefined = merged ? [] : undefined;
+  // Decided now: TypeScript's `import x = require()` / `export =` are gone by Program.exit.
+  const commonJs = isCommonJs(program);
   const stats: FileStats = { instrumented: 0, rewritten: 0, skipped: {} };
   // stage catalog (docs/CATALOG.md) and strip mode (docs/STRIP.md)
   const catalog = options.catalog !== undefined ? new FileCatalog(relPath) : undefined;
@@ -294,12 +311,8 @@ function instrumentProgram(
       flags: frameFlags({ async: node.async === true, generator: node.generator === true }),
     };
     const derived = isDerivedConstructor(path);
-    if (deferred) {
-      const parameterProperties = parameterPropertiesOf(node);
-      deferred.push(() =>
-        emitFrame(t, node, parameterProperties ? { ...spec, parameterProperties } : spec, derived),
-      );
-    } else emitFrame(t, node, spec, derived);
+    if (deferred) deferred.push(() => emitFrame(t, node, spec, derived, true));
+    else emitFrame(t, node, spec, derived, false);
     stats.instrumented++;
   };
 
@@ -331,37 +344,41 @@ function instrumentProgram(
     }
   };
 
-  try {
-    // Scopes are only read to resolve what an explicit call's callee is bound to.
-    const scoped = rewriter !== undefined || stripper !== undefined;
-    program.traverse(VISITORS[(directives.hasPending ? 1 : 0) + (scoped ? 0 : 2)]!, {
-      directives,
-      enterFunction,
-      exitFunction,
-      suspension,
-      call,
-    } satisfies TraversalState);
-    directives.assertAllUsed();
-  } catch (e) {
-    throw codeFrameError(e);
-  }
-  stripper?.finish(program);
-  if (catalog) catalogWriter(options.catalog!, options.root).set(catalog);
-  if (stats.instrumented + stats.rewritten > 0) addRuntimeImport(t, program, options.importSource);
-  if (options.debug) debugLog(relPath, selection, stats, deferred !== undefined && stats.instrumented > 0);
-}
-
-/** The names of a constructor's TypeScript parameter properties (`constructor(private x)`), if any. */
-function parameterPropertiesOf(node: FunctionPath['node']): string[] | undefined {
-  if (node.type !== 'ClassMethod' || node.kind !== 'constructor') return undefined;
-  const names: string[] = [];
-  for (const p of node.params) {
-    if (p.type !== 'TSParameterProperty') continue;
-    const inner = p.parameter;
-    const id = inner.type === 'AssignmentPattern' ? inner.left : inner;
-    if (id.type === 'Identifier') names.push(id.name);
-  }
-  return names.length ? names : undefined;
+  const guarded =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (e) {
+        throw codeFrameError(e);
+      }
+    };
+  const run: FileRun = {
+    directives,
+    enterFunction: guarded(enterFunction),
+    exitFunction: guarded(exitFunction),
+    suspension: guarded(suspension),
+    call: guarded(call),
+    finish() {
+      try {
+        directives.assertAllUsed();
+      } catch (e) {
+        throw codeFrameError(e);
+      }
+      if (deferred) for (const emit of deferred) emit();
+      stripper?.finish(program);
+      if (catalog) catalogWriter(options.catalog!, options.root).set(catalog);
+      if (stats.instrumented + stats.rewritten > 0)
+        addRuntimeImport(t, program, options.importSource, commonJs);
+      if (options.debug) debugLog(relPath, selection, stats, merged && stats.instrumented > 0);
+    },
+  };
+  if (merged) return run;
+  // Scopes are only read to resolve what an explicit call's callee is bound to.
+  const scoped = rewriter !== undefined || stripper !== undefined;
+  program.traverse(VISITORS[(directives.hasPending ? 1 : 0) + (scoped ? 0 : 2)]!, run);
+  run.finish();
+  return undefined;
 }
 
 /** What the module-level visitors call back into: the per-file handlers. */
@@ -424,6 +441,38 @@ const VISITORS = [
   makeVisitor(false, true),
   makeVisitor(true, true),
 ];
+
+/**
+ * The plugin's own visitor, for files handled in the pass's shared traversal: the same handlers,
+ * found on the per-file state (nothing happens in files without a run). No type skipping here:
+ * TypeScript's visitors must see the types.
+ */
+const MERGED_VISITOR: Record<string, unknown> = {
+  Function: {
+    enter(path: NodePath, state: RunHolder) {
+      const run = state[RUN];
+      if (!run || path.isTSDeclareFunction?.() || path.isTSDeclareMethod?.()) return;
+      run.enterFunction(path as FunctionPath);
+    },
+    exit(path: NodePath, state: RunHolder) {
+      state[RUN]?.exitFunction(path as FunctionPath);
+    },
+  },
+  'AwaitExpression|YieldExpression': {
+    exit(path: NodePath<t.AwaitExpression | t.YieldExpression>, state: RunHolder) {
+      state[RUN]?.suspension(path);
+    },
+  },
+  CallExpression(path: NodePath<t.CallExpression>, state: RunHolder) {
+    state[RUN]?.call(path);
+  },
+  [ATTACHABLE_TYPES]: {
+    enter(path: NodePath, state: RunHolder) {
+      const run = state[RUN];
+      if (run?.directives.hasPending) run.directives.visit(path);
+    },
+  },
+};
 
 /** Why a function is skipped, or the directive that selects it. */
 interface Decision {
@@ -565,12 +614,17 @@ function merge(a: Directive | undefined, b: Directive | undefined): Directive | 
  * Adds the one runtime binding as the first statement (after the directive prologue): an ESM
  * import for modules, `require(...).abi(1)` for CommonJS and scripts (docs/ABI.md "Import").
  */
-function addRuntimeImport(t: Types, program: NodePath<t.Program>, importSource: string): void {
+function addRuntimeImport(
+  t: Types,
+  program: NodePath<t.Program>,
+  importSource: string,
+  commonJs: boolean,
+): void {
   const node = program.node;
   if (program.scope.hasOwnBinding(RUNTIME_BINDING)) return; // already there (second pass)
   const specifier = t.stringLiteral(runtimeSpecifier(importSource));
   let statement: t.Statement;
-  if (isCommonJs(program)) {
+  if (commonJs) {
     statement = t.variableDeclaration('const', [
       t.variableDeclarator(
         t.identifier(RUNTIME_BINDING),

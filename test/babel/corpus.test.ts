@@ -1,6 +1,9 @@
 // The shared fixture corpus through the Babel plugin: Babel 8 emitting ESM and Babel 7
 // emitting CommonJS (both with preset-typescript and the decorators plugin in the same pass),
-// and both majors without preset-typescript on the plain-JavaScript fixtures.
+// and both majors without preset-typescript on the plain-JavaScript fixtures. The decorators
+// plugin is not passive, so those runs take the plugin's general path (a traversal of its own);
+// the "-passive" runs have only passive plugins in the pass and take the shared traversal with
+// frames written at Program.exit (docs/BABEL.md), on every fixture but the decorators one.
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { runCorpus } from '../corpus/harness.js';
 import { type BabelSetup, compileWith, decoratorsPlugin, decoratorsSyntax } from './compile.js';
@@ -11,6 +14,24 @@ const compile = (setup: BabelSetup) => (source: string, filename: string, option
 runCorpus({ label: 'babel8-esm', moduleFormat: 'esm', compile: compile({ major: 8, moduleFormat: 'esm' }) });
 
 runCorpus({ label: 'babel7-cjs', moduleFormat: 'cjs', compile: compile({ major: 7, moduleFormat: 'cjs' }) });
+
+const withoutDecorators = (f: string) => f !== 'decorators.ts';
+const passive = (setup: BabelSetup) => (source: string, filename: string, options: StepmarkOptions | null) =>
+  compileWith(setup, source, filename, options);
+
+runCorpus({
+  label: 'babel8-esm-passive',
+  moduleFormat: 'esm',
+  filter: withoutDecorators,
+  compile: passive({ major: 8, moduleFormat: 'esm' }),
+});
+
+runCorpus({
+  label: 'babel7-cjs-passive',
+  moduleFormat: 'cjs',
+  filter: withoutDecorators,
+  compile: passive({ major: 7, moduleFormat: 'cjs' }),
+});
 
 runCorpus({
   label: 'babel8-cjs-js',
