@@ -9,14 +9,15 @@
  * await build({ entryPoints: ['src/main.ts'], bundle: true, sourcemap: true, plugins: [stepmark()] });
  */
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, extname, isAbsolute, join, relative } from 'node:path';
 import type { Loader, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { catalogWriter, type FileCatalog } from '../instrument/catalog.js';
-import { StepmarkBuildError } from '../instrument/errors.js';
+import { StepmarkBuildError, StepmarkOptionsError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 import { PROJECT_SOURCE_FILTER, SOURCE_FILTER } from './filter.js';
+import { changedKnownFiles, type Prescan, prescan } from './prescan.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
   isIncluded,
@@ -29,6 +30,20 @@ import {
 } from './transform/index.js';
 
 export type { StepmarkOptions };
+
+/** Options of the esbuild plugin: the shared ones, and `prescan`. */
+export interface StepmarkEsbuildOptions extends StepmarkOptions {
+  /**
+   * Read the project once at setup and keep every file that needs nothing out of the plugin's
+   * `onLoad` filter, so esbuild never calls into JavaScript for it (an unmarked build then costs
+   * about what a build without the plugin does). `true` scans `root`; a directory or a list of
+   * directories (relative to `root`) scans those. New files and files outside them still reach
+   * the plugin. In a watch session, a file that needed nothing and is edited to need work fails the
+   * rebuild with a message to restart it (the filter is fixed when the context starts).
+   * Default false. docs/ESBUILD.md "Cost".
+   */
+  prescan?: boolean | string | readonly string[];
+}
 
 const HOST = 'stepmark/esbuild-plugin';
 
@@ -61,14 +76,16 @@ interface Stats {
  * still see them. Put `stepmark()` after plugins that produce JavaScript/TypeScript from other
  * languages, and before plugins that claim `.ts`/`.js` files themselves.
  */
-export function stepmark(options: StepmarkOptions = {}): Plugin {
+export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
   // Validate now, so a typo fails when the config is read; `root` is settled in setup.
-  resolveOptions(options, { host: HOST });
+  const { prescan: prescanOption, ...shared } = options ?? {};
+  resolveOptions(shared, { host: HOST });
+  const prescanDirs = prescanDirectories(prescanOption);
   return {
     name: 'stepmark',
     async setup(build: PluginBuild) {
       const resolved = resolveOptions(
-        { ...options, root: options.root ?? build.initialOptions.absWorkingDir ?? process.cwd() },
+        { ...shared, root: shared.root ?? build.initialOptions.absWorkingDir ?? process.cwd() },
         { host: HOST },
       );
       const tools = await loadToolchain(HOST);
@@ -89,9 +106,34 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         resolved.catalog !== undefined ? catalogWriter(resolved.catalog, resolved.root) : undefined;
       if (catalog) build.onEnd(() => catalog.flush());
 
+      const dependencies = resolved.include.some((p) => p.includes('node_modules'));
+      const needsWork = (path: string, bytes: Buffer): boolean =>
+        (resolved.include.length > 0 && isIncluded(relativeToRoot(path, resolved.root), resolved)) ||
+        bytesMayNeedWork(bytes, resolved);
+      const scan: Prescan | undefined = prescanDirs
+        ? prescan(
+            prescanDirs.map((d) => (isAbsolute(d) ? d : join(resolved.root, d))),
+            needsWork,
+            dependencies,
+          )
+        : undefined;
+      let builds = 0;
       build.onStart(() => {
         stats.instrumented = stats.unchanged = stats.skippedNoMarker = stats.skippedNodeModules = 0;
         stats.includeMatched = false;
+        if (!scan || builds++ === 0) return undefined;
+        // A rebuild: a file the filter leaves out must still need nothing.
+        const changed = changedKnownFiles(scan.known, needsWork);
+        if (changed.length === 0) return undefined;
+        return {
+          errors: changed.map((file) => ({
+            text:
+              `stepmark: ${relative(resolved.root, file)} now needs instrumenting (it has "@stepmark" or a ` +
+              `"${resolved.importSource}" import), but with the prescan option the files stepmark sees are ` +
+              'fixed when the build context starts: restart it, or leave prescan off for watch mode',
+            location: { file },
+          })),
+        };
       });
       // Off by accident must not be silent: an `include` that selects nothing is most likely a
       // wrong root or pattern. Said once per plugin instance (watch mode rebuilds often).
@@ -105,11 +147,18 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         );
       });
       if (resolved.debug) {
+        if (prescanDirs && !scan) {
+          process.stderr.write(
+            '[stepmark] esbuild: prescan: file names the filter cannot spell; every file is checked\n',
+          );
+        }
         build.onEnd(() => {
           process.stderr.write(
             `[stepmark] esbuild: ${stats.instrumented} file(s) instrumented, ${stats.unchanged} parsed with nothing to do, ` +
               `${stats.skippedNoMarker} skipped without parsing (no "@stepmark" or "${resolved.importSource}" in the text), ` +
-              `${stats.skippedNodeModules} in node_modules skipped (not in "include")\n`,
+              `${stats.skippedNodeModules} in node_modules skipped (not in "include")` +
+              (scan ? `; prescan: ${scan.known.size} source file(s) left out of the filter` : '') +
+              '\n',
           );
         });
       }
@@ -117,9 +166,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
       build.onLoad(
         // Dependencies never reach JavaScript unless an include pattern names node_modules.
         {
-          filter: resolved.include.some((p) => p.includes('node_modules'))
-            ? SOURCE_FILTER
-            : PROJECT_SOURCE_FILTER,
+          filter: scan?.filter ?? (dependencies ? SOURCE_FILTER : PROJECT_SOURCE_FILTER),
           namespace: 'file',
         },
         (args: OnLoadArgs): OnLoadResult | undefined => {
@@ -169,6 +216,18 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
 }
 
 export default stepmark;
+
+/** The `prescan` option as a list of directories, or undefined when off; a wrong type throws at configuration time. */
+function prescanDirectories(value: unknown): readonly string[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return ['.'];
+  if (typeof value === 'string' && value) return [value];
+  if (Array.isArray(value) && value.length && value.every((d) => typeof d === 'string' && d)) return value;
+  throw new StepmarkOptionsError(
+    'prescan',
+    `${HOST}: option "prescan" must be true, false, a directory or a list of directories, got ${JSON.stringify(value)}`,
+  );
+}
 
 /** `mayNeedWork` on undecoded bytes: a native substring search, no UTF-8 decoding. */
 function bytesMayNeedWork(bytes: Buffer, options: ResolvedOptions): boolean {

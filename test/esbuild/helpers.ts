@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import stepmark, { type StepmarkOptions } from 'stepmark/esbuild-plugin';
+import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const outputRoot = join(repoRoot, 'test-output');
@@ -36,7 +36,7 @@ export interface Built {
 export async function bundle(
   dir: string,
   entry: string,
-  options: StepmarkOptions | false = {},
+  options: StepmarkEsbuildOptions | false = {},
   extra: esbuild.BuildOptions = {},
 ): Promise<Built> {
   const format = extra.format ?? 'esm';

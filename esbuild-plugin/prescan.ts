@@ -1,0 +1,224 @@
+/**
+ * The `prescan` option: read the project once when the plugin is set up, and give esbuild an
+ * `onLoad` filter that leaves out every file known to need nothing, so those files never make the
+ * round trip from esbuild's Go side to JavaScript (that round trip alone costs an unmarked build
+ * ~1.4×: docs/ESBUILD.md "Cost").
+ *
+ * The filter is the complement of the set of files known to need nothing ("known"): a file the
+ * scan found with work to do, a file created after the scan, a file outside the scanned
+ * directories all still reach the plugin. Go's regular expressions have no lookahead, so "not one
+ * of these names" is spelled out over a trie of the names, segment by segment, and no
+ * `node_modules` segment is ever let through (dependencies stay in Go, as with the normal filter).
+ *
+ * The one thing a filter fixed at start cannot follow: a file that needed nothing and is edited
+ * to need work during a watch session. `changedKnownFiles` finds those before each rebuild, and
+ * the plugin fails that build with a message that says to restart it.
+ */
+import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
+
+const SEP = String.raw`[/\\]`;
+const CHAR = String.raw`[^/\\]`;
+/** Whatever follows a directory that was not scanned: segments, none of them `node_modules`. */
+const FREE_TAIL = `(?:${segmentNotIn(['node_modules'])}${SEP})*${CHAR}+`;
+/** The same when `include` asks for dependencies: any segments. */
+const FREE_TAIL_WITH_DEPENDENCIES = `(?:${CHAR}+${SEP})*${CHAR}+`;
+/** Source files: the ones whose text is read. */
+const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+/** What the scan found. */
+export interface Prescan {
+  /** The `onLoad` filter: every path except the known files (and `node_modules`). */
+  readonly filter: RegExp;
+  /** Source files that needed nothing when scanned, with their modification time. */
+  readonly known: Map<string, number>;
+  /** How many files the scan found with work to do. */
+  readonly needWork: number;
+}
+
+/**
+ * Scans `dirs` (absolute) recursively, skipping `node_modules` and dot-directories, and builds
+ * the filter. `needsWork(path, bytes)` decides for a source file; other files never need work.
+ * Returns undefined when the tree has names the filter cannot spell (characters outside the
+ * Basic Multilingual Plane, which JavaScript and Go regular expressions count differently).
+ * `dependencies`: let `node_modules` through too (an `include` pattern names it).
+ */
+export function prescan(
+  dirs: readonly string[],
+  needsWork: (path: string, bytes: Buffer) => boolean,
+  dependencies = false,
+): Prescan | undefined {
+  const known = new Map<string, number>();
+  const tree: DirNode = { dirs: new Map(), names: new Set() };
+  let needWork = 0;
+  for (const dir of dirs) {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      continue; // a directory that does not exist has nothing to leave out
+    }
+    const node = nodeAt(tree, real);
+    if (!node) return undefined;
+    const walk = (abs: string, at: DirNode): void => {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(abs, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const name = e.name;
+        if (hasAstral(name)) throw ASTRAL;
+        const path = join(abs, name);
+        if (e.isDirectory()) {
+          if (name === 'node_modules' || name.startsWith('.')) continue; // not scanned: let through
+          let child = at.dirs.get(name);
+          if (!child) at.dirs.set(name, (child = { dirs: new Map(), names: new Set() }));
+          walk(path, child);
+        } else if (e.isFile()) {
+          if (SOURCE_FILE.test(name)) {
+            let bytes: Buffer;
+            try {
+              bytes = readFileSync(path);
+            } catch {
+              continue;
+            }
+            if (needsWork(path, bytes)) {
+              needWork++;
+              continue; // let through
+            }
+            known.set(path, statSync(path).mtimeMs);
+          }
+          at.names.add(name);
+        }
+        // symbolic links and the rest: esbuild loads them by their real path, which is let through
+      }
+    };
+    try {
+      walk(real, node);
+    } catch (e) {
+      if (e === ASTRAL) return undefined;
+      throw e;
+    }
+  }
+  const pattern = dirPattern(
+    tree,
+    dependencies ? [] : ['node_modules'],
+    dependencies ? FREE_TAIL_WITH_DEPENDENCIES : FREE_TAIL,
+  );
+  return { filter: new RegExp(`^${pattern}$`), known, needWork };
+}
+
+/**
+ * Source files among `known` modified since the scan that now need work. Their modification time
+ * is updated when they still need nothing, so each edit is read once.
+ */
+export function changedKnownFiles(
+  known: Map<string, number>,
+  needsWork: (path: string, bytes: Buffer) => boolean,
+): string[] {
+  const changed: string[] = [];
+  for (const [path, mtime] of known) {
+    let now: number;
+    try {
+      now = statSync(path).mtimeMs;
+    } catch {
+      continue; // deleted: nothing to load
+    }
+    if (now === mtime) continue;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      continue;
+    }
+    if (needsWork(path, bytes)) changed.push(path);
+    else known.set(path, now);
+  }
+  return changed;
+}
+
+/** A scanned directory: its scanned subdirectories, and the names of its entries known to need nothing. */
+interface DirNode {
+  dirs: Map<string, DirNode>;
+  names: Set<string>;
+}
+
+const ASTRAL = new Error('astral');
+
+function hasAstral(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+  }
+  return false;
+}
+
+/** The node of an absolute directory path, creating the chain of its ancestors. */
+function nodeAt(tree: DirNode, abs: string): DirNode | undefined {
+  let node = tree;
+  // POSIX "/a/b" → ["", "a", "b"]; Windows "C:\a" → ["C:", "a"]
+  const segments = abs.split(sep === '\\' ? /[/\\]/ : '/').filter((s, i) => s !== '' || i === 0);
+  for (const s of segments) {
+    if (hasAstral(s)) return undefined;
+    let child = node.dirs.get(s);
+    if (!child) node.dirs.set(s, (child = { dirs: new Map(), names: new Set() }));
+    node = child;
+  }
+  return node;
+}
+
+/**
+ * What may follow a directory: one of its scanned subdirectories and what may follow it, or a
+ * segment that is neither a scanned subdirectory, nor a known file, nor `node_modules`, then
+ * either the end (a file) or anything without `node_modules` (an unscanned directory).
+ */
+function dirPattern(node: DirNode, never: readonly string[], free: string): string {
+  const parts: string[] = [];
+  for (const [name, child] of node.dirs)
+    parts.push(`${escapeRegExp(name)}${SEP}${dirPattern(child, never, free)}`);
+  const excluded = [...node.dirs.keys(), ...node.names, ...never];
+  parts.push(`${segmentNotIn(excluded)}(?:${SEP}${free})?`);
+  return `(?:${parts.join('|')})`;
+}
+
+interface CharNode {
+  end: boolean;
+  next: Map<string, CharNode>;
+}
+
+/**
+ * A non-empty path segment (no separators) that is none of `names`, over a trie of the names: at
+ * each prefix, either the segment ends there (when the prefix is not a name), or the next
+ * character leaves the trie (then anything), or it follows an edge.
+ */
+export function segmentNotIn(names: readonly string[]): string {
+  const root: CharNode = { end: false, next: new Map() };
+  for (const name of names) {
+    let n = root;
+    for (const c of name) {
+      let child = n.next.get(c);
+      if (!child) n.next.set(c, (child = { end: false, next: new Map() }));
+      n = child;
+    }
+    n.end = true;
+  }
+  const alternatives = (n: CharNode, depth: number): string => {
+    const parts: string[] = [];
+    if (depth > 0 && !n.end) parts.push('');
+    const edges = [...n.next.keys()];
+    parts.push(`[^/\\\\${edges.map(escapeClass).join('')}]${CHAR}*`);
+    for (const [c, child] of n.next) parts.push(`${escapeRegExp(c)}(?:${alternatives(child, depth + 1)})`);
+    return parts.join('|');
+  };
+  return `(?:${alternatives(root, 0)})`;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function escapeClass(c: string): string {
+  return /[\]\\^-]/.test(c) ? `\\${c}` : c;
+}

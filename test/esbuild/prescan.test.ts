@@ -1,0 +1,184 @@
+/**
+ * The esbuild plugin's `prescan` option: the filter built from a scan of the project must let
+ * through exactly the files that may need work (marked, importing stepmark, new, outside the
+ * scanned directories) and nothing from node_modules, in JavaScript's regular expressions and in
+ * esbuild's Go ones; builds must come out the same as without it; and a watch session must say
+ * when an edit needs the filter rebuilt.
+ */
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import stepmark from 'stepmark/esbuild-plugin';
+import { describe, expect, it } from 'vitest';
+import { prescan, segmentNotIn } from '../../esbuild-plugin/prescan.js';
+import { bundle, project } from './helpers.js';
+
+const needsWork = (_path: string, bytes: Buffer) =>
+  bytes.includes('@stepmark') || bytes.includes("from 'stepmark'");
+
+describe('segmentNotIn', () => {
+  it('matches exactly the non-empty segments that are none of the names', () => {
+    const names = ['node_modules', 'node', 'n', 'a-b', 'x]y', 'm1.ts', 'm10.ts', 'ñandú.ts'];
+    const re = new RegExp(`^${segmentNotIn(names)}$`);
+    for (const n of names) expect(re.test(n), n).toBe(false);
+    for (const s of [
+      'no',
+      'nodes',
+      'node_module',
+      'node_modules2',
+      'm1.t',
+      'm100.ts',
+      'ñandu.ts',
+      'x',
+      'a-c',
+      'x]',
+    ])
+      expect(re.test(s), s).toBe(true);
+    for (const s of ['', 'a/b', 'a\\b']) expect(re.test(s), s).toBe(false);
+  });
+});
+
+describe('prescan filter', () => {
+  const dir = project({
+    'src/marked.ts': '// @stepmark\nexport function f() {}\n',
+    'src/uses.ts': "import { step } from 'stepmark';\nexport const g = () => step('x');\n",
+    'src/plain.ts': 'export const p = 1;\n',
+    'src/data.json': '{"a":1}\n',
+    'src/sub/deep.ts': 'export const d = 1;\n',
+    'src/.cache/hidden.ts': 'export const h = 1;\n',
+    'src/node_modules/dep/index.js': 'module.exports = 1;\n',
+    'lib/other.ts': 'export const o = 1;\n',
+  });
+  const scan = prescan([join(dir, 'src')], needsWork)!;
+
+  it('leaves out the files known to need nothing, and only those', () => {
+    const at = (p: string) => join(dir, p);
+    const through = (p: string) => scan.filter.test(at(p));
+    expect(scan.needWork).toBe(2);
+    expect([...scan.known.keys()].sort()).toEqual([at('src/plain.ts'), at('src/sub/deep.ts')]);
+    for (const p of [
+      'src/marked.ts',
+      'src/uses.ts',
+      'src/new.ts',
+      'src/sub/new/x.ts',
+      'src/.cache/hidden.ts',
+      'lib/other.ts',
+    ])
+      expect(through(p), p).toBe(true);
+    for (const p of [
+      'src/plain.ts',
+      'src/data.json',
+      'src/sub/deep.ts',
+      'src/node_modules/dep/index.js',
+      'node_modules/x/i.js',
+    ])
+      expect(through(p), p).toBe(false);
+    expect(scan.filter.test('/elsewhere/node_modules/z/index.js')).toBe(false);
+    expect(scan.filter.test('/elsewhere/app/z.ts')).toBe(true);
+    const withDeps = prescan([join(dir, 'src')], needsWork, true)!;
+    expect(withDeps.filter.test(at('src/node_modules/dep/index.js'))).toBe(true);
+    expect(withDeps.filter.test(at('src/plain.ts'))).toBe(false);
+  });
+
+  it("means the same to esbuild's Go regular expressions", async () => {
+    const files = [
+      'src/marked.ts',
+      'src/uses.ts',
+      'src/plain.ts',
+      'src/sub/deep.ts',
+      'src/.cache/hidden.ts',
+      'lib/other.ts',
+    ];
+    const seen: string[] = [];
+    await esbuild.build({
+      absWorkingDir: dir,
+      stdin: { contents: files.map((f) => `import './${f}';`).join('\n'), resolveDir: dir, loader: 'ts' },
+      bundle: true,
+      write: false,
+      logLevel: 'silent',
+      external: ['stepmark'],
+      plugins: [
+        {
+          name: 'spy',
+          setup(b) {
+            b.onLoad({ filter: scan.filter }, (args) => {
+              seen.push(args.path.slice(dir.length + 1));
+              return undefined;
+            });
+          },
+        },
+      ],
+    });
+    expect(seen.sort()).toEqual(['lib/other.ts', 'src/.cache/hidden.ts', 'src/marked.ts', 'src/uses.ts']);
+  });
+});
+
+describe('esbuild plugin with prescan', () => {
+  const files = {
+    'src/main.ts':
+      "import { total } from './pricing';\nimport data from './data.json';\nexport const run = () => total([1, 2]) + data.a;\n",
+    'src/pricing.ts':
+      '// @stepmark\nexport function total(xs: number[]) { return xs.reduce((a, b) => a + b, 0); }\n',
+    'src/util.ts': 'export const id = <T>(x: T) => x;\n',
+    'src/data.json': '{"a":1}\n',
+  };
+
+  it('builds the same output as without it, for a project with and without marked files', async () => {
+    const dir = project(files);
+    const plain = await bundle(dir, 'src/main.ts', {}, { sourcemap: false });
+    const pre = await bundle(dir, 'src/main.ts', { prescan: true }, { sourcemap: false });
+    expect(pre.code).toBe(plain.code);
+    expect(pre.code).toContain('__stepmark.enter("total", "src/pricing.ts:2:8")');
+    const scanned = await bundle(dir, 'src/main.ts', { prescan: ['src'] }, { sourcemap: false });
+    expect(scanned.code).toBe(plain.code);
+  });
+
+  it('in a rebuild: instruments new files, and fails with a clear message when a known file gains a marker', async () => {
+    const dir = project(files);
+    const ctx = await esbuild.context({
+      absWorkingDir: dir,
+      entryPoints: [join(dir, 'src/main.ts')],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins: [stepmark({ prescan: true })],
+    });
+    try {
+      const first = await ctx.rebuild();
+      expect(first.outputFiles![0]!.text).toContain('__stepmark.enter("total"');
+      // a new marked file, imported by an edited entry (the entry needed work already)
+      mkdirSync(join(dir, 'src/new'), { recursive: true });
+      writeFileSync(
+        join(dir, 'src/new/tax.ts'),
+        '// @stepmark\nexport function tax(x: number) { return x * 0.2; }\n',
+      );
+      writeFileSync(join(dir, 'src/main.ts'), `${files['src/main.ts']}export { tax } from './new/tax';\n`);
+      const second = await ctx.rebuild();
+      expect(second.outputFiles![0]!.text).toMatch(/__stepmark\d*\.enter\("tax", "src\/new\/tax\.ts:2:8"\)/);
+      // a file the filter leaves out is edited to need work: that rebuild fails and says why
+      writeFileSync(join(dir, 'src/util.ts'), `// @stepmark\n${files['src/util.ts']}`);
+      const later = new Date(Date.now() + 5000);
+      utimesSync(join(dir, 'src/util.ts'), later, later);
+      const error = await ctx.rebuild().then(
+        () => undefined,
+        (e: esbuild.BuildFailure) => e,
+      );
+      expect(error?.errors[0]?.text).toMatch(
+        /^stepmark: src\/util\.ts now needs instrumenting .* fixed when the build context starts: restart it/,
+      );
+      expect(error?.errors[0]?.location?.file).toContain('util.ts');
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
+  it('rejects a prescan value of the wrong type when the config is read', () => {
+    expect(() => stepmark({ prescan: 5 as unknown as boolean })).toThrow(
+      /option "prescan" must be true, false, a directory or a list of directories, got 5/,
+    );
+    expect(() => stepmark({ prescan: [] })).toThrow(/option "prescan"/);
+  });
+});
