@@ -254,9 +254,15 @@ function instrumentProgram(
    * the traversal meets them), or why not. Skips are counted here, once per function.
    */
   const selected = new WeakMap<t.Node, { directive?: MarkDirective; trys: Set<t.TryStatement> }>();
+  // Each function and suspension is handled once: in the shared traversal another plugin may
+  // replace an ancestor and Babel then walks the same nodes again (the JSX transform does, for
+  // the arrows inside an element).
+  const seen = new WeakSet<t.Node>();
   const enterFunction = (path: FunctionPath) => {
     const node = path.node;
     if (!node.body) return; // overloads, `declare`, abstract members (Babel: TSDeclare* nodes, never here)
+    if (seen.has(node)) return;
+    seen.add(node);
     directives.visit(path);
     if (
       preamble.size &&
@@ -297,6 +303,7 @@ function instrumentProgram(
     const node = path.node;
     const state = selected.get(node);
     if (!state) return;
+    selected.delete(node);
     const where = catalog || options.locations ? locationOf(node) : undefined;
     if (catalog && where) {
       const at = positionOf(where);
@@ -320,7 +327,9 @@ function instrumentProgram(
   const suspension = (path: NodePath<t.AwaitExpression | t.YieldExpression>) => {
     const fn = path.getFunctionParent();
     const state = fn && selected.get(fn.node);
-    if (state) wrapSuspension(t, path, fn.node, state.trys);
+    if (!state || seen.has(path.node)) return;
+    seen.add(path.node);
+    wrapSuspension(t, path, fn.node, state.trys);
   };
 
   /** A call: the stepmark API ones are rewritten (or stripped), and recorded in the catalog. */

@@ -2,10 +2,12 @@
 // checked on their output text where the shape is the point (docs/ABI.md), and by running
 // the output where behaviour is the point.
 
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { capture } from 'stepmark';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import stepmarkPlugin from '../../babel-plugin/index.js';
@@ -422,5 +424,58 @@ describe.each([7, 8] as const)('Babel %i transformFromAst', (major) => {
       plugins: [[stepmarkPlugin, { root: '/project' }]],
     });
     expect(out.code).toContain('__stepmark.enter("f", "src/order.ts:2:8")');
+  });
+});
+
+describe('Babel 8 with the JSX transform in the pass', () => {
+  it('shares the traversal, writes the same frames as the general path, and traces components', async () => {
+    const source = `// @stepmark
+/** @jsx h */
+const h = (type: unknown, props: Record<string, unknown> | null, ...children: unknown[]) => ({ type, props, children });
+export function Button({ label }: { label: string }) {
+  return <button onClick={() => label.length}>{label}</button>;
+}
+export function App() {
+  return <div>{['a', 'bb'].map((label) => Button({ label }))}</div>;
+}
+`;
+    const jsx = [require.resolve('@babel/plugin-transform-react-jsx'), { runtime: 'classic' }];
+    // any plugin with a visitor of its own sends the file down the general path
+    const other = () => ({ name: 'other', visitor: { Identifier() {} } });
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let passive: string;
+    let general: string;
+    try {
+      passive = transform(8, source, { debug: true, callbacks: true }, { plugins: [jsx] });
+      general = transform(8, source, { debug: true, callbacks: true }, { plugins: [jsx, other] });
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(writes.map((w) => w.includes('frames written at the end of the pass'))).toEqual([true, false]);
+    expect(passive).toBe(general);
+    expect(passive).toContain('h("button", {');
+    expect(passive).toContain('__stepmark.enter("Button", "src/order.ts:4:8")');
+
+    const dir = join(REPO_ROOT, 'test-output', 'babel-jsx');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `app-${Date.now()}.mjs`);
+    writeFileSync(file, passive);
+    const app = (await import(pathToFileURL(file).href)) as {
+      App(): { children: { props: { onClick(): number } }[][] };
+    };
+    const { result, trace } = await capture(() => {
+      const tree = app.App();
+      return tree.children[0]!.map((button) => button.props.onClick());
+    });
+    expect(result).toEqual([1, 2]);
+    const names = trace.spans.map((s) => s.name);
+    expect(names.filter((n) => n === 'Button')).toHaveLength(2);
+    expect(names[0]).toBe('App');
+    expect(names.length).toBeGreaterThan(4); // the map callback and the onClick arrows too
   });
 });
