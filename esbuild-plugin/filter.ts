@@ -12,28 +12,50 @@ const EXTENSION = String.raw`\.(?:[cm]?[jt]s|[jt]sx)$`;
 /** Any JavaScript/TypeScript source file. */
 export const SOURCE_FILTER = new RegExp(EXTENSION);
 
-const SEP = String.raw`[/\\]`;
-const CHAR = String.raw`[^/\\]`;
+export const SEP = String.raw`[/\\]`;
+export const CHAR = String.raw`[^/\\]`;
 
-/** A path segment that is not exactly `node_modules`. */
-function segmentOtherThan(word: string): string {
-  const n = word.length;
-  const alternatives = [`${CHAR}{0,${n - 1}}`, `${CHAR}{${n + 1},}`];
-  for (let i = 0; i < n; i++) {
-    // Same length, first difference at position i.
-    const rest = n - i - 1;
-    alternatives.push(
-      `${escapeRegExp(word.slice(0, i))}[^/\\\\${escapeRegExp(word[i]!)}]${rest ? `${CHAR}{${rest}}` : ''}`,
-    );
-  }
-  return `(?:${alternatives.join('|')})`;
+interface CharNode {
+  end: boolean;
+  next: Map<string, CharNode>;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+/**
+ * A non-empty path segment (no separators) that is none of `names`, over a trie of the names: at
+ * each prefix, either the segment ends there (when the prefix is not a name), or the next
+ * character leaves the trie (then anything), or it follows an edge.
+ */
+export function segmentNotIn(names: readonly string[]): string {
+  const root: CharNode = { end: false, next: new Map() };
+  for (const name of names) {
+    let n = root;
+    for (const c of name) {
+      let child = n.next.get(c);
+      if (!child) n.next.set(c, (child = { end: false, next: new Map() }));
+      n = child;
+    }
+    n.end = true;
+  }
+  const alternatives = (n: CharNode, depth: number): string => {
+    const parts: string[] = [];
+    if (depth > 0 && !n.end) parts.push('');
+    const edges = [...n.next.keys()];
+    parts.push(`[^/\\\\${edges.map(escapeClass).join('')}]${CHAR}*`);
+    for (const [c, child] of n.next) parts.push(`${escapeRegExp(c)}(?:${alternatives(child, depth + 1)})`);
+    return parts.join('|');
+  };
+  return `(?:${alternatives(root, 0)})`;
+}
+
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function escapeClass(c: string): string {
+  return /[\]\\^-]/.test(c) ? `\\${c}` : c;
 }
 
 /** A source file with no `node_modules` directory in its path. */
 export const PROJECT_SOURCE_FILTER = new RegExp(
-  `^(?:${segmentOtherThan('node_modules')}${SEP})*${CHAR}*${EXTENSION}`,
+  `^(?:${segmentNotIn(['node_modules'])}?${SEP})*${CHAR}*${EXTENSION}`,
 );

@@ -16,9 +16,8 @@
  */
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { CHAR, escapeRegExp, SEP, segmentNotIn } from './filter.js';
 
-const SEP = String.raw`[/\\]`;
-const CHAR = String.raw`[^/\\]`;
 /** Whatever follows a directory that was not scanned: segments, none of them `node_modules`. */
 const FREE_TAIL = `(?:${segmentNotIn(['node_modules'])}${SEP})*${CHAR}+`;
 /** The same when `include` asks for dependencies: any segments. */
@@ -181,44 +180,4 @@ function dirPattern(node: DirNode, never: readonly string[], free: string): stri
   const excluded = [...node.dirs.keys(), ...node.names, ...never];
   parts.push(`${segmentNotIn(excluded)}(?:${SEP}${free})?`);
   return `(?:${parts.join('|')})`;
-}
-
-interface CharNode {
-  end: boolean;
-  next: Map<string, CharNode>;
-}
-
-/**
- * A non-empty path segment (no separators) that is none of `names`, over a trie of the names: at
- * each prefix, either the segment ends there (when the prefix is not a name), or the next
- * character leaves the trie (then anything), or it follows an edge.
- */
-export function segmentNotIn(names: readonly string[]): string {
-  const root: CharNode = { end: false, next: new Map() };
-  for (const name of names) {
-    let n = root;
-    for (const c of name) {
-      let child = n.next.get(c);
-      if (!child) n.next.set(c, (child = { end: false, next: new Map() }));
-      n = child;
-    }
-    n.end = true;
-  }
-  const alternatives = (n: CharNode, depth: number): string => {
-    const parts: string[] = [];
-    if (depth > 0 && !n.end) parts.push('');
-    const edges = [...n.next.keys()];
-    parts.push(`[^/\\\\${edges.map(escapeClass).join('')}]${CHAR}*`);
-    for (const [c, child] of n.next) parts.push(`${escapeRegExp(c)}(?:${alternatives(child, depth + 1)})`);
-    return parts.join('|');
-  };
-  return `(?:${alternatives(root, 0)})`;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
-
-function escapeClass(c: string): string {
-  return /[\]\\^-]/.test(c) ? `\\${c}` : c;
 }

@@ -35,6 +35,22 @@ function transform(
   return result!.code!;
 }
 
+/** What `fn` writes to stderr (the plugin's `debug` lines), captured instead of printed. */
+function stderrOf(fn: () => void): string[] {
+  const writes: string[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => {
+    writes.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    fn();
+  } finally {
+    process.stderr.write = original;
+  }
+  return writes;
+}
+
 function errorOf(fn: () => unknown): Error & { code?: string } {
   try {
     fn();
@@ -305,19 +321,11 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
   });
 
   it('prints what it did and skipped with debug: true', () => {
-    const writes: string[] = [];
-    const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => {
-      writes.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
-    try {
+    const writes = stderrOf(() => {
       transform(major, '// @stepmark\nclass A { get g() { return 1; } m() { [1].map(() => 1); } }', {
         debug: true,
       });
-    } finally {
-      process.stderr.write = original;
-    }
+    });
     expect(writes.join('')).toBe(
       'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false), frames written at the end of the pass (no other plugin rewrites them)\n',
     );
@@ -346,17 +354,11 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(trys).toBe(2);
     // With only passive plugins (types, JSX, a module transform after it) the frames wait for the
     // end of the pass and are the same text.
-    const writes: string[] = [];
-    const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => {
-      writes.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
     let passive: string;
     let cjs: string;
     let cjsFirst: string;
     const syntaxJsx = require.resolve('@babel/plugin-syntax-jsx');
-    try {
+    const writes = stderrOf(() => {
       passive = transform(major, source, { debug: true }, { plugins: [syntaxJsx] });
       cjs = transform(major, source, { debug: true }, { moduleFormat: 'cjs' });
       // a module transform before stepmark has done its work when stepmark's exit would run
@@ -369,9 +371,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
         ...babelOptions({ major, moduleFormat: 'esm', sourceMaps: false }, FILE, null),
         plugins: [commonjs, [stepmarkPlugin, { root: '/project', debug: true }]],
       })!.code!;
-    } finally {
-      process.stderr.write = original;
-    }
+    });
     expect(passive).toBe(lowered.replaceAll('var ', 'const '));
     expect(cjs).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
     expect(cjsFirst).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
@@ -442,20 +442,12 @@ export function App() {
     const jsx = [require.resolve('@babel/plugin-transform-react-jsx'), { runtime: 'classic' }];
     // any plugin with a visitor of its own sends the file down the general path
     const other = () => ({ name: 'other', visitor: { Identifier() {} } });
-    const writes: string[] = [];
-    const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => {
-      writes.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
     let passive: string;
     let general: string;
-    try {
+    const writes = stderrOf(() => {
       passive = transform(8, source, { debug: true, callbacks: true }, { plugins: [jsx] });
       general = transform(8, source, { debug: true, callbacks: true }, { plugins: [jsx, other] });
-    } finally {
-      process.stderr.write = original;
-    }
+    });
     expect(writes.map((w) => w.includes('frames written at the end of the pass'))).toEqual([true, false]);
     expect(passive).toBe(general);
     expect(passive).toContain('h("button", {');

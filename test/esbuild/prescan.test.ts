@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
-import { prescan, segmentNotIn } from '../../esbuild-plugin/prescan.js';
+import { segmentNotIn } from '../../esbuild-plugin/filter.js';
+import { prescan } from '../../esbuild-plugin/prescan.js';
 import { bundle, project } from './helpers.js';
 
 const needsWork = (_path: string, bytes: Buffer) =>
