@@ -112,19 +112,21 @@ export function frameStatements(
     ),
   );
   e.ts.setSourceMapRange(declare, at);
+  // The frame's own blocks print on one line each (the body keeps its lines): half the lines of
+  // output, which TypeScript then writes and maps for every instrumented function.
+  const oneLine = <T extends TS.Node>(node: T): T => e.ts.setEmitFlags(node, e.ts.EmitFlags.SingleLine);
   const guarded = f.createTryStatement(
     f.createBlock(statements, true),
     f.createCatchClause(
       CAUGHT,
-      f.createBlock(
-        [
+      oneLine(
+        f.createBlock([
           f.createExpressionStatement(call(e, FRAME, ABI.fail, [f.createIdentifier(CAUGHT)])),
           f.createThrowStatement(f.createIdentifier(CAUGHT)),
-        ],
-        true,
+        ]),
       ),
     ),
-    f.createBlock([f.createExpressionStatement(call(e, FRAME, ABI.exit, []))], true),
+    oneLine(f.createBlock([f.createExpressionStatement(call(e, FRAME, ABI.exit, []))])),
   );
   return [declare, guarded];
 }
