@@ -254,7 +254,7 @@ function instrument(
   try {
     const out = transform(tools, source, path, loader, options, wantsMap);
     if (!out) return undefined;
-    if (options.catalog !== undefined) onCatalog(out.catalog);
+    if (options.catalog !== undefined) onCatalog(out.catalog());
     if (options.debug) {
       process.stderr.write(
         `[stepmark] ${path}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,

@@ -105,7 +105,7 @@ export function instrumentFile(
       return undefined;
     }
     if (stats) stats.instrumented++;
-    if (options.catalog !== undefined) onCatalog?.(out.catalog);
+    if (options.catalog !== undefined) onCatalog?.(out.catalog());
     if (options.debug) {
       process.stderr.write(
         `[stepmark] ${filename}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,

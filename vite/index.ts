@@ -72,7 +72,7 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         try {
           const out = transform(tools, code, file, language, opts);
           if (!out) return null;
-          if (opts.catalog !== undefined) catalogWriter(opts.catalog, opts.root).set(out.catalog);
+          if (opts.catalog !== undefined) catalogWriter(opts.catalog, opts.root).set(out.catalog());
           if (opts.debug) {
             process.stderr.write(
               `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
