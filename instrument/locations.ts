@@ -18,13 +18,19 @@ export class LineIndex {
   private utf8: Uint32Array | undefined;
 
   constructor(readonly text: string) {
+    const starts = this.starts;
+    if (!text.includes('\r') && !text.includes('\u2028') && !text.includes('\u2029')) {
+      // The usual text: `\n` breaks only, found by the engine's native search.
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+      return;
+    }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 13 /* \r */) {
         if (text.charCodeAt(i + 1) === 10) i++;
-        this.starts.push(i + 1);
+        starts.push(i + 1);
       } else if (c === 10 || c === 0x2028 || c === 0x2029) {
-        this.starts.push(i + 1);
+        starts.push(i + 1);
       }
     }
   }

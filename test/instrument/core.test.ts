@@ -225,6 +225,17 @@ describe('locations and constants', () => {
     expect(index.locate(13)).toEqual({ line: 5, column: 1 });
     expect(index.lineText(2)).toBe('cd');
   });
+  it('finds the same lines in \\n-only text (native search) as the general scan does', () => {
+    const text = '\nfunction f() {\n  return 1;\n}\n\n\nx\n';
+    const fast = new LineIndex(text);
+    // the same text with one \u2028 appended takes the general path; the earlier lines are the same
+    const general = new LineIndex(`${text}\u2028`);
+    for (let offset = 0; offset <= text.length; offset++) {
+      expect(fast.locate(offset), `offset ${offset}`).toEqual(general.locate(offset));
+    }
+    expect(new LineIndex('no breaks').locate(4)).toEqual({ line: 1, column: 5 });
+    expect(new LineIndex('a\n').locate(2)).toEqual({ line: 2, column: 1 });
+  });
   it('converts UTF-8 byte offsets', () => {
     const text = 'é😀x';
     const index = new LineIndex(text);
