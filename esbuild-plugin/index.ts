@@ -9,8 +9,17 @@
  * await build({ entryPoints: ['src/main.ts'], bundle: true, sourcemap: true, plugins: [stepmark()] });
  */
 import { readFileSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, relative } from 'node:path';
-import type { Loader, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
+import { basename, dirname, extname, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type {
+  BuildOptions,
+  Loader,
+  OnLoadArgs,
+  OnLoadResult,
+  PartialMessage,
+  Plugin,
+  PluginBuild,
+} from 'esbuild';
 import { catalogWriter, type FileCatalog } from '../instrument/catalog.js';
 import { StepmarkBuildError, StepmarkOptionsError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
@@ -34,13 +43,22 @@ export type { StepmarkOptions };
 /** Options of the esbuild plugin: the shared ones, and `prescan`. */
 export interface StepmarkEsbuildOptions extends StepmarkOptions {
   /**
-   * Read the project once at setup and keep every file that needs nothing out of the plugin's
-   * `onLoad` filter, so esbuild never calls into JavaScript for it (an unmarked build then costs
-   * about what a build without the plugin does). `true` scans `root`; a directory or a list of
-   * directories (relative to `root`) scans those. New files and files outside them still reach
-   * the plugin. In a watch session, a file that needed nothing and is edited to need work fails the
-   * rebuild with a message to restart it (the filter is fixed when the context starts).
-   * Default false. docs/ESBUILD.md "Cost".
+   * Which files the plugin reads once when esbuild sets it up, to keep every file that needs
+   * nothing out of its `onLoad` filter: esbuild then never calls into JavaScript for those files,
+   * and a build with no marked file costs about what a build without the plugin does.
+   *
+   * - `true` (the default): the directories of the entry points (`stdin.resolveDir` for stdin),
+   *   at most 5,000 source files;
+   * - a directory or a list of directories, relative to `root`: those, without a limit;
+   * - `false`: no scan; every project source file reaches the plugin, which looks for the marker.
+   *
+   * New files, files outside the scanned directories, `node_modules` (unless `include` names it)
+   * and files that need work always reach the plugin. The one thing a filter cannot follow is a
+   * file that needed nothing being edited to need work in a running `esbuild.context()` (its
+   * filters are fixed when it starts): that rebuild fails with a message to restart it. Pass
+   * `false` for context watch sessions in which you add markers. tsup and other tools that call
+   * `esbuild.build` for each rebuild scan again each time. docs/ESBUILD.md "Which files reach
+   * the plugin".
    */
   prescan?: boolean | string | readonly string[];
 }
@@ -110,13 +128,23 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
       const needsWork = (path: string, bytes: Buffer): boolean =>
         (resolved.include.length > 0 && isIncluded(relativeToRoot(path, resolved.root), resolved)) ||
         bytesMayNeedWork(bytes, resolved);
-      const scan: Prescan | undefined = prescanDirs
-        ? prescan(
-            prescanDirs.map((d) => (isAbsolute(d) ? d : join(resolved.root, d))),
-            needsWork,
-            dependencies,
-          )
-        : undefined;
+      const workingDir = build.initialOptions.absWorkingDir ?? process.cwd();
+      const scanStart = performance.now();
+      const scan: Prescan | undefined =
+        prescanDirs === undefined
+          ? undefined
+          : prescan(
+              prescanDirs === AUTOMATIC
+                ? entryDirectories(build.initialOptions, workingDir)
+                : prescanDirs.map((d) => resolve(resolved.root, d)),
+              needsWork,
+              dependencies,
+              {
+                maxFiles: prescanDirs === AUTOMATIC ? AUTOMATIC_MAX_FILES : undefined,
+                skip: build.initialOptions.outdir ? [resolve(workingDir, build.initialOptions.outdir)] : [],
+              },
+            );
+      const scanMs = performance.now() - scanStart;
       let builds = 0;
       build.onStart(() => {
         stats.instrumented = stats.unchanged = stats.skippedNoMarker = stats.skippedNodeModules = 0;
@@ -130,7 +158,8 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
             text:
               `stepmark: ${relative(resolved.root, file)} now needs instrumenting (it has "@stepmark" or a ` +
               `"${resolved.importSource}" import), but with the prescan option the files stepmark sees are ` +
-              'fixed when the build context starts: restart it, or leave prescan off for watch mode',
+              'fixed when the build context starts: restart it, or pass prescan: false to the plugin for ' +
+              'watch sessions in which you add markers',
             location: { file },
           })),
         };
@@ -147,9 +176,14 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
         );
       });
       if (resolved.debug) {
-        if (prescanDirs && !scan) {
+        if (scan) {
           process.stderr.write(
-            '[stepmark] esbuild: prescan: file names the filter cannot spell; every file is checked\n',
+            `[stepmark] esbuild: prescan: ${scan.known.size} file(s) need nothing and stay in esbuild, ` +
+              `${scan.needWork} need work (${scanMs.toFixed(1)} ms)` +
+              (scan.complete
+                ? ''
+                : `; stopped after ${AUTOMATIC_MAX_FILES} files, the rest reach the plugin`) +
+              '\n',
           );
         }
         build.onEnd(() => {
@@ -217,16 +251,48 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
 
 export default stepmark;
 
-/** The `prescan` option as a list of directories, or undefined when off; a wrong type throws at configuration time. */
-function prescanDirectories(value: unknown): readonly string[] | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true) return ['.'];
+/** The default scan: the directories of the entry points, up to this many source files. */
+const AUTOMATIC = Symbol('automatic');
+const AUTOMATIC_MAX_FILES = 5000;
+
+/**
+ * The `prescan` option: the automatic scope, a list of directories, or undefined when off; a
+ * wrong type throws at configuration time.
+ */
+function prescanDirectories(value: unknown): readonly string[] | typeof AUTOMATIC | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return AUTOMATIC;
   if (typeof value === 'string' && value) return [value];
   if (Array.isArray(value) && value.length && value.every((d) => typeof d === 'string' && d)) return value;
   throw new StepmarkOptionsError(
     'prescan',
     `${HOST}: option "prescan" must be true, false, a directory or a list of directories, got ${JSON.stringify(value)}`,
   );
+}
+
+/**
+ * The directories the automatic prescan reads: those of the entry points (for a glob, the part
+ * before its first wildcard) and of `stdin.resolveDir`, absolute.
+ */
+function entryDirectories(options: BuildOptions, workingDir: string): string[] {
+  const dirs: string[] = [];
+  const add = (entry: unknown): void => {
+    if (typeof entry !== 'string' || entry === '') return;
+    const wildcard = entry.search(/[*?[{]/);
+    if (wildcard === -1) dirs.push(dirname(resolve(workingDir, entry)));
+    else {
+      const slash = Math.max(entry.lastIndexOf('/', wildcard), entry.lastIndexOf('\\', wildcard), 0);
+      dirs.push(resolve(workingDir, entry.slice(0, slash)));
+    }
+  };
+  const entries: unknown = options.entryPoints;
+  if (Array.isArray(entries)) {
+    for (const e of entries) add(typeof e === 'object' && e !== null ? (e as { in?: unknown }).in : e);
+  } else if (typeof entries === 'object' && entries !== null) {
+    for (const e of Object.values(entries)) add(e);
+  }
+  if (options.stdin?.resolveDir) dirs.push(resolve(workingDir, options.stdin.resolveDir));
+  return dirs;
 }
 
 /** `mayNeedWork` on undecoded bytes: a native substring search, no UTF-8 decoding. */

@@ -25,6 +25,15 @@ const FREE_TAIL_WITH_DEPENDENCIES = `(?:${CHAR}+${SEP})*${CHAR}+`;
 /** Source files: the ones whose text is read. */
 const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
+/**
+ * Limits that keep the filter within what Go's regular expressions accept (they refuse a syntax
+ * tree higher than 1000; each directory level and each character of the longest name in a
+ * directory adds to the height) and the scan within a bounded cost. Whatever a limit stops is
+ * simply not left out of the filter, so it still reaches the plugin.
+ */
+const MAX_DEPTH = 48; // path segments from the file system root
+const MAX_NAME = 160; // characters of one file or directory name
+
 /** What the scan found. */
 export interface Prescan {
   /** The `onLoad` filter: every path except the known files (and `node_modules`). */
@@ -33,24 +42,39 @@ export interface Prescan {
   readonly known: Map<string, number>;
   /** How many files the scan found with work to do. */
   readonly needWork: number;
+  /** False when `maxFiles` stopped the scan before it had read everything. */
+  readonly complete: boolean;
+}
+
+/** How far the scan goes. */
+export interface PrescanLimits {
+  /** Read at most this many source files; the rest is let through. Default: no limit. */
+  readonly maxFiles?: number;
+  /** Absolute directories not to scan (esbuild's `outdir`): let through. */
+  readonly skip?: readonly string[];
 }
 
 /**
  * Scans `dirs` (absolute) recursively, skipping `node_modules` and dot-directories, and builds
  * the filter. `needsWork(path, bytes)` decides for a source file; other files never need work.
- * Returns undefined when the tree has names the filter cannot spell (characters outside the
- * Basic Multilingual Plane, which JavaScript and Go regular expressions count differently).
+ * Names the filter cannot spell the same way in JavaScript and Go (characters outside the Basic
+ * Multilingual Plane, which the two count differently), names longer than `MAX_NAME` and
+ * directories deeper than `MAX_DEPTH` are not scanned, so they are let through.
  * `dependencies`: let `node_modules` through too (an `include` pattern names it).
  */
 export function prescan(
   dirs: readonly string[],
   needsWork: (path: string, bytes: Buffer) => boolean,
   dependencies = false,
-): Prescan | undefined {
+  limits: PrescanLimits = {},
+): Prescan {
   const known = new Map<string, number>();
   const tree: DirNode = { dirs: new Map(), names: new Set() };
+  const skip = new Set(limits.skip);
+  let budget = limits.maxFiles ?? Number.POSITIVE_INFINITY;
+  let complete = true;
   let needWork = 0;
-  for (const dir of dirs) {
+  for (const dir of outermost(dirs)) {
     let real: string;
     try {
       real = realpathSync(dir);
@@ -58,8 +82,8 @@ export function prescan(
       continue; // a directory that does not exist has nothing to leave out
     }
     const node = nodeAt(tree, real);
-    if (!node) return undefined;
-    const walk = (abs: string, at: DirNode): void => {
+    if (!node) continue; // a path the filter cannot spell: let through
+    const walk = (abs: string, at: DirNode, depth: number): void => {
       let entries: Dirent[];
       try {
         entries = readdirSync(abs, { withFileTypes: true });
@@ -68,15 +92,22 @@ export function prescan(
       }
       for (const e of entries) {
         const name = e.name;
-        if (hasAstral(name)) throw ASTRAL;
+        if (!complete) return;
+        if (hasAstral(name) || name.length > MAX_NAME) continue; // not spelled: let through
         const path = join(abs, name);
         if (e.isDirectory()) {
-          if (name === 'node_modules' || name.startsWith('.')) continue; // not scanned: let through
+          // not scanned, so let through: dependencies, dot-directories, output, too deep
+          if (name === 'node_modules' || name.startsWith('.') || skip.has(path) || depth >= MAX_DEPTH)
+            continue;
           let child = at.dirs.get(name);
           if (!child) at.dirs.set(name, (child = { dirs: new Map(), names: new Set() }));
-          walk(path, child);
+          walk(path, child, depth + 1);
         } else if (e.isFile()) {
           if (SOURCE_FILE.test(name)) {
+            if (budget-- <= 0) {
+              complete = false; // the rest of the tree is let through
+              return;
+            }
             let bytes: Buffer;
             try {
               bytes = readFileSync(path);
@@ -94,19 +125,30 @@ export function prescan(
         // symbolic links and the rest: esbuild loads them by their real path, which is let through
       }
     };
-    try {
-      walk(real, node);
-    } catch (e) {
-      if (e === ASTRAL) return undefined;
-      throw e;
-    }
+    walk(real, node, segmentsOf(real).length);
   }
   const pattern = dirPattern(
     tree,
     dependencies ? [] : ['node_modules'],
     dependencies ? FREE_TAIL_WITH_DEPENDENCIES : FREE_TAIL,
   );
-  return { filter: new RegExp(`^${pattern}$`), known, needWork };
+  return { filter: new RegExp(`^${pattern}$`), known, needWork, complete };
+}
+
+/** `dirs` without the ones inside another of them (each file is scanned once). */
+function outermost(dirs: readonly string[]): string[] {
+  const unique = [...new Set(dirs)];
+  return unique.filter((d) => !unique.some((o) => o !== d && isInside(d, o)));
+}
+
+function isInside(dir: string, ancestor: string): boolean {
+  const prefix = ancestor.endsWith(sep) ? ancestor : ancestor + sep;
+  return dir.startsWith(prefix);
+}
+
+/** POSIX "/a/b" → ["", "a", "b"]; Windows "C:\\a" → ["C:", "a"]. */
+function segmentsOf(abs: string): string[] {
+  return abs.split(sep === '\\' ? /[/\\]/ : '/').filter((s, i) => s !== '' || i === 0);
 }
 
 /**
@@ -144,8 +186,6 @@ interface DirNode {
   names: Set<string>;
 }
 
-const ASTRAL = new Error('astral');
-
 function hasAstral(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -157,10 +197,10 @@ function hasAstral(s: string): boolean {
 /** The node of an absolute directory path, creating the chain of its ancestors. */
 function nodeAt(tree: DirNode, abs: string): DirNode | undefined {
   let node = tree;
-  // POSIX "/a/b" → ["", "a", "b"]; Windows "C:\a" → ["C:", "a"]
-  const segments = abs.split(sep === '\\' ? /[/\\]/ : '/').filter((s, i) => s !== '' || i === 0);
+  const segments = segmentsOf(abs);
+  if (segments.length > MAX_DEPTH) return undefined;
   for (const s of segments) {
-    if (hasAstral(s)) return undefined;
+    if (hasAstral(s) || s.length > MAX_NAME) return undefined;
     let child = node.dirs.get(s);
     if (!child) node.dirs.set(s, (child = { dirs: new Map(), names: new Set() }));
     node = child;

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { capture } from 'stepmark';
-import stepmark from 'stepmark/esbuild-plugin';
+import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
 import { describe, expect, it, vi } from 'vitest';
 import { bundle, load, project, runNode } from './helpers.js';
 
@@ -230,20 +230,33 @@ describe('esbuild plugin: debug output', () => {
       'src/plain.ts': 'export const p = 1;\n',
       'src/mentions.ts': '// see the stepmark docs\nexport const q = 2;\n',
     });
-    const lines: string[] = [];
-    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    try {
-      await bundle(dir, 'src/main.ts', { debug: true });
-    } finally {
-      write.mockRestore();
-    }
-    const text = lines.join('');
+    const debugOutput = async (options: StepmarkEsbuildOptions) => {
+      const lines: string[] = [];
+      const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+      });
+      try {
+        await bundle(dir, 'src/main.ts', { debug: true, ...options });
+      } finally {
+        write.mockRestore();
+      }
+      return lines.join('');
+    };
+    // the default: main.ts and plain.ts were read at setup and never reach the plugin
+    const text = await debugOutput({});
+    expect(text).toMatch(
+      /prescan: 2 file\(s\) need nothing and stay in esbuild, 2 need work \(\d+\.\d ms\)\n/,
+    );
     expect(text).toMatch(/marked\.ts: 2 function\(s\) instrumented, 1 call\(s\) rewritten/);
     expect(text).toMatch(/mentions\.ts: nothing selected and no stepmark calls: left unchanged/);
-    expect(text).toMatch(/1 file\(s\) instrumented, 1 parsed with nothing to do, 2 skipped without parsing/);
+    expect(text).toMatch(/1 file\(s\) instrumented, 1 parsed with nothing to do, 0 skipped without parsing/);
+    // without the scan every file reaches the plugin, which skips two on their bytes
+    const unscanned = await debugOutput({ prescan: false });
+    expect(unscanned).not.toMatch(/prescan/);
+    expect(unscanned).toMatch(
+      /1 file\(s\) instrumented, 1 parsed with nothing to do, 2 skipped without parsing/,
+    );
   });
 });
 

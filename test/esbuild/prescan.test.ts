@@ -8,7 +8,7 @@
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import stepmark from 'stepmark/esbuild-plugin';
+import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
 import { segmentNotIn } from '../../esbuild-plugin/filter.js';
 import { prescan } from '../../esbuild-plugin/prescan.js';
@@ -50,7 +50,7 @@ describe('prescan filter', () => {
     'src/node_modules/dep/index.js': 'module.exports = 1;\n',
     'lib/other.ts': 'export const o = 1;\n',
   });
-  const scan = prescan([join(dir, 'src')], needsWork)!;
+  const scan = prescan([join(dir, 'src')], needsWork);
 
   it('leaves out the files known to need nothing, and only those', () => {
     const at = (p: string) => join(dir, p);
@@ -76,7 +76,7 @@ describe('prescan filter', () => {
       expect(through(p), p).toBe(false);
     expect(scan.filter.test('/elsewhere/node_modules/z/index.js')).toBe(false);
     expect(scan.filter.test('/elsewhere/app/z.ts')).toBe(true);
-    const withDeps = prescan([join(dir, 'src')], needsWork, true)!;
+    const withDeps = prescan([join(dir, 'src')], needsWork, true);
     expect(withDeps.filter.test(at('src/node_modules/dep/index.js'))).toBe(true);
     expect(withDeps.filter.test(at('src/plain.ts'))).toBe(false);
   });
@@ -111,6 +111,80 @@ describe('prescan filter', () => {
       ],
     });
     expect(seen.sort()).toEqual(['lib/other.ts', 'src/.cache/hidden.ts', 'src/marked.ts', 'src/uses.ts']);
+  });
+});
+
+describe('prescan limits', () => {
+  it('stops after maxFiles source files and lets the rest through', () => {
+    const dir = project({
+      'src/a.ts': 'export const a = 1;\n',
+      'src/b.ts': 'export const b = 1;\n',
+      'src/c/d.ts': 'export const d = 1;\n',
+      'src/e.json': '{}\n',
+    });
+    const full = prescan([join(dir, 'src')], needsWork);
+    expect(full.complete).toBe(true);
+    expect(full.known.size).toBe(3);
+    const partial = prescan([join(dir, 'src')], needsWork, false, { maxFiles: 1 });
+    expect(partial.complete).toBe(false);
+    expect(partial.known.size).toBe(1);
+    // every file not known is let through, whichever one was read first
+    for (const f of ['src/a.ts', 'src/b.ts', 'src/c/d.ts']) {
+      const path = join(dir, f);
+      expect(partial.filter.test(path), f).toBe(!partial.known.has(path));
+    }
+  });
+
+  it('skips the directories it is told to (the build output) and scans nested ones once', () => {
+    const dir = project({ 'src/a.ts': 'export const a = 1;\n', 'src/out/b.ts': 'export const b = 1;\n' });
+    const scan = prescan([join(dir, 'src'), join(dir, 'src/out'), join(dir, 'src')], needsWork, false, {
+      skip: [join(dir, 'src/out')],
+    });
+    expect([...scan.known.keys()]).toEqual([join(dir, 'src/a.ts')]);
+    expect(scan.filter.test(join(dir, 'src/out/b.ts'))).toBe(true);
+  });
+
+  it('lets through names it cannot spell, and stays within what Go accepts for long and deep paths', async () => {
+    const long = 'x'.repeat(150);
+    const deep = Array.from({ length: 22 }, (_, i) => `${i}${long}`).join('/');
+    const files = {
+      'src/plain.ts': 'export const p = 1;\n',
+      'src/😀.ts': 'export const e = 1;\n',
+      [`src/${'y'.repeat(200)}.ts`]: 'export const y = 1;\n',
+      [`src/${deep}/z.ts`]: 'export const z = 1;\n',
+    };
+    const dir = project(files);
+    const scan = prescan([join(dir, 'src')], needsWork);
+    expect(scan.known.has(join(dir, 'src/plain.ts'))).toBe(true);
+    expect(scan.known.has(join(dir, 'src/😀.ts'))).toBe(false);
+    expect(scan.known.has(join(dir, `src/${'y'.repeat(200)}.ts`))).toBe(false);
+    expect(scan.known.has(join(dir, `src/${deep}/z.ts`))).toBe(true);
+    const seen: string[] = [];
+    await esbuild.build({
+      absWorkingDir: dir,
+      stdin: {
+        contents: Object.keys(files)
+          .map((f) => `import './${f}';`)
+          .join('\n'),
+        resolveDir: dir,
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'spy',
+          setup(b) {
+            b.onLoad({ filter: scan.filter }, (args) => {
+              seen.push(args.path.slice(dir.length + 1));
+              return undefined;
+            });
+          },
+        },
+      ],
+    });
+    expect(seen.sort()).toEqual([`src/${'y'.repeat(200)}.ts`, 'src/😀.ts'].sort());
   });
 });
 
@@ -173,6 +247,63 @@ describe('esbuild plugin with prescan', () => {
       expect(error?.errors[0]?.location?.file).toContain('util.ts');
     } finally {
       await ctx.dispose();
+    }
+  });
+
+  it("scans by default the entry points' directories; prescan: false follows new markers in a context", async () => {
+    const context = async (dir: string, options: StepmarkEsbuildOptions) =>
+      esbuild.context({
+        absWorkingDir: dir,
+        entryPoints: [join(dir, 'src/main.ts')],
+        bundle: true,
+        write: false,
+        platform: 'node',
+        format: 'esm',
+        external: ['stepmark', 'stepmark/*'],
+        logLevel: 'silent',
+        plugins: [stepmark(options)],
+      });
+    const withLib = {
+      ...files,
+      'src/main.ts': `${files['src/main.ts']}export { id } from './util';\nexport { o } from '../lib/other';\n`,
+      'lib/other.ts': 'export function o() { return 1; }\n',
+    };
+    const mark = (dir: string, file: string, text: string) => {
+      writeFileSync(join(dir, file), `// @stepmark\n${text}`);
+      const later = new Date(Date.now() + 5000);
+      utimesSync(join(dir, file), later, later);
+    };
+
+    // default: src/ (the entry's directory) was scanned, lib/ was not
+    const dir = project(withLib);
+    const ctx = await context(dir, {});
+    try {
+      expect((await ctx.rebuild()).outputFiles![0]!.text).not.toContain('enter("o"');
+      mark(dir, 'lib/other.ts', withLib['lib/other.ts']);
+      expect((await ctx.rebuild()).outputFiles![0]!.text).toMatch(
+        /__stepmark\d*\.enter\("o", "lib\/other\.ts:2:8"\)/,
+      );
+      mark(dir, 'src/util.ts', withLib['src/util.ts']);
+      const error = await ctx.rebuild().then(
+        () => undefined,
+        (e: esbuild.BuildFailure) => e,
+      );
+      expect(error?.errors[0]?.text).toMatch(
+        /^stepmark: src\/util\.ts now needs instrumenting .* restart it, or pass prescan: false to the plugin/,
+      );
+    } finally {
+      await ctx.dispose();
+    }
+
+    // prescan: false: the same edit is instrumented by the next rebuild
+    const dir2 = project(withLib);
+    const ctx2 = await context(dir2, { prescan: false });
+    try {
+      expect((await ctx2.rebuild()).outputFiles![0]!.text).not.toContain('enter("id"');
+      mark(dir2, 'src/util.ts', withLib['src/util.ts']);
+      expect((await ctx2.rebuild()).outputFiles![0]!.text).toMatch(/__stepmark\d*\.enter\("id"/);
+    } finally {
+      await ctx2.dispose();
     }
   });
 
