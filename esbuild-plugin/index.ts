@@ -48,7 +48,7 @@ export interface StepmarkEsbuildOptions extends StepmarkOptions {
    * and a build with no marked file costs about what a build without the plugin does.
    *
    * - `true` (the default): the directories of the entry points (`stdin.resolveDir` for stdin),
-   *   at most 5,000 source files;
+   *   at most 5,000 source files and 100,000 directory entries;
    * - a directory or a list of directories, relative to `root`: those, without a limit;
    * - `false`: no scan; every project source file reaches the plugin, which looks for the marker.
    *

@@ -48,7 +48,11 @@ export interface Prescan {
 
 /** How far the scan goes. */
 export interface PrescanLimits {
-  /** Read at most this many source files; the rest is let through. Default: no limit. */
+  /**
+   * Read at most this many source files, and look at most at 20 times as many directory entries
+   * of any kind (a tree of images or data costs time too); the rest is let through. Default: no
+   * limit.
+   */
   readonly maxFiles?: number;
   /** Absolute directories not to scan (esbuild's `outdir`): let through. */
   readonly skip?: readonly string[];
@@ -72,6 +76,7 @@ export function prescan(
   const tree: DirNode = { dirs: new Map(), names: new Set() };
   const skip = new Set(limits.skip);
   let budget = limits.maxFiles ?? Number.POSITIVE_INFINITY;
+  let entryBudget = budget * 20;
   let complete = true;
   let needWork = 0;
   for (const dir of outermost(dirs)) {
@@ -93,6 +98,10 @@ export function prescan(
       for (const e of entries) {
         const name = e.name;
         if (!complete) return;
+        if (entryBudget-- <= 0) {
+          complete = false; // the rest of the tree is let through
+          return;
+        }
         if (hasAstral(name) || name.length > MAX_NAME) continue; // not spelled: let through
         const path = join(abs, name);
         if (e.isDirectory()) {

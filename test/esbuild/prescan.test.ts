@@ -135,6 +135,19 @@ describe('prescan limits', () => {
     }
   });
 
+  it('also stops after 20 times maxFiles directory entries of any kind', () => {
+    const files: Record<string, string> = { 'src/z/a.ts': 'export const a = 1;\n' };
+    for (let i = 0; i < 30; i++) files[`src/assets/${i}.png`] = '';
+    const dir = project(files);
+    // 30 images and 2 directories are more than 20 entries: stopped before or inside z/, so a.ts
+    // is either known or let through, never both
+    const scan = prescan([join(dir, 'src')], needsWork, false, { maxFiles: 1 });
+    expect(scan.complete).toBe(false);
+    const a = join(dir, 'src/z/a.ts');
+    expect(scan.filter.test(a)).toBe(!scan.known.has(a));
+    expect(prescan([join(dir, 'src')], needsWork, false, { maxFiles: 2 }).complete).toBe(true);
+  });
+
   it('skips the directories it is told to (the build output) and scans nested ones once', () => {
     const dir = project({ 'src/a.ts': 'export const a = 1;\n', 'src/out/b.ts': 'export const b = 1;\n' });
     const scan = prescan([join(dir, 'src'), join(dir, 'src/out'), join(dir, 'src')], needsWork, false, {
