@@ -182,7 +182,7 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
               `${scan.needWork} need work (${scanMs.toFixed(1)} ms)` +
               (scan.complete
                 ? ''
-                : `; stopped after ${AUTOMATIC_MAX_FILES} files, the rest reach the plugin`) +
+                : `; stopped at its limit (${AUTOMATIC_MAX_FILES} source files, ${AUTOMATIC_MAX_FILES * 20} entries): the rest reach the plugin`) +
               '\n',
           );
         }
