@@ -114,6 +114,38 @@ function generate(dir, marked, shape = 'layered') {
   return bytes;
 }
 
+const LARGE = 3000;
+const LARGE_LAYER = 100;
+
+/** The large project: module i in directory d<i/100>, importing two modules of the layer below. */
+function generateLarge(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  const folder = (i) => `d${Math.floor(i / LARGE_LAYER)}`;
+  let bytes = 0;
+  for (let i = 0; i < LARGE; i++) {
+    const layer = Math.floor(i / LARGE_LAYER);
+    const below = (layer - 1) * LARGE_LAYER;
+    const deps =
+      layer === 0
+        ? []
+        : [...new Set([below + ((i * 7) % LARGE_LAYER), below + ((i * 13 + 5) % LARGE_LAYER)])];
+    const text = moduleSource(i, false, 'layered')
+      .replace(/^import .*\n/gm, '')
+      .replace(/^ {4}total \+= helper\d+.*\n/gm, '')
+      .replace(/^/, deps.map((d) => `import { helper${d} } from '../${folder(d)}/m${d}';\n`).join(''))
+      .concat(deps.map((d) => `export const use${d} = helper${d};\n`).join(''));
+    mkdirSync(join(dir, folder(i)), { recursive: true });
+    writeFileSync(join(dir, folder(i), `m${i}.ts`), text);
+    bytes += Buffer.byteLength(text);
+  }
+  const top = Array.from({ length: LARGE_LAYER }, (_, k) => LARGE - LARGE_LAYER + k);
+  writeFileSync(
+    join(dir, 'index.ts'),
+    top.map((t) => `export * as x${t} from './${folder(t)}/m${t}';\n`).join(''),
+  );
+  return bytes;
+}
+
 export default async function bench(h) {
   const root = join(here, 'tmp', 'esbuild-project');
   const plain = join(root, 'plain');
@@ -232,6 +264,32 @@ export default async function bench(h) {
       note: "the worst case: each file is found only after the one before it is loaded, so no transform overlaps esbuild's work",
       ...opts,
     },
+  );
+
+  // At scale: 3,000 unmarked modules in 30 directories, 30 layers of 100. The default scan reads
+  // them all at setup and its filter spells out 3,000 names: both must still pay for themselves.
+  const large = join(root, 'large');
+  const largeBytes = generateLarge(large);
+  const largeOpts = { rounds: h.quick ? 3 : 7, ms: 100 };
+  const largePlain = (await build(large, [])).outputFiles[0].text;
+  if (
+    (await build(large, [stepmark()])).outputFiles[0].text !== largePlain ||
+    !largePlain.includes(`function helper${LARGE - 1}(`)
+  )
+    throw new Error('the plugin changed the large project, or it did not build');
+  await h.compare(
+    `bundle ${LARGE} TS modules, none marked: plugin vs no plugin`,
+    { baseline: () => build(large, []), subject: () => build(large, [stepmark()]) },
+    {
+      target: '<= 1.25',
+      note: `${(largeBytes / 1024 / 1024).toFixed(1)} MiB of source in 30 directories; the scan and the ${LARGE}-name filter included`,
+      ...largeOpts,
+    },
+  );
+  await h.compare(
+    `same, prescan: false`,
+    { baseline: () => build(large, []), subject: () => build(large, [stepmark({ prescan: false })]) },
+    { note: 'every file crosses to JavaScript', ...largeOpts },
   );
 
   await h.compare(

@@ -14,7 +14,17 @@
  * to need work during a watch session. `changedKnownFiles` finds those before each rebuild, and
  * the plugin fails that build with a message that says to restart it.
  */
-import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  type Dirent,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { join, sep } from 'node:path';
 import { CHAR, escapeRegExp, SEP, segmentNotIn } from './filter.js';
 
@@ -79,6 +89,7 @@ export function prescan(
   let entryBudget = budget * 20;
   let complete = true;
   let needWork = 0;
+  const reader = new Reader();
   for (const dir of outermost(dirs)) {
     let real: string;
     try {
@@ -117,17 +128,13 @@ export function prescan(
               complete = false; // the rest of the tree is let through
               return;
             }
-            let bytes: Buffer;
-            try {
-              bytes = readFileSync(path);
-            } catch {
-              continue;
-            }
-            if (needsWork(path, bytes)) {
+            const file = reader.read(path);
+            if (!file) continue; // unreadable: let through
+            if (needsWork(path, file.bytes)) {
               needWork++;
               continue; // let through
             }
-            known.set(path, statSync(path).mtimeMs);
+            known.set(path, file.mtimeMs);
           }
           at.names.add(name);
         }
@@ -142,6 +149,45 @@ export function prescan(
     dependencies ? FREE_TAIL_WITH_DEPENDENCIES : FREE_TAIL,
   );
   return { filter: new RegExp(`^${pattern}$`), known, needWork, complete };
+}
+
+/**
+ * Reads whole files into one reused buffer, with their modification time from the same open
+ * file: a third fewer system calls and no allocation per file, against `readFileSync` + `statSync`.
+ * The bytes it returns are valid until the next read.
+ */
+class Reader {
+  private buffer = Buffer.allocUnsafe(64 * 1024);
+
+  read(path: string): { bytes: Buffer; mtimeMs: number } | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const { size, mtimeMs } = fstatSync(fd);
+      if (size >= this.buffer.length) this.buffer = Buffer.allocUnsafe(size + 4096);
+      let length = 0;
+      for (;;) {
+        // a file that grew since fstat: keep reading into a larger buffer
+        if (length === this.buffer.length) {
+          const larger = Buffer.allocUnsafe(this.buffer.length * 2);
+          this.buffer.copy(larger);
+          this.buffer = larger;
+        }
+        const n = readSync(fd, this.buffer, length, this.buffer.length - length, length);
+        if (n === 0) break;
+        length += n;
+      }
+      return { bytes: this.buffer.subarray(0, length), mtimeMs };
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 /** `dirs` without the ones inside another of them (each file is scanned once). */

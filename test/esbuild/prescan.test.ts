@@ -135,6 +135,21 @@ describe('prescan limits', () => {
     }
   });
 
+  it('reads whole files of any size into its reused buffer: a marker past the first 64 KiB counts', () => {
+    const filler = `export const filler = ${JSON.stringify('x'.repeat(200 * 1024))};\n`;
+    const dir = project({
+      'src/a-small.ts': 'export const a = 1;\n',
+      'src/b-big.ts': `${filler}// @stepmark\nexport function late() {}\n`,
+      'src/c-big-plain.ts': filler,
+      'src/d-small.ts': 'export const d = 1;\n',
+    });
+    const scan = prescan([join(dir, 'src')], needsWork);
+    expect(scan.needWork).toBe(1);
+    expect([...scan.known.keys()].sort()).toEqual(
+      ['src/a-small.ts', 'src/c-big-plain.ts', 'src/d-small.ts'].map((f) => join(dir, f)),
+    );
+  });
+
   it('also stops after 20 times maxFiles directory entries of any kind', () => {
     const files: Record<string, string> = { 'src/z/a.ts': 'export const a = 1;\n' };
     for (let i = 0; i < 30; i++) files[`src/assets/${i}.png`] = '';
