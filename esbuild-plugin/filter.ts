@@ -48,11 +48,20 @@ export function segmentNotIn(names: readonly string[]): string {
 }
 
 export function escapeRegExp(s: string): string {
+  // the common case, one letter or digit of a file name (the trie escapes character by character)
+  if (s.length === 1 && isWordChar(s.charCodeAt(0))) return s;
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
 function escapeClass(c: string): string {
-  return /[\]\\^-]/.test(c) ? `\\${c}` : c;
+  return c.length === 1 && isWordChar(c.charCodeAt(0)) ? c : /[\]\\^-]/.test(c) ? `\\${c}` : c;
+}
+
+/** ASCII letters, digits and `_`: never special in a regular expression or a character class. */
+function isWordChar(code: number): boolean {
+  return (
+    (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95
+  );
 }
 
 /** A source file with no `node_modules` directory in its path. */
