@@ -3,13 +3,14 @@
  * loaders and module formats it keeps, its source maps, its error messages, and the build modes
  * (build, context/rebuild, tsup).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { capture } from 'stepmark';
 import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
 import { describe, expect, it, vi } from 'vitest';
-import { bundle, load, project, runNode } from './helpers.js';
+import { bundle, load, project, repoRoot, runNode } from './helpers.js';
 
 const ORDER = `// @stepmark
 import { step } from 'stepmark';
@@ -374,6 +375,53 @@ describe('esbuild plugin: build modes', () => {
       await ctx.dispose();
     }
   });
+
+  it('tsup --watch picks up a marker added to an unmarked file, with no restart', async () => {
+    const dir = project({
+      'src/main.ts': "import { id } from './util';\nexport const run = () => id(1);\n",
+      'src/util.ts': 'export function id(x: number) { return x; }\n',
+      'tsup.config.mjs': `import stepmark from 'stepmark/esbuild-plugin';
+export default {
+  entry: ['src/main.ts'], format: ['esm'], outDir: 'dist', outExtension: () => ({ js: '.js' }),
+  external: ['stepmark'], esbuildPlugins: [stepmark()],
+};
+`,
+    });
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, 'node_modules/tsup/dist/cli-default.js'), '--watch', 'src'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const output = join(dir, 'dist/main.js');
+    // `each` runs every second while waiting: tsup starts its file watcher only after the first
+    // build, so an edit made at once can land before the watcher is ready
+    const until = async (ok: (text: string) => boolean, each?: () => void) => {
+      for (let waited = 0; waited < 30_000; waited += 100) {
+        const text = existsSync(output) ? readFileSync(output, 'utf8') : '';
+        if (ok(text)) return text;
+        if (each && waited % 1000 === 0) each();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`tsup --watch: no matching output after 30 s; it printed:\n${log}`);
+    };
+    try {
+      const first = await until((t) => t.includes('function id('));
+      expect(first).not.toContain('__stepmark');
+      // util.ts was scanned as needing nothing; tsup builds again with a new scan
+      const mark = () =>
+        writeFileSync(
+          join(dir, 'src/util.ts'),
+          '// @stepmark\nexport function id(x: number) { return x; }\n',
+        );
+      const second = await until((t) => t.includes('__stepmark'), mark);
+      expect(second).toMatch(/__stepmark\d*\.enter\("id", "src\/util\.ts:2:8"\)/);
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
 
   it('works inside tsup (a tool built on esbuild’s plugin API)', async () => {
     const dir = project({ 'src/order.ts': ORDER });
