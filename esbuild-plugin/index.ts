@@ -26,7 +26,7 @@ import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 import { PROJECT_SOURCE_FILTER, SOURCE_FILTER } from './filter.js';
-import { changedKnownFiles, type Prescan, prescan } from './prescan.js';
+import { changedKnownFiles, ENTRIES_PER_FILE, type Prescan, prescan } from './prescan.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
   isIncluded,
@@ -157,7 +157,7 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
           errors: changed.map((file) => ({
             text:
               `stepmark: ${relative(resolved.root, file)} now needs instrumenting (it has "@stepmark" or a ` +
-              `"${resolved.importSource}" import), but with the prescan option the files stepmark sees are ` +
+              `"${resolved.importSource}" import), but the files stepmark sees (its prescan) are ` +
               'fixed when the build context starts: restart it, or pass prescan: false to the plugin for ' +
               'watch sessions in which you add markers',
             location: { file },
@@ -182,7 +182,7 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
               `${scan.needWork} need work (${scanMs.toFixed(1)} ms)` +
               (scan.complete
                 ? ''
-                : `; stopped at its limit (${AUTOMATIC_MAX_FILES} source files, ${AUTOMATIC_MAX_FILES * 20} entries): the rest reach the plugin`) +
+                : `; stopped at its limit (${AUTOMATIC_MAX_FILES} source files, ${AUTOMATIC_MAX_FILES * ENTRIES_PER_FILE} entries): the rest reach the plugin`) +
               '\n',
           );
         }

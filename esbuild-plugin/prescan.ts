@@ -44,6 +44,9 @@ const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 const MAX_DEPTH = 48; // path segments from the file system root
 const MAX_NAME = 160; // characters of one file or directory name
 
+/** With `maxFiles`, how many directory entries of any kind the scan looks at per source file. */
+export const ENTRIES_PER_FILE = 20;
+
 /** What the scan found. */
 export interface Prescan {
   /** The `onLoad` filter: every path except the known files (and `node_modules`). */
@@ -59,8 +62,8 @@ export interface Prescan {
 /** How far the scan goes. */
 export interface PrescanLimits {
   /**
-   * Read at most this many source files, and look at most at 20 times as many directory entries
-   * of any kind (a tree of images or data costs time too); the rest is let through. Default: no
+   * Read at most this many source files, and look at most at `ENTRIES_PER_FILE` times as many
+   * directory entries of any kind (a tree of images or data costs time too); the rest is let through. Default: no
    * limit.
    */
   readonly maxFiles?: number;
@@ -86,7 +89,7 @@ export function prescan(
   const tree: DirNode = { dirs: new Map(), names: new Set() };
   const skip = new Set(limits.skip);
   let budget = limits.maxFiles ?? Number.POSITIVE_INFINITY;
-  let entryBudget = budget * 20;
+  let entryBudget = budget * ENTRIES_PER_FILE;
   let complete = true;
   let needWork = 0;
   const reader = new Reader();

@@ -226,6 +226,20 @@ describe('esbuild plugin with prescan', () => {
     'src/data.json': '{"a":1}\n',
   };
 
+  /** A context bundling src/main.ts of `dir`, stepmark itself external. */
+  const context = async (dir: string, options: StepmarkEsbuildOptions) =>
+    esbuild.context({
+      absWorkingDir: dir,
+      entryPoints: [join(dir, 'src/main.ts')],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins: [stepmark(options)],
+    });
+
   it('builds the same output as without it, for a project with and without marked files', async () => {
     const dir = project(files);
     const plain = await bundle(dir, 'src/main.ts', {}, { sourcemap: false });
@@ -238,17 +252,7 @@ describe('esbuild plugin with prescan', () => {
 
   it('in a rebuild: instruments new files, and fails with a clear message when a known file gains a marker', async () => {
     const dir = project(files);
-    const ctx = await esbuild.context({
-      absWorkingDir: dir,
-      entryPoints: [join(dir, 'src/main.ts')],
-      bundle: true,
-      write: false,
-      platform: 'node',
-      format: 'esm',
-      external: ['stepmark', 'stepmark/*'],
-      logLevel: 'silent',
-      plugins: [stepmark({ prescan: true })],
-    });
+    const ctx = await context(dir, { prescan: true });
     try {
       const first = await ctx.rebuild();
       expect(first.outputFiles![0]!.text).toContain('__stepmark.enter("total"');
@@ -279,18 +283,6 @@ describe('esbuild plugin with prescan', () => {
   });
 
   it("scans by default the entry points' directories; prescan: false follows new markers in a context", async () => {
-    const context = async (dir: string, options: StepmarkEsbuildOptions) =>
-      esbuild.context({
-        absWorkingDir: dir,
-        entryPoints: [join(dir, 'src/main.ts')],
-        bundle: true,
-        write: false,
-        platform: 'node',
-        format: 'esm',
-        external: ['stepmark', 'stepmark/*'],
-        logLevel: 'silent',
-        plugins: [stepmark(options)],
-      });
     const withLib = {
       ...files,
       'src/main.ts': `${files['src/main.ts']}export { id } from './util';\nexport { o } from '../lib/other';\n`,
