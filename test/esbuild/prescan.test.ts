@@ -17,6 +17,34 @@ import { bundle, project } from './helpers.js';
 const needsWork = (_path: string, bytes: Buffer) =>
   bytes.includes('@stepmark') || bytes.includes("from 'stepmark'");
 
+/**
+ * The files of `dir` (relative paths) that esbuild's Go side lets through `filter`: a build that
+ * imports them all, with an `onLoad` spy on the filter. Sorted.
+ */
+async function throughGoFilter(dir: string, files: readonly string[], filter: RegExp): Promise<string[]> {
+  const seen: string[] = [];
+  await esbuild.build({
+    absWorkingDir: dir,
+    stdin: { contents: files.map((f) => `import './${f}';`).join('\n'), resolveDir: dir, loader: 'ts' },
+    bundle: true,
+    write: false,
+    logLevel: 'silent',
+    external: ['stepmark'],
+    plugins: [
+      {
+        name: 'spy',
+        setup(b) {
+          b.onLoad({ filter }, (args) => {
+            seen.push(args.path.slice(dir.length + 1));
+            return undefined;
+          });
+        },
+      },
+    ],
+  });
+  return seen.sort();
+}
+
 describe('segmentNotIn', () => {
   it('matches exactly the non-empty segments that are none of the names', () => {
     const names = ['node_modules', 'node', 'n', 'a-b', 'x]y', 'm1.ts', 'm10.ts', 'ñandú.ts'];
@@ -90,27 +118,8 @@ describe('prescan filter', () => {
       'src/.cache/hidden.ts',
       'lib/other.ts',
     ];
-    const seen: string[] = [];
-    await esbuild.build({
-      absWorkingDir: dir,
-      stdin: { contents: files.map((f) => `import './${f}';`).join('\n'), resolveDir: dir, loader: 'ts' },
-      bundle: true,
-      write: false,
-      logLevel: 'silent',
-      external: ['stepmark'],
-      plugins: [
-        {
-          name: 'spy',
-          setup(b) {
-            b.onLoad({ filter: scan.filter }, (args) => {
-              seen.push(args.path.slice(dir.length + 1));
-              return undefined;
-            });
-          },
-        },
-      ],
-    });
-    expect(seen.sort()).toEqual(['lib/other.ts', 'src/.cache/hidden.ts', 'src/marked.ts', 'src/uses.ts']);
+    const seen = await throughGoFilter(dir, files, scan.filter);
+    expect(seen).toEqual(['lib/other.ts', 'src/.cache/hidden.ts', 'src/marked.ts', 'src/uses.ts']);
   });
 });
 
@@ -187,32 +196,8 @@ describe('prescan limits', () => {
     expect(scan.known.has(join(dir, 'src/😀.ts'))).toBe(false);
     expect(scan.known.has(join(dir, `src/${'y'.repeat(200)}.ts`))).toBe(false);
     expect(scan.known.has(join(dir, `src/${deep}/z.ts`))).toBe(true);
-    const seen: string[] = [];
-    await esbuild.build({
-      absWorkingDir: dir,
-      stdin: {
-        contents: Object.keys(files)
-          .map((f) => `import './${f}';`)
-          .join('\n'),
-        resolveDir: dir,
-        loader: 'ts',
-      },
-      bundle: true,
-      write: false,
-      logLevel: 'silent',
-      plugins: [
-        {
-          name: 'spy',
-          setup(b) {
-            b.onLoad({ filter: scan.filter }, (args) => {
-              seen.push(args.path.slice(dir.length + 1));
-              return undefined;
-            });
-          },
-        },
-      ],
-    });
-    expect(seen.sort()).toEqual([`src/${'y'.repeat(200)}.ts`, 'src/😀.ts'].sort());
+    const seen = await throughGoFilter(dir, Object.keys(files), scan.filter);
+    expect(seen).toEqual([`src/${'y'.repeat(200)}.ts`, 'src/😀.ts'].sort());
   });
 });
 
