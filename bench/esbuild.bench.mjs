@@ -30,10 +30,15 @@ const LAYER = 30;
 /** The modules module `i` imports: two of the layer below, or (chain) the one before it. */
 function dependencies(i, shape) {
   if (shape === 'chain') return i === 0 ? [] : [i - 1];
-  const layer = Math.floor(i / LAYER);
+  return layerBelow(i, LAYER);
+}
+
+/** Two modules of the layer below module `i`'s, for layers of `size` modules (none in the first). */
+function layerBelow(i, size) {
+  const layer = Math.floor(i / size);
   if (layer === 0) return [];
-  const below = (layer - 1) * LAYER;
-  return [...new Set([below + ((i * 7) % LAYER), below + ((i * 13 + 5) % LAYER)])];
+  const below = (layer - 1) * size;
+  return [...new Set([below + ((i * 7) % size), below + ((i * 13 + 5) % size)])];
 }
 
 /** The modules the entry imports. */
@@ -123,12 +128,7 @@ function generateLarge(dir) {
   const folder = (i) => `d${Math.floor(i / LARGE_LAYER)}`;
   let bytes = 0;
   for (let i = 0; i < LARGE; i++) {
-    const layer = Math.floor(i / LARGE_LAYER);
-    const below = (layer - 1) * LARGE_LAYER;
-    const deps =
-      layer === 0
-        ? []
-        : [...new Set([below + ((i * 7) % LARGE_LAYER), below + ((i * 13 + 5) % LARGE_LAYER)])];
+    const deps = layerBelow(i, LARGE_LAYER);
     const text = moduleSource(i, false, 'layered')
       .replace(/^import .*\n/gm, '')
       .replace(/^ {4}total \+= helper\d+.*\n/gm, '')
