@@ -11,9 +11,12 @@
 import type { NodePath, types as t } from '@babel/core';
 import {
   ABI,
+  type BodyStatement,
   CAUGHT_BINDING,
+  estreeIdentifierNames,
   FRAME_BINDING,
   type MarkDirective,
+  planBody,
   RUNTIME_BINDING,
 } from '../instrument/index.js';
 import type { FunctionPath } from './describe.js';
@@ -87,23 +90,21 @@ export function emitFrame(
 ): void {
   ensureBlockBody(t, node);
   const body = node.body as t.BlockStatement;
-  let start = derived ? superEnd(body) : 0;
+  const statements = body.body;
   // Written after TypeScript compiled parameter properties into `this.x = x;` right after
   // `super()` (or first): they stay before the frame, where they are when TypeScript runs later.
-  if (
-    afterTypeScript &&
-    node.type === 'ClassMethod' &&
-    node.kind === 'constructor' &&
-    (start > 0 || !derived)
-  ) {
-    while (start < body.body.length && isParameterPropertyAssignment(body.body[start]!)) start++;
+  const compiledConstructor = afterTypeScript && node.type === 'ClassMethod' && node.kind === 'constructor';
+  const plan = planBody(
+    statements.map((s) => describeStatement(s, compiledConstructor)),
+    derived,
+    (end) => estreeIdentifierNames(statements.slice(0, end) as never),
+  );
+  const functionLevel = new Set(plan.functionLevel);
+  const asVar = new Set(plan.asVar);
+  const wrapped: t.Statement[] = plan.asVar.map((i) => functionAsVar(statements[i] as t.FunctionDeclaration));
+  for (let i = plan.frameAt; i < statements.length; i++) {
+    if (!functionLevel.has(i) && !asVar.has(i)) wrapped.push(statements[i]!);
   }
-  const before = body.body.slice(0, start);
-  const inner = body.body.slice(start);
-  // Function declarations are hoisted: keep them at function level so `var` redeclarations and
-  // calls from code before `super()` keep working (in a `try` block they would be lexical).
-  const hoisted = inner.filter((s) => s.type === 'FunctionDeclaration');
-  const wrapped = hoisted.length ? inner.filter((s) => s.type !== 'FunctionDeclaration') : inner;
 
   const open = frameAt(body, 'start');
   const close = frameAt(body, 'end');
@@ -137,9 +138,43 @@ export function emitFrame(
     ),
     open,
   );
-  // Function declarations are hoisted wherever they stand at function level: after the marker
-  // (so it stays the first statement) and outside the `try` block.
-  body.body = [...before, declaration, ...hoisted, tryStatement];
+  body.body = [
+    ...statements.slice(0, plan.frameAt),
+    ...plan.functionLevel.map((i) => statements[i]!),
+    declaration,
+    tryStatement,
+  ];
+}
+
+/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
+function describeStatement(s: t.Statement, constructorAfterTypeScript: boolean): BodyStatement {
+  if (s.type === 'FunctionDeclaration') return s.id ? { kind: 'function', name: s.id.name } : OTHER;
+  if (
+    s.type === 'ExpressionStatement' &&
+    s.expression.type === 'CallExpression' &&
+    s.expression.callee.type === 'Super'
+  )
+    return SUPER_CALL;
+  if (constructorAfterTypeScript && isParameterPropertyAssignment(s)) return PARAMETER_PROPERTY;
+  return OTHER;
+}
+
+const OTHER: BodyStatement = { kind: 'other' };
+const SUPER_CALL: BodyStatement = { kind: 'super-call' };
+const PARAMETER_PROPERTY: BodyStatement = { kind: 'parameter-property' };
+
+/** `function g() {}` → `var g = function () {};` (why: instrument/layout.ts). */
+function functionAsVar(fn: t.FunctionDeclaration): t.VariableDeclaration {
+  const expression = { ...fn, type: 'FunctionExpression', id: null } as unknown as t.FunctionExpression;
+  const declarator = {
+    type: 'VariableDeclarator',
+    id: withLoc(b.id(fn.id!.name), fn.id!),
+    init: expression,
+  } as t.VariableDeclarator;
+  return withLoc(
+    { type: 'VariableDeclaration', kind: 'var', declarations: [declarator] } as t.VariableDeclaration,
+    fn,
+  );
 }
 
 /**

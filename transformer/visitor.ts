@@ -13,6 +13,7 @@ import {
   runtimeSpecifier,
 } from '../instrument/constants.js';
 import { checkEntityRoot, type Directive, type MarkDirective } from '../instrument/directives.js';
+import { planBody } from '../instrument/layout.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
 import {
   classInitializerName,
@@ -33,6 +34,7 @@ import {
   runtimeImport,
   wrapSuspension,
 } from './frame.js';
+import { describeStatements, functionAsVar, identifierNames } from './layout.js';
 import { emitsCommonJs } from './module-format.js';
 import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
 import { Stripper } from './strip.js';
@@ -385,20 +387,19 @@ class FileVisitor {
     let head: TS.Statement[];
     let rest: TS.Statement[];
     if (ts.isBlock(body)) {
-      const statements = [...body.statements];
-      let split = countPrologue(ts, statements);
-      // Nothing may touch `this` before `super()`: the frame opens after a top-level super() call.
-      if (ts.isConstructorDeclaration(original) && isDerived(ts, original.parent)) {
-        const superAt = statements.findIndex((s, i) => i >= split && isSuperCallStatement(ts, s));
-        if (superAt >= 0) split = superAt + 1;
+      const statements = body.statements;
+      const plan = planBody(
+        describeStatements(ts, statements),
+        ts.isConstructorDeclaration(original) && isDerived(ts, original.parent),
+        (end) => identifierNames(ts, statements.slice(0, end)),
+      );
+      const functionLevel = new Set(plan.functionLevel);
+      const asVar = new Set(plan.asVar);
+      head = [...statements.slice(0, plan.frameAt), ...plan.functionLevel.map((i) => statements[i]!)];
+      rest = plan.asVar.map((i) => functionAsVar(ts, f, statements[i] as TS.FunctionDeclaration));
+      for (let i = plan.frameAt; i < statements.length; i++) {
+        if (!functionLevel.has(i) && !asVar.has(i)) rest.push(statements[i]!);
       }
-      // Function declarations are hoisted: they stay at function level (in the try block they
-      // would be block-scoped, and clash with a `var` of the same name).
-      const prologue = countPrologue(ts, statements);
-      const inner = statements.slice(split);
-      const hoisted = inner.filter((s) => ts.isFunctionDeclaration(s));
-      head = [...statements.slice(0, prologue), ...hoisted, ...statements.slice(prologue, split)];
-      rest = hoisted.length ? inner.filter((s) => !ts.isFunctionDeclaration(s)) : inner;
     } else {
       const returned = f.createReturnStatement(body);
       ts.setSourceMapRange(returned, body);

@@ -18,6 +18,7 @@ import {
   RUNTIME_BINDING as RT,
 } from '../../instrument/constants.js';
 import { entityAccessText } from '../../instrument/directives.js';
+import { type BodyStatement, estreeIdentifierNames, planBody } from '../../instrument/layout.js';
 import type { Analysis, CallSite, FrameSite } from './analyze.js';
 import type { Node } from './ast.js';
 
@@ -68,49 +69,64 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     return;
   }
   const statements = body.body as Node[];
-  let at = body.start + 1;
-  let i = 0;
-  // The directive prologue stays first.
-  while (
-    i < statements.length &&
-    statements[i]!.type === 'ExpressionStatement' &&
-    statements[i]!.directive != null
-  ) {
-    at = statements[i++]!.end;
+  const plan = planBody(statements.map(describeStatement), frame.derivedConstructor, (end) =>
+    estreeIdentifierNames(statements.slice(0, end)),
+  );
+  const at = plan.frameAt > 0 ? statements[plan.frameAt - 1]!.end : body.start + 1;
+  // A statement before the frame may end without its `;` (ASI): nothing may be glued to it.
+  let semicolon = at !== body.start + 1 && source.charCodeAt(at - 1) !== 59; /* ; */
+  if (plan.functionLevel.length) {
+    // Declarations the code before super() calls stay at function level, right after it (moved
+    // with their mappings); a moved chunk lands before what is appended at `at`: the frame.
+    if (semicolon) ms.appendLeft(at, ';');
+    semicolon = false;
+    for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
-  if (frame.derivedConstructor) {
-    const superAt = statements.findIndex(isSuperCallStatement);
-    if (superAt >= 0) {
-      at = statements[superAt]!.end;
-      i = superAt + 1;
+  if (plan.asVar.length) {
+    // `var g = function () {…};` at the top of the `try` block: moved before the first statement
+    // that stays in place (or the closing brace).
+    const skipped = new Set([...plan.functionLevel, ...plan.asVar]);
+    let first = plan.frameAt;
+    while (first < statements.length && skipped.has(first)) first++;
+    const top = first < statements.length ? statements[first]!.start : body.end - 1;
+    for (const i of plan.asVar) {
+      const fn = statements[i]!;
+      const keyword = fn.async ? 'async' : 'function';
+      ms.update(fn.start, fn.start + keyword.length, `var ${fn.id.name} = ${keyword}`);
+      ms.update(fn.id.start, fn.id.end, '');
+      ms.appendLeft(fn.end, ';');
+      ms.move(fn.start, fn.end, top);
     }
   }
-  // Function declarations stay at function level, before the frame (in the `try` block they
-  // would be block-scoped: `var` redeclarations would break and hoisting would change). Those
-  // right at the start stay where they are; later ones are moved up, with their source mappings.
-  while (i < statements.length && statements[i]!.type === 'FunctionDeclaration') at = statements[i++]!.end;
-  for (let j = i; j < statements.length; j++) {
-    const s = statements[j]!;
-    if (s.type === 'FunctionDeclaration') ms.move(s.start, s.end, at);
-  }
-  const opening = `${at !== body.start + 1 && source.charCodeAt(at - 1) !== 59 /* ; */ ? ';' : ''} ${open} `;
+  const opening = `${semicolon ? ';' : ''} ${open} `;
   if (at === body.end - 1) {
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);
   } else {
     ms.appendRight(at, opening);
-    // appendRight: stays with the closing brace even when the last statement is a moved function.
+    // appendRight: stays with the closing brace even when the last statement is moved.
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
 }
 
-function isSuperCallStatement(s: Node): boolean {
-  return (
-    s.type === 'ExpressionStatement' &&
-    s.expression.type === 'CallExpression' &&
-    s.expression.callee.type === 'Super'
-  );
+/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
+function describeStatement(s: Node): BodyStatement {
+  switch (s.type) {
+    case 'FunctionDeclaration':
+      return s.body && s.id ? { kind: 'function', name: s.id.name } : OTHER;
+    case 'ExpressionStatement':
+      if (s.directive != null) return DIRECTIVE;
+      return s.expression.type === 'CallExpression' && s.expression.callee.type === 'Super'
+        ? SUPER_CALL
+        : OTHER;
+    default:
+      return OTHER;
+  }
 }
+
+const OTHER: BodyStatement = { kind: 'other' };
+const DIRECTIVE: BodyStatement = { kind: 'directive' };
+const SUPER_CALL: BodyStatement = { kind: 'super-call' };
 
 function emitCall(ms: MagicString, site: CallSite): void {
   const call = site.call;

@@ -130,11 +130,12 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
   it('opens the frame of a derived constructor after its top-level super() and after TypeScript parameter properties', () => {
     const out = transform(
       major,
-      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    const y = x * 2;\n    super(y);\n    this.z = helper();\n    function helper() { return 1; }\n  }\n}',
+      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    const y = norm(x);\n    super(y);\n    this.z = helper();\n    function helper() { return 1; }\n    function norm(v) { return v * 2; }\n  }\n}',
     );
-    // function declarations stay hoisted at function level, for code before super()
+    // a declaration the code before super() calls stays at function level; the others become
+    // `var` at the top of the try block, where they see the body's lexical declarations
     expect(out.replace(/\s+/g, ' ')).toContain(
-      'constructor(x) { const y = x * 2; super(y); this.x = x; const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); function helper() { return 1; } try { this.z = helper(); }',
+      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); }',
     );
   });
 
