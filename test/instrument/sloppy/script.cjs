@@ -1,3 +1,4 @@
+// biome-ignore-all lint: fixture code exercises sloppy-mode constructs on purpose
 // @stepmark
 // A sloppy-mode CommonJS script (no "use strict", no import/export): nested function
 // declarations whose behaviour differs from strict mode must keep it when instrumented.
