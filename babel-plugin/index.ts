@@ -364,6 +364,7 @@ function instrumentProgram(
     };
   const run: FileRun = {
     directives,
+    attachDirectives: guarded((path: NodePath) => directives.visit(path)),
     enterFunction: guarded(enterFunction),
     exitFunction: guarded(exitFunction),
     suspension: guarded(suspension),
@@ -393,6 +394,8 @@ function instrumentProgram(
 /** What the module-level visitors call back into: the per-file handlers. */
 interface TraversalState {
   directives: FileDirectives;
+  /** Attaches the directives in the leading comments of a node (errors carry a code frame). */
+  attachDirectives(path: NodePath): void;
   enterFunction(path: FunctionPath): void;
   exitFunction(path: FunctionPath): void;
   suspension(path: NodePath<t.AwaitExpression | t.YieldExpression>): void;
@@ -432,7 +435,7 @@ function makeVisitor(withDirectives: boolean, noScope: boolean): Visitor<Travers
   if (withDirectives) {
     visitor[ATTACHABLE_TYPES] = {
       enter(this: TraversalState, path: NodePath) {
-        if (this.directives.hasPending) this.directives.visit(path);
+        if (this.directives.hasPending) this.attachDirectives(path);
       },
     };
   }
@@ -478,7 +481,7 @@ const MERGED_VISITOR: Record<string, unknown> = {
   [ATTACHABLE_TYPES]: {
     enter(path: NodePath, state: RunHolder) {
       const run = state[RUN];
-      if (run?.directives.hasPending) run.directives.visit(path);
+      if (run?.directives.hasPending) run.attachDirectives(path);
     },
   },
 };

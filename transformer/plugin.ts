@@ -64,6 +64,7 @@ export default function stepmarkTransformer(
   extras?: TransformerExtras,
 ): TS.TransformerFactory<TS.SourceFile> {
   const ts = extras?.ts ?? loadTypeScript();
+  checkTypeScriptVersion(ts);
   const report = extras?.addDiagnostic;
   const configPath = program?.getCompilerOptions().configFilePath;
   const configFile = typeof configPath === 'string' ? configPath : undefined;
@@ -110,6 +111,28 @@ export default function stepmarkTransformer(
       }
     };
   };
+}
+
+/** The TypeScript versions whose transformer API this transformer uses (`scanner.getTokenFullStart`, the node factory). */
+export const SUPPORTED_TYPESCRIPT = 'TypeScript 5.0 to 6.x';
+
+/**
+ * Fails at once, naming the supported versions, on a TypeScript this transformer cannot run
+ * under (4.x lacks APIs it calls; TypeScript 7, the native compiler, has no transformer API),
+ * instead of failing later inside a file with a TypeError.
+ */
+function checkTypeScriptVersion(ts: typeof TS): void {
+  const version = typeof ts?.version === 'string' ? ts.version : 'of an unknown version';
+  const major = Number.parseInt(version, 10);
+  if (major >= 5 && major < 7) return;
+  const instead =
+    major >= 7
+      ? 'TypeScript 7 has no transformer API: build with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin, and keep tsc for type checking'
+      : 'upgrade TypeScript, or build with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin';
+  throw new StepmarkBuildError(
+    'STEPMARK_UNSUPPORTED_COMPILER',
+    `${HOST} supports ${SUPPORTED_TYPESCRIPT}; this is TypeScript ${version}: ${instead} (docs/TRANSFORMER.md)`,
+  );
 }
 
 /** `root` in tsconfig.json is relative to that file, not to the working directory. */

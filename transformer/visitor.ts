@@ -12,7 +12,12 @@ import {
   RUNTIME_BINDING,
   runtimeSpecifier,
 } from '../instrument/constants.js';
-import { checkEntityRoot, type Directive, type MarkDirective } from '../instrument/directives.js';
+import {
+  checkEntityRoot,
+  type Directive,
+  type MarkDirective,
+  misplacedDirectiveError,
+} from '../instrument/directives.js';
 import { planBody } from '../instrument/layout.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
 import {
@@ -89,6 +94,10 @@ export function instrumentSourceFile(
   const stripper = options.strip ? new Stripper(ts, sourceFile, bindings, options.importSource) : undefined;
   visitor.stripper = stripper;
   const statements = ts.visitNodes(sourceFile.statements, visitor.visit, ts.isStatement);
+  // A directive before something that is no function, class or object literal (`const limit = 2`)
+  // applies to nothing: a build error, as in every plugin.
+  for (const d of directives.attached.values())
+    if (!visitor.usedDirectives.has(d)) throw misplacedDirectiveError(d);
   if (stripper) {
     const kept = stripper.finish(statements, countPrologue(ts, statements), context.factory);
     return { file: context.factory.updateSourceFile(sourceFile, kept), report };
@@ -293,7 +302,8 @@ class FileVisitor {
    */
   private decide(node: FunctionWithBody, description: FunctionDescription): Decision {
     const own = this.ownDirective(node);
-    if (own?.type === 'ignore' || this.ignoredAbove(node)) return { skip: '@stepmark-ignore' };
+    const ignoredAbove = this.ignoredAbove(node);
+    if (own?.type === 'ignore' || ignoredAbove) return { skip: '@stepmark-ignore' };
     if (own?.type === 'mark') return { directive: own };
     const container = this.containerOf(node);
     const inherited = container && this.ownDirective(container);
@@ -311,7 +321,7 @@ class FileVisitor {
    */
   private ownDirective(value: TS.Node): Directive | undefined {
     const ts = this.ts;
-    const attached = this.directives.attached;
+    const attached = { get: (node: TS.Node) => this.directive(node) };
     let found = attached.get(value);
     let child = outermost(ts, value);
     for (let parent = child.parent; parent; child = parent, parent = parent.parent) {
@@ -341,9 +351,19 @@ class FileVisitor {
   /** Whether a `@stepmark-ignore` is attached to anything enclosing the function. */
   private ignoredAbove(node: TS.Node): boolean {
     for (let p = node.parent; p && !this.ts.isSourceFile(p); p = p.parent) {
-      if (this.directives.attached.get(p)?.type === 'ignore') return true;
+      if (this.directive(p)?.type === 'ignore') return true;
     }
     return false;
+  }
+
+  /** Directives some function consulted; one that no function consults applies to nothing. */
+  readonly usedDirectives = new Set<Directive>();
+
+  /** The directive attached to a node, recorded as used. */
+  private directive(node: TS.Node): Directive | undefined {
+    const d = this.directives.attached.get(node);
+    if (d) this.usedDirectives.add(d);
+    return d;
   }
 
   /** The class or object literal whose member `value` is (a method, or a function as a property value). */
