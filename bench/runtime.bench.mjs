@@ -16,7 +16,7 @@ import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 function child(node, args) {
   const out = execFileSync(node, [...args], {

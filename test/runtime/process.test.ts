@@ -109,6 +109,42 @@ describe('copies of the runtime share one state', () => {
   });
 });
 
+describe('the shared state is out of reach of whatever tears globals down', () => {
+  for (const [label, node, idle] of [
+    ['Node 24', join(root, 'node_modules/.bin/node'), 'not hooked'],
+    ['Node 20', '/usr/bin/node', true],
+  ] as const) {
+    it(`survives its global holder being frozen, deleted or replaced; a copy loaded later starts cleanly (${label})`, async () => {
+      const outfile = join(tmp, 'copy.mjs');
+      await build({
+        stdin: {
+          contents: "export * from 'stepmark'; export { v1 } from 'stepmark/runtime';",
+          resolveDir: root,
+        },
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        outfile,
+        logLevel: 'silent',
+      });
+      const out = execFileSync(node, [join(fixtures, 'global-state.mjs'), outfile], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      const result = JSON.parse(out.trim().split('\n').pop()!);
+      const journey = (name: string) => `${name}:entered ${name}:done ${name}:exited`;
+      expect(result.shared).toBe(1);
+      expect(result.frozen).toBe(journey('afterFreeze'));
+      expect(result.idleDisabled).toBe(idle);
+      expect(result.deleted).toBe(journey('afterDelete'));
+      expect(result.newAfterDelete).toBe(journey('fresh'));
+      for (const name of ['number', 'object', 'throwingGetter', 'nullState', 'wrongShape', 'proxy']) {
+        expect(result.replaced[name], name).toBe(`${journey('fresh')} | ${journey('old')}`);
+      }
+    });
+  }
+});
+
 describe('browser bundles', () => {
   it('bundle for the browser without shims and run on the synchronous fallback (no process, no AsyncLocalStorage)', async () => {
     const result = await build({
