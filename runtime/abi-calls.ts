@@ -38,7 +38,10 @@ function flagged(frame: Frame, flags: number | undefined): Frame {
   return frame;
 }
 
+// The frame calls test the process-wide counter themselves before calling `here()`: with nothing
+// traced, entering an instrumented function makes one call, not two.
 export function enter(name: string, location: string | undefined, flags?: number): Frame {
+  if (G.active === 0) return NOOP_FRAME;
   const c = here();
   if (c === undefined) return NOOP_FRAME;
   return flagged(openIn(c, name, location, undefined), flags);
@@ -51,6 +54,7 @@ export function enterEntity(
   entityId: unknown,
   flags?: number,
 ): Frame {
+  if (G.active === 0) return NOOP_FRAME;
   const c = here();
   if (c === undefined) return NOOP_FRAME;
   return flagged(

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import * as esm from 'stepmark';
 import { v1 as esmAbi } from 'stepmark/runtime';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = join(here, 'fixtures');
@@ -143,6 +143,25 @@ describe('the shared state is out of reach of whatever tears globals down', () =
       }
     });
   }
+});
+
+describe('the idle timer (Node 20/22: disables the hooked AsyncLocalStorage once no trace runs)', () => {
+  it('fake timers installed after the runtime loaded neither count it nor hold it back', async () => {
+    const state = (globalThis as any)[Symbol.for('stepmark.runtime.v2')].get();
+    const realSetTimeout = setTimeout;
+    vi.useFakeTimers();
+    try {
+      await esm.run(async () => {
+        await null;
+      });
+      expect(vi.getTimerCount()).toBe(0);
+      await new Promise((r) => realSetTimeout(r, 300));
+      // on Node 24 the store has no hooks and no timer is set
+      if (state.alsHooked) expect(state.als.enabled).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('browser bundles', () => {
