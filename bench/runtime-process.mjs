@@ -7,7 +7,7 @@ import * as stepmark from 'stepmark';
 import { v1 } from 'stepmark/runtime';
 
 const mode = process.argv[2];
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,6 +2,7 @@
 // figure measured in a fresh child process where the whole process's state matters (heap per
 // call, the AsyncLocalStorage tax on `await`). Run: `node bench/run.mjs runtime`.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
@@ -11,12 +12,14 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import * as esbuild from 'esbuild';
 import * as stepmark from 'stepmark';
+import stepmarkEsbuild from 'stepmark/esbuild-plugin';
 import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 function child(node, args) {
   const out = execFileSync(node, [...args], {
@@ -272,5 +275,54 @@ export default async function (h) {
         note: 'what a never-disabled AsyncLocalStorage costs every await, for ever',
       });
     }
+  }
+
+  // 9. Recursion depth: the parser of depth-parser.js built with and without the esbuild plugin,
+  // each measured in fresh processes (the stack limit is the same; only the frames differ).
+  const tmp = join(here, 'tmp', 'depth');
+  mkdirSync(tmp, { recursive: true });
+  const built = {};
+  for (const [name, plugins] of [
+    ['plain', []],
+    ['instrumented', [stepmarkEsbuild()]],
+  ]) {
+    built[name] = join(tmp, `${name}.mjs`);
+    await esbuild.build({
+      entryPoints: [join(here, 'depth-parser.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['stepmark', 'stepmark/*'],
+      outfile: built[name],
+      logLevel: 'silent',
+      plugins,
+    });
+  }
+  // median of several processes: when the optimiser compiles (concurrently) shifts the warm figure
+  const runs = h.quick ? 1 : 5;
+  const middle = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const depth = (name, mode) => {
+    const all = Array.from({ length: runs }, () =>
+      child(process.execPath, [join(here, 'depth-process.mjs'), built[name], mode]),
+    );
+    return { first: middle(all.map((r) => r.first)), warm: middle(all.map((r) => r.warm)) };
+  };
+  const plain = depth('plain', 'off');
+  for (const mode of ['off', 'on']) {
+    const inst = depth('instrumented', mode);
+    const tracing = mode === 'off' ? 'tracing off' : 'tracing on';
+    h.report(
+      `recursion depth, first call (not yet optimised): instrumented / plain, ${tracing}`,
+      inst.first / plain.first,
+      'x',
+      {
+        target: mode === 'off' ? '>= 0.80' : undefined,
+        note: `${inst.first} vs ${plain.first} levels of a recursive-descent parser (esbuild plugin output); the frame's try/catch/finally registers set it`,
+      },
+    );
+    h.report(`recursion depth, optimised: instrumented / plain, ${tracing}`, inst.warm / plain.warm, 'x', {
+      target: mode === 'off' ? '>= 0.80' : undefined,
+      note: `${inst.warm} vs ${plain.warm} levels, deepest input that parses after warm-up (the optimiser inlines the parser's own recursion, and with tracing on the recording path)`,
+    });
   }
 }

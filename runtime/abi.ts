@@ -15,27 +15,25 @@
  * ABI 1 makes `import { v1 }` fail at link time and `abi(1)` throw StepmarkAbiError.
  */
 import {
-  type ExitHandle,
-  handleFor,
-  here,
-  isScope,
-  NOOP_HANDLE,
-  openEntityIn,
-  openIn,
-  recordEntityIn,
-  recordIn,
-} from './core.js';
-import { ABIS, G, VERSION } from './state.js';
-import { type Frame, NOOP_FRAME, type Span } from './trace.js';
+  type AbiScope,
+  enter,
+  enterEntity,
+  enterEntityUser,
+  enterUser,
+  on,
+  scopeEnter,
+  scopeStep,
+  step,
+  stepEntity,
+} from './abi-calls.js';
+import type { ExitHandle } from './core.js';
+import { ABIS, VERSION } from './state.js';
+import type { Frame } from './trace.js';
 import type { Meta } from './types.js';
 
+export { type AbiScope, FRAME_ASYNC } from './abi-calls.js';
 export type { ExitHandle } from './core.js';
 export type { Frame } from './trace.js';
-
-/** A scope object as returned by `scope(kind)`. */
-export interface AbiScope {
-  readonly kind: string;
-}
 
 /** ABI version 1 (docs/ABI.md). */
 export interface AbiV1 {
@@ -71,82 +69,10 @@ export interface AbiV1 {
   scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle;
 }
 
-function on(): boolean {
-  return G.active !== 0;
-}
-
-/** `flags` argument of `enter`/`enterEntity`: the frame is a plain `async` function (not a generator). */
-export const FRAME_ASYNC = 1;
-
-function flagged(frame: Frame, flags: number | undefined): Frame {
-  if (flags === FRAME_ASYNC && frame !== NOOP_FRAME) (frame as Span).awaitOnly = true;
-  return frame;
-}
-
-function enter(name: string, location: string | undefined, flags?: number): Frame {
-  const c = here();
-  if (c === undefined) return NOOP_FRAME;
-  return flagged(openIn(c, name, location, undefined), flags);
-}
-
-function enterEntity(
-  name: string,
-  location: string | undefined,
-  kind: string | null,
-  entityId: unknown,
-  flags?: number,
-): Frame {
-  const c = here();
-  if (c === undefined) return NOOP_FRAME;
-  return flagged(
-    openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined),
-    flags,
-  );
-}
-
-function step(name: string, action: string, meta?: Meta): void {
-  const c = here();
-  if (c === undefined) return;
-  recordIn(c, name, action, meta);
-}
-
-function stepEntity(name: string, entityId: unknown, action: string, meta?: Meta): void {
-  const c = here();
-  if (c === undefined) return;
-  recordEntityIn(c, entityId, undefined, name, action, meta);
-}
-
-function enterUser(name: string, meta?: Meta): ExitHandle {
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openIn(c, name, undefined, meta));
-}
-
-function enterEntityUser(name: string, entityId: unknown, meta?: Meta): ExitHandle {
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openEntityIn(c, name, undefined, undefined, entityId, meta));
-}
-
-function scopeStep(scope: AbiScope, name: string, entityId: unknown, action: string, meta?: Meta): void {
-  // Not a stepmark scope (a plugin rewrote something it should not have): keep the program's behaviour.
-  if (!isScope(scope)) {
-    (scope as any).step(entityId, action, meta);
-    return;
-  }
-  const c = here();
-  if (c === undefined) return;
-  recordEntityIn(c, entityId, scope.kind, name, action, meta);
-}
-
-function scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle {
-  if (!isScope(scope)) return (scope as any).enter(entityId, meta);
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openEntityIn(c, name, undefined, scope.kind, entityId, meta));
-}
-
-/** ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. */
+/**
+ * ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
+ * entry module, and never imported by other modules of the package (see abi-calls.ts).
+ */
 export const v1: AbiV1 = Object.freeze({
   version: 1 as const,
   enter,

@@ -4,10 +4,11 @@
  * not only the stages a request went through but those it never reached, and lets tests assert
  * that decision points were covered.
  *
- * The loaded catalog is process-wide (under a registered symbol, like the runtime's state), so a
+ * The loaded catalog is process-wide (shared like the runtime's state, global.ts), so a
  * catalog loaded through one copy of the runtime serves every copy. No Node API is used: the
  * catalog object (or its JSON text) is passed in; reading the file is the caller's business.
  */
+import { shared } from './global.js';
 import type { Trace, TraceEvent } from './types.js';
 
 /** Catalog format version (`stepmark_catalog`). */
@@ -68,11 +69,12 @@ export class StepmarkCatalogError extends Error {
 interface CatalogState {
   sites: Map<string, CatalogSite>;
 }
-const KEY = Symbol.for('stepmark.catalog.v1');
-const g = globalThis as unknown as Record<symbol, CatalogState | undefined>;
-function state(): CatalogState {
-  return g[KEY] ?? (g[KEY] = { sites: new Map() });
-}
+/** The loaded catalogs' sites, shared by every copy of the runtime (global.ts). */
+const CATALOG: CatalogState = shared(
+  'stepmark.catalog.v2',
+  () => ({ sites: new Map() }),
+  (c) => typeof c.sites?.get === 'function',
+);
 
 function siteKey(s: CatalogSite): string {
   return `${s.file}:${s.line}:${s.column}:${s.kind}`;
@@ -126,21 +128,21 @@ export function parseCatalog(input: Catalog | string): Catalog {
  */
 export function loadCatalog(input: Catalog | string): Catalog {
   const c = parseCatalog(input);
-  const sites = state().sites;
+  const sites = CATALOG.sites;
   for (const s of c.sites) sites.set(siteKey(s), s);
   return loadedCatalog()!;
 }
 
 /** The catalog loaded so far, or undefined when none was loaded. */
 export function loadedCatalog(): Catalog | undefined {
-  const sites = g[KEY]?.sites;
-  if (sites === undefined || sites.size === 0) return undefined;
+  const sites = CATALOG.sites;
+  if (sites.size === 0) return undefined;
   return { stepmark_catalog: CATALOG_VERSION, sites: [...sites.values()] };
 }
 
 /** Forgets every loaded catalog (tests). */
 export function clearCatalog(): void {
-  g[KEY] = undefined;
+  CATALOG.sites.clear();
 }
 
 export interface CoverageOptions {

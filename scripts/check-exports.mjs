@@ -9,6 +9,7 @@ const subpath = {
   'runtime/abi': './runtime',
   'testing/index': './testing',
   'testing/vitest': './testing/vitest',
+  'testing/jest': './testing/jest',
   'babel-plugin/index': './babel-plugin',
   'transformer/index': './transformer',
   'esbuild-plugin/index': './esbuild-plugin',

@@ -4,6 +4,7 @@ export const entries = {
   'runtime/abi': 'runtime/abi.ts', //              stepmark/runtime (ABI for build plugins)
   'testing/index': 'testing/index.ts', //          stepmark/testing
   'testing/vitest': 'testing/vitest.ts', //        stepmark/testing/vitest (registers the matchers)
+  'testing/jest': 'testing/jest.ts', //            stepmark/testing/jest (registers the matchers)
   'babel-plugin/index': 'babel-plugin/index.ts', // stepmark/babel-plugin
   'transformer/index': 'transformer/index.ts', //   stepmark/transformer
   'esbuild-plugin/index': 'esbuild-plugin/index.ts', // stepmark/esbuild-plugin

@@ -227,6 +227,18 @@ function notATrace(received: unknown): MatcherResult | undefined {
   };
 }
 
+/** A matcher called with arguments of the wrong type: a TypeError that says which (the assertion fails with it). */
+function checkArgs(matcher: string, args: [name: string, value: unknown, ok: boolean, want: string][]): void {
+  for (const [name, value, ok, want] of args) {
+    if (!ok) {
+      const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
+      throw new TypeError(`stepmark: ${matcher}: \`${name}\` must be ${want}, received ${got}`);
+    }
+  }
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
 function matchJourneyStep(expected: string, actual: string): boolean {
   // "stage:action" matches exactly; "stage" alone matches any action of that stage.
   return expected.includes(':') ? expected === actual : actual.slice(0, actual.indexOf(':')) === expected;
@@ -236,6 +248,7 @@ function matchJourneyStep(expected: string, actual: string): boolean {
 export const stepmarkMatchers = {
   /** The trace has spans `path[0] > path[1] > …`, each the direct child of the previous one. */
   toHaveSpanPath(this: MatcherContext, received: unknown, path: string[]): MatcherResult {
+    checkArgs('toHaveSpanPath', [['path', path, isStrings(path), 'an array of span names']]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);
@@ -256,6 +269,10 @@ export const stepmarkMatchers = {
     entityId: string,
     steps: string[],
   ): MatcherResult {
+    checkArgs('toHaveEntityJourney', [
+      ['entityId', entityId, typeof entityId === 'string', 'a string'],
+      ['steps', steps, isStrings(steps), 'an array of "stage" or "stage:action" strings'],
+    ]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);
@@ -279,6 +296,15 @@ export const stepmarkMatchers = {
     name: string,
     fields: Partial<TraceSpan> = {},
   ): MatcherResult {
+    checkArgs('toHaveSpan', [
+      ['name', name, typeof name === 'string', 'a string'],
+      [
+        'fields',
+        fields,
+        fields !== null && typeof fields === 'object' && !Array.isArray(fields),
+        'an object',
+      ],
+    ]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);

@@ -27,7 +27,7 @@ async function check(name, fn) {
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 // ---- instrumented code, as the plugins emit it ----
 class OrderService {
