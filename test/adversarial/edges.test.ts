@@ -10,7 +10,7 @@ import * as stepmark from 'stepmark';
 import { stepmark as esbuildPlugin } from 'stepmark/esbuild-plugin';
 import { stepmark as vitePlugin } from 'stepmark/vite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError, jsonErrorOffset, parseTraces, readTraces, type TraceSource } from '../../cli/input.js';
+import { InputError, jsonErrorOffset, openTraces, parseTraces, type TraceSource } from '../../cli/input.js';
 
 type Trace = stepmark.Trace;
 
@@ -103,7 +103,7 @@ describe('meta objects that fight back', () => {
 
 describe('stepmark view: an entity named __proto__', () => {
   it('is kept, from a JSON document and from NDJSON, with and without --filter', () => {
-    const hostile = traceWith({ __proto__: 'user', order_1: 'order' });
+    const hostile = traceWith({ ['__proto__']: 'user', order_1: 'order' });
     expect(Object.keys(hostile.entities)).toEqual(['__proto__', 'order_1']);
     const json = join(dir, 'proto.json');
     writeFileSync(json, JSON.stringify(hostile));
@@ -119,7 +119,9 @@ describe('stepmark view: an entity named __proto__', () => {
     const filtered = view([ndjson, '--filter', 'id:proto']);
     expect(filtered.stdout).toContain('__proto__ (user)');
     expect(filtered.stdout).not.toContain('order_1');
-    expect(parseTraces(JSON.stringify(hostile))[0]!.entities).toHaveProperty(['__proto__', 'kind'], 'user');
+    const parsed = parseTraces(JSON.stringify(hostile))[0]!.entities;
+    expect(Object.keys(parsed)).toEqual(['__proto__', 'order_1']);
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value.kind).toBe('user');
   });
 });
 
@@ -157,7 +159,7 @@ function fileOf(text: string): TraceSource & { close(): void } {
 describe('reading traces larger than one string (the line-by-line path)', () => {
   const lines = [
     traceWith({ a: 'x' }, 'r1'),
-    traceWith({ __proto__: 'user' }, 'r2'),
+    traceWith({ ['__proto__']: 'user' }, 'r2'),
     traceWith({ c: 'z' }, 'r3'),
   ];
   const text = `\uFEFF${JSON.stringify(lines[0])}\r\n\n   \n${JSON.stringify(lines[1])}\n${JSON.stringify([lines[2]])}`;
@@ -165,17 +167,21 @@ describe('reading traces larger than one string (the line-by-line path)', () => 
   it('gives the same traces as the whole-document path, from a file and from a pipe', () => {
     const whole = parseTraces(text);
     expect(whole.map((t) => t.meta.request_id)).toEqual(['r1', 'r2', 'r3']);
+    const lineByLine = (input: ReturnType<typeof openTraces>) => {
+      expect(input.kind).toBe('lines');
+      return [...input.traces];
+    };
     const file = fileOf(text);
     try {
-      expect([...readTraces(file, { wholeLimit: 16 })]).toEqual(whole);
+      expect(lineByLine(openTraces(file, { wholeLimit: 16 }))).toEqual(whole);
     } finally {
       file.close();
     }
-    expect([...readTraces(pipeOf(text), { wholeLimit: 16 })]).toEqual(whole);
-    // below the limit it is the whole-document path, which also reads one JSON document
-    expect([...readTraces(pipeOf(JSON.stringify(lines[0], null, 2)), { wholeLimit: 1 << 20 })]).toHaveLength(
-      1,
-    );
+    expect(lineByLine(openTraces(pipeOf(text), { wholeLimit: 16 }))).toEqual(whole);
+    // up to the limit it is the whole-document path, which also reads one JSON document on many lines
+    const pretty = openTraces(pipeOf(JSON.stringify(lines[0], null, 2)), { wholeLimit: 1 << 20 });
+    expect(pretty.kind).toBe('whole');
+    expect([...pretty.traces]).toHaveLength(1);
   });
 
   it('names the line of a bad one, after handing out the traces before it', () => {
@@ -183,7 +189,7 @@ describe('reading traces larger than one string (the line-by-line path)', () => 
     const got: string[] = [];
     let error: unknown;
     try {
-      for (const t of readTraces(pipeOf(bad), { wholeLimit: 8 })) got.push(String(t.meta.request_id));
+      for (const t of openTraces(pipeOf(bad), { wholeLimit: 8 }).traces) got.push(String(t.meta.request_id));
     } catch (e) {
       error = e;
     }
@@ -201,7 +207,7 @@ describe('reading traces larger than one string (the line-by-line path)', () => 
       const blank = Buffer.alloc(1 << 20, 0x20);
       blank[blank.length - 1] = 0x0a;
       for (let i = 0; i < 513; i++) writeSync(fd, blank);
-      writeSync(fd, `${JSON.stringify(traceWith({ __proto__: 'user' }, 'last'))}\n`);
+      writeSync(fd, `${JSON.stringify(traceWith({ ['__proto__']: 'user' }, 'last'))}\n`);
     } finally {
       closeSync(fd);
     }
@@ -225,7 +231,11 @@ describe('JSON errors name the line and column, on Node 20 too', () => {
       ['{"a" 1}', 5],
       ['[1, 2', 5],
       ['{"a": "x\n"}', 8],
-      ['{"a": tru}', 6],
+      ['{"a": tru}', 9],
+      ['1.', 2],
+      ['"\\u12G4"', 5],
+      ['[1,]', 3],
+      ['{,}', 1],
       ['{"a": 1,}', 8],
       ['{"a": 01}', 7],
       ['[1] x', 4],
