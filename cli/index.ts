@@ -114,6 +114,9 @@ function openInput(file: string): TraceInput {
     traces: (function* () {
       try {
         yield* lines;
+      } catch (error) {
+        if (error instanceof InputError) throw error;
+        throw new InputError(`cannot read it (${readProblem(error)})`);
       } finally {
         close();
       }

@@ -11,7 +11,7 @@
  */
 import { describeError } from './snapshot.js';
 
-export const MAX_DISTINCT = 20;
+const MAX_DISTINCT = 20;
 /** Longest failure text in a warning (an error message can be megabytes). */
 const MAX_TEXT = 300;
 const MORE = '\u0000more';

@@ -155,8 +155,6 @@ export class BoundedQueue<T> {
         this.reportStall();
         resolve();
       }, this.flushTimeout);
-      // A stalled destination must not keep the process alive either.
-      (timer as { unref?: () => void }).unref?.();
       this.waiters.push(done);
       this.kick();
     });

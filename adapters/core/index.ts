@@ -86,7 +86,7 @@ export class AdapterCore<Req> {
   ) {
     const resolved = resolveOptions(options, traits);
     checkTraceOptions(resolved.traceOptions, traits.entry);
-    this.options = { ...resolved, traceOptions: withoutSecrets(resolved) };
+    this.options = { ...resolved, traceOptions: requestTraceOptions(resolved) };
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
     this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
@@ -255,7 +255,7 @@ export class AdapterCore<Req> {
  * `traceOptions` as every request's trace gets them: the trigger header is a redacted meta key
  * (unless `redact: false`), and `onEnd` receives the trace with the secret redacted.
  */
-function withoutSecrets<Req>(o: ResolvedOptions<Req>): TraceOptions {
+function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
   const given = o.traceOptions;
   const out: TraceOptions = { ...given };
   if (o.header !== undefined && given.redact !== false) {
