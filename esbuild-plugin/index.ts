@@ -24,7 +24,7 @@ import { catalogWriter, type FileCatalog } from '../instrument/catalog.js';
 import { StepmarkBuildError, StepmarkOptionsError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
-import { resolveOptions } from '../instrument/options.js';
+import { optionsObject, resolveOptions } from '../instrument/options.js';
 import { PROJECT_SOURCE_FILTER, SOURCE_FILTER } from './filter.js';
 import { changedKnownFiles, ENTRIES_PER_FILE, type Prescan, prescan } from './prescan.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
@@ -96,7 +96,7 @@ interface Stats {
  */
 export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
   // Validate now, so a typo fails when the config is read; `root` is settled in setup.
-  const { prescan: prescanOption, ...shared } = options ?? {};
+  const { prescan: prescanOption, ...shared } = optionsObject(options, HOST) as StepmarkEsbuildOptions;
   resolveOptions(shared, { host: HOST });
   const prescanDirs = prescanDirectories(prescanOption);
   return {

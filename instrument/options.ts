@@ -95,11 +95,7 @@ export interface ResolveOptionsContext {
  */
 export function resolveOptions(input: unknown, context: ResolveOptionsContext = {}): ResolvedOptions {
   const host = context.host ?? 'stepmark';
-  if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new StepmarkOptionsError('(options)', `${host}: options must be an object, got ${describe(input)}`);
-  }
-  const raw = input as Record<string, unknown>;
+  const raw = optionsObject(input, host);
   const allow = new Set(context.allow ?? []);
   for (const key of Object.keys(raw)) {
     if (allow.has(key) || Object.hasOwn(SCHEMA, key)) continue;
@@ -127,6 +123,19 @@ export function resolveOptions(input: unknown, context: ResolveOptionsContext = 
     strip: booleanOption(host, 'strip', value('strip'), false),
     catalog: stringOption(host, 'catalog', value('catalog')) || undefined,
   });
+}
+
+/**
+ * The options a plugin was given, as an object (`{}` for undefined or null), before it takes out
+ * its own keys: anything else throws {@link StepmarkOptionsError} "options must be an object",
+ * the same words from every plugin (taking keys out of a string would give "0", "1", …).
+ */
+export function optionsObject(input: unknown, host: string): Record<string, unknown> {
+  if (input === undefined || input === null) return {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new StepmarkOptionsError('(options)', `${host}: options must be an object, got ${describe(input)}`);
+  }
+  return input as Record<string, unknown>;
 }
 
 function globsOption(host: string, name: string, v: unknown): string[] {

@@ -12,6 +12,7 @@ import {
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
+import { describeError } from '../runtime/snapshot.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
 import { ATTR, type Attrs, addMeta, eventAttributes, msToHrTime, spanAttributes } from './attributes.js';
@@ -36,6 +37,27 @@ export interface ExportOptions {
   root?: string | boolean | 'auto';
   /** Also export the `entered`/`exited` events that mirror each span. Default false. */
   spanEvents?: boolean;
+}
+
+/**
+ * Thrown by {@link exportTrace} after it has exported everything it could, when some OpenTelemetry
+ * calls failed (a span processor or exporter that throws): `failures` of them; `cause` is the first
+ * error.
+ */
+export class OtelExportError extends Error {
+  override name = 'OtelExportError';
+  readonly failures: number;
+  /** What was exported. */
+  readonly result: ExportResult;
+
+  constructor(failures: number, first: unknown, result: ExportResult) {
+    super(
+      `stepmark/otel: ${failures} OpenTelemetry call(s) failed while exporting a trace (the rest was exported): ${describeError(first)}`,
+      { cause: first },
+    );
+    this.failures = failures;
+    this.result = result;
+  }
 }
 
 export interface ExportResult {
@@ -156,6 +178,18 @@ interface Pending {
  */
 export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportResult {
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
+  // Every call into OpenTelemetry may reach a span processor that throws (the SDK calls them in
+  // turn and stops at the first throw): one failing span must not cost the others their export.
+  let failures = 0;
+  let firstError: unknown;
+  const attempt = <T>(call: () => T): T | undefined => {
+    try {
+      return call();
+    } catch (error) {
+      if (failures++ === 0) firstError = error;
+      return undefined;
+    }
+  };
   const parentCtx = resolveParent(trace, options.parent);
   const spans = trace.spans ?? [];
   const entities = trace.entities ?? {};
@@ -197,8 +231,13 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     const timed = list.map((p, i) => ({ p, i, t: parseMs(p.event.timestamp), rank: mirrorRank(p.event) }));
     if (timed.length > 1) timed.sort((a, b) => a.t - b.t || a.rank - b.rank || a.i - b.i);
     for (const { p, t } of timed) {
-      const attrs = eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind);
-      span.addEvent(p.event.action, attrs, msToHrTime(t));
+      attempt(() =>
+        span.addEvent(
+          p.event.action,
+          eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind),
+          msToHrTime(t),
+        ),
+      );
     }
   };
   const traceMetaAttrs = (): Attrs => {
@@ -217,17 +256,21 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     for (const s of spans) first = Math.min(first, parseMs(s.start) || first);
     for (const o of orphans) first = Math.min(first, parseMs(o.event.timestamp) || first);
     const start = Number.isFinite(first) ? first : cut();
-    root = tracer.startSpan(
-      rootName,
-      { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
-      parentCtx,
+    root = attempt(() =>
+      tracer.startSpan(
+        rootName,
+        { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
+        parentCtx,
+      ),
     );
-    result.spans.set('', root.spanContext());
-    topCtx = traceApi.setSpan(parentCtx, root);
+    if (root !== undefined) {
+      result.spans.set('', root.spanContext());
+      topCtx = traceApi.setSpan(parentCtx, root);
+    }
   }
 
   // Parents before children: spans are recorded in opening order, but be robust to any order.
-  const made = new Map<string, Span>();
+  const visited = new Set<string>();
   const children = new Map<string | undefined, TraceSpan[]>();
   for (const s of spans) {
     const key = s.parent_id !== undefined && byId.has(s.parent_id) ? s.parent_id : undefined;
@@ -235,15 +278,19 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     if (list) list.push(s);
     else children.set(key, [s]);
   }
-  const start = (s: TraceSpan, ctx: Context, top: boolean): Span => {
-    const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
-    if (top && !root) Object.assign(attrs, traceMetaAttrs());
-    const span = tracer.startSpan(
-      s.name,
-      { kind: SpanKind.INTERNAL, startTime: msToHrTime(parseMs(s.start)), attributes: attrs },
-      ctx,
-    );
-    made.set(s.span_id, span);
+  /** Starts the OTel span of `s`; undefined when OpenTelemetry refused it (its children go to `ctx`). */
+  const start = (s: TraceSpan, ctx: Context, top: boolean): Span | undefined => {
+    visited.add(s.span_id);
+    const span = attempt(() => {
+      const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
+      if (top && !root) Object.assign(attrs, traceMetaAttrs());
+      return tracer.startSpan(
+        s.name,
+        { kind: SpanKind.INTERNAL, startTime: msToHrTime(parseMs(s.start)), attributes: attrs },
+        ctx,
+      );
+    });
+    if (span === undefined) return undefined;
     result.spans.set(s.span_id, span.spanContext());
     addEvents(span, eventsOf.get(s.span_id));
     return span;
@@ -252,42 +299,46 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     const begin = parseMs(s.start);
     let end: number;
     if (s.status === 'unfinished' || (s.duration_ms === undefined && s.end === undefined)) {
-      span.setAttribute(ATTR.UNFINISHED, true);
+      attempt(() => span.setAttribute(ATTR.UNFINISHED, true));
       end = Math.max(cut(), begin);
     } else {
       // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
       end = s.duration_ms !== undefined && Number.isFinite(begin) ? begin + s.duration_ms : parseMs(s.end);
     }
-    if (s.status === 'error') markFailed(span, s.error, msToHrTime(end));
-    span.end(msToHrTime(end));
+    if (s.status === 'error') attempt(() => markFailed(span, s.error, msToHrTime(end)));
+    attempt(() => span.end(msToHrTime(end)));
   };
   // Depth-first without recursion (deeply recursive code makes deep span trees); a span ends after
   // its children, so processors see a consistent tree either way.
   const walk = (top: TraceSpan) => {
-    const stack: { s: TraceSpan; ctx: Context; span?: Span }[] = [{ s: top, ctx: topCtx }];
+    const stack: { s: TraceSpan; ctx: Context; started: boolean; span?: Span }[] = [
+      { s: top, ctx: topCtx, started: false },
+    ];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
-      if (frame.span !== undefined) {
+      if (frame.started) {
         stack.pop();
-        finish(frame.s, frame.span);
+        if (frame.span !== undefined) finish(frame.s, frame.span);
         continue;
       }
+      frame.started = true;
       frame.span = start(frame.s, frame.ctx, frame.s === top);
-      const childCtx = traceApi.setSpan(frame.ctx, frame.span);
+      const childCtx = frame.span === undefined ? frame.ctx : traceApi.setSpan(frame.ctx, frame.span);
       const kids = children.get(frame.s.span_id) ?? [];
       for (let i = kids.length - 1; i >= 0; i--)
-        if (!made.has(kids[i]!.span_id)) stack.push({ s: kids[i]!, ctx: childCtx });
+        if (!visited.has(kids[i]!.span_id)) stack.push({ s: kids[i]!, ctx: childCtx, started: false });
     }
   };
   for (const s of children.get(undefined) ?? []) walk(s);
   // Spans on a parent cycle (a hand-made trace) are unreachable from the top: export them as top-level.
-  for (const s of spans) if (!made.has(s.span_id)) walk(s);
+  for (const s of spans) if (!visited.has(s.span_id)) walk(s);
 
   if (root) {
     addEvents(root, orphans);
-    root.end(msToHrTime(Math.max(cut(), 0)));
+    attempt(() => root.end(msToHrTime(Math.max(cut(), 0))));
   }
-  const any = root ?? made.values().next().value;
-  result.traceId = any ? any.spanContext().traceId : '';
+  const any = result.spans.values().next().value;
+  result.traceId = any ? any.traceId : '';
+  if (failures > 0) throw new OtelExportError(failures, firstError, result);
   return result;
 }

@@ -4,6 +4,7 @@
  * anywhere, so nothing else is looked at — then reads the context's cursor once. None throws.
  */
 import { notifyTraceEnd, OBS } from './observers.js';
+import { reportOnce } from './report.js';
 import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
 import { type Frame, NOOP_FRAME, RecorderTrace, type Span, toStr } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
@@ -38,7 +39,13 @@ function endTrace(trace: RecorderTrace): void {
   if (onEnd !== undefined) {
     try {
       onEnd(trace.toJSON());
-    } catch {}
+    } catch (e) {
+      reportOnce(
+        'STEPMARK_ON_END_FAILED',
+        'onEnd threw (the trace was lost to it; the program was not affected)',
+        e,
+      );
+    }
   }
 }
 

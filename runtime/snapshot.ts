@@ -167,7 +167,7 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
           out.push(`[${size - w.cfg.keys} more]`);
           break;
         }
-        out.push(copy(item, w, depth + 1));
+        out.push(guarded(item, w, depth + 1));
       }
       return out;
     }
@@ -180,11 +180,11 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
           break;
         }
         const key = typeof k === 'string' ? k : safeString(k);
-        put(out, key, redacted(w.cfg, key) ? REDACTED : copy(val, w, depth + 1));
+        put(out, key, redacted(w.cfg, key) ? REDACTED : guarded(val, w, depth + 1));
       }
       return out;
     }
-    const keys = Object.keys(o);
+    const keys = ownKeys(o);
     let n = 0;
     for (const key of keys) {
       if (n++ >= w.cfg.keys) {
@@ -202,11 +202,29 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
         put(out, key, `[Thrown: ${describeError(e)}]`);
         continue;
       }
-      put(out, key, copy(val, w, depth + 1));
+      put(out, key, guarded(val, w, depth + 1));
     }
     return out;
   } finally {
     w.path.pop();
+  }
+}
+
+/** `copy` of a value inside a container: a hostile value (a Proxy whose traps throw) costs itself only. */
+function guarded(v: unknown, w: Walk, depth: number): JsonValue {
+  try {
+    return copy(v, w, depth);
+  } catch (e) {
+    return `[Thrown: ${describeError(e)}]`;
+  }
+}
+
+/** Enumerable own string keys; when a Proxy's descriptor trap throws, every own string key. */
+function ownKeys(o: object): string[] {
+  try {
+    return Object.keys(o);
+  } catch {
+    return Reflect.ownKeys(o).filter((k): k is string => typeof k === 'string');
   }
 }
 

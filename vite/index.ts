@@ -25,7 +25,7 @@ import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
-import { resolveOptions } from '../instrument/options.js';
+import { optionsObject, resolveOptions } from '../instrument/options.js';
 
 export type { StepmarkOptions };
 
@@ -39,7 +39,8 @@ const SOURCE_ID = /\.(?:[cm]?[jt]s|[jt]sx)(?:\?.*)?$/;
  * `getters`, `locations`, `importSource`, `root`, `debug`); unknown options are rejected by name.
  * `root` defaults to Vite's `root`.
  */
-export function stepmark(options: StepmarkOptions = {}): Plugin {
+export function stepmark(given: StepmarkOptions = {}): Plugin {
+  const options = optionsObject(given, HOST) as StepmarkOptions;
   resolveOptions(options, { host: HOST }); // fail on a typo when the config is read
   let resolved: ResolvedOptions | undefined;
   let tools: Toolchain | undefined;

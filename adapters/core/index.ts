@@ -3,6 +3,7 @@
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
 import { run } from '../../runtime/index.js';
+import { DEFAULT_REDACT } from '../../runtime/snapshot.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
 import { StepmarkConfigError } from './errors.js';
@@ -14,6 +15,7 @@ import {
   resolveOptions,
   type StepmarkAdapterOptions,
 } from './options.js';
+import { redactSecrets } from './redact.js';
 
 export { encodeTraceHeader } from './encode.js';
 export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
@@ -26,6 +28,12 @@ export interface RequestAccess<Req> {
   /** A query parameter, or undefined when absent (never called when `query` is off). */
   query?(req: Req, name: string): string | undefined;
 }
+
+/**
+ * What started a trace: the trigger header carrying the secret, the trigger header when no secret
+ * is configured, or `query` / `trigger`.
+ */
+export type TriggeredBy = 'secret' | 'header' | 'other';
 
 /** What the adapter knows about the request when the trace starts. */
 export interface RequestFacts {
@@ -76,8 +84,9 @@ export class AdapterCore<Req> {
     traits: AdapterTraits,
     access: RequestAccess<Req>,
   ) {
-    this.options = resolveOptions(options, traits);
-    checkTraceOptions(this.options.traceOptions, traits.entry);
+    const resolved = resolveOptions(options, traits);
+    checkTraceOptions(resolved.traceOptions, traits.entry);
+    this.options = { ...resolved, traceOptions: requestTraceOptions(resolved) };
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
     this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
@@ -85,20 +94,24 @@ export class AdapterCore<Req> {
 
   /**
    * The only work an untriggered request pays for. Returns undefined when the request is not
-   * triggered, else the trigger header's value ('' when triggered by query or predicate).
+   * triggered, else what triggered it. With a `secret`, the trigger header starts a trace only
+   * when it carries the secret; `query` and `trigger` may still start one.
    */
-  check(req: Req): string | undefined {
+  check(req: Req): TriggeredBy | undefined {
     const o = this.options;
     if (o.header !== undefined) {
       const value = this.#access.header(req, o.header);
-      if (value !== undefined && value !== '') return value;
+      if (value !== undefined && value !== '') {
+        if (o.secrets.length === 0) return 'header';
+        if (matchesSecret(value, o.secrets)) return 'secret';
+      }
     }
     if (o.query !== undefined && this.#access.query) {
-      if (this.#access.query(req, o.query) !== undefined) return '';
+      if (this.#access.query(req, o.query) !== undefined) return 'other';
     }
     if (o.trigger !== undefined) {
       try {
-        if (o.trigger(req) === true) return '';
+        if (o.trigger(req) === true) return 'other';
       } catch (error) {
         this.report(error, 'trigger');
       }
@@ -107,13 +120,14 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Whether a triggered request may see its trace. Never throws: a failing `authorize` is
-   * reported and counts as "no". A promise when `authorize` is asynchronous.
+   * Whether a triggered request may see its trace: the secret suffices, else `authorize` decides.
+   * Never throws: a failing `authorize` is reported and counts as "no". A promise when
+   * `authorize` is asynchronous.
    */
-  authorize(req: Req, triggerValue: string): boolean | Promise<boolean> {
+  authorize(req: Req, by: TriggeredBy): boolean | Promise<boolean> {
     if (this.responseHeader === undefined) return false;
+    if (by === 'secret') return true;
     const o = this.options;
-    if (o.secrets.length > 0 && matchesSecret(triggerValue, o.secrets)) return true;
     if (o.authorize === undefined) return false;
     let verdict: boolean | Promise<boolean>;
     try {
@@ -189,14 +203,18 @@ export class AdapterCore<Req> {
     return randomRequestId();
   }
 
-  /** Adds what is known about the response to a collected trace (in place) and returns it. */
-  complete(trace: Trace, start: TraceStart, facts: ResponseFacts): Trace {
+  /**
+   * Adds what is known about the response to a collected trace and redacts the secret wherever
+   * the application copied it, in place. Every trace an adapter hands on (header, `onFinish`)
+   * goes through here.
+   */
+  complete(trace: Trace, start: TraceStart, facts: ResponseFacts): void {
     const meta = trace.meta;
     if (facts.route !== undefined) meta.route = facts.route;
     if (facts.status !== undefined) meta.status = facts.status;
     meta.duration_ms = Math.round((performance.now() - start.started) * 1000) / 1000;
     if (facts.aborted) meta.aborted = true;
-    return trace;
+    redactSecrets(trace, this.options.secrets);
   }
 
   /** The header value for a collected trace (ASCII-safe, capped). */
@@ -231,6 +249,23 @@ export class AdapterCore<Req> {
       // The error hook is the last stop: nothing it does may reach the server.
     }
   }
+}
+
+/**
+ * `traceOptions` as every request's trace gets them: the trigger header is a redacted meta key
+ * (unless `redact: false`), and `onEnd` receives the trace with the secret redacted.
+ */
+function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
+  const given = o.traceOptions;
+  const out: TraceOptions = { ...given };
+  if (o.header !== undefined && given.redact !== false) {
+    out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
+  }
+  const onEnd = given.onEnd;
+  if (onEnd !== undefined && o.secrets.length > 0) {
+    out.onEnd = (trace) => onEnd(redactSecrets(trace, o.secrets));
+  }
+  return out;
 }
 
 /**

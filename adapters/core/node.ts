@@ -6,7 +6,13 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { collect, run } from '../../runtime/index.js';
 import type { Trace } from '../../runtime/types.js';
-import { type AdapterCore, type RequestFacts, type TraceStart, whenDecided } from './index.js';
+import {
+  type AdapterCore,
+  type RequestFacts,
+  type TraceStart,
+  type TriggeredBy,
+  whenDecided,
+} from './index.js';
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -103,7 +109,7 @@ export function traceNodeRequest<Req, R>(
   core: AdapterCore<Req>,
   req: Req,
   res: NodeResponse,
-  trigger: string,
+  trigger: TriggeredBy,
   facts: RequestFacts,
   route: (() => string | undefined) | undefined,
   proceed: (trace: RequestTrace<Req> | undefined) => R,

@@ -216,7 +216,7 @@ describe('stepmark view', () => {
     [
       'a bad NDJSON line',
       '{"events": []}\n{"events": []}\n{"events": [}\n',
-      /^stepmark: .*bad\.json: line 3: not valid JSON \(Unexpected token .+\)$/,
+      /^stepmark: .*bad\.json: line 3: not valid JSON at column 13 \(Unexpected token .+\)$/,
     ],
     ['an empty file', '  \n', /^stepmark: .*bad\.json: empty input: no traces$/],
     [
