@@ -63,7 +63,7 @@ export default function stepmarkTransformer(
   config?: TransformerConfig,
   extras?: TransformerExtras,
 ): TS.TransformerFactory<TS.SourceFile> {
-  const ts = extras?.ts ?? loadTypeScript();
+  const ts = withTransformerApi(extras?.ts ?? loadTypeScript());
   const report = extras?.addDiagnostic;
   const configPath = program?.getCompilerOptions().configFilePath;
   const configFile = typeof configPath === 'string' ? configPath : undefined;
@@ -118,8 +118,25 @@ function relativeRoot(config: TransformerConfig | undefined, configFile: string 
   return { ...config, root: resolve(dirname(configFile), config.root) };
 }
 
-function loadTypeScript(): typeof TS {
-  return createRequire(join(process.cwd(), 'package.json'))('typescript') as typeof TS;
+function loadTypeScript(): unknown {
+  return createRequire(join(process.cwd(), 'package.json'))('typescript');
+}
+
+/**
+ * `ts` if it is a TypeScript with the JavaScript compiler API. TypeScript 7, the native
+ * compiler, has none: its `typescript` module exports only `version` and `versionMajorMinor`.
+ */
+function withTransformerApi(ts: unknown): typeof TS {
+  const api = ts as Partial<typeof TS> | undefined;
+  if (typeof api?.visitEachChild === 'function' && typeof api.factory === 'object') return api as typeof TS;
+  const which =
+    typeof api?.version === 'string' ? `TypeScript ${api.version}` : 'the given TypeScript module';
+  throw new StepmarkBuildError(
+    'STEPMARK_UNSUPPORTED_TYPESCRIPT',
+    `${HOST}: ${which} has no transformer API (TypeScript 7, the native compiler, has none). ` +
+      'Instrument with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin instead, ' +
+      'and keep tsc for type checking (docs/TRANSFORMER.md, "TypeScript 7").',
+  );
 }
 
 function globalDiagnostic(ts: typeof TS, message: string): TS.Diagnostic {
