@@ -1,0 +1,123 @@
+/**
+ * The bundler entries' own behaviour in real builds: options rejected by name, a bad directive
+ * failing the build with `file:line:col` and a code frame, `root` defaulting to each bundler's
+ * project directory, an `include` that matches nothing, and the webpack loader used without its
+ * plugin. Output, traces, catalogs and source maps: corpus.test.ts and sourcemaps.test.ts.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rspack } from '@rspack/core';
+import stepmarkRolldown from 'stepmark/rolldown';
+import stepmarkRollup from 'stepmark/rollup';
+import stepmarkRspack from 'stepmark/rspack';
+import stepmarkWebpack from 'stepmark/webpack';
+import { describe, expect, it, vi } from 'vitest';
+import { REPO_ROOT } from '../corpus/harness.js';
+import { BUNDLERS, type Bundler, build } from './helpers.js';
+
+const FACTORIES = {
+  rollup: stepmarkRollup,
+  rolldown: stepmarkRolldown,
+  webpack: stepmarkWebpack,
+  rspack: stepmarkRspack,
+} as const;
+
+/** A project directory inside the repository (so `stepmark` resolves to this package). */
+function project(name: string, files: Record<string, string>): string {
+  const dir = join(REPO_ROOT, 'test-output/bundlers-plugin', name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return dir;
+}
+
+describe('options', () => {
+  it.each(BUNDLERS)('%s rejects an unknown option by name, listing the valid ones', (bundler: Bundler) => {
+    expect(() => FACTORIES[bundler]({ getter: true } as never)).toThrow(
+      new RegExp(
+        `stepmark/${bundler}: Invalid option "getter" \\(did you mean "getters"\\?\\); valid options are include, .*catalog`,
+      ),
+    );
+    expect(() => FACTORIES[bundler]({ strip: 'yes' } as never)).toThrow(
+      /option "strip" must be true or false/,
+    );
+  });
+});
+
+describe('a bad directive fails the build at its file, line and column', () => {
+  const dir = project('bad-directive', {
+    'src/bad.ts': 'export const x = 1;\n// @stepmark-off\nexport function f() {}\n',
+  });
+  // The position is relative to `root`: by default rolldown's `cwd`, webpack's and rspack's
+  // `context` (here the project), and for Rollup, which has no project directory, the current one.
+  const where: Record<Bundler, string> = {
+    rollup: 'test-output/bundlers-plugin/bad-directive/src/bad.ts:2:4',
+    rolldown: 'src/bad.ts:2:4',
+    webpack: 'src/bad.ts:2:4',
+    rspack: 'src/bad.ts:2:4',
+  };
+  it.each(BUNDLERS)('%s', async (bundler: Bundler) => {
+    const error = await build(bundler, [join(dir, 'src/bad.ts')], { stepmark: {}, context: dir }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain(`Unknown directive @stepmark-off`);
+    expect(error?.message).toContain(`(${where[bundler]})`);
+    if (bundler === 'webpack' || bundler === 'rspack') {
+      // the loader's own code frame (Rollup and rolldown print `frame` with the error)
+      expect(error?.message).toMatch(/2 \| \/\/ @stepmark-off\n[\s│]*\| {4}\^/);
+    } else {
+      expect(
+        (error as Error & { loc?: object })?.loc ??
+          (error as { errors?: { loc?: object }[] }).errors?.[0]?.loc,
+      ).toMatchObject({ line: 2, column: 3 });
+    }
+  });
+});
+
+describe('an include that selects nothing', () => {
+  it('warns once, naming the patterns and the root', async () => {
+    const dir = project('include', { 'src/a.ts': 'export const a = 1;\n' });
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    try {
+      await build('rolldown', [join(dir, 'src/a.ts')], {
+        stepmark: { include: ['services/**'] },
+        context: dir,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes.join('')).toContain(
+      `[stepmark] stepmark/rolldown: warning: include ["services/**"] matched no module of this build (patterns are relative to root ${JSON.stringify(dir)})`,
+    );
+  });
+});
+
+describe('the webpack loader', () => {
+  it('used without its plugin, fails and says to use the plugin', async () => {
+    const dir = project('loader-alone', { 'src/a.ts': '// @stepmark\nexport function a() {}\n' });
+    const compiler = rspack({
+      mode: 'none',
+      context: dir,
+      entry: join(dir, 'src/a.ts'),
+      output: { path: join(dir, 'out') },
+      module: {
+        rules: [{ test: /\.ts$/, use: [{ loader: join(REPO_ROOT, 'dist/bundlers/webpack-loader.js') }] }],
+      },
+    });
+    const stats = await new Promise<{ toJson(o: object): { errors?: { message: string }[] } }>(
+      (resolve, reject) =>
+        compiler.run((error, result) => (error ? reject(error) : resolve(result as never))),
+    );
+    await new Promise((resolve) => compiler.close(resolve));
+    const errors = stats.toJson({ all: false, errors: true }).errors ?? [];
+    expect(errors.map((e) => e.message).join('\n')).toContain(
+      "use `plugins: [stepmark()]` from 'stepmark/webpack' or 'stepmark/rspack' instead of naming the loader",
+    );
+  });
+});
