@@ -5,6 +5,12 @@
  * {@link ModuleInstrumenter} per build and only adapts its host's hook API to it: which modules
  * are looked at, what is written, the catalog, the `debug` report and the messages are decided
  * here once, so every bundler instruments a module byte for byte as the esbuild plugin does.
+ *
+ * Why thin adapters of our own rather than unplugin: two small ones cover the four bundlers
+ * (Rollup's plugin API for Rollup, rolldown and Vite; webpack's plugin and loader API for webpack
+ * and rspack), users install no extra package, the webpack loader chains an earlier loader's
+ * source map (with the bundler's own webpack-sources), and errors keep their file, line, column
+ * and code frame in each bundler's own format.
  */
 import type { SourceMap } from 'magic-string';
 import type { SourceLanguage, Toolchain } from '../esbuild-plugin/transform/index.js';

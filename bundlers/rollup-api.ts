@@ -68,6 +68,7 @@ export function rollupApiPlugin(options: StepmarkOptions, host: RollupApiHost): 
   return {
     name: 'stepmark',
     async buildStart(inputOptions) {
+      rejectLoadTimeCompilers(host.host, inputOptions);
       instrumenter ??= start(inputOptions);
       instrumenter.startBuild();
       await instrumenter.ready();
@@ -104,6 +105,31 @@ export function rollupApiPlugin(options: StepmarkOptions, host: RollupApiHost): 
       },
     },
   };
+}
+
+/**
+ * Plugins that compile TypeScript in their `load` hook, by name: stepmark's transform would get
+ * their JavaScript output instead of the module as written, and instrument it at the wrong lines
+ * and columns. @rollup/plugin-typescript (`typescript`) emits each file from a TypeScript program.
+ */
+const LOAD_TIME_COMPILERS: Readonly<Record<string, string>> = {
+  typescript: '@rollup/plugin-typescript',
+};
+
+function rejectLoadTimeCompilers(host: string, inputOptions: object): void {
+  const plugins = (inputOptions as { plugins?: unknown }).plugins;
+  if (!Array.isArray(plugins)) return;
+  for (const plugin of plugins) {
+    const name = (plugin as { name?: unknown } | null)?.name;
+    const known = typeof name === 'string' ? LOAD_TIME_COMPILERS[name] : undefined;
+    if (known === undefined) continue;
+    throw new Error(
+      `${host}: ${known} compiles TypeScript when it loads a file, so stepmark would see its JavaScript ` +
+        'output instead of your source (wrong locations, comments and names); use a plugin that compiles ' +
+        'TypeScript in its transform hook, which runs after stepmark: rollup-plugin-esbuild, or ' +
+        '@rollup/plugin-babel with @babel/preset-typescript',
+    );
+  }
 }
 
 function log(problem: ModuleProblem): Log {

@@ -121,3 +121,24 @@ describe('the webpack loader', () => {
     );
   });
 });
+
+describe('a TypeScript plugin that compiles in its load hook', () => {
+  it('is refused by name when the Rollup build starts', async () => {
+    const dir = project('load-time-ts', {
+      'src/a.ts': '// @stepmark\nexport function a(): number { return 1; }\n',
+    });
+    const { rollup } = await import('rollup');
+    // The name @rollup/plugin-typescript registers; its `load` returns TypeScript's emitted JavaScript.
+    const typescript = { name: 'typescript', load: () => null };
+    const error = await rollup({
+      input: join(dir, 'src/a.ts'),
+      plugins: [stepmarkRollup(), typescript],
+    }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain(
+      'stepmark/rollup: @rollup/plugin-typescript compiles TypeScript when it loads a file, so stepmark would see its JavaScript output',
+    );
+  });
+});
