@@ -110,15 +110,22 @@ const rollupTypeScript = {
   },
 };
 
-/** A fresh output directory for one build, named after what is built. */
+const outputDirectories = new Set<string>();
+
+/** A fresh output directory for one build, named after what is built; see {@link removeBuildOutputs}. */
 function outputDirectory(bundler: Bundler, what: unknown): string {
-  const dir = join(
-    OUT,
-    `${bundler}-${createHash('sha1').update(JSON.stringify(what)).digest('hex').slice(0, 12)}`,
-  );
+  const hash = createHash('sha1').update(JSON.stringify(what)).digest('hex').slice(0, 12);
+  const dir = join(OUT, `${bundler}-${hash}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  outputDirectories.add(dir);
   return dir;
+}
+
+/** Removes the output directories of this test file's builds (for `afterAll`). */
+export function removeBuildOutputs(): void {
+  for (const dir of outputDirectories) rmSync(dir, { recursive: true, force: true });
+  outputDirectories.clear();
 }
 
 async function buildRollupApi(

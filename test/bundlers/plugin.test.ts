@@ -4,16 +4,16 @@
  * project directory, an `include` that matches nothing, and the webpack loader used without its
  * plugin. Output, traces, catalogs and source maps: corpus.test.ts and sourcemaps.test.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rspack } from '@rspack/core';
 import stepmarkRolldown from 'stepmark/rolldown';
 import stepmarkRollup from 'stepmark/rollup';
 import stepmarkRspack from 'stepmark/rspack';
 import stepmarkWebpack from 'stepmark/webpack';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
-import { BUNDLERS, type Bundler, build } from './helpers.js';
+import { BUNDLERS, type Bundler, build, removeBuildOutputs } from './helpers.js';
 
 const FACTORIES = {
   rollup: stepmarkRollup,
@@ -22,9 +22,15 @@ const FACTORIES = {
   rspack: stepmarkRspack,
 } as const;
 
+const PROJECTS = join(REPO_ROOT, 'test-output/bundlers-plugin');
+afterAll(() => {
+  removeBuildOutputs();
+  rmSync(PROJECTS, { recursive: true, force: true });
+});
+
 /** A project directory inside the repository (so `stepmark` resolves to this package). */
 function project(name: string, files: Record<string, string>): string {
-  const dir = join(REPO_ROOT, 'test-output/bundlers-plugin', name);
+  const dir = join(PROJECTS, name);
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(join(dir, file, '..'), { recursive: true });
     writeFileSync(join(dir, file), text);

@@ -6,11 +6,11 @@
  * webpack, a pre-loader added after stepmark's changes the text first, and stepmark chains its map.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
-import { BUNDLERS, type Bundler, build } from './helpers.js';
+import { BUNDLERS, type Bundler, build, removeBuildOutputs } from './helpers.js';
 
 const SOURCE = `// @stepmark
 import { step } from 'stepmark';
@@ -84,6 +84,11 @@ const shiftPlugin = {
     });
   },
 };
+
+afterAll(() => {
+  removeBuildOutputs();
+  rmSync(DIR, { recursive: true, force: true });
+});
 
 describe('a thrown error points at the original line and column through every bundler', () => {
   it.each(BUNDLERS)('%s', async (bundler: Bundler) => {

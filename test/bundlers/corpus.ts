@@ -1,10 +1,12 @@
 /**
  * The shared fixture corpus (test/fixtures, harness in test/corpus) through the bundler entries,
  * in real builds: all fixtures with the same options in ONE build per bundler (one entry each).
+ * Registered by one test file per plugin API (rollup-api.test.ts, webpack-api.test.ts), which
+ * Vitest runs side by side:
  *
  * - Whole harness (results, side effects and traces against each fixture's expectation, with
- *   tracing on and off, and the stack fallback) for rolldown (ESM output) and webpack (CommonJS),
- *   one of each plugin API (Rollup's `transform` hook, webpack's loader).
+ *   tracing on and off, and the stack fallback) for one bundler of each plugin API: rolldown
+ *   (Rollup's `transform` hook, ESM output) and webpack (its loader, CommonJS output).
  * - For all four: the text of every module right after stepmark's hook is byte for byte what the
  *   esbuild plugin hands esbuild for the same file and options (instrumented, and with `strip`).
  *   The esbuild route runs the whole harness itself (test/esbuild/corpus.test.ts), so equal
@@ -13,14 +15,13 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../instrument/catalog.js';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runCorpus } from '../corpus/harness.js';
-import { BUNDLERS, type BuildResult, type Bundler, build, esbuildModules } from './helpers.js';
+import { type BuildResult, type Bundler, build, esbuildModules, removeBuildOutputs } from './helpers.js';
 
 const CATALOGS = join(REPO_ROOT, 'test-output/bundlers/catalogs');
-for (const name of [...BUNDLERS, 'esbuild']) rmSync(join(CATALOGS, `${name}.json`), { force: true });
 
 /**
  * Fixtures a bundler cannot build once instrumented, and why. Checked below: the test fails once
@@ -124,76 +125,94 @@ function harness(bundler: Bundler) {
     fallbackDiffers: (fixture) => FALLBACK_DIFFERS[bundler]?.[fixture],
   });
 }
-harness('rolldown');
-harness('webpack');
+/**
+ * Registers the suites for `bundlers` (their builds are shared within one test file), with the
+ * whole harness for `harnessed`.
+ */
+export function corpusSuites(harnessed: Bundler, bundlers: readonly Bundler[]): void {
+  // The esbuild plugin's catalog of the same builds, one per test file (they run side by side).
+  const reference = `esbuild-${bundlers.join('-')}`;
+  const catalogs = [...bundlers, reference].map((name) => join(CATALOGS, `${name}.json`));
+  for (const file of catalogs) rmSync(file, { force: true });
+  afterAll(() => {
+    removeBuildOutputs();
+    for (const file of catalogs) rmSync(file, { force: true });
+  });
+  harness(harnessed);
+  moduleSuites(bundlers, reference);
+  catalogSuites(bundlers, reference);
+  limitSuites(bundlers);
+}
 
-describe("every bundler hands its compiler the esbuild plugin's module text", () => {
-  for (const bundler of BUNDLERS) {
-    it(`${bundler}: instrumented, each fixture with its own options`, async () => {
-      for (const { options, files } of GROUPS.values()) {
-        const reference = await esbuildModules(files, withCatalog('esbuild', options));
-        const built = await buildOf(bundler, options);
-        for (const file of files.filter(buildable(bundler))) {
-          expect(built.modules.get(file), `${bundler}: ${file}`).toBe(reference.get(file));
+function moduleSuites(bundlers: readonly Bundler[], reference: string): void {
+  describe("every bundler hands its compiler the esbuild plugin's module text", () => {
+    for (const bundler of bundlers) {
+      it(`${bundler}: instrumented, each fixture with its own options`, async () => {
+        for (const { options, files } of GROUPS.values()) {
+          const expected = await esbuildModules(files, withCatalog(reference, options));
+          const built = await buildOf(bundler, options);
+          for (const file of files.filter(buildable(bundler))) {
+            expect(built.modules.get(file), `${bundler}: ${file}`).toBe(expected.get(file));
+          }
         }
-      }
-    });
-    it(`${bundler}: strip mode`, async () => {
-      const reference = await esbuildModules(ALL_FIXTURES, STRIP);
-      const built = await buildOf(bundler, STRIP);
-      for (const file of ALL_FIXTURES.filter(buildable(bundler))) {
-        expect(built.modules.get(file), `${bundler}: ${file}`).toBe(reference.get(file));
-      }
-    });
-  }
-});
-
-describe('every bundler writes the stage catalog the esbuild plugin writes', () => {
-  for (const bundler of BUNDLERS) {
-    it(bundler, async () => {
-      for (const { options, files } of GROUPS.values()) {
-        await esbuildModules(files, withCatalog('esbuild', options));
-        await buildOf(bundler, options);
-      }
-      // written by each build as it ends, all groups so far in one file (docs/CATALOG.md)
-      const read = (name: string): Catalog =>
-        JSON.parse(readFileSync(join(CATALOGS, `${name}.json`), 'utf8'));
-      const reference = read('esbuild');
-      expect(reference.sites.length).toBeGreaterThan(50);
-      const skipped = (site: { file: string }) => !buildable(bundler)(site.file);
-      expect(read(bundler)).toEqual({ ...reference, sites: reference.sites.filter((s) => !skipped(s)) });
-    });
-  }
-});
-
-describe('fixtures a bundler cannot build or run', () => {
-  for (const [bundler, fixtures] of Object.entries(UNRUNNABLE) as [
-    Bundler,
-    Record<string, { why: string; still: RegExp }>,
-  ][]) {
-    for (const [fixture, { why, still }] of Object.entries(fixtures)) {
-      it(`${bundler}: ${fixture} is not run (${why})`, async () => {
-        const file = join(FIXTURES_DIR, fixture);
-        const output = (await buildOf(bundler, null)).outputs.get(file);
-        expect(output, `${bundler}'s output of ${fixture} changed: run it through the harness again`).toMatch(
-          still,
-        );
+      });
+      it(`${bundler}: strip mode`, async () => {
+        const expected = await esbuildModules(ALL_FIXTURES, STRIP);
+        const built = await buildOf(bundler, STRIP);
+        for (const file of ALL_FIXTURES.filter(buildable(bundler))) {
+          expect(built.modules.get(file), `${bundler}: ${file}`).toBe(expected.get(file));
+        }
       });
     }
-  }
-  for (const [bundler, fixtures] of Object.entries(UNBUILDABLE) as [Bundler, Record<string, string>][]) {
-    for (const [fixture, why] of Object.entries(fixtures)) {
-      it(`${bundler}: ${fixture} still fails (${why})`, async () => {
-        const file = join(FIXTURES_DIR, fixture);
-        const outcome = await build(bundler, [file], {
-          format: FORMAT[bundler],
-          stepmark: { root: REPO_ROOT, ...parseExpectation(readFileSync(file, 'utf8'), fixture).options },
-        }).then(
-          () => 'built',
-          (error: Error) => error.message,
-        );
-        expect(outcome, `${bundler} now builds ${fixture}: remove it from UNBUILDABLE`).not.toBe('built');
+  });
+}
+
+function catalogSuites(bundlers: readonly Bundler[], reference: string): void {
+  describe('every bundler writes the stage catalog the esbuild plugin writes', () => {
+    for (const bundler of bundlers) {
+      it(bundler, async () => {
+        for (const { options, files } of GROUPS.values()) {
+          await esbuildModules(files, withCatalog(reference, options));
+          await buildOf(bundler, options);
+        }
+        // written by each build as it ends, all groups so far in one file (docs/CATALOG.md)
+        const read = (name: string): Catalog =>
+          JSON.parse(readFileSync(join(CATALOGS, `${name}.json`), 'utf8'));
+        const expected = read(reference);
+        expect(expected.sites.length).toBeGreaterThan(50);
+        const skipped = (site: { file: string }) => !buildable(bundler)(site.file);
+        expect(read(bundler)).toEqual({ ...expected, sites: expected.sites.filter((s) => !skipped(s)) });
       });
     }
-  }
-});
+  });
+}
+
+function limitSuites(bundlers: readonly Bundler[]): void {
+  if (!bundlers.some((b) => UNRUNNABLE[b] || UNBUILDABLE[b])) return;
+  describe('fixtures a bundler cannot build or run', () => {
+    for (const bundler of bundlers) {
+      for (const [fixture, { why, still }] of Object.entries(UNRUNNABLE[bundler] ?? {})) {
+        it(`${bundler}: ${fixture} is not run (${why})`, async () => {
+          const output = (await buildOf(bundler, null)).outputs.get(join(FIXTURES_DIR, fixture));
+          expect(output, `${bundler}'s output of ${fixture} changed: run it through the harness`).toMatch(
+            still,
+          );
+        });
+      }
+      for (const [fixture, why] of Object.entries(UNBUILDABLE[bundler] ?? {})) {
+        it(`${bundler}: ${fixture} still fails (${why})`, async () => {
+          const file = join(FIXTURES_DIR, fixture);
+          const options = parseExpectation(readFileSync(file, 'utf8'), fixture).options;
+          const outcome = await build(bundler, [file], {
+            format: FORMAT[bundler],
+            stepmark: { root: REPO_ROOT, ...options },
+          }).then(
+            () => 'built',
+            (error: Error) => error.message,
+          );
+          expect(outcome, `${bundler} now builds ${fixture}: remove it from UNBUILDABLE`).not.toBe('built');
+        });
+      }
+    }
+  });
+}
