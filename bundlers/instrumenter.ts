@@ -73,8 +73,10 @@ interface Stats {
   includeMatched: boolean;
 }
 
-/** Module ids the bundler entries look at: JavaScript and TypeScript files, any query after them. */
-export const SOURCE_ID = /\.(?:[cm]?[jt]s|[jt]sx)(?:\?.*)?$/;
+/** Files the bundler entries look at: JavaScript and TypeScript (`.ts .tsx .mts .cts .js .jsx .mjs .cjs`). */
+export const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+/** {@link SOURCE_FILE} as a module id, any query after it. */
+export const SOURCE_ID = new RegExp(`${SOURCE_FILE.source.slice(0, -1)}(?:\\?.*)?$`);
 
 /** The instrumentation of one bundler build (or of a long-lived dev server / watcher). */
 export class ModuleInstrumenter {

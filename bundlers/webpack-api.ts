@@ -13,7 +13,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
-import { ModuleInstrumenter } from './instrumenter.js';
+import { ModuleInstrumenter, SOURCE_FILE } from './instrumenter.js';
 
 /**
  * `webpack-sources`' `SourceMapSource`, which both bundlers expose as `compiler.webpack.sources`:
@@ -66,8 +66,6 @@ interface Compiler {
   };
 }
 
-/** The files the rule hands to the loader (the resource path, without its query). */
-const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 const NODE_MODULES = /[\\/]node_modules[\\/]/;
 
 /**

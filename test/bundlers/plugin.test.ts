@@ -126,6 +126,28 @@ describe('the webpack loader', () => {
       "use `plugins: [stepmark()]` from 'stepmark/webpack' or 'stepmark/rspack' instead of naming the loader",
     );
   });
+
+  it('passes on unchanged a module the rules give another type (`?raw` as asset/source)', async () => {
+    const dir = project('raw', {
+      'src/a.ts': '// @stepmark\nexport function a() { return 1; }\n',
+      'src/main.js': "import text from './a.ts?raw';\nexport const source = text;\n",
+    });
+    const compiler = rspack({
+      mode: 'none',
+      context: dir,
+      entry: join(dir, 'src/main.js'),
+      target: 'node',
+      output: { path: join(dir, 'out'), library: { type: 'commonjs2' } },
+      module: { rules: [{ resourceQuery: /raw/, type: 'asset/source' }] },
+      plugins: [stepmarkRspack()],
+    });
+    await new Promise((resolve, reject) =>
+      compiler.run((error) => (error ? reject(error) : resolve(undefined))),
+    );
+    await new Promise((resolve) => compiler.close(resolve));
+    const { source } = (await import(join(dir, 'out/main.js'))).default as { source: string };
+    expect(source).toBe('// @stepmark\nexport function a() { return 1; }\n');
+  });
 });
 
 describe('a TypeScript plugin that compiles in its load hook', () => {
