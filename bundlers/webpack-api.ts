@@ -6,8 +6,8 @@
  *
  * The loader finds its plugin through a process-wide registry (the loader module is loaded by the
  * bundler, maybe as another copy of this package's code); its options carry everything else, so a
- * loader that runs where the registry is not (a worker thread) still instruments, and says so
- * loudly if it cannot do what was asked of it (the `catalog` option).
+ * loader that runs where the registry is not (a worker of thread-loader) still instruments, and
+ * says so loudly if it cannot do what was asked of it (the `catalog` option).
  */
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -20,7 +20,7 @@ interface LoaderContext {
   _compiler?: { webpack?: { sources?: { SourceMapSource?: unknown } } };
 }
 
-/** Instrumenters of loaders that run without their plugin's state (worker threads), by options. */
+/** Instrumenters of loaders that run without their plugin's state (in a worker), by options. */
 const standalone = new Map<string, ModuleInstrumenter>();
 
 export default function stepmarkLoader(
@@ -60,12 +60,12 @@ export default function stepmarkLoader(
   }
   let state: LoaderState | undefined = loaderRegistry().get(plugin);
   if (state === undefined) {
-    // Another thread (thread-loader, rspack's parallel loaders): the options are all there is.
+    // A worker (thread-loader runs the loaders after it in other processes): the options are all there is.
     if (options.catalog !== undefined) {
       fail(
-        `${host}: the loader runs where its plugin is not (another thread: thread-loader, or rspack's ` +
-          `experiments.parallelLoader), so the "catalog" option cannot collect this build's sites; run ` +
-          "stepmark's loader in the main thread, or build the catalog without parallel loaders",
+        `${host}: the loader runs apart from its plugin (in a worker of thread-loader), so the "catalog" ` +
+          "option cannot collect this build's sites: keep thread-loader out of the rules of the modules " +
+          'stepmark instruments, or build the catalog without it',
       );
       return;
     }

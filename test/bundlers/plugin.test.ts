@@ -4,7 +4,7 @@
  * project directory, an `include` that matches nothing, and the webpack loader used without its
  * plugin. Output, traces, catalogs and source maps: corpus.test.ts and sourcemaps.test.ts.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rspack } from '@rspack/core';
 import stepmarkRolldown from 'stepmark/rolldown';
@@ -12,6 +12,8 @@ import stepmarkRollup from 'stepmark/rollup';
 import stepmarkRspack from 'stepmark/rspack';
 import stepmarkWebpack from 'stepmark/webpack';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import webpack from 'webpack';
+import type { StepmarkOptions } from '../../instrument/index.js';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { BUNDLERS, type Bundler, build, removeBuildOutputs } from './helpers.js';
 
@@ -147,6 +149,43 @@ describe('the webpack loader', () => {
     await new Promise((resolve) => compiler.close(resolve));
     const { source } = (await import(join(dir, 'out/main.js'))).default as { source: string };
     expect(source).toBe('// @stepmark\nexport function a() { return 1; }\n');
+  });
+});
+
+describe("under thread-loader (stepmark's loader in a worker process)", () => {
+  const dir = project('thread-loader', { 'src/a.js': '// @stepmark\nexport function a() { return 1; }\n' });
+  const run = async (pool: string, options: StepmarkOptions) => {
+    const compiler = webpack({
+      mode: 'none',
+      context: dir,
+      entry: join(dir, 'src/a.js'),
+      target: 'node',
+      output: { path: join(dir, pool), library: { type: 'commonjs2' } },
+      externals: [/^stepmark(?:\/|$)/],
+      externalsType: 'commonjs',
+      // thread-loader runs every loader after it, stepmark's pre-loader included, in its workers
+      module: {
+        rules: [{ test: /\.js$/, use: [{ loader: 'thread-loader', options: { workers: 1, name: pool } }] }],
+      },
+      plugins: [stepmarkWebpack(options)],
+    });
+    const stats = await new Promise<{ toJson(o: object): { errors?: { message: string }[] } }>(
+      (resolve, reject) =>
+        compiler.run((error, result) => (error ? reject(error) : resolve(result as never))),
+    );
+    await new Promise((resolve) => compiler.close(resolve));
+    return (stats.toJson({ all: false, errors: true }).errors ?? []).map((e) => e.message).join('\n');
+  };
+
+  it('instruments from the options alone', async () => {
+    expect(await run('plain', {})).toBe('');
+    expect(readFileSync(join(dir, 'plain/main.js'), 'utf8')).toContain('.enter("a", "src/a.js:2:8")');
+  });
+
+  it('fails, saying why, when asked for the catalog it cannot collect there', async () => {
+    expect(await run('catalog', { catalog: 'catalog.json' })).toContain(
+      'stepmark/webpack: the loader runs apart from its plugin (in a worker of thread-loader), so the "catalog" option cannot collect',
+    );
   });
 });
 
