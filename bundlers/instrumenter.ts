@@ -120,7 +120,7 @@ export class ModuleInstrumenter {
       this.stats.skippedNodeModules++;
       return UNCHANGED;
     }
-    if (options.include.length > 0 && isIncluded(relativePath, options)) this.stats.includeMatched = true;
+    if (isIncluded(relativePath, options)) this.stats.includeMatched = true;
     if (!mayNeedWork(code, relativePath, options)) {
       this.stats.skippedNoMarker++;
       return UNCHANGED;

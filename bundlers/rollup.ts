@@ -1,13 +1,14 @@
 /**
  * `stepmark/rollup`: the stepmark instrumentation as a Rollup 4 plugin. It shares the transform of
  * `stepmark/esbuild-plugin` and `stepmark/vite` (same options, same emitted code, same traces) and
- * runs before other plugins' transforms, so TypeScript may be compiled by any plugin after it.
+ * runs before other plugins' transforms, so TypeScript is compiled by a plugin that does so in its
+ * own transform hook (not @rollup/plugin-typescript, which the plugin refuses: docs/BUNDLERS.md).
  *
  * @example
  * // rollup.config.mjs
- * import typescript from '@rollup/plugin-typescript';
+ * import esbuild from 'rollup-plugin-esbuild';
  * import stepmark from 'stepmark/rollup';
- * export default { input: 'src/main.ts', output: { dir: 'dist', sourcemap: true }, plugins: [stepmark(), typescript()] };
+ * export default { input: 'src/main.ts', output: { dir: 'dist', sourcemap: true }, plugins: [stepmark(), esbuild()] };
  */
 import type { Plugin } from 'rollup';
 import type { StepmarkOptions } from '../instrument/options.js';

@@ -30,11 +30,7 @@ export default function stepmarkLoader(
   meta?: unknown,
 ): void {
   const callback = this.async();
-  const fail = (message: string): void => {
-    const error = new Error(message);
-    (error as Error & { hideStack?: boolean }).hideStack = true; // webpack: the message says it all
-    callback(error);
-  };
+  const fail = (message: string): void => callback(messageError(message));
   const raw = (this.getOptions ? this.getOptions() : this.query) as
     | Partial<LoaderOptions>
     | string
@@ -87,15 +83,16 @@ export default function stepmarkLoader(
   const { instrumenter, SourceMapSource } = state;
   const resourcePath = this.resourcePath;
   const wantsMap = this.sourceMap !== false;
-  instrumenter.ready().then(
-    () => {
+  instrumenter
+    .ready()
+    .then(() => {
       const outcome = instrumenter.instrument(source, resourcePath, undefined, wantsMap);
       switch (outcome.kind) {
         case 'unchanged':
           callback(null, source, inputMap ?? undefined, meta);
           return;
         case 'warning':
-          this.emitWarning(problemError(outcome.problem));
+          this.emitWarning(messageError(formatProblem(outcome.problem)));
           callback(null, source, inputMap ?? undefined, meta);
           return;
         case 'error':
@@ -132,9 +129,9 @@ export default function stepmarkLoader(
           return;
         }
       }
-    },
-    (error: Error) => callback(error),
-  );
+    })
+    // a missing toolchain (what to install), or a bug: the module fails rather than the build hanging
+    .catch((error: Error) => callback(error));
 }
 
 function formatProblem(problem: ModuleProblem): string {
@@ -142,9 +139,9 @@ function formatProblem(problem: ModuleProblem): string {
   return frame ? `${problem.message}\n${frame}` : problem.message;
 }
 
-/** A warning as webpack shows it: the message with its code frame, no stack. */
-function problemError(problem: ModuleProblem): Error {
-  const error = new Error(formatProblem(problem));
+/** An error or warning that webpack and rspack show by its message alone (it says it all), without a stack. */
+function messageError(message: string): Error {
+  const error = new Error(message);
   (error as Error & { hideStack?: boolean }).hideStack = true;
   return error;
 }

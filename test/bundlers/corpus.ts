@@ -125,6 +125,7 @@ function harness(bundler: Bundler) {
     fallbackDiffers: (fixture) => FALLBACK_DIFFERS[bundler]?.[fixture],
   });
 }
+
 /**
  * Registers the suites for `bundlers` (their builds are shared within one test file), with the
  * whole harness for `harnessed`.
