@@ -9,6 +9,11 @@ export const entries = {
   'transformer/index': 'transformer/index.ts', //   stepmark/transformer
   'esbuild-plugin/index': 'esbuild-plugin/index.ts', // stepmark/esbuild-plugin
   'vite/index': 'vite/index.ts', //                stepmark/vite
+  'bundlers/rollup': 'bundlers/rollup.ts', //       stepmark/rollup
+  'bundlers/rolldown': 'bundlers/rolldown.ts', //   stepmark/rolldown
+  'bundlers/webpack': 'bundlers/webpack.ts', //     stepmark/webpack
+  'bundlers/rspack': 'bundlers/rspack.ts', //       stepmark/rspack
+  'bundlers/webpack-loader': 'bundlers/webpack-loader.ts', // the loader stepmark/webpack and /rspack add (no subpath)
   'adapters/http/index': 'adapters/http/index.ts', //       stepmark/http
   'adapters/fastify/index': 'adapters/fastify/index.ts', // stepmark/fastify
   'adapters/koa/index': 'adapters/koa/index.ts', //         stepmark/koa
