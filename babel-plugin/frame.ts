@@ -15,6 +15,7 @@ import {
   CAUGHT_BINDING,
   estreeIdentifierNames,
   FRAME_BINDING,
+  frameEnding,
   type MarkDirective,
   planBody,
   RUNTIME_BINDING,
@@ -88,7 +89,12 @@ export function emitFrame(
   derived: boolean,
   afterTypeScript: boolean,
 ): void {
-  ensureBlockBody(t, node);
+  const byReturns =
+    frameEnding({ async: node.async === true, generator: node.generator === true }) === 'returns';
+  if (node.body.type !== 'BlockStatement') {
+    ensureBlockBody(t, node);
+    if (byReturns) wrapReturn((node.body as unknown as t.BlockStatement).body[0] as t.ReturnStatement);
+  }
   const body = node.body as t.BlockStatement;
   const statements = body.body;
   // Written after TypeScript compiled parameter properties into `this.x = x;` right after
@@ -121,20 +127,18 @@ export function emitFrame(
       ])
     : b.call(runtime(ABI.enter), [b.str(spec.name), loc, ...flags]);
   const declaration = withLoc(b.constDecl(FRAME_BINDING, enter), open);
+  const frame = (method: string, args: t.Expression[]) => b.call(b.member(b.id(FRAME_BINDING), method), args);
+  // docs/ABI.md "Frames": `return`s close the span (wrapped as the traversal met them) and so
+  // does the end of the block; generators close it in `finally`.
+  if (byReturns) wrapped.push(withLoc(b.expr(frame(ABI.exit, [])), close));
+  const handler = byReturns
+    ? b.block([b.throwStatement(frame(ABI.failWith, [b.id(CAUGHT_BINDING)]))])
+    : b.block([b.expr(frame(ABI.fail, [b.id(CAUGHT_BINDING)])), b.throwStatement(b.id(CAUGHT_BINDING))]);
   const tryStatement = withLoc(
     b.tryStatement(
       withLoc(b.block(wrapped), open),
-      withLoc(
-        b.catchClause(
-          CAUGHT_BINDING,
-          b.block([
-            b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.fail), [b.id(CAUGHT_BINDING)])),
-            b.throwStatement(b.id(CAUGHT_BINDING)),
-          ]),
-        ),
-        close,
-      ),
-      withLoc(b.block([b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.exit), []))]), close),
+      withLoc(b.catchClause(CAUGHT_BINDING, handler), close),
+      byReturns ? null : withLoc(b.block([b.expr(frame(ABI.exit, []))]), close),
     ),
     open,
   );
@@ -240,6 +244,14 @@ export function wrapSuspension(
   );
 }
 
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()` (in place). */
+export function wrapReturn(node: t.ReturnStatement): void {
+  node.argument = withLoc(
+    b.call(b.member(b.id(FRAME_BINDING), ABI.exitWith), node.argument ? [node.argument] : []),
+    node.argument ?? node,
+  );
+}
+
 /** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();`. */
 export function resumeInHandlers(t: Types, trys: Iterable<t.TryStatement>): void {
   for (const tryNode of trys) {
@@ -292,7 +304,7 @@ const b = {
   tryStatement: (
     block: t.BlockStatement,
     handler: t.CatchClause,
-    finalizer: t.BlockStatement,
+    finalizer: t.BlockStatement | null,
   ): t.TryStatement => ({ type: 'TryStatement', block, handler, finalizer }) as t.TryStatement,
   catchClause: (param: string, body: t.BlockStatement): t.CatchClause =>
     ({ type: 'CatchClause', param: b.id(param), body }) as t.CatchClause,

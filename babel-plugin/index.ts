@@ -27,6 +27,7 @@ import {
   checkEntityRoot,
   type Directive,
   formatLocation,
+  frameEnding,
   frameFlags,
   ineligibility,
   LineIndex,
@@ -53,6 +54,7 @@ import {
   isInstrumented,
   resumeInHandlers,
   superEnd,
+  wrapReturn,
   wrapSuspension,
 } from './frame.js';
 import { BabelStripper } from './strip.js';
@@ -332,6 +334,25 @@ function instrumentProgram(
     wrapSuspension(t, path, fn.node, state.trys);
   };
 
+  /**
+   * A `return` (after its argument was visited) of a selected function whose frame closes its
+   * span at returns (`frameEnding`): `return v` → `return __smf.x(v)`. Not one before `super()`
+   * in a derived constructor: that code runs before the frame exists.
+   */
+  const returnStatement = (path: NodePath<t.ReturnStatement>) => {
+    const fn = path.getFunctionParent();
+    if (!fn || !selected.has(fn.node) || seen.has(path.node)) return;
+    const node = fn.node as FunctionPath['node'];
+    if (frameEnding({ async: node.async === true, generator: node.generator === true }) !== 'returns') return;
+    if (isDerivedConstructor(fn as FunctionPath) && node.body.type === 'BlockStatement') {
+      const statement = path.find((p) => p.parentPath?.node === node.body);
+      const index = node.body.body.indexOf(statement?.node as t.Statement);
+      if (index < superEnd(node.body)) return;
+    }
+    seen.add(path.node);
+    wrapReturn(path.node);
+  };
+
   /** A call: the stepmark API ones are rewritten (or stripped), and recorded in the catalog. */
   const call = (path: NodePath<t.CallExpression>) => {
     if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
@@ -368,6 +389,7 @@ function instrumentProgram(
     enterFunction: guarded(enterFunction),
     exitFunction: guarded(exitFunction),
     suspension: guarded(suspension),
+    returnStatement: guarded(returnStatement),
     call: guarded(call),
     finish() {
       try {
@@ -399,6 +421,7 @@ interface TraversalState {
   enterFunction(path: FunctionPath): void;
   exitFunction(path: FunctionPath): void;
   suspension(path: NodePath<t.AwaitExpression | t.YieldExpression>): void;
+  returnStatement(path: NodePath<t.ReturnStatement>): void;
   call(path: NodePath<t.CallExpression>): void;
 }
 
@@ -426,6 +449,11 @@ function makeVisitor(withDirectives: boolean, noScope: boolean): Visitor<Travers
     'AwaitExpression|YieldExpression': {
       exit(this: TraversalState, path: NodePath<t.AwaitExpression | t.YieldExpression>) {
         this.suspension(path);
+      },
+    },
+    ReturnStatement: {
+      exit(this: TraversalState, path: NodePath<t.ReturnStatement>) {
+        this.returnStatement(path);
       },
     },
     CallExpression(this: TraversalState, path: NodePath<t.CallExpression>) {
@@ -473,6 +501,11 @@ const MERGED_VISITOR: Record<string, unknown> = {
   'AwaitExpression|YieldExpression': {
     exit(path: NodePath<t.AwaitExpression | t.YieldExpression>, state: RunHolder) {
       state[RUN]?.suspension(path);
+    },
+  },
+  ReturnStatement: {
+    exit(path: NodePath<t.ReturnStatement>, state: RunHolder) {
+      state[RUN]?.returnStatement(path);
     },
   },
   CallExpression(path: NodePath<t.CallExpression>, state: RunHolder) {

@@ -1,8 +1,8 @@
 /**
  * `stepmark/runtime`: the versioned ABI that the build plugins emit calls into (docs/ABI.md).
  *
- *     import { v1 as __stepmark } from "stepmark/runtime";           // ESM
- *     const __stepmark = require("stepmark/runtime").abi(1);         // CommonJS
+ *     import { v2 as __stepmark } from "stepmark/runtime";           // ESM
+ *     const __stepmark = require("stepmark/runtime").abi(2);         // CommonJS
  *
  * Every function is built for the disabled path first: one load and compare of the
  * process-wide active-trace counter, then the shared no-op frame; nothing is allocated. When
@@ -10,9 +10,10 @@
  * Names and locations arrive as string literals, so no stack is read. Nothing here throws into
  * user code (bad arguments are recorded as strings, internal failures drop the record).
  *
- * Compatibility: ABI 1 keeps these names, parameters and frame methods for as long as the
- * runtime exports `v1`. A new ABI gets a new export (`v2`) and `abi(2)`; a runtime that drops
- * ABI 1 makes `import { v1 }` fail at link time and `abi(1)` throw StepmarkAbiError.
+ * Compatibility: each ABI keeps its names, parameters and frame methods for as long as the
+ * runtime exports it. ABI 2 is ABI 1 plus the frame methods `x` and `t` (docs/ABI.md, "Frames");
+ * code instrumented for ABI 1 keeps working. A runtime without ABI 2 makes `import { v2 }` fail
+ * at link time and `abi(2)` throw StepmarkAbiError, instead of failing at the first `__smf.x`.
  */
 import {
   type AbiScope,
@@ -35,9 +36,9 @@ export { type AbiScope, FRAME_ASYNC } from './abi-calls.js';
 export type { ExitHandle } from './core.js';
 export type { Frame } from './trace.js';
 
-/** ABI version 1 (docs/ABI.md). */
+/** ABI version 1 (docs/ABI.md): what plugins before ABI 2 emitted. */
 export interface AbiV1 {
-  readonly version: 1;
+  readonly version: 1 | 2;
   /**
    * Opens a span for an instrumented function; the shared no-op frame when nothing traces here.
    * Optional `flags`: `FRAME_ASYNC` (1) for a plain `async` function (never for a generator or an
@@ -86,7 +87,29 @@ export const v1: AbiV1 = Object.freeze({
   scopeEnter,
 });
 
-const abis: Record<number, AbiV1> = { 1: v1 };
+/** ABI version 2 (docs/ABI.md): ABI 1's calls; its frames also have `x` and `t`. */
+export interface AbiV2 extends AbiV1 {
+  readonly version: 2;
+}
+
+/**
+ * ABI 2: what `import { v2 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
+ * entry module, like `v1` (a re-export would be one more getter under Vite's SSR transform).
+ */
+export const v2: AbiV2 = Object.freeze({
+  version: 2 as const,
+  enter,
+  enterEntity,
+  on,
+  step,
+  stepEntity,
+  enterUser,
+  enterEntityUser,
+  scopeStep,
+  scopeEnter,
+});
+
+const abis: Record<number, AbiV1> = { 1: v1, 2: v2 };
 
 /** Thrown by `abi(n)` when this runtime does not implement ABI `n`. */
 export class StepmarkAbiError extends Error {
@@ -107,7 +130,8 @@ export class StepmarkAbiError extends Error {
   }
 }
 
-/** The ABI object for version `n` (CommonJS output calls `require("stepmark/runtime").abi(1)`). */
+/** The ABI object for version `n` (CommonJS output calls `require("stepmark/runtime").abi(2)`). */
+export function abi(n: 2): AbiV2;
 export function abi(n: 1): AbiV1;
 export function abi(n: number): AbiV1;
 export function abi(n: number): AbiV1 {

@@ -47,7 +47,7 @@ export interface SharedState {
 }
 
 export const VERSION = '0.1.0';
-export const ABIS = [1];
+export const ABIS = [1, 2];
 
 /** The shared state (one object per process). */
 export const G: SharedState = shared(

@@ -131,6 +131,19 @@ export class Span {
     } catch {}
   }
 
+  /** ABI 2, around the value of a `return`: ends the span and returns `v`. */
+  x<T>(v: T): T {
+    this.exit();
+    return v;
+  }
+
+  /** ABI 2, in the frame's `catch`: marks the span failed with `e`, ends it, and returns `e` (rethrown). */
+  t(e: unknown): unknown {
+    this.fail(e);
+    this.exit();
+    return e;
+  }
+
   /** Before `await`/`yield`: gives the context back to the resumer. Returns `v`. */
   s<T>(v: T): T {
     this.release();
@@ -190,6 +203,10 @@ export class Span {
 export interface Frame {
   exit(): void;
   fail(e: unknown): void;
+  /** ABI 2: `return __smf.x(value)` ends the span and returns the value. */
+  x<T>(v: T): T;
+  /** ABI 2: `throw __smf.t(e)` fails and ends the span and returns `e`. */
+  t(e: unknown): unknown;
   s<T>(v: T): T;
   r<T>(v: T): T;
 }
@@ -202,6 +219,8 @@ function nothing(): void {}
 export const NOOP_FRAME: Frame = Object.freeze({
   exit: nothing,
   fail: nothing,
+  x: identity,
+  t: identity,
   s: identity,
   r: identity,
   [Symbol.dispose]: nothing,

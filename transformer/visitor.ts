@@ -7,6 +7,7 @@ import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
   FRAME_BINDING,
+  frameEnding,
   frameFlags,
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
@@ -37,6 +38,7 @@ import {
   frameStatements,
   isFrameMarker,
   runtimeImport,
+  wrapReturn,
   wrapSuspension,
 } from './frame.js';
 import { describeStatements, functionAsVar, identifierNames } from './layout.js';
@@ -426,11 +428,17 @@ class FileVisitor {
       head = [];
       rest = [returned];
     }
-    if (original.asteriskToken || hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword)) {
+    const kind = {
+      async: hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword),
+      generator: original.asteriskToken !== undefined,
+    };
+    const ending = frameEnding(kind);
+    this.returning = ending === 'returns';
+    if (kind.async || kind.generator || this.returning) {
       rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
     }
     // Always multi-line: a one-line body would otherwise print the whole frame on one line.
-    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at)], true);
+    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at, ending)], true);
     if (ts.isBlock(body)) {
       ts.setTextRange(block, body);
       ts.setOriginalNode(block, body);
@@ -440,6 +448,9 @@ class FileVisitor {
 
   /** Suspension points wrapped so far in the current function (to know which `try` blocks suspend). */
   private suspensions = 0;
+
+  /** Whether the frame being written closes its span at `return`s (`frameEnding`). */
+  private returning = false;
 
   /**
    * Wraps `await`/`yield` that belong to this function (not to nested functions). A suspension
@@ -472,6 +483,7 @@ class FileVisitor {
       this.suspensions++;
       return wrapSuspension(this.emit, visited);
     }
+    if (this.returning && ts.isReturnStatement(visited)) return wrapReturn(this.emit, visited);
     return visited;
   };
 

@@ -11,6 +11,7 @@
  */
 import {
   FRAME_BINDING,
+  frameEnding,
   frameFlags,
   MODULE_SCOPE_NAME,
   REWRITTEN_CALLS,
@@ -61,6 +62,10 @@ export interface FrameSite {
   readonly suspensions: Node[];
   /** `try` statements of this function whose block holds a suspension (their handlers resume the frame). */
   readonly resumeTrys: Set<Node>;
+  /** How the frame closes its span (`frameEnding`): `'returns'` rewrites the `return` statements below. */
+  readonly ending: 'returns' | 'finally';
+  /** `return` statements directly in this function (not in nested functions), in source order. */
+  readonly returns: Node[];
 }
 
 /** An explicit API call to rewrite. */
@@ -275,6 +280,8 @@ export function analyze(
         frame.suspensions.push(node);
         noteTrys(frame);
       }
+    } else if (type === 'ReturnStatement') {
+      top()?.frame?.returns.push(node);
     } else if (type === 'StaticBlock') {
       context = initializerContext(ancestors.length - 2, true);
     } else if (tracking) {
@@ -385,15 +392,18 @@ export function analyze(
           binding.type === 'member' && binding.role === 'constructor'
             ? ancestors[parentIndex - 2]
             : undefined;
+        const kind = { async: fn.async === true, generator: fn.generator === true };
         frame = {
           fn,
           name,
           start: locationOffset(fn, member?.parent, source),
           entity,
           derivedConstructor: cls != null && cls.superClass != null,
-          flags: frameFlags({ async: fn.async === true, generator: fn.generator === true }),
+          flags: frameFlags(kind),
           suspensions: [],
           resumeTrys: new Set(),
+          ending: frameEnding(kind),
+          returns: [],
         };
         frames.push(frame);
       }

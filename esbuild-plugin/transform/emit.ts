@@ -28,8 +28,10 @@ export interface EmitContext {
 }
 
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
-  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
+  const returns: Node[] = [];
+  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx, returns);
   for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
+  for (const r of returns) emitReturn(ms, r);
   for (const call of analysis.calls) emitCall(ms, call);
   for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
 }
@@ -57,15 +59,40 @@ function enterCall(frame: FrameSite, ctx: EmitContext): string {
   return `${RT}.${ABI.enter}(${name}, ${location}${flags})`;
 }
 
-const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame that closes its span in `finally` (generators and async generators). */
+const CLOSE_FINALLY = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame whose `return`s close its span: falling off the end closes it too. */
+const CLOSE_RETURNS = `${FRAME}.${ABI.exit}(); } catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
+/** The same after an expression body's `return`, which always runs. */
+const CLOSE_EXPRESSION = `} catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
 
-function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. */
+function emitReturn(ms: MagicString, node: Node): void {
+  const arg = node.argument as Node | null;
+  if (arg) {
+    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(`);
+    // appendLeft: after a nested arrow's frame that ends here too (`return () => x`, written
+    // earlier), before the suspension closings written later (`return await x`).
+    ms.appendLeft(arg.end, ')');
+  } else {
+    ms.appendLeft(node.start + 6 /* return */, ` ${FRAME}.${ABI.exitWith}()`);
+  }
+}
+
+function emitFrame(
+  ms: MagicString,
+  source: string,
+  frame: FrameSite,
+  ctx: EmitContext,
+  returns: Node[],
+): void {
   const body = frame.fn.body as Node;
   const open = `const ${FRAME} = ${enterCall(frame, ctx)}; try {`;
+  const byReturns = frame.ending === 'returns';
   if (body.type !== 'BlockStatement') {
-    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return expr; } … }`.
-    ms.appendRight(body.start, `{ ${open} return `);
-    ms.prependLeft(body.end, `; ${CLOSE} }`);
+    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return __smf.x(expr); } … }`.
+    ms.appendRight(body.start, `{ ${open} return ${byReturns ? `${FRAME}.${ABI.exitWith}(` : ''}`);
+    ms.prependLeft(body.end, `${byReturns ? ')' : ''}; ${byReturns ? CLOSE_EXPRESSION : CLOSE_FINALLY} }`);
     return;
   }
   const statements = body.body as Node[];
@@ -73,6 +100,8 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     estreeIdentifierNames(statements.slice(0, end)),
   );
   const at = plan.frameAt > 0 ? statements[plan.frameAt - 1]!.end : body.start + 1;
+  // A `return` before the frame (code before super()) runs before `__smf` exists: left alone.
+  if (byReturns) for (const r of frame.returns) if (r.start >= at) returns.push(r);
   // A statement before the frame may end without its `;` (ASI): nothing may be glued to it.
   let semicolon = at !== body.start + 1 && source.charCodeAt(at - 1) !== 59; /* ; */
   if (plan.functionLevel.length) {
@@ -99,6 +128,16 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     }
   }
   const opening = `${semicolon ? ';' : ''} ${open} `;
+  let CLOSE = CLOSE_FINALLY;
+  if (byReturns) {
+    // `__smf.exit();` follows the last statement left in place: one that ends without its `;`
+    // (ASI) must not run into it.
+    const moved = new Set([...plan.functionLevel, ...plan.asVar]);
+    let last = statements.length - 1;
+    while (last >= plan.frameAt && moved.has(last)) last--;
+    const open = last < plan.frameAt || source.charCodeAt(statements[last]!.end - 1) === 59; /* ; */
+    CLOSE = open ? CLOSE_RETURNS : `;${CLOSE_RETURNS}`;
+  }
   if (at === body.end - 1) {
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);

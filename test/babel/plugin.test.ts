@@ -93,18 +93,16 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
         '"use strict";',
         '',
         '// @stepmark',
-        'import { v1 as __stepmark } from "stepmark/runtime";',
+        'import { v2 as __stepmark } from "stepmark/runtime";',
         'export function validate(order) {',
         '  "use asm";',
         '',
         '  const __smf = __stepmark.enter("validate", "src/order.ts:3:8");',
         '  try {',
-        '    return order.id;',
-        '  } catch (__sme) {',
-        '    __smf.fail(__sme);',
-        '    throw __sme;',
-        '  } finally {',
+        '    return __smf.x(order.id);',
         '    __smf.exit();',
+        '  } catch (__sme) {',
+        '    throw __smf.t(__sme);',
         '  }',
         '}',
       ].join('\n'),
@@ -123,7 +121,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(out).toMatch(/finally \{\s+__smf\.r\(\);\s+c\(\);/);
     // the nested arrow has its own frame and its own wrapped await
     expect(out).toMatch(
-      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17", 1\);\s+try \{\s+return __smf\.r\(await __smf\.s\(d\(\)\)\);/,
+      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17", 1\);\s+try \{\s+return __smf\.x\(__smf\.r\(await __smf\.s\(d\(\)\)\)\);/,
     );
   });
 
@@ -135,7 +133,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     // a declaration the code before super() calls stays at function level; the others become
     // `var` at the top of the try block, where they see the body's lexical declarations
     expect(out.replace(/\s+/g, ' ')).toContain(
-      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); }',
+      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }',
     );
   });
 
@@ -219,7 +217,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     }
   });
 
-  it('rewrites require forms in CommonJS files and binds the runtime with require(...).abi(1)', () => {
+  it('rewrites require forms in CommonJS files and binds the runtime with require(...).abi(2)', () => {
     const code = [
       'const { step, stepEntity: se } = require("stepmark");',
       'const sm = require("stepmark");',
@@ -228,7 +226,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       'module.exports = { f };',
     ].join('\n');
     const out = transform(major, code, {}, { typescript: false });
-    expect(out.split('\n')[0]).toBe('const __stepmark = require("stepmark/runtime").abi(1);');
+    expect(out.split('\n')[0]).toBe('const __stepmark = require("stepmark/runtime").abi(2);');
     for (const s of [
       '__stepmark.step("f", "a")',
       '__stepmark.stepEntity("f", 1, "b")',
@@ -255,7 +253,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
         importSource: '@acme/trace',
       },
     );
-    expect(out).toContain('import { v1 as __stepmark } from "@acme/trace/runtime";');
+    expect(out).toContain('import { v2 as __stepmark } from "@acme/trace/runtime";');
     expect(out).toContain('__stepmark.step("f", "a")');
     expect(out).toContain('s2("b")');
   });
@@ -374,8 +372,8 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       })!.code!;
     });
     expect(passive).toBe(lowered.replaceAll('var ', 'const '));
-    expect(cjs).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
-    expect(cjsFirst).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
+    expect(cjs).toContain('const __smf = _runtime.v2.enter("f", "src/order.ts:2:8");');
+    expect(cjsFirst).toContain('const __smf = _runtime.v2.enter("f", "src/order.ts:2:8");');
     const deferredNote = ', frames written at the end of the pass (no other plugin rewrites them)';
     expect(writes.map((w) => w.endsWith(`${deferredNote}\n`))).toEqual([true, true, false]);
   });
