@@ -514,4 +514,3 @@ function checkOptions(o: TraceOptions): void {
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
 }
-
