@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
-import { formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import { filterTraces, InputError, oneLine, parseTraces } from './input.js';
@@ -116,13 +116,16 @@ function main(argv: string[]): number {
       for (const trace of parseTraces(readInput(file))) all.push({ file: name, trace });
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      process.stderr.write(`stepmark: ${name}: ${error.message}\n`);
+      // the message may quote the input (an entity id, a JSON parser's excerpt)
+      process.stderr.write(`stepmark: ${escapeForTerminal(name)}: ${escapeForTerminal(error.message)}\n`);
       return 1;
     }
   }
   const selected = args.filter === undefined ? all : filterTraces(all, args.filter);
   if (selected.length === 0) {
-    process.stderr.write(`stepmark: no trace has an entity matching ${JSON.stringify(args.filter)}\n`);
+    process.stderr.write(
+      `stepmark: no trace has an entity matching "${escapeForTerminal(args.filter ?? '', true)}"\n`,
+    );
     return 1;
   }
   all.splice(0, all.length, ...selected);
@@ -146,7 +149,7 @@ function main(argv: string[]): number {
   let failed: string | undefined;
   all.forEach(({ file, trace }, i) => {
     if (all.length > 1) {
-      const head = `── ${i + 1}/${all.length} · ${file} `;
+      const head = `── ${i + 1}/${all.length} · ${escapeForTerminal(file)} `;
       out.push(color ? `\u001b[2m${head}${'─'.repeat(Math.max(0, 60 - head.length))}\u001b[0m` : head);
     }
     try {
@@ -154,7 +157,7 @@ function main(argv: string[]): number {
     } catch (error) {
       // The renderer failing on one trace (e.g. a span chain deeper than the stack) is reported
       // like bad input: one line, the file, which trace, why.
-      failed ??= `stepmark: ${file}: trace ${i + 1} cannot be printed (${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))})\n`;
+      failed ??= `stepmark: ${escapeForTerminal(file)}: trace ${i + 1} cannot be printed (${escapeForTerminal(oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error)))})\n`;
     }
   });
   process.stdout.write(out.join('\n'));

@@ -52,7 +52,7 @@ export {
   enableDiagnosticsChannel,
   type SpanMessage as DiagnosticsSpanMessage,
 } from './diagnostics.js';
-export { type FormatOptions, formatTrace, render } from './render.js';
+export { escapeForTerminal, type FormatOptions, formatTrace, render } from './render.js';
 export { DEFAULT_REDACT } from './snapshot.js';
 export { useAsyncLocalStorage, VERSION as version } from './state.js';
 export type * from './types.js';
