@@ -129,13 +129,16 @@ interface Walk {
   /** Whether top-level keys cut by `topKeys` are counted (in `dropped`) instead of marked `[more]`. */
   count: boolean;
   dropped: number;
+  /** At least the number of top-level keys of the result. */
+  keys: number;
 }
 
 /**
- * What the last {@link snapshotMeta} call with `count` left out: top-level keys beyond
- * `maxMetaKeys`. Read it right after the call (calls are synchronous; no allocation per call).
+ * About the last {@link snapshotMeta} call, read right after it (calls are synchronous; nothing is
+ * allocated per call): `droppedKeys`, the top-level keys it left out (with `count`, beyond
+ * `maxMetaKeys`); `keys`, at least the number of top-level keys of its result.
  */
-export const lastSnapshot = { droppedKeys: 0 };
+export const lastSnapshot = { droppedKeys: 0, keys: 0 };
 
 /**
  * Snapshots a meta object: the result is always a plain object of JSON values. With `count`, the
@@ -143,7 +146,7 @@ export const lastSnapshot = { droppedKeys: 0 };
  * record's `dropped_meta_keys`); without it they are marked `[more]` as in nested objects.
  */
 export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false): Record<string, JsonValue> {
-  const w: Walk = { cfg, budget: cfg.total, path: [], count, dropped: 0 };
+  const w: Walk = { cfg, budget: cfg.total, path: [], count, dropped: 0, keys: 1 };
   try {
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
       return meta === undefined || meta === null ? {} : { value: copy(meta, w, 0) };
@@ -154,6 +157,7 @@ export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false):
     return { '[stepmark]': str(`meta not recorded: ${describeError(e)}`, cfg) };
   } finally {
     lastSnapshot.droppedKeys = w.dropped;
+    lastSnapshot.keys = w.keys;
   }
 }
 
@@ -236,16 +240,13 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
     const cfg = w.cfg;
     // the top level of a meta object holds at most `topKeys` keys
     const limit = depth === 0 && cfg.topKeys < cfg.keys ? cfg.topKeys : cfg.keys;
-    const cut = (size: number, what: string) => {
-      if (depth === 0 && w.count && limit < cfg.keys) w.dropped = size - limit;
-      else put(out, '[more]', `${size - limit} more ${what}`);
-    };
     const maxKey = cfg.maxString;
     if (o instanceof Map) {
+      if (depth === 0) w.keys = Math.min(o.size, limit) + 1;
       let n = 0;
       for (const [k, val] of o) {
         if (n++ >= limit) {
-          cut(o.size, 'entries');
+          more(out, w, depth, o.size - limit, 'entries');
           break;
         }
         const key = typeof k === 'string' ? k : safeString(k);
@@ -254,10 +255,11 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
       return out;
     }
     const keys = Object.keys(o);
+    if (depth === 0) w.keys = Math.min(keys.length, limit) + 1;
     let n = 0;
     for (const key of keys) {
       if (n++ >= limit) {
-        cut(keys.length, 'keys');
+        more(out, w, depth, keys.length - limit, 'keys');
         break;
       }
       const name = key.length <= maxKey ? key : capString(key, maxKey);
@@ -278,6 +280,15 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
   } finally {
     w.path.pop();
   }
+}
+
+/**
+ * Marks `left` keys or entries not copied: `"[more]": "n more keys"`; at the top level of a record's
+ * meta cut by `maxMetaKeys` (not by `metaLimits.keys`), counted in `w.dropped` instead.
+ */
+function more(out: Record<string, JsonValue>, w: Walk, depth: number, left: number, what: string): void {
+  if (depth === 0 && w.count && w.cfg.topKeys < w.cfg.keys) w.dropped = left;
+  else put(out, '[more]', `${left} more ${what}`);
 }
 
 /** Own data property even for keys such as `__proto__`. */

@@ -65,7 +65,7 @@ interface Entity {
   id: string;
   kind: string | undefined;
   meta: Record<string, JsonValue>;
-  /** Number of keys in `meta` (at most `maxMetaKeys`). */
+  /** At least the number of keys in `meta` (see `track`). */
   keys: number;
   /** Meta keys not kept because `meta` was full. */
   droppedKeys: number;
@@ -321,19 +321,29 @@ export class RecorderTrace {
     if (kind !== undefined) e.kind = kind;
     if (meta === undefined || meta === null) return;
     const snap = snapshotMeta(meta, this.snap, true);
-    let dropped = lastSnapshot.droppedKeys;
+    e.droppedKeys += lastSnapshot.droppedKeys;
     const into = e.meta;
+    const added = lastSnapshot.keys;
+    if (e.keys + added <= this.maxMetaKeys) {
+      // fits even if every key is new: `keys` stays an upper bound (a key set again counts again)
+      e.keys += added;
+      if (!Object.hasOwn(snap, '__proto__')) Object.assign(into, snap);
+      else for (const k of Object.keys(snap)) put(into, k, snap[k]!);
+      return;
+    }
+    // near the cap: count exactly
+    let count = Object.keys(into).length;
     for (const k of Object.keys(snap)) {
       if (!Object.hasOwn(into, k)) {
-        if (e.keys >= this.maxMetaKeys) {
-          dropped++;
+        if (count >= this.maxMetaKeys) {
+          e.droppedKeys++;
           continue;
         }
-        e.keys++;
+        count++;
       }
       put(into, k, snap[k]!);
     }
-    e.droppedKeys += dropped;
+    e.keys = count;
   }
 
   /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */

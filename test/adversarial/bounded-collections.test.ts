@@ -115,6 +115,16 @@ describe('meta keys merged into one entity or one event', () => {
     expect(e.dropped_meta_keys).toBe(2_000 * 50 - 256);
   });
 
+  it('tracking the same keys again and again is not counted as dropping any', () => {
+    const { trace } = captureSync(() => {
+      for (let i = 0; i < 1_000; i++) track('order_1', { status: `s${i}`, total: i, items: 2 });
+      track('order_1', { late: true });
+    });
+    const e = trace.entities.order_1!;
+    expect(e.meta).toEqual({ status: 's999', total: 999, items: 2, late: true });
+    expect('dropped_meta_keys' in e).toBe(false);
+  });
+
   it('an event whose meta has 100,000 keys (metaLimits raised) keeps 256 and counts the rest', () => {
     const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
     const { trace } = captureSync(() => record('import', 'row', wide), {
