@@ -3,6 +3,7 @@
 // fresh process of the Node under test. Prints one JSON line.
 //   node bench/runtime-process.mjs heap        (run with --expose-gc --min-semi-space-size=64 --max-semi-space-size=64)
 //   node bench/runtime-process.mjs await-tax
+//   node bench/runtime-process.mjs entities    (run with --expose-gc)
 import * as stepmark from 'stepmark';
 import { v1 } from 'stepmark/runtime';
 
@@ -100,6 +101,32 @@ if (mode === 'heap') {
   }
   console.log(
     JSON.stringify({ node: process.version, hooked: state.alsHooked, before, during, after, kept }),
+  );
+} else if (mode === 'entities') {
+  // 1,000,000 track calls on distinct entities in one trace (maxEntities keeps 10,000): the time to
+  // record, collect and serialise it, the JSON's size, the heap the collected trace holds, and the
+  // process's peak resident memory.
+  const N = 1e6;
+  globalThis.gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const { trace } = stepmark.captureSync(() => {
+    for (let i = 0; i < N; i++) stepmark.track(`order_${i}`, { i, total: i * 1.5 }, { kind: 'order' });
+  });
+  const json = JSON.stringify(trace);
+  const ms = performance.now() - t0;
+  globalThis.gc();
+  const held = process.memoryUsage().heapUsed - heap0;
+  console.log(
+    JSON.stringify({
+      calls: N,
+      entities: Object.keys(trace.entities).length,
+      dropped_entities: trace.dropped_entities,
+      seconds: ms / 1000,
+      jsonMB: json.length / 2 ** 20,
+      heldMB: held / 2 ** 20,
+      peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+    }),
   );
 } else {
   console.error(`unknown mode ${mode}`);

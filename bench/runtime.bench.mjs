@@ -2,8 +2,10 @@
 // figure measured in a fresh child process where the whole process's state matters (heap per
 // call, the AsyncLocalStorage tax on `await`). Run: `node bench/run.mjs runtime`.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -61,6 +63,35 @@ async function inTrace(body) {
     },
     { maxEvents: 1e9, maxSpans: 1e9 },
   );
+}
+
+/**
+ * The runtime as it was before traces were bounded (issue 18: maxEntities, maxMetaKeys,
+ * maxStringLength), built from git, to measure what the caps cost on an ordinary trace side by
+ * side. Both copies share the process-wide state; each trace is run and recorded by one copy only.
+ */
+const BEFORE_CAPS = 'aa3ba458ea62c6b80aa6824dbd6b87f9f844b877';
+
+async function runtimeAt(commit) {
+  const dir = mkdtempSync(join(tmpdir(), 'stepmark-bench-runtime-'));
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+    for (const file of git('ls-tree', '--name-only', commit, 'runtime/').split('\n').filter(Boolean))
+      writeFileSync(join(dir, file.slice('runtime/'.length)), git('show', `${commit}:${file}`));
+    writeFileSync(join(dir, 'entry.ts'), "export * from './index.ts';\nexport { v1 } from './abi.ts';\n");
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(dir, 'entry.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      outfile: join(dir, 'runtime.mjs'),
+      logLevel: 'silent',
+    });
+    return await import(pathToFileURL(join(dir, 'runtime.mjs')).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function Service() {}
@@ -232,7 +263,59 @@ export default async function (h) {
     { note: 'trace + cursor + AsyncLocalStorage.run' },
   );
 
-  // 7. Heap per disabled call, in fresh processes (young generation sized so no scavenge hides allocations).
+  // 7. What the caps (issue 18) cost an ordinary trace: this runtime vs the one before them.
+  let before;
+  try {
+    before = await runtimeAt(BEFORE_CAPS);
+  } catch (e) {
+    h.report('caps: ordinary trace vs before the caps', 'unavailable', '', {
+      note: `needs git history (${String(e.message).slice(0, 60)})`,
+    });
+  }
+  if (before) {
+    const now = { ...stepmark, v1 };
+    const traceNow = (await import('./ordinary-trace.mjs?runtime=now')).ordinaryTrace;
+    const traceBefore = (await import('./ordinary-trace.mjs?runtime=before')).ordinaryTrace;
+    const a = traceNow(now);
+    const b = traceBefore(before);
+    if (JSON.stringify(a.spans.map((x) => x.name)) !== JSON.stringify(b.spans.map((x) => x.name)))
+      throw new Error('the two runtimes recorded different traces');
+    await h.compare(
+      'caps: ordinary trace (10 spans, 31 events, 3 entities), recorded+collected, vs before the caps',
+      { baseline: () => traceBefore(before), subject: () => traceNow(now) },
+      {
+        target: '<= 1.1',
+        rounds: h.quick ? 5 : 31,
+        note: `the runtime at ${BEFORE_CAPS.slice(0, 7)} (no maxEntities/maxMetaKeys/maxStringLength), built from git`,
+      },
+    );
+  }
+
+  // 8. Bounded whatever is recorded: 1e6 entities, and 1 MB strings, in fresh processes.
+  const ent = child(process.execPath, ['--expose-gc', join(here, 'runtime-process.mjs'), 'entities']);
+  h.report('caps: 1e6 track calls in one trace, recorded+collected+serialised', ent.seconds, 's', {
+    target: '< 5',
+    note: `${ent.entities} entities kept, ${ent.dropped_entities} calls in dropped_entities; before the caps: 16.7 s for 2e6 (issue 18)`,
+  });
+  h.report('caps: 1e6 track calls in one trace, JSON size', ent.jsonMB, 'MB', {
+    target: '<= 16',
+  });
+  h.report('caps: 1e6 track calls in one trace, heap held by the collected trace', ent.heldMB, 'MB', {
+    note: 'after a full GC; before the caps: 53-200 MB (issue 18)',
+  });
+  h.report('caps: 1e6 track calls in one trace, peak RSS of the process', ent.peakRssMB, 'MB', {
+    note: 'whole process, Node itself included',
+  });
+  const strings = child(process.execPath, [
+    '--expose-gc',
+    join(root, 'test', 'adversarial', 'fixtures', 'string-memory.mjs'),
+  ]);
+  h.report('caps: heap held by 200 traces that recorded 1 MB strings everywhere', strings.retainedMB, 'MB', {
+    target: '< 24',
+    note: `cut strings are copies; the control (V8 slices of 50 originals) holds ${strings.control.toFixed(0)} MB; before the caps: 191 MB (issue 18)`,
+  });
+
+  // 9. Heap per disabled call, in fresh processes (young generation sized so no scavenge hides allocations).
   const heap = child(process.execPath, [
     '--expose-gc',
     '--min-semi-space-size=64',
@@ -248,7 +331,7 @@ export default async function (h) {
     });
   }
 
-  // 8. The AsyncLocalStorage tax on every await in the process (Node 24 here, and the machine's Node 20).
+  // 10. The AsyncLocalStorage tax on every await in the process (Node 24 here, and the machine's Node 20).
   for (const node of [process.execPath, '/usr/bin/node']) {
     let r;
     try {
