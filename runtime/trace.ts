@@ -353,7 +353,8 @@ export class RecorderTrace {
       return;
     }
     const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
-    this.push(list, stage, action, this.now(), snap, span, snap === undefined ? 0 : lastSnapshot.droppedKeys);
+    const droppedKeys = snap === undefined ? 0 : lastSnapshot.droppedKeys; // before `clock` runs user code
+    this.push(list, stage, action, this.now(), snap, span, droppedKeys);
   }
 
   /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
