@@ -1,6 +1,6 @@
-// An ordinary request's trace, for bench/runtime.bench.mjs: imported once per runtime copy under
-// test (`ordinary-trace.mjs?runtime=…`), so that each copy of this function sees one runtime only
-// and V8's inline caches stay monomorphic in both.
+// An ordinary request's trace, for `bench/runtime-process.mjs caps`: imported once per runtime
+// copy under test (`ordinary-trace.mjs?runtime=…`), so that each copy of this function sees one
+// runtime only and V8's inline caches stay monomorphic in both.
 /**
  * An ordinary request's trace, through the API and ABI of `sm` (one runtime copy): 3 orders, each
  * tracked with meta, an entity span with 2 nested spans, 3 steps with meta; 2 unscoped events;

@@ -2,10 +2,10 @@
 // figure measured in a fresh child process where the whole process's state matters (heap per
 // call, the AsyncLocalStorage tax on `await`). Run: `node bench/run.mjs runtime`.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -67,31 +67,27 @@ async function inTrace(body) {
 
 /**
  * The runtime as it was before traces were bounded (issue 18: maxEntities, maxMetaKeys,
- * maxStringLength), built from git, to measure what the caps cost on an ordinary trace side by
- * side. Both copies share the process-wide state; each trace is run and recorded by one copy only.
+ * maxStringLength), built from git into a temporary directory, to measure what the caps cost an
+ * ordinary trace side by side (bench/runtime-process.mjs caps). Returns the bundle's path.
  */
 const BEFORE_CAPS = 'aa3ba458ea62c6b80aa6824dbd6b87f9f844b877';
 
-async function runtimeAt(commit) {
-  const dir = mkdtempSync(join(tmpdir(), 'stepmark-bench-runtime-'));
-  try {
-    const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
-    for (const file of git('ls-tree', '--name-only', commit, 'runtime/').split('\n').filter(Boolean))
-      writeFileSync(join(dir, file.slice('runtime/'.length)), git('show', `${commit}:${file}`));
-    writeFileSync(join(dir, 'entry.ts'), "export * from './index.ts';\nexport { v1 } from './abi.ts';\n");
-    const { build } = await import('esbuild');
-    await build({
-      entryPoints: [join(dir, 'entry.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      outfile: join(dir, 'runtime.mjs'),
-      logLevel: 'silent',
-    });
-    return await import(pathToFileURL(join(dir, 'runtime.mjs')).href);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+async function buildRuntimeAt(commit, dir) {
+  const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  for (const file of git('ls-tree', '--name-only', commit, 'runtime/').split('\n').filter(Boolean))
+    writeFileSync(join(dir, file.slice('runtime/'.length)), git('show', `${commit}:${file}`));
+  writeFileSync(join(dir, 'entry.ts'), "export * from './index.ts';\nexport { v1 } from './abi.ts';\n");
+  const { build } = await import('esbuild');
+  const outfile = join(dir, 'runtime.mjs');
+  await build({
+    entryPoints: [join(dir, 'entry.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
 }
 
 function Service() {}
@@ -263,32 +259,31 @@ export default async function (h) {
     { note: 'trace + cursor + AsyncLocalStorage.run' },
   );
 
-  // 7. What the caps (issue 18) cost an ordinary trace: this runtime vs the one before them.
-  let before;
+  // 7. What the caps (issue 18) cost an ordinary trace: this runtime vs the one before them, in a
+  // fresh process.
+  const dir = mkdtempSync(join(tmpdir(), 'stepmark-bench-runtime-'));
   try {
-    before = await runtimeAt(BEFORE_CAPS);
-  } catch (e) {
-    h.report('caps: ordinary trace vs before the caps', 'unavailable', '', {
-      note: `needs git history (${String(e.message).slice(0, 60)})`,
+    const before = await buildRuntimeAt(BEFORE_CAPS, dir);
+    const caps = child(process.execPath, [join(here, 'runtime-process.mjs'), 'caps', before]);
+    h.report('caps: ordinary trace, recorded+collected, vs before the caps', caps.ratio, 'x', {
+      target: '<= 1.1',
+      note:
+        `${caps.spans} spans, ${caps.events} events, ${caps.entities} entities: ${caps.nowUs.toFixed(1)} µs vs ` +
+        `${caps.beforeUs.toFixed(1)} µs; median of ${caps.rounds} paired rounds; the runtime at ` +
+        `${BEFORE_CAPS.slice(0, 7)} (no maxEntities/maxMetaKeys/maxStringLength), built from git`,
     });
-  }
-  if (before) {
-    const now = { ...stepmark, v1 };
-    const traceNow = (await import('./ordinary-trace.mjs?runtime=now')).ordinaryTrace;
-    const traceBefore = (await import('./ordinary-trace.mjs?runtime=before')).ordinaryTrace;
-    const a = traceNow(now);
-    const b = traceBefore(before);
-    if (JSON.stringify(a.spans.map((x) => x.name)) !== JSON.stringify(b.spans.map((x) => x.name)))
-      throw new Error('the two runtimes recorded different traces');
-    await h.compare(
-      'caps: ordinary trace (10 spans, 31 events, 3 entities), recorded+collected, vs before the caps',
-      { baseline: () => traceBefore(before), subject: () => traceNow(now) },
-      {
-        target: '<= 1.1',
-        rounds: h.quick ? 5 : 31,
-        note: `the runtime at ${BEFORE_CAPS.slice(0, 7)} (no maxEntities/maxMetaKeys/maxStringLength), built from git`,
-      },
-    );
+    const copy = join(dir, 'runtime-copy.mjs');
+    copyFileSync(before, copy);
+    const control = child(process.execPath, [join(here, 'runtime-process.mjs'), 'caps', before, copy]);
+    h.report('caps: control, the runtime before the caps vs a copy of itself', control.ratio, 'x', {
+      note: "the same measurement with the same runtime on both sides: the method's own noise",
+    });
+  } catch (e) {
+    h.report('caps: ordinary trace, recorded+collected, vs before the caps', 'unavailable', '', {
+      note: String(e.message).slice(0, 120),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 
   // 8. Bounded whatever is recorded: 1e6 entities, and 1 MB strings, in fresh processes.
