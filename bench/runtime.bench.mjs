@@ -65,13 +65,13 @@ async function inTrace(body) {
   );
 }
 
-/**
- * The runtime as it was before traces were bounded (issue 18: maxEntities, maxMetaKeys,
- * maxStringLength), built from git into a temporary directory, to measure what the caps cost an
- * ordinary trace side by side (bench/runtime-process.mjs caps). Returns the bundle's path.
- */
+/** The last commit before traces were bounded (issue 18: maxEntities, maxMetaKeys, maxStringLength). */
 const BEFORE_CAPS = 'aa3ba458ea62c6b80aa6824dbd6b87f9f844b877';
 
+/**
+ * The runtime at `commit`, built from git into `dir`, to measure what the caps cost an ordinary
+ * trace side by side (bench/runtime-process.mjs caps). Returns the bundle's path.
+ */
 async function buildRuntimeAt(commit, dir) {
   const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   for (const file of git('ls-tree', '--name-only', commit, 'runtime/').split('\n').filter(Boolean))
