@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
-import { formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import { fdSource, filterTraces, InputError, oneLine, openTraces, type TraceInput } from './input.js';
@@ -192,13 +192,16 @@ function main(argv: string[]): number {
       }
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      process.stderr.write(`stepmark: ${name}: ${error.message}\n`);
+      // the message may quote the input (an entity id, a JSON parser's excerpt)
+      process.stderr.write(`stepmark: ${escapeForTerminal(name)}: ${escapeForTerminal(error.message)}\n`);
       return 1;
     }
   }
   selected += kept.length;
   if (selected === 0) {
-    process.stderr.write(`stepmark: no trace has an entity matching ${JSON.stringify(filter)}\n`);
+    process.stderr.write(
+      `stepmark: no trace has an entity matching "${escapeForTerminal(filter ?? '', true)}"\n`,
+    );
     return 1;
   }
   if (args.html !== undefined) return writeHtml(args.html, args.files, kept);
@@ -226,7 +229,7 @@ class Printer {
     let text = i > 1 ? '\n' : '';
     const label = number ?? String(i);
     if (label !== '') {
-      const head = `── ${label} · ${file} `;
+      const head = `── ${label} · ${escapeForTerminal(file)} `;
       text += this.#color
         ? `\u001b[2m${head}${'─'.repeat(Math.max(0, 60 - head.length))}\u001b[0m\n`
         : `${head}\n`;
@@ -236,7 +239,7 @@ class Printer {
     } catch (error) {
       // The renderer failing on one trace (e.g. a span chain deeper than the stack) is reported
       // like bad input: one line, the file, which trace, why.
-      this.#failed ??= `stepmark: ${file}: trace ${i} cannot be printed (${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))})\n`;
+      this.#failed ??= `stepmark: ${escapeForTerminal(file)}: trace ${i} cannot be printed (${escapeForTerminal(oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error)))})\n`;
     }
     process.stdout.write(text);
   }

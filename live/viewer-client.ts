@@ -38,6 +38,7 @@ export function viewerMain(): void {
     spans?: Span[];
     dropped?: number;
     dropped_spans?: number;
+    dropped_entities?: number;
   }
   interface Entry {
     n: number;
@@ -301,6 +302,11 @@ export function viewerMain(): void {
     }
     if (or(num(t.dropped_spans), 0) > 0) {
       out.push(el('p', 'warn', t.dropped_spans + ' spans were not recorded (maxSpans).'));
+    }
+    if (or(num(t.dropped_entities), 0) > 0) {
+      out.push(
+        el('p', 'warn', t.dropped_entities + ' calls for entities beyond maxEntities were not recorded.'),
+      );
     }
     out.push(renderTimeline(t), renderJourneys(t));
     const loose = (Array.isArray(t.events) ? t.events : []).filter(

@@ -243,9 +243,10 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   const traceMetaAttrs = (): Attrs => {
     const attrs: Attrs = {};
     addMeta(attrs, ATTR.TRACE_META, trace.meta);
-    // What maxEvents / maxSpans cut off, so a short-looking trace in a backend says it is partial.
+    // What maxEvents / maxSpans / maxEntities cut off, so a short-looking trace in a backend says it is partial.
     if (trace.dropped > 0) attrs[ATTR.DROPPED_EVENTS] = trace.dropped;
     if ((trace.dropped_spans ?? 0) > 0) attrs[ATTR.DROPPED_SPANS] = trace.dropped_spans!;
+    if ((trace.dropped_entities ?? 0) > 0) attrs[ATTR.DROPPED_ENTITIES] = trace.dropped_entities!;
     return attrs;
   };
 

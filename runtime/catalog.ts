@@ -9,6 +9,7 @@
  * catalog object (or its JSON text) is passed in; reading the file is the caller's business.
  */
 import { shared } from './global.js';
+import { escapeForTerminal } from './render.js';
 import type { Trace, TraceEvent } from './types.js';
 
 /** Catalog format version (`stepmark_catalog`). */
@@ -252,8 +253,8 @@ export function formatCoverage(trace: Trace, options: CoverageOptions = {}): str
     let row = rows.get(site.name);
     if (row === undefined) {
       row = {
-        name: site.name,
-        where: `${site.file}:${site.line}:${site.column}`,
+        name: escapeForTerminal(site.name),
+        where: escapeForTerminal(`${site.file}:${site.line}:${site.column}`),
         reached: false,
         actions: new Map(),
       };
@@ -265,9 +266,11 @@ export function formatCoverage(trace: Trace, options: CoverageOptions = {}): str
   const list = [...rows.values()].sort((a, b) => Number(b.reached) - Number(a.reached));
   const nameWidth = Math.max(0, ...list.map((r) => r.name.length));
   const whereWidth = Math.max(0, ...list.map((r) => r.where.length));
-  const head = `stages reached: ${cov.reached.length} of ${rows.size}${options.entity !== undefined ? ` (${options.entity})` : ''}`;
+  const head = `stages reached: ${cov.reached.length} of ${rows.size}${options.entity !== undefined ? ` (${escapeForTerminal(options.entity)})` : ''}`;
   const lines = list.map((r) => {
-    const actions = [...r.actions].map(([a, seen]) => `${seen ? '✓' : '✗'} ${a}`).join('  ');
+    const actions = [...r.actions]
+      .map(([a, seen]) => `${seen ? '✓' : '✗'} ${escapeForTerminal(a)}`)
+      .join('  ');
     const tail = r.reached ? actions : 'never reached';
     return `  ${r.reached ? '✓' : '✗'} ${r.name.padEnd(nameWidth)}  ${r.where.padEnd(whereWidth)}${tail ? `  ${tail}` : ''}`.trimEnd();
   });

@@ -25,7 +25,18 @@
  */
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
-import { describeError, type SnapshotConfig, safeString, snapshotConfig, snapshotMeta } from './snapshot.js';
+import {
+  capString,
+  describeError,
+  lastSnapshot,
+  MAX_META_KEYS,
+  MAX_STRING_LENGTH,
+  put,
+  type SnapshotConfig,
+  safeString,
+  snapshotConfig,
+  snapshotMeta,
+} from './snapshot.js';
 import { type Cursor, currentCursor, setCursor } from './state.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
 
@@ -46,12 +57,18 @@ interface Ev {
   t: number;
   meta: Record<string, JsonValue> | undefined;
   span: Span | undefined;
+  /** Top-level meta keys left out (`maxMetaKeys`). */
+  droppedKeys: number;
 }
 
 interface Entity {
   id: string;
   kind: string | undefined;
   meta: Record<string, JsonValue>;
+  /** At least the number of keys in `meta` (see `track`). */
+  keys: number;
+  /** Meta keys not kept because `meta` was full. */
+  droppedKeys: number;
   events: Ev[];
 }
 
@@ -127,7 +144,7 @@ export class Span {
     if (this.end >= 0) return;
     this.status = ST_ERROR;
     try {
-      this.error = describeError(e);
+      this.error = capString(describeError(e), this.trace.maxString);
     } catch {}
   }
 
@@ -234,10 +251,16 @@ export class RecorderTrace {
   readonly spans: Span[] = [];
   dropped = 0;
   droppedSpans = 0;
+  /** Entity calls (`track`, entity events, entity spans) for entities beyond `maxEntities`. */
+  droppedEntities = 0;
   private count = 0;
   private nextId = 1;
   readonly maxEvents: number;
   readonly maxSpans: number;
+  readonly maxEntities: number;
+  /** Longest recorded string (`maxStringLength`). */
+  readonly maxString: number;
+  readonly maxMetaKeys: number;
   readonly clock: (() => number) | undefined;
   readonly entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
   readonly snap: SnapshotConfig;
@@ -251,10 +274,13 @@ export class RecorderTrace {
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
     this.maxSpans = o.maxSpans ?? 10_000;
+    this.maxEntities = o.maxEntities ?? 10_000;
+    this.maxString = o.maxStringLength ?? MAX_STRING_LENGTH;
+    this.maxMetaKeys = o.maxMetaKeys ?? MAX_META_KEYS;
     this.clock = o.clock;
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
-    this.snap = snapshotConfig(o.metaLimits, o.redact);
+    this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys);
     this.meta = snapshotMeta(o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
@@ -283,10 +309,23 @@ export class RecorderTrace {
     }
   }
 
-  entity(id: string, kind: string | undefined): Entity {
+  /** `v` as a recorded string: stringified without throwing, at most `maxStringLength` characters. */
+  str(v: unknown): string {
+    return capString(typeof v === 'string' ? v : safeString(v), this.maxString);
+  }
+
+  /**
+   * The entity `id` (created on first use), or undefined when it is new and the trace already
+   * holds `maxEntities`: the call is then counted in `droppedEntities`.
+   */
+  entity(id: string, kind: string | undefined): Entity | undefined {
     let e = this.entities.get(id);
     if (e === undefined) {
-      e = { id, kind, meta: {}, events: [] };
+      if (this.entities.size >= this.maxEntities) {
+        this.droppedEntities++;
+        return undefined;
+      }
+      e = { id, kind, meta: {}, keys: 0, droppedKeys: 0, events: [] };
       this.entities.set(id, e);
     } else if (kind !== undefined && e.kind === undefined) {
       e.kind = kind;
@@ -294,10 +333,36 @@ export class RecorderTrace {
     return e;
   }
 
+  /** Registers an entity and merges `meta` into its meta, at most `maxMetaKeys` keys in all. */
   track(id: string, meta: unknown, kind: string | undefined): void {
     const e = this.entity(id, kind);
+    if (e === undefined) return;
     if (kind !== undefined) e.kind = kind;
-    if (meta !== undefined && meta !== null) Object.assign(e.meta, snapshotMeta(meta, this.snap));
+    if (meta === undefined || meta === null) return;
+    const snap = snapshotMeta(meta, this.snap, true);
+    e.droppedKeys += lastSnapshot.droppedKeys;
+    const into = e.meta;
+    const added = lastSnapshot.keys;
+    if (e.keys + added <= this.maxMetaKeys) {
+      // fits even if every key is new: `keys` stays an upper bound (a key set again counts again)
+      e.keys += added;
+      if (!Object.hasOwn(snap, '__proto__')) Object.assign(into, snap);
+      else for (const k of Object.keys(snap)) put(into, k, snap[k]!);
+      return;
+    }
+    // near the cap: count exactly
+    let count = Object.keys(into).length;
+    for (const k of Object.keys(snap)) {
+      if (!Object.hasOwn(into, k)) {
+        if (count >= this.maxMetaKeys) {
+          e.droppedKeys++;
+          continue;
+        }
+        count++;
+      }
+      put(into, k, snap[k]!);
+    }
+    e.keys = count;
   }
 
   /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */
@@ -306,14 +371,9 @@ export class RecorderTrace {
       this.dropped++;
       return;
     }
-    this.push(
-      list,
-      stage,
-      action,
-      this.now(),
-      meta === undefined ? undefined : snapshotMeta(meta, this.snap),
-      span,
-    );
+    const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+    const droppedKeys = snap === undefined ? 0 : lastSnapshot.droppedKeys; // before `clock` runs user code
+    this.push(list, stage, action, this.now(), snap, span, droppedKeys);
   }
 
   /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
@@ -324,8 +384,9 @@ export class RecorderTrace {
     t: number,
     meta: Record<string, JsonValue> | undefined,
     span: Span | undefined,
+    droppedKeys: number,
   ): void {
-    const ev: Ev = { stage, action, t, meta, span };
+    const ev: Ev = { stage, action, t, meta, span, droppedKeys };
     list.push(ev);
     if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
     this.count++;
@@ -353,8 +414,9 @@ export class RecorderTrace {
       // the `entered` event shares the span's start time (one clock read per enter)
       if (this.count >= this.maxEvents) this.dropped++;
       else {
-        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap);
-        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span);
+        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+        const dk = snap === undefined ? 0 : lastSnapshot.droppedKeys;
+        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span, dk);
       }
     } catch {
       // the span stays open and current; only its `entered` event is lost
@@ -372,7 +434,7 @@ export class RecorderTrace {
     else {
       // its meta ({ duration_ms, error? }) is made from the span when collected
       const list = span.entity !== undefined ? span.entity.events : this.events;
-      this.push(list, span.name, 'exited', end, EXIT_META, span);
+      this.push(list, span.name, 'exited', end, EXIT_META, span, 0);
     }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
@@ -391,6 +453,7 @@ export class RecorderTrace {
       out.meta = meta;
     } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
     if (e.span !== undefined) out.span_id = e.span.id;
+    if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
     return out;
   }
 
@@ -402,6 +465,7 @@ export class RecorderTrace {
       if (e.kind !== undefined) out.kind = e.kind;
       out.meta = structuredCopy(e.meta);
       out.events = e.events.map((x) => this.ev(x));
+      if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
       Object.defineProperty(entities, e.id, {
         value: out,
         enumerable: true,
@@ -434,6 +498,7 @@ export class RecorderTrace {
       dropped: this.dropped,
     };
     if (this.droppedSpans > 0) trace.dropped_spans = this.droppedSpans;
+    if (this.droppedEntities > 0) trace.dropped_entities = this.droppedEntities;
     return trace;
   }
 }
@@ -465,6 +530,12 @@ function checkOptions(o: TraceOptions): void {
   if (o.maxEvents !== undefined && !count(o.maxEvents))
     bad('maxEvents', 'a non-negative integer or Infinity');
   if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');
+  if (o.maxEntities !== undefined && !count(o.maxEntities))
+    bad('maxEntities', 'a non-negative integer or Infinity');
+  if (o.maxMetaKeys !== undefined && !count(o.maxMetaKeys))
+    bad('maxMetaKeys', 'a non-negative integer or Infinity');
+  if (o.maxStringLength !== undefined && !(count(o.maxStringLength) && o.maxStringLength > 0))
+    bad('maxStringLength', 'a positive integer or Infinity');
   if (o.clock !== undefined && typeof o.clock !== 'function')
     bad('clock', 'a function returning epoch milliseconds');
   if (o.entityFilter !== undefined && typeof o.entityFilter !== 'function') bad('entityFilter', 'a function');
@@ -472,8 +543,4 @@ function checkOptions(o: TraceOptions): void {
   if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
-}
-
-export function toStr(v: unknown): string {
-  return typeof v === 'string' ? v : safeString(v);
 }

@@ -17,7 +17,7 @@
  * ```
  */
 
-import { type FormatOptions, formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, type FormatOptions, formatTrace } from '../runtime/render.js';
 import { reportOnce } from '../runtime/report.js';
 import type { Trace } from '../runtime/types.js';
 import { fileOutput, streamOutput, type WritableLike } from './outputs.js';
@@ -115,7 +115,7 @@ export interface ConsoleSinkOptions extends QueueOptions {
   stream?: WritableLike;
   /** Options of the default rendering (`formatTrace` from `stepmark`); `color` defaults to `stream.isTTY`. */
   format?: FormatOptions;
-  /** Turns a trace into text, replacing `formatTrace`. */
+  /** Turns a trace into text, replacing `formatTrace`; print recorded strings through `escapeForTerminal` (from `stepmark`). */
   render?: (trace: Trace) => string;
 }
 
@@ -140,7 +140,7 @@ export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
     textTarget(
       streamOutput(stream, 'console'),
       format,
-      (err) => `stepmark: trace not printable: ${String(err)}\n`,
+      (err) => `stepmark: trace not printable: ${escapeForTerminal(String(err))}\n`,
     ),
     options,
   );

@@ -22,7 +22,7 @@
  * ```
  */
 
-import { depthMark, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
+import { depthMark, escapeForTerminal as esc, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
 
 export { formatTrace, type SpanTreeEntry, spanTreeEntries } from '../runtime/render.js';
@@ -126,10 +126,10 @@ export interface SpanTreeOptions {
 export function renderSpanTree(input: TraceLike, options: SpanTreeOptions = {}): string {
   return spanTreeEntries(asTrace(input))
     .map(({ span: s, depth }) => {
-      let line = `${'  '.repeat(Math.min(depth, MAX_TREE_INDENT))}${depthMark(depth)}${s.name}`;
-      if (s.entity_id !== undefined) line += ` [${s.entity_id}]`;
-      if (options.locations && s.location) line += ` @${s.location}`;
-      if (s.status === 'error') line += ` !error${s.error ? `: ${s.error}` : ''}`;
+      let line = `${'  '.repeat(Math.min(depth, MAX_TREE_INDENT))}${depthMark(depth)}${esc(s.name)}`;
+      if (s.entity_id !== undefined) line += ` [${esc(s.entity_id)}]`;
+      if (options.locations && s.location) line += ` @${esc(s.location)}`;
+      if (s.status === 'error') line += ` !error${s.error ? `: ${esc(s.error)}` : ''}`;
       if (s.status === 'unfinished') line += ' (unfinished)';
       else if (options.durations && s.duration_ms !== undefined) line += ` ${s.duration_ms}ms`;
       return line;
@@ -170,9 +170,10 @@ export function renderJourneys(input: TraceLike, options: JourneyOptions = {}): 
   const lines: string[] = [];
   for (const id of Object.keys(trace.entities)) {
     const e = trace.entities[id]!;
-    lines.push(`${id}${e.kind ? ` (${e.kind})` : ''}: ${journeySteps(e.events, options).join(' → ')}`);
+    const steps = journeySteps(e.events, options).map((step) => esc(step));
+    lines.push(`${esc(id)}${e.kind ? ` (${esc(e.kind)})` : ''}: ${steps.join(' → ')}`);
   }
-  const loose = journeySteps(trace.events, options);
+  const loose = journeySteps(trace.events, options).map((step) => esc(step));
   if (loose.length) lines.push(`(events): ${loose.join(' → ')}`);
   return lines.join('\n');
 }
@@ -285,8 +286,12 @@ export const stepmarkMatchers = {
       pass,
       message: () =>
         actual === undefined
-          ? `expected trace to have entity ${entityId}; entities: ${Object.keys(trace.entities).join(', ') || '(none)'}`
-          : `expected entity ${entityId} ${pass ? 'not ' : ''}to have journey\n  ${steps.join(' → ')}\nreceived\n  ${actual.join(' → ')}`,
+          ? `expected trace to have entity ${esc(entityId)}; entities: ${
+              Object.keys(trace.entities)
+                .map((id) => esc(id))
+                .join(', ') || '(none)'
+            }`
+          : `expected entity ${esc(entityId)} ${pass ? 'not ' : ''}to have journey\n  ${steps.join(' → ')}\nreceived\n  ${actual.map((step) => esc(step)).join(' → ')}`,
     };
   },
   /** The trace has a span named `name` whose fields include `fields` (e.g. `{ status: 'error' }`). */
@@ -313,7 +318,7 @@ export const stepmarkMatchers = {
     return {
       pass,
       message: () =>
-        `expected trace ${pass ? 'not ' : ''}to have span ${name}${keys.length ? ` with ${JSON.stringify(fields)}` : ''}\n\nspans:\n${trace.spans.map((s) => `  ${JSON.stringify(s)}`).join('\n')}`,
+        `expected trace ${pass ? 'not ' : ''}to have span ${name}${keys.length ? ` with ${JSON.stringify(fields)}` : ''}\n\nspans:\n${trace.spans.map((s) => `  ${esc(JSON.stringify(s))}`).join('\n')}`,
     };
   },
 };

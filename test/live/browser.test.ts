@@ -271,6 +271,7 @@ describe('live viewer in chromium', () => {
       spans: deep,
       dropped: 3,
       dropped_spans: 7,
+      dropped_entities: 11,
     });
     // Written by the real command, opened from disk with the network off.
     const ndjson = join(out, 'offline.ndjson');
@@ -303,6 +304,7 @@ describe('live viewer in chromium', () => {
     expect(await page.locator('#detail .warn').allTextContents()).toEqual([
       '3 events were dropped by the recorder (maxEvents).',
       '7 spans were not recorded (maxSpans).',
+      '11 calls for entities beyond maxEntities were not recorded.',
     ]);
     expect(await page.locator('.timeline .span-row:not(.axis-row)').nth(1499).textContent()).toMatch(
       /^↳1499 walk/,

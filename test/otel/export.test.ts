@@ -311,18 +311,20 @@ describe('export details', () => {
     expect(parentId(byName(two, 'B'))).toBe(byName(two, 'A').spanContext().spanId);
   });
 
-  it('a trace cut by maxEvents/maxSpans says so on its top-level spans', async () => {
+  it('a trace cut by maxEvents/maxSpans/maxEntities says so on its top-level spans', async () => {
     const { trace: t } = await stepmark.capture(
       () => {
         for (let i = 0; i < 3; i++) stepmark.enter()();
+        for (let i = 0; i < 3; i++) stepmark.track(`order_${i}`);
       },
-      { maxEvents: 2, maxSpans: 2 },
+      { maxEvents: 2, maxSpans: 2, maxEntities: 1 },
     );
     exportTrace(t, { tracer });
     const top = exporter.getFinishedSpans()[0]!;
     expect(top.attributes).toMatchObject({
       'stepmark.dropped_events': t.dropped,
       'stepmark.dropped_spans': 1,
+      'stepmark.dropped_entities': 2,
     });
     expect(t.dropped).toBeGreaterThan(0);
   });

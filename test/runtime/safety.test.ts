@@ -179,7 +179,8 @@ describe('safe meta', () => {
     expect(m.deep.d.d.d.d).toBe('[Object]');
     expect(Object.keys(m.wide)).toHaveLength(11);
     expect(m.wide['[more]']).toBe('190 more keys');
-    expect(m.long).toHaveLength(100 + '…[4900 more]'.length);
+    expect(m.long).toHaveLength(100); // the cut mark included
+    expect(m.long).toMatch(/^x+…\[\d+ more\]$/);
     expect(m.bigArray.length).toBeLessThanOrEqual(11);
     expect(JSON.stringify(m).length).toBeLessThan(3000);
     // defaults keep a huge value bounded too
