@@ -55,13 +55,9 @@ export async function build(lib, route, instrument) {
   let out;
   switch (route) {
     case 'babel':
-      out = buildEachFile(lib, lib.source ?? lib.entry, (code, file) =>
-        babelFile(lib, code, file, instrument),
-      );
-      break;
     case 'typescript':
       out = buildEachFile(lib, lib.source ?? lib.entry, (code, file) =>
-        typescriptFile(lib, code, file, instrument),
+        compileFile(route, code, file, lib.format, instrument ? pluginOptions(lib) : null),
       );
       break;
     case 'esbuild':
@@ -86,34 +82,34 @@ function buildEachFile(lib, entry, compile) {
   return { files, entry: entry.replace(/\.ts$/, '.js') };
 }
 
-function babelFile(lib, code, filename, instrument) {
-  const babel = require('@babel/core');
-  const result = babel.transformSync(code, {
-    filename,
-    babelrc: false,
-    configFile: false,
-    // CommonJS stays a script: sloppy mode is part of what lodash's code relies on
-    sourceType: lib.format === 'esm' ? 'module' : 'script',
-    presets: filename.endsWith('.ts') ? [require.resolve('@babel/preset-typescript')] : [],
-    plugins: instrument ? [[require.resolve('stepmark/babel-plugin'), pluginOptions(lib)]] : [],
-    sourceMaps: false,
-  });
-  return result.code;
-}
-
-function typescriptFile(lib, code, filename, instrument) {
+/**
+ * Compiles one file through a per-file route (`babel` or `typescript`), keeping its module
+ * format, with the stepmark plugin configured by `options`, or without it (`null`).
+ */
+export function compileFile(route, code, filename, format, options) {
+  if (route === 'babel') {
+    return require('@babel/core').transformSync(code, {
+      filename,
+      babelrc: false,
+      configFile: false,
+      // CommonJS stays a script: sloppy mode is part of what lodash's code relies on
+      sourceType: format === 'esm' ? 'module' : 'script',
+      presets: /\.tsx?$/.test(filename) ? [require.resolve('@babel/preset-typescript')] : [],
+      plugins: options ? [[require.resolve('stepmark/babel-plugin'), options]] : [],
+      sourceMaps: false,
+    }).code;
+  }
   const ts = require('typescript');
   const transformer = require('stepmark/transformer').default;
-  const out = ts.transpileModule(code, {
+  return ts.transpileModule(code, {
     fileName: filename,
     compilerOptions: {
       allowJs: true,
-      module: lib.format === 'esm' ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS,
+      module: format === 'esm' ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS,
       target: ts.ScriptTarget.ES2022,
     },
-    transformers: instrument ? { before: [transformer(undefined, pluginOptions(lib), { ts })] } : undefined,
-  });
-  return out.outputText;
+    transformers: options ? { before: [transformer(undefined, options, { ts })] } : undefined,
+  }).outputText;
 }
 
 async function esbuildBundle(lib, instrument) {
@@ -155,11 +151,11 @@ export function writeBuild(dir, lib, built) {
 }
 
 /**
- * Lets built code under OUTPUT import `stepmark` (and so `stepmark/runtime`): the package.json of
+ * Lets built code under `dir` import `stepmark` (and so `stepmark/runtime`): the package.json of
  * each build hides the repository's own, through which the package would find itself.
  */
-export function linkRuntime() {
-  const link = join(OUTPUT, 'node_modules', 'stepmark');
+export function linkRuntime(dir = OUTPUT) {
+  const link = join(dir, 'node_modules', 'stepmark');
   if (existsSync(join(link, 'package.json'))) return;
   mkdirSync(dirname(link), { recursive: true });
   rmSync(link, { force: true }); // a link left dangling by a moved checkout
