@@ -7,7 +7,7 @@
 //   esbuild     one esbuild bundle of the library (the Vite plugin runs the same transform)
 //   typescript  TypeScript 6's transpileModule on each file, the transformer as a `before` transformer
 //   register    no build: a copy of the published files, which Node instruments as it loads them
-//               (`--import stepmark/register`, see runner options in differential.ts)
+//               (`--import stepmark/register` with STEPMARK_OPTIONS, see differential.ts)
 //
 // The build routes compile the library's TypeScript source where the table names one (zod).
 // A per-file build is a tree of files mirroring the package (TypeScript files renamed to .js), so
@@ -25,7 +25,6 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { moduleFiles, packageDir, packageVersion, REPO_ROOT } from './libraries.mjs';
 
 const require = createRequire(import.meta.url);
@@ -47,29 +46,22 @@ export function pluginOptions(lib) {
 
 /**
  * One build: `files` maps paths relative to the output root to their code; `entry` is the path
- * a workload loads. `ms` is the time the compiler took (for `register`, 0: the work happens at
- * load time, see bench/libraries.bench.mjs).
+ * a workload loads. (`register` builds nothing: it copies the published files.)
  */
 export async function build(lib, route, instrument) {
-  const t0 = performance.now();
-  let out;
   switch (route) {
     case 'babel':
     case 'typescript':
-      out = buildEachFile(lib, lib.source ?? lib.entry, (code, file) =>
+      return buildEachFile(lib, lib.source ?? lib.entry, (code, file) =>
         compileFile(route, code, file, lib.format, instrument ? pluginOptions(lib) : null),
       );
-      break;
     case 'esbuild':
-      out = await esbuildBundle(lib, instrument);
-      break;
+      return esbuildBundle(lib, instrument);
     case 'register':
-      out = buildEachFile(lib, lib.entry, (code) => code);
-      break;
+      return buildEachFile(lib, lib.entry, (code) => code);
     default:
       throw new Error(`unknown route ${route}`);
   }
-  return { ...out, ms: route === 'register' ? 0 : performance.now() - t0 };
 }
 
 function buildEachFile(lib, entry, compile) {

@@ -54,12 +54,9 @@ for (const suite of suites) {
       continue;
     }
     const started = Date.now();
-    runs[route] = {
-      ...(suite.runner === 'node' ? await runNode(suite, route) : runVitest(suite, route)),
-      seconds: 0,
-    };
-    runs[route].seconds = Math.round((Date.now() - started) / 1000);
-    const r = runs[route];
+    const result = suite.runner === 'node' ? await runNode(suite, route) : runVitest(suite, route);
+    const r = { ...result, seconds: Math.round((Date.now() - started) / 1000) };
+    runs[route] = r;
     console.log(
       `${suite.name} ${route}: ${r.passed}/${r.total} passed` +
         (route === 'baseline' ? '' : `, ${r.frames} functions instrumented`) +
@@ -170,9 +167,11 @@ function runVitest(suite, route) {
   const framesFile = `${report}.frames`;
   rmSync(report, { force: true });
   rmSync(framesFile, { force: true });
+  // This Node (not whichever `node` is first on PATH), for Vitest and the workers it forks
   spawnSync(
-    join(REPO_ROOT, 'node_modules/.bin/vitest'),
+    process.execPath,
     [
+      join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'),
       'run',
       '--config',
       join(REPO_ROOT, 'test/libraries/own/vitest.config.mjs'),
@@ -250,6 +249,15 @@ function setup(spec) {
   const tar = execFileSync('git', ['-C', clone, 'archive', '--format=tar', commit], { maxBuffer: 1 << 30 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   writeFileSync(join(dir, '.stepmark-revision'), `${commit}\n`);
+  // Git submodules are not part of an archive: give each empty one that the root tsconfig.json
+  // references a tsconfig of its own, or Vite's TypeScript transform fails on every file (date-fns).
+  const tsconfig = join(dir, 'tsconfig.json');
+  if (existsSync(tsconfig) && existsSync(join(dir, '.gitmodules'))) {
+    for (const ref of JSON.parse(readFileSync(tsconfig, 'utf8')).references ?? []) {
+      const stub = join(dir, ref.path, 'tsconfig.json');
+      if (existsSync(join(dir, ref.path)) && !existsSync(stub)) writeFileSync(stub, '{ "files": [] }\n');
+    }
+  }
   // The test dependencies go to a folder of their own, linked as the clone's node_modules, so that
   // the clone's package.json (and its package manager) is never involved.
   const deps = join(REPOS, '.deps', name);

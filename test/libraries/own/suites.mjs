@@ -17,6 +17,7 @@ export const REPOS = join(REPO_ROOT, 'test/libraries/repos');
  * @property {string[]} [include]  Vitest: the test files
  * @property {string[]} [exclude]  Vitest: test files left out, with the reason in a comment
  * @property {boolean} [globals]   Vitest: the suite uses global `describe`/`it`
+ * @property {boolean} [isolate]   Vitest: false where the suite's own configuration runs its files in one module graph
  * @property {string[]} devDependencies  what its tests import besides Vitest, installed by --setup
  *   (the version range from the repository's package.json, unless given here)
  */
@@ -49,6 +50,7 @@ export const SUITES = [
     tests: ['**/test.ts', '_lib/test/**'],
     include: ['src/**/test.ts'],
     exclude: [],
+    isolate: false,
     devDependencies: ['@date-fns/tz@1', '@date-fns/utc@2', 'sinon', 'fp-ts', 'js-fns', 'lodash'],
   },
 ];

@@ -53,6 +53,7 @@ export default defineConfig({
     include: suite.include,
     exclude: ['**/node_modules/**', ...(suite.exclude ?? [])],
     globals: suite.globals ?? false,
+    isolate: suite.isolate ?? true,
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
