@@ -126,7 +126,8 @@ async function esbuildBundle(lib, instrument) {
 
 /**
  * Writes a build under `dir` (replacing what was there), with a package.json that gives `.js`
- * files the library's module format. Returns the absolute path of the entry.
+ * files the library's module format (and hides this repository's `"type": "module"`). Returns
+ * the absolute path of the entry.
  */
 export function writeBuild(dir, lib, built) {
   rmSync(dir, { recursive: true, force: true });
@@ -135,10 +136,10 @@ export function writeBuild(dir, lib, built) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, code);
   }
-  writeFileSync(
-    join(dir, 'package.json'),
-    `${JSON.stringify({ private: true, type: lib.format === 'esm' ? 'module' : 'commonjs' })}\n`,
-  );
+  // As the packages say it: ES module packages declare `"type": "module"`; CommonJS ones (lodash,
+  // rxjs) declare no type, so Node finds the format of their `.js` files itself.
+  const type = lib.format === 'esm' ? { type: 'module' } : {};
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ private: true, ...type })}\n`);
   return join(dir, built.entry);
 }
 
