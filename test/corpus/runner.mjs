@@ -7,53 +7,10 @@
 // Each run imports its own file (a fresh module instance), inside the trace when traced, so
 // module-level code and explicit calls at module level are part of what is compared.
 import { pathToFileURL } from 'node:url';
+import { describe } from './describe.mjs';
 
 const { runs } = JSON.parse(process.argv[2]);
 const stepmark = await import('stepmark');
-
-/** A JSON-able description of any value, so results can be compared across processes. */
-function describe(value, seen = new Set()) {
-  switch (typeof value) {
-    case 'undefined':
-      return { undefined: true };
-    case 'number':
-      if (Number.isNaN(value)) return { number: 'NaN' };
-      if (!Number.isFinite(value)) return { number: String(value) };
-      if (Object.is(value, -0)) return { number: '-0' };
-      return value;
-    case 'bigint':
-      return { bigint: String(value) };
-    case 'symbol':
-      return { symbol: value.description };
-    case 'function':
-      return { function: value.name, length: value.length };
-    case 'string':
-    case 'boolean':
-      return value;
-  }
-  if (value === null) return null;
-  if (seen.has(value)) return { circular: true };
-  seen.add(value);
-  try {
-    if (value instanceof Error) {
-      const own = {};
-      for (const k of Object.keys(value)) if (k !== 'stepmarkTrace') own[k] = describe(value[k], seen);
-      return { error: value.name, message: value.message, class: value.constructor?.name, own };
-    }
-    if (Array.isArray(value)) return value.map((v) => describe(v, seen));
-    if (value instanceof Map)
-      return { map: [...value].map(([k, v]) => [describe(k, seen), describe(v, seen)]) };
-    if (value instanceof Set) return { set: [...value].map((v) => describe(v, seen)) };
-    if (typeof value.then === 'function') return { thenable: true };
-    const out = {};
-    for (const k of Object.keys(value)) out[k] = describe(value[k], seen);
-    const proto = Object.getPrototypeOf(value);
-    const cls = proto === null ? 'null' : proto === Object.prototype ? undefined : proto.constructor?.name;
-    return cls === undefined ? out : { class: cls, fields: out };
-  } finally {
-    seen.delete(value);
-  }
-}
 
 const unhandled = [];
 process.on('unhandledRejection', (reason) => unhandled.push(describe(reason)));
