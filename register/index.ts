@@ -67,6 +67,9 @@ const FORMATS: ReadonlySet<string> = new Set([
   'commonjs-typescript',
 ]);
 
+/** Extensions whose files Node may load with no `format` decided yet (see instrumentLoaded). */
+const UNTYPED_SOURCE = /\.(?:[cm]?js|jsx)(?:[?#].*)?$/;
+
 interface LoadResult {
   format?: string | null;
   source?: string | ArrayBuffer | ArrayBufferView | null;
@@ -91,7 +94,11 @@ function instrumentLoaded(
   stats: RegisterStats | undefined,
   onCatalog: (catalog: FileCatalog) => void,
 ): LoadResult {
-  if (!url.startsWith('file:') || !FORMATS.has(result.format ?? '') || result.source == null) return result;
+  if (!url.startsWith('file:') || result.source == null) return result;
+  // Node 24's hooks leave `format` unset for a `.js` file whose package.json has no "type" (most
+  // CommonJS packages): the CommonJS loader decides later. Such a file is instrumented too.
+  const format = result.format ?? (UNTYPED_SOURCE.test(url) ? 'commonjs' : '');
+  if (!FORMATS.has(format)) return result;
   const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats, onCatalog);
   return out === undefined ? result : { ...result, source: out };
 }
