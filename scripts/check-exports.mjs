@@ -9,6 +9,8 @@ const subpath = {
   'runtime/abi': './runtime',
   'testing/index': './testing',
   'testing/vitest': './testing/vitest',
+  'testing/reporter': './testing/reporter',
+  'testing/collect': './testing/collect',
   'babel-plugin/index': './babel-plugin',
   'transformer/index': './transformer',
   'esbuild-plugin/index': './esbuild-plugin',

@@ -4,6 +4,8 @@ export const entries = {
   'runtime/abi': 'runtime/abi.ts', //              stepmark/runtime (ABI for build plugins)
   'testing/index': 'testing/index.ts', //          stepmark/testing
   'testing/vitest': 'testing/vitest.ts', //        stepmark/testing/vitest (registers the matchers)
+  'testing/reporter': 'testing/reporter.ts', //    stepmark/testing/reporter (decision coverage of a test run)
+  'testing/collect': 'testing/collect.ts', //      stepmark/testing/collect (its worker half, a setup file)
   'babel-plugin/index': 'babel-plugin/index.ts', // stepmark/babel-plugin
   'transformer/index': 'transformer/index.ts', //   stepmark/transformer
   'esbuild-plugin/index': 'esbuild-plugin/index.ts', // stepmark/esbuild-plugin
