@@ -228,16 +228,19 @@ const where = (s: CatalogSite) => `${s.file}:${s.line}:${s.column}`;
 /**
  * Each site of `sites` against a tally. A function or `enter` site counts the spans with its
  * name at its location, and those with its name at no site's location (no location, another
- * build); a step or record site the events at its stage with one of its literal actions, or, when
- * its action is computed (`dynamic`), with any action.
+ * build); a step or record site the events at its stage with one of its literal actions and, when
+ * its action is computed (`dynamic`), those with an action no site of that stage writes literally.
  */
 export function siteCoverage(sites: readonly CatalogSite[], tally: Tally): SiteCoverage[] {
   const located = new Map<string, Set<string>>();
+  const literals = new Map<string, Set<string>>();
   for (const s of sites) {
-    if (s.kind === 'step' || s.kind === 'record') continue;
-    let set = located.get(s.name);
-    if (set === undefined) located.set(s.name, (set = new Set()));
-    set.add(where(s));
+    const isCall = s.kind === 'step' || s.kind === 'record';
+    const map = isCall ? literals : located;
+    let set = map.get(s.name);
+    if (set === undefined) map.set(s.name, (set = new Set()));
+    if (isCall) for (const a of s.actions ?? []) set.add(a);
+    else set.add(where(s));
   }
   return sites.map((site): SiteCoverage => {
     if (site.kind === 'step' || site.kind === 'record') {
@@ -248,7 +251,8 @@ export function siteCoverage(sites: readonly CatalogSite[], tally: Tally): SiteC
       });
       let count = actions.reduce((n, a) => n + a.count, 0);
       if (site.dynamic === true) {
-        const literal = new Set(site.actions ?? []);
+        // Computed actions: what was recorded at this stage that no site of the stage writes literally.
+        const literal = literals.get(site.name)!;
         for (const [action, n] of seen) if (!literal.has(action)) count += n;
       }
       return { site, reached: count > 0, count, actions };
