@@ -231,17 +231,19 @@ export function reportMain(): void {
     grid.append(head);
     let drawn = 0;
     let changes = 0;
+    const path: HTMLElement[] = []; // the last row drawn at each depth
     for (const row of rows) {
       if (drawn >= MAX_ROWS) break;
       drawn++;
       if (row.op === 'section') {
+        path.length = 0;
         const r = el('div', 'drow section ' + (row.section === 'entity' ? 'entity-' + row.op : ''));
         r.append(sectionTitle(row));
         grid.append(r);
         if (row.section === 'entity' && row.a && row.b) {
           const e = el('div', 'drow ' + (row.changed.length ? 'changed' : 'same') + ' entity-row');
           e.append(cell(row.a, row.b, row), cell(row.b, row.a, row));
-          if (row.changed.length) changes++;
+          if (row.changed.length) e.dataset.change = String(changes++);
           grid.append(e);
         }
         continue;
@@ -249,7 +251,11 @@ export function reportMain(): void {
       const r = el('div', 'drow ' + row.op);
       if (row.op !== 'same') {
         r.dataset.change = String(changes++);
+        // The spans a changed span is nested in stay in view with "changes only".
+        for (let d = 0; d < Math.min(row.depth, path.length); d++) path[d]!.classList.add('ctx');
       }
+      path.length = row.depth;
+      path.push(r);
       r.append(cell(row.a, row.b, row), cell(row.b, row.a, row));
       grid.append(r);
     }
@@ -260,23 +266,17 @@ export function reportMain(): void {
       );
   }
 
-  /** Scrolls to the next (or previous) changed row below (above) the top of the view. */
+  let current = -1;
+  /** Marks the next (or previous) changed row and scrolls it into view. */
   function jump(dir: number): void {
     const list = Array.prototype.slice.call(report.querySelectorAll('.drow[data-change]')) as HTMLElement[];
     if (!list.length) return;
-    const top = report.getBoundingClientRect().top + 4;
-    let target: HTMLElement | undefined;
-    if (dir > 0) target = list.find((r) => r.getBoundingClientRect().top > top + 1);
-    else
-      target = list
-        .slice()
-        .reverse()
-        .find((r) => r.getBoundingClientRect().top < top - 1);
-    if (!target) target = dir > 0 ? list[0] : list[list.length - 1];
+    current = current < 0 ? (dir > 0 ? 0 : list.length - 1) : (current + dir + list.length) % list.length;
     for (const r of report.querySelectorAll('.drow.current')) r.classList.remove('current');
-    target!.classList.add('current');
-    byId('count').textContent = 'change ' + (list.indexOf(target!) + 1) + ' of ' + list.length;
-    target!.scrollIntoView({ block: 'start' });
+    const target = list[current]!;
+    target.classList.add('current');
+    target.scrollIntoView({ block: 'center' });
+    byId('count').textContent = 'change ' + (current + 1) + ' of ' + list.length;
   }
 
   // ---- coverage -------------------------------------------------------------------------

@@ -28,7 +28,7 @@ header button{padding:3px 10px;border:1px solid var(--line);border-radius:4px;ba
 .hl{background:var(--hit);border-radius:2px;font-weight:600}
 .cell .badge{margin-left:6px}.cell .meta{margin-left:10px}.kv+.kv{margin-left:8px}
 .cell .err{color:var(--err);margin-left:8px}.cell .dur{margin-left:8px}
-.only .drow.same:not(.entity-row){display:none}
+.only .drow.same:not(.entity-row):not(.ctx){display:none}
 .cov-head{display:flex;gap:12px;align-items:center;text-transform:none;letter-spacing:0;color:var(--fg)}
 .cov-head .file{font-family:ui-monospace,monospace;font-weight:600}.cov-head .pct{color:var(--mut);font-weight:400}
 .meter{display:inline-block;width:120px;height:8px;border-radius:4px;background:var(--chip);overflow:hidden}
