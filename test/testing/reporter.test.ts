@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { stepmark as stepmarkPlugin } from 'stepmark/esbuild-plugin';
 import type { CoverageReport } from 'stepmark/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StepmarkCoverageReporter } from 'stepmark/testing/reporter';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
 
 const require = createRequire(import.meta.url);
@@ -187,4 +188,46 @@ export default defineConfig({
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'out'))).toBe(false);
   }, 60_000);
+
+  it('as Jest calls it: getLastError fails the run under min; bad options are a TypeError', async () => {
+    const dir = await project('in-process');
+    const saved = process.env.STEPMARK_COVERAGE_DIR;
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const reporter = new StepmarkCoverageReporter(
+        { rootDir: dir },
+        { catalog: 'dist/catalog.json', min: 50 },
+        {},
+      );
+      const workers = process.env.STEPMARK_COVERAGE_DIR!;
+      expect(workers).toMatch(/stepmark-coverage-/);
+      reporter.onRunStart();
+      // What a worker's stepmark/testing/collect appends: one line per trace ended.
+      writeFileSync(
+        join(workers, '1.ndjson'),
+        `${JSON.stringify({ traces: 1, spans: [['validate', 'src/orders.ts:4:8', 1]], events: [['validate', 'ok', 1]] })}\n{"trac`,
+      );
+      reporter.onRunComplete();
+      expect(reporter.getLastError()?.message).toBe('stepmark decision coverage is below the minimum of 50%');
+      expect(reporter.report?.summary.decisions).toEqual({ reached: 1, total: 5, percent: 20 });
+      const printed = out.mock.calls.map((c) => String(c[0])).join('');
+      expect(printed).toContain('decision coverage · 1 trace · decisions 1/5 20.0%');
+      expect(printed).toContain('(1 unreadable line of worker counts skipped)');
+      // A new run (watch mode) starts from nothing.
+      reporter.onRunStart();
+      reporter.onRunComplete();
+      expect(out.mock.calls.map((c) => String(c[0])).join('')).toContain('no traces were collected');
+    } finally {
+      out.mockRestore();
+      if (saved === undefined) delete process.env.STEPMARK_COVERAGE_DIR;
+      else process.env.STEPMARK_COVERAGE_DIR = saved;
+    }
+    expect(() => new StepmarkCoverageReporter({})).toThrow(/`catalog` .* is required/);
+    expect(() => new StepmarkCoverageReporter({ catalog: 'x.json', min: 120 })).toThrow(
+      /`min` must be a percentage/,
+    );
+    expect(() => new StepmarkCoverageReporter({ catalog: 'x.json', mni: 80 })).toThrow(
+      /unknown option "mni"/,
+    );
+  });
 });
