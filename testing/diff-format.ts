@@ -157,7 +157,7 @@ const SHORT = 60;
 /** JSON-like text of a meta value, every string escaped for a terminal (simple strings unquoted). */
 function valueText(v: JsonValue | undefined): string {
   if (v === undefined) return '∅';
-  if (typeof v === 'string' && /^[\w.@:/-]+$/.test(v)) return v;
+  if (typeof v === 'string') return /^[\w.@:/-]+$/.test(v) ? v : `"${escapeForTerminal(v, true)}"`;
   let text: string;
   try {
     text = JSON.stringify(v) ?? String(v);
@@ -172,15 +172,21 @@ function clip(text: string, max = SHORT): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** The two texts shortened so that where they differ stays in view. */
-function clipPair(x: string, y: string): [string, string] {
-  if (x.length <= SHORT && y.length <= SHORT) return [x, y];
+/** Characters of a name (span, stage, action, entity id) shown. */
+const NAME = 200;
+
+/** The two texts shortened to `max` so that where they differ stays in view. */
+function clipPair(x: string, y: string, max = SHORT): [string, string] {
+  if (x.length <= max && y.length <= max) return [x, y];
   let i = 0;
   while (i < x.length && i < y.length && x[i] === y[i]) i++;
-  if (i < SHORT - 10) return [clip(x), clip(y)];
+  if (i < max - 10) return [clip(x, max), clip(y, max)];
   const from = i - 20;
-  return [`…${clip(x.slice(from), SHORT - 1)}`, `…${clip(y.slice(from), SHORT - 1)}`];
+  return [`…${clip(x.slice(from), max - 1)}`, `…${clip(y.slice(from), max - 1)}`];
 }
+
+/** A recorded name as printed: escaped, at most NAME characters. */
+const name = (text: string) => clip(escapeForTerminal(text), NAME);
 
 function metaSegments(
   meta: Record<string, JsonValue> | undefined,
@@ -194,7 +200,7 @@ function metaSegments(
     let text = valueText(meta[key]);
     if (hit && other && Object.hasOwn(other, key)) text = clipPair(text, valueText(other[key]))[0];
     else text = clip(text);
-    out.push([' ', 'plain'], [`${escapeForTerminal(key)}=${text}`, hit ? 'strong' : 'dim']);
+    out.push([' ', 'plain'], [`${name(key)}=${text}`, hit ? 'strong' : 'dim']);
   }
   return out;
 }
@@ -208,7 +214,7 @@ function missingKeys(
   const out: Segment[] = [];
   for (const key of Object.keys(other ?? {})) {
     if (changed.has(`meta:${key}`) && !(meta && Object.hasOwn(meta, key)))
-      out.push([' ', 'plain'], [`${escapeForTerminal(key)}=∅`, 'strong']);
+      out.push([' ', 'plain'], [`${name(key)}=∅`, 'strong']);
   }
   return out;
 }
@@ -216,33 +222,35 @@ function missingKeys(
 function sideSegments(side: DiffSide, other: DiffSide | undefined, changed: ReadonlySet<string>): Segment[] {
   const hit = (f: string): Style => (changed.has(f) ? 'strong' : 'plain');
   if (side.type === 'span') {
-    const out: Segment[] = [[escapeForTerminal(side.name), 'plain']];
-    if (side.entity !== undefined)
-      out.push([' ', 'plain'], [`[${escapeForTerminal(side.entity)}]`, hit('entity')]);
+    const out: Segment[] = [[name(side.name), 'plain']];
+    if (side.entity !== undefined) out.push([' ', 'plain'], [`[${name(side.entity)}]`, hit('entity')]);
     else if (changed.has('entity')) out.push([' ', 'plain'], ['[no entity]', 'strong']);
     if (changed.has('duration') && side.duration !== undefined)
       out.push([' ', 'plain'], [formatMs(side.duration), 'strong']);
     if (side.status === 'error') {
       const style = changed.has('status') || changed.has('error') ? 'strong' : 'plain';
-      out.push([' ', 'plain'], [`✗ ${clip(escapeForTerminal(side.error ?? 'error'), 200)}`, style]);
-    } else if (side.status !== 'ok')
-      out.push([' ', 'plain'], [`(${escapeForTerminal(side.status)})`, hit('status')]);
+      out.push([' ', 'plain'], [`✗ ${name(side.error ?? 'error')}`, style]);
+    } else if (side.status !== 'ok') out.push([' ', 'plain'], [`(${name(side.status)})`, hit('status')]);
     else if (changed.has('status')) out.push([' ', 'plain'], ['(ok)', 'strong']);
     return out;
   }
   const otherMeta = other && other.type !== 'span' ? other.meta : undefined;
   if (side.type === 'event') {
+    const action =
+      changed.has('action') && other?.type === 'event'
+        ? clipPair(escapeForTerminal(side.action), escapeForTerminal(other.action), NAME)[0]
+        : name(side.action);
     return [
-      [escapeForTerminal(side.stage), 'plain'],
+      [name(side.stage), 'plain'],
       [' → ', 'dim'],
-      [escapeForTerminal(side.action), hit('action')],
+      [action, hit('action')],
       ...metaSegments(side.meta, otherMeta, changed),
       ...missingKeys(side.meta, otherMeta, changed),
     ];
   }
   return [
-    [escapeForTerminal(side.id), 'plain'],
-    ...(side.kind !== undefined ? ([[` (${escapeForTerminal(side.kind)})`, hit('kind')]] as Segment[]) : []),
+    [name(side.id), 'plain'],
+    ...(side.kind !== undefined ? ([[` (${name(side.kind)})`, hit('kind')]] as Segment[]) : []),
     ...metaSegments(side.meta, otherMeta, changed),
     ...missingKeys(side.meta, otherMeta, changed),
   ];
@@ -253,23 +261,20 @@ function sectionTitle(line: DiffLine): string {
   if (line.section === 'events') return 'events without an entity';
   const a = line.a?.type === 'entity' ? line.a : undefined;
   const b = line.b?.type === 'entity' ? line.b : undefined;
-  const ids =
-    a && b && a.id !== b.id
-      ? `${escapeForTerminal(a.id)} ⇄ ${escapeForTerminal(b.id)}`
-      : escapeForTerminal((a ?? b)?.id ?? '');
+  const ids = a && b && a.id !== b.id ? `${name(a.id)} ⇄ ${name(b.id)}` : name((a ?? b)?.id ?? '');
   const kind = (a ?? b)?.kind;
   const only = line.op === 'removed' ? ', only in a' : line.op === 'added' ? ', only in b' : '';
-  return `entity ${ids}${kind !== undefined ? ` (${escapeForTerminal(kind)})` : ''}${only}`;
+  return `entity ${ids}${kind !== undefined ? ` (${name(kind)})` : ''}${only}`;
 }
 
 function headerLine(mark: string, label: string, s: TraceSummary): Segment[] {
   const meta = Object.keys(s.meta)
     .slice(0, 8)
-    .map((k) => `${escapeForTerminal(k)}=${clip(valueText(s.meta[k]), 40)}`)
+    .map((k) => `${name(k)}=${clip(valueText(s.meta[k]), 40)}`)
     .join(' ');
   const counts = `${s.spans} span${s.spans === 1 ? '' : 's'}, ${s.events} event${s.events === 1 ? '' : 's'}${s.dropped ? `, ${s.dropped} dropped by the recorder` : ''}`;
   return [
-    [`${mark} ${escapeForTerminal(label)}`, 'plain'],
+    [`${mark} ${name(label)}`, 'plain'],
     [meta ? `  ${meta}` : '', 'dim'],
     [`  (${counts})`, 'dim'],
   ];

@@ -284,6 +284,8 @@ const isSpanEvent = (ev: TraceEvent) => ev.action === 'entered' || ev.action ===
 
 class DiffContext {
   private readonly names = new Interner();
+  /** Signatures of a span's own compared fields, and of a span with its subtree. */
+  private readonly owns = new Interner();
   private readonly sigs = new Interner();
   private readonly ignoreKey: (key: string) => boolean;
   private readonly predicate: ((item: DiffItem) => boolean) | undefined;
@@ -456,7 +458,7 @@ class DiffContext {
       const n = order[i]!;
       const s = n.span;
       const own = `${s.name}\u0000${s.status ?? 'ok'}\u0000${s.status === 'error' ? (s.error ?? '') : ''}\u0000${this.entityKey(s.entity_id, side) ?? ''}`;
-      n.own = this.sigs.id(own);
+      n.own = this.owns.id(own);
       n.sig = this.sigs.id(`${n.own}:${n.children.map((c) => c.sig).join(',')}`);
     }
     return roots;
