@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as stepmark from 'stepmark';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root, stepmark as run } from './run.js';
+import { root, stepmark as run, stepmarkAsync } from './run.js';
 
 const dir = join(root, 'test-output', 'cli-diff');
 const ESC = '\u001b[';
@@ -144,7 +144,7 @@ describe('stepmark diff', () => {
     expect(run(['diff', ok1, ok2, '--no-color'], { env: { FORCE_COLOR: '1' } }).stdout).not.toContain(ESC);
   });
 
-  it('exits 2 on an error, naming the file', () => {
+  it('exits 2 on an error, naming the file', async () => {
     const cases: [string[], RegExp][] = [
       [
         [ok1, join(dir, 'missing.json')],
@@ -176,23 +176,20 @@ describe('stepmark diff', () => {
         /^stepmark diff: .*twice\.ndjson: 2 traces hold entity "order_1" \(request req-order_1, req-order_1\): keep the one to compare/,
       ],
     ];
-    for (const [args, message] of cases) {
-      const r = run(['diff', ...args]);
-      expect(r.stderr, args.join(' ')).toMatch(message);
+    // Usage errors too: the usage follows the message.
+    const usage = /^stepmark diff: .+\n\nUsage: stepmark diff/;
+    cases.push(
+      [[ok1], usage],
+      [['-', '-'], usage],
+      [[ok1, ok2, '--bogus'], usage],
+      [[ok1, ok2, '--slower-by', 'x'], usage],
+    );
+    const results = await Promise.all(cases.map(([args]) => stepmarkAsync(['diff', ...args])));
+    results.forEach((r, i) => {
+      expect(r.stderr, cases[i]![0].join(' ')).toMatch(cases[i]![1]);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-    }
-    for (const args of [
-      [ok1],
-      [ok1, ok2, ok1],
-      ['-', '-'],
-      [ok1, ok2, '--bogus'],
-      [ok1, ok2, '--slower-by', 'x'],
-    ]) {
-      const r = run(['diff', ...args]);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/^stepmark diff: .+\n\nUsage: stepmark diff/);
-    }
+    });
     // A file name is printed escaped like any other text.
     const odd = run(['diff', ok1, join(dir, 'a\u001b[31mb\nc.json')]);
     expect(odd.stderr).toContain('a\\x1b[31mb\\nc.json: cannot read it');
