@@ -166,7 +166,7 @@ export interface SiteCoverage {
   readonly site: CatalogSite;
   /** A span of this function / explicit `enter` ran, or (steps) one of its actions was recorded at this stage. */
   readonly reached: boolean;
-  /** Spans of this function / `enter`; events of this step or record site (its literal actions, or any action of a dynamic one). */
+  /** Spans of this function / `enter`; events of this step or record site (its literal actions, and for a dynamic one the computed ones). */
   readonly count: number;
   /** Steps: each literal action, whether it was recorded and how often. */
   readonly actions?: readonly { readonly action: string; readonly seen: boolean; readonly count: number }[];
@@ -193,11 +193,20 @@ export function newTally(): Tally {
   return { spans: new Map(), events: new Map() };
 }
 
-/** Adds `n` to `tally[key][sub]`. */
+/** Distinct actions kept per stage (locations per span name); more are counted under one key. */
+const MAX_DISTINCT = 10_000;
+/** That key: an action (location) that is none of the kept ones. */
+const OTHER = '\u0000other';
+
+/**
+ * Adds `n` to `map[key][sub]`. Actions computed from data (`step(\`charged ${id}\`)`) would grow
+ * a tally of a day of traces without end: past MAX_DISTINCT per key, new ones count together.
+ */
 export function bump(map: Map<string, Map<string, number>>, key: string, sub: string, n = 1): void {
   let m = map.get(key);
   if (m === undefined) map.set(key, (m = new Map()));
-  m.set(sub, (m.get(sub) ?? 0) + n);
+  const k = m.size >= MAX_DISTINCT && !m.has(sub) ? OTHER : sub;
+  m.set(k, (m.get(k) ?? 0) + n);
 }
 
 /** Counts a trace's spans and events into `tally`; with `entity`, only its events and the spans opened for it. */
