@@ -1,16 +1,25 @@
 #!/usr/bin/env node
 // The `stepmark` command. `stepmark view <file|->…` prints traces (span tree, entity
 // journeys) with the runtime's own renderer; `--html out.html` writes the viewer page with
-// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage.
+// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage. `stepmark diff` (./diff.ts)
+// compares two traces; `stepmark coverage` (./coverage.ts) reports decision coverage.
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
 import { escapeForTerminal, formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
+import { wantColor } from './color.js';
+import { coverageMain } from './coverage.js';
+import { diffMain } from './diff.js';
 import { fdSource, filterTraces, InputError, oneLine, openTraces, type TraceInput } from './input.js';
 
+export { wantColor } from './color.js';
+
 const USAGE = `Usage: stepmark view <file|-> [more files] [options]
+       stepmark diff <a.json> <b.json> [options]          (stepmark diff -h)
+       stepmark coverage --catalog <catalog.json> <file|-> [more files] [options]
+                                                          (stepmark coverage -h)
 
 Prints stepmark traces: the span tree with durations and errors, then each entity's
 journey (stage → action). A file holds one trace (JSON), an array of traces, or one
@@ -45,7 +54,8 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (argv.includes('-v') || argv.includes('--version')) return 'version';
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('missing command');
-  if (command !== 'view') throw new UsageError(`unknown command "${command}" (the command is "view")`);
+  if (command !== 'view')
+    throw new UsageError(`unknown command "${command}" (the commands are "view", "diff" and "coverage")`);
   const args: Args = { files: [], spanEvents: false, meta: true };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -70,15 +80,6 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (args.files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
   if (args.html === '') throw new UsageError('--html needs an output file name');
   return args;
-}
-
-/** Colours: a flag wins; then FORCE_COLOR (as in Node, over NO_COLOR); then NO_COLOR; then "is it a terminal". */
-export function wantColor(flag: boolean | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
-  if (flag !== undefined) return flag;
-  const force = env.FORCE_COLOR;
-  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return isTTY && env.TERM !== 'dumb';
 }
 
 /**
@@ -282,4 +283,16 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
-process.exitCode = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const command = argv[0] === 'diff' ? diffMain : argv[0] === 'coverage' ? coverageMain : undefined;
+if (command !== undefined) {
+  command(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`stepmark ${argv[0]}: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+} else process.exitCode = main(argv);

@@ -10,6 +10,8 @@ const subpath = {
   'testing/index': './testing',
   'testing/vitest': './testing/vitest',
   'testing/jest': './testing/jest',
+  'testing/reporter': './testing/reporter',
+  'testing/collect': './testing/collect',
   'babel-plugin/index': './babel-plugin',
   'transformer/index': './transformer',
   'esbuild-plugin/index': './esbuild-plugin',

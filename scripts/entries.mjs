@@ -5,6 +5,8 @@ export const entries = {
   'testing/index': 'testing/index.ts', //          stepmark/testing
   'testing/vitest': 'testing/vitest.ts', //        stepmark/testing/vitest (registers the matchers)
   'testing/jest': 'testing/jest.ts', //            stepmark/testing/jest (registers the matchers)
+  'testing/reporter': 'testing/reporter.ts', //    stepmark/testing/reporter (decision coverage of a test run)
+  'testing/collect': 'testing/collect.ts', //      stepmark/testing/collect (its worker half, a setup file)
   'babel-plugin/index': 'babel-plugin/index.ts', // stepmark/babel-plugin
   'transformer/index': 'transformer/index.ts', //   stepmark/transformer
   'esbuild-plugin/index': 'esbuild-plugin/index.ts', // stepmark/esbuild-plugin

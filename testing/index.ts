@@ -24,18 +24,36 @@
 
 import { depthMark, escapeForTerminal as esc, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
+import { type DiffOptions, diffTraces } from './diff.js';
+import { formatTraceDiff } from './diff-format.js';
+import { asTrace, type TraceLike } from './trace-like.js';
 
 export { formatTrace, type SpanTreeEntry, spanTreeEntries } from '../runtime/render.js';
 export type { Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 export * from './catalog.js';
+export {
+  type CoverageCounts,
+  type CoverageReport,
+  type CoverageSummary,
+  type DecisionCoverageOptions,
+  decisionCoverage,
+  type FileCoverage,
+  type FormatCoverageReportOptions,
+  formatDecisionCoverage,
+  meetsMinimum,
+  type SiteReport,
+} from './coverage.js';
+export * from './diff.js';
+export {
+  type DiffLine,
+  type DiffSide,
+  diffLines,
+  diffSummary,
+  type FormatDiffOptions,
+  formatTraceDiff,
+} from './diff-format.js';
 
-/** What the helpers accept: a trace, or `capture`'s `{ result, trace }`. */
-export type TraceLike = Trace | { trace: Trace };
-
-function asTrace(t: TraceLike): Trace {
-  if (t && typeof t === 'object' && 'trace' in t && t.trace && typeof t.trace === 'object') return t.trace;
-  return t as Trace;
-}
+export type { TraceLike } from './trace-like.js';
 
 function isTrace(t: unknown): t is Trace {
   return (
@@ -216,7 +234,7 @@ interface MatcherContext {
   isNot?: boolean;
 }
 
-function notATrace(received: unknown): MatcherResult | undefined {
+function notATrace(received: unknown, what = ''): MatcherResult | undefined {
   const t =
     received && typeof received === 'object' && 'trace' in received
       ? (received as { trace: unknown }).trace
@@ -224,7 +242,8 @@ function notATrace(received: unknown): MatcherResult | undefined {
   if (isTrace(t)) return undefined;
   return {
     pass: false,
-    message: () => `expected a stepmark trace (or capture()'s { trace }), received ${typeof received}`,
+    message: () =>
+      `expected a stepmark trace (or capture()'s { trace })${what ? ` ${what}` : ''}, received ${typeof received}`,
   };
 }
 
@@ -321,6 +340,28 @@ export const stepmarkMatchers = {
         `expected trace ${pass ? 'not ' : ''}to have span ${name}${keys.length ? ` with ${JSON.stringify(fields)}` : ''}\n\nspans:\n${trace.spans.map((s) => `  ${esc(JSON.stringify(s))}`).join('\n')}`,
     };
   },
+  /**
+   * The trace is `expected` as {@link diffTraces} compares them (ids, timestamps, durations and
+   * locations do not count; `options` as there). The failure message is the diff, expected (`-`)
+   * against received (`+`).
+   */
+  toMatchTrace(
+    this: MatcherContext,
+    received: unknown,
+    expected: TraceLike,
+    options?: DiffOptions,
+  ): MatcherResult {
+    const bad = notATrace(received) ?? notATrace(expected, 'as the expected value');
+    if (bad) return bad;
+    const diff = diffTraces(expected, received as TraceLike, options);
+    return {
+      pass: diff.equal,
+      message: () =>
+        diff.equal
+          ? 'expected the traces to differ, but nothing that is compared differs (ids, timestamps, durations and locations are not)'
+          : `expected the trace to match\n\n${formatTraceDiff(diff, { labels: ['expected', 'received'] })}`,
+    };
+  },
 };
 
 /**
@@ -332,4 +373,5 @@ export interface StepmarkMatchers<R = unknown> {
   toHaveSpanPath(path: string[]): R;
   toHaveEntityJourney(entityId: string, steps: string[]): R;
   toHaveSpan(name: string, fields?: Partial<TraceSpan>): R;
+  toMatchTrace(expected: TraceLike, options?: DiffOptions): R;
 }

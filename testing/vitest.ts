@@ -33,6 +33,7 @@ declare module 'vitest' {
     toHaveSpanPath(...args: Args<'toHaveSpanPath'>): ResultOn<this>;
     toHaveEntityJourney(...args: Args<'toHaveEntityJourney'>): ResultOn<this>;
     toHaveSpan(...args: Args<'toHaveSpan'>): ResultOn<this>;
+    toMatchTrace(...args: Args<'toMatchTrace'>): ResultOn<this>;
   }
 }
 
