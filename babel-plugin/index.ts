@@ -543,7 +543,7 @@ function decide(
   const container = containerDirective(path, directives);
   if (!wholeFile && container?.type !== 'mark') return { skip: 'not marked' };
   const description = namer.describe(path);
-  if (description.binding.type === 'none' && isTypeScriptHelper(path))
+  if (description.binding.type === 'none' && !path.node.loc && isTypeScriptHelper(path))
     return { skip: 'TypeScript enum/namespace helper' };
   const why = ineligibility(description, options);
   if (why === 'accessor') return { skip: 'getter/setter (option getters: false)' };
@@ -552,9 +552,11 @@ function decide(
 }
 
 /**
- * The function TypeScript compiles an enum or namespace into, when the input was compiled
- * before us: `(function (Color) { … })(Color || (Color = {}))` (tsc) or
- * `var Color = function (Color) { …; return Color; }({})` (Babel). Never user code.
+ * The function TypeScript compiles an enum or namespace into: `(function (Color) { … })(Color ||
+ * (Color = {}))` (tsc) or `var Color = function (Color) { …; return Color; }({})` (Babel). Only
+ * one a compiler wrote in this pass (it has no source location) is skipped: the other plugins
+ * never see those, since TypeScript compiles enums after them. One that is in the input (a
+ * published package compiled by tsc) is instrumented like any callback, as the other plugins do.
  */
 function isTypeScriptHelper(path: FunctionPath): boolean {
   const node = path.node;
@@ -566,13 +568,15 @@ function isTypeScriptHelper(path: FunctionPath): boolean {
   if (!call?.isCallExpression() || p.key !== 'callee' || call.node.arguments.length !== 1) return false;
   const arg = call.node.arguments[0]!;
   if (arg.type === 'LogicalExpression' && arg.operator === '||') {
+    // `N || (N = {})`; Babel names the parameter of a namespace's function `_N`
     const left = arg.left;
-    return (
-      (left.type === 'Identifier' && left.name === param.name) ||
-      (left.type === 'MemberExpression' &&
-        left.property.type === 'Identifier' &&
-        left.property.name === param.name)
-    );
+    const name =
+      left.type === 'Identifier'
+        ? left.name
+        : left.type === 'MemberExpression' && left.property.type === 'Identifier'
+          ? left.property.name
+          : undefined;
+    return name !== undefined && (name === param.name || `_${name}` === param.name);
   }
   const declarator = call.parentPath;
   return (
