@@ -129,6 +129,6 @@ describe('Babel plugin under Jest (babel-jest)', () => {
       expect(message).toMatch(/at checkAll \(src\/order\.ts:19:17\)/);
       // Jest's code frame shows the original source line, not instrumented code
       expect(message).toContain("> 12 |     if (this.total < 0) throw new RangeError('negative total');");
-    }, 60_000);
+    }, 180_000);
   }
 });
