@@ -83,6 +83,11 @@ export interface ResolveOptionsContext {
   host?: string;
   /** Host-specific keys that are not stepmark options and must not be rejected (e.g. ts-patch's `transform`). */
   allow?: readonly string[];
+  /**
+   * Options of this plugin only, which the host validates itself (e.g. the esbuild plugin's
+   * `prescan`): accepted here, and listed with the shared ones when a key is unknown.
+   */
+  hostOptions?: readonly string[];
 }
 
 /**
@@ -96,14 +101,16 @@ export interface ResolveOptionsContext {
 export function resolveOptions(input: unknown, context: ResolveOptionsContext = {}): ResolvedOptions {
   const host = context.host ?? 'stepmark';
   const raw = optionsObject(input, host);
-  const allow = new Set(context.allow ?? []);
+  const hostOptions = context.hostOptions ?? [];
+  const allow = new Set([...(context.allow ?? []), ...hostOptions]);
   for (const key of Object.keys(raw)) {
     if (allow.has(key) || Object.hasOwn(SCHEMA, key)) continue;
-    const guess = closest(key, OPTION_NAMES);
+    const valid = [...OPTION_NAMES, ...hostOptions];
+    const guess = closest(key, valid);
     throw new StepmarkOptionsError(
       key,
       `${host}: Invalid option ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; ` +
-        `valid options are ${OPTION_NAMES.join(', ')}`,
+        `valid options are ${valid.join(', ')}`,
     );
   }
   const value = <K extends keyof StepmarkOptions>(key: K): unknown => raw[key];

@@ -27,7 +27,7 @@ import type { Toolchain } from '../esbuild-plugin/transform/index.js';
 import { type CatalogSite, catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { instrumentFile, loadToolchainSync, type RegisterStats } from './instrument.js';
-import { readRegisterOptions, resolveRegisterOptions } from './options.js';
+import { describeRegisterSources, readRegisterConfig, resolveRegisterOptions } from './options.js';
 
 export { CONFIG_FILE, readRegisterOptions, resolveRegisterOptions } from './options.js';
 
@@ -111,8 +111,19 @@ function install(): void {
   const g = globalThis as unknown as Record<symbol, boolean | undefined>;
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
-  const raw = readRegisterOptions();
-  const options = resolveRegisterOptions(raw);
+  const config = readRegisterConfig();
+  const raw = config.options;
+  const options = resolveRegisterOptions(raw, config);
+  // Both sources set the same option differently: say which one is used, or an edit of the file
+  // that a stale variable overrides would go unnoticed.
+  if (config.replaced.length > 0) {
+    process.stderr.write(
+      `[stepmark] register: STEPMARK_OPTIONS replaces ${config.replaced.map((k) => JSON.stringify(k)).join(', ')} ` +
+        `of ${config.file}\n`,
+    );
+  }
+  if (options.debug)
+    process.stderr.write(`[stepmark] register: options from ${describeRegisterSources(config)}\n`);
   const tools = toolchainFor(options);
   const stats: RegisterStats = { instrumented: 0, unchanged: 0, skipped: 0 };
   // `catalog`: written shortly after the last file loaded and at exit (docs/CATALOG.md)

@@ -93,6 +93,8 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
       paint('bold', `trace${meta}`) +
         paint('dim', ` (${trace.spans.length} spans, ${countEvents(trace)} events${dropped})`),
     );
+    if (trace.spans.length === 0 && !trace.dropped_spans && countEvents(trace) > 0)
+      out.push(paint('dim', `  ${NO_SPANS_HINT}`));
   }
   if (want.has('spans') && trace.spans.length) {
     out.push(paint('bold', 'spans'));
@@ -120,6 +122,14 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Said under the header of a trace with events but no spans: the usual cause is code that was
+ * marked but never instrumented.
+ */
+export const NO_SPANS_HINT =
+  'no spans: no instrumented function ran. Marked code (// @stepmark) needs a stepmark build plugin ' +
+  '(esbuild, Vite, Babel, tsc) or node --import stepmark/register: see "Build plugins" in the stepmark README';
 
 /** Alias of {@link formatTrace}. */
 export const render = formatTrace;

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import stepmarkPlugin from '../../babel-plugin/index.js';
 import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
 import { REPO_ROOT } from '../corpus/harness.js';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
 
 const require = createRequire(import.meta.url);
@@ -69,7 +70,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       expect(out).toContain('__stepmark.enter("f", "src/order.ts:2:1")');
     }
     // Babel resolves the plugin by name, as in a babel.config.json of a project that installed stepmark
-    const project = join(REPO_ROOT, 'test-output/babel-by-name');
+    const project = join(SCRATCH_ROOT, 'babel-by-name');
     mkdirSync(join(project, 'node_modules'), { recursive: true });
     if (!existsSync(join(project, 'node_modules/stepmark')))
       symlinkSync(REPO_ROOT, join(project, 'node_modules/stepmark'), 'dir');
@@ -452,7 +453,7 @@ export function App() {
     expect(passive).toContain('h("button", {');
     expect(passive).toContain('__stepmark.enter("Button", "src/order.ts:4:8")');
 
-    const dir = join(REPO_ROOT, 'test-output', 'babel-jsx');
+    const dir = join(SCRATCH_ROOT, 'babel-jsx');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `app-${Date.now()}.mjs`);
     writeFileSync(file, passive);

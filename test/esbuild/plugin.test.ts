@@ -197,7 +197,18 @@ export const h = (tag: unknown, props: unknown, ...children: unknown[]) => ({ ta
       'src/main.ts': `export { fromLib } from 'lib';\n`,
     });
     expect((await bundle(dir, 'src/main.ts')).code).not.toContain('__stepmark');
-    expect((await bundle(dir, 'src/main.ts', { include: ['**/*.js'] })).code).not.toContain('__stepmark');
+    // a pattern that does not name node_modules selects nothing there, and says so
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      expect((await bundle(dir, 'src/main.ts', { include: ['**/*.js'] })).code).not.toContain('__stepmark');
+    } finally {
+      write.mockRestore();
+    }
+    expect(lines).toEqual([expect.stringContaining('include ["**/*.js"] matched no file of this build')]);
     expect((await bundle(dir, 'src/main.ts', { include: ['node_modules/lib/**'] })).code).toContain(
       '__stepmark.enter("fromLib"',
     );

@@ -9,6 +9,7 @@ import {
 import * as stepmark from 'stepmark';
 import { enableOtel, exportTrace, otelOnEnd, otelSink, traceContextMeta } from 'stepmark/otel';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { captureWarnings } from '../support/warnings.js';
 import { place } from './app.js';
 
 const exporter = new InMemorySpanExporter();
@@ -243,17 +244,11 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
         throw new Error('tracer broken');
       },
     } as unknown as typeof tracer;
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
+    const warnings = await captureWarnings(async () => {
       const onEnd = otelOnEnd({ tracer: broken });
       await expect(stepmark.run(() => place({ id: 'o', total: 1 }), { onEnd })).resolves.toBe('placed');
       await stepmark.run(() => place({ id: 'o', total: 1 }), { onEnd });
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
     expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('tracer broken')]);
   });
 });

@@ -109,11 +109,31 @@ describe('stepmark/register', { retry: 1 }, () => {
       writeFileSync(config, JSON.stringify({ include: ['unmarked.js'], locations: false, root: APP }));
       const r = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], { STEPMARK_CONFIG: config });
       expect(r.json().spans).toEqual([['helper', null]]);
+      expect(r.stderr).toBe('');
       const both = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
         STEPMARK_CONFIG: config,
         STEPMARK_OPTIONS: '{"locations": true}',
       });
       expect(both.json().spans).toEqual([['helper', 'unmarked.js:1:8']]);
+      // both set `locations`, differently: it says which one it used
+      expect(both.stderr).toBe(`[stepmark] register: STEPMARK_OPTIONS replaces "locations" of ${config}\n`);
+      // under debug, where the options came from
+      const debug = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
+        STEPMARK_CONFIG: config,
+        STEPMARK_OPTIONS: '{"debug": true}',
+      });
+      expect(debug.stderr).toContain(`[stepmark] register: options from ${config} and STEPMARK_OPTIONS\n`);
+      // an error names the source the offending option was set in
+      writeFileSync(config, JSON.stringify({ include: ['unmarked.js'], getter: true }));
+      const bad = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
+        STEPMARK_CONFIG: config,
+        STEPMARK_OPTIONS: '{"locations": true}',
+      });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(
+        `stepmark/register (options from ${config} and STEPMARK_OPTIONS): Invalid option "getter" (did you mean "getters"?)`,
+      );
+      expect(bad.stderr).toContain(`(set in ${config})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
