@@ -220,8 +220,8 @@ function runVitest(suite, route) {
 
 /** Functions instrumented in built code. */
 function countFrames(code) {
-  // `__stepmark.enter(`, or `import_runtime.v1.enter(` once esbuild has made the import CommonJS
-  return code.match(/(?:__stepmark\d*|\bv1)\.enter(?:Entity)?\(/g)?.length ?? 0;
+  // `__stepmark.enter(`, or `import_runtime.v2.enter(` once esbuild has made the import CommonJS
+  return code.match(/(?:__stepmark\d*|\bv2)\.enter(?:Entity)?\(/g)?.length ?? 0;
 }
 
 function printTable(all) {
