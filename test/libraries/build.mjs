@@ -19,6 +19,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -149,9 +150,10 @@ export function writeBuild(dir, lib, built) {
  */
 export function linkRuntime(dir = OUTPUT) {
   const link = join(dir, 'node_modules', 'stepmark');
-  if (existsSync(join(link, 'package.json'))) return;
+  // kept only when it leads to this checkout (a copied folder may link to another one)
+  if (existsSync(join(link, 'package.json')) && realpathSync(link) === realpathSync(REPO_ROOT)) return;
   mkdirSync(dirname(link), { recursive: true });
-  rmSync(link, { force: true }); // a link left dangling by a moved checkout
+  rmSync(link, { force: true }); // a link left dangling by a moved checkout, or to another one
   try {
     symlinkSync(REPO_ROOT, link, 'dir');
   } catch (e) {
