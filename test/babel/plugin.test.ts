@@ -11,6 +11,8 @@ import { capture } from 'stepmark';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import stepmarkPlugin from '../../babel-plugin/index.js';
+import { transform as esbuildTransform, loadToolchain } from '../../esbuild-plugin/transform/index.js';
+import { resolveOptions } from '../../instrument/options.js';
 import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { SCRATCH_ROOT } from '../support/scratch.js';
@@ -381,28 +383,35 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
 });
 
 describe.each([7, 8] as const)('Babel %i on code TypeScript already compiled', (major) => {
-  it('does not instrument enum and namespace helpers even with callbacks: true', () => {
+  it('with callbacks: true, skips the enum and namespace functions its TypeScript preset writes, and instruments those in the input, as the esbuild plugin does', async () => {
+    const names = (code: string) => [...code.matchAll(/__stepmark\.enter\("([^"]+)"/g)].map((m) => m[1]);
+    // TypeScript compiled by Babel's own preset in the same pass: only the user's callback
+    const samePass = transform(
+      major,
+      '// @stepmark\nenum Size { S }\nexport namespace Geo { export const unit = 1; }\n[1].map(function (x) { return x; });',
+      { callbacks: true },
+    );
+    expect(names(samePass)).toEqual(['<anonymous>']);
+    // code a compiler produced earlier (as published packages ship it) is input like any other
     const tsOutput = ts.transpileModule(
       'enum Color { Red }\nexport namespace Geo { export function area() { return 1; } }\nexport const run = (f: () => void) => f();',
       { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } },
     ).outputText;
-    const babelOutput = babel(major).transformSync('enum Size { S }', {
-      filename: FILE,
-      babelrc: false,
-      configFile: false,
-      presets: [require.resolve(major === 8 ? '@babel/preset-typescript' : '@babel/preset-typescript-7')],
-    })!.code!;
-    for (const code of [tsOutput, babelOutput]) {
-      const out = transform(
-        major,
-        `// @stepmark\n${code}\n[1].map(function (x) { return x; });`,
-        { callbacks: true },
-        { typescript: false },
-      );
-      const names = [...out.matchAll(/__stepmark\.enter\("([^"]+)"/g)].map((m) => m[1]);
-      expect(names).not.toContain('<anonymous>.<anonymous>');
-      expect(names.filter((n) => n === '<anonymous>')).toHaveLength(1); // the map callback
-    }
+    const source = `// @stepmark\n${tsOutput}\n[1].map(function (x) { return x; });`;
+    const fromBabel = names(transform(major, source, { callbacks: true }, { typescript: false }));
+    const tools = await loadToolchain('test');
+    const fromEsbuild = names(
+      esbuildTransform(
+        tools,
+        source,
+        '/project/src/order.js',
+        'js',
+        resolveOptions({ root: '/project', callbacks: true }),
+        false,
+      )!.code,
+    );
+    expect(fromBabel).toEqual(fromEsbuild);
+    expect(fromBabel.filter((n) => n === '<anonymous>')).toHaveLength(3); // enum, namespace, callback
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { rspack } from '@rspack/core';
 import stepmarkRolldown from 'stepmark/rolldown';
 import stepmarkRollup from 'stepmark/rollup';
@@ -70,11 +71,13 @@ describe('a bad directive fails the build at its file, line and column', () => {
       () => undefined,
       (e: Error) => e,
     );
-    expect(error?.message).toContain(`Unknown directive @stepmark-off`);
-    expect(error?.message).toContain(`(${where[bundler]})`);
+    // rspack colours its message when it thinks it writes to a terminal (CI=true does it)
+    const message = stripVTControlCharacters(error?.message ?? '');
+    expect(message).toContain(`Unknown directive @stepmark-off`);
+    expect(message).toContain(`(${where[bundler]})`);
     if (bundler === 'webpack' || bundler === 'rspack') {
       // the loader's own code frame (Rollup and rolldown print `frame` with the error)
-      expect(error?.message).toMatch(/2 \| \/\/ @stepmark-off\n[\s│]*\| {4}\^/);
+      expect(message).toMatch(/2 \| \/\/ @stepmark-off\n[\s│]*\| {4}\^/);
     } else {
       expect(
         (error as Error & { loc?: object })?.loc ??

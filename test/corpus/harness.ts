@@ -185,6 +185,8 @@ interface PlannedRun extends FixtureRun {
 export async function runFixtures(
   jobs: ReadonlyMap<string, readonly FixtureRun[]>,
   workDir: string,
+  /** How to start the runner: Node options before it (e.g. `--import stepmark/register`) and its environment. */
+  node: RunnerProcess = {},
 ): Promise<Map<string, FixtureResults | Error>> {
   const plan: PlannedRun[] = [...jobs].flatMap(([key, runs]) => runs.map((run) => ({ key, ...run })));
   let pending = [...plan.filter((r) => !r.traced), ...plan.filter((r) => r.traced)];
@@ -192,7 +194,7 @@ export async function runFixtures(
   for (const key of jobs.keys()) results.set(key, {});
   const retried = new Set<PlannedRun>();
   while (pending.length > 0) {
-    const batch = await runBatch(pending, workDir);
+    const batch = await runBatch(pending, workDir, node);
     for (const [index, result] of batch.done) {
       const own = results.get(pending[index]!.key);
       if (own && !(own instanceof Error)) own[pending[index]!.id] = result;
@@ -216,12 +218,19 @@ export async function runFixtures(
   return results;
 }
 
+/** How the runner process is started (see runFixtures). */
+export interface RunnerProcess {
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 let plans = 0;
 
 /** One runner process over `runs`: the results it reported, and what stopped it early. */
 function runBatch(
   runs: readonly PlannedRun[],
   workDir: string,
+  node: RunnerProcess,
 ): Promise<{
   done: Map<number, RunResult>;
   started: boolean;
@@ -230,8 +239,9 @@ function runBatch(
   const planFile = join(workDir, `plan-${process.pid}-${plans++}.json`);
   writeFileSync(planFile, JSON.stringify({ runs }));
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', RUNNER, planFile], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(node.args ?? []), RUNNER, planFile], {
       cwd: REPO_ROOT,
+      env: node.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     const done = new Map<number, RunResult>();
