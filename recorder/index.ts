@@ -26,7 +26,7 @@ import {
   writeFileLinesSync,
   writeStreamLines,
 } from './dump.js';
-import { factsOf, type TraceFacts } from './facts.js';
+import { ADD_OUTCOME, factsOf, type Outcome, type TraceFacts } from './facts.js';
 import { type Entry, Index, overheadBytes, type Payload, Ring, stringBytes } from './store.js';
 
 export type { Trace } from '../runtime/types.js';
@@ -375,7 +375,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     if (facts.requestId !== undefined) byRequest.add(facts.requestId, e);
   };
 
-  const add = (trace: Trace): void => {
+  const addWith = (trace: Trace, outcome: Outcome | undefined): void => {
     if (trace === null || typeof trace !== 'object') {
       throw new StepmarkConfigError(
         'ERR_STEPMARK_INVALID_ARGUMENT',
@@ -385,8 +385,11 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
     counts.added++;
     expire();
-    store(factsOf(trace), new JsonPayload(JSON.stringify(trace)));
+    const facts = factsOf(trace);
+    if (outcome?.failed === true) facts.error = true;
+    store(facts, new JsonPayload(JSON.stringify(trace)));
   };
+  const add = (trace: Trace): void => addWith(trace, undefined);
 
   /** Every held entry, newest first (both rings merged by add order). */
   function* everything(): IterableIterator<Entry> {
@@ -510,7 +513,10 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   };
 
   const close = installDump(o.dumpOn, lines);
-  return { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+  const recorder: FlightRecorder = { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+  // For the server adapters, which know more about the outcome than the trace says (recorder/facts.ts).
+  Object.defineProperty(recorder, ADD_OUTCOME, { value: addWith });
+  return recorder;
 }
 
 interface ProcessLike {

@@ -2,6 +2,7 @@
 // authorisation decision, trace metadata, the response-header encoding and the onFinish call.
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
+import { ADD_OUTCOME, type Outcome } from '../../recorder/facts.js';
 import { run } from '../../runtime/index.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
@@ -17,7 +18,7 @@ import {
 
 export { encodeTraceHeader } from './encode.js';
 export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
-export type { AdapterErrorSource, StepmarkAdapterOptions } from './options.js';
+export type { AdapterErrorSource, StepmarkAdapterOptions, TraceRecorder } from './options.js';
 
 /** How an adapter reads its framework's request. */
 export interface RequestAccess<Req> {
@@ -67,8 +68,10 @@ export class AdapterCore<Req> {
   readonly options: ResolvedOptions<Req>;
   /** Lower-case name of the exposure header, or undefined when exposure is off. */
   readonly responseHeader: string | undefined;
+  /** Every request is traced (`record`), triggered or not. */
+  readonly records: boolean;
   readonly #access: RequestAccess<Req>;
-  // A trace nobody can read (not exposed, no onFinish, no onEnd) is not worth recording.
+  // A trace nobody can read (not exposed, no onFinish, no onEnd, no recorder) is not worth recording.
   readonly #consumed: boolean;
 
   constructor(
@@ -80,7 +83,9 @@ export class AdapterCore<Req> {
     checkTraceOptions(this.options.traceOptions, traits.entry);
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
-    this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
+    this.records = this.options.record !== undefined;
+    this.#consumed =
+      this.records || this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
   }
 
   /**
@@ -104,6 +109,14 @@ export class AdapterCore<Req> {
       }
     }
     return NOT_TRIGGERED;
+  }
+
+  /**
+   * Whether the request may see its trace: never when it was not triggered (`trigger` undefined:
+   * traced only because of `record`), else as {@link authorize} decides.
+   */
+  expose(req: Req, trigger: string | undefined): boolean | Promise<boolean> {
+    return trigger === undefined ? false : this.authorize(req, trigger);
   }
 
   /**
@@ -204,8 +217,22 @@ export class AdapterCore<Req> {
     return encodeTraceHeader(trace, this.options.maxHeaderBytes);
   }
 
-  /** Hands the final trace to `onFinish`; errors and rejections go to `onError`, once. */
-  finish(trace: Trace, req: Req): void {
+  /**
+   * Hands the final trace to the recorder (`record`), then to `onFinish`; errors and rejections
+   * go to `onError`, once. `failed`: the call failed on the server side, for protocols whose
+   * status the trace's meta does not show as an error by itself (gRPC).
+   */
+  finish(trace: Trace, req: Req, failed = false): void {
+    const record = this.options.record;
+    if (record !== undefined) {
+      try {
+        const withOutcome = (record as { [ADD_OUTCOME]?: (t: Trace, o: Outcome) => void })[ADD_OUTCOME];
+        if (typeof withOutcome === 'function') withOutcome(trace, { failed });
+        else record.add(trace);
+      } catch (error) {
+        this.report(error, 'record');
+      }
+    }
     const onFinish = this.options.onFinish;
     if (onFinish === undefined) return;
     let result: unknown;

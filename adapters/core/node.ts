@@ -95,20 +95,21 @@ export class RequestTrace<Req> {
 }
 
 /**
- * Starts tracing a triggered request (after authorisation, which may be asynchronous) and
- * calls `proceed` inside the trace. Returns `proceed`'s result (a promise of it when
+ * Starts tracing a request (after authorisation of a triggered one, which may be asynchronous;
+ * `trigger` is undefined for a request traced only because of `record`) and calls `proceed`
+ * inside the trace. Returns `proceed`'s result (a promise of it when
  * `authorize` is asynchronous); a synchronous throw from `proceed` is rethrown unchanged.
  */
 export function traceNodeRequest<Req, R>(
   core: AdapterCore<Req>,
   req: Req,
   res: NodeResponse,
-  trigger: string,
+  trigger: string | undefined,
   facts: RequestFacts,
   route: (() => string | undefined) | undefined,
   proceed: (trace: RequestTrace<Req> | undefined) => R,
 ): R | Promise<R> {
-  return whenDecided(core.authorize(req, trigger), (expose) => {
+  return whenDecided(core.expose(req, trigger), (expose) => {
     const start = core.begin(req, facts, expose);
     if (start === undefined) return proceed(undefined);
     return new NodeResponseTrace(new RequestTrace(core, start), req, res, route).open(proceed);

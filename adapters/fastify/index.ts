@@ -34,7 +34,7 @@ function ownOptions(options: object | undefined): StepmarkFastifyOptions | undef
  * Fastify 5 plugin. Register it first (its `onRequest` hook must run before the others, so
  * they run inside the trace). Traces a request when it carries the trigger header (default
  * `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs one
- * header lookup.
+ * header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (`request.routeOptions.url`),
  * `status` and `duration_ms`. It goes to `onFinish(trace, request)` after the response, and,
@@ -68,7 +68,7 @@ export const stepmarkPlugin: FastifyPluginCallback<StepmarkFastifyOptions> = fun
   }
   fastify.addHook('onRequest', function stepmarkOnRequest(request, reply, next) {
     const trigger = core.check(request);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     const r = traceNodeRequest(
       core,
       request,

@@ -26,7 +26,7 @@ const traits = { entry: 'stepmark/hono', query: true, maxHeaderBytes: 8192 };
 /**
  * Hono middleware. `app.use` it first. Traces a request when it carries the trigger header
  * (default `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs
- * one header lookup.
+ * one header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (the pattern of the handler that
  * responded), `status` and `duration_ms`. For authorised requests it goes into the
@@ -48,11 +48,11 @@ export function stepmarkMiddleware(options?: StepmarkHonoOptions): MiddlewareHan
   // Not an async function: an untriggered request gets next()'s own promise, no extra wrapper.
   const middleware: MiddlewareHandler = function stepmark(c: Context, next: Next) {
     const trigger = core.check(c);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     return traced(c, next, trigger);
   };
-  const traced = async (c: Context, next: Next, trigger: string): Promise<void> => {
-    const decided = core.authorize(c, trigger);
+  const traced = async (c: Context, next: Next, trigger: string | undefined): Promise<void> => {
+    const decided = core.expose(c, trigger);
     const expose = typeof decided === 'boolean' ? decided : await decided;
     const start = core.begin(c, { method: c.req.method, path: c.req.path }, expose);
     if (start === undefined) return next();

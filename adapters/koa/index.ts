@@ -27,7 +27,7 @@ function routeOf(ctx: Context): string | undefined {
 /**
  * Koa middleware. `app.use` it first. Traces a request when it carries the trigger header
  * (default `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs
- * one header lookup.
+ * one header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (the @koa/router pattern),
  * `status` and `duration_ms`. It goes to `onFinish(trace, ctx)` after the response, and, for
@@ -49,7 +49,7 @@ export function stepmarkMiddleware(options?: StepmarkKoaOptions): Middleware {
   const core = new AdapterCore(options, traits, access);
   return function stepmark(ctx: Context, next: Next) {
     const trigger = core.check(ctx);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     return traceNodeRequest(
       core,
       ctx,

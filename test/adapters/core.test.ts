@@ -177,6 +177,7 @@ describe('AdapterCore', () => {
       // judged by the runtime itself, at start-up
       [{ traceOptions: { maxEvents: -1 } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
       [{ traceOptions: { onEnd: 'log' } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
+      [{ record: { add: 'no' } }, 'ERR_STEPMARK_INVALID_OPTION', 'record'],
     ];
     for (const [options, code, option] of cases) {
       let error: unknown;
@@ -188,6 +189,10 @@ describe('AdapterCore', () => {
       expect(error, JSON.stringify(options)).toBeInstanceOf(StepmarkConfigError);
       expect(error).toMatchObject({ code, option });
     }
+    // `record` alone is enough to trace (every request), and an untriggered request is never exposed
+    const recording = make({ header: false, record: { add() {} } })();
+    expect(recording.records).toBe(true);
+    expect(recording.expose({ headers: {} } as never, undefined)).toBe(false);
     // the secret itself never appears in a message
     try {
       make({ secret: 'hunter2' })();
