@@ -8,6 +8,8 @@ export interface ViewerPageOptions {
   traces?: readonly unknown[];
   /** Connect to `<page path>/events` (Server-Sent Events) for new traces. */
   live?: boolean;
+  /** The entity filter also asks `<page path>/find` (a flight recorder) for traces the page never saw. */
+  find?: boolean;
   /** Page title. Default "stepmark". */
   title?: string;
   /**
@@ -107,7 +109,11 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
     `default-src 'none'; script-src 'nonce-${nonceValue}'; style-src 'nonce-${nonceValue}'; ` +
     "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
   const title = escapeHtml(options.title ?? 'stepmark');
-  const config = jsonForScript({ live: options.live === true, traces: options.traces ?? [] });
+  const config = jsonForScript({
+    live: options.live === true,
+    find: options.find === true,
+    traces: options.traces ?? [],
+  });
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -129,6 +135,7 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
 </header>
 <p id="lost" class="banner" hidden></p>
 <p id="activity" class="activity" hidden></p>
+<p id="found" class="activity" hidden></p>
 <main>
 <div id="list" tabindex="0" aria-label="Traces"><div id="spacer"></div></div>
 <div id="detail"></div>
