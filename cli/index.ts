@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 // The `stepmark` command. `stepmark view <file|->…` prints traces (span tree, entity
 // journeys) with the runtime's own renderer; `--html out.html` writes the viewer page with
-// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage.
+// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage. `stepmark find` (./find.ts)
+// searches trace files for an entity or a request id, like grep.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
 import { formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
+import { wantColor } from './color.js';
+import { findMain } from './find.js';
 import { filterTraces, InputError, oneLine, parseTraces } from './input.js';
 
+export { wantColor } from './color.js';
+
 const USAGE = `Usage: stepmark view <file|-> [more files] [options]
+       stepmark find <entity-or-request-id> <file|-> [more files] [options]  (stepmark find -h)
 
 Prints stepmark traces: the span tree with durations and errors, then each entity's
 journey (stage → action). A file holds one trace (JSON), an array of traces, or one
@@ -45,7 +51,8 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (argv.includes('-v') || argv.includes('--version')) return 'version';
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('missing command');
-  if (command !== 'view') throw new UsageError(`unknown command "${command}" (the command is "view")`);
+  if (command !== 'view')
+    throw new UsageError(`unknown command "${command}" (the commands are "view" and "find")`);
   const args: Args = { files: [], spanEvents: false, meta: true };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -70,15 +77,6 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (args.files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
   if (args.html === '') throw new UsageError('--html needs an output file name');
   return args;
-}
-
-/** Colours: a flag wins; then FORCE_COLOR (as in Node, over NO_COLOR); then NO_COLOR; then "is it a terminal". */
-export function wantColor(flag: boolean | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
-  if (flag !== undefined) return flag;
-  const force = env.FORCE_COLOR;
-  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return isTTY && env.TERM !== 'dumb';
 }
 
 function readInput(file: string): string {
@@ -170,4 +168,15 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
-process.exitCode = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv[0] === 'find') {
+  findMain(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`stepmark find: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+} else process.exitCode = main(argv);
