@@ -3,18 +3,6 @@
 // failed. Read once, when the trace is added.
 import type { JsonValue, Trace, TraceEvent } from '../runtime/types.js';
 
-/**
- * A recorder's `add` that also takes what its caller knows about the outcome (a server adapter
- * knows a gRPC call failed; the trace's own meta only says which status code it got). Keyed by
- * a registered symbol, so every copy of the package finds it.
- */
-export const ADD_OUTCOME = Symbol.for('stepmark.recorder.addWithOutcome');
-
-export interface Outcome {
-  /** The call failed on the server side (HTTP 5xx, gRPC INTERNAL, UNKNOWN…). */
-  failed?: boolean;
-}
-
 export interface TraceFacts {
   /** Entity ids, in the trace's order. */
   entities: string[];

@@ -16,7 +16,9 @@
  * ```
  */
 import { StepmarkConfigError } from '../adapters/core/errors.js';
+import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
 import type { Trace } from '../runtime/types.js';
+import { CompactPayload, compactFacts } from './compact.js';
 import {
   dumpPath,
   fsNow,
@@ -26,8 +28,8 @@ import {
   writeFileLinesSync,
   writeStreamLines,
 } from './dump.js';
-import { ADD_OUTCOME, factsOf, type Outcome, type TraceFacts } from './facts.js';
-import { type Entry, Index, overheadBytes, type Payload, Ring, stringBytes } from './store.js';
+import { factsOf, type TraceFacts } from './facts.js';
+import { type Entry, type Index, overheadBytes, type Payload, Ring, stringBytes } from './store.js';
 
 export type { Trace } from '../runtime/types.js';
 export type { WritableLike } from './dump.js';
@@ -239,7 +241,10 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
   return { maxBytes, maxAge, keep, keepBytes, dumpOn };
 }
 
-/** A trace held as its JSON text: exact size, nothing else kept alive. */
+/**
+ * A trace that arrived in the trace format (from a file, another process, a caller that had
+ * collected it), held as its JSON text: exact size, nothing else kept alive.
+ */
 class JsonPayload implements Payload {
   readonly bytes: number;
   readonly #text: string;
@@ -252,6 +257,15 @@ class JsonPayload implements Payload {
   }
   json(): string {
     return this.#text;
+  }
+  hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean {
+    // A text without the stage or action in it cannot have the event: no need to parse it.
+    const text = this.#text;
+    if (!text.includes('\\')) {
+      if (stage !== undefined && !text.includes(JSON.stringify(stage))) return false;
+      if (action !== undefined && !text.includes(JSON.stringify(action))) return false;
+    }
+    return hasEvent(this.trace(), entity, stage, action);
   }
 }
 
@@ -319,15 +333,8 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   const o = resolve(options);
   const ring = new Ring(o.maxBytes - o.keepBytes);
   const keptRing = new Ring(o.keepBytes);
-  const byEntity = new Index();
-  const byRequest = new Index();
   const counts = { added: 0, evicted: 0, expired: 0, oversize: 0 };
   let seq = 0;
-
-  const forget = (e: Entry): void => {
-    for (const id of e.facts.entities) byEntity.remove(id, e);
-    if (e.facts.requestId !== undefined) byRequest.remove(e.facts.requestId, e);
-  };
 
   const expire = (): void => {
     if (o.maxAge === undefined) return;
@@ -335,7 +342,6 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     for (const r of [ring, keptRing]) {
       for (let e = r.oldest(); e !== undefined && e.added < cutoff; e = r.oldest()) {
         r.shift();
-        forget(e);
         counts.expired++;
       }
     }
@@ -365,17 +371,13 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
       return;
     }
     while (target.bytes + bytes > target.budget) {
-      const old = target.shift()!;
-      forget(old);
+      target.shift();
       counts.evicted++;
     }
-    const e: Entry = { seq: ++seq, added: Date.now(), facts, payload, kept, bytes };
-    target.push(e);
-    for (const id of facts.entities) byEntity.add(id, e);
-    if (facts.requestId !== undefined) byRequest.add(facts.requestId, e);
+    target.push({ seq: ++seq, added: Date.now(), facts, payload, kept, bytes });
   };
 
-  const addWith = (trace: Trace, outcome: Outcome | undefined): void => {
+  const add = (trace: Trace): void => {
     if (trace === null || typeof trace !== 'object') {
       throw new StepmarkConfigError(
         'ERR_STEPMARK_INVALID_ARGUMENT',
@@ -385,28 +387,23 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
     counts.added++;
     expire();
-    const facts = factsOf(trace);
-    if (outcome?.failed === true) facts.error = true;
-    store(facts, new JsonPayload(JSON.stringify(trace)));
+    store(factsOf(trace), new JsonPayload(JSON.stringify(trace)));
   };
-  const add = (trace: Trace): void => addWith(trace, undefined);
+  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, kept
+  // as it is (no JSON built on the request path).
+  const addCompact = (trace: RecorderTrace): void => {
+    counts.added++;
+    expire();
+    store(compactFacts(trace), new CompactPayload(trace));
+  };
+  Object.defineProperty(add, ON_END_COMPACT, { value: addCompact });
 
   /** Every held entry, newest first (both rings merged by add order). */
-  function* everything(): IterableIterator<Entry> {
-    const a = ring.newestFirst();
-    const b = keptRing.newestFirst();
-    let x = a.next();
-    let y = b.next();
-    while (!x.done || !y.done) {
-      if (y.done || (!x.done && x.value.seq > y.value.seq)) {
-        yield x.value as Entry;
-        x = a.next();
-      } else {
-        yield y.value as Entry;
-        y = b.next();
-      }
-    }
-  }
+  const everything = (): IterableIterator<Entry> => newestOf(ring.newestFirst(), keptRing.newestFirst());
+
+  /** Entries of an index key in both rings, newest first. */
+  const keyed = (pick: (r: Ring) => Index, key: string): IterableIterator<Entry> =>
+    newestOf(backwards(pick(ring).get(key)), backwards(pick(keptRing).get(key)));
 
   const find = (query: FindQuery = {}): Trace[] => {
     if (query === null || typeof query !== 'object') throw badArgument('query', 'must be an object');
@@ -436,15 +433,13 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
       throw badArgument('limit', 'must be a whole number >= 0 or Infinity');
     expire();
     // Candidates from an index when there is a key, newest first; else everything.
-    let candidates: Iterable<Entry>;
-    if (entity !== undefined || requestId !== undefined) {
-      const a = entity !== undefined ? byEntity.get(entity) : undefined;
-      const b = requestId !== undefined ? byRequest.get(requestId) : undefined;
-      const list = a === undefined ? b! : b === undefined || a.length <= b.length ? a : b;
-      candidates = (function* () {
-        for (let i = list.length - 1; i >= 0; i--) yield list[i]!;
-      })();
-    } else candidates = everything();
+    // Requests are rarer than entity ids: a request id narrows more.
+    const candidates =
+      requestId !== undefined
+        ? keyed((r) => r.byRequest, requestId)
+        : entity !== undefined
+          ? keyed((r) => r.byEntity, entity)
+          : everything();
     const out: Trace[] = [];
     if (limit === 0) return out;
     for (const e of candidates) {
@@ -455,14 +450,11 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
       const at = Number.isNaN(f.start) ? e.added : f.start;
       if (since !== undefined && at < since) continue;
       if (until !== undefined && at > until) continue;
-      let trace: Trace;
       try {
-        trace = e.payload.trace();
-      } catch {
-        continue;
-      }
-      if ((stage !== undefined || action !== undefined) && !hasEvent(trace, entity, stage, action)) continue;
-      out.push(trace);
+        if ((stage !== undefined || action !== undefined) && !e.payload.hasEvent(entity, stage, action))
+          continue;
+        out.push(e.payload.trace());
+      } catch {}
       if (out.length >= limit) break;
     }
     return out;
@@ -508,15 +500,29 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   const clear = (): void => {
     ring.clear();
     keptRing.clear();
-    byEntity.clear();
-    byRequest.clear();
   };
 
   const close = installDump(o.dumpOn, lines);
-  const recorder: FlightRecorder = { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
-  // For the server adapters, which know more about the outcome than the trace says (recorder/facts.ts).
-  Object.defineProperty(recorder, ADD_OUTCOME, { value: addWith });
-  return recorder;
+  return { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+}
+
+function* backwards(list: readonly Entry[]): IterableIterator<Entry> {
+  for (let i = list.length - 1; i >= 0; i--) yield list[i]!;
+}
+
+/** Two newest-first sequences merged into one, by add order. */
+function* newestOf(a: IterableIterator<Entry>, b: IterableIterator<Entry>): IterableIterator<Entry> {
+  let x = a.next();
+  let y = b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.seq > y.value.seq)) {
+      yield x.value as Entry;
+      x = a.next();
+    } else {
+      yield y.value as Entry;
+      y = b.next();
+    }
+  }
 }
 
 interface ProcessLike {

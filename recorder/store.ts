@@ -1,5 +1,5 @@
 // The recorder's memory: two byte-bounded rings (ordinary traffic, and traces kept by a rule),
-// oldest first, and two indexes (entity id, request id) over both. Every byte figure is what
+// oldest first, each with two indexes (entity id, request id). Every byte figure is what
 // the held data costs on the heap, counted with its overheads, so that the recorder's own
 // accounting is an upper bound of what it keeps alive.
 import type { Trace } from '../runtime/types.js';
@@ -13,6 +13,8 @@ export interface Payload {
   trace(): Trace;
   /** The trace as one line of JSON (no newline). */
   json(): string;
+  /** Whether the trace has an event of this stage and/or action (among `entity`'s events when given). */
+  hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean;
 }
 
 export interface Entry {
@@ -49,10 +51,16 @@ export function overheadBytes(facts: TraceFacts): number {
   return bytes;
 }
 
-/** Oldest-first queue of entries with a byte total. */
+/**
+ * Oldest-first queue of entries with a byte total, and its indexes. Entries leave in the order
+ * they came (eviction and expiry both take the oldest), so each leaves its index arrays from the
+ * front.
+ */
 export class Ring {
   bytes = 0;
   budget: number;
+  readonly byEntity = new Index();
+  readonly byRequest = new Index();
   #items: (Entry | undefined)[] = [];
   #head = 0;
 
@@ -67,6 +75,8 @@ export class Ring {
   push(e: Entry): void {
     this.#items.push(e);
     this.bytes += e.bytes;
+    for (const id of e.facts.entities) this.byEntity.add(id, e);
+    if (e.facts.requestId !== undefined) this.byRequest.add(e.facts.requestId, e);
   }
 
   oldest(): Entry | undefined {
@@ -78,6 +88,8 @@ export class Ring {
     const e = this.#items[this.#head]!;
     this.#items[this.#head++] = undefined;
     this.bytes -= e.bytes;
+    for (const id of e.facts.entities) this.byEntity.remove(id, e);
+    if (e.facts.requestId !== undefined) this.byRequest.remove(e.facts.requestId, e);
     // Reclaim the dead front once it is most of the array.
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items.splice(0, this.#head);
@@ -102,6 +114,8 @@ export class Ring {
     this.#items = [];
     this.#head = 0;
     this.bytes = 0;
+    this.byEntity.clear();
+    this.byRequest.clear();
   }
 }
 
@@ -125,9 +139,12 @@ export class Index {
     const held = this.#map.get(key);
     if (held === e) this.#map.delete(key);
     else if (Array.isArray(held)) {
-      // Eviction is oldest first, so the entry is at (or near) the front.
-      const i = held.indexOf(e);
-      if (i >= 0) held.splice(i, 1);
+      // Entries leave their ring oldest first: this one is at the front.
+      if (held[0] === e) held.shift();
+      else {
+        const i = held.indexOf(e);
+        if (i >= 0) held.splice(i, 1);
+      }
       if (held.length === 1) this.#map.set(key, held[0]!);
       else if (held.length === 0) this.#map.delete(key);
     }

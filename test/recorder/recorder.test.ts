@@ -139,6 +139,45 @@ describe('flightRecorder', () => {
     expect(s.kept).toBeLessThan(100);
   });
 
+  it('holds what run hands over in its compact form, and gives back exactly the trace format', () => {
+    const recorder = flightRecorder();
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    const clock = () => (now += 1.5);
+    const body = () => {
+      stepmark.track('order_c', { total: 12 }, { kind: 'order' });
+      const span = stepmark.enterEntity('order_c', { via: 'api' });
+      stepmark.recordEntity('order_c', 'fraud', 'rejected', { score: 0.9, why: ['velocity'] });
+      stepmark.record('audit', 'logged');
+      span.fail(new Error('rejected'));
+      span();
+      stepmark.enter()(); // a second, unscoped span
+    };
+    stepmark.run(body, { meta: { request_id: 'req-c' }, clock, onEnd: recorder.add });
+    now = Date.parse('2026-03-01T10:00:00Z');
+    const { trace } = stepmark.captureSync(body, { meta: { request_id: 'req-c' }, clock });
+    expect(recorder.find({ entity: 'order_c' })).toEqual([trace]);
+    expect(JSON.stringify(recorder.find({ requestId: 'req-c' })[0])).toBe(JSON.stringify(trace));
+    expect(recorder.find({ entity: 'order_c', stage: 'fraud', action: 'rejected' })).toHaveLength(1);
+    expect(recorder.find({ stage: 'audit' })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_c', stage: 'audit' })).toEqual([]);
+  });
+
+  it('counts a run that threw as an error, for the keep rule and for find', () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    expect(() =>
+      stepmark.run(
+        () => {
+          stepmark.recordEntity('order_t', 'payment', 'declined');
+          throw new Error('card declined');
+        },
+        { meta: { request_id: 'req-threw' }, onEnd: recorder.add },
+      ),
+    ).toThrow('card declined');
+    placeOrder(recorder, 'fine');
+    expect(ids(recorder.find({ error: true }))).toEqual(['req-threw']);
+    expect(recorder.stats()).toMatchObject({ kept: 1, traces: 2 });
+  });
+
   it('keeps slow traces by their duration', () => {
     const recorder = flightRecorder({ keep: { slowerThan: 50 } });
     recorder.add({
