@@ -2,9 +2,9 @@
 // authorisation decision, trace metadata, the response-header encoding and the onFinish call.
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
-import { ADD_OUTCOME, type Outcome } from '../../recorder/facts.js';
 import { run } from '../../runtime/index.js';
-import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
+import { ON_END_COMPACT, type RecorderTrace } from '../../runtime/trace.js';
+import type { JsonValue, Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
 import { StepmarkConfigError } from './errors.js';
 import {
@@ -43,6 +43,8 @@ export interface ResponseFacts {
   route?: string | undefined;
   /** The client went away before the response finished. */
   aborted?: boolean;
+  /** The server failed the call, where the status alone does not say so (gRPC INTERNAL…). */
+  failed?: boolean;
 }
 
 /** The per-request decision made once a request is triggered. */
@@ -202,14 +204,25 @@ export class AdapterCore<Req> {
     return randomRequestId();
   }
 
-  /** Adds what is known about the response to a collected trace (in place) and returns it. */
-  complete(trace: Trace, start: TraceStart, facts: ResponseFacts): Trace {
-    const meta = trace.meta;
+  /** Adds what is known about the response to a trace's meta (in place). */
+  complete(meta: Record<string, JsonValue>, start: TraceStart, facts: ResponseFacts): void {
     if (facts.route !== undefined) meta.route = facts.route;
     if (facts.status !== undefined) meta.status = facts.status;
     meta.duration_ms = Math.round((performance.now() - start.started) * 1000) / 1000;
     if (facts.aborted) meta.aborted = true;
-    return trace;
+  }
+
+  /**
+   * Just before a request's trace ends (inside it): the response facts go into the trace's own
+   * meta, so every consumer of the ended trace (`record`, `onFinish`, `traceOptions.onEnd`) sees them.
+   */
+  conclude(trace: RecorderTrace, start: TraceStart, facts: ResponseFacts): void {
+    try {
+      this.complete(trace.meta, start, facts);
+      if (facts.failed) trace.failed = true;
+    } catch (error) {
+      this.report(error, 'onFinish');
+    }
   }
 
   /** The header value for a collected trace (ASCII-safe, capped). */
@@ -218,17 +231,17 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Hands the final trace to the recorder (`record`), then to `onFinish`; errors and rejections
-   * go to `onError`, once. `failed`: the call failed on the server side, for protocols whose
-   * status the trace's meta does not show as an error by itself (gRPC).
+   * Hands the ended trace to the recorder (`record`: a flight recorder keeps it in its compact
+   * form, nothing is built), then, collected, to `onFinish`; errors and rejections go to
+   * `onError`, once.
    */
-  finish(trace: Trace, req: Req, failed = false): void {
+  finish(trace: RecorderTrace, req: Req): void {
     const record = this.options.record;
     if (record !== undefined) {
       try {
-        const withOutcome = (record as { [ADD_OUTCOME]?: (t: Trace, o: Outcome) => void })[ADD_OUTCOME];
-        if (typeof withOutcome === 'function') withOutcome(trace, { failed });
-        else record.add(trace);
+        const compact = (record.add as { [ON_END_COMPACT]?: (t: RecorderTrace) => void })[ON_END_COMPACT];
+        if (typeof compact === 'function') compact(trace);
+        else record.add(trace.toJSON());
       } catch (error) {
         this.report(error, 'record');
       }
@@ -237,7 +250,7 @@ export class AdapterCore<Req> {
     if (onFinish === undefined) return;
     let result: unknown;
     try {
-      result = onFinish(trace, req);
+      result = onFinish(trace.toJSON(), req);
     } catch (error) {
       this.report(error, 'onFinish');
       return;

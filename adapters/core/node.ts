@@ -4,9 +4,17 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { collect, run } from '../../runtime/index.js';
+import { runTrace } from '../../runtime/core.js';
+import { collect } from '../../runtime/index.js';
+import type { RecorderTrace } from '../../runtime/trace.js';
 import type { Trace } from '../../runtime/types.js';
-import { type AdapterCore, type RequestFacts, type TraceStart, whenDecided } from './index.js';
+import {
+  type AdapterCore,
+  type RequestFacts,
+  type ResponseFacts,
+  type TraceStart,
+  whenDecided,
+} from './index.js';
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -22,51 +30,61 @@ export function withoutQuery(url: string): string {
 }
 
 /**
- * One request's trace, open from `open()` until `end()`. `stepmark.run` is given a function
- * whose promise settles at `end()`, so everything the request does, however asynchronous,
- * records into the trace, and `traceOptions.onEnd` fires when the request is over.
+ * One request's trace, open from `open()` until `end()`. The trace runs a function whose
+ * promise settles at `end()`, so everything the request does, however asynchronous, records
+ * into it; when the request is over its response facts go into its meta, it ends (so
+ * `traceOptions.onEnd` fires), and the ended trace goes to `record` and `onFinish`.
  */
 export class RequestTrace<Req> {
   readonly core: AdapterCore<Req>;
   readonly start: TraceStart;
+  readonly #req: Req;
   // Captures the trace's async context, to collect or continue in it from callbacks that the
   // framework runs outside it (Koa writes the response after the middleware promise settled,
   // Fastify runs handlers from body-parser events, grpc-js from http2 stream events).
   #context: AsyncResource | undefined;
   #end: (() => void) | undefined;
 
-  constructor(core: AdapterCore<Req>, start: TraceStart) {
+  constructor(core: AdapterCore<Req>, start: TraceStart, req: Req) {
     this.core = core;
     this.start = start;
+    this.#req = req;
   }
 
   /**
    * Calls `proceed` inside a new trace and returns its result; a synchronous throw from
-   * `proceed` is rethrown unchanged. `finish` runs inside the trace once `end()` was called.
+   * `proceed` is rethrown unchanged. Once `end()` was called, `facts()` tells how the response
+   * went, and the trace ends.
    */
-  open<R>(proceed: () => R, finish: (trace: Trace) => void): R {
+  open<R>(proceed: () => R, facts: () => ResponseFacts): R {
     let entered = false;
     let result: R | undefined;
     let failed = false;
     let error: unknown;
+    let trace: RecorderTrace | undefined;
     const ended = new Promise<void>((resolve) => (this.#end = resolve));
     try {
-      const lifetime = run(() => {
-        entered = true;
-        this.#context = new AsyncResource('stepmark.request');
-        try {
-          result = proceed();
-        } catch (e) {
-          failed = true;
-          error = e;
-        }
-        // A reaction registered here runs in this trace's context, so collect() sees the trace.
-        return ended.then(() => {
-          const trace = collect();
-          if (trace !== undefined) finish(trace);
-        });
-      }, this.start.options);
-      Promise.resolve(lifetime).catch((e: unknown) => this.core.report(e, 'onFinish'));
+      const lifetime = runTrace(
+        () => {
+          entered = true;
+          this.#context = new AsyncResource('stepmark.request');
+          try {
+            result = proceed();
+          } catch (e) {
+            failed = true;
+            error = e;
+          }
+          return ended.then(() => this.core.conclude(trace!, this.start, facts()));
+        },
+        this.start.options,
+        (t) => {
+          trace = t;
+        },
+      );
+      lifetime.then(
+        () => this.core.finish(trace!, this.#req),
+        (e: unknown) => this.core.report(e, 'onFinish'),
+      );
     } catch (e) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       this.core.report(e, 'trace');
@@ -86,7 +104,7 @@ export class RequestTrace<Req> {
     return this.resume(collect);
   }
 
-  /** Ends the trace (idempotent): `finish` runs, then `stepmark.run`'s promise settles. */
+  /** Ends the trace (idempotent). */
   end(): void {
     const end = this.#end;
     this.#end = undefined;
@@ -112,27 +130,20 @@ export function traceNodeRequest<Req, R>(
   return whenDecided(core.expose(req, trigger), (expose) => {
     const start = core.begin(req, facts, expose);
     if (start === undefined) return proceed(undefined);
-    return new NodeResponseTrace(new RequestTrace(core, start), req, res, route).open(proceed);
+    return new NodeResponseTrace(new RequestTrace(core, start, req), res, route).open(proceed);
   });
 }
 
 /** Puts the trace into the response headers as they are written, and ends it when the response closes. */
 class NodeResponseTrace<Req> {
   readonly #trace: RequestTrace<Req>;
-  readonly #req: Req;
   readonly #res: NodeResponse;
   readonly #routeOf: (() => string | undefined) | undefined;
   #route: string | undefined;
   #headersSeen = false;
 
-  constructor(
-    trace: RequestTrace<Req>,
-    req: Req,
-    res: NodeResponse,
-    route: (() => string | undefined) | undefined,
-  ) {
+  constructor(trace: RequestTrace<Req>, res: NodeResponse, route: (() => string | undefined) | undefined) {
     this.#trace = trace;
-    this.#req = req;
     this.#res = res;
     this.#routeOf = route;
   }
@@ -144,7 +155,7 @@ class NodeResponseTrace<Req> {
         this.#watch();
         return proceed(trace);
       },
-      (collected) => this.#finish(collected),
+      () => this.#facts(),
     );
   }
 
@@ -184,7 +195,7 @@ class NodeResponseTrace<Req> {
     try {
       const trace = this.#trace.collect();
       if (trace === undefined) return;
-      core.complete(trace, start, { status, route });
+      core.complete(trace.meta, start, { status, route });
       const value = core.encode(trace);
       const last = args.length - 1;
       if (last >= 1 && Array.isArray(args[last])) {
@@ -199,14 +210,12 @@ class NodeResponseTrace<Req> {
     }
   }
 
-  #finish(trace: Trace): void {
+  #facts(): ResponseFacts {
     const res = this.#res;
-    const { core, start } = this.#trace;
-    core.complete(trace, start, {
+    return {
       status: res.headersSent ? res.statusCode : undefined,
       route: this.#routeNow(),
       aborted: !((res as ServerResponse).writableFinished ?? res.writableEnded),
-    });
-    core.finish(trace, this.#req);
+    };
   }
 }

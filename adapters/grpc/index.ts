@@ -7,7 +7,6 @@ import {
   type ServerInterceptor,
   type ServerMethodDefinition,
 } from '@grpc/grpc-js';
-import type { Trace } from '../../runtime/types.js';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions, whenDecided } from '../core/index.js';
 import { RequestTrace } from '../core/node.js';
 
@@ -72,10 +71,12 @@ export function stepmarkInterceptor(options?: StepmarkGrpcOptions): ServerInterc
     let trace: RequestTrace<GrpcRequest> | undefined;
     let req: GrpcRequest | undefined;
     let status: number | undefined;
-    const finish = (collected: Trace): void => {
-      core.complete(collected, trace!.start, { status, route: method.path, aborted: status === undefined });
-      core.finish(collected, req!, status !== undefined && SERVER_ERRORS.has(status));
-    };
+    const facts = () => ({
+      status,
+      route: method.path,
+      aborted: status === undefined,
+      failed: status !== undefined && SERVER_ERRORS.has(status),
+    });
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -86,8 +87,8 @@ export function stepmarkInterceptor(options?: StepmarkGrpcOptions): ServerInterc
             whenDecided(core.expose(req, trigger), (expose) => {
               const start = core.begin(req!, { method: 'POST', path: method.path }, expose);
               if (start === undefined) return proceed(metadata);
-              trace = new RequestTrace(core, start);
-              trace.open(() => proceed(metadata), finish);
+              trace = new RequestTrace(core, start, req!);
+              trace.open(() => proceed(metadata), facts);
             });
           },
           // grpc-js delivers these from http2 stream events: continue them inside the trace.
@@ -127,7 +128,7 @@ function withTrace(
   try {
     const collected = trace.collect();
     if (collected === undefined) return sent;
-    core.complete(collected, trace.start, { status: sent.code, route: path });
+    core.complete(collected.meta, trace.start, { status: sent.code, route: path });
     const metadata = sent.metadata ?? new Metadata();
     metadata.set(core.responseHeader!, core.encode(collected));
     return { ...sent, metadata };

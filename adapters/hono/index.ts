@@ -2,8 +2,9 @@
 // ReadableStream, performance): it runs wherever Hono runs (Node, Bun, Deno, workers). Only
 // types come from hono.
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { collect, enabled, run } from '../../runtime/index.js';
-import type { Trace } from '../../runtime/types.js';
+import { runTrace } from '../../runtime/core.js';
+import { collect, enabled } from '../../runtime/index.js';
+import type { RecorderTrace } from '../../runtime/trace.js';
 import {
   AdapterCore,
   type RequestAccess,
@@ -80,6 +81,8 @@ function traceRequest(
       if (failed) fail(error);
       else ready();
     };
+    let trace: RecorderTrace | undefined;
+    let lost = false;
     const traced = async (): Promise<void> => {
       let failed = false;
       try {
@@ -94,6 +97,7 @@ function traceRequest(
         // Off by accident must not be silent: without AsyncLocalStorage (e.g. a worker without
         // Node compatibility) the trace does not survive `await next()`.
         lostAcrossAwait(core);
+        lost = true;
         if (!failed) hand();
         return;
       }
@@ -105,11 +109,13 @@ function traceRequest(
         hand();
         if (sent !== undefined) aborted = await sent;
       }
-      finish(core, c, start, route, aborted, failed);
+      core.conclude(trace!, start, { status: failed ? undefined : c.res.status, route, aborted });
     };
     let lifetime: Promise<void>;
     try {
-      lifetime = run(traced, start.options);
+      lifetime = runTrace(traced, start.options, (t) => {
+        trace = t;
+      });
     } catch (error) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       core.report(error, 'trace');
@@ -119,10 +125,15 @@ function traceRequest(
       );
       return;
     }
-    lifetime.catch((error: unknown) => {
-      core.report(error, 'onFinish');
-      hand(error, true);
-    });
+    lifetime.then(
+      () => {
+        if (!lost) core.finish(trace!, c);
+      },
+      (error: unknown) => {
+        core.report(error, 'onFinish');
+        hand(error, true);
+      },
+    );
   });
 }
 
@@ -162,30 +173,11 @@ function expose(core: AdapterCore<Context>, c: Context, start: TraceStart, route
   try {
     const trace = collect();
     if (trace === undefined) return;
-    core.complete(trace, start, { status: c.res.status, route });
+    core.complete(trace.meta, start, { status: c.res.status, route });
     c.header(core.responseHeader!, core.encode(trace));
   } catch (error) {
     core.report(error, 'expose');
   }
-}
-
-function finish(
-  core: AdapterCore<Context>,
-  c: Context,
-  start: TraceStart,
-  route: string | undefined,
-  aborted: boolean,
-  failed: boolean,
-): void {
-  let trace: Trace | undefined;
-  try {
-    trace = collect();
-  } catch (error) {
-    core.report(error, 'onFinish');
-  }
-  if (trace === undefined) return;
-  core.complete(trace, start, { status: failed ? undefined : c.res.status, route, aborted });
-  core.finish(trace, c);
 }
 
 // The pattern of the handler that responded; Hono leaves routeIndex on the last one dispatched.
