@@ -23,6 +23,35 @@ export function oneHeader(value: string | string[] | undefined): string | undefi
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Whether a raw header name is `lower` (already lower-case), ignoring ASCII case, without allocating. */
+function sameName(raw: string, lower: string): boolean {
+  if (raw.length !== lower.length) return false;
+  for (let i = 0; i < raw.length; i++) {
+    let c = raw.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * A request header (`name` lower-case) read from `rawHeaders`: Node builds `req.headers` on
+ * first access, and an app that never reads headers must not pay for that on every request
+ * because of the trigger check. Repeated values are joined with ", ", as Node joins unknown headers.
+ */
+export function requestHeader(
+  req: { rawHeaders?: readonly string[]; headers: Record<string, string | string[] | undefined> },
+  name: string,
+): string | undefined {
+  const raw = req.rawHeaders;
+  if (!Array.isArray(raw)) return oneHeader(req.headers[name]);
+  let found: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (sameName(raw[i]!, name)) found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
+  }
+  return found;
+}
+
 /** `url` without its query string. */
 export function withoutQuery(url: string): string {
   const q = url.indexOf('?');

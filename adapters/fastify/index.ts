@@ -3,7 +3,7 @@
 // to the whole application without a dependency on fastify-plugin.
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
+import { requestHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -14,7 +14,7 @@ export type StepmarkFastifyOptions = StepmarkAdapterOptions<FastifyRequest>;
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 const access: RequestAccess<FastifyRequest> = {
-  header: (req, name) => oneHeader(req.headers[name]),
+  header: (req, name) => requestHeader(req.raw, name),
   query(req, name) {
     const v = (req.query as Record<string, unknown> | undefined)?.[name];
     return v === undefined ? undefined : String(v);

@@ -7,7 +7,7 @@ import {
   type StepmarkAdapterOptions,
   StepmarkConfigError,
 } from '../core/index.js';
-import { type NodeResponse, oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
+import { type NodeResponse, requestHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -29,7 +29,7 @@ export type StepmarkMiddleware = (
 ) => void;
 
 const access: RequestAccess<HttpRequest> = {
-  header: (req, name) => oneHeader(req.headers[name]),
+  header: requestHeader,
   query(req, name) {
     const url = req.url ?? '';
     const q = url.indexOf('?');

@@ -1,7 +1,7 @@
 // stepmark/koa: Koa 2/3 middleware. Only types come from koa.
 import type { Context, Middleware, Next } from 'koa';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { oneHeader, traceNodeRequest } from '../core/node.js';
+import { requestHeader, traceNodeRequest } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -9,7 +9,7 @@ export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorC
 export type StepmarkKoaOptions = StepmarkAdapterOptions<Context>;
 
 const access: RequestAccess<Context> = {
-  header: (ctx, name) => oneHeader(ctx.request.headers[name]),
+  header: (ctx, name) => requestHeader(ctx.req, name),
   query(ctx, name) {
     const v = ctx.query[name];
     return v === undefined ? undefined : String(v);

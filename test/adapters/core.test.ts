@@ -6,6 +6,7 @@ import {
   matchesSecret,
   StepmarkConfigError,
 } from '../../adapters/core/index.js';
+import { requestHeader } from '../../adapters/core/node.js';
 import type { Trace } from './helpers.js';
 
 const trace = (meta: Record<string, unknown> = {}, events = 0): Trace =>
@@ -20,6 +21,22 @@ const trace = (meta: Record<string, unknown> = {}, events = 0): Trace =>
     spans: [],
     dropped: 0,
   }) as Trace;
+
+describe('requestHeader (node adapters read the raw list, so req.headers is never built for them)', () => {
+  it('matches names in any case and joins repeated values as Node does for unknown headers', () => {
+    const req = {
+      rawHeaders: ['Host', 'x', 'X-StepMark', 'one', 'x-request-id', 'r1', 'x-stepmark', 'two'],
+      get headers(): Record<string, string> {
+        throw new Error('req.headers was built');
+      },
+    };
+    expect(requestHeader(req, 'x-stepmark')).toBe('one, two');
+    expect(requestHeader(req, 'x-request-id')).toBe('r1');
+    expect(requestHeader(req, 'x-request')).toBeUndefined();
+    // Without a raw list (an unusual request object): the parsed headers.
+    expect(requestHeader({ headers: { 'x-stepmark': ['a', 'b'] } }, 'x-stepmark')).toBe('a, b');
+  });
+});
 
 describe('encodeTraceHeader', () => {
   it('escapes everything outside printable ASCII and parses back unchanged', () => {
