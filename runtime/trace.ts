@@ -49,7 +49,7 @@ const END_LATE = -2;
 export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v1.onEndCompact');
 
 /** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
-const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
+export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 
 /** Internal event: converted to `TraceEvent` at collect time. */
 export interface Ev {
