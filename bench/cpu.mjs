@@ -1,0 +1,60 @@
+// Comparisons on main-thread CPU time, shared by the benches whose subjects take microseconds.
+//
+// Main-thread CPU time, not wall time: on a shared machine, wall time of a few microseconds of
+// work mostly measures the other processes (ratios swung from 0.25x to 7x); the CPU time this
+// thread spent is what the code costs.
+export const threadCpu = process.threadCpuUsage
+  ? () => {
+      const u = process.threadCpuUsage();
+      return u.user + u.system;
+    }
+  : () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** ns of main-thread CPU per call of `fn`, over `n` calls (awaited when they return promises). */
+export async function cpuPerOp(fn, n) {
+  const t0 = threadCpu();
+  for (let i = 0; i < n; i++) {
+    const r = fn();
+    if (r !== undefined && typeof r.then === 'function') await r;
+  }
+  return ((threadCpu() - t0) * 1000) / n;
+}
+
+/**
+ * Like h.compare, on CPU time: interleaved rounds (order swapped every round), the median of the
+ * per-round ratios subject/baseline, recorded with h.report. Returns the row's figures.
+ */
+export async function cpuCompare(h, label, { baseline, subject }, { target, note, rounds: given }) {
+  let n = 1;
+  while ((await cpuPerOp(baseline, n)) * n < 20e6 && n < 1e7) n *= 2; // ~20 ms of CPU per timing
+  await cpuPerOp(subject, n);
+  const rounds = given ?? (h.quick ? 7 : 21);
+  const ratios = [];
+  const b = [];
+  const s = [];
+  for (let r = 0; r < rounds; r++) {
+    let tb;
+    let ts;
+    if (r % 2 === 0) {
+      tb = await cpuPerOp(baseline, n);
+      ts = await cpuPerOp(subject, n);
+    } else {
+      ts = await cpuPerOp(subject, n);
+      tb = await cpuPerOp(baseline, n);
+    }
+    b.push(tb);
+    s.push(ts);
+    ratios.push(ts / tb);
+  }
+  const row = { ratio: median(ratios), subject_ns: median(s), baseline_ns: median(b) };
+  h.report(label, row.ratio, 'x', {
+    target,
+    note: `${row.subject_ns.toFixed(1)} vs ${row.baseline_ns.toFixed(1)} ns main-thread CPU per op, median of ${rounds} interleaved rounds of ${n}${note ? `; ${note}` : ''}`,
+  });
+  return row;
+}
