@@ -14,6 +14,7 @@ import {
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
+import { cpuCompare } from './cpu.mjs';
 import { request } from './request.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -163,7 +164,8 @@ export default async function (h) {
       exporter.reset();
     }
   };
-  await h.compare(
+  await cpuCompare(
+    h,
     'OpenTelemetry SDK span vs stepmark span, request-sized traces (20 spans each)',
     {
       baseline: () => stepmark.run(handle),
@@ -176,7 +178,8 @@ export default async function (h) {
     },
   );
   const recorder = flightRecorder();
-  await h.compare(
+  await cpuCompare(
+    h,
     'OpenTelemetry SDK span vs stepmark span handed to a flight recorder, request-sized traces',
     { baseline: () => stepmark.run(handle, { onEnd: recorder.add }), subject: otelSubject },
     {
