@@ -30,8 +30,15 @@ export async function cpuPerOp(fn, n) {
  * per-round ratios subject/baseline, recorded with h.report. Returns the row's figures.
  */
 export async function cpuCompare(h, label, { baseline, subject }, { target, note, rounds: given }) {
-  let n = 1;
-  while ((await cpuPerOp(baseline, n)) * n < 20e6 && n < 1e7) n *= 2; // ~20 ms of CPU per timing
+  // About 20 ms of CPU per timing of the baseline, and at most about 80 ms for the subject (a
+  // subject that costs much more, such as the OpenTelemetry SDK, must not run for seconds or
+  // pile up what it only releases between timings).
+  const calibrate = async (fn) => {
+    let n = 1;
+    while ((await cpuPerOp(fn, n)) * n < 20e6 && n < 1e7) n *= 2;
+    return n;
+  };
+  const n = Math.min(await calibrate(baseline), 4 * (await calibrate(subject)));
   await cpuPerOp(subject, n);
   const rounds = given ?? (h.quick ? 7 : 21);
   const ratios = [];
