@@ -4,8 +4,7 @@
 import { type Entity, type Ev, EXIT_META, type RecorderTrace } from '../runtime/trace.js';
 import type { JsonValue, Trace } from '../runtime/types.js';
 import { requestIdOf, serverError, type TraceFacts } from './facts.js';
-import type { Payload } from './store.js';
-import { stringBytes } from './store.js';
+import { type Payload, stringBytes } from './store.js';
 
 // Heap bytes per record of the compact form (Node 24, x64, no pointer compression; rounded up).
 // A trace: the RecorderTrace with its arrays, map and cursor.

@@ -12,7 +12,7 @@ export interface TraceFacts {
   start: number;
   /** Duration in ms: `meta.duration_ms` (the adapters' request duration), else the extent of its spans and events. */
   duration: number;
-  /** A span failed, or the response was a server error (HTTP 5xx). */
+  /** A span failed, the traced function threw, or the response was a server error. */
   error: boolean;
 }
 

@@ -19,7 +19,7 @@ import {
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
 /** A Node header value as one string (Node keeps repeated unknown headers as an array or joined). */
-export function oneHeader(value: string | string[] | undefined): string | undefined {
+function oneHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
