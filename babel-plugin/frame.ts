@@ -11,9 +11,13 @@
 import type { NodePath, types as t } from '@babel/core';
 import {
   ABI,
+  type BodyStatement,
   CAUGHT_BINDING,
+  estreeIdentifierNames,
   FRAME_BINDING,
+  frameEnding,
   type MarkDirective,
+  planBody,
   RUNTIME_BINDING,
 } from '../instrument/index.js';
 import type { FunctionPath } from './describe.js';
@@ -85,25 +89,28 @@ export function emitFrame(
   derived: boolean,
   afterTypeScript: boolean,
 ): void {
-  ensureBlockBody(t, node);
+  const byReturns =
+    frameEnding({ async: node.async === true, generator: node.generator === true }) === 'returns';
+  if (node.body.type !== 'BlockStatement') {
+    ensureBlockBody(t, node);
+    if (byReturns) wrapReturn((node.body as unknown as t.BlockStatement).body[0] as t.ReturnStatement);
+  }
   const body = node.body as t.BlockStatement;
-  let start = derived ? superEnd(body) : 0;
+  const statements = body.body;
   // Written after TypeScript compiled parameter properties into `this.x = x;` right after
   // `super()` (or first): they stay before the frame, where they are when TypeScript runs later.
-  if (
-    afterTypeScript &&
-    node.type === 'ClassMethod' &&
-    node.kind === 'constructor' &&
-    (start > 0 || !derived)
-  ) {
-    while (start < body.body.length && isParameterPropertyAssignment(body.body[start]!)) start++;
+  const compiledConstructor = afterTypeScript && node.type === 'ClassMethod' && node.kind === 'constructor';
+  const plan = planBody(
+    statements.map((s) => describeStatement(s, compiledConstructor)),
+    derived,
+    (end) => estreeIdentifierNames(statements.slice(0, end) as never),
+  );
+  const functionLevel = new Set(plan.functionLevel);
+  const asVar = new Set(plan.asVar);
+  const wrapped: t.Statement[] = plan.asVar.map((i) => functionAsVar(statements[i] as t.FunctionDeclaration));
+  for (let i = plan.frameAt; i < statements.length; i++) {
+    if (!functionLevel.has(i) && !asVar.has(i)) wrapped.push(statements[i]!);
   }
-  const before = body.body.slice(0, start);
-  const inner = body.body.slice(start);
-  // Function declarations are hoisted: keep them at function level so `var` redeclarations and
-  // calls from code before `super()` keep working (in a `try` block they would be lexical).
-  const hoisted = inner.filter((s) => s.type === 'FunctionDeclaration');
-  const wrapped = hoisted.length ? inner.filter((s) => s.type !== 'FunctionDeclaration') : inner;
 
   const open = frameAt(body, 'start');
   const close = frameAt(body, 'end');
@@ -120,26 +127,58 @@ export function emitFrame(
       ])
     : b.call(runtime(ABI.enter), [b.str(spec.name), loc, ...flags]);
   const declaration = withLoc(b.constDecl(FRAME_BINDING, enter), open);
+  const frame = (method: string, args: t.Expression[]) => b.call(b.member(b.id(FRAME_BINDING), method), args);
+  // docs/ABI.md "Frames": `return`s close the span (wrapped as the traversal met them) and so
+  // does the end of the block; generators close it in `finally`.
+  if (byReturns) wrapped.push(withLoc(b.expr(frame(ABI.exit, [])), close));
+  const handler = byReturns
+    ? b.block([b.throwStatement(frame(ABI.failWith, [b.id(CAUGHT_BINDING)]))])
+    : b.block([b.expr(frame(ABI.fail, [b.id(CAUGHT_BINDING)])), b.throwStatement(b.id(CAUGHT_BINDING))]);
   const tryStatement = withLoc(
     b.tryStatement(
       withLoc(b.block(wrapped), open),
-      withLoc(
-        b.catchClause(
-          CAUGHT_BINDING,
-          b.block([
-            b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.fail), [b.id(CAUGHT_BINDING)])),
-            b.throwStatement(b.id(CAUGHT_BINDING)),
-          ]),
-        ),
-        close,
-      ),
-      withLoc(b.block([b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.exit), []))]), close),
+      withLoc(b.catchClause(CAUGHT_BINDING, handler), close),
+      byReturns ? null : withLoc(b.block([b.expr(frame(ABI.exit, []))]), close),
     ),
     open,
   );
-  // Function declarations are hoisted wherever they stand at function level: after the marker
-  // (so it stays the first statement) and outside the `try` block.
-  body.body = [...before, declaration, ...hoisted, tryStatement];
+  body.body = [
+    ...statements.slice(0, plan.frameAt),
+    ...plan.functionLevel.map((i) => statements[i]!),
+    declaration,
+    tryStatement,
+  ];
+}
+
+/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
+function describeStatement(s: t.Statement, constructorAfterTypeScript: boolean): BodyStatement {
+  if (s.type === 'FunctionDeclaration') return s.id ? { kind: 'function', name: s.id.name } : OTHER;
+  if (
+    s.type === 'ExpressionStatement' &&
+    s.expression.type === 'CallExpression' &&
+    s.expression.callee.type === 'Super'
+  )
+    return SUPER_CALL;
+  if (constructorAfterTypeScript && isParameterPropertyAssignment(s)) return PARAMETER_PROPERTY;
+  return OTHER;
+}
+
+const OTHER: BodyStatement = { kind: 'other' };
+const SUPER_CALL: BodyStatement = { kind: 'super-call' };
+const PARAMETER_PROPERTY: BodyStatement = { kind: 'parameter-property' };
+
+/** `function g() {}` → `var g = function () {};` (why: instrument/layout.ts). */
+function functionAsVar(fn: t.FunctionDeclaration): t.VariableDeclaration {
+  const expression = { ...fn, type: 'FunctionExpression', id: null } as unknown as t.FunctionExpression;
+  const declarator = {
+    type: 'VariableDeclarator',
+    id: withLoc(b.id(fn.id!.name), fn.id!),
+    init: expression,
+  } as t.VariableDeclarator;
+  return withLoc(
+    { type: 'VariableDeclaration', kind: 'var', declarations: [declarator] } as t.VariableDeclaration,
+    fn,
+  );
 }
 
 /**
@@ -205,6 +244,14 @@ export function wrapSuspension(
   );
 }
 
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()` (in place). */
+export function wrapReturn(node: t.ReturnStatement): void {
+  node.argument = withLoc(
+    b.call(b.member(b.id(FRAME_BINDING), ABI.exitWith), node.argument ? [node.argument] : []),
+    node.argument ?? node,
+  );
+}
+
 /** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();`. */
 export function resumeInHandlers(t: Types, trys: Iterable<t.TryStatement>): void {
   for (const tryNode of trys) {
@@ -257,7 +304,7 @@ const b = {
   tryStatement: (
     block: t.BlockStatement,
     handler: t.CatchClause,
-    finalizer: t.BlockStatement,
+    finalizer: t.BlockStatement | null,
   ): t.TryStatement => ({ type: 'TryStatement', block, handler, finalizer }) as t.TryStatement,
   catchClause: (param: string, body: t.BlockStatement): t.CatchClause =>
     ({ type: 'CatchClause', param: b.id(param), body }) as t.CatchClause,

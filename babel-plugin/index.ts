@@ -27,6 +27,7 @@ import {
   checkEntityRoot,
   type Directive,
   formatLocation,
+  frameEnding,
   frameFlags,
   ineligibility,
   LineIndex,
@@ -53,6 +54,7 @@ import {
   isInstrumented,
   resumeInHandlers,
   superEnd,
+  wrapReturn,
   wrapSuspension,
 } from './frame.js';
 import { BabelStripper } from './strip.js';
@@ -332,6 +334,25 @@ function instrumentProgram(
     wrapSuspension(t, path, fn.node, state.trys);
   };
 
+  /**
+   * A `return` (after its argument was visited) of a selected function whose frame closes its
+   * span at returns (`frameEnding`): `return v` → `return __smf.x(v)`. Not one before `super()`
+   * in a derived constructor: that code runs before the frame exists.
+   */
+  const returnStatement = (path: NodePath<t.ReturnStatement>) => {
+    const fn = path.getFunctionParent();
+    if (!fn || !selected.has(fn.node) || seen.has(path.node)) return;
+    const node = fn.node as FunctionPath['node'];
+    if (frameEnding({ async: node.async === true, generator: node.generator === true }) !== 'returns') return;
+    if (isDerivedConstructor(fn as FunctionPath) && node.body.type === 'BlockStatement') {
+      const statement = path.find((p) => p.parentPath?.node === node.body);
+      const index = node.body.body.indexOf(statement?.node as t.Statement);
+      if (index < superEnd(node.body)) return;
+    }
+    seen.add(path.node);
+    wrapReturn(path.node);
+  };
+
   /** A call: the stepmark API ones are rewritten (or stripped), and recorded in the catalog. */
   const call = (path: NodePath<t.CallExpression>) => {
     if (catalog && rewriter) addRecordSite(catalog, path, rewriter);
@@ -364,9 +385,11 @@ function instrumentProgram(
     };
   const run: FileRun = {
     directives,
+    attachDirectives: guarded((path: NodePath) => directives.visit(path)),
     enterFunction: guarded(enterFunction),
     exitFunction: guarded(exitFunction),
     suspension: guarded(suspension),
+    returnStatement: guarded(returnStatement),
     call: guarded(call),
     finish() {
       try {
@@ -393,9 +416,12 @@ function instrumentProgram(
 /** What the module-level visitors call back into: the per-file handlers. */
 interface TraversalState {
   directives: FileDirectives;
+  /** Attaches the directives in the leading comments of a node (errors carry a code frame). */
+  attachDirectives(path: NodePath): void;
   enterFunction(path: FunctionPath): void;
   exitFunction(path: FunctionPath): void;
   suspension(path: NodePath<t.AwaitExpression | t.YieldExpression>): void;
+  returnStatement(path: NodePath<t.ReturnStatement>): void;
   call(path: NodePath<t.CallExpression>): void;
 }
 
@@ -425,6 +451,11 @@ function makeVisitor(withDirectives: boolean, noScope: boolean): Visitor<Travers
         this.suspension(path);
       },
     },
+    ReturnStatement: {
+      exit(this: TraversalState, path: NodePath<t.ReturnStatement>) {
+        this.returnStatement(path);
+      },
+    },
     CallExpression(this: TraversalState, path: NodePath<t.CallExpression>) {
       this.call(path);
     },
@@ -432,7 +463,7 @@ function makeVisitor(withDirectives: boolean, noScope: boolean): Visitor<Travers
   if (withDirectives) {
     visitor[ATTACHABLE_TYPES] = {
       enter(this: TraversalState, path: NodePath) {
-        if (this.directives.hasPending) this.directives.visit(path);
+        if (this.directives.hasPending) this.attachDirectives(path);
       },
     };
   }
@@ -472,13 +503,18 @@ const MERGED_VISITOR: Record<string, unknown> = {
       state[RUN]?.suspension(path);
     },
   },
+  ReturnStatement: {
+    exit(path: NodePath<t.ReturnStatement>, state: RunHolder) {
+      state[RUN]?.returnStatement(path);
+    },
+  },
   CallExpression(path: NodePath<t.CallExpression>, state: RunHolder) {
     state[RUN]?.call(path);
   },
   [ATTACHABLE_TYPES]: {
     enter(path: NodePath, state: RunHolder) {
       const run = state[RUN];
-      if (run?.directives.hasPending) run.directives.visit(path);
+      if (run?.directives.hasPending) run.attachDirectives(path);
     },
   },
 };
@@ -507,7 +543,7 @@ function decide(
   const container = containerDirective(path, directives);
   if (!wholeFile && container?.type !== 'mark') return { skip: 'not marked' };
   const description = namer.describe(path);
-  if (description.binding.type === 'none' && isTypeScriptHelper(path))
+  if (description.binding.type === 'none' && !path.node.loc && isTypeScriptHelper(path))
     return { skip: 'TypeScript enum/namespace helper' };
   const why = ineligibility(description, options);
   if (why === 'accessor') return { skip: 'getter/setter (option getters: false)' };
@@ -516,9 +552,11 @@ function decide(
 }
 
 /**
- * The function TypeScript compiles an enum or namespace into, when the input was compiled
- * before us: `(function (Color) { … })(Color || (Color = {}))` (tsc) or
- * `var Color = function (Color) { …; return Color; }({})` (Babel). Never user code.
+ * The function TypeScript compiles an enum or namespace into: `(function (Color) { … })(Color ||
+ * (Color = {}))` (tsc) or `var Color = function (Color) { …; return Color; }({})` (Babel). Only
+ * one a compiler wrote in this pass (it has no source location) is skipped: the other plugins
+ * never see those, since TypeScript compiles enums after them. One that is in the input (a
+ * published package compiled by tsc) is instrumented like any callback, as the other plugins do.
  */
 function isTypeScriptHelper(path: FunctionPath): boolean {
   const node = path.node;
@@ -530,13 +568,15 @@ function isTypeScriptHelper(path: FunctionPath): boolean {
   if (!call?.isCallExpression() || p.key !== 'callee' || call.node.arguments.length !== 1) return false;
   const arg = call.node.arguments[0]!;
   if (arg.type === 'LogicalExpression' && arg.operator === '||') {
+    // `N || (N = {})`; Babel names the parameter of a namespace's function `_N`
     const left = arg.left;
-    return (
-      (left.type === 'Identifier' && left.name === param.name) ||
-      (left.type === 'MemberExpression' &&
-        left.property.type === 'Identifier' &&
-        left.property.name === param.name)
-    );
+    const name =
+      left.type === 'Identifier'
+        ? left.name
+        : left.type === 'MemberExpression' && left.property.type === 'Identifier'
+          ? left.property.name
+          : undefined;
+    return name !== undefined && (name === param.name || `_${name}` === param.name);
   }
   const declarator = call.parentPath;
   return (

@@ -15,6 +15,13 @@ export const threadCpu = process.threadCpuUsage
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+/** The middle half of `xs` (first to third quartile), e.g. `0.97–1.04`. */
+export function middleHalf(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.round(q * (sorted.length - 1))].toFixed(2);
+  return `${at(0.25)}–${at(0.75)}`;
+}
+
 /** ns of main-thread CPU per call of `fn`, over `n` calls (awaited when they return promises). */
 export async function cpuPerOp(fn, n) {
   const t0 = threadCpu();
@@ -26,8 +33,10 @@ export async function cpuPerOp(fn, n) {
 }
 
 /**
- * Like h.compare, on CPU time: interleaved rounds (order swapped every round), the median of the
- * per-round ratios subject/baseline, recorded with h.report. Returns the row's figures.
+ * Like h.compare, on CPU time: interleaved rounds (order swapped every round), the ratio of the
+ * medians subject/baseline (the two figures the note shows), recorded with h.report; the note
+ * adds the middle half of the per-round ratios, which shows how much this machine swings.
+ * Returns the row's figures.
  */
 export async function cpuCompare(h, label, { baseline, subject }, { target, note, rounds: given }) {
   // About 20 ms of CPU per timing of the baseline, and at most about 80 ms for the subject (a
@@ -58,10 +67,10 @@ export async function cpuCompare(h, label, { baseline, subject }, { target, note
     s.push(ts);
     ratios.push(ts / tb);
   }
-  const row = { ratio: median(ratios), subject_ns: median(s), baseline_ns: median(b) };
+  const row = { ratio: median(s) / median(b), subject_ns: median(s), baseline_ns: median(b) };
   h.report(label, row.ratio, 'x', {
     target,
-    note: `${row.subject_ns.toFixed(1)} vs ${row.baseline_ns.toFixed(1)} ns main-thread CPU per op, median of ${rounds} interleaved rounds of ${n}${note ? `; ${note}` : ''}`,
+    note: `${row.subject_ns.toFixed(1)} vs ${row.baseline_ns.toFixed(1)} ns main-thread CPU per op, medians of ${rounds} interleaved rounds of ${n} (per-round ratios ${middleHalf(ratios)})${note ? `; ${note}` : ''}`,
   });
   return row;
 }

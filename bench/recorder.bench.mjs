@@ -65,7 +65,7 @@ export default async function (h) {
     { note: 'a plain onEnd: the trace collected into the trace format' },
   );
   // The add alone: traces ended beforehand (held in their compact form), added into a full ring.
-  const COMPACT = Symbol.for('stepmark.runtime.v1.onEndCompact');
+  const COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
   const ended = [];
   const keep = Object.assign(() => {}, { [COMPACT]: (t) => ended.push(t) });
   for (let i = 0; i < 4096; i++)

@@ -4,10 +4,10 @@
 // nothing did, 2 on errors (each naming its file).
 import { createReadStream, writeFileSync } from 'node:fs';
 import { viewerPage } from '../live/viewer.js';
-import { formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, formatTrace } from '../runtime/render.js';
 import type { Trace, TraceEntity } from '../runtime/types.js';
 import { wantColor } from './color.js';
-import { completeTrace, InputError, oneLine, traceProblem } from './input.js';
+import { completeTrace, InputError, oneLine, traceProblem, valueProblem } from './input.js';
 import { JsonStructureError, jsonValues } from './json-values.js';
 
 export const FIND_USAGE = `Usage: stepmark find <entity-or-request-id> <file|-> [more files] [options]
@@ -58,7 +58,7 @@ function parseFindArgs(argv: string[]): FindArgs | 'help' {
     else if (a === '--no-color') args.color = false;
     else if (a === '--') positional.push(...argv.slice(i + 1));
     else if (a === '-' || !a.startsWith('-')) positional.push(a);
-    else throw new FindUsageError(`unknown option ${a}`);
+    else throw new FindUsageError(`unknown option ${escapeForTerminal(a)}`);
     if (a === '--') break;
   }
   const [id, ...files] = positional;
@@ -136,7 +136,7 @@ export async function findMain(argv: string[]): Promise<number> {
   for (const file of args.files) {
     const name = file === '-' ? '<stdin>' : file;
     try {
-      for await (const { text, line } of jsonValues(textOf(file))) {
+      for await (const { text, line, column } of jsonValues(textOf(file))) {
         // A value that does not contain the id cannot match. Only a text with escapes can spell
         // the id differently (\u…, \/), so only such a text is parsed to be sure.
         if (!text.includes(id) && !text.includes('\\')) continue;
@@ -144,7 +144,7 @@ export async function findMain(argv: string[]): Promise<number> {
         try {
           value = JSON.parse(text);
         } catch (error) {
-          throw new InputError(`line ${line}: not valid JSON (${oneLine(String((error as Error).message))})`);
+          throw new InputError(valueProblem(text, error, line, column));
         }
         const problem = traceProblem(value);
         if (problem) throw new InputError(`line ${line}: ${problem}`);
@@ -156,7 +156,7 @@ export async function findMain(argv: string[]): Promise<number> {
         } else if (args.json) {
           await write(`${JSON.stringify(value)}\n`);
         } else {
-          const head = `── ${name}:${line} `;
+          const head = `── ${escapeForTerminal(name)}:${line} `;
           const body = formatTrace(journey(m), {
             color,
             sections: m.entity === undefined ? undefined : ['header', 'spans', 'entities'],
@@ -166,7 +166,8 @@ export async function findMain(argv: string[]): Promise<number> {
       }
     } catch (error) {
       const why = error instanceof InputError ? error.message : readProblem(error);
-      process.stderr.write(`stepmark: ${name}: ${why}\n`);
+      // the message may quote the input (an entity id, a JSON parser's excerpt)
+      process.stderr.write(`stepmark: ${escapeForTerminal(name)}: ${escapeForTerminal(why)}\n`);
       failed = true;
     }
   }
@@ -175,18 +176,18 @@ export async function findMain(argv: string[]): Promise<number> {
       writeFileSync(args.html, viewerPage({ traces: forHtml, title: `stepmark find ${id}` }));
     } catch (error) {
       process.stderr.write(
-        `stepmark: ${args.html}: cannot write it (${(error as NodeJS.ErrnoException).code ?? error})\n`,
+        `stepmark: ${escapeForTerminal(args.html)}: cannot write it (${(error as NodeJS.ErrnoException).code ?? error})\n`,
       );
       return 2;
     }
     const cut = matched > forHtml.length ? ` (the first ${forHtml.length} of ${matched})` : '';
     process.stderr.write(
-      `stepmark: wrote ${args.html} with ${forHtml.length} trace${forHtml.length === 1 ? '' : 's'}${cut}\n`,
+      `stepmark: wrote ${escapeForTerminal(args.html)} with ${forHtml.length} trace${forHtml.length === 1 ? '' : 's'}${cut}\n`,
     );
   }
   if (failed) return 2;
   if (matched === 0) {
-    process.stderr.write(`stepmark: no trace of ${JSON.stringify(id)} (entity or request id)\n`);
+    process.stderr.write(`stepmark: no trace of "${escapeForTerminal(id, true)}" (entity or request id)\n`);
     return 1;
   }
   return 0;

@@ -9,6 +9,8 @@ export interface JsonText {
   text: string;
   /** Line (1-based) where the value starts. */
   line: number;
+  /** Column (1-based, in UTF-16 units) where the value starts on that line. */
+  column: number;
 }
 
 export class JsonStructureError extends Error {
@@ -33,6 +35,9 @@ const isSpace = (c: number) => c === 32 || c === LF || c === 13 || c === 9;
  */
 export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator<JsonText> {
   let line = 1;
+  // Characters read before the current line (over all chunks), to tell a value's column.
+  let read = 0;
+  let lineStart = 0;
   // Depth of brackets; `base` is 1 inside a top-level array (its elements are the values), else 0.
   let depth = 0;
   let base = 0;
@@ -43,6 +48,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
   let start = -1;
   let carry = '';
   let startLine = 0;
+  let startColumn = 0;
   let scalar = false;
   let first = true;
 
@@ -55,7 +61,10 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
       const c = chunk.charCodeAt(i);
-      if (c === LF) line++;
+      if (c === LF) {
+        line++;
+        lineStart = read + i + 1;
+      }
       if (inString) {
         if (escaped) escaped = false;
         else if (c === BACKSLASH) escaped = true;
@@ -63,7 +72,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
           inString = false;
           if (depth === base && start >= 0 && !scalar) {
             // a top-level string value ends here
-            out.push({ text: carry + chunk.slice(start, i + 1), line: startLine });
+            out.push({ text: carry + chunk.slice(start, i + 1), line: startLine, column: startColumn });
             carry = '';
             start = -1;
           }
@@ -73,7 +82,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
       if (start >= 0 && scalar) {
         // A bare scalar ends at whitespace, a comma or a closing bracket (read again below).
         if (isSpace(c) || c === COMMA || c === CLOSE_BRACKET || c === CLOSE_BRACE) {
-          out.push({ text: carry + chunk.slice(start, i), line: startLine });
+          out.push({ text: carry + chunk.slice(start, i), line: startLine, column: startColumn });
           carry = '';
           start = -1;
           scalar = false;
@@ -98,6 +107,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
           throw new JsonStructureError(`unexpected "${String.fromCharCode(c)}" at line ${line}`);
         start = i;
         startLine = line;
+        startColumn = read + i - lineStart + 1;
         if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
         else if (c === QUOTE) inString = true;
         else scalar = true;
@@ -108,7 +118,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
       else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         depth--;
         if (depth === base) {
-          out.push({ text: carry + chunk.slice(start, i + 1), line: startLine });
+          out.push({ text: carry + chunk.slice(start, i + 1), line: startLine, column: startColumn });
           carry = '';
           start = -1;
         }
@@ -119,10 +129,11 @@ export async function* jsonValues(chunks: AsyncIterable<string>): AsyncGenerator
       carry += chunk.slice(start);
       start = 0;
     }
+    read += n;
     yield* out;
   }
   if (scalar && carry !== '') {
-    yield { text: carry, line: startLine };
+    yield { text: carry, line: startLine, column: startColumn };
     return;
   }
   if (carry !== '' || depth !== 0) {

@@ -308,8 +308,8 @@ export function misplacedDirectiveError(d: Directive): StepmarkDirectiveError {
   const name = d.type === 'mark' ? '@stepmark' : '@stepmark-ignore';
   return new StepmarkDirectiveError(
     'STEPMARK_MISPLACED_DIRECTIVE',
-    `${name} must directly precede a function, method, class, object literal or variable declaration ` +
-      '(or, as a plain // @stepmark, the first statement of the file)',
+    `${name} must directly precede a function, a method, a class, an object literal, or a declaration ` +
+      'whose value is one of them (or, as a plain // @stepmark, the first statement of the file)',
     d.offset,
     d.length,
   );

@@ -5,6 +5,7 @@
  *
  * - options: the one options schema, validated with messages that name the option
  * - directives: `// @stepmark`, `/** @stepmark entity=… kind=… *\/`, `// @stepmark-ignore`
+ * - layout: where the frame puts each statement of an instrumented body (docs/ABI.md)
  * - naming: names of functions from a host-neutral description (docs/NAMING.md)
  * - locations: `path:line:col` strings and offset → line/column conversion
  * - constants: the fixed identifiers and strings of the emitted code (docs/ABI.md)
@@ -13,6 +14,7 @@ export * from './constants.js';
 export * from './directives.js';
 export * from './errors.js';
 export * from './glob.js';
+export * from './layout.js';
 export * from './locations.js';
 export * from './naming.js';
 export * from './options.js';

@@ -38,6 +38,7 @@ export function viewerMain(): void {
     spans?: Span[];
     dropped?: number;
     dropped_spans?: number;
+    dropped_entities?: number;
   }
   interface Entry {
     n: number;
@@ -373,6 +374,11 @@ export function viewerMain(): void {
     if (or(num(t.dropped_spans), 0) > 0) {
       out.push(el('p', 'warn', t.dropped_spans + ' spans were not recorded (maxSpans).'));
     }
+    if (or(num(t.dropped_entities), 0) > 0) {
+      out.push(
+        el('p', 'warn', t.dropped_entities + ' calls for entities beyond maxEntities were not recorded.'),
+      );
+    }
     out.push(renderTimeline(t), renderJourneys(t));
     const loose = (Array.isArray(t.events) ? t.events : []).filter(
       (ev) => spanEventsToggle.checked || !(ev && (ev.action === 'entered' || ev.action === 'exited')),
@@ -410,7 +416,21 @@ export function viewerMain(): void {
     const spans = spansOf(t);
     sec.append(el('h3', '', 'Spans'));
     if (!spans.length) {
-      sec.append(el('p', 'empty', 'No spans in this trace.'));
+      const events =
+        (Array.isArray(t.events) ? t.events.length : 0) +
+        entitiesOf(t).reduce((n, en) => n + (Array.isArray(en.events) ? en.events.length : 0), 0);
+      // events but no spans: most often code that was marked but never instrumented
+      sec.append(
+        el(
+          'p',
+          'empty',
+          events > 0
+            ? 'No spans in this trace: no instrumented function ran. Marked code (// @stepmark) needs a ' +
+                'stepmark build plugin (esbuild, Vite, Babel, tsc) or node --import stepmark/register: see ' +
+                '"Build plugins" in the stepmark README.'
+            : 'No spans in this trace.',
+        ),
+      );
       return sec;
     }
     const origin = or(spanOrigin(t), 0);

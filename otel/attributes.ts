@@ -30,6 +30,7 @@ export const ATTR = {
   UNFINISHED: 'stepmark.unfinished',
   DROPPED_EVENTS: 'stepmark.dropped_events',
   DROPPED_SPANS: 'stepmark.dropped_spans',
+  DROPPED_ENTITIES: 'stepmark.dropped_entities',
   EXCEPTION_TYPE: 'exception.type',
   EXCEPTION_MESSAGE: 'exception.message',
 } as const;

@@ -25,7 +25,18 @@
  */
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
-import { describeError, type SnapshotConfig, safeString, snapshotConfig, snapshotMeta } from './snapshot.js';
+import {
+  capString,
+  describeError,
+  lastSnapshot,
+  MAX_META_KEYS,
+  MAX_STRING_LENGTH,
+  put,
+  type SnapshotConfig,
+  safeString,
+  snapshotConfig,
+  snapshotMeta,
+} from './snapshot.js';
 import { type Cursor, currentCursor, setCursor } from './state.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
 
@@ -46,7 +57,7 @@ const END_LATE = -2;
  * and the server adapters use it to keep a trace without building its JSON shape. Keyed by the
  * state layout's version, like the shared state.
  */
-export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v1.onEndCompact');
+export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
 
 /** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
 export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
@@ -58,12 +69,18 @@ export interface Ev {
   t: number;
   meta: Record<string, JsonValue> | undefined;
   span: Span | undefined;
+  /** Top-level meta keys left out (`maxMetaKeys`). */
+  droppedKeys: number;
 }
 
 export interface Entity {
   id: string;
   kind: string | undefined;
   meta: Record<string, JsonValue>;
+  /** At least the number of keys in `meta` (see `track`). */
+  keys: number;
+  /** Meta keys not kept because `meta` was full. */
+  droppedKeys: number;
   events: Ev[];
 }
 
@@ -144,8 +161,21 @@ export class Span {
     if (this.end !== END_OPEN || this.trace.ended) return;
     this.status = ST_ERROR;
     try {
-      this.error = describeError(e);
+      this.error = capString(describeError(e), this.trace.maxString);
     } catch {}
+  }
+
+  /** ABI 2, around the value of a `return`: ends the span and returns `v`. */
+  x<T>(v: T): T {
+    this.exit();
+    return v;
+  }
+
+  /** ABI 2, in the frame's `catch`: marks the span failed with `e`, ends it, and returns `e` (rethrown). */
+  t(e: unknown): unknown {
+    this.fail(e);
+    this.exit();
+    return e;
   }
 
   /** Before `await`/`yield`: gives the context back to the resumer. Returns `v`. */
@@ -207,6 +237,10 @@ export class Span {
 export interface Frame {
   exit(): void;
   fail(e: unknown): void;
+  /** ABI 2: `return __smf.x(value)` ends the span and returns the value. */
+  x<T>(v: T): T;
+  /** ABI 2: `throw __smf.t(e)` fails and ends the span and returns `e`. */
+  t(e: unknown): unknown;
   s<T>(v: T): T;
   r<T>(v: T): T;
 }
@@ -219,6 +253,8 @@ function nothing(): void {}
 export const NOOP_FRAME: Frame = Object.freeze({
   exit: nothing,
   fail: nothing,
+  x: identity,
+  t: identity,
   s: identity,
   r: identity,
   [Symbol.dispose]: nothing,
@@ -234,10 +270,16 @@ export class RecorderTrace {
   readonly spans: Span[] = [];
   dropped = 0;
   droppedSpans = 0;
+  /** Entity calls (`track`, entity events, entity spans) for entities beyond `maxEntities`. */
+  droppedEntities = 0;
   private count = 0;
   private nextId = 1;
   readonly maxEvents: number;
   readonly maxSpans: number;
+  readonly maxEntities: number;
+  /** Longest recorded string (`maxStringLength`). */
+  readonly maxString: number;
+  readonly maxMetaKeys: number;
   clock: (() => number) | undefined;
   /** Times are the `clock` option's epoch milliseconds (else `performance.now()`, anchored at `wall0`). */
   readonly clocked: boolean;
@@ -253,11 +295,14 @@ export class RecorderTrace {
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
     this.maxSpans = o.maxSpans ?? 10_000;
+    this.maxEntities = o.maxEntities ?? 10_000;
+    this.maxString = o.maxStringLength ?? MAX_STRING_LENGTH;
+    this.maxMetaKeys = o.maxMetaKeys ?? MAX_META_KEYS;
     this.clock = o.clock;
     this.clocked = o.clock !== undefined;
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
-    this.snap = snapshotConfig(o.metaLimits, o.redact);
+    this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys);
     this.meta = snapshotMeta(o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
@@ -286,10 +331,23 @@ export class RecorderTrace {
     }
   }
 
-  entity(id: string, kind: string | undefined): Entity {
+  /** `v` as a recorded string: stringified without throwing, at most `maxStringLength` characters. */
+  str(v: unknown): string {
+    return capString(typeof v === 'string' ? v : safeString(v), this.maxString);
+  }
+
+  /**
+   * The entity `id` (created on first use), or undefined when it is new and the trace already
+   * holds `maxEntities`: the call is then counted in `droppedEntities`.
+   */
+  entity(id: string, kind: string | undefined): Entity | undefined {
     let e = this.entities.get(id);
     if (e === undefined) {
-      e = { id, kind, meta: {}, events: [] };
+      if (this.entities.size >= this.maxEntities) {
+        this.droppedEntities++;
+        return undefined;
+      }
+      e = { id, kind, meta: {}, keys: 0, droppedKeys: 0, events: [] };
       this.entities.set(id, e);
     } else if (kind !== undefined && e.kind === undefined) {
       e.kind = kind;
@@ -297,10 +355,36 @@ export class RecorderTrace {
     return e;
   }
 
+  /** Registers an entity and merges `meta` into its meta, at most `maxMetaKeys` keys in all. */
   track(id: string, meta: unknown, kind: string | undefined): void {
     const e = this.entity(id, kind);
+    if (e === undefined) return;
     if (kind !== undefined) e.kind = kind;
-    if (meta !== undefined && meta !== null) Object.assign(e.meta, snapshotMeta(meta, this.snap));
+    if (meta === undefined || meta === null) return;
+    const snap = snapshotMeta(meta, this.snap, true);
+    e.droppedKeys += lastSnapshot.droppedKeys;
+    const into = e.meta;
+    const added = lastSnapshot.keys;
+    if (e.keys + added <= this.maxMetaKeys) {
+      // fits even if every key is new: `keys` stays an upper bound (a key set again counts again)
+      e.keys += added;
+      if (!Object.hasOwn(snap, '__proto__')) Object.assign(into, snap);
+      else for (const k of Object.keys(snap)) put(into, k, snap[k]!);
+      return;
+    }
+    // near the cap: count exactly
+    let count = Object.keys(into).length;
+    for (const k of Object.keys(snap)) {
+      if (!Object.hasOwn(into, k)) {
+        if (count >= this.maxMetaKeys) {
+          e.droppedKeys++;
+          continue;
+        }
+        count++;
+      }
+      put(into, k, snap[k]!);
+    }
+    e.keys = count;
   }
 
   /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */
@@ -309,14 +393,9 @@ export class RecorderTrace {
       this.dropped++;
       return;
     }
-    this.push(
-      list,
-      stage,
-      action,
-      this.now(),
-      meta === undefined ? undefined : snapshotMeta(meta, this.snap),
-      span,
-    );
+    const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+    const droppedKeys = snap === undefined ? 0 : lastSnapshot.droppedKeys; // before `clock` runs user code
+    this.push(list, stage, action, this.now(), snap, span, droppedKeys);
   }
 
   /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
@@ -327,8 +406,9 @@ export class RecorderTrace {
     t: number,
     meta: Record<string, JsonValue> | undefined,
     span: Span | undefined,
+    droppedKeys: number,
   ): void {
-    const ev: Ev = { stage, action, t, meta, span };
+    const ev: Ev = { stage, action, t, meta, span, droppedKeys };
     list.push(ev);
     if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
     this.count++;
@@ -356,8 +436,9 @@ export class RecorderTrace {
       // the `entered` event shares the span's start time (one clock read per enter)
       if (this.count >= this.maxEvents) this.dropped++;
       else {
-        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap);
-        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span);
+        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+        const dk = snap === undefined ? 0 : lastSnapshot.droppedKeys;
+        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span, dk);
       }
     } catch {
       // the span stays open and current; only its `entered` event is lost
@@ -375,7 +456,7 @@ export class RecorderTrace {
     else {
       // its meta ({ duration_ms, error? }) is made from the span when collected
       const list = span.entity !== undefined ? span.entity.events : this.events;
-      this.push(list, span.name, 'exited', end, EXIT_META, span);
+      this.push(list, span.name, 'exited', end, EXIT_META, span, 0);
     }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
@@ -393,7 +474,7 @@ export class RecorderTrace {
     this.onEnd = undefined;
     this.entityFilter = undefined;
     this.clock = undefined;
-    this.snap = snapshotConfig(undefined, undefined);
+    this.snap = snapshotConfig(undefined, undefined, this.maxString, this.maxMetaKeys);
   }
 
   // The last timestamp formatted: the events of one request mostly fall in the same millisecond,
@@ -427,6 +508,7 @@ export class RecorderTrace {
       out.meta = meta;
     } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
     if (span !== undefined) out.span_id = ids[span.seq] ?? span.id;
+    if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
     return out;
   }
 
@@ -445,6 +527,7 @@ export class RecorderTrace {
       if (e.kind !== undefined) out.kind = e.kind;
       out.meta = structuredCopy(e.meta);
       out.events = this.evs(e.events, ids);
+      if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
       if (e.id === '__proto__')
         Object.defineProperty(entities, e.id, {
           value: out,
@@ -481,6 +564,7 @@ export class RecorderTrace {
       dropped: this.dropped,
     };
     if (this.droppedSpans > 0) trace.dropped_spans = this.droppedSpans;
+    if (this.droppedEntities > 0) trace.dropped_entities = this.droppedEntities;
     return trace;
   }
 }
@@ -512,6 +596,12 @@ function checkOptions(o: TraceOptions): void {
   if (o.maxEvents !== undefined && !count(o.maxEvents))
     bad('maxEvents', 'a non-negative integer or Infinity');
   if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');
+  if (o.maxEntities !== undefined && !count(o.maxEntities))
+    bad('maxEntities', 'a non-negative integer or Infinity');
+  if (o.maxMetaKeys !== undefined && !count(o.maxMetaKeys))
+    bad('maxMetaKeys', 'a non-negative integer or Infinity');
+  if (o.maxStringLength !== undefined && !(count(o.maxStringLength) && o.maxStringLength > 0))
+    bad('maxStringLength', 'a positive integer or Infinity');
   if (o.clock !== undefined && typeof o.clock !== 'function')
     bad('clock', 'a function returning epoch milliseconds');
   if (o.entityFilter !== undefined && typeof o.entityFilter !== 'function') bad('entityFilter', 'a function');
@@ -519,8 +609,4 @@ function checkOptions(o: TraceOptions): void {
   if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
-}
-
-export function toStr(v: unknown): string {
-  return typeof v === 'string' ? v : safeString(v);
 }

@@ -7,12 +7,19 @@ import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
   FRAME_BINDING,
+  frameEnding,
   frameFlags,
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
   runtimeSpecifier,
 } from '../instrument/constants.js';
-import { checkEntityRoot, type Directive, type MarkDirective } from '../instrument/directives.js';
+import {
+  checkEntityRoot,
+  type Directive,
+  type MarkDirective,
+  misplacedDirectiveError,
+} from '../instrument/directives.js';
+import { planBody } from '../instrument/layout.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
 import {
   classInitializerName,
@@ -31,8 +38,10 @@ import {
   frameStatements,
   isFrameMarker,
   runtimeImport,
+  wrapReturn,
   wrapSuspension,
 } from './frame.js';
+import { describeStatements, functionAsVar, identifierNames } from './layout.js';
 import { emitsCommonJs } from './module-format.js';
 import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
 import { Stripper } from './strip.js';
@@ -87,6 +96,10 @@ export function instrumentSourceFile(
   const stripper = options.strip ? new Stripper(ts, sourceFile, bindings, options.importSource) : undefined;
   visitor.stripper = stripper;
   const statements = ts.visitNodes(sourceFile.statements, visitor.visit, ts.isStatement);
+  // A directive before something that is no function, class or object literal (`const limit = 2`)
+  // applies to nothing: a build error, as in every plugin.
+  for (const d of directives.attached.values())
+    if (!visitor.usedDirectives.has(d)) throw misplacedDirectiveError(d);
   if (stripper) {
     const kept = stripper.finish(statements, countPrologue(ts, statements), context.factory);
     return { file: context.factory.updateSourceFile(sourceFile, kept), report };
@@ -291,7 +304,8 @@ class FileVisitor {
    */
   private decide(node: FunctionWithBody, description: FunctionDescription): Decision {
     const own = this.ownDirective(node);
-    if (own?.type === 'ignore' || this.ignoredAbove(node)) return { skip: '@stepmark-ignore' };
+    const ignoredAbove = this.ignoredAbove(node);
+    if (own?.type === 'ignore' || ignoredAbove) return { skip: '@stepmark-ignore' };
     if (own?.type === 'mark') return { directive: own };
     const container = this.containerOf(node);
     const inherited = container && this.ownDirective(container);
@@ -309,7 +323,7 @@ class FileVisitor {
    */
   private ownDirective(value: TS.Node): Directive | undefined {
     const ts = this.ts;
-    const attached = this.directives.attached;
+    const attached = { get: (node: TS.Node) => this.directive(node) };
     let found = attached.get(value);
     let child = outermost(ts, value);
     for (let parent = child.parent; parent; child = parent, parent = parent.parent) {
@@ -339,9 +353,19 @@ class FileVisitor {
   /** Whether a `@stepmark-ignore` is attached to anything enclosing the function. */
   private ignoredAbove(node: TS.Node): boolean {
     for (let p = node.parent; p && !this.ts.isSourceFile(p); p = p.parent) {
-      if (this.directives.attached.get(p)?.type === 'ignore') return true;
+      if (this.directive(p)?.type === 'ignore') return true;
     }
     return false;
+  }
+
+  /** Directives some function consulted; one that no function consults applies to nothing. */
+  readonly usedDirectives = new Set<Directive>();
+
+  /** The directive attached to a node, recorded as used. */
+  private directive(node: TS.Node): Directive | undefined {
+    const d = this.directives.attached.get(node);
+    if (d) this.usedDirectives.add(d);
+    return d;
   }
 
   /** The class or object literal whose member `value` is (a method, or a function as a property value). */
@@ -385,31 +409,36 @@ class FileVisitor {
     let head: TS.Statement[];
     let rest: TS.Statement[];
     if (ts.isBlock(body)) {
-      const statements = [...body.statements];
-      let split = countPrologue(ts, statements);
-      // Nothing may touch `this` before `super()`: the frame opens after a top-level super() call.
-      if (ts.isConstructorDeclaration(original) && isDerived(ts, original.parent)) {
-        const superAt = statements.findIndex((s, i) => i >= split && isSuperCallStatement(ts, s));
-        if (superAt >= 0) split = superAt + 1;
+      const statements = body.statements;
+      const plan = planBody(
+        describeStatements(ts, statements),
+        ts.isConstructorDeclaration(original) && isDerived(ts, original.parent),
+        (end) => identifierNames(ts, statements.slice(0, end)),
+      );
+      const functionLevel = new Set(plan.functionLevel);
+      const asVar = new Set(plan.asVar);
+      head = [...statements.slice(0, plan.frameAt), ...plan.functionLevel.map((i) => statements[i]!)];
+      rest = plan.asVar.map((i) => functionAsVar(ts, f, statements[i] as TS.FunctionDeclaration));
+      for (let i = plan.frameAt; i < statements.length; i++) {
+        if (!functionLevel.has(i) && !asVar.has(i)) rest.push(statements[i]!);
       }
-      // Function declarations are hoisted: they stay at function level (in the try block they
-      // would be block-scoped, and clash with a `var` of the same name).
-      const prologue = countPrologue(ts, statements);
-      const inner = statements.slice(split);
-      const hoisted = inner.filter((s) => ts.isFunctionDeclaration(s));
-      head = [...statements.slice(0, prologue), ...hoisted, ...statements.slice(prologue, split)];
-      rest = hoisted.length ? inner.filter((s) => !ts.isFunctionDeclaration(s)) : inner;
     } else {
       const returned = f.createReturnStatement(body);
       ts.setSourceMapRange(returned, body);
       head = [];
       rest = [returned];
     }
-    if (original.asteriskToken || hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword)) {
+    const kind = {
+      async: hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword),
+      generator: original.asteriskToken !== undefined,
+    };
+    const ending = frameEnding(kind);
+    this.returning = ending === 'returns';
+    if (kind.async || kind.generator || this.returning) {
       rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
     }
     // Always multi-line: a one-line body would otherwise print the whole frame on one line.
-    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at)], true);
+    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at, ending)], true);
     if (ts.isBlock(body)) {
       ts.setTextRange(block, body);
       ts.setOriginalNode(block, body);
@@ -419,6 +448,9 @@ class FileVisitor {
 
   /** Suspension points wrapped so far in the current function (to know which `try` blocks suspend). */
   private suspensions = 0;
+
+  /** Whether the frame being written closes its span at `return`s (`frameEnding`). */
+  private returning = false;
 
   /**
    * Wraps `await`/`yield` that belong to this function (not to nested functions). A suspension
@@ -451,6 +483,7 @@ class FileVisitor {
       this.suspensions++;
       return wrapSuspension(this.emit, visited);
     }
+    if (this.returning && ts.isReturnStatement(visited)) return wrapReturn(this.emit, visited);
     return visited;
   };
 

@@ -3,6 +3,7 @@
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
 import { run } from '../../runtime/index.js';
+import { DEFAULT_REDACT } from '../../runtime/snapshot.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../../runtime/trace.js';
 import type { JsonValue, Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
@@ -15,6 +16,7 @@ import {
   resolveOptions,
   type StepmarkAdapterOptions,
 } from './options.js';
+import { redactRecorded, redactSecrets } from './redact.js';
 
 export { encodeTraceHeader } from './encode.js';
 export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
@@ -27,6 +29,12 @@ export interface RequestAccess<Req> {
   /** A query parameter, or undefined when absent (never called when `query` is off). */
   query?(req: Req, name: string): string | undefined;
 }
+
+/**
+ * What started a trace: the trigger header carrying the secret, the trigger header when no secret
+ * is configured, or `query` / `trigger`.
+ */
+export type TriggeredBy = 'secret' | 'header' | 'other';
 
 /** What the adapter knows about the request when the trace starts. */
 export interface RequestFacts {
@@ -81,31 +89,36 @@ export class AdapterCore<Req> {
     traits: AdapterTraits,
     access: RequestAccess<Req>,
   ) {
-    this.options = resolveOptions(options, traits);
-    checkTraceOptions(this.options.traceOptions, traits.entry);
+    const resolved = resolveOptions(options, traits);
+    checkTraceOptions(resolved.traceOptions, traits.entry);
+    this.options = { ...resolved, traceOptions: requestTraceOptions(resolved) };
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
     this.records = this.options.record !== undefined;
     this.#consumed =
-      this.records || this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
+      this.records || resolved.onFinish !== undefined || resolved.traceOptions.onEnd !== undefined;
   }
 
   /**
    * The only work an untriggered request pays for. Returns undefined when the request is not
-   * triggered, else the trigger header's value ('' when triggered by query or predicate).
+   * triggered, else what triggered it. With a `secret`, the trigger header starts a trace only
+   * when it carries the secret; `query` and `trigger` may still start one.
    */
-  check(req: Req): string | undefined {
+  check(req: Req): TriggeredBy | undefined {
     const o = this.options;
     if (o.header !== undefined) {
       const value = this.#access.header(req, o.header);
-      if (value !== undefined && value !== '') return value;
+      if (value !== undefined && value !== '') {
+        if (o.secrets.length === 0) return 'header';
+        if (matchesSecret(value, o.secrets)) return 'secret';
+      }
     }
     if (o.query !== undefined && this.#access.query) {
-      if (this.#access.query(req, o.query) !== undefined) return '';
+      if (this.#access.query(req, o.query) !== undefined) return 'other';
     }
     if (o.trigger !== undefined) {
       try {
-        if (o.trigger(req) === true) return '';
+        if (o.trigger(req) === true) return 'other';
       } catch (error) {
         this.report(error, 'trigger');
       }
@@ -114,21 +127,22 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Whether the request may see its trace: never when it was not triggered (`trigger` undefined:
+   * Whether the request may see its trace: never when it was not triggered (`by` undefined:
    * traced only because of `record`), else as {@link authorize} decides.
    */
-  expose(req: Req, trigger: string | undefined): boolean | Promise<boolean> {
-    return trigger === undefined ? false : this.authorize(req, trigger);
+  expose(req: Req, by: TriggeredBy | undefined): boolean | Promise<boolean> {
+    return by === undefined ? false : this.authorize(req, by);
   }
 
   /**
-   * Whether a triggered request may see its trace. Never throws: a failing `authorize` is
-   * reported and counts as "no". A promise when `authorize` is asynchronous.
+   * Whether a triggered request may see its trace: the secret suffices, else `authorize` decides.
+   * Never throws: a failing `authorize` is reported and counts as "no". A promise when
+   * `authorize` is asynchronous.
    */
-  authorize(req: Req, triggerValue: string): boolean | Promise<boolean> {
+  authorize(req: Req, by: TriggeredBy): boolean | Promise<boolean> {
     if (this.responseHeader === undefined) return false;
+    if (by === 'secret') return true;
     const o = this.options;
-    if (o.secrets.length > 0 && matchesSecret(triggerValue, o.secrets)) return true;
     if (o.authorize === undefined) return false;
     let verdict: boolean | Promise<boolean>;
     try {
@@ -225,15 +239,18 @@ export class AdapterCore<Req> {
     }
   }
 
-  /** The header value for a collected trace (ASCII-safe, capped). */
+  /**
+   * The header value for a trace collected while the request runs (ASCII-safe, capped), with the
+   * secret redacted (in place) wherever the application copied it.
+   */
   encode(trace: Trace): string {
-    return encodeTraceHeader(trace, this.options.maxHeaderBytes);
+    return encodeTraceHeader(redactSecrets(trace, this.options.secrets), this.options.maxHeaderBytes);
   }
 
   /**
-   * Hands the ended trace to the recorder (`record`: a flight recorder keeps it in its compact
-   * form, nothing is built), then, collected, to `onFinish`; errors and rejections go to
-   * `onError`, once.
+   * Hands the ended trace (the secret already redacted at its end) to the recorder (`record`: a
+   * flight recorder keeps it in its compact form, nothing is built), then, collected, to
+   * `onFinish`; errors and rejections go to `onError`, once.
    */
   finish(trace: RecorderTrace, req: Req): void {
     const record = this.options.record;
@@ -271,6 +288,38 @@ export class AdapterCore<Req> {
       // The error hook is the last stop: nothing it does may reach the server.
     }
   }
+}
+
+/**
+ * `traceOptions` as every request's trace gets them: the trigger header is a redacted meta key
+ * (unless `redact: false`), and with a `secret` the ended trace is redacted before `onEnd`
+ * receives it.
+ */
+function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
+  const given = o.traceOptions;
+  const out: TraceOptions = { ...given };
+  if (o.header !== undefined && given.redact !== false) {
+    out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
+  }
+  const secrets = o.secrets;
+  if (secrets.length > 0) {
+    // At its end, before anyone receives it (`onEnd`, then `record` and `onFinish`), the trace is
+    // redacted in its compact form, once: a flight recorder keeps it as it is.
+    const onEnd = given.onEnd;
+    const compact = (onEnd as { [ON_END_COMPACT]?: (t: RecorderTrace) => void } | undefined)?.[
+      ON_END_COMPACT
+    ];
+    const redacted = (trace: Trace): void => onEnd?.(redactSecrets(trace, secrets));
+    Object.defineProperty(redacted, ON_END_COMPACT, {
+      value: (trace: RecorderTrace): void => {
+        redactRecorded(trace, secrets);
+        if (typeof compact === 'function') compact(trace);
+        else onEnd?.(trace.toJSON());
+      },
+    });
+    out.onEnd = redacted;
+  }
+  return out;
 }
 
 /**

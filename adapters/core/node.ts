@@ -13,6 +13,7 @@ import {
   type RequestFacts,
   type ResponseFacts,
   type TraceStart,
+  type TriggeredBy,
   whenDecided,
 } from './index.js';
 
@@ -151,7 +152,7 @@ export function traceNodeRequest<Req, R>(
   core: AdapterCore<Req>,
   req: Req,
   res: NodeResponse,
-  trigger: string | undefined,
+  trigger: TriggeredBy | undefined,
   facts: RequestFacts,
   route: (() => string | undefined) | undefined,
   proceed: (trace: RequestTrace<Req> | undefined) => R,

@@ -34,7 +34,8 @@ export interface TraceRecorder {
 export interface StepmarkAdapterOptions<Req> {
   /**
    * Request header (gRPC: metadata key) whose presence starts a trace; `false` turns header
-   * triggering off. When `secret` is set, the same header carries the secret.
+   * triggering off. When `secret` is set, the same header carries the secret, and starts a trace
+   * only when it does. Its name is added to the redacted meta keys of every trace.
    * @default 'x-stepmark'
    */
   header?: string | false;
@@ -74,8 +75,9 @@ export interface StepmarkAdapterOptions<Req> {
    */
   responseHeader?: boolean | string;
   /**
-   * Secret (or several, for rotation) that the trigger header must carry for the trace to be
-   * exposed; compared in constant time. At least 16 visible ASCII characters.
+   * Secret (or several, for rotation) that the trigger header must carry to start a trace and
+   * to see it exposed; compared in constant time, and redacted from every trace wherever the
+   * application copies it. At least 16 visible ASCII characters.
    */
   secret?: string | readonly string[];
   /** Decides per request whether the trace may be exposed (either this or `secret` suffices). */

@@ -10,6 +10,7 @@ import {
   type RequestAccess,
   type StepmarkAdapterOptions,
   type TraceStart,
+  type TriggeredBy,
 } from '../core/index.js';
 
 export type { Trace } from '../../runtime/types.js';
@@ -52,7 +53,7 @@ export function stepmarkMiddleware(options?: StepmarkHonoOptions): MiddlewareHan
     if (trigger === undefined && !core.records) return next();
     return traced(c, next, trigger);
   };
-  const traced = async (c: Context, next: Next, trigger: string | undefined): Promise<void> => {
+  const traced = async (c: Context, next: Next, trigger: TriggeredBy | undefined): Promise<void> => {
     const decided = core.expose(c, trigger);
     const expose = typeof decided === 'boolean' ? decided : await decided;
     const start = core.begin(c, { method: c.req.method, path: c.req.path }, expose);

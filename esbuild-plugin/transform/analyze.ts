@@ -11,6 +11,7 @@
  */
 import {
   FRAME_BINDING,
+  frameEnding,
   frameFlags,
   MODULE_SCOPE_NAME,
   REWRITTEN_CALLS,
@@ -19,7 +20,7 @@ import {
   SCOPE_FACTORY,
 } from '../../instrument/constants.js';
 import type { Directive, MarkDirective } from '../../instrument/directives.js';
-import { checkEntityRoot } from '../../instrument/directives.js';
+import { checkEntityRoot, misplacedDirectiveError } from '../../instrument/directives.js';
 import type { Binding, FunctionDescription } from '../../instrument/naming.js';
 import {
   classInitializerName,
@@ -61,6 +62,10 @@ export interface FrameSite {
   readonly suspensions: Node[];
   /** `try` statements of this function whose block holds a suspension (their handlers resume the frame). */
   readonly resumeTrys: Set<Node>;
+  /** How the frame closes its span (`frameEnding`): `'returns'` rewrites the `return` statements below. */
+  readonly ending: 'returns' | 'finally';
+  /** `return` statements directly in this function (not in nested functions), in source order. */
+  readonly returns: Node[];
 }
 
 /** An explicit API call to rewrite. */
@@ -153,6 +158,10 @@ export function analyze(
   const attached = new Map<Node, Directive>();
   /** How many enclosing nodes carry `@stepmark-ignore`. */
   let ignoredDepth = 0;
+  /** The `@stepmark-ignore` directives of the enclosing nodes. */
+  const ignores: Directive[] = [];
+  /** Directives that applied to some function; one that applies to none is misplaced (`const x = 1`). */
+  const used = new Set<Directive>();
   const containerNames = new Map<Node, string | undefined>();
   const keysOf = childKeys(visitorKeys);
 
@@ -248,13 +257,18 @@ export function analyze(
     if (withDirectives) {
       attachDirectives(node);
       // `@stepmark-ignore` also excludes everything nested in what it is on.
-      if (attached.get(node)?.type === 'ignore') {
+      const d = attached.get(node);
+      if (d?.type === 'ignore') {
         ignoring = true;
         ignoredDepth++;
+        ignores.push(d);
       }
     }
     if (node.declare === true || type === 'TSDeclareFunction') {
-      if (ignoring) ignoredDepth--;
+      if (ignoring) {
+        ignoredDepth--;
+        ignores.pop();
+      }
       return; // no body: nothing emitted
     }
     let context: Context | undefined;
@@ -266,6 +280,8 @@ export function analyze(
         frame.suspensions.push(node);
         noteTrys(frame);
       }
+    } else if (type === 'ReturnStatement') {
+      top()?.frame?.returns.push(node);
     } else if (type === 'StaticBlock') {
       context = initializerContext(ancestors.length - 2, true);
     } else if (tracking) {
@@ -314,7 +330,10 @@ export function analyze(
     ancestors.pop();
     if (scoped) scopes.pop();
     if (context) contexts.pop();
-    if (ignoring) ignoredDepth--;
+    if (ignoring) {
+      ignoredDepth--;
+      ignores.pop();
+    }
   };
 
   /**
@@ -360,6 +379,8 @@ export function analyze(
     let frame: FrameSite | undefined;
     if (fn.body) {
       const own = attached.get(fn);
+      if (own) used.add(own);
+      for (const d of ignores) used.add(d);
       const container =
         binding.type === 'member'
           ? containerDirective(member?.parent ?? effectiveParent(fn, ancestors, parentIndex).parent)
@@ -371,15 +392,18 @@ export function analyze(
           binding.type === 'member' && binding.role === 'constructor'
             ? ancestors[parentIndex - 2]
             : undefined;
+        const kind = { async: fn.async === true, generator: fn.generator === true };
         frame = {
           fn,
           name,
           start: locationOffset(fn, member?.parent, source),
           entity,
           derivedConstructor: cls != null && cls.superClass != null,
-          flags: frameFlags({ async: fn.async === true, generator: fn.generator === true }),
+          flags: frameFlags(kind),
           suspensions: [],
           resumeTrys: new Set(),
+          ending: frameEnding(kind),
+          returns: [],
         };
         frames.push(frame);
       }
@@ -392,11 +416,14 @@ export function analyze(
     if (!member) return undefined;
     const i = ancestors.lastIndexOf(member);
     const container = member.type === 'Property' ? ancestors[i - 1] : ancestors[i - 2];
-    return container ? attached.get(container) : undefined;
+    const d = container ? attached.get(container) : undefined;
+    if (d) used.add(d);
+    return d;
   };
 
   visit(program);
   directives.assertAllUsed();
+  for (const d of attached.values()) if (!used.has(d)) throw misplacedDirectiveError(d);
   return { frames, calls: tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [] };
 }
 

@@ -18,6 +18,7 @@ import {
   RUNTIME_BINDING as RT,
 } from '../../instrument/constants.js';
 import { entityAccessText } from '../../instrument/directives.js';
+import { type BodyStatement, estreeIdentifierNames, planBody } from '../../instrument/layout.js';
 import type { Analysis, CallSite, FrameSite } from './analyze.js';
 import type { Node } from './ast.js';
 
@@ -27,8 +28,10 @@ export interface EmitContext {
 }
 
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
-  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
+  const returns: Node[] = [];
+  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx, returns);
   for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
+  for (const r of returns) emitReturn(ms, r);
   for (const call of analysis.calls) emitCall(ms, call);
   for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
 }
@@ -56,61 +59,113 @@ function enterCall(frame: FrameSite, ctx: EmitContext): string {
   return `${RT}.${ABI.enter}(${name}, ${location}${flags})`;
 }
 
-const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame that closes its span in `finally` (generators and async generators). */
+const CLOSE_FINALLY = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame whose `return`s close its span: falling off the end closes it too. */
+const CLOSE_RETURNS = `${FRAME}.${ABI.exit}(); } catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
+/** The same after an expression body's `return`, which always runs. */
+const CLOSE_EXPRESSION = `} catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
 
-function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. */
+function emitReturn(ms: MagicString, node: Node): void {
+  const arg = node.argument as Node | null;
+  if (arg) {
+    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(`);
+    // appendLeft: after a nested arrow's frame that ends here too (`return () => x`, written
+    // earlier), before the suspension closings written later (`return await x`).
+    ms.appendLeft(arg.end, ')');
+  } else {
+    ms.appendLeft(node.start + 6 /* return */, ` ${FRAME}.${ABI.exitWith}()`);
+  }
+}
+
+function emitFrame(
+  ms: MagicString,
+  source: string,
+  frame: FrameSite,
+  ctx: EmitContext,
+  returns: Node[],
+): void {
   const body = frame.fn.body as Node;
   const open = `const ${FRAME} = ${enterCall(frame, ctx)}; try {`;
+  const byReturns = frame.ending === 'returns';
   if (body.type !== 'BlockStatement') {
-    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return expr; } … }`.
-    ms.appendRight(body.start, `{ ${open} return `);
-    ms.prependLeft(body.end, `; ${CLOSE} }`);
+    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return __smf.x(expr); } … }`.
+    ms.appendRight(body.start, `{ ${open} return ${byReturns ? `${FRAME}.${ABI.exitWith}(` : ''}`);
+    ms.prependLeft(body.end, `${byReturns ? ')' : ''}; ${byReturns ? CLOSE_EXPRESSION : CLOSE_FINALLY} }`);
     return;
   }
   const statements = body.body as Node[];
-  let at = body.start + 1;
-  let i = 0;
-  // The directive prologue stays first.
-  while (
-    i < statements.length &&
-    statements[i]!.type === 'ExpressionStatement' &&
-    statements[i]!.directive != null
-  ) {
-    at = statements[i++]!.end;
+  const plan = planBody(statements.map(describeStatement), frame.derivedConstructor, (end) =>
+    estreeIdentifierNames(statements.slice(0, end)),
+  );
+  const at = plan.frameAt > 0 ? statements[plan.frameAt - 1]!.end : body.start + 1;
+  // A `return` before the frame (code before super()) runs before `__smf` exists: left alone.
+  if (byReturns) for (const r of frame.returns) if (r.start >= at) returns.push(r);
+  // A statement before the frame may end without its `;` (ASI): nothing may be glued to it.
+  let semicolon = at !== body.start + 1 && source.charCodeAt(at - 1) !== 59; /* ; */
+  if (plan.functionLevel.length) {
+    // Declarations the code before super() calls stay at function level, right after it (moved
+    // with their mappings); a moved chunk lands before what is appended at `at`: the frame.
+    if (semicolon) ms.appendLeft(at, ';');
+    semicolon = false;
+    for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
-  if (frame.derivedConstructor) {
-    const superAt = statements.findIndex(isSuperCallStatement);
-    if (superAt >= 0) {
-      at = statements[superAt]!.end;
-      i = superAt + 1;
+  if (plan.asVar.length) {
+    // `var g = function () {…};` at the top of the `try` block: moved before the first statement
+    // that stays in place (or the closing brace).
+    const skipped = new Set([...plan.functionLevel, ...plan.asVar]);
+    let first = plan.frameAt;
+    while (first < statements.length && skipped.has(first)) first++;
+    const top = first < statements.length ? statements[first]!.start : body.end - 1;
+    for (const i of plan.asVar) {
+      const fn = statements[i]!;
+      const keyword = fn.async ? 'async' : 'function';
+      ms.update(fn.start, fn.start + keyword.length, `var ${fn.id.name} = ${keyword}`);
+      ms.update(fn.id.start, fn.id.end, '');
+      ms.appendLeft(fn.end, ';');
+      ms.move(fn.start, fn.end, top);
     }
   }
-  // Function declarations stay at function level, before the frame (in the `try` block they
-  // would be block-scoped: `var` redeclarations would break and hoisting would change). Those
-  // right at the start stay where they are; later ones are moved up, with their source mappings.
-  while (i < statements.length && statements[i]!.type === 'FunctionDeclaration') at = statements[i++]!.end;
-  for (let j = i; j < statements.length; j++) {
-    const s = statements[j]!;
-    if (s.type === 'FunctionDeclaration') ms.move(s.start, s.end, at);
+  const opening = `${semicolon ? ';' : ''} ${open} `;
+  let CLOSE = CLOSE_FINALLY;
+  if (byReturns) {
+    // `__smf.exit();` follows the last statement left in place: one that ends without its `;`
+    // (ASI) must not run into it.
+    const moved = new Set([...plan.functionLevel, ...plan.asVar]);
+    let last = statements.length - 1;
+    while (last >= plan.frameAt && moved.has(last)) last--;
+    const open = last < plan.frameAt || source.charCodeAt(statements[last]!.end - 1) === 59; /* ; */
+    CLOSE = open ? CLOSE_RETURNS : `;${CLOSE_RETURNS}`;
   }
-  const opening = `${at !== body.start + 1 && source.charCodeAt(at - 1) !== 59 /* ; */ ? ';' : ''} ${open} `;
   if (at === body.end - 1) {
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);
   } else {
     ms.appendRight(at, opening);
-    // appendRight: stays with the closing brace even when the last statement is a moved function.
+    // appendRight: stays with the closing brace even when the last statement is moved.
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
 }
 
-function isSuperCallStatement(s: Node): boolean {
-  return (
-    s.type === 'ExpressionStatement' &&
-    s.expression.type === 'CallExpression' &&
-    s.expression.callee.type === 'Super'
-  );
+/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
+function describeStatement(s: Node): BodyStatement {
+  switch (s.type) {
+    case 'FunctionDeclaration':
+      return s.body && s.id ? { kind: 'function', name: s.id.name } : OTHER;
+    case 'ExpressionStatement':
+      if (s.directive != null) return DIRECTIVE;
+      return s.expression.type === 'CallExpression' && s.expression.callee.type === 'Super'
+        ? SUPER_CALL
+        : OTHER;
+    default:
+      return OTHER;
+  }
 }
+
+const OTHER: BodyStatement = { kind: 'other' };
+const DIRECTIVE: BodyStatement = { kind: 'directive' };
+const SUPER_CALL: BodyStatement = { kind: 'super-call' };
 
 function emitCall(ms: MagicString, site: CallSite): void {
   const call = site.call;

@@ -114,6 +114,8 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
     s = await start({
       secret: SECRET,
       responseHeader: true,
+      // calls that ask for it by this key are traced without the secret's authority
+      trigger: (req: { metadata: grpc.Metadata }) => req.metadata.get('x-trace-unexposed').length > 0,
       onFinish: log.onFinish,
       onError: (e: unknown) => errors.push(e),
     });
@@ -124,13 +126,19 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
     const r = await place(s.client, { id: 'u1' }, { 'x-request-id': 'g-untriggered' });
     expect(r.value).toEqual({ id: 'u1', traced: false });
     expect(r.trailer).toBeUndefined();
-    await place(s.client, { id: 'u2' }, { 'x-stepmark': '1', 'x-request-id': 'g-after' });
+    await place(s.client, { id: 'u2' }, { 'x-stepmark': SECRET, 'x-request-id': 'g-after' });
     await log.byId('g-after');
     expect(log.traces.some((t) => t.meta.request_id === 'g-untriggered')).toBe(false);
   });
 
-  it('records an unauthorised call for onFinish only, with call meta', async () => {
-    const r = await place(s.client, { id: 'g2' }, { 'x-stepmark': 'nope', 'x-request-id': 'g-unauth' });
+  it('does not trace a call whose trigger key lacks the secret', async () => {
+    const r = await place(s.client, { id: 'g1' }, { 'x-stepmark': 'nope', 'x-request-id': 'g-wrong' });
+    expect(r.value).toEqual({ id: 'g1', traced: false });
+    expect(r.trailer).toBeUndefined();
+  });
+
+  it('records a call triggered without authority (predicate) for onFinish only, with call meta', async () => {
+    const r = await place(s.client, { id: 'g2' }, { 'x-trace-unexposed': '1', 'x-request-id': 'g-unauth' });
     expect(r.value).toEqual({ id: 'g2', traced: true });
     expect(r.trailer).toBeUndefined();
     const trace = await log.byId('g-unauth');
@@ -209,7 +217,7 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
 
   it('reports a call the client cancels, and keeps serving', async () => {
     const metadata = new grpc.Metadata();
-    metadata.set('x-stepmark', '1');
+    metadata.set('x-stepmark', SECRET);
     metadata.set('x-request-id', 'g-cancel');
     const call = s.client.makeServerStreamRequest(
       service.watch.path,

@@ -63,13 +63,22 @@ export function adapterSuite(fixture: AdapterFixture): void {
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body)).toEqual({ id: '1', traced: false });
       expect(r.headers[TRACE_HEADER]).toBeUndefined();
-      await get(port, '/orders/1b', { 'x-stepmark': '1', 'x-request-id': 'after-untriggered' });
+      await get(port, '/orders/1b', { 'x-stepmark': SECRET, 'x-request-id': 'after-untriggered' });
       await log.byId('after-untriggered');
       expect(log.traces.some((t) => t.meta.request_id === 'untriggered-1')).toBe(false);
     });
 
-    it('records a triggered but unauthorised request for onFinish only, with request meta', async () => {
-      const r = await get(port, '/orders/2', { 'x-stepmark': 'not-the-secret', 'x-request-id': 'unauth-2' });
+    it('does not trace a trigger header without the secret', async () => {
+      const r = await get(port, '/orders/2w', { 'x-stepmark': 'not-the-secret', 'x-request-id': 'wrong-2' });
+      expect(JSON.parse(r.body)).toEqual({ id: '2w', traced: false });
+      expect(r.headers[TRACE_HEADER]).toBeUndefined();
+      await get(port, '/orders/2x', { 'x-stepmark': SECRET, 'x-request-id': 'after-wrong' });
+      await log.byId('after-wrong');
+      expect(log.traces.some((t) => t.meta.request_id === 'wrong-2')).toBe(false);
+    });
+
+    it('records a request triggered without authority (query) for onFinish only, with request meta', async () => {
+      const r = await get(port, '/orders/2?stepmark=1', { 'x-request-id': 'unauth-2' });
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body)).toEqual({ id: '2', traced: true });
       expect(r.headers[TRACE_HEADER]).toBeUndefined();
@@ -125,7 +134,7 @@ export function adapterSuite(fixture: AdapterFixture): void {
 
     it('generates a request id when none is given', async () => {
       const before = log.traces.length;
-      await get(port, '/orders/gen', { 'x-stepmark': '1' });
+      await get(port, '/orders/gen', { 'x-stepmark': SECRET });
       const traces = await log.waitFor(before + 1);
       const trace = traces.find((t) => t.entities.order_gen);
       expect(trace?.meta.request_id).toMatch(/^[0-9a-f-]{36}$/);

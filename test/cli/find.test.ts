@@ -2,18 +2,19 @@
 // array, one trace, standard input), in a child process; and the stream splitter it reads with,
 // fed the same text in every possible pair of chunks.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonStructureError, jsonValues } from '../../cli/json-values.js';
+import { scratchDir } from '../support/scratch.js';
 
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('stepmark/package.json'));
 const bin = join(root, 'dist/cli/index.js');
-const dir = join(root, 'test-output', 'cli-find');
+const dir = scratchDir('cli-find');
 
 function run(args: string[], options: { input?: string; node?: string[] } = {}) {
   const env: Record<string, string | undefined> = {
@@ -49,7 +50,6 @@ let pretty: string;
 let single: string;
 
 beforeAll(async () => {
-  mkdirSync(dir, { recursive: true });
   const recorder = flightRecorder();
   for (let i = 0; i < 30; i++) {
     stepmark.run(() => order(`order_${i}`, `customer_${i % 3}`, i === 7), {
@@ -72,7 +72,7 @@ describe('stepmark find', () => {
     const r = run(['order_7', dump]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^── .*dump\.ndjson:8 ─+\ntrace request_id=req-7 /);
+    expect(r.stdout).toMatch(/^── .*dump\.ndjson:8 ─*\ntrace request_id=req-7 /);
     expect(r.stdout).toMatch(/✗ fraud score too high for order_7/);
     expect(r.stdout).toMatch(
       /order_7 \(order\) customer=customer_1\n\s+validate → passed\n\s+fraud → rejected score=0\.91\n/,
@@ -157,7 +157,10 @@ describe('stepmark find', () => {
   });
 });
 
-async function values(text: string, cut: number[]): Promise<{ text: string; line: number }[]> {
+async function values(
+  text: string,
+  cut: number[],
+): Promise<{ text: string; line: number; column: number }[]> {
   const chunks: string[] = [];
   let from = 0;
   for (const at of cut) {
@@ -180,12 +183,12 @@ describe('jsonValues', () => {
     const text =
       '\uFEFF[\n {"a": "x]}\\"{"},\n {"b": [1, {"c": 2}]}\n]\n{"d": "\\\\"}\n"str" 42 true\n[\n]\n';
     const want = [
-      { text: '{"a": "x]}\\"{"}', line: 2 },
-      { text: '{"b": [1, {"c": 2}]}', line: 3 },
-      { text: '{"d": "\\\\"}', line: 5 },
-      { text: '"str"', line: 6 },
-      { text: '42', line: 6 },
-      { text: 'true', line: 6 },
+      { text: '{"a": "x]}\\"{"}', line: 2, column: 2 },
+      { text: '{"b": [1, {"c": 2}]}', line: 3, column: 2 },
+      { text: '{"d": "\\\\"}', line: 5, column: 1 },
+      { text: '"str"', line: 6, column: 1 },
+      { text: '42', line: 6, column: 7 },
+      { text: 'true', line: 6, column: 10 },
     ];
     for (let i = 0; i <= text.length; i++) {
       for (let j = i; j <= text.length; j += 7) {

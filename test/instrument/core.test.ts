@@ -250,7 +250,7 @@ describe('locations and constants', () => {
     expect(projectRelativePath('/q/a.ts', '/p')).toBe('../q/a.ts');
   });
   it('emits the ABI import forms of docs/ABI.md', () => {
-    expect(runtimeImportEsm()).toBe('import { v1 as __stepmark } from "stepmark/runtime";');
-    expect(runtimeImportCjs('@acme/trace')).toBe('const __stepmark = require("@acme/trace/runtime").abi(1);');
+    expect(runtimeImportEsm()).toBe('import { v2 as __stepmark } from "stepmark/runtime";');
+    expect(runtimeImportCjs('@acme/trace')).toBe('const __stepmark = require("@acme/trace/runtime").abi(2);');
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import * as stepmark from 'stepmark';
-import { v1 as __stepmark, abi, FRAME_ASYNC } from 'stepmark/runtime';
+import { v2 as __stepmark, abi, FRAME_ASYNC } from 'stepmark/runtime';
 import { normalizeTrace, renderSpanTree } from 'stepmark/testing';
 
 const require = createRequire(import.meta.url);
@@ -27,7 +27,7 @@ async function check(name, fn) {
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 // ---- instrumented code, as the plugins emit it ----
 class OrderService {
@@ -66,11 +66,10 @@ async function charge(order) {
     setTimeout(() => stepmark.record('charge', 'timer'), 0);
     __smf.r(await __smf.s(sleep(3)));
     if (order.total < 0) throw new Error('negative');
-  } catch (__sme) {
-    __smf.fail(__sme);
-    throw __sme;
-  } finally {
     __smf.exit();
+  } catch (__sme) {
+    // ABI 2's ending for functions (docs/ABI.md "Frames")
+    throw __smf.t(__sme);
   }
 }
 function* gen() {
@@ -106,8 +105,9 @@ await check('entry points load as ESM and CommonJS', () => {
       assert.equal(typeof m[f], 'function', `stepmark.${f}`);
     }
   }
+  assert.equal(cjsRuntime.abi(2), cjsRuntime.v2);
   assert.equal(cjsRuntime.abi(1), cjsRuntime.v1);
-  assert.equal(abi(1), __stepmark);
+  assert.equal(abi(2), __stepmark);
   assert.equal(typeof cjsTesting.normalizeTrace, 'function');
   assert.throws(
     () => cjsRuntime.abi(99),

@@ -317,7 +317,7 @@ describe('spans (ABI frames)', () => {
     let late!: ReturnType<typeof __stepmark.enter>;
     const onEnd = Object.assign(() => {}, {
       // What a flight recorder is handed: the ended trace itself, read again later.
-      [Symbol.for('stepmark.runtime.v1.onEndCompact')]: (t: unknown) => (kept = t),
+      [Symbol.for('stepmark.runtime.v2.onEndCompact')]: (t: unknown) => (kept = t),
     });
     const { trace } = await capture(
       () => {

@@ -1,0 +1,147 @@
+/**
+ * Sloppy-mode CommonJS (published code is full of it) through every route: the Babel plugin
+ * (7 and 8, `sourceType: "script"`), the esbuild plugin, the TypeScript transformer
+ * (`transpileModule` of a script, no `alwaysStrict`) and `stepmark/register`. Instrumented
+ * output must behave like the uninstrumented script, tracing off and on; in particular nested
+ * function declarations keep their sloppy-mode semantics (Annex B hoisting out of blocks, mapped
+ * `arguments`, duplicate declarations in a block, `with`, `this` of a plain call).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as esbuild from 'esbuild';
+import stepmarkEsbuild from 'stepmark/esbuild-plugin';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+import stepmarkBabel from '../../babel-plugin/index.js';
+import stepmarkTransformer from '../../transformer/index.js';
+import { babel } from '../babel/compile.js';
+import { REPO_ROOT, runFixture } from '../corpus/harness.js';
+
+const SOURCE_FILE = join(import.meta.dirname, 'sloppy', 'script.cjs');
+const source = readFileSync(SOURCE_FILE, 'utf8');
+const OUT = join(REPO_ROOT, 'test-output', 'sloppy');
+const options = { root: REPO_ROOT };
+
+afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+
+function write(route: string, name: string, code: string): string {
+  const dir = join(OUT, route);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, code);
+  return file;
+}
+
+async function viaBabel(major: 7 | 8, instrument: boolean): Promise<string> {
+  const out = await babel(major).transformAsync(source, {
+    filename: SOURCE_FILE,
+    babelrc: false,
+    configFile: false,
+    sourceType: 'script',
+    plugins: instrument ? [[stepmarkBabel, options]] : [],
+  });
+  return out!.code!;
+}
+
+async function viaEsbuild(instrument: boolean): Promise<string> {
+  const out = await esbuild.build({
+    entryPoints: [SOURCE_FILE],
+    write: false,
+    format: 'cjs',
+    platform: 'node',
+    logLevel: 'silent',
+    // The repository's tsconfig.json says `strict` (so `alwaysStrict`): a user's sloppy script has none.
+    tsconfigRaw: '{}',
+    plugins: instrument ? [stepmarkEsbuild(options)] : [],
+  });
+  return out.outputFiles[0]!.text;
+}
+
+function viaTypeScript(instrument: boolean): string {
+  return ts.transpileModule(source, {
+    fileName: SOURCE_FILE.replace(/\.cjs$/, '.js'),
+    compilerOptions: {
+      allowJs: true,
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      // TypeScript 6 implies `alwaysStrict`; a project compiling sloppy scripts turns it off.
+      alwaysStrict: false,
+      ignoreDeprecations: '6.0',
+    },
+    transformers: instrument ? { before: [stepmarkTransformer(undefined, options, { ts })] } : undefined,
+  }).outputText;
+}
+
+const routes: Record<string, (instrument: boolean) => Promise<string> | string> = {
+  babel8: (i) => viaBabel(8, i),
+  babel7: (i) => viaBabel(7, i),
+  esbuild: viaEsbuild,
+  typescript: viaTypeScript,
+};
+
+type Results = Awaited<ReturnType<typeof runFixture>>;
+const behaviour = (r: Results[string]) => ({ ok: r!.ok, value: r!.value, thrown: r!.thrown, log: r!.log });
+
+describe('sloppy-mode CommonJS through every route', () => {
+  it('is sloppy, and differs from strict mode where the script says so', async () => {
+    const plain = write('plain', 'script.cjs', source);
+    const strict = write('plain', 'strict.cjs', `'use strict';\n${source}`);
+    const r = await runFixture([
+      { id: 'plain', file: plain, traced: false },
+      { id: 'strict', file: strict, traced: false },
+    ]);
+    expect(r.plain!.ok).toBe(true);
+    // The fixture would prove nothing if its cases behaved the same in strict mode.
+    expect(behaviour(r.strict)).not.toEqual(behaviour(r.plain));
+  });
+
+  for (const [route, compile] of Object.entries(routes)) {
+    it(`${route}: instrumented behaves like the plain script, tracing off and on`, async () => {
+      const plainCode = await compile(false);
+      const instrumentedCode = await compile(true);
+      expect(instrumentedCode).toContain('__stepmark');
+      for (const code of [plainCode, instrumentedCode]) expect(code).not.toMatch(/^\s*["']use strict["']/);
+      const plain = write(route, 'plain.cjs', plainCode);
+      const instrumented = write(route, 'instrumented.cjs', instrumentedCode);
+      const r = await runFixture([
+        { id: 'plain', file: plain, traced: false },
+        { id: 'off', file: instrumented, traced: false },
+        { id: 'on', file: instrumented, traced: true },
+      ]);
+      expect(r.plain!.thrown, 'the plain script runs').toBeUndefined();
+      expect(behaviour(r.off), 'tracing off').toEqual(behaviour(r.plain));
+      expect(behaviour(r.on), 'tracing on').toEqual(behaviour(r.plain));
+      const names = (r.on!.trace as { spans: { name: string }[] }).spans.map((s) => s.name);
+      expect(names).toEqual(
+        expect.arrayContaining(['main', 'annexB', 'inner', 'mappedArguments', 'cb', 'apply']),
+      );
+    });
+  }
+
+  it('register: instrumented at load time behaves like the plain script, tracing off and on', async () => {
+    const file = write('register', 'script.cjs', source);
+    const runner = join(REPO_ROOT, 'test/corpus/runner.mjs');
+    const run = async (preload: string[], runs: object[]) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [...preload, runner, JSON.stringify({ runs })],
+        { cwd: REPO_ROOT, env: { ...process.env, STEPMARK_OPTIONS: JSON.stringify(options) } },
+      );
+      return JSON.parse(stdout.trim().split('\n').pop()!) as Results;
+    };
+    const plain = await run([], [{ id: 'plain', file, traced: false }]);
+    const hooked = await run(
+      ['--import', 'stepmark/register'],
+      [
+        { id: 'off', file, traced: false },
+        { id: 'on', file, traced: true },
+      ],
+    );
+    expect(behaviour(hooked.off), 'tracing off').toEqual(behaviour(plain.plain));
+    expect(behaviour(hooked.on), 'tracing on').toEqual(behaviour(plain.plain));
+    const names = (hooked.on!.trace as { spans: { name: string }[] }).spans.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['main', 'annexB', 'inner', 'cb', 'apply']));
+  });
+});
