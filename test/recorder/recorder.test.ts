@@ -2,18 +2,18 @@
 // find, NDJSON out, dumps on a signal and on a crash (in child processes), and the heap it
 // really holds against what it says it holds.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('stepmark/package.json'));
-const dir = join(root, 'test-output', 'recorder');
-mkdirSync(dir, { recursive: true });
+const dir = scratchDir('recorder');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.useRealTimers());
 
@@ -160,6 +160,35 @@ describe('flightRecorder', () => {
     expect(recorder.find({ entity: 'order_c', stage: 'fraud', action: 'rejected' })).toHaveLength(1);
     expect(recorder.find({ stage: 'audit' })).toHaveLength(1);
     expect(recorder.find({ entity: 'order_c', stage: 'audit' })).toEqual([]);
+  });
+
+  it("keeps traces in compact form within the runtime's caps (entities, meta keys, string length)", () => {
+    const recorder = flightRecorder();
+    const huge = 'y'.repeat(1_000_000);
+    stepmark.run(
+      () => {
+        for (let i = 0; i < 10_050; i++) stepmark.track(`e_${i}`);
+        for (let j = 0; j < 6; j++)
+          stepmark.track('e_0', Object.fromEntries(Array.from({ length: 50 }, (_, k) => [`k${j}_${k}`, k])));
+      },
+      { meta: { request_id: 'req-caps' }, onEnd: recorder.add },
+    );
+    const before = recorder.stats().bytes;
+    stepmark.run(() => stepmark.recordEntity('e_1', 'note', huge, { [huge]: huge }), {
+      meta: { request_id: 'req-long' },
+      onEnd: recorder.add,
+    });
+    const [trace] = recorder.find({ requestId: 'req-caps' });
+    expect(Object.keys(trace!.entities)).toHaveLength(10_000);
+    expect(trace!.dropped_entities).toBe(50);
+    expect(recorder.find({ entity: 'e_10049' })).toEqual([]);
+    expect(Object.keys(trace!.entities.e_0!.meta)).toHaveLength(256);
+    expect(trace!.entities.e_0!.dropped_meta_keys).toBe(44);
+    const [note] = recorder.find({ requestId: 'req-long' })[0]!.entities.e_1!.events;
+    expect(note!.action.length).toBeLessThanOrEqual(1024);
+    expect(note!.action).toMatch(/…\[\d+ more\]$/);
+    // what the recorder accounts for is the capped trace, not the 1 MB strings it was handed
+    expect(recorder.stats().bytes - before).toBeLessThan(16 * 1024);
   });
 
   it('counts a run that threw as an error, for the keep rule and for find', () => {
