@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (command === undefined) throw new UsageError('missing command');
   if (command !== 'view')
     throw new UsageError(
-      `unknown command "${command}" (the commands are "view", "diff", "coverage" and "find")`,
+      `unknown command "${escapeForTerminal(command, true)}" (the commands are "view", "diff", "coverage" and "find")`,
     );
   const args: Args = { files: [], spanEvents: false, meta: true };
   for (let i = 0; i < rest.length; i++) {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { valueProblem } from '../../cli/input.js';
 import { JsonStructureError, jsonValues } from '../../cli/json-values.js';
 import { scratchDir } from '../support/scratch.js';
 
@@ -121,7 +122,8 @@ describe('stepmark find', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`stepmark: ${join(dir, 'missing.ndjson')}: cannot read it (no such file)\n`);
     expect(r.stderr).toMatch(
-      new RegExp(`stepmark: ${broken.replace(/[.]/g, '\\.')}: line 2: not valid JSON`),
+      // the position in the file, found on every Node version (Node 20's parser does not say it)
+      new RegExp(`stepmark: ${broken.replace(/[.]/g, '\\.')}: line 2: not valid JSON at column 29 `),
     );
     expect(r.stdout.match(/^── /gm)).toHaveLength(2);
     const truncated = join(dir, 'truncated.ndjson');
@@ -196,6 +198,23 @@ describe('jsonValues', () => {
       }
     }
     for (const v of want) JSON.parse(v.text);
+  });
+
+  it("names a value's JSON error by the input's line and column", () => {
+    const errorOf = (text: string) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        return error;
+      }
+      throw new Error('valid JSON');
+    };
+    // a value starting at line 10, column 3, broken on its second line
+    const pretty = '{\n  "a": tru\n}';
+    expect(valueProblem(pretty, errorOf(pretty), 10, 3)).toMatch(/^line 11: not valid JSON at column 11 \(/);
+    // broken on its first line: columns count from where the value starts
+    const flat = '{"a": tru}';
+    expect(valueProblem(flat, errorOf(flat), 4, 5)).toMatch(/^line 4: not valid JSON at column 14 \(/);
   });
 
   it('says where the structure breaks', async () => {
