@@ -16,7 +16,10 @@ import {
 import * as esbuild from 'esbuild';
 import * as stepmark from 'stepmark';
 import stepmarkEsbuild from 'stepmark/esbuild-plugin';
+import { flightRecorder } from 'stepmark/recorder';
 import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
+import { cpuCompare } from './cpu.mjs';
+import { request } from './request.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -170,31 +173,50 @@ export default async function (h) {
   trace.setGlobalTracerProvider(provider);
   const tracer = trace.getTracer('bench');
   let exported = 0;
-  const otelSpan = () => {
-    tracer.startActiveSpan('OrderService.validate', (span) => {
-      span.end();
+  const handle = request('order_1');
+  // Request-sized traces on both sides: a trace (OTel: a root span, active, and its children;
+  // stepmark: run and 20 spans through the ABI), per span.
+  const otelRequest = () =>
+    tracer.startActiveSpan('OrderService.place', (root) => {
+      for (let i = 0; i < 19; i++) {
+        tracer.startActiveSpan('OrderService.step', (span) => {
+          if (i % 4 === 0) span.addEvent('checked', { step: i });
+          span.end();
+        });
+      }
+      root.end();
     });
-    if (++exported === 4096) {
+  const otelSubject = () => {
+    otelRequest();
+    if (++exported >= 200) {
       exported = 0;
       exporter.reset();
     }
   };
+  await cpuCompare(
+    h,
+    'OpenTelemetry SDK span vs stepmark span, request-sized traces (20 spans each)',
+    {
+      baseline: () => stepmark.run(handle),
+      subject: otelSubject,
+    },
+    {
+      rounds: h.quick ? 5 : 31,
+      target: '>= 40',
+      note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter (5 span events) vs run() with 20 ABI spans and 5 entity steps, nothing reading the trace',
+    },
+  );
+  const recorder = flightRecorder();
+  await cpuCompare(
+    h,
+    'OpenTelemetry SDK span vs stepmark span handed to a flight recorder, request-sized traces',
+    { baseline: () => stepmark.run(handle, { onEnd: recorder.add }), subject: otelSubject },
+    {
+      rounds: h.quick ? 5 : 15,
+      note: 'both sides keep every trace: OTel exports its spans, stepmark records the trace',
+    },
+  );
   await inTrace(async (wrap) => {
-    await h.compare(
-      'OpenTelemetry SDK span vs enabled stepmark enter+exit span',
-      {
-        baseline: wrap(() => {
-          const f = v1.enter('OrderService.validate', 'src/order.ts:12:3');
-          f.exit();
-        }),
-        subject: otelSpan,
-      },
-      {
-        rounds: h.quick ? 5 : 31,
-        target: '>= 25',
-        note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter',
-      },
-    );
     // 5. Cost of the s()/r() pair around an await in a traced async function.
     const resetting = wrap(() => {});
     async function plainAsync() {

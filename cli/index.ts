@@ -2,7 +2,8 @@
 // The `stepmark` command. `stepmark view <file|->…` prints traces (span tree, entity
 // journeys) with the runtime's own renderer; `--html out.html` writes the viewer page with
 // the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage. `stepmark diff` (./diff.ts)
-// compares two traces; `stepmark coverage` (./coverage.ts) reports decision coverage.
+// compares two traces; `stepmark coverage` (./coverage.ts) reports decision coverage;
+// `stepmark find` (./find.ts) searches trace files for an entity or a request id, like grep.
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
@@ -12,6 +13,7 @@ import type { Trace } from '../runtime/types.js';
 import { wantColor } from './color.js';
 import { coverageMain } from './coverage.js';
 import { diffMain } from './diff.js';
+import { findMain } from './find.js';
 import { fdSource, filterTraces, InputError, oneLine, openTraces, type TraceInput } from './input.js';
 
 export { wantColor } from './color.js';
@@ -20,6 +22,8 @@ const USAGE = `Usage: stepmark view <file|-> [more files] [options]
        stepmark diff <a.json> <b.json> [options]          (stepmark diff -h)
        stepmark coverage --catalog <catalog.json> <file|-> [more files] [options]
                                                           (stepmark coverage -h)
+       stepmark find <entity-or-request-id> <file|-> [more files] [options]
+                                                          (stepmark find -h)
 
 Prints stepmark traces: the span tree with durations and errors, then each entity's
 journey (stage → action). A file holds one trace (JSON), an array of traces, or one
@@ -55,7 +59,9 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('missing command');
   if (command !== 'view')
-    throw new UsageError(`unknown command "${command}" (the commands are "view", "diff" and "coverage")`);
+    throw new UsageError(
+      `unknown command "${escapeForTerminal(command, true)}" (the commands are "view", "diff", "coverage" and "find")`,
+    );
   const args: Args = { files: [], spanEvents: false, meta: true };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -75,7 +81,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
     else if (a === '--span-events') args.spanEvents = true;
     else if (a === '--no-meta') args.meta = false;
     else if (a === '-' || !a.startsWith('-')) args.files.push(a);
-    else throw new UsageError(`unknown option ${a}`);
+    else throw new UsageError(`unknown option ${escapeForTerminal(a)}`);
   }
   if (args.files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
   if (args.html === '') throw new UsageError('--html needs an output file name');
@@ -284,7 +290,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 const argv = process.argv.slice(2);
-const command = argv[0] === 'diff' ? diffMain : argv[0] === 'coverage' ? coverageMain : undefined;
+const commands = new Map([
+  ['diff', diffMain],
+  ['coverage', coverageMain],
+  ['find', findMain],
+]);
+const command = commands.get(argv[0] ?? '');
 if (command !== undefined) {
   command(argv.slice(1)).then(
     (code) => {

@@ -18,8 +18,8 @@ export function oneLine(text: string, max = 160): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-/** "line 3, column 7" for a character offset. */
-function position(text: string, offset: number): string {
+/** Line and column (both 1-based) of a character offset. */
+function position(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let last = -1;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -28,7 +28,7 @@ function position(text: string, offset: number): string {
       last = i;
     }
   }
-  return `line ${line}, column ${offset - last}`;
+  return { line, column: offset - last };
 }
 
 /**
@@ -145,12 +145,32 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
-function jsonProblem(text: string, error: unknown): string {
+/**
+ * Where `JSON.parse(text)` failed with `error` (line and column in `text`, when they can be told)
+ * and why, in one line.
+ */
+function parseFailure(text: string, error: unknown): { at?: { line: number; column: number }; why: string } {
   const message = error instanceof Error ? error.message : String(error);
   const stated = /at position (\d+)/.exec(message);
   const offset = jsonErrorOffset(text) ?? (stated ? Number(stated[1]) : undefined);
-  const where = offset === undefined ? '' : ` at ${position(text, offset)}`;
-  return `not valid JSON${where} (${oneLine(message.replace(/ in JSON at position \d+.*$/s, ''))})`;
+  const why = oneLine(message.replace(/ in JSON at position \d+.*$/s, ''));
+  return offset === undefined ? { why } : { at: position(text, offset), why };
+}
+
+function jsonProblem(text: string, error: unknown): string {
+  const { at, why } = parseFailure(text, error);
+  return `not valid JSON${at ? ` at line ${at.line}, column ${at.column}` : ''} (${why})`;
+}
+
+/**
+ * Why `JSON.parse(text)` failed with `error`, for a value that starts at `line`:`column` of its
+ * input: "line 7: not valid JSON at column 12 (…)", the line and column being the input's.
+ */
+export function valueProblem(text: string, error: unknown, line: number, column: number): string {
+  const { at, why } = parseFailure(text, error);
+  if (at === undefined) return `line ${line}: not valid JSON (${why})`;
+  const col = at.line === 1 ? column + at.column - 1 : at.column;
+  return `line ${line + at.line - 1}: not valid JSON at column ${col} (${why})`;
 }
 
 function checkEvents(value: unknown, path: string): string | undefined {
@@ -272,7 +292,7 @@ function lineTraces(line: string, n: number, hint = ''): Trace[] {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    throw new InputError(`line ${n}: ${jsonProblem(line, error).replace(/ at line 1,/, ' at')}${hint}`);
+    throw new InputError(`${valueProblem(line, error, n, 1)}${hint}`);
   }
   return asTraces(value, () => `line ${n}: `);
 }

@@ -8,6 +8,8 @@ export interface ViewerPageOptions {
   traces?: readonly unknown[];
   /** Connect to `<page path>/events` (Server-Sent Events) for new traces. */
   live?: boolean;
+  /** The entity filter also asks `<page path>/find` (a flight recorder) for traces the page never saw. */
+  find?: boolean;
   /** Page title. Default "stepmark". */
   title?: string;
   /**
@@ -154,7 +156,7 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
     title: options.title ?? 'stepmark',
     nonce: options.nonce,
     connect: true,
-    config: { live: options.live === true, traces: options.traces ?? [] },
+    config: { live: options.live === true, find: options.find === true, traces: options.traces ?? [] },
     main: viewerMain,
     body: (title) => `<header>
 <h1>${title}</h1>
@@ -165,6 +167,7 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
 </header>
 <p id="lost" class="banner" hidden></p>
 <p id="activity" class="activity" hidden></p>
+<p id="found" class="activity" hidden></p>
 <main>
 <div id="list" tabindex="0" aria-label="Traces"><div id="spacer"></div></div>
 <div id="detail"></div>

@@ -15,7 +15,16 @@ import {
 import { describeError } from '../runtime/snapshot.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
-import { ATTR, type Attrs, addMeta, eventAttributes, msToHrTime, spanAttributes } from './attributes.js';
+import {
+  ATTR,
+  type Attrs,
+  addEntity,
+  addEntityIds,
+  addMeta,
+  eventAttributes,
+  msToHrTime,
+  spanAttributes,
+} from './attributes.js';
 import { PARENT_SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACESTATE } from './propagation.js';
 import { isValidSpanId, isValidTraceId } from './w3c.js';
 
@@ -37,6 +46,13 @@ export interface ExportOptions {
   root?: string | boolean | 'auto';
   /** Also export the `entered`/`exited` events that mirror each span. Default false. */
   spanEvents?: boolean;
+  /**
+   * For every entity that has no span of its own (it only appears in steps/events), export a
+   * zero-length span `stepmark.entity` with its `stepmark.entity.id`, under the span where its
+   * first event happened. Backends whose tag search sees only string attributes of spans (Jaeger)
+   * then find every trace of an entity with `stepmark.entity.id=<id>`. Default false.
+   */
+  entitySpans?: boolean;
 }
 
 /**
@@ -149,6 +165,46 @@ function lastInstant(trace: Trace): number {
   return Number.isFinite(last) ? last : Date.now();
 }
 
+/**
+ * A zero-length `stepmark.entity` span for each entity without a span of its own, at its first
+ * event, under the span that event happened in (else under `top`).
+ */
+function exportEntitySpans(
+  trace: Trace,
+  tracer: Tracer,
+  made: Map<string, Span>,
+  top: Context,
+  attempt: <T>(call: () => T) => T | undefined,
+): void {
+  const entities = trace.entities ?? {};
+  const scoped = new Set<string>();
+  let start = Number.POSITIVE_INFINITY;
+  for (const s of trace.spans ?? []) {
+    if (s.entity_id !== undefined) scoped.add(s.entity_id);
+    start = Math.min(start, parseMs(s.start) || start);
+  }
+  for (const key of Object.keys(entities)) {
+    const entity = entities[key]!;
+    const id = entity.entity_id ?? key;
+    if (scoped.has(id)) continue;
+    // At its first event (events are in recording order); an entity that was only tracked, at the trace's start.
+    const first = entity.events?.[0];
+    const at = first !== undefined ? parseMs(first.timestamp) : start;
+    const parent = first?.span_id !== undefined ? made.get(first.span_id) : undefined;
+    const attrs: Attrs = {};
+    addEntity(attrs, id, entity);
+    const time = Number.isFinite(at) ? msToHrTime(at) : undefined;
+    const span = attempt(() =>
+      tracer.startSpan(
+        'stepmark.entity',
+        { kind: SpanKind.INTERNAL, startTime: time, attributes: attrs },
+        parent !== undefined ? traceApi.setSpan(top, parent) : top,
+      ),
+    );
+    if (span !== undefined) attempt(() => span.end(time));
+  }
+}
+
 /** Status ERROR plus an `exception` event. stepmark keeps the message only (no type, no stack): semconv then asks for exception.message. */
 export function markFailed(span: Span, error: string | undefined, time?: [number, number]): void {
   const message = error ?? 'error';
@@ -243,6 +299,10 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   const traceMetaAttrs = (): Attrs => {
     const attrs: Attrs = {};
     addMeta(attrs, ATTR.TRACE_META, trace.meta);
+    addEntityIds(
+      attrs,
+      Object.keys(entities).map((key) => entities[key]?.entity_id ?? key),
+    );
     // What maxEvents / maxSpans / maxEntities cut off, so a short-looking trace in a backend says it is partial.
     if (trace.dropped > 0) attrs[ATTR.DROPPED_EVENTS] = trace.dropped;
     if ((trace.dropped_spans ?? 0) > 0) attrs[ATTR.DROPPED_SPANS] = trace.dropped_spans!;
@@ -272,6 +332,8 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
 
   // Parents before children: spans are recorded in opening order, but be robust to any order.
   const visited = new Set<string>();
+  // The OTel span of each exported span, for `entitySpans` to put entity spans under.
+  const made = new Map<string, Span>();
   const children = new Map<string | undefined, TraceSpan[]>();
   for (const s of spans) {
     const key = s.parent_id !== undefined && byId.has(s.parent_id) ? s.parent_id : undefined;
@@ -292,6 +354,7 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
       );
     });
     if (span === undefined) return undefined;
+    made.set(s.span_id, span);
     result.spans.set(s.span_id, span.spanContext());
     addEvents(span, eventsOf.get(s.span_id));
     return span;
@@ -334,6 +397,14 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
   // Spans on a parent cycle (a hand-made trace) are unreachable from the top: export them as top-level.
   for (const s of spans) if (!visited.has(s.span_id)) walk(s);
 
+  if (options.entitySpans)
+    exportEntitySpans(
+      trace,
+      tracer,
+      made,
+      root !== undefined ? traceApi.setSpan(parentCtx, root) : topCtx,
+      attempt,
+    );
   if (root) {
     addEvents(root, orphans);
     attempt(() => root.end(msToHrTime(Math.max(cut(), 0))));

@@ -14,7 +14,7 @@ import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import type { QueueOptions } from '../sinks/queue.js';
 import { createSink, DroppedNotice, type Sink, type SinkItem } from '../sinks/sink.js';
-import { ATTR, type Attrs, addMeta, eventAttributes, spanAttributes } from './attributes.js';
+import { ATTR, type Attrs, addEntityIds, addMeta, eventAttributes, spanAttributes } from './attributes.js';
 import { type ExportOptions, exportTrace, markFailed, OtelExportError, parentFromMeta } from './export.js';
 import {
   type OutgoingContext,
@@ -161,6 +161,7 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
     // The meta as it is at the end (adapters add status, route, duration when the response is done).
     const attrs: Attrs = {};
     addMeta(attrs, ATTR.TRACE_META, t.meta);
+    addEntityIds(attrs, t.entities.keys());
     root.setAttributes(attrs);
     root.end();
   };
@@ -195,6 +196,12 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
       spans.delete(s);
       openByTrace.get(t)?.delete(s);
       if (s.status === 2) markFailed(otel, s.error);
+      // A top-level span carries the entities its trace has touched by the time it ends.
+      if (s.parent === undefined && !roots.has(t)) {
+        const ids: Attrs = {};
+        addEntityIds(ids, t.entities.keys());
+        otel.setAttributes(ids);
+      }
       otel.end();
     };
     observer.event = (e, entity, t) => {

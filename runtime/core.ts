@@ -6,7 +6,7 @@
 import { notifyTraceEnd, OBS } from './observers.js';
 import { reportOnce } from './report.js';
 import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
-import { type Frame, NOOP_FRAME, RecorderTrace, type Span } from './trace.js';
+import { type Frame, NOOP_FRAME, ON_END_COMPACT, RecorderTrace, type Span } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
 /**
@@ -29,16 +29,21 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   }
 }
 
-function endTrace(trace: RecorderTrace): void {
+function endTrace(trace: RecorderTrace, failed: boolean): void {
   if (trace.ended) return;
   trace.ended = true;
+  if (failed) trace.failed = true;
   if (OBS.list !== undefined) notifyTraceEnd(trace);
   G.active--;
   if (G.active === 0) idle();
   const onEnd = trace.onEnd;
+  trace.seal();
   if (onEnd !== undefined) {
     try {
-      onEnd(trace.toJSON());
+      // A flight recorder (or an adapter feeding one) takes the trace as it is; anyone else gets it collected.
+      const compact = (onEnd as { [ON_END_COMPACT]?: unknown })[ON_END_COMPACT];
+      if (typeof compact === 'function') compact(trace);
+      else onEnd(trace.toJSON());
     } catch (e) {
       reportOnce(
         'STEPMARK_ON_END_FAILED',
@@ -68,22 +73,22 @@ export function runTrace<R>(
   try {
     result = withCursor(cursor, fn);
   } catch (e) {
-    endTrace(trace);
+    endTrace(trace, true);
     throw e;
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
       (v) => {
-        endTrace(trace);
+        endTrace(trace, false);
         return v;
       },
       (e) => {
-        endTrace(trace);
+        endTrace(trace, true);
         throw e;
       },
     ) as R;
   }
-  endTrace(trace);
+  endTrace(trace, false);
   return result;
 }
 

@@ -18,6 +18,8 @@ import type { JsonValue } from './types.js';
 export interface TraceView {
   readonly meta: Record<string, JsonValue>;
   readonly ended: boolean;
+  /** The entities recorded so far, by id. */
+  readonly entities: ReadonlyMap<string, EntityView>;
 }
 
 export interface EntityView {

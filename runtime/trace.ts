@@ -47,11 +47,23 @@ const ST_OPEN = 0;
 const ST_OK = 1;
 const ST_ERROR = 2;
 
+/** `Span.end` of a span still open; `LATE`: it exited after its trace had ended (not recorded). */
+const END_OPEN = -1;
+const END_LATE = -2;
+
+/**
+ * A function given as `onEnd` that carries a function under this key receives the ended
+ * `RecorderTrace` itself (the compact form) instead of a collected trace: the flight recorder
+ * and the server adapters use it to keep a trace without building its JSON shape. Keyed by the
+ * state layout's version, like the shared state.
+ */
+export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
+
 /** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
-const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
+export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 
 /** Internal event: converted to `TraceEvent` at collect time. */
-interface Ev {
+export interface Ev {
   stage: string;
   action: string;
   t: number;
@@ -61,7 +73,7 @@ interface Ev {
   droppedKeys: number;
 }
 
-interface Entity {
+export interface Entity {
   id: string;
   kind: string | undefined;
   meta: Record<string, JsonValue>;
@@ -87,7 +99,7 @@ export class Span {
   /** The cursor that was current at `enter` (the span was made current there by assignment). */
   readonly cursor: Cursor;
   readonly start: number;
-  end = -1;
+  end = END_OPEN;
   status = ST_OPEN;
   error: string | undefined = undefined;
   /** Per-frame cursor, created on the first resume. */
@@ -129,10 +141,15 @@ export class Span {
 
   /** Ends the span (idempotent). */
   exit(): void {
-    if (this.end >= 0) return;
+    if (this.end !== END_OPEN) return;
     this.release();
     try {
-      this.trace.closeSpan(this);
+      // After the trace ended, what it recorded stays as it was at its end (it may be held by a
+      // flight recorder): the span stays unfinished there, only observers hear of it.
+      if (this.trace.ended) {
+        this.end = END_LATE;
+        if (OBS.list !== undefined) notifySpanEnd(this, this.trace);
+      } else this.trace.closeSpan(this);
     } catch {
       // e.g. a RangeError near the stack limit: the context is already given back; the span
       // stays open and is reported as unfinished.
@@ -141,7 +158,7 @@ export class Span {
 
   /** Marks the span failed with the thrown value `e` (its message is recorded). */
   fail(e: unknown): void {
-    if (this.end >= 0) return;
+    if (this.end !== END_OPEN || this.trace.ended) return;
     this.status = ST_ERROR;
     try {
       this.error = capString(describeError(e), this.trace.maxString);
@@ -169,7 +186,7 @@ export class Span {
 
   /** After `await`/`yield`: makes this span current again. Returns `v`. */
   r<T>(v: T): T {
-    if (this.end >= 0 || this.trace.ended) return v;
+    if (this.end !== END_OPEN || this.trace.ended) return v;
     try {
       const cur = currentCursor();
       let own = this.own;
@@ -245,6 +262,8 @@ export const NOOP_FRAME: Frame = Object.freeze({
 
 export class RecorderTrace {
   ended = false;
+  /** The traced function threw or rejected, or a server adapter answered with a server error. */
+  failed = false;
   readonly meta: Record<string, JsonValue>;
   readonly events: Ev[] = [];
   readonly entities = new Map<string, Entity>();
@@ -261,13 +280,15 @@ export class RecorderTrace {
   /** Longest recorded string (`maxStringLength`). */
   readonly maxString: number;
   readonly maxMetaKeys: number;
-  readonly clock: (() => number) | undefined;
-  readonly entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
-  readonly snap: SnapshotConfig;
-  readonly onEnd: ((trace: Trace) => void) | undefined;
+  clock: (() => number) | undefined;
+  /** Times are the `clock` option's epoch milliseconds (else `performance.now()`, anchored at `wall0`). */
+  readonly clocked: boolean;
+  entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
+  snap: SnapshotConfig;
+  onEnd: ((trace: Trace) => void) | undefined;
   /** Wall-clock anchor of the monotonic clock. */
-  private readonly wall0: number;
-  private readonly perf0: number;
+  readonly wall0: number;
+  readonly perf0: number;
 
   constructor(options: TraceOptions | undefined) {
     const o = options ?? {};
@@ -278,6 +299,7 @@ export class RecorderTrace {
     this.maxString = o.maxStringLength ?? MAX_STRING_LENGTH;
     this.maxMetaKeys = o.maxMetaKeys ?? MAX_META_KEYS;
     this.clock = o.clock;
+    this.clocked = o.clock !== undefined;
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
     this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys);
@@ -439,43 +461,87 @@ export class RecorderTrace {
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
 
-  private iso(t: number): string {
-    const ms = this.clock !== undefined ? t : this.wall0 + (t - this.perf0);
-    const d = new Date(ms);
-    return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+  /** Epoch milliseconds of a recorded time. */
+  epochMs(t: number): number {
+    return this.clocked ? t : this.wall0 + (t - this.perf0);
   }
 
-  private ev(e: Ev): TraceEvent {
+  /**
+   * Called when the trace has ended: lets go of what the program handed in (callbacks, their
+   * closures, a per-trace redaction cache), so a trace kept afterwards holds only its records.
+   */
+  seal(): void {
+    this.onEnd = undefined;
+    this.entityFilter = undefined;
+    this.clock = undefined;
+    this.snap = snapshotConfig(undefined, undefined, this.maxString, this.maxMetaKeys);
+  }
+
+  // The last timestamp formatted: the events of one request mostly fall in the same millisecond,
+  // and Date#toISOString is what collecting a trace would otherwise spend most of its time in.
+  private isoMs = Number.NaN;
+  private isoText = '';
+
+  private iso(t: number): string {
+    const ms = Math.trunc(this.epochMs(t));
+    if (ms === this.isoMs) return this.isoText;
+    const d = new Date(ms);
+    const text = Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+    this.isoMs = ms;
+    this.isoText = text;
+    return text;
+  }
+
+  /** `ids[seq]`: the `span_id` text of every span, made once per collection. */
+  private spanIds(): string[] {
+    const ids: string[] = [];
+    for (const s of this.spans) ids[s.seq] = String(s.seq);
+    return ids;
+  }
+
+  private ev(e: Ev, ids: string[]): TraceEvent {
     const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
-    if (e.meta === EXIT_META && e.span !== undefined) {
-      const meta: Record<string, JsonValue> = { duration_ms: round(e.span.end - e.span.start) };
-      if (e.span.status === ST_ERROR && e.span.error !== undefined) meta.error = e.span.error;
+    const span = e.span;
+    if (e.meta === EXIT_META && span !== undefined) {
+      const meta: Record<string, JsonValue> = { duration_ms: round(span.end - span.start) };
+      if (span.status === ST_ERROR && span.error !== undefined) meta.error = span.error;
       out.meta = meta;
     } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
-    if (e.span !== undefined) out.span_id = e.span.id;
+    if (span !== undefined) out.span_id = ids[span.seq] ?? span.id;
     if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
+    return out;
+  }
+
+  private evs(list: Ev[], ids: string[]): TraceEvent[] {
+    const out = new Array<TraceEvent>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = this.ev(list[i]!, ids);
     return out;
   }
 
   /** An independent snapshot in the trace format. */
   toJSON(): Trace {
+    const ids = this.spanIds();
     const entities: Record<string, TraceEntity> = {};
     for (const e of this.entities.values()) {
       const out: TraceEntity = { entity_id: e.id } as TraceEntity;
       if (e.kind !== undefined) out.kind = e.kind;
       out.meta = structuredCopy(e.meta);
-      out.events = e.events.map((x) => this.ev(x));
+      out.events = this.evs(e.events, ids);
       if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
-      Object.defineProperty(entities, e.id, {
-        value: out,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      if (e.id === '__proto__')
+        Object.defineProperty(entities, e.id, {
+          value: out,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else entities[e.id] = out;
     }
-    const spans: TraceSpan[] = this.spans.map((s) => {
-      const out: TraceSpan = { span_id: s.id } as TraceSpan;
-      if (s.parent !== undefined) out.parent_id = s.parent.id;
+    const spans = new Array<TraceSpan>(this.spans.length);
+    for (let i = 0; i < spans.length; i++) {
+      const s = this.spans[i]!;
+      const out: TraceSpan = { span_id: ids[s.seq]! } as TraceSpan;
+      if (s.parent !== undefined) out.parent_id = ids[s.parent.seq] ?? s.parent.id;
       out.name = s.name;
       if (s.entity !== undefined) out.entity_id = s.entity.id;
       out.start = this.iso(s.start);
@@ -488,12 +554,12 @@ export class RecorderTrace {
       }
       if (s.status === ST_ERROR && s.error !== undefined) out.error = s.error;
       if (s.location !== undefined) out.location = s.location;
-      return out;
-    });
+      spans[i] = out;
+    }
     const trace: Trace = {
       meta: structuredCopy(this.meta),
       entities,
-      events: this.events.map((x) => this.ev(x)),
+      events: this.evs(this.events, ids),
       spans,
       dropped: this.dropped,
     };

@@ -30,6 +30,7 @@ const subpath = {
   'activity/index': './activity',
   'sinks/index': './sinks',
   'live/index': './live',
+  'recorder/index': './recorder',
   'register/index': './register',
 };
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));

@@ -26,6 +26,7 @@ export const entries = {
   'activity/index': 'activity/index.ts', //        stepmark/activity
   'sinks/index': 'sinks/index.ts', //              stepmark/sinks
   'live/index': 'live/index.ts', //                stepmark/live
+  'recorder/index': 'recorder/index.ts', //        stepmark/recorder
   'cli/index': 'cli/index.ts', //                  bin: stepmark
   'register/index': 'register/index.ts', //        stepmark/register
 };

@@ -14,7 +14,17 @@ export type AdapterErrorSource =
   /** The trace could not be put into the response (the response itself is sent as usual). */
   | 'expose'
   /** `stepmark.run` refused to start the trace (the request is then served untraced). */
-  | 'trace';
+  | 'trace'
+  /** The `record` recorder refused the trace. */
+  | 'record';
+
+/**
+ * Where `record` sends every request's trace: a flight recorder from `stepmark/recorder`, or
+ * anything with an `add(trace)` method.
+ */
+export interface TraceRecorder {
+  add(trace: Trace): void;
+}
 
 /**
  * Options shared by every stepmark adapter (`stepmark/http`, `/fastify`, `/koa`, `/hono`,
@@ -80,6 +90,12 @@ export interface StepmarkAdapterOptions<Req> {
   maxHeaderBytes?: number;
   /** Options for each request's trace (`maxEvents`, `redact`, `clock`, `onEnd`…); `meta` is merged. */
   traceOptions?: TraceOptions;
+  /**
+   * Traces every request, triggered or not, and adds its trace to this recorder (a
+   * `flightRecorder()` from `stepmark/recorder`) when the request has finished. Exposure does
+   * not change: only a triggered, authorised request gets its trace back.
+   */
+  record?: TraceRecorder;
 }
 
 /** Options after validation, with defaults applied. */
@@ -97,6 +113,7 @@ export interface ResolvedOptions<Req> {
   authorize: ((req: Req) => boolean | Promise<boolean>) | undefined;
   maxHeaderBytes: number;
   traceOptions: TraceOptions;
+  record: TraceRecorder | undefined;
 }
 
 export interface AdapterTraits {
@@ -124,6 +141,7 @@ const KNOWN = new Set([
   'authorize',
   'maxHeaderBytes',
   'traceOptions',
+  'record',
 ]);
 
 /** RFC 9110 token: what a header field name may contain. */
@@ -171,10 +189,18 @@ export function resolveOptions<Req>(
   const header = name('header', 'x-stepmark');
   const query = traits.query ? queryName(where, o.query) : undefined;
   const trigger = fn(where, 'trigger', o.trigger) as ResolvedOptions<Req>['trigger'];
-  if (header === undefined && query === undefined && trigger === undefined) {
+  const record = o.record as TraceRecorder | undefined;
+  if (record !== undefined && (record === null || typeof record.add !== 'function')) {
+    throw invalid(
+      where,
+      'record',
+      'must be a recorder (flightRecorder() from stepmark/recorder, or an object with add(trace))',
+    );
+  }
+  if (header === undefined && query === undefined && trigger === undefined && record === undefined) {
     throw new StepmarkConfigError(
       'ERR_STEPMARK_NO_TRIGGER',
-      `${where}: \`header\` is false and neither \`query\` nor \`trigger\` is set, so no request could ever be traced. Set one of them.`,
+      `${where}: \`header\` is false and neither \`query\`, \`trigger\` nor \`record\` is set, so no request could ever be traced. Set one of them.`,
       'header',
     );
   }
@@ -223,6 +249,7 @@ export function resolveOptions<Req>(
     authorize,
     maxHeaderBytes,
     traceOptions,
+    record,
   };
 }
 

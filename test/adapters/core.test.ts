@@ -6,6 +6,7 @@ import {
   matchesSecret,
   StepmarkConfigError,
 } from '../../adapters/core/index.js';
+import { requestHeader } from '../../adapters/core/node.js';
 import { DEFAULT_REDACT } from '../../runtime/index.js';
 import type { Trace } from './helpers.js';
 
@@ -21,6 +22,22 @@ const trace = (meta: Record<string, unknown> = {}, events = 0): Trace =>
     spans: [],
     dropped: 0,
   }) as Trace;
+
+describe('requestHeader (node adapters read the raw list, so req.headers is never built for them)', () => {
+  it('matches names in any case and joins repeated values as Node does for unknown headers', () => {
+    const req = {
+      rawHeaders: ['Host', 'x', 'X-StepMark', 'one', 'x-request-id', 'r1', 'x-stepmark', 'two'],
+      get headers(): Record<string, string> {
+        throw new Error('req.headers was built');
+      },
+    };
+    expect(requestHeader(req, 'x-stepmark')).toBe('one, two');
+    expect(requestHeader(req, 'x-request-id')).toBe('r1');
+    expect(requestHeader(req, 'x-request')).toBeUndefined();
+    // Without a raw list (an unusual request object): the parsed headers.
+    expect(requestHeader({ headers: { 'x-stepmark': ['a', 'b'] } }, 'x-stepmark')).toBe('a, b');
+  });
+});
 
 describe('encodeTraceHeader', () => {
   it('escapes everything outside printable ASCII and parses back unchanged', () => {
@@ -200,6 +217,7 @@ describe('AdapterCore', () => {
       // judged by the runtime itself, at start-up
       [{ traceOptions: { maxEvents: -1 } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
       [{ traceOptions: { onEnd: 'log' } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
+      [{ record: { add: 'no' } }, 'ERR_STEPMARK_INVALID_OPTION', 'record'],
     ];
     for (const [options, code, option] of cases) {
       let error: unknown;
@@ -211,6 +229,10 @@ describe('AdapterCore', () => {
       expect(error, JSON.stringify(options)).toBeInstanceOf(StepmarkConfigError);
       expect(error).toMatchObject({ code, option });
     }
+    // `record` alone is enough to trace (every request), and an untriggered request is never exposed
+    const recording = make({ header: false, record: { add() {} } })();
+    expect(recording.records).toBe(true);
+    expect(recording.expose({ headers: {} } as never, undefined)).toBe(false);
     // the secret itself never appears in a message
     try {
       make({ secret: 'hunter2' })();

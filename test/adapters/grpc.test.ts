@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkInterceptor } from 'stepmark/grpc';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delay, eventsOf, FinishLog, placeOrder, SECRET, type Trace } from './helpers.js';
 
@@ -243,6 +244,41 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
 
   it('reported no adapter errors along the way', () => {
     expect(errors).toEqual([]);
+  });
+});
+
+describe('stepmark/grpc: record (every call into a flight recorder)', () => {
+  it('records untriggered calls, not exposed; a server failure is an error, a refusal is not', async () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    const server = await start({ record: recorder, secret: SECRET, responseHeader: true });
+    const recorded = async (requestId: string): Promise<Trace> => {
+      for (let i = 0; i < 500; i++) {
+        const [found] = recorder.find({ requestId });
+        if (found) return found as Trace;
+        await delay(5);
+      }
+      throw new Error(`${requestId} was never recorded`);
+    };
+    try {
+      const r = await place(server.client, { id: 'r1' }, { 'x-request-id': 'grec-1' });
+      expect(r.value).toEqual({ id: 'r1', traced: true });
+      expect(r.trailer).toBeUndefined();
+      expect(eventsOf(await recorded('grec-1'), 'order_r1')).toEqual(['validate:ok', 'charge:done']);
+      const authorised = await place(
+        server.client,
+        { id: 'r2' },
+        { 'x-stepmark': SECRET, 'x-request-id': 'grec-2' },
+      );
+      expect(JSON.parse(authorised.trailer!).entities.order_r2).toBeDefined();
+      await place(server.client, { id: 'r3', fail: true }, { 'x-request-id': 'grec-refused' });
+      await place(server.client, { id: 'x' }, { 'x-request-id': 'grec-crash' }, 'crash');
+      expect((await recorded('grec-refused')).meta.status).toBe(grpc.status.FAILED_PRECONDITION);
+      expect((await recorded('grec-crash')).meta.status).toBe(grpc.status.UNKNOWN);
+      expect(recorder.find({ error: true }).map((t) => t.meta.request_id)).toEqual(['grec-crash']);
+      expect(recorder.stats()).toMatchObject({ traces: 4, kept: 1 });
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -9,6 +9,7 @@
 //   GET /slow              stream a chunk every 10 ms (recording slow:chunk each) until the
 //                          client is gone or 300 chunks were sent
 import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abortAfterFirstChunk, delay, eventsOf, FinishLog, get, SECRET, type Trace } from './helpers.js';
 
@@ -195,6 +196,85 @@ export function adapterSuite(fixture: AdapterFixture): void {
 
     it('reported no adapter errors along the way', () => {
       expect(errors).toEqual([]);
+    });
+  });
+
+  describe(`${fixture.name}: record (every request into a flight recorder)`, () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    const log = new FinishLog();
+    const errors: Array<[string, unknown]> = [];
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await fixture.start({
+        record: recorder,
+        secret: SECRET,
+        responseHeader: true,
+        onFinish: log.onFinish,
+        onError: (error: unknown, source: string) => errors.push([source, error]),
+      });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+    /** The recorded trace of a request (recording happens once the response is over). */
+    const recorded = async (requestId: string): Promise<Trace> => {
+      for (let i = 0; i < 500; i++) {
+        const [found] = recorder.find({ requestId });
+        if (found) return found as Trace;
+        await delay(5);
+      }
+      throw new Error(`${requestId} was never recorded`);
+    };
+
+    it('traces and records an untriggered request without exposing it', async () => {
+      const r = await get(server.port, '/orders/r1', { 'x-request-id': 'rec-1' });
+      expect(JSON.parse(r.body)).toEqual({ id: 'r1', traced: true });
+      expect(r.headers[TRACE_HEADER]).toBeUndefined();
+      const trace = await recorded('rec-1');
+      expect(trace.meta).toMatchObject({
+        request_id: 'rec-1',
+        method: 'GET',
+        path: '/orders/r1',
+        status: 200,
+      });
+      expect(eventsOf(trace, 'order_r1')).toEqual(['validate:ok', 'charge:done']);
+      expect((await log.byId('rec-1')).entities.order_r1).toEqual(trace.entities.order_r1);
+      expect(recorder.find({ entity: 'order_r1' })).toHaveLength(1);
+    });
+
+    it('exposes only to an authorised trigger; every request is recorded either way', async () => {
+      const denied = await get(server.port, '/orders/r2', { 'x-stepmark': 'wrong', 'x-request-id': 'rec-2' });
+      expect(denied.headers[TRACE_HEADER]).toBeUndefined();
+      const allowed = await get(server.port, '/orders/r3', { 'x-stepmark': SECRET, 'x-request-id': 'rec-3' });
+      expect(parseHeader(allowed.headers[TRACE_HEADER]).entities.order_r3).toBeDefined();
+      expect(eventsOf(await recorded('rec-2'), 'order_r2')).toEqual(['validate:ok', 'charge:done']);
+      expect(eventsOf(await recorded('rec-3'), 'order_r3')).toEqual(['validate:ok', 'charge:done']);
+    });
+
+    it('keeps concurrent untriggered requests apart in the recorder', async () => {
+      const n = Array.from({ length: 16 }, (_, i) => `k${i}`);
+      await Promise.all(n.map((id) => get(server.port, `/orders/${id}`, { 'x-request-id': `rec-${id}` })));
+      for (const id of n) {
+        const trace = await recorded(`rec-${id}`);
+        expect(Object.keys(trace.entities)).toEqual([`order_${id}`]);
+      }
+    });
+
+    it('records a failed request as an error, kept by the keep rule', async () => {
+      const r = await get(server.port, '/boom', { 'x-request-id': 'rec-boom' });
+      expect(r.status).toBe(500);
+      expect((await recorded('rec-boom')).meta.status).toBe(500);
+      expect(recorder.find({ error: true }).map((t) => t.meta.request_id)).toEqual(['rec-boom']);
+      expect(recorder.stats().kept).toBe(1);
+      expect(errors).toEqual([]);
+    });
+
+    it('refuses a record option that is not a recorder', async () => {
+      const failure = await fixture.start({ record: {} }).then(
+        (s) => s.close().then(() => undefined),
+        (e: unknown) => e,
+      );
+      expect(failure).toMatchObject({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'record' });
     });
   });
 

@@ -3,6 +3,7 @@
 // nothing. Every adapter, each on a real server over loopback.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { serve } from '@hono/node-server';
 import express from 'express';
@@ -16,6 +17,7 @@ import { stepmarkMiddleware as honoMiddleware } from 'stepmark/hono';
 import { stepmarkMiddleware as httpMiddleware, stepmarkListener } from 'stepmark/http';
 import { stepmarkMiddleware as koaMiddleware } from 'stepmark/koa';
 import { createBus, createLiveEndpoint } from 'stepmark/live';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, listen } from '../adapters/helpers.js';
 
@@ -291,6 +293,60 @@ for (const target of targets) {
         expect((trace!.meta.headers as Record<string, unknown>)['x-stepmark']).toBe('[Redacted]');
       });
     }
+  });
+}
+
+for (const target of targets) {
+  describe(`${target.name}: the trigger secret and a flight recorder (record)`, () => {
+    it('is redacted before a trace enters the ring: find, the index and a dump never see it', async () => {
+      const recorder = flightRecorder();
+      const finished: Trace[] = [];
+      const app = await target.start({
+        secret: SECRET,
+        responseHeader: true,
+        record: recorder,
+        meta: (req: unknown) => ({ headers: target.headersOf(req) }),
+        onFinish: (trace: Trace) => void finished.push(trace),
+      });
+      try {
+        const triggered = await app.call({ 'x-stepmark': SECRET, 'x-request-id': 'recorded-secret' });
+        expect(triggered.traced).toBe(true);
+        expect(triggered.exposed).not.toContain(SECRET);
+        // recorded too, not exposed: what the app copied is the wrong secret, not the secret
+        const plain = await app.call({ 'x-stepmark': WRONG, 'x-request-id': 'recorded-plain' });
+        expect(plain).toEqual({ traced: true, exposed: undefined });
+        await arrived(finished, 2);
+        for (let i = 0; i < 100 && recorder.stats().added < 2; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        expect(recorder.stats().added).toBe(2);
+
+        const [kept] = recorder.find({ requestId: 'recorded-secret' });
+        expect(kept).toBeDefined();
+        expect(leaks(kept)).toBe(false);
+        expect((kept!.meta.headers as Record<string, unknown>)['x-stepmark']).toBe('[Redacted]');
+        expect(kept!.spans.map((s) => s.error)).toContain('rejected token [Redacted]');
+        // the index holds the redacted entity id, never the secret
+        expect(recorder.find({ entity: `session:${SECRET}` })).toEqual([]);
+        expect(recorder.find({ entity: 'session:[Redacted]' }).map((t) => t.meta.request_id)).toEqual([
+          'recorded-secret',
+        ]);
+        expect(recorder.find({ entity: `session:${WRONG}` }).map((t) => t.meta.request_id)).toEqual([
+          'recorded-plain',
+        ]);
+        const dump = new PassThrough({ encoding: 'utf8' });
+        let dumped = '';
+        dump.on('data', (chunk: string) => {
+          dumped += chunk;
+        });
+        expect(await recorder.writeNdjson(dump)).toBe(2);
+        expect(dumped).toContain('recorded-secret');
+        expect(dumped).not.toContain(SECRET);
+        // onFinish gets the same redacted trace
+        expect(finished.some(leaks)).toBe(false);
+      } finally {
+        await app.close();
+      }
+    });
   });
 }
 

@@ -317,6 +317,46 @@ describe('live viewer in chromium', () => {
     await context.close();
   }, 60_000);
 
+  it('asks the flight recorder for an entity the page never saw live, and shows its journey', async () => {
+    // Untriggered requests, recorded by the server before the page was opened.
+    expect(
+      (await fetch(`${base}/rec/orders/77?total=5000`, { headers: { 'x-request-id': 'rec-77' } })).status,
+    ).toBe(500);
+    expect((await fetch(`${base}/rec/orders/78`, { headers: { 'x-request-id': 'rec-78' } })).status).toBe(
+      200,
+    );
+    const { page, problems } = await openPage();
+    await page.goto(`${base}/__recorded?token=${SECRET}`);
+    await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    await expect.poll(() => page.locator('#detail').textContent()).toContain('Waiting for traces');
+    expect(await page.locator('.trace-row').count()).toBe(0);
+    await page.fill('#filter', 'order_77');
+    await expect.poll(() => page.locator('#found').textContent()).toBe('recorder: 1 trace of order_77');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 of 1 trace');
+    await page.locator('.trace-row').first().click();
+    expect(await page.locator('.trace-row .trace-sub').first().textContent()).toMatch(
+      /^recorder · 500 · .* · id rec-77$/,
+    );
+    const card = page.locator('.entity[data-entity-id="order_77"]');
+    expect(await card.locator('.step .action').allTextContents()).toEqual(['passed', 'reserved', 'rejected']);
+    await expect
+      .poll(() => page.locator('.timeline .span-row.error .span-name').allTextContents())
+      .toEqual(['placeOrder', 'scoreFraud']);
+    // Asking again does not add it twice; another id adds its own; kind: filters do not ask.
+    await page.fill('#filter', 'id:order_77');
+    await expect
+      .poll(() => page.locator('#found').textContent())
+      .toBe('recorder: 1 trace of order_77 (1 already shown)');
+    await page.fill('#filter', 'order_78');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 of 2 traces');
+    await page.fill('#filter', 'kind:order');
+    await expect.poll(() => page.locator('#found').isHidden()).toBe(true);
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 of 2 traces');
+    await page.screenshot({ path: join(out, 'viewer-recorder.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('resumes after a dropped connection with Last-Event-ID: no duplicate, and says how many were lost', async () => {
     const { page, problems } = await openPage();
     await page.goto(`${base}/__small?token=${SECRET}`);

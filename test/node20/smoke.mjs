@@ -323,5 +323,29 @@ await check(
   },
 );
 
+await check('a flight recorder keeps traces handed over by either copy, and finds them', async () => {
+  const { flightRecorder } = await import('stepmark/recorder');
+  const recorder = flightRecorder({ keep: { errors: true } });
+  await stepmark.run(
+    async () => {
+      await sleep(1);
+      stepmark.recordEntity('order_1', 'fraud', 'rejected');
+    },
+    { meta: { request_id: 'esm' }, onEnd: recorder.add },
+  );
+  cjs.run(() => cjs.recordEntity('order_1', 'payment', 'declined'), {
+    meta: { request_id: 'cjs' },
+    onEnd: recorder.add,
+  });
+  assert.deepEqual(
+    recorder.find({ entity: 'order_1' }).map((t) => t.meta.request_id),
+    ['cjs', 'esm'],
+  );
+  assert.deepEqual(
+    recorder.find({ entity: 'order_1', action: 'rejected' }).map((t) => t.meta.request_id),
+    ['esm'],
+  );
+});
+
 console.log(results.join('\n'));
 console.log(`node ${process.version}: stepmark smoke test passed (${results.length} checks)`);
