@@ -105,11 +105,10 @@ export function emitFrame(
     derived,
     (end) => estreeIdentifierNames(statements.slice(0, end) as never),
   );
-  const functionLevel = new Set(plan.functionLevel);
-  const asVar = new Set(plan.asVar);
+  const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
   const wrapped: t.Statement[] = plan.asVar.map((i) => functionAsVar(statements[i] as t.FunctionDeclaration));
   for (let i = plan.frameAt; i < statements.length; i++) {
-    if (!functionLevel.has(i) && !asVar.has(i)) wrapped.push(statements[i]!);
+    if (!placed.has(i)) wrapped.push(statements[i]!);
   }
 
   const open = frameAt(body, 'start');
@@ -153,6 +152,7 @@ export function emitFrame(
 /** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
 function describeStatement(s: t.Statement, constructorAfterTypeScript: boolean): BodyStatement {
   if (s.type === 'FunctionDeclaration') return s.id ? { kind: 'function', name: s.id.name } : OTHER;
+  if (s.type === 'TSDeclareFunction') return s.id && !s.declare ? { kind: 'overload', name: s.id.name } : OTHER;
   if (
     s.type === 'ExpressionStatement' &&
     s.expression.type === 'CallExpression' &&

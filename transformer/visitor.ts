@@ -415,12 +415,11 @@ class FileVisitor {
         ts.isConstructorDeclaration(original) && isDerived(ts, original.parent),
         (end) => identifierNames(ts, statements.slice(0, end)),
       );
-      const functionLevel = new Set(plan.functionLevel);
-      const asVar = new Set(plan.asVar);
+      const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
       head = [...statements.slice(0, plan.frameAt), ...plan.functionLevel.map((i) => statements[i]!)];
       rest = plan.asVar.map((i) => functionAsVar(ts, f, statements[i] as TS.FunctionDeclaration));
       for (let i = plan.frameAt; i < statements.length; i++) {
-        if (!functionLevel.has(i) && !asVar.has(i)) rest.push(statements[i]!);
+        if (!placed.has(i)) rest.push(statements[i]!);
       }
     } else {
       const returned = f.createReturnStatement(body);

@@ -111,10 +111,11 @@ function emitFrame(
     semicolon = false;
     for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
+  for (const i of plan.removed) ms.remove(statements[i]!.start, statements[i]!.end);
   if (plan.asVar.length) {
     // `var g = function () {…};` at the top of the `try` block: moved before the first statement
     // that stays in place (or the closing brace).
-    const skipped = new Set([...plan.functionLevel, ...plan.asVar]);
+    const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
     let first = plan.frameAt;
     while (first < statements.length && skipped.has(first)) first++;
     const top = first < statements.length ? statements[first]!.start : body.end - 1;
@@ -132,7 +133,7 @@ function emitFrame(
   if (byReturns) {
     // `__smf.exit();` follows the last statement left in place: one that ends without its `;`
     // (ASI) must not run into it.
-    const moved = new Set([...plan.functionLevel, ...plan.asVar]);
+    const moved = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
     let last = statements.length - 1;
     while (last >= plan.frameAt && moved.has(last)) last--;
     const open = last < plan.frameAt || source.charCodeAt(statements[last]!.end - 1) === 59; /* ; */
@@ -152,7 +153,9 @@ function emitFrame(
 function describeStatement(s: Node): BodyStatement {
   switch (s.type) {
     case 'FunctionDeclaration':
-      return s.body && s.id ? { kind: 'function', name: s.id.name } : OTHER;
+    case 'TSDeclareFunction':
+      if (!s.id || s.declare) return OTHER;
+      return { kind: s.body ? 'function' : 'overload', name: s.id.name };
     case 'ExpressionStatement':
       if (s.directive != null) return DIRECTIVE;
       return s.expression.type === 'CallExpression' && s.expression.callee.type === 'Super'
