@@ -152,7 +152,8 @@ export function emitFrame(
 /** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
 function describeStatement(s: t.Statement, constructorAfterTypeScript: boolean): BodyStatement {
   if (s.type === 'FunctionDeclaration') return s.id ? { kind: 'function', name: s.id.name } : OTHER;
-  if (s.type === 'TSDeclareFunction') return s.id && !s.declare ? { kind: 'overload', name: s.id.name } : OTHER;
+  if (s.type === 'TSDeclareFunction')
+    return s.id && !s.declare ? { kind: 'overload', name: s.id.name } : OTHER;
   if (
     s.type === 'ExpressionStatement' &&
     s.expression.type === 'CallExpression' &&

@@ -93,7 +93,6 @@ const routes: Record<string, (instrument: boolean) => Promise<string> | string> 
   typescript: viaTypeScript,
 };
 
-type Results = Record<string, RunResult>;
 const behaviour = (r: RunResult | undefined) => ({
   ok: r!.ok,
   value: r!.value,
