@@ -16,6 +16,7 @@ import { coverageReport, formatDecisionCoverage, meetsMinimum } from '../testing
 import { wantColor } from './color.js';
 import { InputError } from './input.js';
 import { readTraces } from './trace-stream.js';
+import { eachArgument, parseCommand, UsageError } from './usage.js';
 
 export const COVERAGE_USAGE = `Usage: stepmark coverage --catalog <catalog.json> <file|-> [more files] [options]
 
@@ -41,8 +42,6 @@ Options:
 Exit status: 0, 1 when coverage is below --min, 2 on an error.
 `;
 
-class UsageError extends Error {}
-
 interface CoverageArgs {
   catalogs: string[];
   files: string[];
@@ -56,31 +55,22 @@ interface CoverageArgs {
 function parseCoverageArgs(argv: string[]): CoverageArgs | 'help' {
   if (argv.includes('-h') || argv.includes('--help')) return 'help';
   const args: CoverageArgs = { catalogs: [], files: [], json: false, missing: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === '' || (eq < 0 && v.startsWith('-') && v !== '-'))
-        throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    if (name === '--catalog') args.catalogs.push(value());
-    else if (name === '--html') args.html = value();
-    else if (name === '--min') {
-      const v = value();
+  eachArgument(argv, (a) => {
+    if (a.operand) args.files.push(a.arg);
+    else if (a.name === '--catalog') args.catalogs.push(a.value());
+    else if (a.name === '--html') args.html = a.value('an output file name');
+    else if (a.name === '--min') {
+      const v = a.value();
       const n = Number(v.replace(/%$/, ''));
       if (!Number.isFinite(n) || n < 0 || n > 100)
         throw new UsageError(`--min needs a percentage from 0 to 100, not "${escapeForTerminal(v)}"`);
       args.min = n;
-    } else if (a === '--json') args.json = true;
-    else if (a === '--missing') args.missing = true;
-    else if (a === '--color') args.color = true;
-    else if (a === '--no-color') args.color = false;
-    else if (a === '-' || !a.startsWith('-')) args.files.push(a);
-    else throw new UsageError(`unknown option ${escapeForTerminal(a)}`);
-  }
+    } else if (a.arg === '--json') args.json = true;
+    else if (a.arg === '--missing') args.missing = true;
+    else if (a.arg === '--color') args.color = true;
+    else if (a.arg === '--no-color') args.color = false;
+    else throw a.unknown();
+  });
   if (args.catalogs.length === 0) throw new UsageError('missing --catalog <catalog.json>');
   if (args.files.length === 0) throw new UsageError('missing trace file (use "-" for standard input)');
   if (args.files.filter((f) => f === '-').length > 1) throw new UsageError('standard input can be read once');
@@ -94,18 +84,8 @@ function fail(file: string, message: string): number {
 }
 
 export async function coverageMain(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parseCoverageArgs>;
-  try {
-    args = parseCoverageArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`stepmark coverage: ${error.message}\n\n${COVERAGE_USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(COVERAGE_USAGE);
-    return 0;
-  }
+  const args = parseCommand('stepmark coverage', COVERAGE_USAGE, argv, parseCoverageArgs);
+  if (typeof args === 'number') return args;
   const catalogs: Catalog[] = [];
   for (const file of args.catalogs) {
     let text: string;

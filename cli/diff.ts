@@ -10,6 +10,7 @@ import { diffSummary, formatTraceDiff } from '../testing/diff-format.js';
 import { wantColor } from './color.js';
 import { InputError, oneLine } from './input.js';
 import { readTraces } from './trace-stream.js';
+import { eachArgument, parseCommand, UsageError } from './usage.js';
 
 export const DIFF_USAGE = `Usage: stepmark diff <a.json> <b.json> [options]
 
@@ -35,8 +36,6 @@ Options:
 Exit status: 0 when the traces are equal, 1 when they differ, 2 on an error.
 `;
 
-class UsageError extends Error {}
-
 interface DiffArgs {
   files: [string, string];
   entity?: string;
@@ -51,39 +50,24 @@ function parseDiffArgs(argv: string[]): DiffArgs | 'help' {
   if (argv.includes('-h') || argv.includes('--help')) return 'help';
   const files: string[] = [];
   const args: Omit<DiffArgs, 'files'> = { ignore: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === '' || (eq < 0 && v.startsWith('-') && v !== '-'))
-        throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    const number = (min: number): number => {
-      const v = value();
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min)
-        throw new UsageError(`${name} needs a number ≥ ${min}, not "${escapeForTerminal(v)}"`);
-      return n;
-    };
-    if (name === '--entity') args.entity = value();
-    else if (name === '--ignore')
+  eachArgument(argv, (a) => {
+    if (a.operand) files.push(a.arg);
+    else if (a.name === '--entity') args.entity = a.value();
+    else if (a.name === '--ignore')
       args.ignore.push(
-        ...value()
+        ...a
+          .value()
           .split(',')
           .map((k) => k.trim())
           .filter(Boolean),
       );
-    else if (name === '--slower-by') args.slowerBy = number(1);
-    else if (name === '--context') args.context = Math.floor(number(0));
-    else if (name === '--html') args.html = value();
-    else if (a === '--color') args.color = true;
-    else if (a === '--no-color') args.color = false;
-    else if (a === '-' || !a.startsWith('-')) files.push(a);
-    else throw new UsageError(`unknown option ${escapeForTerminal(a)}`);
-  }
+    else if (a.name === '--slower-by') args.slowerBy = a.number(1);
+    else if (a.name === '--context') args.context = Math.floor(a.number(0));
+    else if (a.name === '--html') args.html = a.value('an output file name');
+    else if (a.arg === '--color') args.color = true;
+    else if (a.arg === '--no-color') args.color = false;
+    else throw a.unknown();
+  });
   if (files.length !== 2) throw new UsageError(`needs two trace files, got ${files.length}`);
   if (files[0] === '-' && files[1] === '-')
     throw new UsageError('only one of the two files can be standard input');
@@ -157,18 +141,8 @@ function pick(side: Side, id: string | undefined): Trace {
 }
 
 export async function diffMain(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parseDiffArgs>;
-  try {
-    args = parseDiffArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`stepmark diff: ${error.message}\n\n${DIFF_USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(DIFF_USAGE);
-    return 0;
-  }
+  const args = parseCommand('stepmark diff', DIFF_USAGE, argv, parseDiffArgs);
+  if (typeof args === 'number') return args;
   const [fileA, fileB] = args.files;
   const nameOf = (f: string) => (f === '-' ? '<stdin>' : f);
   const pairs = args.entity === undefined ? [] : entityPairs(args.entity);

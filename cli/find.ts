@@ -9,6 +9,7 @@ import type { Trace, TraceEntity } from '../runtime/types.js';
 import { wantColor } from './color.js';
 import { completeTrace, InputError, oneLine, traceProblem, valueProblem } from './input.js';
 import { JsonStructureError, jsonValues } from './json-values.js';
+import { eachArgument, parseCommand, UsageError } from './usage.js';
 
 export const FIND_USAGE = `Usage: stepmark find <entity-or-request-id> <file|-> [more files] [options]
 
@@ -32,8 +33,6 @@ Exit status: 0 when a trace matched, 1 when none did, 2 on an error.
 /** The most traces one `--html` page embeds (the page itself keeps no more). */
 const MAX_HTML = 20_000;
 
-export class FindUsageError extends Error {}
-
 interface FindArgs {
   id: string;
   files: string[];
@@ -46,26 +45,18 @@ function parseFindArgs(argv: string[]): FindArgs | 'help' {
   if (argv.includes('-h') || argv.includes('--help')) return 'help';
   const positional: string[] = [];
   const args: Omit<FindArgs, 'id' | 'files'> = { json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') args.json = true;
-    else if (a === '--html') {
-      const out = argv[++i];
-      if (!out || out.startsWith('-')) throw new FindUsageError('--html needs an output file name');
-      args.html = out;
-    } else if (a.startsWith('--html=')) args.html = a.slice('--html='.length);
-    else if (a === '--color') args.color = true;
-    else if (a === '--no-color') args.color = false;
-    else if (a === '--') positional.push(...argv.slice(i + 1));
-    else if (a === '-' || !a.startsWith('-')) positional.push(a);
-    else throw new FindUsageError(`unknown option ${escapeForTerminal(a)}`);
-    if (a === '--') break;
-  }
+  eachArgument(argv, (a) => {
+    if (a.operand) positional.push(a.arg);
+    else if (a.arg === '--json') args.json = true;
+    else if (a.name === '--html') args.html = a.value('an output file name');
+    else if (a.arg === '--color') args.color = true;
+    else if (a.arg === '--no-color') args.color = false;
+    else throw a.unknown();
+  });
   const [id, ...files] = positional;
-  if (id === undefined || id === '') throw new FindUsageError('missing the entity or request id to find');
-  if (files.length === 0) throw new FindUsageError('missing file (use "-" for standard input)');
-  if (args.html === '') throw new FindUsageError('--html needs an output file name');
-  if (args.html !== undefined && args.json) throw new FindUsageError('--json and --html exclude each other');
+  if (id === undefined || id === '') throw new UsageError('missing the entity or request id to find');
+  if (files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
+  if (args.html !== undefined && args.json) throw new UsageError('--json and --html exclude each other');
   return { id, files, ...args };
 }
 
@@ -115,18 +106,8 @@ function readProblem(error: unknown): string {
 
 /** `stepmark find …`; resolves to the exit code. */
 export async function findMain(argv: string[]): Promise<number> {
-  let args: FindArgs | 'help';
-  try {
-    args = parseFindArgs(argv);
-  } catch (error) {
-    if (!(error instanceof FindUsageError)) throw error;
-    process.stderr.write(`stepmark find: ${error.message}\n\n${FIND_USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(FIND_USAGE);
-    return 0;
-  }
+  const args = parseCommand('stepmark find', FIND_USAGE, argv, parseFindArgs);
+  if (typeof args === 'number') return args;
   const { id } = args;
   const color = wantColor(args.color, process.env, process.stdout.isTTY === true);
   const dim = (s: string) => (color ? `\u001b[2m${s}\u001b[0m` : s);

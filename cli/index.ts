@@ -15,6 +15,7 @@ import { coverageMain } from './coverage.js';
 import { diffMain } from './diff.js';
 import { findMain } from './find.js';
 import { fdSource, filterTraces, InputError, oneLine, openTraces, type TraceInput } from './input.js';
+import { eachArgument, parseCommand, UsageError } from './usage.js';
 
 export { wantColor } from './color.js';
 
@@ -42,8 +43,6 @@ Options:
   -v, --version      the version
 `;
 
-class UsageError extends Error {}
-
 interface Args {
   files: string[];
   html?: string;
@@ -63,28 +62,20 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       `unknown command "${escapeForTerminal(command, true)}" (the commands are "view", "diff", "coverage" and "find")`,
     );
   const args: Args = { files: [], spanEvents: false, meta: true };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '--html') {
-      const out = rest[++i];
-      if (!out || (out.startsWith('-') && out !== '-'))
-        throw new UsageError('--html needs an output file name');
-      args.html = out;
-    } else if (a.startsWith('--html=')) args.html = a.slice('--html='.length);
-    else if (a === '--color') args.color = true;
-    else if (a === '--no-color') args.color = false;
-    else if (a === '--filter') {
-      const text = rest[++i];
-      if (text === undefined || text.trim() === '') throw new UsageError('--filter needs a text');
+  eachArgument(rest, (a) => {
+    if (a.operand) args.files.push(a.arg);
+    else if (a.name === '--html') args.html = a.value('an output file name');
+    else if (a.arg === '--color') args.color = true;
+    else if (a.arg === '--no-color') args.color = false;
+    else if (a.name === '--filter') {
+      const text = a.value('a text');
+      if (text.trim() === '') throw new UsageError('--filter needs a text');
       args.filter = text;
-    } else if (a.startsWith('--filter=')) args.filter = a.slice('--filter='.length);
-    else if (a === '--span-events') args.spanEvents = true;
-    else if (a === '--no-meta') args.meta = false;
-    else if (a === '-' || !a.startsWith('-')) args.files.push(a);
-    else throw new UsageError(`unknown option ${escapeForTerminal(a)}`);
-  }
+    } else if (a.arg === '--span-events') args.spanEvents = true;
+    else if (a.arg === '--no-meta') args.meta = false;
+    else throw a.unknown();
+  });
   if (args.files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
-  if (args.html === '') throw new UsageError('--html needs an output file name');
   return args;
 }
 
@@ -146,18 +137,8 @@ interface Entry {
 }
 
 function main(argv: string[]): number {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`stepmark: ${error.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = parseCommand('stepmark', USAGE, argv, parseArgs);
+  if (typeof args === 'number') return args;
   if (args === 'version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
