@@ -46,7 +46,7 @@ async function careless(v: string): Promise<void> {
     },
     { kind: `kind ${v}` },
   );
-  stepmark.step('copied', { header: v, cookie: `token=${v};path=/` });
+  stepmark.step('copied', { header: v, note: `token=${v};path=/` });
   stepmark.record(`stage ${v}`, `checked ${v}`);
   await sleep(1);
   const span = stepmark.enterEntity(id, { v });
@@ -206,7 +206,7 @@ describe('the trigger secret and live observers (Express over loopback)', () => 
     expect(steps.map((e) => e.action)).toContain('checked [Redacted]');
     expect(steps.find((e) => e.action === 'copied')?.meta).toEqual({
       header: '[Redacted]',
-      cookie: 'token=[Redacted];path=/',
+      note: 'token=[Redacted];path=/',
     });
     const ended = liveEvents.find((e) => e.type === 'span-end');
     expect(ended).toMatchObject({ entity_id: session, status: 'error', error: 'rejected token [Redacted]' });
