@@ -186,33 +186,52 @@ export function capString(s: string, max: number): string {
  * before the cut, so a hostile string costs about `max` characters of search per secret.
  */
 export function recordString(s: string, max: number, secrets: readonly string[] | undefined): string {
-  if (secrets === undefined) return s.length <= max ? s : cutString(s, max, s.length);
+  if (secrets !== undefined) {
+    const at = nextSecret(s, 0, max + 1, secrets);
+    if (at >= 0) return redactFrom(s, max, secrets, at);
+  }
+  return s.length <= max ? s : cutString(s, max, s.length);
+}
+
+/** {@link recordString} for a string where a secret starts at `at`. */
+function redactFrom(s: string, max: number, secrets: readonly string[], at: number): string {
   const parts: string[] = [];
   let size = 0; // characters in `parts`
   let from = 0; // what of `s` is in `parts`
-  while (size <= max) {
-    // a secret matters if it starts where the result is still kept (before its character max + 1)
-    const stop = from + max + 1 - size;
-    let at = -1;
-    let len = 0;
-    for (const secret of secrets) {
-      const i = indexBefore(s, secret, from, stop);
-      if (i >= 0 && (at < 0 || i < at || (i === at && secret.length > len))) {
-        at = i;
-        len = secret.length;
-      }
-    }
-    if (at < 0) break;
+  while (at >= 0) {
     if (at > from) parts.push(s.slice(from, at));
     parts.push(REDACTED);
     size += at - from + REDACTED.length;
-    from = at + len;
+    from = at + foundLength;
+    if (size > max) break;
+    // a secret matters if it starts where the result is still kept (before its character max + 1)
+    at = nextSecret(s, from, from + max + 1 - size, secrets);
   }
-  if (from === 0) return s.length <= max ? s : cutString(s, max, s.length);
   const total = size + s.length - from;
   // join() copies: the result never holds a slice of `s`
   parts.push(total <= max ? s.slice(from) : s.slice(from, from + max));
   return total <= max ? parts.join('') : cutString(parts.join(''), max, total);
+}
+
+/** Length of the secret {@link nextSecret} found last. */
+let foundLength = 0;
+
+/**
+ * Where the first secret occurs in `s` at or after `from`, starting before `stop` (at one place,
+ * the longest secret), or -1; its length is left in {@link foundLength}.
+ */
+function nextSecret(s: string, from: number, stop: number, secrets: readonly string[]): number {
+  let at = -1;
+  for (let k = 0; k < secrets.length; k++) {
+    const secret = secrets[k]!;
+    if (s.length - from < secret.length) continue;
+    const i = indexBefore(s, secret, from, stop);
+    if (i >= 0 && (at < 0 || i < at || (i === at && secret.length > foundLength))) {
+      at = i;
+      foundLength = secret.length;
+    }
+  }
+  return at;
 }
 
 /** Where `secret` first occurs in `s` at or after `from`, starting before `stop`; -1 if it does not. */
