@@ -169,21 +169,16 @@ export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false):
 }
 
 /**
- * `s` when it has at most `max` characters; otherwise its beginning and the mark `…[n more]`
- * (just `…` when `max` leaves no room for it), `max` characters in all. A cut string is a new
- * string: a slice of `s` (or a concatenation holding one) would keep all of `s` alive in V8.
- */
-export function capString(s: string, max: number): string {
-  return s.length <= max ? s : cutString(s, max, s.length);
-}
-
-/**
  * `s` as a trace records it: every occurrence of a `secrets` value replaced by {@link REDACTED},
- * then capped to `max` characters as {@link capString} does. The one place where secret values
- * are redacted: every string a trace holds went through it before anyone (an observer, a live
- * view, `onEnd`, a flight recorder) could see it. Replacing before cutting means a secret that
- * straddles the cut is replaced whole; only as much of a long string is searched as can show
- * before the cut, so a hostile string costs about `max` characters of search per secret.
+ * then, when longer than `max` characters, its beginning and the mark `…[n more]` (just `…` when
+ * `max` leaves no room for it), `max` characters in all. A cut string is a new string: a slice of
+ * `s` (or a concatenation holding one) would keep all of `s` alive in V8.
+ *
+ * The one place where secret values are redacted: every string a trace holds went through it
+ * before anyone (an observer, a live view, `onEnd`, a flight recorder) could see it. Replacing
+ * before cutting means a secret that straddles the cut is replaced whole; only the part of a long
+ * string that can show before the cut is searched, so the work depends on `max`, never on the
+ * string's length.
  */
 export function recordString(s: string, max: number, secrets: readonly string[] | undefined): string {
   if (secrets !== undefined) {
