@@ -37,6 +37,8 @@ export interface SnapshotConfig {
    * Bounded: at most {@link VERDICTS_MAX} keys of at most {@link VERDICT_KEY_MAX} characters.
    */
   verdicts: Map<string, boolean>;
+  /** Values replaced by {@link REDACTED} inside every recorded string (`redactValues`); undefined for none. */
+  secrets: readonly string[] | undefined;
 }
 
 /** Default `maxStringLength`: the longest string a trace records. */
@@ -55,15 +57,18 @@ export function snapshotConfig(
   redact: ReadonlyArray<string | RegExp> | false | undefined,
   maxString = MAX_STRING_LENGTH,
   topKeys = MAX_META_KEYS,
+  secrets?: readonly string[],
 ): SnapshotConfig {
+  const values = secrets !== undefined && secrets.length > 0 ? Object.freeze([...secrets]) : undefined;
   if (
     limits === undefined &&
     redact === undefined &&
     maxString === MAX_STRING_LENGTH &&
-    topKeys === MAX_META_KEYS
+    topKeys === MAX_META_KEYS &&
+    values === undefined
   )
-    return (defaultConfig ??= buildConfig(undefined, undefined, maxString, topKeys));
-  return buildConfig(limits, redact, maxString, topKeys);
+    return (defaultConfig ??= buildConfig(undefined, undefined, maxString, topKeys, undefined));
+  return buildConfig(limits, redact, maxString, topKeys, values);
 }
 
 function buildConfig(
@@ -71,6 +76,7 @@ function buildConfig(
   redact: ReadonlyArray<string | RegExp> | false | undefined,
   maxString: number,
   topKeys: number,
+  secrets: readonly string[] | undefined,
 ): SnapshotConfig {
   const list = redact === undefined ? DEFAULT_REDACT : redact === false ? [] : redact;
   let redactKeys: Set<string> | undefined;
@@ -89,6 +95,7 @@ function buildConfig(
     redactKeys,
     redactPatterns,
     verdicts: new Map(),
+    secrets,
   };
 }
 
@@ -162,28 +169,96 @@ export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false):
 }
 
 /**
- * `s` when it has at most `max` characters; otherwise its beginning and the mark `…[n more]`
- * (just `…` when `max` leaves no room for it), `max` characters in all. A cut string is a new
- * string: a slice of `s` (or a concatenation holding one) would keep all of `s` alive in V8.
+ * `s` as a trace records it: every occurrence of a `secrets` value replaced by {@link REDACTED},
+ * then, when longer than `max` characters, its beginning and the mark `…[n more]` (just `…` when
+ * `max` leaves no room for it), `max` characters in all. A cut string is a new string: a slice of
+ * `s` (or a concatenation holding one) would keep all of `s` alive in V8.
+ *
+ * The one place where secret values are redacted: every string a trace holds went through it
+ * before anyone (an observer, a live view, `onEnd`, a flight recorder) could see it. Replacing
+ * before cutting means a secret that straddles the cut is replaced whole; only the part of a long
+ * string that can show before the cut is searched, so the work depends on `max`, never on the
+ * string's length.
  */
-export function capString(s: string, max: number): string {
-  return s.length <= max ? s : cutString(s, max);
+export function recordString(s: string, max: number, secrets: readonly string[] | undefined): string {
+  if (secrets !== undefined) {
+    const at = nextSecret(s, 0, max + 1, secrets);
+    if (at >= 0) return redactFrom(s, max, secrets, at);
+  }
+  return s.length <= max ? s : cutString(s, max, s.length);
 }
 
-function cutString(s: string, max: number): string {
+/** {@link recordString} for a string where a secret starts at `at`. */
+function redactFrom(s: string, max: number, secrets: readonly string[], at: number): string {
+  const parts: string[] = [];
+  let size = 0; // characters in `parts`
+  let from = 0; // what of `s` is in `parts`
+  while (at >= 0) {
+    if (at > from) parts.push(s.slice(from, at));
+    parts.push(REDACTED);
+    size += at - from + REDACTED.length;
+    from = at + foundLength;
+    if (size > max) break;
+    // a secret matters if it starts where the result is still kept (before its character max + 1)
+    at = nextSecret(s, from, from + max + 1 - size, secrets);
+  }
+  const total = size + s.length - from;
+  // join() copies: the result never holds a slice of `s`
+  parts.push(total <= max ? s.slice(from) : s.slice(from, from + max));
+  return total <= max ? parts.join('') : cutString(parts.join(''), max, total);
+}
+
+/** Length of the secret {@link nextSecret} found last. */
+let foundLength = 0;
+
+/**
+ * Where the first secret occurs in `s` at or after `from`, starting before `stop` (at one place,
+ * the longest secret), or -1; its length is left in {@link foundLength}.
+ */
+function nextSecret(s: string, from: number, stop: number, secrets: readonly string[]): number {
+  let at = -1;
+  for (let k = 0; k < secrets.length; k++) {
+    const secret = secrets[k]!;
+    if (s.length - from < secret.length) continue;
+    const i = indexBefore(s, secret, from, stop);
+    if (i >= 0 && (at < 0 || i < at || (i === at && secret.length > foundLength))) {
+      at = i;
+      foundLength = secret.length;
+    }
+  }
+  return at;
+}
+
+/** Where `secret` first occurs in `s` at or after `from`, starting before `stop`; -1 if it does not. */
+function indexBefore(s: string, secret: string, from: number, stop: number): number {
+  const end = stop + secret.length - 1;
+  if (end >= s.length) {
+    const i = s.indexOf(secret, from);
+    return i < stop ? i : -1;
+  }
+  // a long string: search only the part that can hold such an occurrence (a slice is a view)
+  const i = s.slice(from, end).indexOf(secret);
+  return i < 0 ? -1 : from + i;
+}
+
+/**
+ * The first characters of `s` and the mark `…[n more]`, `max` characters in all; `total` is the
+ * length of the string `s` begins (`s` may hold only its first part).
+ */
+function cutString(s: string, max: number, total: number): string {
   // room for the longest mark this string can need ("…[" + digits + " more]")
-  let keep = max - 8 - String(s.length).length;
+  let keep = max - 8 - String(total).length;
   const mark = keep >= 1;
   if (!mark) keep = max - 1;
   if (keep < 0) return '';
   const last = s.charCodeAt(keep - 1);
   if (last >= 0xd800 && last <= 0xdbff) keep--; // never half a surrogate pair
   // join() builds a fresh flat string (checked by test/adversarial/bounded-strings.test.ts)
-  return [s.slice(0, keep), mark ? `…[${s.length - keep} more]` : '…'].join('');
+  return [s.slice(0, keep), mark ? `…[${total - keep} more]` : '…'].join('');
 }
 
 function str(s: string, cfg: SnapshotConfig): string {
-  return s.length <= cfg.string ? s : cutString(s, cfg.string);
+  return recordString(s, cfg.string, cfg.secrets);
 }
 
 function copy(v: unknown, w: Walk, depth: number): JsonValue {
@@ -250,7 +325,11 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
           break;
         }
         const key = typeof k === 'string' ? k : safeString(k);
-        put(out, capString(key, maxKey), redacted(cfg, key, false) ? REDACTED : guarded(val, w, depth + 1));
+        put(
+          out,
+          recordString(key, maxKey, cfg.secrets),
+          redacted(cfg, key, false) ? REDACTED : guarded(val, w, depth + 1),
+        );
       }
       return out;
     }
@@ -262,7 +341,8 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
         more(out, w, depth, keys.length - limit, 'keys');
         break;
       }
-      const name = key.length <= maxKey ? key : capString(key, maxKey);
+      const name =
+        key.length <= maxKey && cfg.secrets === undefined ? key : recordString(key, maxKey, cfg.secrets);
       if (redacted(cfg, key, true)) {
         put(out, name, REDACTED);
         continue;

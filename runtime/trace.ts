@@ -26,12 +26,12 @@
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
 import {
-  capString,
   describeError,
   lastSnapshot,
   MAX_META_KEYS,
   MAX_STRING_LENGTH,
   put,
+  recordString,
   type SnapshotConfig,
   safeString,
   snapshotConfig,
@@ -42,6 +42,9 @@ import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan
 
 const perf: { now(): number } =
   typeof globalThis.performance?.now === 'function' ? globalThis.performance : { now: () => Date.now() };
+
+/** Shortest `redactValues` entry: a shorter one would cut ordinary words and numbers out of every string. */
+const MIN_REDACT_VALUE = 8;
 
 const ST_OPEN = 0;
 const ST_OK = 1;
@@ -161,7 +164,7 @@ export class Span {
     if (this.end !== END_OPEN || this.trace.ended) return;
     this.status = ST_ERROR;
     try {
-      this.error = capString(describeError(e), this.trace.maxString);
+      this.error = this.trace.str(describeError(e));
     } catch {}
   }
 
@@ -302,7 +305,7 @@ export class RecorderTrace {
     this.clocked = o.clock !== undefined;
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
-    this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys);
+    this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys, o.redactValues);
     this.meta = snapshotMeta(o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
@@ -331,9 +334,12 @@ export class RecorderTrace {
     }
   }
 
-  /** `v` as a recorded string: stringified without throwing, at most `maxStringLength` characters. */
+  /**
+   * `v` as a recorded string: stringified without throwing, `redactValues` replaced, at most
+   * `maxStringLength` characters.
+   */
   str(v: unknown): string {
-    return capString(typeof v === 'string' ? v : safeString(v), this.maxString);
+    return recordString(typeof v === 'string' ? v : safeString(v), this.maxString, this.snap.secrets);
   }
 
   /**
@@ -609,4 +615,12 @@ function checkOptions(o: TraceOptions): void {
   if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
+  if (
+    o.redactValues !== undefined &&
+    !(
+      Array.isArray(o.redactValues) &&
+      o.redactValues.every((v) => typeof v === 'string' && v.length >= MIN_REDACT_VALUE)
+    )
+  )
+    bad('redactValues', `an array of strings of at least ${MIN_REDACT_VALUE} characters`);
 }

@@ -118,6 +118,14 @@ export interface TraceOptions {
    * {@link DEFAULT_REDACT}; `false` turns redaction off.
    */
   redact?: ReadonlyArray<string | RegExp> | false;
+  /**
+   * Values (secrets, at least 8 characters each) replaced by `"[Redacted]"` wherever they appear
+   * in a recorded string, also inside a longer one: meta values and keys at any depth, entity ids,
+   * kinds, stages, actions, span names, error messages, the trace's meta. Replaced as each string
+   * is recorded, so live observers never see them either. The server adapters add their `secret`
+   * here. Each value costs one substring search per recorded string. Independent of `redact`.
+   */
+  redactValues?: readonly string[];
   /** Size caps for snapshotted meta values. */
   metaLimits?: MetaLimits;
   /** Called once with the collected trace when `run`'s function has returned or settled. */

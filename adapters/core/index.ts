@@ -16,7 +16,6 @@ import {
   resolveOptions,
   type StepmarkAdapterOptions,
 } from './options.js';
-import { redactRecorded, redactSecrets } from './redact.js';
 
 export { encodeTraceHeader } from './encode.js';
 export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
@@ -240,15 +239,15 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * The header value for a trace collected while the request runs (ASCII-safe, capped), with the
-   * secret redacted (in place) wherever the application copied it.
+   * The header value for a trace collected while the request runs (ASCII-safe, capped). The
+   * secret is not in it: the trace replaced it as it recorded each string (`redactValues`).
    */
   encode(trace: Trace): string {
-    return encodeTraceHeader(redactSecrets(trace, this.options.secrets), this.options.maxHeaderBytes);
+    return encodeTraceHeader(trace, this.options.maxHeaderBytes);
   }
 
   /**
-   * Hands the ended trace (the secret already redacted at its end) to the recorder (`record`: a
+   * Hands the ended trace to the recorder (`record`: a
    * flight recorder keeps it in its compact form, nothing is built), then, collected, to
    * `onFinish`; errors and rejections go to `onError`, once.
    */
@@ -292,8 +291,9 @@ export class AdapterCore<Req> {
 
 /**
  * `traceOptions` as every request's trace gets them: the trigger header is a redacted meta key
- * (unless `redact: false`), and with a `secret` the ended trace is redacted before `onEnd`
- * receives it.
+ * (unless `redact: false`), and the secrets are `redactValues` (whatever `redact` says), so the
+ * trace replaces them in every string as it records it: live observers, the response header,
+ * `onEnd`, `record` and `onFinish` never see them.
  */
 function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
   const given = o.traceOptions;
@@ -301,24 +301,7 @@ function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
   if (o.header !== undefined && given.redact !== false) {
     out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
   }
-  const secrets = o.secrets;
-  if (secrets.length > 0) {
-    // At its end, before anyone receives it (`onEnd`, then `record` and `onFinish`), the trace is
-    // redacted in its compact form, once: a flight recorder keeps it as it is.
-    const onEnd = given.onEnd;
-    const compact = (onEnd as { [ON_END_COMPACT]?: (t: RecorderTrace) => void } | undefined)?.[
-      ON_END_COMPACT
-    ];
-    const redacted = (trace: Trace): void => onEnd?.(redactSecrets(trace, secrets));
-    Object.defineProperty(redacted, ON_END_COMPACT, {
-      value: (trace: RecorderTrace): void => {
-        redactRecorded(trace, secrets);
-        if (typeof compact === 'function') compact(trace);
-        else onEnd?.(trace.toJSON());
-      },
-    });
-    out.onEnd = redacted;
-  }
+  if (o.secrets.length > 0) out.redactValues = [...(given.redactValues ?? []), ...o.secrets];
   return out;
 }
 

@@ -350,6 +350,44 @@ for (const target of targets) {
   });
 }
 
+for (const target of targets) {
+  describe(`${target.name}: the trigger secret and a trigger(req) predicate`, () => {
+    it('lets `trigger` start a trace without the secret (for onFinish only), and keeps the secret out of it', async () => {
+      const finished: Trace[] = [];
+      const app = await target.start({
+        secret: SECRET,
+        responseHeader: true,
+        trigger: (req: unknown) => target.headersOf(req)['x-internal'] !== undefined,
+        meta: (req: unknown) => ({ headers: target.headersOf(req) }),
+        onFinish: (trace: Trace) => void finished.push(trace),
+      });
+      try {
+        // a wrong secret: traced by the predicate, not exposed
+        const wrong = await app.call({
+          'x-stepmark': WRONG,
+          'x-internal': '1',
+          'x-request-id': 'by-trigger',
+        });
+        expect(wrong).toEqual({ traced: true, exposed: undefined });
+        // the secret as well: exposed, and redacted wherever the handler copied it
+        const right = await app.call({ 'x-stepmark': SECRET, 'x-internal': '1', 'x-request-id': 'both' });
+        expect(right.traced).toBe(true);
+        expect(right.exposed).toBeDefined();
+        // neither: nothing
+        expect(await app.call({ 'x-stepmark': WRONG })).toEqual({ traced: false, exposed: undefined });
+        await arrived(finished, 2);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(finished.map((t) => t.meta.request_id)).toEqual(['by-trigger', 'both']);
+        expect(finished[0]!.entities[`session:${WRONG}`]).toBeDefined();
+        expect([...finished, JSON.parse(right.exposed!)].some(leaks)).toBe(false);
+        expect(finished[1]!.entities['session:[Redacted]']).toBeDefined();
+      } finally {
+        await app.close();
+      }
+    });
+  });
+}
+
 describe('stepmark/http: without a secret configured', () => {
   it('redacts the trigger header by name by default; redact: false keeps it', async () => {
     const traces: Trace[] = [];

@@ -280,3 +280,65 @@ describe('user callbacks that throw never reach the program', () => {
     expect(() => JSON.stringify(trace)).not.toThrow();
   });
 });
+
+describe('redactValues', () => {
+  const S = 'sk_live_0123456789';
+
+  it('replaces a value wherever it appears in a recorded string, also inside a longer one', () => {
+    const { trace } = captureSync(
+      () => {
+        track(`user:${S}`, { auth: `Bearer ${S}`, [`k${S}`]: [S, new Map([[S, `${S}${S}`]])] }, { kind: S });
+        record(`stage ${S}`, `action ${S}`, { e: new Error(`bad ${S}!`) });
+      },
+      { meta: { copied: `x=${S};y=1` }, redactValues: [S], redact: false },
+    );
+    expect(JSON.stringify(trace)).not.toContain(S);
+    expect(trace.meta).toEqual({ copied: 'x=[Redacted];y=1' });
+    expect(trace.entities['user:[Redacted]']).toMatchObject({
+      kind: '[Redacted]',
+      meta: {
+        auth: 'Bearer [Redacted]',
+        'k[Redacted]': ['[Redacted]', { '[Redacted]': '[Redacted][Redacted]' }],
+      },
+    });
+    expect(trace.events[0]).toMatchObject({
+      stage: 'stage [Redacted]',
+      action: 'action [Redacted]',
+      meta: { e: { message: 'bad [Redacted]!' } },
+    });
+  });
+
+  it('replaces before cutting: a value straddling the cap leaves nothing of itself, and the cost stays bounded', () => {
+    const max = 40;
+    const actions: string[] = [];
+    const { trace } = captureSync(
+      () => {
+        for (let pad = 0; pad < max + 5; pad++) record('pad', `${'x'.repeat(pad)}${S}tail`);
+        // a megabyte of the value, and one that ends in it
+        record('huge', S.repeat(60_000));
+        record('huge', `${'x'.repeat(1_000_000)}${S}`);
+      },
+      { redactValues: [S], maxStringLength: max },
+    );
+    for (const e of trace.events) actions.push(e.action);
+    for (const a of actions) {
+      expect(a.length).toBeLessThanOrEqual(max);
+      expect(a).not.toContain(S.slice(0, 3));
+    }
+    expect(actions[0]).toBe('[Redacted]tail');
+    expect(actions.filter((a) => a.includes('…['))).not.toHaveLength(0);
+    // the mark counts what the redacted string had left
+    const many = actions.at(-2)!;
+    expect(many.startsWith('[Redacted][Redacted]')).toBe(true);
+    expect(many).toMatch(/…\[\d+ more\]$/);
+    expect(actions.at(-1)).toBe(`${'x'.repeat(25)}…[999993 more]`);
+  });
+
+  it('is checked: an array of strings of at least 8 characters', () => {
+    expect(() => run(() => 0, { redactValues: ['short'] })).toThrow(
+      'option `redactValues` must be an array of strings of at least 8 characters',
+    );
+    expect(() => run(() => 0, { redactValues: 'sk_live_0123456789' as never })).toThrow(TypeError);
+    expect(run(() => 1, { redactValues: [] })).toBe(1);
+  });
+});
