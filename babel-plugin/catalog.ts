@@ -3,12 +3,7 @@
  * site is. The format and the rules are in instrument/catalog.ts, shared with the other plugins.
  */
 import type { NodePath, types as t } from '@babel/core';
-import {
-  type ActionShape,
-  callSiteShapeOfAbi,
-  type FileCatalog,
-  literalActions,
-} from '../instrument/catalog.js';
+import type { ActionShape, FileCatalog } from '../instrument/catalog.js';
 import { parseLocation } from '../runtime/location.js';
 import type { CallRewriter } from './calls.js';
 
@@ -57,14 +52,9 @@ export function addCallSite(
   args: readonly t.Node[],
   name: string,
 ): void {
-  const shape = callSiteShapeOfAbi(abiMethod);
-  if (shape === undefined || !loc) return;
-  let actions: { actions: string[]; dynamic: boolean } | undefined;
-  if (shape.actionIndex !== undefined) {
-    const spread = args.slice(0, shape.actionIndex + 1).some((a) => a.type === 'SpreadElement');
-    actions = literalActions(spread ? undefined : args[shape.actionIndex], describeAction);
-  }
-  catalog.addCall(name, shape, loc.start.line, loc.start.column + 1, actions);
+  if (!loc) return;
+  const isSpread = (a: t.Node) => a.type === 'SpreadElement';
+  catalog.addCall(name, abiMethod, args, isSpread, describeAction, loc.start.line, loc.start.column + 1);
 }
 
 /** A `record()`/`recordEntity()` call bound to the stepmark import (not rewritten, but cataloged by its literal stage). */

@@ -130,3 +130,12 @@ export function isRewrittenCall(name: string): name is RewrittenCall {
 export function isRewrittenScopeMethod(name: string): name is RewrittenScopeMethod {
   return Object.hasOwn(REWRITTEN_SCOPE_METHODS, name);
 }
+
+/**
+ * The ABI method an API call is rewritten to: `step()` → `step`, `enter()` → `enterUser`, `.step()`
+ * on a `scope(kind)` object (`onScope`) → `scopeStep`; undefined for calls that are not rewritten.
+ */
+export function abiMethodOf(api: string, onScope: boolean): string | undefined {
+  if (onScope) return isRewrittenScopeMethod(api) ? REWRITTEN_SCOPE_METHODS[api] : undefined;
+  return isRewrittenCall(api) ? REWRITTEN_CALLS[api] : undefined;
+}

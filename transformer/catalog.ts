@@ -4,12 +4,7 @@
  * instrument/catalog.ts, shared with the other plugins.
  */
 import type * as TS from 'typescript';
-import {
-  type ActionShape,
-  callSiteShapeOfAbi,
-  type FileCatalog,
-  literalActions,
-} from '../instrument/catalog.js';
+import type { ActionShape, FileCatalog } from '../instrument/catalog.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
 
 /** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
@@ -60,16 +55,9 @@ export function addCallSite(
   abiMethod: string,
   name: string,
 ): void {
-  const shape = callSiteShapeOfAbi(abiMethod);
-  if (shape === undefined) return;
   const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
-  let actions: { actions: string[]; dynamic: boolean } | undefined;
-  if (shape.actionIndex !== undefined) {
-    const args = call.arguments.slice(0, shape.actionIndex + 1);
-    const spread = args.some((a) => ts.isSpreadElement(a));
-    actions = literalActions(spread ? undefined : call.arguments[shape.actionIndex], describeAction(ts));
-  }
-  catalog.addCall(name, shape, line + 1, character + 1, actions);
+  const isSpread = (a: TS.Expression) => ts.isSpreadElement(a);
+  catalog.addCall(name, abiMethod, call.arguments, isSpread, describeAction(ts), line + 1, character + 1);
 }
 
 /** A `record()`/`recordEntity()` call bound to the stepmark import (not rewritten, but cataloged by its literal stage). */

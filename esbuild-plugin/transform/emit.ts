@@ -17,10 +17,10 @@ import {
   FRAME_BINDING as FRAME,
   RUNTIME_BINDING as RT,
 } from '../../instrument/constants.js';
-import { entityAccessText } from '../../instrument/directives.js';
-import { type BodyStatement, estreeIdentifierNames, planBody } from '../../instrument/layout.js';
-import type { Analysis, CallSite, FrameSite } from './analyze.js';
-import type { Node } from './ast.js';
+import type { Analysis, CallSite, FrameSite } from '../../instrument/estree/analyze.js';
+import type { Node } from '../../instrument/estree/ast.js';
+import { planStatements } from '../../instrument/estree/layout.js';
+import { enterCallText } from '../../instrument/sites.js';
 
 export interface EmitContext {
   /** `"path:line:col"` of an offset, or `undefined` when locations are off. */
@@ -41,27 +41,11 @@ function emitResumeInHandlers(ms: MagicString, tryStatement: Node): void {
   if (tryStatement.finalizer) ms.appendRight(tryStatement.finalizer.start + 1, resume);
 }
 
-function literal(value: string | undefined): string {
-  return value === undefined ? 'void 0' : JSON.stringify(value);
-}
-
-function enterCall(frame: FrameSite, ctx: EmitContext): string {
-  const name = JSON.stringify(frame.name);
-  const location = literal(ctx.location(frame.start));
-  const flags = frame.flags === undefined ? '' : `, ${frame.flags}`;
-  const d = frame.entity;
-  if (d?.entity !== undefined) {
-    const kind = d.kind === undefined ? 'null' : JSON.stringify(d.kind);
-    return `${RT}.${ABI.enterEntity}(${name}, ${location}, ${kind}, ${RT}.${ABI.on}() && ${entityAccessText(d.entity)}${flags})`;
-  }
-  return `${RT}.${ABI.enter}(${name}, ${location}${flags})`;
-}
-
 const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
 
 function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
   const body = frame.fn.body as Node;
-  const open = `const ${FRAME} = ${enterCall(frame, ctx)}; try {`;
+  const open = `const ${FRAME} = ${enterCallText(frame.spec, ctx.location(frame.start))}; try {`;
   if (body.type !== 'BlockStatement') {
     // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return expr; } … }`.
     ms.appendRight(body.start, `{ ${open} return `);
@@ -69,9 +53,7 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     return;
   }
   const statements = body.body as Node[];
-  const plan = planBody(statements.map(describeStatement), frame.derivedConstructor, (end) =>
-    estreeIdentifierNames(statements.slice(0, end)),
-  );
+  const plan = planStatements(statements, frame.derivedConstructor);
   const at = plan.frameAt > 0 ? statements[plan.frameAt - 1]!.end : body.start + 1;
   // A statement before the frame may end without its `;` (ASI): nothing may be glued to it.
   let semicolon = at !== body.start + 1 && source.charCodeAt(at - 1) !== 59; /* ; */
@@ -108,25 +90,6 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
 }
-
-/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
-function describeStatement(s: Node): BodyStatement {
-  switch (s.type) {
-    case 'FunctionDeclaration':
-      return s.body && s.id ? { kind: 'function', name: s.id.name } : OTHER;
-    case 'ExpressionStatement':
-      if (s.directive != null) return DIRECTIVE;
-      return s.expression.type === 'CallExpression' && s.expression.callee.type === 'Super'
-        ? SUPER_CALL
-        : OTHER;
-    default:
-      return OTHER;
-  }
-}
-
-const OTHER: BodyStatement = { kind: 'other' };
-const DIRECTIVE: BodyStatement = { kind: 'directive' };
-const SUPER_CALL: BodyStatement = { kind: 'super-call' };
 
 function emitCall(ms: MagicString, site: CallSite): void {
   const call = site.call;

@@ -14,14 +14,15 @@ import type { SourceMap } from 'magic-string';
 import type { FileCatalog } from '../../instrument/catalog.js';
 import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
 import { StepmarkDirectiveError } from '../../instrument/errors.js';
+import { analyze } from '../../instrument/estree/analyze.js';
+import { type Comment, firstStatementOffset, type Node, prologueEnd } from '../../instrument/estree/ast.js';
+import { catalogOf } from '../../instrument/estree/catalog.js';
+import { DirectiveIndex } from '../../instrument/estree/directives.js';
+import { planStrip } from '../../instrument/estree/strip.js';
 import { matchesAnyGlob } from '../../instrument/glob.js';
 import { formatLocation, LineIndex, projectRelativePath } from '../../instrument/locations.js';
 import type { ResolvedOptions } from '../../instrument/options.js';
 import { selectFile, selectsWholeFile } from '../../instrument/options.js';
-import { analyze } from './analyze.js';
-import type { Comment, Node } from './ast.js';
-import { catalogOf } from './catalog.js';
-import { DirectiveIndex } from './directives.js';
 import { emitFrames } from './emit.js';
 import { emitStrip } from './strip.js';
 
@@ -317,19 +318,21 @@ export function transform(
   let lines: LineIndex | undefined;
   // computed when asked for (catalog option, parity tests), not on every transform
   const catalog = (): FileCatalog =>
-    catalogOf(analysis, relativePath, (lines ??= new LineIndex(source)), {
+    catalogOf(analysis, relativePath, {
       program,
       importSource: options.importSource,
       visitorKeys: tools.visitorKeys,
+      locate: (offset) => (lines ??= new LineIndex(source)).locate(offset),
     });
   if (options.strip) {
-    const stripped = emitStrip(ms, program, analysis, options.importSource, tools.visitorKeys);
+    const plan = planStrip(program, analysis, options.importSource, tools.visitorKeys);
+    emitStrip(ms, program, plan);
     if (!ms.hasChanged()) return undefined;
     return {
       code: ms.toString(),
       map: sourceMap ? ms.generateMap({ source: filename, includeContent: true }) : undefined,
       frames: 0,
-      calls: stripped.removed,
+      calls: plan.calls.length,
       catalog,
     };
   }
@@ -375,20 +378,10 @@ export function relativeToRoot(filename: string, root: string): string {
   return projectRelativePath(filename, root);
 }
 
-/** Offset of the first statement after the directive prologue (or the end of the file). */
-function firstStatementOffset(program: Node): number {
-  const body = program.body as Node[];
-  let i = 0;
-  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
-  if (i < body.length) return body[i]!.start;
-  return program.end;
-}
-
 /** Where the runtime import goes: before the first statement after the directive prologue. */
 function importOffset(program: Node): number {
   const body = program.body as Node[];
-  let i = 0;
-  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
+  const i = prologueEnd(program);
   if (i < body.length) return body[i]!.start;
   return i > 0 ? body[i - 1]!.end : program.end;
 }

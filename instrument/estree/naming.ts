@@ -1,28 +1,16 @@
 /**
- * Describes, from oxc's AST around a node, where a function, class or object literal is bound,
- * in the host-neutral terms of the shared naming rules (`instrument/naming.ts`,
- * docs/NAMING.md). The names themselves are composed there, never here.
+ * Describes, from an ESTree-shaped AST (oxc's or Babel's, ./ast.ts) around a node, where a
+ * function, class or object literal is bound, in the host-neutral terms of the shared naming
+ * rules (../naming.ts, docs/NAMING.md). The names themselves are composed there, never here.
  */
-import type { Binding, KeyDescription, TargetSegment } from '../../instrument/naming.js';
-import { computedKeyText } from '../../instrument/naming.js';
+import type { Binding, MemberRole, TargetSegment } from '../naming.js';
+import { assignmentBinds } from '../naming.js';
 import type { Node } from './ast.js';
-
-/** Expression wrappers that do not change what a function is bound to. */
-export function isTransparent(node: Node): boolean {
-  switch (node.type) {
-    case 'ParenthesizedExpression':
-    case 'TSAsExpression':
-    case 'TSSatisfiesExpression':
-    case 'TSNonNullExpression':
-    case 'TSTypeAssertion':
-      return true;
-    default:
-      return false;
-  }
-}
+import { isTransparent, keyDescription, keyOf } from './ast.js';
 
 /** What the binding description needs to know about the code around the node. */
 export interface BindingContext {
+  /** The file's text (empty when the host has none: Babel's `transformFromAst` without code). */
   readonly source: string;
   /** Name of the class at `ancestors[index]` (the container of its members). */
   className(index: number): string;
@@ -50,7 +38,7 @@ export function effectiveParent(
 
 /**
  * Where `node` (a function, class or object literal) is bound. `ancestors[index]` is its parent
- * (possibly a transparent wrapper).
+ * (possibly a transparent wrapper). Babel's method nodes are described by {@link methodBinding}.
  */
 export function bindingOf(
   node: Node,
@@ -65,40 +53,48 @@ export function bindingOf(
       return parent.init === child && parent.id.type === 'Identifier'
         ? { type: 'variable', name: parent.id.name }
         : NONE;
-    case 'AssignmentExpression':
-      if (parent.right !== child || parent.operator !== '=') return NONE;
-      if (parent.left.type === 'Identifier') return { type: 'variable', name: parent.left.name };
-      if (parent.left.type === 'MemberExpression') {
-        const target = targetOf(parent.left, ctx);
+    case 'AssignmentExpression': {
+      if (parent.right !== child) return NONE;
+      const left = parent.left as Node;
+      if (left.type === 'Identifier') {
+        return assignmentBinds(parent.operator, 'identifier') ? { type: 'variable', name: left.name } : NONE;
+      }
+      if (left.type === 'MemberExpression' && assignmentBinds(parent.operator, 'member')) {
+        const target = targetOf(left, ctx);
         return target ? { type: 'assignment', target } : NONE;
       }
       return NONE;
+    }
     case 'AssignmentPattern':
       return parent.right === child && parent.left.type === 'Identifier'
         ? { type: 'variable', name: parent.left.name }
         : NONE;
-    case 'Property': {
+    case 'Property':
+    case 'ObjectProperty': {
+      // not in a pattern: `{ a = () => {} } = o` is a destructuring default (AssignmentPattern)
       const obj = ancestors[at - 1];
       if (parent.value !== child || !obj || obj.type !== 'ObjectExpression') return NONE;
-      const role =
-        parent.kind === 'get' ? 'get' : parent.kind === 'set' ? 'set' : parent.method ? 'method' : 'value';
-      return { type: 'member', container: ctx.objectName(at - 1), key: keyOf(parent, ctx.source), role };
+      return {
+        type: 'member',
+        container: ctx.objectName(at - 1),
+        key: keyOf(parent, ctx.source),
+        role: memberRole(parent),
+      };
     }
     case 'MethodDefinition':
-    case 'TSAbstractMethodDefinition': {
-      const role =
-        parent.kind === 'constructor'
-          ? 'constructor'
-          : parent.kind === 'get'
-            ? 'get'
-            : parent.kind === 'set'
-              ? 'set'
-              : 'method';
-      return { type: 'member', container: ctx.className(at - 2), key: keyOf(parent, ctx.source), role };
-    }
+    case 'TSAbstractMethodDefinition':
+      return {
+        type: 'member',
+        container: ctx.className(at - 2),
+        key: keyOf(parent, ctx.source),
+        role: memberRole(parent),
+      };
     case 'PropertyDefinition':
     case 'AccessorProperty':
     case 'TSAbstractPropertyDefinition':
+    case 'ClassProperty':
+    case 'ClassPrivateProperty':
+    case 'ClassAccessorProperty':
       if (parent.value !== child) return NONE;
       return {
         type: 'member',
@@ -113,43 +109,40 @@ export function bindingOf(
   }
 }
 
+/** The binding of a Babel method node (`ClassMethod`, `ClassPrivateMethod`, `ObjectMethod`) whose parent is `ancestors[index]`. */
+export function methodBinding(node: Node, index: number, ctx: BindingContext): Binding {
+  return {
+    type: 'member',
+    container: node.type === 'ObjectMethod' ? ctx.objectName(index) : ctx.className(index - 1),
+    key: keyOf(node, ctx.source),
+    role: memberRole(node),
+  };
+}
+
+/** What a member function is for, from its `kind` (`constructor`, `get`, `set`, `method`; ESTree's `init`) and ESTree's `method` flag. */
+function memberRole(member: Node): MemberRole {
+  switch (member.kind) {
+    case 'constructor':
+      return 'constructor';
+    case 'get':
+      return 'get';
+    case 'set':
+      return 'set';
+    case 'method':
+      return 'method';
+    default:
+      return member.method === true ? 'method' : 'value';
+  }
+}
+
 const NONE: Binding = { type: 'none' };
-
-/** A member's key as the naming rules describe it. */
-export function keyOf(member: Node, source: string): KeyDescription {
-  const key = member.key as Node;
-  if (key.type === 'PrivateIdentifier') return { type: 'private', name: key.name };
-  if (!member.computed && key.type === 'Identifier') return { type: 'identifier', name: key.name };
-  const lit = literalKey(key);
-  if (lit) return lit;
-  return { type: 'computed', text: computedKeyText(source.slice(key.start, key.end)) };
-}
-
-function literalKey(key: Node): KeyDescription | undefined {
-  if (key.type === 'Literal') {
-    if (typeof key.bigint === 'string') return { type: 'bigint', value: key.bigint };
-    if (typeof key.value === 'string') return { type: 'string', value: key.value };
-    if (typeof key.value === 'number') return { type: 'number', value: key.value };
-  }
-  if (key.type === 'TemplateLiteral' && key.expressions.length === 0 && key.quasis.length === 1) {
-    const cooked = key.quasis[0].value.cooked;
-    if (typeof cooked === 'string') return { type: 'string', value: cooked };
-  }
-  return undefined;
-}
 
 /** Segments of an assignment target `a.b.c`, root first, or undefined for unsupported roots. */
 function targetOf(member: Node, ctx: BindingContext): TargetSegment[] | undefined {
   const segments: TargetSegment[] = [];
   let node: Node = member;
   while (node.type === 'MemberExpression') {
-    const p = node.property as Node;
-    if (node.computed)
-      segments.push(
-        literalKey(p) ?? { type: 'computed', text: computedKeyText(ctx.source.slice(p.start, p.end)) },
-      );
-    else if (p.type === 'PrivateIdentifier') segments.push({ type: 'private', name: p.name });
-    else segments.push({ type: 'identifier', name: p.name });
+    segments.push(keyDescription(node.property, node.computed === true, ctx.source));
     node = node.object;
     while (isTransparent(node)) node = node.expression;
   }
@@ -162,8 +155,9 @@ function targetOf(member: Node, ctx: BindingContext): TargetSegment[] | undefine
 }
 
 /**
- * The location offset of a function under the shared rules: a method's (or accessor's,
- * constructor's) key — `[` of a computed key — else the function itself.
+ * The location offset of a function under the shared rules (docs/NAMING.md §2): a method's (or
+ * accessor's, constructor's) key — `[` of a computed key — else the function itself. `member` is
+ * the member node of a method (Babel's method node is the function itself).
  */
 export function locationOffset(fn: Node, member: Node | undefined, source: string): number {
   if (!member) return fn.start;
