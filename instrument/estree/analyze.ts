@@ -306,7 +306,7 @@ export function analyze(
     } else if (tracking) {
       if (type === 'CallExpression') {
         if (mayBeApiCall(node.callee, bindings)) {
-          candidates.push({ call: node, chain: scopes.toReversed(), name: currentName() });
+          candidates.push({ call: node, chain: scopes.slice().reverse(), name: currentName() });
         }
       } else if (type === 'VariableDeclarator' && node.init) {
         if (
@@ -314,10 +314,10 @@ export function analyze(
           node.init.type === 'CallExpression' &&
           mayBeApiCall(node.init.callee, bindings)
         ) {
-          scopeCandidates.push({ declarator: node, call: node.init, chain: scopes.toReversed() });
+          scopeCandidates.push({ declarator: node, call: node.init, chain: scopes.slice().reverse() });
         }
         if (nestedRequires && scopes.length > 1) {
-          addRequireBindings(node, policy.importSource, scopes.toReversed(), addBinding);
+          addRequireBindings(node, policy.importSource, scopes.slice().reverse(), addBinding);
         }
       }
     }

@@ -63,7 +63,7 @@ function addRecordSites(catalog: FileCatalog, source: CatalogSource): void {
   const scopes: Node[] = [];
   const visit = (node: Node): void => {
     if (node.type === 'CallExpression') {
-      const api = apiNameOf(node.callee, scopes.toReversed(), bindings);
+      const api = apiNameOf(node.callee, scopes.slice().reverse(), bindings);
       if (api === 'record' || api === 'recordEntity') {
         const { line, column } = source.locate(node.start, node);
         catalog.addRecord(api, node.arguments as Node[], isSpread, describeAction, line, column);

@@ -124,7 +124,7 @@ export function planStrip(
     if (node.type === 'CallExpression' && bindings.size > 0) {
       let handle = removals.get(node);
       if (handle === undefined) {
-        const api = apiNameOf(node.callee, scopes.toReversed(), bindings);
+        const api = apiNameOf(node.callee, scopes.slice().reverse(), bindings);
         if (api !== undefined && STRIPPED_RECORDING_CALLS.has(api)) handle = false;
       }
       if (handle !== undefined) {
@@ -153,7 +153,7 @@ export function planStrip(
         if (
           declarator.id.type === 'Identifier' &&
           init?.type === 'CallExpression' &&
-          apiNameOf(init.callee, scopes.toReversed(), bindings) === SCOPE_FACTORY
+          apiNameOf(init.callee, scopes.slice().reverse(), bindings) === SCOPE_FACTORY
         ) {
           scopeDecls.push({
             declarator,
