@@ -1,5 +1,8 @@
+/**
+ * Builds the code of docs/ABI.md with TypeScript's node factory: the runtime import, the frame
+ * around a body, the suspension wrappers; what they say comes from the shared core.
+ */
 import type * as TS from 'typescript';
-
 import {
   ABI,
   ABI_CHECK_FUNCTION,
@@ -9,6 +12,7 @@ import {
   FRAME_BINDING as FRAME,
   RUNTIME_BINDING as RUNTIME,
 } from '../instrument/constants.js';
+import { type EnterArgument, enterCall, type FrameSpec } from '../instrument/sites.js';
 
 /** Everything the builders need from the host compiler: its factory, and `ts` for its helpers. */
 export interface Emit {
@@ -22,9 +26,6 @@ export const call = (e: Emit, target: string, method: string, args: readonly TS.
     undefined,
     args,
   );
-
-const str = (e: Emit, value: string | undefined): TS.Expression =>
-  value === undefined ? e.factory.createVoidZero() : e.factory.createStringLiteral(value);
 
 /**
  * `import { v1 as __stepmark } from "<source>/runtime"` or, for CommonJS output,
@@ -62,33 +63,41 @@ export function runtimeImport(e: Emit, runtimeSource: string, commonJs: boolean)
   );
 }
 
-/** What opens a function's span. */
-export interface FrameOpen {
-  readonly name: string;
-  readonly location: string | undefined;
-  /** From an `entity=` directive: the entity id read from a parameter path, e.g. `['order', 'id']`. */
-  readonly entity?: { readonly path: readonly string[]; readonly kind: string | undefined };
-  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
-  readonly flags?: number | undefined;
+/**
+ * The call that opens a frame (instrument/sites.ts): `__stepmark.enter("N", "loc")` or
+ * `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`, with a last argument `1`
+ * (FRAME_ASYNC) for a plain async function.
+ */
+export function enterCallExpression(e: Emit, spec: FrameSpec, location: string | undefined): TS.Expression {
+  const { method, args } = enterCall(spec, location);
+  return call(
+    e,
+    RUNTIME,
+    method,
+    args.map((a) => argument(e, a)),
+  );
 }
 
-/**
- * `__stepmark.enter("N", "loc")` or `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`,
- * with a last argument `1` (FRAME_ASYNC) for a plain async function.
- */
-export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
+function argument(e: Emit, a: EnterArgument): TS.Expression {
   const f = e.factory;
-  const head = [f.createStringLiteral(open.name), str(e, open.location)];
-  const flags = open.flags === undefined ? [] : [f.createNumericLiteral(open.flags)];
-  if (!open.entity) return call(e, RUNTIME, ABI.enter, [...head, ...flags]);
-  const [root, ...rest] = open.entity.path;
-  let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
-  for (const segment of rest) {
-    read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
+  switch (a.type) {
+    case 'string':
+      return f.createStringLiteral(a.value);
+    case 'number':
+      return f.createNumericLiteral(a.value);
+    case 'undefined':
+      return f.createVoidZero();
+    case 'null':
+      return f.createNull();
+    case 'entity': {
+      const [root, ...rest] = a.entity.segments;
+      let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
+      for (const segment of rest) {
+        read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
+      }
+      return f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
+    }
   }
-  const guarded = f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
-  const kind = open.entity.kind === undefined ? f.createNull() : f.createStringLiteral(open.entity.kind);
-  return call(e, RUNTIME, ABI.enterEntity, [...head, kind, guarded, ...flags]);
 }
 
 /**
@@ -99,7 +108,8 @@ export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
  */
 export function frameStatements(
   e: Emit,
-  open: FrameOpen,
+  spec: FrameSpec,
+  location: string | undefined,
   statements: readonly TS.Statement[],
   at: TS.SourceMapRange,
 ): TS.Statement[] {
@@ -107,7 +117,7 @@ export function frameStatements(
   const declare = f.createVariableStatement(
     undefined,
     f.createVariableDeclarationList(
-      [f.createVariableDeclaration(FRAME, undefined, undefined, enterCall(e, open))],
+      [f.createVariableDeclaration(FRAME, undefined, undefined, enterCallExpression(e, spec, location))],
       e.ts.NodeFlags.Const,
     ),
   );

@@ -4,6 +4,7 @@
  */
 import type * as TS from 'typescript';
 import {
+  assignmentBinds,
   type Binding,
   className,
   type FunctionDescription,
@@ -96,14 +97,15 @@ export function bindingOf(ts: typeof TS, value: BoundValue, sourceFile: TS.Sourc
   ) {
     return { type: 'variable', name: parent.name.text };
   }
-  if (
-    ts.isBinaryExpression(parent) &&
-    parent.right === outer &&
-    parent.operatorToken.kind === ts.SyntaxKind.EqualsToken
-  ) {
+  if (ts.isBinaryExpression(parent) && parent.right === outer) {
+    const operator = ts.tokenToString(parent.operatorToken.kind) ?? '';
     const left = skipOuter(ts, parent.left);
-    if (ts.isIdentifier(left)) return { type: 'variable', name: left.text };
-    const target = assignmentTarget(ts, left, sourceFile);
+    if (ts.isIdentifier(left)) {
+      return assignmentBinds(operator, 'identifier')
+        ? { type: 'variable', name: left.text }
+        : { type: 'none' };
+    }
+    const target = assignmentBinds(operator, 'member') ? assignmentTarget(ts, left, sourceFile) : undefined;
     return target ? { type: 'assignment', target } : { type: 'none' };
   }
   if (ts.isPropertyAssignment(parent) && parent.initializer === outer) {
