@@ -29,7 +29,14 @@ import { type FileDirectives, readDirectives } from './directives.js';
 import { call, type Emit, frameStatements, isFrameMarker, runtimeImport, wrapSuspension } from './frame.js';
 import { describeStatements, functionAsVar, identifierNames } from './layout.js';
 import { emitsCommonJs } from './module-format.js';
-import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
+import {
+  classNameOf,
+  describeFunction,
+  type FunctionWithBody,
+  hasModifier,
+  outermost,
+  skipOuter,
+} from './naming.js';
 import { Stripper } from './strip.js';
 
 /** What one file's transform did (for the `debug` option and tests). */
@@ -234,6 +241,7 @@ class FileVisitor {
         own: this.ownDirective(node),
         container: container && this.ownDirective(container),
         ignoredAbove: this.ignoredAbove(node),
+        compilerHelper: () => isCompilerHelper(ts, node),
         instrumented: () => ts.isBlock(node.body) && node.body.statements.some((s) => isFrameMarker(ts, s)),
       },
       this.wholeFile,
@@ -478,6 +486,36 @@ function parameterNames(ts: typeof TS, node: FunctionWithBody): string[] {
   };
   for (const p of node.parameters) if (!(ts.isIdentifier(p.name) && p.name.text === 'this')) add(p.name);
   return names;
+}
+
+/**
+ * The function a compiler made of an enum or namespace, met in code compiled before us:
+ * `(function (Color) { … })(Color || (Color = {}))` (tsc) or `var Color = function (Color) { … }({})` (Babel).
+ */
+function isCompilerHelper(ts: typeof TS, node: FunctionWithBody): boolean {
+  if (!ts.isFunctionExpression(node) || node.name || node.parameters.length !== 1) return false;
+  const param = node.parameters[0]!.name;
+  if (!ts.isIdentifier(param)) return false;
+  const callee = outermost(ts, node);
+  const call = callee.parent;
+  if (!call || !ts.isCallExpression(call) || call.expression !== callee || call.arguments.length !== 1)
+    return false;
+  const arg = skipOuter(ts, call.arguments[0]!);
+  if (ts.isBinaryExpression(arg) && arg.operatorToken.kind === ts.SyntaxKind.BarBarToken) {
+    const left = arg.left;
+    return (
+      (ts.isIdentifier(left) && left.text === param.text) ||
+      (ts.isPropertyAccessExpression(left) && left.name.text === param.text)
+    );
+  }
+  const declaration = call.parent;
+  return (
+    ts.isObjectLiteralExpression(arg) &&
+    arg.properties.length === 0 &&
+    ts.isVariableDeclaration(declaration) &&
+    ts.isIdentifier(declaration.name) &&
+    declaration.name.text === param.text
+  );
 }
 
 function isDerived(ts: typeof TS, cls: TS.ClassLikeDeclaration): boolean {

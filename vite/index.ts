@@ -13,13 +13,14 @@
 import type { Plugin, ResolvedConfig } from 'vite';
 import type { Toolchain } from '../esbuild-plugin/transform/index.js';
 import {
-  isIncludedDependency,
+  isExcludedDependency,
   languageOf,
   loadToolchain,
   mayNeedWork,
   relativeToRoot,
   StepmarkParseError,
   transform,
+  transformSummary,
 } from '../esbuild-plugin/transform/index.js';
 import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
@@ -66,18 +67,14 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         if (!language) return null;
         const opts = (resolved ??= resolveOptions(options, { host: HOST }));
         const relativePath = relativeToRoot(file, opts.root);
-        if (file.includes('/node_modules/') && !isIncludedDependency(relativePath, opts)) return null;
-        if (!mayNeedWork(code, relativePath, opts)) return null;
+        if (isExcludedDependency(file, opts, () => relativePath) || !mayNeedWork(code, relativePath, opts))
+          return null;
         tools ??= await loadToolchain(HOST);
         try {
           const out = transform(tools, code, file, language, opts);
           if (!out) return null;
           if (opts.catalog !== undefined) catalogWriter(opts.catalog, opts.root).set(out.catalog());
-          if (opts.debug) {
-            process.stderr.write(
-              `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
-            );
-          }
+          if (opts.debug) process.stderr.write(transformSummary(file, out));
           return { code: out.code, map: out.map };
         } catch (error) {
           if (!(error instanceof StepmarkBuildError || error instanceof StepmarkParseError)) throw error;

@@ -8,7 +8,7 @@
  * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
  */
 
-import { sep } from 'node:path';
+import { basename, sep } from 'node:path';
 import type MagicStringType from 'magic-string';
 import type { SourceMap } from 'magic-string';
 import type { FileCatalog } from '../../instrument/catalog.js';
@@ -56,23 +56,40 @@ export function loadToolchain(host: string): Promise<Toolchain> {
   toolchain ??= (async () => {
     try {
       const [oxc, ms] = await Promise.all([import('oxc-parser'), import('magic-string')]);
-      const parseSync = oxc.parseSync as unknown as Toolchain['parseSync'];
-      const rawTransfer = oxc.rawTransferSupported();
-      return {
-        parseSync: (rawTransfer && (await unwrappedParser(parseSync))) || parseSync,
-        visitorKeys: oxc.visitorKeys,
-        MagicString: defaultExport(ms) as typeof MagicStringType,
-        rawTransfer,
-      };
+      const tools = toolchainOf(oxc as unknown as OxcParser, ms);
+      const parseSync = tools.rawTransfer && (await unwrappedParser(tools.parseSync));
+      return parseSync ? { ...tools, parseSync } : tools;
     } catch (error) {
       toolchain = undefined;
-      throw new Error(
-        `${host} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
-          `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(error as Error).message}`,
-      );
+      throw missingToolchain(host, error);
     }
   })();
   return toolchain;
+}
+
+/** What {@link toolchainOf} reads of the oxc-parser module. */
+export interface OxcParser {
+  readonly parseSync: Toolchain['parseSync'];
+  readonly visitorKeys: Toolchain['visitorKeys'];
+  rawTransferSupported(): boolean;
+}
+
+/** The toolchain from the loaded oxc-parser and magic-string modules (ESM or through CommonJS interop). */
+export function toolchainOf(oxc: OxcParser, magicString: unknown): Toolchain {
+  return {
+    parseSync: oxc.parseSync,
+    visitorKeys: oxc.visitorKeys,
+    MagicString: defaultExport(magicString) as typeof MagicStringType,
+    rawTransfer: oxc.rawTransferSupported(),
+  };
+}
+
+/** The error for a host that cannot load the toolchain: what to install. */
+export function missingToolchain(host: string, cause: unknown): Error {
+  return new Error(
+    `${host} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
+      `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(cause as Error).message}`,
+  );
 }
 
 /** The parts of oxc-parser's raw transfer that {@link unwrappedParser} calls (oxc-parser/src-js/…). */
@@ -225,6 +242,18 @@ export function isIncludedDependency(relativePath: string, options: ResolvedOpti
   );
 }
 
+/** Whether a file is a dependency (under `node_modules`) that no `include` pattern names: left alone. */
+export function isExcludedDependency(
+  filename: string,
+  options: ResolvedOptions,
+  relativePath: () => string,
+): boolean {
+  return (
+    (filename.includes('/node_modules/') || filename.includes('\\node_modules\\')) &&
+    !isIncludedDependency(relativePath(), options)
+  );
+}
+
 /** Whether `include` (and not `exclude`) selects a file by its project-relative path. */
 export function isIncluded(relativePath: string, options: ResolvedOptions): boolean {
   return options.include.length > 0 && selectsWholeFile(selectFile(relativePath, false, options));
@@ -244,6 +273,26 @@ export interface TransformResult {
    * through young-generation collections, which tripled the garbage collector's work per file.
    */
   catalog(): FileCatalog;
+}
+
+/** The `debug` line for a transformed file. */
+export function transformSummary(file: string, out: TransformResult): string {
+  return `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`;
+}
+
+/**
+ * The inline source map comment, spelled in two pieces: tools that strip source map comments
+ * from modules they load (Vite, Vitest) would otherwise cut this line out of stepmark itself.
+ */
+const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
+
+/** The transformed code with its source map inline (for hosts that take code only: esbuild's `onLoad`, Node's loaders). */
+export function withInlineSourceMap(out: TransformResult, filename: string): string {
+  if (!out.map) return out.code;
+  out.map.sources = [basename(filename)];
+  // Buffer's native base64 (magic-string's toUrl goes through btoa(unescape(encodeURIComponent())).
+  const url = `data:application/json;charset=utf-8;base64,${Buffer.from(out.map.toString()).toString('base64')}`;
+  return `${out.code}\n${SOURCE_MAPPING_URL}${url}\n`;
 }
 
 /** Why a file was left unchanged (for the `debug` option). */

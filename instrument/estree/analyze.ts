@@ -256,15 +256,10 @@ export function analyze(
     }
   };
 
-  const visitChild = (child: any): void => {
-    if (child === null || child === undefined) return;
-    if (Array.isArray(child)) {
-      for (let j = 0; j < child.length; j++) {
-        const c = child[j];
-        if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c);
-      }
-    } else if (typeof child.type === 'string') {
-      visit(child);
+  const visitAll = (nodes: readonly any[]): void => {
+    for (let j = 0; j < nodes.length; j++) {
+      const c = nodes[j];
+      if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c);
     }
   };
 
@@ -323,8 +318,8 @@ export function analyze(
     }
     ancestors.push(node);
     if (method) {
-      visitChild(node.decorators);
-      visitChild(node.key);
+      if (node.decorators) visitAll(node.decorators);
+      visit(node.key);
     }
     if (context) contexts.push(context);
     const scoped = tracking && isScopeNode(node);
@@ -337,10 +332,7 @@ export function analyze(
       const child = node[key];
       if (child === null || child === undefined) continue;
       if (Array.isArray(child)) {
-        for (let j = 0; j < child.length; j++) {
-          const c = child[j];
-          if (c !== null && typeof c === 'object' && typeof c.type === 'string') visit(c);
-        }
+        visitAll(child);
       } else if (typeof child.type === 'string') {
         if (child === fieldValue) {
           // Field initializers run in their own (class-initializer) context.
@@ -421,7 +413,9 @@ export function analyze(
           : undefined;
 
     let frame: FrameSite | undefined;
-    if (fn.body) {
+    // Neither marked nor under a directive: nothing here can be selected (a file that only calls the API).
+    if (fn.body && !policy.wholeFile && !withDirectives) skip('not-marked');
+    else if (fn.body) {
       const own = attached.get(fn);
       if (own) used.add(own);
       for (const d of ignores) used.add(d);

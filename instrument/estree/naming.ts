@@ -6,7 +6,7 @@
 import type { Binding, MemberRole, TargetSegment } from '../naming.js';
 import { assignmentBinds } from '../naming.js';
 import type { Node } from './ast.js';
-import { isTransparent, keyDescription, keyOf } from './ast.js';
+import { isClassField, isTransparent, keyDescription, keyOf } from './ast.js';
 
 /** What the binding description needs to know about the code around the node. */
 export interface BindingContext {
@@ -73,53 +73,34 @@ export function bindingOf(
     case 'ObjectProperty': {
       // not in a pattern: `{ a = () => {} } = o` is a destructuring default (AssignmentPattern)
       const obj = ancestors[at - 1];
-      if (parent.value !== child || !obj || obj.type !== 'ObjectExpression') return NONE;
-      return {
-        type: 'member',
-        container: ctx.objectName(at - 1),
-        key: keyOf(parent, ctx.source),
-        role: memberRole(parent),
-      };
+      if (parent.value !== child || obj?.type !== 'ObjectExpression') return NONE;
+      return member(parent, ctx.objectName(at - 1), ctx.source);
     }
     case 'MethodDefinition':
     case 'TSAbstractMethodDefinition':
-      return {
-        type: 'member',
-        container: ctx.className(at - 2),
-        key: keyOf(parent, ctx.source),
-        role: memberRole(parent),
-      };
-    case 'PropertyDefinition':
-    case 'AccessorProperty':
-    case 'TSAbstractPropertyDefinition':
-    case 'ClassProperty':
-    case 'ClassPrivateProperty':
-    case 'ClassAccessorProperty':
-      if (parent.value !== child) return NONE;
-      return {
-        type: 'member',
-        container: ctx.className(at - 2),
-        key: keyOf(parent, ctx.source),
-        role: 'value',
-      };
+      return member(parent, ctx.className(at - 2), ctx.source);
     case 'ExportDefaultDeclaration':
       return { type: 'default-export' };
     default:
-      return NONE;
+      // a class field's initializer: `x = () => {}`
+      return isClassField(parent) && parent.value === child
+        ? member(parent, ctx.className(at - 2), ctx.source)
+        : NONE;
   }
 }
 
 /** The binding of a Babel method node (`ClassMethod`, `ClassPrivateMethod`, `ObjectMethod`) whose parent is `ancestors[index]`. */
 export function methodBinding(node: Node, index: number, ctx: BindingContext): Binding {
-  return {
-    type: 'member',
-    container: node.type === 'ObjectMethod' ? ctx.objectName(index) : ctx.className(index - 1),
-    key: keyOf(node, ctx.source),
-    role: memberRole(node),
-  };
+  const container = node.type === 'ObjectMethod' ? ctx.objectName(index) : ctx.className(index - 1);
+  return member(node, container, ctx.source);
 }
 
-/** What a member function is for, from its `kind` (`constructor`, `get`, `set`, `method`; ESTree's `init`) and ESTree's `method` flag. */
+/** A class or object member, named by its key, in its role from its `kind` and ESTree's `method` flag. */
+function member(node: Node, container: string | undefined, source: string): Binding {
+  return { type: 'member', container, key: keyOf(node, source), role: memberRole(node) };
+}
+
+/** What a member function is for: `constructor`, `get`, `set`, `method` (Babel and ESTree's `MethodDefinition`); ESTree's `Property` says `init` and `method`. */
 function memberRole(member: Node): MemberRole {
   switch (member.kind) {
     case 'constructor':
