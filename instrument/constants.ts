@@ -92,6 +92,15 @@ export function runtimeImportCjs(importSource: string = DEFAULT_IMPORT_SOURCE): 
 }
 
 /**
+ * Whether a file's text uses CommonJS (`require(…)`, `module.exports`, `exports.x`): one without
+ * `import`/`export` that does gets the `require` form of the runtime binding (an `import` would
+ * turn it into an ES module).
+ */
+export function usesCommonJs(text: string): boolean {
+  return /\brequire\s*\(|\bmodule\.exports\b|\bexports\.[\w$]/.test(text);
+}
+
+/**
  * Public API functions of `stepmark` whose calls are rewritten to pass the enclosing function's
  * name (docs/ABI.md, "Explicit calls"). Key: exported name; value: the ABI method called instead.
  * The ABI method receives the name as a new first argument; all user arguments follow unchanged.

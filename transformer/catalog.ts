@@ -6,6 +6,7 @@
 import type * as TS from 'typescript';
 import type { ActionShape, FileCatalog } from '../instrument/catalog.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
+import { isTransparent, skipOuter } from './naming.js';
 
 /** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
 export function isMethodSyntax(ts: typeof TS, node: TS.Node): boolean {
@@ -33,16 +34,7 @@ function describeAction(ts: typeof TS): (node: TS.Expression) => ActionShape<TS.
       }
       return { type: 'other' };
     }
-    if (
-      ts.isParenthesizedExpression(node) ||
-      ts.isAsExpression(node) ||
-      ts.isSatisfiesExpression(node) ||
-      ts.isNonNullExpression(node) ||
-      ts.isTypeAssertionExpression(node)
-    ) {
-      return { type: 'branches', parts: [node.expression] };
-    }
-    return { type: 'other' };
+    return isTransparent(ts, node) ? { type: 'branches', parts: [node.expression] } : { type: 'other' };
   };
 }
 
@@ -70,9 +62,7 @@ export function addRecordSite(
 ): void {
   const api = bindings.apiName(call.expression);
   if (api !== 'record' && api !== 'recordEntity') return;
-  let callee: TS.Expression = call.expression;
-  while (ts.isParenthesizedExpression(callee) || ts.isAsExpression(callee) || ts.isNonNullExpression(callee))
-    callee = callee.expression;
+  const callee = skipOuter(ts, call.expression);
   const local = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
   if (ts.isIdentifier(local) && isShadowed(ts, call, local.text)) return;
   const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));

@@ -19,34 +19,33 @@ export type FunctionWithBody = TS.FunctionLikeDeclaration & { readonly body: TS.
 /** A node whose value is bound somewhere: a function or arrow expression, a class or object literal. */
 type BoundValue = TS.Expression | TS.ClassDeclaration;
 
-/** Strips parentheses, `as`, `satisfies`, `!` and `<T>` around an expression. */
-export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
-  while (
+/** Parentheses, `as`, `satisfies`, `!`, `<T>expr`: wrappers that change neither what an expression is bound to nor what it refers to. */
+export type TransparentWrapper =
+  | TS.ParenthesizedExpression
+  | TS.AsExpression
+  | TS.SatisfiesExpression
+  | TS.NonNullExpression
+  | TS.TypeAssertion;
+
+export function isTransparent(ts: typeof TS, node: TS.Node): node is TransparentWrapper {
+  return (
     ts.isParenthesizedExpression(node) ||
     ts.isAsExpression(node) ||
     ts.isSatisfiesExpression(node) ||
     ts.isNonNullExpression(node) ||
     ts.isTypeAssertionExpression(node)
-  ) {
-    node = node.expression;
-  }
+  );
+}
+
+/** An expression without the transparent wrappers around it. */
+export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
+  while (isTransparent(ts, node)) node = node.expression;
   return node;
 }
 
 /** The outermost transparent wrapper around `node` (the node itself when unwrapped). */
 export function outermost(ts: typeof TS, node: TS.Node): TS.Node {
-  let parent = node.parent;
-  while (
-    parent &&
-    (ts.isParenthesizedExpression(parent) ||
-      ts.isAsExpression(parent) ||
-      ts.isSatisfiesExpression(parent) ||
-      ts.isNonNullExpression(parent) ||
-      ts.isTypeAssertionExpression(parent))
-  ) {
-    node = parent;
-    parent = parent.parent;
-  }
+  while (node.parent && isTransparent(ts, node.parent)) node = node.parent;
   return node;
 }
 

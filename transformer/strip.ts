@@ -13,6 +13,7 @@ import {
   STRIPPED_RECORDING_CALLS,
 } from '../instrument/strip.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
+import { isTransparent, skipOuter } from './naming.js';
 
 /** TypeScript's view of an expression for the shared purity rule. */
 function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Expression> {
@@ -33,15 +34,7 @@ function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Exp
       case ts.SyntaxKind.OmittedExpression:
         return { type: 'pure' };
     }
-    if (
-      ts.isParenthesizedExpression(node) ||
-      ts.isAsExpression(node) ||
-      ts.isSatisfiesExpression(node) ||
-      ts.isNonNullExpression(node) ||
-      ts.isTypeAssertionExpression(node) ||
-      ts.isVoidExpression(node) ||
-      ts.isTypeOfExpression(node)
-    ) {
+    if (isTransparent(ts, node) || ts.isVoidExpression(node) || ts.isTypeOfExpression(node)) {
       return { type: 'parts', parts: [node.expression] };
     }
     if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
@@ -303,17 +296,6 @@ function isNonReference(ts: typeof TS, id: TS.Identifier): boolean {
     return true;
   if ((ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) && p.label === id) return true;
   return false;
-}
-
-function skipOuter(ts: typeof TS, e: TS.Expression): TS.Expression {
-  while (
-    ts.isParenthesizedExpression(e) ||
-    ts.isAsExpression(e) ||
-    ts.isNonNullExpression(e) ||
-    ts.isSatisfiesExpression(e)
-  )
-    e = e.expression;
-  return e;
 }
 
 function isRequireSource(ts: typeof TS, e: TS.Expression, source: string): boolean {

@@ -10,6 +10,7 @@ import {
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
   runtimeSpecifier,
+  usesCommonJs,
 } from '../instrument/constants.js';
 import { type Directive, misplacedDirectiveError } from '../instrument/directives.js';
 import { planBody } from '../instrument/layout.js';
@@ -117,9 +118,7 @@ export function instrumentSourceFile(
  * when the output format is ESM (TypeScript leaves it as is): an `import` would turn it into a module.
  */
 function isCommonJsScript(ts: typeof TS, sourceFile: TS.SourceFile): boolean {
-  return (
-    !ts.isExternalModule(sourceFile) && /\brequire\s*\(|\bmodule\.exports\b|\bexports\./.test(sourceFile.text)
-  );
+  return !ts.isExternalModule(sourceFile) && usesCommonJs(sourceFile.text);
 }
 
 /** A previous stepmark pass already added the runtime binding (idempotence). */

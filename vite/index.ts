@@ -13,14 +13,13 @@
 import type { Plugin, ResolvedConfig } from 'vite';
 import type { Toolchain } from '../esbuild-plugin/transform/index.js';
 import {
-  isExcludedDependency,
+  isIncludedDependency,
   languageOf,
   loadToolchain,
   mayNeedWork,
   relativeToRoot,
   StepmarkParseError,
   transform,
-  transformSummary,
 } from '../esbuild-plugin/transform/index.js';
 import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
@@ -67,14 +66,18 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
         if (!language) return null;
         const opts = (resolved ??= resolveOptions(options, { host: HOST }));
         const relativePath = relativeToRoot(file, opts.root);
-        if (isExcludedDependency(file, opts, () => relativePath) || !mayNeedWork(code, relativePath, opts))
-          return null;
+        if (file.includes('/node_modules/') && !isIncludedDependency(relativePath, opts)) return null;
+        if (!mayNeedWork(code, relativePath, opts)) return null;
         tools ??= await loadToolchain(HOST);
         try {
           const out = transform(tools, code, file, language, opts);
           if (!out) return null;
           if (opts.catalog !== undefined) catalogWriter(opts.catalog, opts.root).set(out.catalog());
-          if (opts.debug) process.stderr.write(transformSummary(file, out));
+          if (opts.debug) {
+            process.stderr.write(
+              `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
+            );
+          }
           return { code: out.code, map: out.map };
         } catch (error) {
           if (!(error instanceof StepmarkBuildError || error instanceof StepmarkParseError)) throw error;

@@ -12,7 +12,7 @@ import { basename, sep } from 'node:path';
 import type MagicStringType from 'magic-string';
 import type { SourceMap } from 'magic-string';
 import type { FileCatalog } from '../../instrument/catalog.js';
-import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
+import { runtimeImportCjs, runtimeImportEsm, usesCommonJs } from '../../instrument/constants.js';
 import { StepmarkDirectiveError } from '../../instrument/errors.js';
 import { analyze } from '../../instrument/estree/analyze.js';
 import { type Comment, firstStatementOffset, type Node, prologueEnd } from '../../instrument/estree/ast.js';
@@ -447,7 +447,7 @@ function isModuleFile(filename: string): boolean {
 
 /** A file without import/export syntax that uses CommonJS gets the `require` form of the runtime import. */
 function looksCommonJs(filename: string, source: string): boolean {
-  return /\.c[jt]s$/.test(filename) || /\brequire\s*\(|\bmodule\.exports\b|\bexports\.\w/.test(source);
+  return /\.c[jt]s$/.test(filename) || usesCommonJs(source);
 }
 
 export { StepmarkDirectiveError };
