@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  assignmentBinds,
   checkEntityRoot,
   classInitializerName,
   combineDirectives,
+  enterCallText,
   entityAccessText,
+  type FunctionSite,
+  frameSpec,
   functionName,
   globToRegExp,
   ineligibility,
@@ -11,6 +15,7 @@ import {
   LineIndex,
   type MarkDirective,
   matchesAnyGlob,
+  mergeDirectives,
   parseComment,
   projectRelativePath,
   resolveOptions,
@@ -19,6 +24,7 @@ import {
   StepmarkDirectiveError,
   StepmarkOptionsError,
   selectFile,
+  selectFunction,
 } from '../../instrument/index.js';
 
 describe('options', () => {
@@ -212,6 +218,74 @@ describe('naming', () => {
     expect(ineligibility({ binding: { type: 'none' } }, opts)).toBe('callback');
     expect(ineligibility({ binding: { type: 'none' } }, { ...opts, callbacks: true })).toBeUndefined();
     expect(ineligibility({ ownName: 'named', binding: { type: 'none' } }, opts)).toBeUndefined();
+  });
+});
+
+describe('function sites', () => {
+  const mark = (text: string) => parseComment(text)[0]!;
+  const site = (over: Partial<FunctionSite>): FunctionSite => ({
+    description: { ownName: 'f', binding: { type: 'none' } },
+    own: undefined,
+    container: undefined,
+    ignoredAbove: false,
+    instrumented: () => false,
+    ...over,
+  });
+  const opts = { getters: false, callbacks: false };
+  it('selects by file, container or own directive; ignore wins; never twice', () => {
+    expect(selectFunction(site({}), false, opts)).toEqual({ skip: 'not-marked' });
+    expect(selectFunction(site({}), true, opts)).toEqual({ directive: undefined });
+    expect(selectFunction(site({ container: mark('// @stepmark') }), false, opts).skip).toBeUndefined();
+    expect(selectFunction(site({ ignoredAbove: true, own: mark('// @stepmark') }), true, opts)).toEqual({
+      skip: 'ignored',
+    });
+    expect(selectFunction(site({ container: mark('// @stepmark-ignore') }), true, opts).skip).toBe('ignored');
+    expect(selectFunction(site({ instrumented: () => true }), true, opts).skip).toBe('already-instrumented');
+    const anonymous = { binding: { type: 'none' } } as const;
+    expect(selectFunction(site({ description: anonymous }), true, opts).skip).toBe('callback');
+    // a function-level directive selects regardless of eligibility
+    const own = mark('/** @stepmark entity=order.id */');
+    expect(selectFunction(site({ description: anonymous, own }), false, opts)).toEqual({ directive: own });
+    const helper = site({ description: anonymous, compilerHelper: () => true });
+    expect(selectFunction(helper, true, { ...opts, callbacks: true }).skip).toBe('compiler-helper');
+  });
+  it('merges directives on one binding chain: ignore, then the one with options', () => {
+    const plain = mark('// @stepmark');
+    const withKind = mark('// @stepmark entity=o.id kind=order');
+    const ignore = mark('// @stepmark-ignore');
+    expect(mergeDirectives(plain, withKind)).toBe(withKind);
+    expect(mergeDirectives(withKind, plain)).toBe(withKind);
+    expect(mergeDirectives(plain, ignore)).toBe(ignore);
+    expect(mergeDirectives(undefined, plain)).toBe(plain);
+  });
+  it('writes the enter call, and checks entity=this against the function', () => {
+    const shape = {
+      async: true,
+      generator: false,
+      arrow: false,
+      derivedConstructor: false,
+      hasSuperCall: () => true,
+      parameterNames: () => ['order'],
+    };
+    expect(enterCallText(frameSpec('f', undefined, shape), 'a.ts:1:1')).toBe(
+      '__stepmark.enter("f", "a.ts:1:1", 1)',
+    );
+    const entity = mark('/** @stepmark entity=order.id kind=order */') as MarkDirective;
+    expect(enterCallText(frameSpec('f', entity, { ...shape, async: false }), undefined)).toBe(
+      '__stepmark.enterEntity("f", void 0, "order", __stepmark.on() && order?.id)',
+    );
+    const self = mark('/** @stepmark entity=this.id */') as MarkDirective;
+    expect(() => frameSpec('A.constructor', self, { ...shape, derivedConstructor: true })).not.toThrow();
+    expect(() =>
+      frameSpec('A.constructor', self, { ...shape, derivedConstructor: true, hasSuperCall: () => false }),
+    ).toThrow(/entity=this… is only allowed/);
+    expect(() => frameSpec('f', self, { ...shape, arrow: true })).toThrow(StepmarkDirectiveError);
+  });
+  it('names logical assignments after an identifier only', () => {
+    expect(assignmentBinds('=', 'member')).toBe(true);
+    expect(assignmentBinds('??=', 'identifier')).toBe(true);
+    expect(assignmentBinds('||=', 'member')).toBe(false);
+    expect(assignmentBinds('+=', 'identifier')).toBe(false);
   });
 });
 
