@@ -1,13 +1,33 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     // Every *.test.ts in the repo, except the example project's own tests: they run under the
-    // example's vitest.config (with the stepmark Vite plugin), spawned by test/esbuild/example.test.ts.
+    // example's vitest.config (with the stepmark Vite plugin), spawned by test/esbuild/example.test.ts;
+    // and the libraries' repositories that `npm run test:libraries` runs (test/libraries/own).
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**', 'test-output/**', 'examples/**', 'bench/**'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    exclude: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'test-output/**',
+      'examples/**',
+      'bench/**',
+      'test/libraries/repos/**',
+    ],
+    // Timeouts catch hangs, nothing else: with the machine shared and two workers, a test that
+    // spawns compilers takes a few times longer than alone; these leave that room.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // expect.poll waits for a condition (a page updating, a server answering); on a shared
+    // machine under load that can take seconds, so the default of 1 s would make it flaky.
+    expect: { poll: { timeout: 20_000 } },
     pool: 'forks',
+    // Vitest's default (one worker less than cores) runs one file at a time on a 2-core machine,
+    // while most files spend their time waiting on child processes (compilers, fixture runners,
+    // servers, a browser): two workers there (about 7.5 instead of 11 minutes, ~1.2 GB peak).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // One scratch folder per run for the files tests generate, removed at the end (test/support/scratch.ts).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -18,7 +18,7 @@
  * ```
  */
 
-import { v1 } from '../runtime/abi.js';
+import * as v1 from '../runtime/abi-calls.js';
 import { enabled, scope } from '../runtime/index.js';
 import { describeError } from '../runtime/snapshot.js';
 import { type RedactOptions, type Sanitizer, sanitizer, type Truncated } from './redact.js';

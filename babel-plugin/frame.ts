@@ -3,9 +3,10 @@
  * the frame of each instrumented function (docs/ABI.md "Frames"),
  *
  *   const __smf = __stepmark.enter("Name", "path:line:col");   // `, 1` (FRAME_ASYNC) for a plain async function
- *   try { <body> } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }
+ *   try { <body, each `return v` as `return __smf.x(v)`> __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }
  *
- * the suspension wrappers around its `await` / `yield`, and the rewritten explicit calls. Every
+ * (generators: `catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`), the
+ * suspension wrappers around its `await` / `yield`, and the rewritten explicit calls. Every
  * edit keeps the identity of the node it changes, so it also works on a tree other plugins of the
  * pass have transformed since the analysis. Inserted nodes get the location of the body's braces
  * so that, with `retainLines`, they stay on the lines of the `{` and `}` and every user statement
@@ -41,7 +42,11 @@ export function emitFrame(
   afterTypeScript: boolean,
 ): void {
   const node = fn as unknown as FunctionNode;
-  ensureBlockBody(node);
+  const byReturns = spec.ending === 'returns';
+  if (node.body.type !== 'BlockStatement') {
+    ensureBlockBody(node);
+    if (byReturns) wrapReturn((node.body as unknown as t.BlockStatement).body[0] as unknown as Node);
+  }
   const body = node.body as t.BlockStatement;
   const statements = body.body;
   const plan = planStatements(
@@ -49,31 +54,27 @@ export function emitFrame(
     derived,
     afterTypeScript && node.type === 'ClassMethod' && node.kind === 'constructor',
   );
-  const functionLevel = new Set(plan.functionLevel);
-  const asVar = new Set(plan.asVar);
+  const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
   const wrapped: t.Statement[] = plan.asVar.map((i) => functionAsVar(statements[i] as t.FunctionDeclaration));
   for (let i = plan.frameAt; i < statements.length; i++) {
-    if (!functionLevel.has(i) && !asVar.has(i)) wrapped.push(statements[i]!);
+    if (!placed.has(i)) wrapped.push(statements[i]!);
   }
 
   const open = frameAt(body, 'start');
   const close = frameAt(body, 'end');
   const { method, args } = enterCall(spec, location);
   const declaration = withLoc(b.constDecl(FRAME_BINDING, b.call(runtime(method), args.map(argument))), open);
+  // `return`s close the span (wrapped with the other edits) and so does the end of the block;
+  // generators close it in `finally`.
+  if (byReturns) wrapped.push(withLoc(b.expr(frameCall(ABI.exit, [])), close));
+  const handler = byReturns
+    ? b.block([b.throwStatement(frameCall(ABI.failWith, [b.id(CAUGHT_BINDING)]))])
+    : b.block([b.expr(frameCall(ABI.fail, [b.id(CAUGHT_BINDING)])), b.throwStatement(b.id(CAUGHT_BINDING))]);
   const tryStatement = withLoc(
     b.tryStatement(
       withLoc(b.block(wrapped), open),
-      withLoc(
-        b.catchClause(
-          CAUGHT_BINDING,
-          b.block([
-            b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.fail), [b.id(CAUGHT_BINDING)])),
-            b.throwStatement(b.id(CAUGHT_BINDING)),
-          ]),
-        ),
-        close,
-      ),
-      withLoc(b.block([b.expr(b.call(b.member(b.id(FRAME_BINDING), ABI.exit), []))]), close),
+      withLoc(b.catchClause(CAUGHT_BINDING, handler), close),
+      byReturns ? null : withLoc(b.block([b.expr(frameCall(ABI.exit, []))]), close),
     ),
     open,
   );
@@ -148,6 +149,12 @@ export function wrapSuspension(node: Node): void {
     innerComments: null,
   };
   replaceInPlace(node, frameCall(ABI.resume, [inner]));
+}
+
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`, in place. */
+export function wrapReturn(node: Node): void {
+  const n = node as unknown as t.ReturnStatement;
+  n.argument = withLoc(frameCall(ABI.exitWith, n.argument ? [n.argument] : []), n.argument ?? n);
 }
 
 /** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();` (a suspension that throws never reaches its `r()`). */
@@ -233,7 +240,7 @@ export const b = {
   tryStatement: (
     block: t.BlockStatement,
     handler: t.CatchClause,
-    finalizer: t.BlockStatement,
+    finalizer: t.BlockStatement | null,
   ): t.TryStatement => ({ type: 'TryStatement', block, handler, finalizer }) as t.TryStatement,
   catchClause: (param: string, body: t.BlockStatement): t.CatchClause =>
     ({ type: 'CatchClause', param: b.id(param), body }) as t.CatchClause,

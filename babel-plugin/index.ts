@@ -46,7 +46,7 @@ import {
   selectFile,
   selectsWholeFile,
 } from '../instrument/index.js';
-import { emitFrame, resumeInHandlers, rewriteCall, wrapSuspension } from './frame.js';
+import { emitFrame, resumeInHandlers, rewriteCall, wrapReturn, wrapSuspension } from './frame.js';
 import { applyStrip } from './strip.js';
 
 type Types = typeof t;
@@ -237,6 +237,7 @@ function prepareFile(
         for (const call of analysis.calls) rewriteCall(call);
         for (const frame of analysis.frames) {
           for (const s of frame.suspensions) wrapSuspension(s);
+          for (const r of frame.returns) wrapReturn(r);
           resumeInHandlers(frame.resumeTrys);
           const at = options.locations ? locate(frame.start, frame.key ?? frame.fn) : undefined;
           const location = at && formatLocation(relPath, at.line, at.column);

@@ -8,7 +8,10 @@
 //    then 10,000 requests half triggered (every traced response must hold only its own
 //    request's entity, no request may fail) and 10,000 all triggered; heap after forced GC
 //    before and after.
-import { spawn } from 'node:child_process';
+// 3. Always-on recording (issue 19): every request traced into a flight recorder (`record`),
+//    none exposed, against no middleware; on this Node and on the machine's Node 20, where an
+//    active trace turns on promise hooks for the whole process.
+import { execFileSync, spawn } from 'node:child_process';
 import { Agent, IncomingMessage, request, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -17,68 +20,18 @@ import { Hono } from 'hono';
 import { stepmarkMiddleware as honoMiddleware } from 'stepmark/hono';
 import { stepmarkMiddleware as httpMiddleware } from 'stepmark/http';
 
+import { cpuCompare, median, middleHalf } from './cpu.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
-
-// Main-thread CPU time, not wall time: on a shared machine, wall time of a few microseconds of
-// work mostly measures the other processes (ratios swung from 0.25x to 7x); the CPU time this
-// thread spent is what the middleware costs.
-const threadCpu = process.threadCpuUsage
-  ? () => {
-      const u = process.threadCpuUsage();
-      return u.user + u.system;
-    }
-  : () => {
-      const u = process.cpuUsage();
-      return u.user + u.system;
-    };
-
-/** ns of main-thread CPU per call of `fn`, over `n` calls (awaited when they return promises). */
-async function cpuPerOp(fn, n) {
-  const t0 = threadCpu();
-  for (let i = 0; i < n; i++) {
-    const r = fn();
-    if (r !== undefined && typeof r.then === 'function') await r;
-  }
-  return ((threadCpu() - t0) * 1000) / n;
-}
-
-/**
- * Like h.compare, on CPU time: interleaved rounds (order swapped every round), the median of the
- * per-round ratios subject/baseline, recorded with h.report.
- */
-async function cpuCompare(h, label, { baseline, subject }, { target, note }) {
-  let n = 1;
-  while ((await cpuPerOp(baseline, n)) * n < 20e6 && n < 1e7) n *= 2; // ~20 ms of CPU per timing
-  await cpuPerOp(subject, n);
-  const rounds = h.quick ? 7 : 21;
-  const ratios = [];
-  const b = [];
-  const s = [];
-  for (let r = 0; r < rounds; r++) {
-    let tb;
-    let ts;
-    if (r % 2 === 0) {
-      tb = await cpuPerOp(baseline, n);
-      ts = await cpuPerOp(subject, n);
-    } else {
-      ts = await cpuPerOp(subject, n);
-      tb = await cpuPerOp(baseline, n);
-    }
-    b.push(tb);
-    s.push(ts);
-    ratios.push(ts / tb);
-  }
-  h.report(label, median(ratios), 'x', {
-    target,
-    note: `${median(s).toFixed(1)} vs ${median(b).toFixed(1)} ns main-thread CPU per op, median of ${rounds} interleaved rounds of ${n}; ${note}`,
-  });
-}
 
 export default async function (h) {
   await inProcess(h);
   // STEPMARK_BENCH_NO_LOAD=1 keeps to the in-process figures (seconds instead of a minute or two).
   if (process.env.STEPMARK_BENCH_NO_LOAD === '1') return;
   for (const framework of ['express', 'fastify']) await load(h, framework);
+  for (const node of [process.execPath, '/usr/bin/node']) {
+    for (const framework of ['express', 'fastify']) await recorded(h, framework, node);
+  }
 }
 
 async function inProcess(h) {
@@ -221,15 +174,11 @@ async function inProcess(h) {
   if (calls === 0) throw new Error('next never called');
 }
 
-function startServer(framework, variant) {
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', join(here, 'adapters.load-server.mjs'), framework, variant],
-    {
-      cwd: join(here, '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+function startServer(framework, variant, node = process.execPath) {
+  const child = spawn(node, ['--expose-gc', join(here, 'adapters.load-server.mjs'), framework, variant], {
+    cwd: join(here, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.on('error', reject);
@@ -290,8 +239,6 @@ async function blast(port, total, trigger) {
   return result;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 async function heap(port) {
   return JSON.parse((await get(port, '/__mem', {})).body).heapUsed;
 }
@@ -306,6 +253,58 @@ async function measured(port, total, trigger) {
   const result = await blast(port, total, trigger);
   result.cpuPerRequest = ((await cpu(port)) - before) / total;
   return result;
+}
+
+/** Throughput of `record` (every request traced and recorded) against no middleware, on `node`. */
+async function recorded(h, framework, node) {
+  const variants = ['plain', 'recorded'];
+  const servers = [];
+  let version;
+  try {
+    version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+    for (const v of variants) servers.push(await startServer(framework, v, node));
+  } catch (error) {
+    h.report(`${framework}: recorded throughput on ${node}`, 'unavailable', '', {
+      note: String(error?.message ?? error).slice(0, 100),
+    });
+    return;
+  } finally {
+    if (servers.length < variants.length) for (const s of servers) s.child.kill();
+  }
+  try {
+    const port = Object.fromEntries(variants.map((v, i) => [v, servers[i].port]));
+    const perRound = h.quick ? 1000 : 2000;
+    const rounds = h.quick ? 3 : 9;
+    for (const v of variants) await blast(port[v], 2000, () => false);
+    const cpuUs = { plain: [], recorded: [] };
+    const ratios = [];
+    for (let r = 0; r < rounds; r++) {
+      const round = {};
+      for (const v of r % 2 ? [...variants].reverse() : variants) {
+        const result = await measured(port[v], perRound, () => false);
+        if (result.failed) throw new Error(`${result.failed} requests failed`);
+        round[v] = result.cpuPerRequest;
+        cpuUs[v].push(result.cpuPerRequest);
+      }
+      ratios.push(round.plain / round.recorded);
+    }
+    const stats = JSON.parse((await get(port.recorded, '/__stats', {})).body).recorder;
+    if (stats.added < rounds * perRound) throw new Error(`only ${stats.added} requests were recorded`);
+    h.report(
+      `${framework} on Node ${version}: every request recorded (not exposed), throughput / no middleware`,
+      median(cpuUs.plain) / median(cpuUs.recorded),
+      'x',
+      {
+        target: '>= 0.85',
+        note: `${median(cpuUs.recorded).toFixed(1)} vs ${median(cpuUs.plain).toFixed(1)} µs server CPU per request, medians of ${rounds} interleaved rounds of ${perRound} (per-round ratios ${middleHalf(ratios)}); the recorder held ${stats.traces} traces (${(stats.bytes / 2 ** 20).toFixed(1)} MiB), ${stats.evicted} evicted`,
+      },
+    );
+  } finally {
+    for (const s of servers) {
+      s.child.removeAllListeners('exit');
+      s.child.kill();
+    }
+  }
 }
 
 async function load(h, framework) {
@@ -342,17 +341,24 @@ async function load(h, framework) {
     }
     const us = (v) => median(cpuUs[v]).toFixed(1);
     const how = `server CPU per request in each server's own process, median of ${rounds} rounds of ${perRound} requests per variant at concurrency 100`;
-    h.report(`${framework}: untriggered throughput, with middleware / without`, median(vsPlain), 'x', {
-      target: '>= 0.97',
-      note: `${us('traced')} vs ${us('plain')} µs; ${how}; wall clock ${median(rps.traced).toFixed(0)} vs ${median(rps.plain).toFixed(0)} req/s`,
-    });
+    // the ratio of the two medians the note shows; the per-round ratios show the machine's swing
+    const ratio = (a, b) => median(cpuUs[a]) / median(cpuUs[b]);
+    h.report(
+      `${framework}: untriggered throughput, with middleware / without`,
+      ratio('plain', 'traced'),
+      'x',
+      {
+        target: '>= 0.97',
+        note: `${us('traced')} vs ${us('plain')} µs (per-round ratios ${middleHalf(vsPlain)}); ${how}; wall clock ${median(rps.traced).toFixed(0)} vs ${median(rps.plain).toFixed(0)} req/s`,
+      },
+    );
     h.report(
       `${framework}: untriggered throughput, stepmark / a no-op ${framework === 'fastify' ? 'hook' : 'middleware'} in its place`,
-      median(vsNoop),
+      ratio('noop', 'traced'),
       'x',
       {
         target: '>= 0.98',
-        note: `${us('traced')} vs ${us('noop')} µs: what stepmark adds beyond the framework's cost of one more layer`,
+        note: `${us('traced')} vs ${us('noop')} µs (per-round ratios ${middleHalf(vsNoop)}): what stepmark adds beyond the framework's cost of one more layer`,
       },
     );
     const before = await heap(traced);

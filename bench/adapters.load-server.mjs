@@ -1,11 +1,13 @@
 // Child process of bench/adapters.bench.mjs: one framework (argv[2]: express | fastify) served on
 // loopback without stepmark (argv[3] = plain), with a no-op middleware or hook in its place
-// (noop), or with stepmark (traced), plus /__mem (heap after a
+// (noop), with stepmark (traced), or with stepmark recording every request into a flight
+// recorder, exposing none (recorded), plus /__mem (heap after a
 // forced GC), /__cpu (this process's CPU time, µs) and /__stats (onFinish calls and cross-talk
 // seen server-side). One variant per process, so CPU time per request is the variant's own.
 // Prints {"port":n}.
 import { createServer } from 'node:http';
 import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
 
 const framework = process.argv[2];
 const delay = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
@@ -22,6 +24,8 @@ async function handle(id) {
   return { id };
 }
 
+const recorder = flightRecorder({ keep: { errors: true } });
+const recording = { record: recorder };
 const options = {
   authorize: () => true, // the load test checks isolation through the exposed header
   responseHeader: true,
@@ -46,7 +50,7 @@ function internal(url, res) {
     return true;
   }
   if (url === '/__stats') {
-    res.end(JSON.stringify(stats));
+    res.end(JSON.stringify({ ...stats, recorder: recorder.stats() }));
     return true;
   }
   return false;
@@ -58,6 +62,7 @@ async function express(variant) {
   const app = createApp();
   app.use((req, res, next) => (internal(req.url, res) ? undefined : next()));
   if (variant === 'traced') app.use(stepmarkMiddleware(options));
+  if (variant === 'recorded') app.use(stepmarkMiddleware(recording));
   if (variant === 'noop') app.use((_req, _res, next) => next());
   app.get('/order/:id', async (req, res) => res.json(await handle(req.params.id)));
   const server = createServer(app);
@@ -71,6 +76,7 @@ async function fastify(variant) {
   const app = Fastify();
   app.addHook('onRequest', (req, reply, done) => (internal(req.url, reply.raw) ? reply.hijack() : done()));
   if (variant === 'traced') await app.register(stepmarkPlugin, options);
+  if (variant === 'recorded') await app.register(stepmarkPlugin, recording);
   if (variant === 'noop') app.addHook('onRequest', (_req, _reply, done) => done());
   app.get('/order/:id', (req) => handle(req.params.id));
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -11,7 +11,7 @@ import { enableOtel, exportTrace } from 'stepmark/otel';
 import { v1 as sm } from 'stepmark/runtime';
 import { ndjsonSink } from 'stepmark/sinks';
 
-const OBSERVERS = Symbol.for('stepmark.observers.v1');
+const OBSERVERS = Symbol.for('stepmark.observers.v2');
 
 function request() {
   return stepmark.run(() => {
@@ -31,7 +31,7 @@ const discard = {
 
 export default async function (h) {
   request(); // creates the runtime's shared state
-  const registry = globalThis[OBSERVERS] ?? { list: undefined };
+  const registry = globalThis[OBSERVERS].get();
   const observers = [{}];
   await h.compare(
     'traced request (20 spans, 20 steps): one no-op observer registered vs none',

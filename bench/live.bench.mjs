@@ -55,7 +55,7 @@ export default async function (h) {
 
   // Live events: first what they add on top of the runtime's own observer machinery (a no-op
   // observer registered), then the whole cost against a runtime with no observer at all.
-  const registry = globalThis[Symbol.for('stepmark.observers.v1')];
+  const registry = globalThis[Symbol.for('stepmark.observers.v2')].get();
   const events = createBus({ capacity: 1000, liveEvents: true });
   request();
   let stop;

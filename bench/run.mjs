@@ -38,12 +38,22 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Times `fn` called `n` times; returns ns per call. Awaits only when `fn` returned a promise. */
-async function timeIt(fn, n) {
+/** Process CPU time (user + system, every thread) in milliseconds. */
+function cpuNow() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Times `fn` called `n` times; returns ns per call. Awaits only when `fn` returned a promise.
+ * `clock`: `performance.now` (wall time, the default) or `cpuNow` (process CPU time: steadier on
+ * a machine shared with other work, where wall time also counts waiting for a core).
+ */
+async function timeIt(fn, n, clock = performance.now.bind(performance)) {
   const first = fn();
   const isAsync = first && typeof first.then === 'function';
   if (isAsync) await first;
-  const t0 = performance.now();
+  const t0 = clock();
   if (isAsync) {
     for (let i = 0; i < n; i++) await fn();
   } else {
@@ -51,40 +61,50 @@ async function timeIt(fn, n) {
     for (let i = 0; i < n; i++) sink = fn();
     globalThis.__benchSink = sink;
   }
-  return ((performance.now() - t0) * 1e6) / n;
+  return ((clock() - t0) * 1e6) / n;
 }
 
 /** Picks an iteration count so one timing takes about `ms` milliseconds. */
-async function calibrate(fn, ms) {
+async function calibrate(fn, ms, clock) {
   let n = 1;
   for (;;) {
-    const ns = await timeIt(fn, n);
+    const ns = await timeIt(fn, n, clock);
     if (ns * n >= ms * 1e6 * 0.25 || n >= 1e8) return Math.max(1, Math.round((ms * 1e6) / ns));
     n *= 4;
   }
 }
 
-function makeHarness(part, sink) {
+export function makeHarness(part, sink) {
   return {
     quick,
+    /** Records rows measured elsewhere (by this harness in a child process), as they are. */
+    adopt(rows) {
+      for (const row of rows) {
+        sink.push(row);
+        print(part, row);
+      }
+    },
     /**
      * Runs baseline and subject alternately (rounds of each, order swapped every round) and
      * records the median ns/op of each and the ratio subject/baseline of the medians.
+     * Options: rounds, ms (per timing), iterations (fixed count instead of calibrating), target,
+     * note, clock ('cpu': process CPU time instead of wall time).
      */
     async compare(label, { baseline, subject }, opts = {}) {
       const rounds = opts.rounds ?? (quick ? 5 : 15);
       const ms = opts.ms ?? (quick ? 20 : 60);
-      const nb = opts.iterations ?? (await calibrate(baseline, ms));
-      const ns = opts.iterations ?? (await calibrate(subject, ms));
+      const clock = opts.clock === 'cpu' ? cpuNow : undefined;
+      const nb = opts.iterations ?? (await calibrate(baseline, ms, clock));
+      const ns = opts.iterations ?? (await calibrate(subject, ms, clock));
       const tb = [];
       const tsj = [];
       for (let r = 0; r < rounds; r++) {
         if (r % 2 === 0) {
-          tb.push(await timeIt(baseline, nb));
-          tsj.push(await timeIt(subject, ns));
+          tb.push(await timeIt(baseline, nb, clock));
+          tsj.push(await timeIt(subject, ns, clock));
         } else {
-          tsj.push(await timeIt(subject, ns));
-          tb.push(await timeIt(baseline, nb));
+          tsj.push(await timeIt(subject, ns, clock));
+          tb.push(await timeIt(baseline, nb, clock));
         }
       }
       const b = median(tb);

@@ -3,11 +3,14 @@
 // fresh process of the Node under test. Prints one JSON line.
 //   node bench/runtime-process.mjs heap        (run with --expose-gc --min-semi-space-size=64 --max-semi-space-size=64)
 //   node bench/runtime-process.mjs await-tax
+//   node bench/runtime-process.mjs entities    (run with --expose-gc)
+//   node bench/runtime-process.mjs caps <the runtime before the caps, bundled> [<another runtime, instead of this one>]
+import { pathToFileURL } from 'node:url';
 import * as stepmark from 'stepmark';
 import { v1 } from 'stepmark/runtime';
 
 const mode = process.argv[2];
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,7 +68,8 @@ if (mode === 'heap') {
   console.log(JSON.stringify(out));
 } else if (mode === 'await-tax') {
   // Cost of an `await` in code that has nothing to do with stepmark: before any trace, while a
-  // trace is active elsewhere in the process, and after the last trace ended.
+  // trace is active elsewhere in the process, right after the last trace ended (the hooked store
+  // is disabled by a timer 200 ms later: until then it still costs), and after that.
   const N = 200_000;
   async function awaits(n) {
     let s = 0;
@@ -88,6 +92,7 @@ if (mode === 'heap') {
   const during = await measure();
   release();
   await open;
+  const justAfter = await measure();
   await new Promise((r) => setTimeout(r, 400)); // the hooked store is disabled 200 ms after the last trace
   const after = await measure();
   // what every process would pay if the store stayed enabled (no idle disable): a fresh store kept enabled
@@ -99,7 +104,95 @@ if (mode === 'heap') {
     kept = await measure();
   }
   console.log(
-    JSON.stringify({ node: process.version, hooked: state.alsHooked, before, during, after, kept }),
+    JSON.stringify({
+      node: process.version,
+      hooked: state.alsHooked,
+      before,
+      during,
+      justAfter,
+      after,
+      kept,
+    }),
+  );
+} else if (mode === 'entities') {
+  // 1,000,000 track calls on distinct entities in one trace (maxEntities keeps 10,000): the time to
+  // record, collect and serialise it, the JSON's size, the heap the collected trace holds, and the
+  // process's peak resident memory.
+  const N = 1e6;
+  globalThis.gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const { trace } = stepmark.captureSync(() => {
+    for (let i = 0; i < N; i++) stepmark.track(`order_${i}`, { i, total: i * 1.5 }, { kind: 'order' });
+  });
+  const json = JSON.stringify(trace);
+  const ms = performance.now() - t0;
+  globalThis.gc();
+  const held = process.memoryUsage().heapUsed - heap0;
+  console.log(
+    JSON.stringify({
+      calls: N,
+      entities: Object.keys(trace.entities).length,
+      dropped_entities: trace.dropped_entities,
+      seconds: ms / 1000,
+      jsonMB: json.length / 2 ** 20,
+      heldMB: held / 2 ** 20,
+      peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+    }),
+  );
+} else if (mode === 'caps') {
+  // An ordinary trace recorded and collected by this runtime and by the one before the caps (both
+  // copies share the process-wide state; each trace is run by one copy only). Rounds of 50 traces
+  // each (their garbage included) alternate between the two, in either order; the figure is the
+  // median of each round's ratio, so that a round slowed down by other work on the machine slows
+  // both sides of its ratio. A second bundle replaces this runtime (a control: the same runtime
+  // on both sides shows the method's own noise).
+  const before = await import(pathToFileURL(process.argv[3]).href);
+  const now = process.argv[4] ? await import(pathToFileURL(process.argv[4]).href) : { ...stepmark, v1 };
+  // one copy of the ordinary trace per runtime, so both stay monomorphic
+  const traceNow = (await import('./ordinary-trace.mjs?runtime=now')).ordinaryTrace;
+  const traceBefore = (await import('./ordinary-trace.mjs?runtime=before')).ordinaryTrace;
+  const a = traceNow(now);
+  const b = traceBefore(before);
+  if (JSON.stringify(a.spans.map((s) => s.name)) !== JSON.stringify(b.spans.map((s) => s.name)))
+    throw new Error('the two runtimes recorded different traces');
+  const time = (fn, sm) => {
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) fn(sm);
+    return ((performance.now() - t0) * 1000) / 50;
+  };
+  for (let i = 0; i < 40; i++) {
+    time(traceBefore, before);
+    time(traceNow, now);
+  }
+  const ROUNDS = 201;
+  const ratios = [];
+  const tNow = [];
+  const tBefore = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let x;
+    let y;
+    if (r % 2 === 0) {
+      y = time(traceBefore, before);
+      x = time(traceNow, now);
+    } else {
+      x = time(traceNow, now);
+      y = time(traceBefore, before);
+    }
+    tNow.push(x);
+    tBefore.push(y);
+    ratios.push(x / y);
+  }
+  console.log(
+    JSON.stringify({
+      ratio: median(ratios),
+      nowUs: median(tNow),
+      beforeUs: median(tBefore),
+      rounds: ROUNDS,
+      spans: a.spans.length,
+      events: a.events.length + Object.values(a.entities).reduce((n, e) => n + e.events.length, 0),
+      entities: Object.keys(a.entities).length,
+    }),
   );
 } else {
   console.error(`unknown mode ${mode}`);

@@ -2,6 +2,8 @@
 // figure measured in a fresh child process where the whole process's state matters (heap per
 // call, the AsyncLocalStorage tax on `await`). Run: `node bench/run.mjs runtime`.
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
@@ -11,12 +13,17 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import * as esbuild from 'esbuild';
 import * as stepmark from 'stepmark';
+import stepmarkEsbuild from 'stepmark/esbuild-plugin';
+import { flightRecorder } from 'stepmark/recorder';
 import { FRAME_ASYNC, v1 } from 'stepmark/runtime';
+import { cpuCompare } from './cpu.mjs';
+import { request } from './request.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 function child(node, args) {
   const out = execFileSync(node, [...args], {
@@ -61,6 +68,31 @@ async function inTrace(body) {
     },
     { maxEvents: 1e9, maxSpans: 1e9 },
   );
+}
+
+/** The last commit before traces were bounded (issue 18: maxEntities, maxMetaKeys, maxStringLength). */
+const BEFORE_CAPS = 'aa3ba458ea62c6b80aa6824dbd6b87f9f844b877';
+
+/**
+ * The runtime at `commit`, built from git into `dir`, to measure what the caps cost an ordinary
+ * trace side by side (bench/runtime-process.mjs caps). Returns the bundle's path.
+ */
+async function buildRuntimeAt(commit, dir) {
+  const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  for (const file of git('ls-tree', '--name-only', commit, 'runtime/').split('\n').filter(Boolean))
+    writeFileSync(join(dir, file.slice('runtime/'.length)), git('show', `${commit}:${file}`));
+  writeFileSync(join(dir, 'entry.ts'), "export * from './index.ts';\nexport { v1 } from './abi.ts';\n");
+  const { build } = await import('esbuild');
+  const outfile = join(dir, 'runtime.mjs');
+  await build({
+    entryPoints: [join(dir, 'entry.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
 }
 
 function Service() {}
@@ -141,31 +173,50 @@ export default async function (h) {
   trace.setGlobalTracerProvider(provider);
   const tracer = trace.getTracer('bench');
   let exported = 0;
-  const otelSpan = () => {
-    tracer.startActiveSpan('OrderService.validate', (span) => {
-      span.end();
+  const handle = request('order_1');
+  // Request-sized traces on both sides: a trace (OTel: a root span, active, and its children;
+  // stepmark: run and 20 spans through the ABI), per span.
+  const otelRequest = () =>
+    tracer.startActiveSpan('OrderService.place', (root) => {
+      for (let i = 0; i < 19; i++) {
+        tracer.startActiveSpan('OrderService.step', (span) => {
+          if (i % 4 === 0) span.addEvent('checked', { step: i });
+          span.end();
+        });
+      }
+      root.end();
     });
-    if (++exported === 4096) {
+  const otelSubject = () => {
+    otelRequest();
+    if (++exported >= 200) {
       exported = 0;
       exporter.reset();
     }
   };
+  await cpuCompare(
+    h,
+    'OpenTelemetry SDK span vs stepmark span, request-sized traces (20 spans each)',
+    {
+      baseline: () => stepmark.run(handle),
+      subject: otelSubject,
+    },
+    {
+      rounds: h.quick ? 5 : 31,
+      target: '>= 40',
+      note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter (5 span events) vs run() with 20 ABI spans and 5 entity steps, nothing reading the trace',
+    },
+  );
+  const recorder = flightRecorder();
+  await cpuCompare(
+    h,
+    'OpenTelemetry SDK span vs stepmark span handed to a flight recorder, request-sized traces',
+    { baseline: () => stepmark.run(handle, { onEnd: recorder.add }), subject: otelSubject },
+    {
+      rounds: h.quick ? 5 : 15,
+      note: 'both sides keep every trace: OTel exports its spans, stepmark records the trace',
+    },
+  );
   await inTrace(async (wrap) => {
-    await h.compare(
-      'OpenTelemetry SDK span vs enabled stepmark enter+exit span',
-      {
-        baseline: wrap(() => {
-          const f = v1.enter('OrderService.validate', 'src/order.ts:12:3');
-          f.exit();
-        }),
-        subject: otelSpan,
-      },
-      {
-        rounds: h.quick ? 5 : 31,
-        target: '>= 25',
-        note: 'ratio = OTel / stepmark; BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter',
-      },
-    );
     // 5. Cost of the s()/r() pair around an await in a traced async function.
     const resetting = wrap(() => {});
     async function plainAsync() {
@@ -232,7 +283,58 @@ export default async function (h) {
     { note: 'trace + cursor + AsyncLocalStorage.run' },
   );
 
-  // 7. Heap per disabled call, in fresh processes (young generation sized so no scavenge hides allocations).
+  // 7. What the caps (issue 18) cost an ordinary trace: this runtime vs the one before them, in a
+  // fresh process.
+  const dir = mkdtempSync(join(tmpdir(), 'stepmark-bench-runtime-'));
+  try {
+    const before = await buildRuntimeAt(BEFORE_CAPS, dir);
+    const caps = child(process.execPath, [join(here, 'runtime-process.mjs'), 'caps', before]);
+    h.report('caps: ordinary trace, recorded+collected, vs before the caps', caps.ratio, 'x', {
+      target: '<= 1.1',
+      note:
+        `${caps.spans} spans, ${caps.events} events, ${caps.entities} entities: ${caps.nowUs.toFixed(1)} µs vs ` +
+        `${caps.beforeUs.toFixed(1)} µs; median of ${caps.rounds} paired rounds; the runtime at ` +
+        `${BEFORE_CAPS.slice(0, 7)} (no maxEntities/maxMetaKeys/maxStringLength), built from git`,
+    });
+    const copy = join(dir, 'runtime-copy.mjs');
+    copyFileSync(before, copy);
+    const control = child(process.execPath, [join(here, 'runtime-process.mjs'), 'caps', before, copy]);
+    h.report('caps: control, the runtime before the caps vs a copy of itself', control.ratio, 'x', {
+      note: "the same measurement with the same runtime on both sides: the method's own noise",
+    });
+  } catch (e) {
+    h.report('caps: ordinary trace, recorded+collected, vs before the caps', 'unavailable', '', {
+      note: String(e.message).slice(0, 120),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // 8. Bounded whatever is recorded: 1e6 entities, and 1 MB strings, in fresh processes.
+  const ent = child(process.execPath, ['--expose-gc', join(here, 'runtime-process.mjs'), 'entities']);
+  h.report('caps: 1e6 track calls in one trace, recorded+collected+serialised', ent.seconds, 's', {
+    target: '< 5',
+    note: `${ent.entities} entities kept, ${ent.dropped_entities} calls in dropped_entities; before the caps: 16.7 s for 2e6 (issue 18)`,
+  });
+  h.report('caps: 1e6 track calls in one trace, JSON size', ent.jsonMB, 'MB', {
+    target: '<= 16',
+  });
+  h.report('caps: 1e6 track calls in one trace, heap held by the collected trace', ent.heldMB, 'MB', {
+    note: 'after a full GC; before the caps: 53-200 MB (issue 18)',
+  });
+  h.report('caps: 1e6 track calls in one trace, peak RSS of the process', ent.peakRssMB, 'MB', {
+    note: 'whole process, Node itself included',
+  });
+  const strings = child(process.execPath, [
+    '--expose-gc',
+    join(root, 'test', 'adversarial', 'fixtures', 'string-memory.mjs'),
+  ]);
+  h.report('caps: heap held by 200 traces that recorded 1 MB strings everywhere', strings.retainedMB, 'MB', {
+    target: '< 24',
+    note: `cut strings are copies; the control (V8 slices of 50 originals) holds ${strings.control.toFixed(0)} MB; before the caps: 191 MB (issue 18)`,
+  });
+
+  // 9. Heap per disabled call, in fresh processes (young generation sized so no scavenge hides allocations).
   const heap = child(process.execPath, [
     '--expose-gc',
     '--min-semi-space-size=64',
@@ -248,7 +350,7 @@ export default async function (h) {
     });
   }
 
-  // 8. The AsyncLocalStorage tax on every await in the process (Node 24 here, and the machine's Node 20).
+  // 10. The AsyncLocalStorage tax on every await in the process (Node 24 here, and the machine's Node 20).
   for (const node of [process.execPath, '/usr/bin/node']) {
     let r;
     try {
@@ -263,14 +365,78 @@ export default async function (h) {
         ? 'async_hooks-based AsyncLocalStorage: promise hooks on'
         : 'AsyncContextFrame: no hooks',
     });
-    h.report(`${r.node}: unrelated await after the last trace ended (x before)`, r.after / r.before, 'x', {
-      target: r.hooked ? '<= 1.3' : undefined,
-      note: r.hooked ? 'store disabled when idle' : 'nothing to disable',
-    });
+    h.report(
+      `${r.node}: unrelated await right after the last trace ended (x before)`,
+      r.justAfter / r.before,
+      'x',
+      {
+        note: r.hooked
+          ? 'the store is disabled 200 ms after the last trace ends: until then, promise hooks stay on'
+          : 'nothing to disable',
+      },
+    );
+    h.report(
+      `${r.node}: unrelated await 400 ms after the last trace ended (x before)`,
+      r.after / r.before,
+      'x',
+      {
+        target: r.hooked ? '<= 1.3' : undefined,
+        note: r.hooked ? 'store disabled when idle' : 'nothing to disable',
+      },
+    );
     if (r.kept !== undefined) {
       h.report(`${r.node}: unrelated await if the store stayed enabled (x before)`, r.kept / r.before, 'x', {
         note: 'what a never-disabled AsyncLocalStorage costs every await, for ever',
       });
     }
+  }
+
+  // 9. Recursion depth: the parser of depth-parser.js built with and without the esbuild plugin,
+  // each measured in fresh processes (the stack limit is the same; only the frames differ).
+  const tmp = join(here, 'tmp', 'depth');
+  mkdirSync(tmp, { recursive: true });
+  const built = {};
+  for (const [name, plugins] of [
+    ['plain', []],
+    ['instrumented', [stepmarkEsbuild()]],
+  ]) {
+    built[name] = join(tmp, `${name}.mjs`);
+    await esbuild.build({
+      entryPoints: [join(here, 'depth-parser.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['stepmark', 'stepmark/*'],
+      outfile: built[name],
+      logLevel: 'silent',
+      plugins,
+    });
+  }
+  // median of several processes: when the optimiser compiles (concurrently) shifts the warm figure
+  const runs = h.quick ? 1 : 5;
+  const middle = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const depth = (name, mode) => {
+    const all = Array.from({ length: runs }, () =>
+      child(process.execPath, [join(here, 'depth-process.mjs'), built[name], mode]),
+    );
+    return { first: middle(all.map((r) => r.first)), warm: middle(all.map((r) => r.warm)) };
+  };
+  const plain = depth('plain', 'off');
+  for (const mode of ['off', 'on']) {
+    const inst = depth('instrumented', mode);
+    const tracing = mode === 'off' ? 'tracing off' : 'tracing on';
+    h.report(
+      `recursion depth, first call (not yet optimised): instrumented / plain, ${tracing}`,
+      inst.first / plain.first,
+      'x',
+      {
+        target: mode === 'off' ? '>= 0.80' : undefined,
+        note: `${inst.first} vs ${plain.first} levels of a recursive-descent parser (esbuild plugin output); the frame's try/catch/finally registers set it`,
+      },
+    );
+    h.report(`recursion depth, optimised: instrumented / plain, ${tracing}`, inst.warm / plain.warm, 'x', {
+      target: mode === 'off' ? '>= 0.80' : undefined,
+      note: `${inst.warm} vs ${plain.warm} levels, deepest input that parses after warm-up (the optimiser inlines the parser's own recursion, and with tracing on the recording path)`,
+    });
   }
 }

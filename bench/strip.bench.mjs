@@ -1,14 +1,14 @@
 // Strip mode (issue 9): a stripped build runs as fast as the uninstrumented one; the instrumented
 // build with tracing off is shown for comparison. Ratios side by side in one run.
 // Run: `node bench/run.mjs strip`.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'test-output/bench-strip');
+const dir = join(root, 'bench/tmp/strip');
 
 const SOURCE = `// @stepmark
 import { step } from 'stepmark';
@@ -65,4 +65,5 @@ export default async function (h) {
     { baseline: () => plain(order), subject: () => instrumented(order) },
     { note: 'what strip mode removes: two frames and one step on the disabled path' },
   );
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -1,16 +1,29 @@
 #!/usr/bin/env node
 // The `stepmark` command. `stepmark view <file|->…` prints traces (span tree, entity
 // journeys) with the runtime's own renderer; `--html out.html` writes the viewer page with
-// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage.
-import { readFileSync, writeFileSync } from 'node:fs';
+// the traces embedded. Exit codes: 0 ok, 1 bad input, 2 bad usage. `stepmark diff` (./diff.ts)
+// compares two traces; `stepmark coverage` (./coverage.ts) reports decision coverage;
+// `stepmark find` (./find.ts) searches trace files for an entity or a request id, like grep.
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
-import { formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
-import { filterTraces, InputError, oneLine, parseTraces } from './input.js';
+import { wantColor } from './color.js';
+import { coverageMain } from './coverage.js';
+import { diffMain } from './diff.js';
+import { findMain } from './find.js';
+import { fdSource, filterTraces, InputError, oneLine, openTraces, type TraceInput } from './input.js';
+
+export { wantColor } from './color.js';
 
 const USAGE = `Usage: stepmark view <file|-> [more files] [options]
+       stepmark diff <a.json> <b.json> [options]          (stepmark diff -h)
+       stepmark coverage --catalog <catalog.json> <file|-> [more files] [options]
+                                                          (stepmark coverage -h)
+       stepmark find <entity-or-request-id> <file|-> [more files] [options]
+                                                          (stepmark find -h)
 
 Prints stepmark traces: the span tree with durations and errors, then each entity's
 journey (stage → action). A file holds one trace (JSON), an array of traces, or one
@@ -45,7 +58,10 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   if (argv.includes('-v') || argv.includes('--version')) return 'version';
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('missing command');
-  if (command !== 'view') throw new UsageError(`unknown command "${command}" (the command is "view")`);
+  if (command !== 'view')
+    throw new UsageError(
+      `unknown command "${escapeForTerminal(command, true)}" (the commands are "view", "diff", "coverage" and "find")`,
+    );
   const args: Args = { files: [], spanEvents: false, meta: true };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -65,31 +81,68 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
     else if (a === '--span-events') args.spanEvents = true;
     else if (a === '--no-meta') args.meta = false;
     else if (a === '-' || !a.startsWith('-')) args.files.push(a);
-    else throw new UsageError(`unknown option ${a}`);
+    else throw new UsageError(`unknown option ${escapeForTerminal(a)}`);
   }
   if (args.files.length === 0) throw new UsageError('missing file (use "-" for standard input)');
   if (args.html === '') throw new UsageError('--html needs an output file name');
   return args;
 }
 
-/** Colours: a flag wins; then FORCE_COLOR (as in Node, over NO_COLOR); then NO_COLOR; then "is it a terminal". */
-export function wantColor(flag: boolean | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
-  if (flag !== undefined) return flag;
-  const force = env.FORCE_COLOR;
-  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return isTTY && env.TERM !== 'dumb';
+/**
+ * Opens an input: a small one is parsed at once; a larger one is read line by line while its
+ * traces are used, and closed when they have been.
+ */
+function openInput(file: string): TraceInput {
+  const stdin = file === '-';
+  let fd: number;
+  try {
+    fd = stdin ? 0 : openSync(file, 'r');
+  } catch (error) {
+    throw new InputError(`cannot read it (${readProblem(error)})`);
+  }
+  const close = () => {
+    if (!stdin) closeSync(fd);
+  };
+  let input: TraceInput;
+  try {
+    input = openTraces(fdSource(fd));
+  } catch (error) {
+    close();
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read it (${readProblem(error)})`);
+  }
+  if (input.kind === 'whole') {
+    close();
+    return input;
+  }
+  const lines = input.traces;
+  return {
+    kind: 'lines',
+    traces: (function* () {
+      try {
+        yield* lines;
+      } catch (error) {
+        if (error instanceof InputError) throw error;
+        throw new InputError(`cannot read it (${readProblem(error)})`);
+      } finally {
+        close();
+      }
+    })(),
+  };
 }
 
-function readInput(file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    const why =
-      e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : (e.code ?? e.message);
-    throw new InputError(`cannot read it (${why})`);
-  }
+function readProblem(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code === 'ENOENT'
+    ? 'no such file'
+    : e.code === 'EISDIR'
+      ? 'is a directory'
+      : (e.code ?? e.message);
+}
+
+interface Entry {
+  file: string;
+  trace: Trace;
 }
 
 function main(argv: string[]): number {
@@ -109,59 +162,125 @@ function main(argv: string[]): number {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const all: { file: string; trace: Trace }[] = [];
+  const filter = args.filter;
+  const select = (entries: Entry[]): Entry[] =>
+    filter === undefined ? entries : filterTraces(entries, filter);
+  const color = wantColor(args.color, process.env, process.stdout.isTTY === true);
+  const printer = new Printer(color, args);
+
+  // Inputs are read in order. While every one so far fits in memory as a whole, their traces are
+  // kept, and printed at the end numbered "i/N"; from the first input read line by line on, each
+  // trace is printed as soon as it is read (numbered "i"), so the size of an input is not limited.
+  const kept: Entry[] = [];
+  let streaming = false;
+  let selected = 0;
   for (const file of args.files) {
     const name = file === '-' ? '<stdin>' : file;
     try {
-      for (const trace of parseTraces(readInput(file))) all.push({ file: name, trace });
+      const input = openInput(file);
+      if (input.kind === 'whole' && !streaming) {
+        kept.push(...select(input.traces.map((trace) => ({ file: name, trace }))));
+        continue;
+      }
+      if (!streaming && args.html === undefined) {
+        streaming = true;
+        for (const entry of kept) printer.print(entry, undefined);
+        selected += kept.length;
+        kept.length = 0;
+      }
+      for (const trace of input.traces) {
+        for (const entry of select([{ file: name, trace }])) {
+          if (args.html !== undefined) kept.push(entry);
+          else {
+            selected++;
+            printer.print(entry, undefined);
+          }
+        }
+      }
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      process.stderr.write(`stepmark: ${name}: ${error.message}\n`);
+      // the message may quote the input (an entity id, a JSON parser's excerpt)
+      process.stderr.write(`stepmark: ${escapeForTerminal(name)}: ${escapeForTerminal(error.message)}\n`);
       return 1;
     }
   }
-  const selected = args.filter === undefined ? all : filterTraces(all, args.filter);
-  if (selected.length === 0) {
-    process.stderr.write(`stepmark: no trace has an entity matching ${JSON.stringify(args.filter)}\n`);
+  selected += kept.length;
+  if (selected === 0) {
+    process.stderr.write(
+      `stepmark: no trace has an entity matching "${escapeForTerminal(filter ?? '', true)}"\n`,
+    );
     return 1;
   }
-  all.splice(0, all.length, ...selected);
-  if (args.html !== undefined) {
-    const title = `stepmark · ${args.files.map((f) => (f === '-' ? 'stdin' : basename(f))).join(', ')}`;
-    try {
-      writeFileSync(args.html, viewerPage({ traces: all.map((t) => t.trace), title }));
-    } catch (error) {
-      process.stderr.write(
-        `stepmark: ${args.html}: cannot write it (${(error as NodeJS.ErrnoException).code ?? error})\n`,
-      );
-      return 1;
-    }
-    process.stderr.write(
-      `stepmark: wrote ${args.html} (${all.length} trace${all.length === 1 ? '' : 's'})\n`,
-    );
-    return 0;
+  if (args.html !== undefined) return writeHtml(args.html, args.files, kept);
+  kept.forEach((entry, i) => {
+    printer.print(entry, kept.length > 1 ? `${i + 1}/${kept.length}` : '');
+  });
+  return printer.finish();
+}
+
+/** Prints traces one at a time; the first that cannot be rendered is reported at the end. */
+class Printer {
+  #count = 0;
+  #failed: string | undefined;
+  readonly #color: boolean;
+  readonly #args: Args;
+
+  constructor(color: boolean, args: Args) {
+    this.#color = color;
+    this.#args = args;
   }
-  const color = wantColor(args.color, process.env, process.stdout.isTTY === true);
-  const out: string[] = [];
-  let failed: string | undefined;
-  all.forEach(({ file, trace }, i) => {
-    if (all.length > 1) {
-      const head = `── ${i + 1}/${all.length} · ${file} `;
-      out.push(color ? `\u001b[2m${head}${'─'.repeat(Math.max(0, 60 - head.length))}\u001b[0m` : head);
+
+  /** `number`: the heading's "i/N", '' for none, undefined for a running number. */
+  print({ file, trace }: Entry, number: string | undefined): void {
+    const i = ++this.#count;
+    let text = i > 1 ? '\n' : '';
+    const label = number ?? String(i);
+    if (label !== '') {
+      const head = `── ${label} · ${escapeForTerminal(file)} `;
+      text += this.#color
+        ? `\u001b[2m${head}${'─'.repeat(Math.max(0, 60 - head.length))}\u001b[0m\n`
+        : `${head}\n`;
     }
     try {
-      out.push(formatTrace(trace, { color, spanEvents: args.spanEvents, meta: args.meta }), '');
+      text += `${formatTrace(trace, { color: this.#color, spanEvents: this.#args.spanEvents, meta: this.#args.meta })}\n`;
     } catch (error) {
       // The renderer failing on one trace (e.g. a span chain deeper than the stack) is reported
       // like bad input: one line, the file, which trace, why.
-      failed ??= `stepmark: ${file}: trace ${i + 1} cannot be printed (${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))})\n`;
+      this.#failed ??= `stepmark: ${escapeForTerminal(file)}: trace ${i} cannot be printed (${escapeForTerminal(oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error)))})\n`;
     }
-  });
-  process.stdout.write(out.join('\n'));
-  if (failed) {
-    process.stderr.write(failed);
+    process.stdout.write(text);
+  }
+
+  finish(): number {
+    if (this.#failed === undefined) return 0;
+    process.stderr.write(this.#failed);
     return 1;
   }
+}
+
+function writeHtml(out: string, files: string[], entries: Entry[]): number {
+  const title = `stepmark · ${files.map((f) => (f === '-' ? 'stdin' : basename(f))).join(', ')}`;
+  let page: string;
+  try {
+    page = viewerPage({ traces: entries.map((t) => t.trace), title });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    process.stderr.write(
+      `stepmark: ${out}: ${entries.length} traces are too many for one page; select fewer with --filter\n`,
+    );
+    return 1;
+  }
+  try {
+    writeFileSync(out, page);
+  } catch (error) {
+    process.stderr.write(
+      `stepmark: ${out}: cannot write it (${(error as NodeJS.ErrnoException).code ?? error})\n`,
+    );
+    return 1;
+  }
+  process.stderr.write(
+    `stepmark: wrote ${out} (${entries.length} trace${entries.length === 1 ? '' : 's'})\n`,
+  );
   return 0;
 }
 
@@ -170,4 +289,21 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
-process.exitCode = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const commands = new Map([
+  ['diff', diffMain],
+  ['coverage', coverageMain],
+  ['find', findMain],
+]);
+const command = commands.get(argv[0] ?? '');
+if (command !== undefined) {
+  command(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`stepmark ${argv[0]}: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+} else process.exitCode = main(argv);

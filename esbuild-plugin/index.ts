@@ -8,7 +8,7 @@
  * import stepmark from 'stepmark/esbuild-plugin';
  * await build({ entryPoints: ['src/main.ts'], bundle: true, sourcemap: true, plugins: [stepmark()] });
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
@@ -66,6 +66,8 @@ export interface StepmarkEsbuildOptions extends StepmarkOptions {
 }
 
 const HOST = 'stepmark/esbuild-plugin';
+/** Options of this plugin besides the shared schema. */
+const HOST_OPTIONS = ['prescan'];
 
 /** Languages the transform can parse, by esbuild loader name. */
 const PARSEABLE: ReadonlySet<string> = new Set(['ts', 'tsx', 'js', 'jsx']);
@@ -92,8 +94,8 @@ interface Stats {
  */
 export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
   // Validate now, so a typo fails when the config is read; `root` is settled in setup.
+  resolveOptions(options, { host: HOST, hostOptions: HOST_OPTIONS });
   const { prescan: prescanOption, ...shared } = options ?? {};
-  resolveOptions(shared, { host: HOST });
   const prescanDirs = prescanDirectories(prescanOption);
   return {
     name: 'stepmark',
@@ -132,7 +134,7 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
           : prescan(
               prescanDirs === AUTOMATIC
                 ? entryDirectories(build.initialOptions, workingDir)
-                : prescanDirs.map((d) => resolve(resolved.root, d)),
+                : prescanDirs.map((d) => existingDirectory(d, resolved.root)),
               needsWork,
               dependencies,
               {
@@ -262,6 +264,31 @@ function prescanDirectories(value: unknown): readonly string[] | typeof AUTOMATI
   throw new StepmarkOptionsError(
     'prescan',
     `${HOST}: option "prescan" must be true, false, a directory or a list of directories, got ${JSON.stringify(value)}`,
+  );
+}
+
+/**
+ * A directory named by `prescan`, made absolute. One that does not exist is a configuration
+ * error: scanning nothing would silently leave every file to the plugin's slower path, or, with
+ * a string such as "no", read as the wrong switch.
+ */
+function existingDirectory(dir: string, root: string): string {
+  const path = resolve(root, dir);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {}
+  if (isDirectory) return path;
+  const hint = /^(?:no|off|false|none|0)$/i.test(dir)
+    ? '; to turn the scan off, pass the boolean false'
+    : /^(?:yes|on|true|auto|1)$/i.test(dir)
+      ? '; for the default scan, pass the boolean true (or leave the option out)'
+      : '';
+  throw new StepmarkOptionsError(
+    'prescan',
+    `${HOST}: option "prescan" names ${JSON.stringify(dir)}, which is not a directory ` +
+      `(${path}, relative to root ${JSON.stringify(root)})${hint}. prescan takes true, false, ` +
+      'a directory or a list of directories',
   );
 }
 

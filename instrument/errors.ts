@@ -8,7 +8,7 @@ export type StepmarkBuildErrorCode =
   | 'STEPMARK_INVALID_OPTION'
   | 'STEPMARK_INVALID_DIRECTIVE'
   | 'STEPMARK_MISPLACED_DIRECTIVE'
-  | 'STEPMARK_UNSUPPORTED_COMPILER';
+  | 'STEPMARK_UNSUPPORTED_TYPESCRIPT';
 
 /**
  * A problem in the user's configuration or source found while instrumenting.

@@ -11,8 +11,9 @@
  *   const __smf = __stepmark.enter(…);
  *   try {
  *     var g = function () {…};                                         (plan.asVar, in order)
- *     <every other statement, in order>
- *   } catch (__sme) { … } finally { … }
+ *     <every other statement, in order; each `return v` as `return __smf.x(v)`>
+ *     __smf.exit();
+ *   } catch (__sme) { throw __smf.t(__sme); }          (generators: a `finally` instead)
  *
  * A function declaration of the body becomes `var g = function () {…};` at the top of the `try`
  * block, because that is the one form that keeps every property of the declaration:
@@ -31,6 +32,9 @@
  *   the shared binding, so `function init() { init = cached; }` still replaces itself.
  * Its source text changes (`Function.prototype.toString`), as the frame changes the body's anyway.
  *
+ * TypeScript overload signatures of such a function (`function g(x: number): string;`) are
+ * removed: they are types only, and a parser that checks declarations rejects them beside a `var`.
+ *
  * Code before `super()` in a derived constructor runs before the frame and outside the `try`:
  * a declaration it refers to stays a declaration at function level, where it is visible.
  */
@@ -46,8 +50,10 @@ export type BodyStatement =
    * (or first): it stays before the frame, where the compiler puts it when it runs later.
    */
   | { readonly kind: 'parameter-property' }
-  /** a function declaration with a body (overload signatures and `declare` are `other`) */
+  /** a function declaration with a body */
   | { readonly kind: 'function'; readonly name: string }
+  /** a TypeScript overload signature (a function declaration without a body) */
+  | { readonly kind: 'overload'; readonly name: string }
   | { readonly kind: 'other' };
 
 /**
@@ -64,6 +70,11 @@ export interface BodyPlan {
   readonly functionLevel: readonly number[];
   /** Function declarations turned into `var name = function … {…};` at the top of the `try` block, in order. */
   readonly asVar: readonly number[];
+  /**
+   * Overload signatures of those functions, removed: they are types only, and beside a `var` of
+   * their name a parser that checks declarations (oxc, in Vite and rolldown) rejects them.
+   */
+  readonly removed: readonly number[];
 }
 
 const NONE: readonly number[] = [];
@@ -98,10 +109,19 @@ export function planBody(
     if (prefix?.has(s.name)) functionLevel.push(i);
     else asVar.push(i);
   }
+  let removed: number[] | undefined;
+  if (asVar.length) {
+    const names = new Set(asVar.map((i) => (statements[i] as { name: string }).name));
+    for (let i = frameAt; i < statements.length; i++) {
+      const s = statements[i]!;
+      if (s.kind === 'overload' && names.has(s.name)) (removed ??= []).push(i);
+    }
+  }
   return {
     frameAt,
     functionLevel: functionLevel.length ? functionLevel : NONE,
     asVar: asVar.length ? asVar : NONE,
+    removed: removed ?? NONE,
   };
 }
 

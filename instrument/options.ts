@@ -83,6 +83,11 @@ export interface ResolveOptionsContext {
   host?: string;
   /** Host-specific keys that are not stepmark options and must not be rejected (e.g. ts-patch's `transform`). */
   allow?: readonly string[];
+  /**
+   * Options of this plugin only, which the host validates itself (e.g. the esbuild plugin's
+   * `prescan`): accepted here, and listed with the shared ones when a key is unknown.
+   */
+  hostOptions?: readonly string[];
 }
 
 /**
@@ -95,19 +100,17 @@ export interface ResolveOptionsContext {
  */
 export function resolveOptions(input: unknown, context: ResolveOptionsContext = {}): ResolvedOptions {
   const host = context.host ?? 'stepmark';
-  if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new StepmarkOptionsError('(options)', `${host}: options must be an object, got ${describe(input)}`);
-  }
-  const raw = input as Record<string, unknown>;
-  const allow = new Set(context.allow ?? []);
+  const raw = optionsObject(input, host);
+  const hostOptions = context.hostOptions ?? [];
+  const allow = new Set([...(context.allow ?? []), ...hostOptions]);
   for (const key of Object.keys(raw)) {
     if (allow.has(key) || Object.hasOwn(SCHEMA, key)) continue;
-    const guess = closest(key, OPTION_NAMES);
+    const valid = [...OPTION_NAMES, ...hostOptions];
+    const guess = closest(key, valid);
     throw new StepmarkOptionsError(
       key,
       `${host}: Invalid option ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; ` +
-        `valid options are ${OPTION_NAMES.join(', ')}`,
+        `valid options are ${valid.join(', ')}`,
     );
   }
   const value = <K extends keyof StepmarkOptions>(key: K): unknown => raw[key];
@@ -127,6 +130,19 @@ export function resolveOptions(input: unknown, context: ResolveOptionsContext = 
     strip: booleanOption(host, 'strip', value('strip'), false),
     catalog: stringOption(host, 'catalog', value('catalog')) || undefined,
   });
+}
+
+/**
+ * The options a plugin was given, as an object (`{}` for undefined or null), before it takes out
+ * its own keys: anything else throws {@link StepmarkOptionsError} "options must be an object",
+ * the same words from every plugin (taking keys out of a string would give "0", "1", …).
+ */
+export function optionsObject(input: unknown, host: string): Record<string, unknown> {
+  if (input === undefined || input === null) return {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new StepmarkOptionsError('(options)', `${host}: options must be an object, got ${describe(input)}`);
+  }
+  return input as Record<string, unknown>;
 }
 
 function globsOption(host: string, name: string, v: unknown): string[] {

@@ -5,7 +5,14 @@
  * {@link FunctionShape}, calls {@link selectFunction} and {@link frameSpec}, and writes
  * {@link enterCall} in its own AST (or {@link enterCallText} as text); the rules live only here.
  */
-import { ABI, type FrameKind, frameFlags, RUNTIME_BINDING } from './constants.js';
+import {
+  ABI,
+  type FrameEnding,
+  type FrameKind,
+  frameEnding,
+  frameFlags,
+  RUNTIME_BINDING,
+} from './constants.js';
 import {
   checkEntityRoot,
   type Directive,
@@ -105,9 +112,14 @@ export interface FunctionShape extends FrameKind {
   parameterNames(): readonly string[];
 }
 
-/** What one frame's `enter` call says. */
+/** What one frame's `enter` call says, and how the frame closes its span. */
 export interface FrameSpec {
   readonly name: string;
+  /**
+   * `'returns'`: each `return v` of the function (after the frame opens) becomes `return __smf.x(v)`
+   * and the `try` block ends with `__smf.exit()`; `'finally'`: a `finally` closes it ({@link frameEnding}).
+   */
+  readonly ending: FrameEnding;
   /** From `@stepmark entity=… kind=…`: the span is entity-scoped with this parameter path's value. */
   readonly entity?: EntityPath;
   readonly kind?: string;
@@ -124,10 +136,12 @@ export interface FrameSpec {
  */
 export function frameSpec(name: string, directive: MarkDirective | undefined, fn: FunctionShape): FrameSpec {
   const flags = frameFlags(fn);
-  if (directive?.entity === undefined) return flags === undefined ? { name } : { name, flags };
+  const ending = frameEnding(fn);
+  if (directive?.entity === undefined)
+    return flags === undefined ? { name, ending } : { name, ending, flags };
   const thisAllowed = !fn.arrow && !(fn.derivedConstructor && !fn.hasSuperCall());
   checkEntityRoot(directive, directive.entity.segments[0] === 'this' ? [] : fn.parameterNames(), thisAllowed);
-  return { name, entity: directive.entity, kind: directive.kind, flags };
+  return { name, ending, entity: directive.entity, kind: directive.kind, flags };
 }
 
 /** One argument of an `enter` call, for hosts that build it as AST nodes. */

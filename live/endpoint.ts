@@ -1,16 +1,24 @@
 // The live endpoint: `<path>` serves the viewer page, `<path>/events` streams the bus as
 // Server-Sent Events (resuming after `Last-Event-ID`), `<path>/traces` returns the traces
-// held as a JSON array. One routing core, two faces: a node:http `(req, res, next?)`
+// held as a JSON array, and with a flight recorder `<path>/find?entity=…` answers from it.
+// One routing core, two faces: a node:http `(req, res, next?)`
 // handler (Express, Connect, node:http; Fastify and Koa through their raw req/res) and a
 // web-standard `fetch(request)` (Hono, Bun, Deno, workers).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StepmarkConfigError } from '../adapters/core/errors.js';
+import type { FindQuery } from '../recorder/index.js';
+import type { Trace } from '../runtime/types.js';
 import { LiveBus, type LiveKind } from './bus.js';
 import { COOKIE, check, type ProtectOptions, resolveProtection } from './protect.js';
 import { sseChunks } from './sse.js';
 import { randomNonce, viewerPage } from './viewer.js';
 
 export type LiveRequest = IncomingMessage | Request;
+
+/** What the endpoint needs of a flight recorder (`flightRecorder()` from `stepmark/recorder`). */
+export interface SearchableRecorder {
+  find(query?: FindQuery): Trace[];
+}
 
 export interface LiveEndpointOptions<T = unknown> extends ProtectOptions<LiveRequest> {
   /** Serve anything at all. Default false: the handler passes every request on (or 404s). */
@@ -25,6 +33,12 @@ export interface LiveEndpointOptions<T = unknown> extends ProtectOptions<LiveReq
   kinds?: readonly LiveKind[];
   /** Page title. Default "stepmark". */
   title?: string;
+  /**
+   * A flight recorder (`stepmark/recorder`): `<path>/traces` then serves its newest traces,
+   * `<path>/find?entity=…` searches it, and the page's entity filter asks it for traces the page
+   * never saw live. Protected like the rest of the endpoint.
+   */
+  recorder?: SearchableRecorder;
 }
 
 type Next = (error?: unknown) => unknown;
@@ -51,7 +65,21 @@ interface Reply {
   stream?: { since: string | null };
 }
 
-const KNOWN = new Set(['enabled', 'bus', 'path', 'secret', 'authorize', 'heartbeatMs', 'kinds', 'title']);
+const KNOWN = new Set([
+  'enabled',
+  'bus',
+  'path',
+  'secret',
+  'authorize',
+  'heartbeatMs',
+  'kinds',
+  'title',
+  'recorder',
+]);
+
+// `/find` and `/traces` answer at most this many traces (a recorder can hold hundreds of MB).
+const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 100;
 
 function invalid(option: string, why: string): never {
   throw new StepmarkConfigError(
@@ -124,6 +152,9 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     invalid('kinds', `must be a non-empty array of "trace" and "event", got ${JSON.stringify(kinds)}`);
   }
   if (options.title !== undefined && typeof options.title !== 'string') invalid('title', 'must be a string');
+  const recorder = options.recorder;
+  if (recorder !== undefined && (recorder === null || typeof recorder.find !== 'function'))
+    invalid('recorder', 'must be a flight recorder (flightRecorder() from stepmark/recorder)');
   const protection = resolveProtection<LiveRequest>(options, enabled);
 
   /** The part of `pathname` below the mount path ('' for the page), or undefined if outside. */
@@ -187,7 +218,7 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
             "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
           'x-frame-options': 'DENY',
         },
-        body: viewerPage({ live: true, nonce, title: options.title }),
+        body: viewerPage({ live: true, find: recorder !== undefined, nonce, title: options.title }),
       };
     }
     if (rest === '/events') {
@@ -203,12 +234,22 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
       };
     }
     if (rest === '/traces') {
-      const traces = bus.snapshot(['trace']).map((item) => item.data);
-      return {
-        status: 200,
-        headers: { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(traces),
-      };
+      if (recorder === undefined) return json(bus.snapshot(['trace']).map((item) => item.data));
+      // With a recorder: its newest `limit` traces, oldest first like the bus.
+      const limit = limitOf(url.searchParams.get('limit'));
+      if (typeof limit === 'string') return text(400, `${limit}\n`);
+      return json(recorder.find({ limit }).reverse());
+    }
+    if (rest === '/find') {
+      if (recorder === undefined)
+        return text(404, 'Not Found: this live endpoint has no flight recorder (option `recorder`).\n');
+      const query = findQuery(url.searchParams);
+      if (typeof query === 'string') return text(400, `${query}\n`);
+      try {
+        return json(recorder.find(query));
+      } catch (error) {
+        return text(400, `${(error as Error)?.message ?? String(error)}\n`);
+      }
     }
     return text(404, 'Not Found\n');
   }
@@ -356,6 +397,51 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     enabled: { value: enabled, enumerable: true },
   });
   return endpoint;
+}
+
+function json(value: unknown): Reply {
+  return {
+    status: 200,
+    headers: { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+/** `?limit=` as a number (default 100, at most 1000), or what is wrong with it. */
+function limitOf(value: string | null): number | string {
+  if (value === null || value === '') return DEFAULT_LIMIT;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) return `limit must be a whole number >= 0, got ${JSON.stringify(value)}`;
+  return Math.min(n, MAX_LIMIT);
+}
+
+/** The recorder query of `/find`'s parameters, or what is wrong with them. */
+function findQuery(params: URLSearchParams): FindQuery | string {
+  const query: FindQuery = {};
+  for (const key of params.keys()) {
+    if (
+      !['entity', 'request_id', 'stage', 'action', 'error', 'since', 'until', 'limit', 'token'].includes(key)
+    )
+      return `unknown parameter ${JSON.stringify(key)} (known: entity, request_id, stage, action, error, since, until, limit)`;
+  }
+  const entity = params.get('entity');
+  const requestId = params.get('request_id');
+  if (entity) query.entity = entity;
+  if (requestId) query.requestId = requestId;
+  for (const key of ['stage', 'action', 'since', 'until'] as const) {
+    const v = params.get(key);
+    if (v) query[key] = v;
+  }
+  const error = params.get('error');
+  if (error !== null) {
+    if (error !== 'true' && error !== 'false')
+      return `error must be true or false, got ${JSON.stringify(error)}`;
+    query.error = error === 'true';
+  }
+  const limit = limitOf(params.get('limit'));
+  if (typeof limit === 'string') return limit;
+  query.limit = limit;
+  return query;
 }
 
 /** Not ours: the next handler's, or a 404 when there is none. */

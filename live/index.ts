@@ -1,6 +1,7 @@
 // stepmark/live: watch traces as they happen. A bounded in-process bus of finished traces
 // (and optionally live span/step events), an endpoint that serves a viewer page and
-// streams the bus over Server-Sent Events, and the page itself for offline use.
+// streams the bus over Server-Sent Events, and the page itself for offline use; the diff and
+// decision-coverage pages of the same family.
 export {
   type BusOptions,
   createBus,
@@ -18,5 +19,6 @@ export {
   type LiveRequest,
 } from './endpoint.js';
 export type { Authorize } from './protect.js';
+export { type CoveragePageOptions, coveragePage, type DiffPageOptions, diffPage } from './report-page.js';
 export { type LiveEvent, publishRuntimeEvents, type RuntimeEventsOptions } from './runtime-events.js';
 export { type ViewerPageOptions, viewerPage } from './viewer.js';

@@ -38,6 +38,7 @@ export function viewerMain(): void {
     spans?: Span[];
     dropped?: number;
     dropped_spans?: number;
+    dropped_entities?: number;
   }
   interface Entry {
     n: number;
@@ -47,9 +48,14 @@ export function viewerMain(): void {
     error: boolean;
     ids: string[];
     kinds: string[];
+    /** Epoch ms of the trace's first span or event. */
+    at: number | undefined;
+    /** `meta.request_id`: one trace per request, whether it came live or from the recorder. */
+    key: string | undefined;
   }
   interface Config {
     live?: boolean;
+    find?: boolean;
     traces?: unknown[];
   }
 
@@ -80,8 +86,10 @@ export function viewerMain(): void {
   const countEl = byId('count');
   const lostEl = byId('lost');
   const activityEl = byId('activity');
+  const foundEl = byId('found');
 
   const entries: Entry[] = []; // oldest first
+  const keys = new Set<string>(); // request ids of the entries
   let shown: Entry[] = []; // entries matching the filter, oldest first (displayed newest first)
   let selected: Entry | undefined;
   let counter = 0;
@@ -135,7 +143,7 @@ export function viewerMain(): void {
     return out;
   }
 
-  function describe(t: Trace): Entry {
+  function describe(t: Trace, recorded: boolean): Entry {
     const meta = t.meta && typeof t.meta === 'object' ? t.meta : {};
     const spans = spansOf(t);
     const ents = entitiesOf(t);
@@ -159,7 +167,7 @@ export function viewerMain(): void {
     );
     const error = spans.some((s) => s.status === 'error') || or(num(meta.status), 0) >= 500;
     const parts = [
-      '#' + (counter + 1),
+      recorded ? 'recorder' : '#' + (counter + 1),
       num(meta.status) !== undefined ? String(meta.status) : '',
       duration ? ms(duration) : '',
       ents.length + (ents.length === 1 ? ' entity' : ' entities'),
@@ -174,6 +182,8 @@ export function viewerMain(): void {
       error,
       ids: ents.map((e) => String(e.entity_id).toLowerCase()),
       kinds: ents.map((e) => or(str(e.kind), '').toLowerCase()),
+      at: spanOrigin(t),
+      key: typeof meta.request_id === 'string' ? meta.request_id : undefined,
     };
   }
 
@@ -235,24 +245,86 @@ export function viewerMain(): void {
     let added = 0;
     for (const raw of batch) {
       if (!raw || typeof raw !== 'object') continue;
-      const e = describe(raw as Trace);
+      const e = describe(raw as Trace, false);
       entries.push(e);
+      if (e.key !== undefined) keys.add(e.key);
       if (matches(e)) {
         shown.push(e);
         added++;
       }
     }
-    if (entries.length > MAX_TRACES) {
-      const drop = entries.length - MAX_TRACES;
-      const gone = new Set(entries.splice(0, drop));
-      forgotten += drop;
-      shown = shown.filter((e) => !gone.has(e));
-      if (selected && gone.has(selected)) selected = undefined;
-    }
+    forgetOldest();
     // Keep the rows under the reader's eyes still when new ones arrive above them.
     if (list.scrollTop > 0) list.scrollTop += added * ROW;
     renderList();
     if (!selected && shown.length > 0) select(shown[shown.length - 1]!);
+  }
+
+  function forgetOldest(): void {
+    if (entries.length <= MAX_TRACES) return;
+    const drop = entries.length - MAX_TRACES;
+    const gone = new Set(entries.splice(0, drop));
+    forgotten += drop;
+    for (const e of gone) if (e.key !== undefined) keys.delete(e.key);
+    shown = shown.filter((e) => !gone.has(e));
+    if (selected && gone.has(selected)) selected = undefined;
+  }
+
+  /** Traces from the recorder: placed among the others by time, unless the page already has them. */
+  function addFound(found: unknown[]): number {
+    let added = 0;
+    for (const raw of found) {
+      if (!raw || typeof raw !== 'object') continue;
+      const e = describe(raw as Trace, true);
+      if (e.key !== undefined) {
+        if (keys.has(e.key)) continue;
+        keys.add(e.key);
+      }
+      let i = entries.length;
+      if (e.at === undefined) i = 0;
+      else while (i > 0 && (entries[i - 1]!.at === undefined || entries[i - 1]!.at! > e.at)) i--;
+      entries.splice(i, 0, e);
+      added++;
+    }
+    forgetOldest();
+    return added;
+  }
+
+  // The entity filter also asks the server's flight recorder (exact entity id), so the page can
+  // show requests it never saw live. Only the latest question's answer is used.
+  let asked = 0;
+  function askRecorder(text: string): void {
+    const m = /^\s*(id|kind)\s*:\s*(.*)$/i.exec(text);
+    const id = (m ? m[2]! : text).trim();
+    const mine = ++asked;
+    if (!config.find || !config.live || !id || (m && m[1]!.toLowerCase() === 'kind')) {
+      foundEl.hidden = true;
+      return;
+    }
+    const url = location.pathname.replace(/\/+$/, '') + '/find?limit=200&entity=' + encodeURIComponent(id);
+    fetch(url, { headers: { accept: 'application/json' } })
+      .then((res) => (res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status))))
+      .then(
+        (found: unknown) => {
+          if (mine !== asked) return;
+          const list = Array.isArray(found) ? found : [];
+          const added = addFound(list);
+          foundEl.textContent =
+            'recorder: ' +
+            list.length +
+            (list.length === 1 ? ' trace' : ' traces') +
+            ' of ' +
+            id +
+            (added < list.length ? ' (' + (list.length - added) + ' already shown)' : '');
+          foundEl.hidden = false;
+          refilter();
+        },
+        (error: Error) => {
+          if (mine !== asked) return;
+          foundEl.textContent = 'recorder: could not search (' + error.message + ')';
+          foundEl.hidden = false;
+        },
+      );
   }
 
   function add(raw: unknown): void {
@@ -302,6 +374,11 @@ export function viewerMain(): void {
     if (or(num(t.dropped_spans), 0) > 0) {
       out.push(el('p', 'warn', t.dropped_spans + ' spans were not recorded (maxSpans).'));
     }
+    if (or(num(t.dropped_entities), 0) > 0) {
+      out.push(
+        el('p', 'warn', t.dropped_entities + ' calls for entities beyond maxEntities were not recorded.'),
+      );
+    }
     out.push(renderTimeline(t), renderJourneys(t));
     const loose = (Array.isArray(t.events) ? t.events : []).filter(
       (ev) => spanEventsToggle.checked || !(ev && (ev.action === 'entered' || ev.action === 'exited')),
@@ -339,7 +416,21 @@ export function viewerMain(): void {
     const spans = spansOf(t);
     sec.append(el('h3', '', 'Spans'));
     if (!spans.length) {
-      sec.append(el('p', 'empty', 'No spans in this trace.'));
+      const events =
+        (Array.isArray(t.events) ? t.events.length : 0) +
+        entitiesOf(t).reduce((n, en) => n + (Array.isArray(en.events) ? en.events.length : 0), 0);
+      // events but no spans: most often code that was marked but never instrumented
+      sec.append(
+        el(
+          'p',
+          'empty',
+          events > 0
+            ? 'No spans in this trace: no instrumented function ran. Marked code (// @stepmark) needs a ' +
+                'stepmark build plugin (esbuild, Vite, Babel, tsc) or node --import stepmark/register: see ' +
+                '"Build plugins" in the stepmark README.'
+            : 'No spans in this trace.',
+        ),
+      );
       return sec;
     }
     const origin = or(spanOrigin(t), 0);
@@ -489,6 +580,7 @@ export function viewerMain(): void {
     filterTimer = setTimeout(() => {
       filter = parseFilter(filterInput.value);
       refilter();
+      askRecorder(filterInput.value);
     }, 80);
   });
   spanEventsToggle.addEventListener('change', () => {

@@ -8,6 +8,8 @@ export interface ViewerPageOptions {
   traces?: readonly unknown[];
   /** Connect to `<page path>/events` (Server-Sent Events) for new traces. */
   live?: boolean;
+  /** The entity filter also asks `<page path>/find` (a flight recorder) for traces the page never saw. */
+  find?: boolean;
   /** Page title. Default "stepmark". */
   title?: string;
   /**
@@ -97,17 +99,37 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The viewer as one HTML document. */
-export function viewerPage(options: ViewerPageOptions = {}): string {
-  const nonceValue = escapeHtml(options.nonce ?? randomNonce());
+/** What a page of the viewer's family is made of; {@link htmlDocument} assembles it. */
+export interface PageParts {
+  title: string;
+  /** Nonce of the inline script and style (default: a fresh random one). */
+  nonce?: string | undefined;
+  /** CSS added after the viewer's own. */
+  css?: string;
+  /** The markup of `<body>` before the scripts, given the title (HTML-escaped). */
+  body: (title: string) => string;
+  /** Data for the page script, embedded as JSON (`#stepmark-config`). */
+  config: unknown;
+  /** The page script: embedded with Function#toString, so it must be self-contained. */
+  main: () => void;
+  /** The page may fetch from its own origin (the live page's event stream); default none. */
+  connect?: boolean;
+}
+
+/**
+ * One self-contained HTML document: inline style and script, a Content-Security-Policy (a meta
+ * tag) that allows only these, no network access unless `connect`. The viewer, the diff and the
+ * coverage pages are all built here.
+ */
+export function htmlDocument(parts: PageParts): string {
+  const nonceValue = escapeHtml(parts.nonce ?? randomNonce());
   const nonce = ` nonce="${nonceValue}"`;
   // Defence in depth for a page that may be saved and mailed around: even if trace content
   // ever reached the DOM as markup, it could not run or load anything.
   const csp =
     `default-src 'none'; script-src 'nonce-${nonceValue}'; style-src 'nonce-${nonceValue}'; ` +
-    "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
-  const title = escapeHtml(options.title ?? 'stepmark');
-  const config = jsonForScript({ live: options.live === true, traces: options.traces ?? [] });
+    `img-src data:; connect-src ${parts.connect ? "'self'" : "'none'"}; base-uri 'none'; form-action 'none'`;
+  const title = escapeHtml(parts.title);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -117,10 +139,26 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>${title}</title>
-<style${nonce}>${CSS}</style>
+<style${nonce}>${CSS}${parts.css ?? ''}</style>
 </head>
 <body>
-<header>
+${parts.body(title)}
+<script type="application/json" id="stepmark-config">${jsonForScript(parts.config)}</script>
+<script${nonce}>(${parts.main.toString()})();</script>
+</body>
+</html>
+`;
+}
+
+/** The viewer as one HTML document. */
+export function viewerPage(options: ViewerPageOptions = {}): string {
+  return htmlDocument({
+    title: options.title ?? 'stepmark',
+    nonce: options.nonce,
+    connect: true,
+    config: { live: options.live === true, find: options.find === true, traces: options.traces ?? [] },
+    main: viewerMain,
+    body: (title) => `<header>
 <h1>${title}</h1>
 <input id="filter" type="search" placeholder="Filter by entity id or kind (id:… kind:…)" autocomplete="off" spellcheck="false">
 <label><input id="span-events" type="checkbox"> span enter/exit</label>
@@ -129,13 +167,10 @@ export function viewerPage(options: ViewerPageOptions = {}): string {
 </header>
 <p id="lost" class="banner" hidden></p>
 <p id="activity" class="activity" hidden></p>
+<p id="found" class="activity" hidden></p>
 <main>
 <div id="list" tabindex="0" aria-label="Traces"><div id="spacer"></div></div>
 <div id="detail"></div>
-</main>
-<script type="application/json" id="stepmark-config">${config}</script>
-<script${nonce}>(${viewerMain.toString()})();</script>
-</body>
-</html>
-`;
+</main>`,
+  });
 }

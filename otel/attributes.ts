@@ -5,6 +5,7 @@
 //   code.function.name, code.file.path, code.line.number, code.column.number  (semantic conventions)
 //   stepmark.span_id, stepmark.entity.id, stepmark.entity.kind, stepmark.entity.meta.<key>
 //   stepmark.trace.meta.<key>                   (top-level spans: the trace's meta)
+//   stepmark.entity.ids                         (top-level spans: every entity the trace touched)
 //   stepmark.stage, stepmark.meta.<key>         (span events: a step or recorded event)
 
 import { parseLocation as parseSourceLocation } from '../runtime/location.js';
@@ -22,12 +23,14 @@ export const ATTR = {
   ENTITY_ID: 'stepmark.entity.id',
   ENTITY_KIND: 'stepmark.entity.kind',
   ENTITY_META: 'stepmark.entity.meta.',
+  ENTITY_IDS: 'stepmark.entity.ids',
   TRACE_META: 'stepmark.trace.meta.',
   STAGE: 'stepmark.stage',
   EVENT_META: 'stepmark.meta.',
   UNFINISHED: 'stepmark.unfinished',
   DROPPED_EVENTS: 'stepmark.dropped_events',
   DROPPED_SPANS: 'stepmark.dropped_spans',
+  DROPPED_ENTITIES: 'stepmark.dropped_entities',
   EXCEPTION_TYPE: 'exception.type',
   EXCEPTION_MESSAGE: 'exception.message',
 } as const;
@@ -89,12 +92,35 @@ export function spanAttributes(
     attrs[ATTR.LINE] = loc.line;
     attrs[ATTR.COLUMN] = loc.column;
   }
-  if (span.entity_id !== undefined) {
-    attrs[ATTR.ENTITY_ID] = span.entity_id;
-    if (entity?.kind !== undefined) attrs[ATTR.ENTITY_KIND] = entity.kind;
-    addMeta(attrs, ATTR.ENTITY_META, entity?.meta);
-  }
+  if (span.entity_id !== undefined) addEntity(attrs, span.entity_id, entity);
   return attrs;
+}
+
+/** `stepmark.entity.id`, `.kind` and `.meta.<key>` of an entity. */
+export function addEntity(
+  attrs: Attrs,
+  id: string,
+  entity: { kind?: string; meta?: Record<string, JsonValue> } | undefined,
+): void {
+  attrs[ATTR.ENTITY_ID] = id;
+  if (entity?.kind !== undefined) attrs[ATTR.ENTITY_KIND] = entity.kind;
+  addMeta(attrs, ATTR.ENTITY_META, entity?.meta);
+}
+
+/** At most this many ids in `stepmark.entity.ids` (backends cap attribute sizes too). */
+export const MAX_ENTITY_IDS = 128;
+
+/**
+ * `stepmark.entity.ids`: the ids of every entity a trace touched (its own spans or only its
+ * events), so that a backend can find all traces of one entity from the trace's root span.
+ */
+export function addEntityIds(attrs: Attrs, ids: Iterable<string>): void {
+  const list: string[] = [];
+  for (const id of ids) {
+    if (list.length >= MAX_ENTITY_IDS) break;
+    list.push(id);
+  }
+  if (list.length > 0) attrs[ATTR.ENTITY_IDS] = list;
 }
 
 /** Attributes of a span event (a step or a recorded event). */

@@ -12,9 +12,19 @@ import {
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
+import { describeError } from '../runtime/snapshot.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
-import { ATTR, type Attrs, addMeta, eventAttributes, msToHrTime, spanAttributes } from './attributes.js';
+import {
+  ATTR,
+  type Attrs,
+  addEntity,
+  addEntityIds,
+  addMeta,
+  eventAttributes,
+  msToHrTime,
+  spanAttributes,
+} from './attributes.js';
 import { PARENT_SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACESTATE } from './propagation.js';
 import { isValidSpanId, isValidTraceId } from './w3c.js';
 
@@ -36,6 +46,34 @@ export interface ExportOptions {
   root?: string | boolean | 'auto';
   /** Also export the `entered`/`exited` events that mirror each span. Default false. */
   spanEvents?: boolean;
+  /**
+   * For every entity that has no span of its own (it only appears in steps/events), export a
+   * zero-length span `stepmark.entity` with its `stepmark.entity.id`, under the span where its
+   * first event happened. Backends whose tag search sees only string attributes of spans (Jaeger)
+   * then find every trace of an entity with `stepmark.entity.id=<id>`. Default false.
+   */
+  entitySpans?: boolean;
+}
+
+/**
+ * Thrown by {@link exportTrace} after it has exported everything it could, when some OpenTelemetry
+ * calls failed (a span processor or exporter that throws): `failures` of them; `cause` is the first
+ * error.
+ */
+export class OtelExportError extends Error {
+  override name = 'OtelExportError';
+  readonly failures: number;
+  /** What was exported. */
+  readonly result: ExportResult;
+
+  constructor(failures: number, first: unknown, result: ExportResult) {
+    super(
+      `stepmark/otel: ${failures} OpenTelemetry call(s) failed while exporting a trace (the rest was exported): ${describeError(first)}`,
+      { cause: first },
+    );
+    this.failures = failures;
+    this.result = result;
+  }
 }
 
 export interface ExportResult {
@@ -127,6 +165,46 @@ function lastInstant(trace: Trace): number {
   return Number.isFinite(last) ? last : Date.now();
 }
 
+/**
+ * A zero-length `stepmark.entity` span for each entity without a span of its own, at its first
+ * event, under the span that event happened in (else under `top`).
+ */
+function exportEntitySpans(
+  trace: Trace,
+  tracer: Tracer,
+  made: Map<string, Span>,
+  top: Context,
+  attempt: <T>(call: () => T) => T | undefined,
+): void {
+  const entities = trace.entities ?? {};
+  const scoped = new Set<string>();
+  let start = Number.POSITIVE_INFINITY;
+  for (const s of trace.spans ?? []) {
+    if (s.entity_id !== undefined) scoped.add(s.entity_id);
+    start = Math.min(start, parseMs(s.start) || start);
+  }
+  for (const key of Object.keys(entities)) {
+    const entity = entities[key]!;
+    const id = entity.entity_id ?? key;
+    if (scoped.has(id)) continue;
+    // At its first event (events are in recording order); an entity that was only tracked, at the trace's start.
+    const first = entity.events?.[0];
+    const at = first !== undefined ? parseMs(first.timestamp) : start;
+    const parent = first?.span_id !== undefined ? made.get(first.span_id) : undefined;
+    const attrs: Attrs = {};
+    addEntity(attrs, id, entity);
+    const time = Number.isFinite(at) ? msToHrTime(at) : undefined;
+    const span = attempt(() =>
+      tracer.startSpan(
+        'stepmark.entity',
+        { kind: SpanKind.INTERNAL, startTime: time, attributes: attrs },
+        parent !== undefined ? traceApi.setSpan(top, parent) : top,
+      ),
+    );
+    if (span !== undefined) attempt(() => span.end(time));
+  }
+}
+
 /** Status ERROR plus an `exception` event. stepmark keeps the message only (no type, no stack): semconv then asks for exception.message. */
 export function markFailed(span: Span, error: string | undefined, time?: [number, number]): void {
   const message = error ?? 'error';
@@ -156,6 +234,18 @@ interface Pending {
  */
 export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportResult {
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
+  // Every call into OpenTelemetry may reach a span processor that throws (the SDK calls them in
+  // turn and stops at the first throw): one failing span must not cost the others their export.
+  let failures = 0;
+  let firstError: unknown;
+  const attempt = <T>(call: () => T): T | undefined => {
+    try {
+      return call();
+    } catch (error) {
+      if (failures++ === 0) firstError = error;
+      return undefined;
+    }
+  };
   const parentCtx = resolveParent(trace, options.parent);
   const spans = trace.spans ?? [];
   const entities = trace.entities ?? {};
@@ -197,16 +287,26 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     const timed = list.map((p, i) => ({ p, i, t: parseMs(p.event.timestamp), rank: mirrorRank(p.event) }));
     if (timed.length > 1) timed.sort((a, b) => a.t - b.t || a.rank - b.rank || a.i - b.i);
     for (const { p, t } of timed) {
-      const attrs = eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind);
-      span.addEvent(p.event.action, attrs, msToHrTime(t));
+      attempt(() =>
+        span.addEvent(
+          p.event.action,
+          eventAttributes(p.event.stage, p.event.meta, p.entityId, p.kind),
+          msToHrTime(t),
+        ),
+      );
     }
   };
   const traceMetaAttrs = (): Attrs => {
     const attrs: Attrs = {};
     addMeta(attrs, ATTR.TRACE_META, trace.meta);
-    // What maxEvents / maxSpans cut off, so a short-looking trace in a backend says it is partial.
+    addEntityIds(
+      attrs,
+      Object.keys(entities).map((key) => entities[key]?.entity_id ?? key),
+    );
+    // What maxEvents / maxSpans / maxEntities cut off, so a short-looking trace in a backend says it is partial.
     if (trace.dropped > 0) attrs[ATTR.DROPPED_EVENTS] = trace.dropped;
     if ((trace.dropped_spans ?? 0) > 0) attrs[ATTR.DROPPED_SPANS] = trace.dropped_spans!;
+    if ((trace.dropped_entities ?? 0) > 0) attrs[ATTR.DROPPED_ENTITIES] = trace.dropped_entities!;
     return attrs;
   };
 
@@ -217,16 +317,22 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     for (const s of spans) first = Math.min(first, parseMs(s.start) || first);
     for (const o of orphans) first = Math.min(first, parseMs(o.event.timestamp) || first);
     const start = Number.isFinite(first) ? first : cut();
-    root = tracer.startSpan(
-      rootName,
-      { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
-      parentCtx,
+    root = attempt(() =>
+      tracer.startSpan(
+        rootName,
+        { kind: SpanKind.INTERNAL, startTime: msToHrTime(start), attributes: traceMetaAttrs() },
+        parentCtx,
+      ),
     );
-    result.spans.set('', root.spanContext());
-    topCtx = traceApi.setSpan(parentCtx, root);
+    if (root !== undefined) {
+      result.spans.set('', root.spanContext());
+      topCtx = traceApi.setSpan(parentCtx, root);
+    }
   }
 
   // Parents before children: spans are recorded in opening order, but be robust to any order.
+  const visited = new Set<string>();
+  // The OTel span of each exported span, for `entitySpans` to put entity spans under.
   const made = new Map<string, Span>();
   const children = new Map<string | undefined, TraceSpan[]>();
   for (const s of spans) {
@@ -235,14 +341,19 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     if (list) list.push(s);
     else children.set(key, [s]);
   }
-  const start = (s: TraceSpan, ctx: Context, top: boolean): Span => {
-    const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
-    if (top && !root) Object.assign(attrs, traceMetaAttrs());
-    const span = tracer.startSpan(
-      s.name,
-      { kind: SpanKind.INTERNAL, startTime: msToHrTime(parseMs(s.start)), attributes: attrs },
-      ctx,
-    );
+  /** Starts the OTel span of `s`; undefined when OpenTelemetry refused it (its children go to `ctx`). */
+  const start = (s: TraceSpan, ctx: Context, top: boolean): Span | undefined => {
+    visited.add(s.span_id);
+    const span = attempt(() => {
+      const attrs = spanAttributes(s, s.entity_id !== undefined ? entities[s.entity_id] : undefined);
+      if (top && !root) Object.assign(attrs, traceMetaAttrs());
+      return tracer.startSpan(
+        s.name,
+        { kind: SpanKind.INTERNAL, startTime: msToHrTime(parseMs(s.start)), attributes: attrs },
+        ctx,
+      );
+    });
+    if (span === undefined) return undefined;
     made.set(s.span_id, span);
     result.spans.set(s.span_id, span.spanContext());
     addEvents(span, eventsOf.get(s.span_id));
@@ -252,42 +363,54 @@ export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportRe
     const begin = parseMs(s.start);
     let end: number;
     if (s.status === 'unfinished' || (s.duration_ms === undefined && s.end === undefined)) {
-      span.setAttribute(ATTR.UNFINISHED, true);
+      attempt(() => span.setAttribute(ATTR.UNFINISHED, true));
       end = Math.max(cut(), begin);
     } else {
       // start + duration keeps the sub-millisecond duration that ISO timestamps lose.
       end = s.duration_ms !== undefined && Number.isFinite(begin) ? begin + s.duration_ms : parseMs(s.end);
     }
-    if (s.status === 'error') markFailed(span, s.error, msToHrTime(end));
-    span.end(msToHrTime(end));
+    if (s.status === 'error') attempt(() => markFailed(span, s.error, msToHrTime(end)));
+    attempt(() => span.end(msToHrTime(end)));
   };
   // Depth-first without recursion (deeply recursive code makes deep span trees); a span ends after
   // its children, so processors see a consistent tree either way.
   const walk = (top: TraceSpan) => {
-    const stack: { s: TraceSpan; ctx: Context; span?: Span }[] = [{ s: top, ctx: topCtx }];
+    const stack: { s: TraceSpan; ctx: Context; started: boolean; span?: Span }[] = [
+      { s: top, ctx: topCtx, started: false },
+    ];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
-      if (frame.span !== undefined) {
+      if (frame.started) {
         stack.pop();
-        finish(frame.s, frame.span);
+        if (frame.span !== undefined) finish(frame.s, frame.span);
         continue;
       }
+      frame.started = true;
       frame.span = start(frame.s, frame.ctx, frame.s === top);
-      const childCtx = traceApi.setSpan(frame.ctx, frame.span);
+      const childCtx = frame.span === undefined ? frame.ctx : traceApi.setSpan(frame.ctx, frame.span);
       const kids = children.get(frame.s.span_id) ?? [];
       for (let i = kids.length - 1; i >= 0; i--)
-        if (!made.has(kids[i]!.span_id)) stack.push({ s: kids[i]!, ctx: childCtx });
+        if (!visited.has(kids[i]!.span_id)) stack.push({ s: kids[i]!, ctx: childCtx, started: false });
     }
   };
   for (const s of children.get(undefined) ?? []) walk(s);
   // Spans on a parent cycle (a hand-made trace) are unreachable from the top: export them as top-level.
-  for (const s of spans) if (!made.has(s.span_id)) walk(s);
+  for (const s of spans) if (!visited.has(s.span_id)) walk(s);
 
+  if (options.entitySpans)
+    exportEntitySpans(
+      trace,
+      tracer,
+      made,
+      root !== undefined ? traceApi.setSpan(parentCtx, root) : topCtx,
+      attempt,
+    );
   if (root) {
     addEvents(root, orphans);
-    root.end(msToHrTime(Math.max(cut(), 0)));
+    attempt(() => root.end(msToHrTime(Math.max(cut(), 0))));
   }
-  const any = root ?? made.values().next().value;
-  result.traceId = any ? any.spanContext().traceId : '';
+  const any = result.spans.values().next().value;
+  result.traceId = any ? any.traceId : '';
+  if (failures > 0) throw new OtelExportError(failures, firstError, result);
   return result;
 }

@@ -7,13 +7,20 @@
  * - `enableOtel()` records, at trace start, the OTel span active there (so exported spans become
  *   its children even when exported later), makes `injectTraceContext` send the active OTel
  *   context, and with `{ live: true }` opens an OTel span as each stepmark span opens.
+ * - `isolateSpanProcessors(...)` keeps one throwing span processor from costing the others spans.
  * - W3C trace context helpers (also usable without OTel, see `./propagation.ts`).
  *
  * `@opentelemetry/api` is an optional peer dependency imported only by this entry.
  */
 
 export { ATTR, type Attrs, type AttrValue, parseLocation } from './attributes.js';
-export { type ExportOptions, type ExportResult, exportTrace, parentFromMeta } from './export.js';
+export {
+  type ExportOptions,
+  type ExportResult,
+  exportTrace,
+  OtelExportError,
+  parentFromMeta,
+} from './export.js';
 export {
   type EnableOtelOptions,
   enableOtel,
@@ -22,4 +29,5 @@ export {
   otelOnEnd,
   otelSink,
 } from './live.js';
+export { isolateSpanProcessors, type SpanProcessorLike } from './processors.js';
 export * from './propagation.js'; // includes ./w3c.js

@@ -9,12 +9,13 @@ import {
   trace as traceApi,
 } from '@opentelemetry/api';
 import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
+import { reportOnce } from '../runtime/report.js';
 import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import type { QueueOptions } from '../sinks/queue.js';
 import { createSink, DroppedNotice, type Sink, type SinkItem } from '../sinks/sink.js';
-import { ATTR, type Attrs, addMeta, eventAttributes, spanAttributes } from './attributes.js';
-import { type ExportOptions, exportTrace, markFailed, parentFromMeta } from './export.js';
+import { ATTR, type Attrs, addEntityIds, addMeta, eventAttributes, spanAttributes } from './attributes.js';
+import { type ExportOptions, exportTrace, markFailed, OtelExportError, parentFromMeta } from './export.js';
 import {
   type OutgoingContext,
   PARENT_SPAN_ID,
@@ -43,7 +44,9 @@ export function otelMeta(ctx: Context = context.active()): TraceContextMeta | un
 
 /**
  * An `onEnd` callback that exports each trace with {@link exportTrace}. Export failures (a
- * misconfigured tracer, say) are reported once as a process warning and never thrown.
+ * misconfigured tracer, a span processor that throws) are reported once per distinct failure as a
+ * process warning (`STEPMARK_OTEL_EXPORT_FAILED`) and never thrown; the spans that could be
+ * exported are.
  *
  * @example
  * ```ts
@@ -51,20 +54,19 @@ export function otelMeta(ctx: Context = context.active()): TraceContextMeta | un
  * ```
  */
 export function otelOnEnd(options?: ExportOptions): (trace: Trace) => void {
-  let warned = false;
-  return (trace) => {
-    try {
-      exportTrace(trace, options);
-    } catch (err) {
-      if (warned) return;
-      warned = true;
-      try {
-        (globalThis as { process?: { emitWarning?: (m: string) => void } }).process?.emitWarning?.(
-          `stepmark/otel: exporting a trace failed: ${String(err)}`,
-        );
-      } catch {}
-    }
-  };
+  return (trace) => exportReported(trace, options);
+}
+
+function exportReported(trace: Trace, options: ExportOptions | undefined): void {
+  try {
+    exportTrace(trace, options);
+  } catch (error) {
+    reportOnce(
+      'STEPMARK_OTEL_EXPORT_FAILED',
+      'exporting a trace to OpenTelemetry failed',
+      error instanceof OtelExportError ? error.cause : error,
+    );
+  }
 }
 
 export interface EnableOtelOptions {
@@ -159,6 +161,7 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
     // The meta as it is at the end (adapters add status, route, duration when the response is done).
     const attrs: Attrs = {};
     addMeta(attrs, ATTR.TRACE_META, t.meta);
+    addEntityIds(attrs, t.entities.keys());
     root.setAttributes(attrs);
     root.end();
   };
@@ -193,6 +196,12 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
       spans.delete(s);
       openByTrace.get(t)?.delete(s);
       if (s.status === 2) markFailed(otel, s.error);
+      // A top-level span carries the entities its trace has touched by the time it ends.
+      if (s.parent === undefined && !roots.has(t)) {
+        const ids: Attrs = {};
+        addEntityIds(ids, t.entities.keys());
+        otel.setAttributes(ids);
+      }
       otel.end();
     };
     observer.event = (e, entity, t) => {
@@ -221,7 +230,7 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
     observer.traceEnd = endRoot;
   }
 
-  const removers: (() => void)[] = [addObserver(observer)];
+  const removers: (() => void)[] = [addObserver(reported(observer))];
   if (options.propagate !== false) {
     removers.push(
       registerContextProvider((): OutgoingContext | undefined => {
@@ -260,6 +269,24 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
 }
 
 /**
+ * The observer with each hook guarded: the runtime drops what an observer throws, so a live span
+ * that OpenTelemetry refuses (a span processor that throws) would otherwise go unnoticed.
+ */
+function reported(observer: TraceObserver): TraceObserver {
+  const guarded: TraceObserver = {};
+  for (const [hook, fn] of Object.entries(observer) as [keyof TraceObserver, (...a: unknown[]) => void][]) {
+    (guarded as Record<string, (...a: unknown[]) => void>)[hook] = (...args) => {
+      try {
+        fn(...args);
+      } catch (error) {
+        reportOnce('STEPMARK_OTEL_LIVE_FAILED', `OpenTelemetry live mode failed (${hook})`, error);
+      }
+    };
+  }
+  return guarded;
+}
+
+/**
  * A sink (see `stepmark/sinks`) that exports traces to OpenTelemetry off the request path: `write`
  * only queues (bounded), `exportTrace` runs when the queue drains. The OTel context of the request
  * is gone by then, so top-level spans nest under the parent recorded in the trace's meta: turn on
@@ -274,8 +301,9 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
  * ```
  */
 export function otelSink(options: ExportOptions & QueueOptions = {}): Sink {
+  // A trace that fails to export is reported (once per distinct failure) and the sink stays on.
   const exportAll = (items: readonly SinkItem[]) => {
-    for (const item of items) if (!(item instanceof DroppedNotice)) exportTrace(item, options);
+    for (const item of items) if (!(item instanceof DroppedNotice)) exportReported(item, options);
   };
   return createSink(
     {

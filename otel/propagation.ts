@@ -5,6 +5,7 @@
 // Meta keys (trace.meta): trace_id (32 hex), parent_span_id (16 hex, the caller's span),
 // trace_flags ("01" = sampled), tracestate (the incoming header, normalised).
 
+import { shared } from '../runtime/global.js';
 import { currentCursor, G } from '../runtime/state.js';
 import {
   fnv1a64,
@@ -101,9 +102,12 @@ interface PropagationState {
   providers: ContextProvider[];
 }
 
-const KEY = Symbol.for('stepmark.propagation.v1');
-const g = globalThis as unknown as Record<symbol, PropagationState | undefined>;
-const P: PropagationState = g[KEY] ?? (g[KEY] = { providers: [] });
+/** Shared by every copy of this module, out of reach of test environments' global cleanup (runtime/global.ts). */
+const P: PropagationState = shared(
+  'stepmark.propagation.v2',
+  () => ({ providers: [] }),
+  (p) => Array.isArray(p.providers),
+);
 
 /** Registers a source of outgoing context consulted before the stepmark trace; returns an unregister function. */
 export function registerContextProvider(provider: ContextProvider): () => void {

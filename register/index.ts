@@ -27,7 +27,7 @@ import type { Toolchain } from '../esbuild-plugin/transform/index.js';
 import { type CatalogSite, catalogWriter, FileCatalog } from '../instrument/catalog.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
 import { instrumentFile, loadToolchainSync, type RegisterStats } from './instrument.js';
-import { readRegisterOptions, resolveRegisterOptions } from './options.js';
+import { describeRegisterSources, readRegisterConfig, resolveRegisterOptions } from './options.js';
 
 export { CONFIG_FILE, readRegisterOptions, resolveRegisterOptions } from './options.js';
 
@@ -67,6 +67,9 @@ const FORMATS: ReadonlySet<string> = new Set([
   'commonjs-typescript',
 ]);
 
+/** Extensions whose files Node may load with no `format` decided yet (see instrumentLoaded). */
+const UNTYPED_SOURCE = /\.(?:[cm]?js|jsx)(?:[?#].*)?$/;
+
 interface LoadResult {
   format?: string | null;
   source?: string | ArrayBuffer | ArrayBufferView | null;
@@ -91,7 +94,11 @@ function instrumentLoaded(
   stats: RegisterStats | undefined,
   onCatalog: (catalog: FileCatalog) => void,
 ): LoadResult {
-  if (!url.startsWith('file:') || !FORMATS.has(result.format ?? '') || result.source == null) return result;
+  if (!url.startsWith('file:') || result.source == null) return result;
+  // Node 24's hooks leave `format` unset for a `.js` file whose package.json has no "type" (most
+  // CommonJS packages): the CommonJS loader decides later. Such a file is instrumented too.
+  const format = result.format ?? (UNTYPED_SOURCE.test(url) ? 'commonjs' : '');
+  if (!FORMATS.has(format)) return result;
   const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats, onCatalog);
   return out === undefined ? result : { ...result, source: out };
 }
@@ -104,8 +111,19 @@ function install(): void {
   const g = globalThis as unknown as Record<symbol, boolean | undefined>;
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
-  const raw = readRegisterOptions();
-  const options = resolveRegisterOptions(raw);
+  const config = readRegisterConfig();
+  const raw = config.options;
+  const options = resolveRegisterOptions(raw, config);
+  // Both sources set the same option differently: say which one is used, or an edit of the file
+  // that a stale variable overrides would go unnoticed.
+  if (config.replaced.length > 0) {
+    process.stderr.write(
+      `[stepmark] register: STEPMARK_OPTIONS replaces ${config.replaced.map((k) => JSON.stringify(k)).join(', ')} ` +
+        `of ${config.file}\n`,
+    );
+  }
+  if (options.debug)
+    process.stderr.write(`[stepmark] register: options from ${describeRegisterSources(config)}\n`);
   const tools = toolchainFor(options);
   const stats: RegisterStats = { instrumented: 0, unchanged: 0, skipped: 0 };
   // `catalog`: written shortly after the last file loaded and at exit (docs/CATALOG.md)

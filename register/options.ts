@@ -17,15 +17,30 @@ import { type ResolvedOptions, resolveOptions, type StepmarkOptions } from '../i
 export const HOST = 'stepmark/register';
 export const CONFIG_FILE = 'stepmark.config.json';
 
-/** The raw options (file, then environment), before validation; `root` made absolute. */
-export function readRegisterOptions(
+/** Where the options of a process came from. */
+export interface RegisterConfig {
+  /** The raw options (file, then environment), before validation; `root` made absolute. */
+  options: StepmarkOptions;
+  /** The config file read, if any (absolute). */
+  file: string | undefined;
+  /** Whether `STEPMARK_OPTIONS` was set. */
+  env: boolean;
+  /** For each option set, where: the config file's path or `STEPMARK_OPTIONS`. */
+  origin: Record<string, string>;
+  /** Options set in both, whose file value `STEPMARK_OPTIONS` replaced with a different one. */
+  replaced: string[];
+}
+
+/** Reads the config file and `STEPMARK_OPTIONS`, remembering which option came from which. */
+export function readRegisterConfig(
   env: Record<string, string | undefined> = process.env,
   cwd: string = process.cwd(),
-): StepmarkOptions {
+): RegisterConfig {
   const explicit = env.STEPMARK_CONFIG;
   const file = resolve(cwd, explicit || CONFIG_FILE);
   let fromFile: Record<string, unknown> = {};
-  if (explicit || existsSync(file)) {
+  const read = Boolean(explicit) || existsSync(file);
+  if (read) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -39,15 +54,54 @@ export function readRegisterOptions(
     if (typeof fromFile.root === 'string') fromFile.root = resolve(dirname(file), fromFile.root);
   }
   const fromEnv = env.STEPMARK_OPTIONS ? parseObject(env.STEPMARK_OPTIONS, 'STEPMARK_OPTIONS') : {};
+  const origin: Record<string, string> = {};
+  for (const key of Object.keys(fromFile)) origin[key] = file;
+  for (const key of Object.keys(fromEnv)) origin[key] = 'STEPMARK_OPTIONS';
+  const replaced = Object.keys(fromEnv).filter(
+    (key) => Object.hasOwn(fromFile, key) && JSON.stringify(fromFile[key]) !== JSON.stringify(fromEnv[key]),
+  );
   const merged = { ...fromFile, ...fromEnv } as Record<string, unknown>;
   if (typeof merged.root === 'string') merged.root = resolve(cwd, merged.root);
   else merged.root = cwd;
-  return merged as StepmarkOptions;
+  return {
+    options: merged as StepmarkOptions,
+    file: read ? file : undefined,
+    env: env.STEPMARK_OPTIONS !== undefined && env.STEPMARK_OPTIONS !== '',
+    origin,
+    replaced,
+  };
 }
 
-/** Validates raw options with the shared schema; messages say where the options came from. */
-export function resolveRegisterOptions(raw: StepmarkOptions): ResolvedOptions {
-  return resolveOptions(raw, { host: `${HOST} (${CONFIG_FILE} / STEPMARK_OPTIONS)` });
+/** The raw options (file, then environment), before validation; `root` made absolute. */
+export function readRegisterOptions(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): StepmarkOptions {
+  return readRegisterConfig(env, cwd).options;
+}
+
+/** E.g. `/app/stepmark.config.json and STEPMARK_OPTIONS`: the sources that were read. */
+export function describeRegisterSources(config: Pick<RegisterConfig, 'file' | 'env'>): string {
+  const parts = [...(config.file ? [config.file] : []), ...(config.env ? ['STEPMARK_OPTIONS'] : [])];
+  return parts.length ? parts.join(' and ') : `no ${CONFIG_FILE} and no STEPMARK_OPTIONS: defaults`;
+}
+
+/**
+ * Validates raw options with the shared schema. Messages say where the options came from and,
+ * given the `config` they were read with, where the offending option was set.
+ */
+export function resolveRegisterOptions(raw: StepmarkOptions, config?: RegisterConfig): ResolvedOptions {
+  const sources = config ? describeRegisterSources(config) : `${CONFIG_FILE} / STEPMARK_OPTIONS`;
+  try {
+    return resolveOptions(raw, { host: `${HOST} (options from ${sources})` });
+  } catch (error) {
+    const where = error instanceof StepmarkOptionsError ? config?.origin[error.option] : undefined;
+    if (where === undefined) throw error;
+    throw new StepmarkOptionsError(
+      (error as StepmarkOptionsError).option,
+      `${(error as Error).message} (set in ${where})`,
+    );
+  }
 }
 
 function parseObject(text: string, where: string): Record<string, unknown> {

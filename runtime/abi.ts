@@ -1,8 +1,8 @@
 /**
  * `stepmark/runtime`: the versioned ABI that the build plugins emit calls into (docs/ABI.md).
  *
- *     import { v1 as __stepmark } from "stepmark/runtime";           // ESM
- *     const __stepmark = require("stepmark/runtime").abi(1);         // CommonJS
+ *     import { v2 as __stepmark } from "stepmark/runtime";           // ESM
+ *     const __stepmark = require("stepmark/runtime").abi(2);         // CommonJS
  *
  * Every function is built for the disabled path first: one load and compare of the
  * process-wide active-trace counter, then the shared no-op frame; nothing is allocated. When
@@ -10,36 +10,35 @@
  * Names and locations arrive as string literals, so no stack is read. Nothing here throws into
  * user code (bad arguments are recorded as strings, internal failures drop the record).
  *
- * Compatibility: ABI 1 keeps these names, parameters and frame methods for as long as the
- * runtime exports `v1`. A new ABI gets a new export (`v2`) and `abi(2)`; a runtime that drops
- * ABI 1 makes `import { v1 }` fail at link time and `abi(1)` throw StepmarkAbiError.
+ * Compatibility: each ABI keeps its names, parameters and frame methods for as long as the
+ * runtime exports it. ABI 2 is ABI 1 plus the frame methods `x` and `t` (docs/ABI.md, "Frames");
+ * code instrumented for ABI 1 keeps working. A runtime without ABI 2 makes `import { v2 }` fail
+ * at link time and `abi(2)` throw StepmarkAbiError, instead of failing at the first `__smf.x`.
  */
 import {
-  type ExitHandle,
-  handleFor,
-  here,
-  isScope,
-  NOOP_HANDLE,
-  openEntityIn,
-  openIn,
-  recordEntityIn,
-  recordIn,
-} from './core.js';
-import { ABIS, G, VERSION } from './state.js';
-import { type Frame, NOOP_FRAME, type Span } from './trace.js';
+  type AbiScope,
+  enter,
+  enterEntity,
+  enterEntityUser,
+  enterUser,
+  on,
+  scopeEnter,
+  scopeStep,
+  step,
+  stepEntity,
+} from './abi-calls.js';
+import type { ExitHandle } from './core.js';
+import { ABIS, VERSION } from './state.js';
+import type { Frame } from './trace.js';
 import type { Meta } from './types.js';
 
+export { type AbiScope, FRAME_ASYNC } from './abi-calls.js';
 export type { ExitHandle } from './core.js';
 export type { Frame } from './trace.js';
 
-/** A scope object as returned by `scope(kind)`. */
-export interface AbiScope {
-  readonly kind: string;
-}
-
-/** ABI version 1 (docs/ABI.md). */
+/** ABI version 1 (docs/ABI.md): what plugins before ABI 2 emitted. */
 export interface AbiV1 {
-  readonly version: 1;
+  readonly version: 1 | 2;
   /**
    * Opens a span for an instrumented function; the shared no-op frame when nothing traces here.
    * Optional `flags`: `FRAME_ASYNC` (1) for a plain `async` function (never for a generator or an
@@ -71,82 +70,10 @@ export interface AbiV1 {
   scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle;
 }
 
-function on(): boolean {
-  return G.active !== 0;
-}
-
-/** `flags` argument of `enter`/`enterEntity`: the frame is a plain `async` function (not a generator). */
-export const FRAME_ASYNC = 1;
-
-function flagged(frame: Frame, flags: number | undefined): Frame {
-  if (flags === FRAME_ASYNC && frame !== NOOP_FRAME) (frame as Span).awaitOnly = true;
-  return frame;
-}
-
-function enter(name: string, location: string | undefined, flags?: number): Frame {
-  const c = here();
-  if (c === undefined) return NOOP_FRAME;
-  return flagged(openIn(c, name, location, undefined), flags);
-}
-
-function enterEntity(
-  name: string,
-  location: string | undefined,
-  kind: string | null,
-  entityId: unknown,
-  flags?: number,
-): Frame {
-  const c = here();
-  if (c === undefined) return NOOP_FRAME;
-  return flagged(
-    openEntityIn(c, name, location, kind === null ? undefined : kind, entityId, undefined),
-    flags,
-  );
-}
-
-function step(name: string, action: string, meta?: Meta): void {
-  const c = here();
-  if (c === undefined) return;
-  recordIn(c, name, action, meta);
-}
-
-function stepEntity(name: string, entityId: unknown, action: string, meta?: Meta): void {
-  const c = here();
-  if (c === undefined) return;
-  recordEntityIn(c, entityId, undefined, name, action, meta);
-}
-
-function enterUser(name: string, meta?: Meta): ExitHandle {
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openIn(c, name, undefined, meta));
-}
-
-function enterEntityUser(name: string, entityId: unknown, meta?: Meta): ExitHandle {
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openEntityIn(c, name, undefined, undefined, entityId, meta));
-}
-
-function scopeStep(scope: AbiScope, name: string, entityId: unknown, action: string, meta?: Meta): void {
-  // Not a stepmark scope (a plugin rewrote something it should not have): keep the program's behaviour.
-  if (!isScope(scope)) {
-    (scope as any).step(entityId, action, meta);
-    return;
-  }
-  const c = here();
-  if (c === undefined) return;
-  recordEntityIn(c, entityId, scope.kind, name, action, meta);
-}
-
-function scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle {
-  if (!isScope(scope)) return (scope as any).enter(entityId, meta);
-  const c = here();
-  if (c === undefined) return NOOP_HANDLE;
-  return handleFor(openEntityIn(c, name, undefined, scope.kind, entityId, meta));
-}
-
-/** ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. */
+/**
+ * ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
+ * entry module, and never imported by other modules of the package (see abi-calls.ts).
+ */
 export const v1: AbiV1 = Object.freeze({
   version: 1 as const,
   enter,
@@ -160,7 +87,29 @@ export const v1: AbiV1 = Object.freeze({
   scopeEnter,
 });
 
-const abis: Record<number, AbiV1> = { 1: v1 };
+/** ABI version 2 (docs/ABI.md): ABI 1's calls; its frames also have `x` and `t`. */
+export interface AbiV2 extends AbiV1 {
+  readonly version: 2;
+}
+
+/**
+ * ABI 2: what `import { v2 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
+ * entry module, like `v1` (a re-export would be one more getter under Vite's SSR transform).
+ */
+export const v2: AbiV2 = Object.freeze({
+  version: 2 as const,
+  enter,
+  enterEntity,
+  on,
+  step,
+  stepEntity,
+  enterUser,
+  enterEntityUser,
+  scopeStep,
+  scopeEnter,
+});
+
+const abis: Record<number, AbiV1> = { 1: v1, 2: v2 };
 
 /** Thrown by `abi(n)` when this runtime does not implement ABI `n`. */
 export class StepmarkAbiError extends Error {
@@ -181,7 +130,8 @@ export class StepmarkAbiError extends Error {
   }
 }
 
-/** The ABI object for version `n` (CommonJS output calls `require("stepmark/runtime").abi(1)`). */
+/** The ABI object for version `n` (CommonJS output calls `require("stepmark/runtime").abi(2)`). */
+export function abi(n: 2): AbiV2;
 export function abi(n: 1): AbiV1;
 export function abi(n: number): AbiV1;
 export function abi(n: number): AbiV1 {

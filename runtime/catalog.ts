@@ -4,10 +4,12 @@
  * not only the stages a request went through but those it never reached, and lets tests assert
  * that decision points were covered.
  *
- * The loaded catalog is process-wide (under a registered symbol, like the runtime's state), so a
+ * The loaded catalog is process-wide (shared like the runtime's state, global.ts), so a
  * catalog loaded through one copy of the runtime serves every copy. No Node API is used: the
  * catalog object (or its JSON text) is passed in; reading the file is the caller's business.
  */
+import { shared } from './global.js';
+import { escapeForTerminal } from './render.js';
 import type { Trace, TraceEvent } from './types.js';
 
 /** Catalog format version (`stepmark_catalog`). */
@@ -68,11 +70,12 @@ export class StepmarkCatalogError extends Error {
 interface CatalogState {
   sites: Map<string, CatalogSite>;
 }
-const KEY = Symbol.for('stepmark.catalog.v1');
-const g = globalThis as unknown as Record<symbol, CatalogState | undefined>;
-function state(): CatalogState {
-  return g[KEY] ?? (g[KEY] = { sites: new Map() });
-}
+/** The loaded catalogs' sites, shared by every copy of the runtime (global.ts). */
+const CATALOG: CatalogState = shared(
+  'stepmark.catalog.v2',
+  () => ({ sites: new Map() }),
+  (c) => typeof c.sites?.get === 'function',
+);
 
 function siteKey(s: CatalogSite): string {
   return `${s.file}:${s.line}:${s.column}:${s.kind}`;
@@ -126,21 +129,28 @@ export function parseCatalog(input: Catalog | string): Catalog {
  */
 export function loadCatalog(input: Catalog | string): Catalog {
   const c = parseCatalog(input);
-  const sites = state().sites;
+  const sites = CATALOG.sites;
   for (const s of c.sites) sites.set(siteKey(s), s);
   return loadedCatalog()!;
 }
 
+/** Several builds' catalogs (objects or JSON texts) as one, each validated; the same site twice counts once. */
+export function mergeCatalogs(inputs: readonly (Catalog | string)[]): Catalog {
+  const sites = new Map<string, CatalogSite>();
+  for (const input of inputs) for (const s of parseCatalog(input).sites) sites.set(siteKey(s), s);
+  return { stepmark_catalog: CATALOG_VERSION, sites: [...sites.values()] };
+}
+
 /** The catalog loaded so far, or undefined when none was loaded. */
 export function loadedCatalog(): Catalog | undefined {
-  const sites = g[KEY]?.sites;
-  if (sites === undefined || sites.size === 0) return undefined;
+  const sites = CATALOG.sites;
+  if (sites.size === 0) return undefined;
   return { stepmark_catalog: CATALOG_VERSION, sites: [...sites.values()] };
 }
 
 /** Forgets every loaded catalog (tests). */
 export function clearCatalog(): void {
-  g[KEY] = undefined;
+  CATALOG.sites.clear();
 }
 
 export interface CoverageOptions {
@@ -159,8 +169,10 @@ export interface SiteCoverage {
   readonly site: CatalogSite;
   /** A span of this function / explicit `enter` ran, or (steps) one of its actions was recorded at this stage. */
   readonly reached: boolean;
-  /** Steps: each literal action and whether it was recorded. */
-  readonly actions?: readonly { readonly action: string; readonly seen: boolean }[];
+  /** Spans of this function / `enter`; events of this step or record site (its literal actions, and for a dynamic one the computed ones). */
+  readonly count: number;
+  /** Steps: each literal action, whether it was recorded and how often. */
+  readonly actions?: readonly { readonly action: string; readonly seen: boolean; readonly count: number }[];
 }
 
 export interface Coverage {
@@ -168,6 +180,101 @@ export interface Coverage {
   /** Names of stages (functions, step stages) reached / never reached, sorted, each once. */
   readonly reached: readonly string[];
   readonly unreached: readonly string[];
+}
+
+/**
+ * How often each span and each event happened, over one trace or many: what coverage is
+ * computed from. `spans`: name → location (`""` when it has none) → count; `events`: stage →
+ * action → count (`entered`/`exited` left out: spans count those).
+ */
+export interface Tally {
+  readonly spans: Map<string, Map<string, number>>;
+  readonly events: Map<string, Map<string, number>>;
+}
+
+export function newTally(): Tally {
+  return { spans: new Map(), events: new Map() };
+}
+
+/** Distinct actions kept per stage (locations per span name); more are counted under one key. */
+const MAX_DISTINCT = 10_000;
+/** That key: an action (location) that is none of the kept ones. */
+const OTHER = '\u0000other';
+
+/**
+ * Adds `n` to `map[key][sub]`. Actions computed from data (`step(\`charged ${id}\`)`) would grow
+ * a tally of a day of traces without end: past MAX_DISTINCT per key, new ones count together.
+ */
+export function bump(map: Map<string, Map<string, number>>, key: string, sub: string, n = 1): void {
+  let m = map.get(key);
+  if (m === undefined) map.set(key, (m = new Map()));
+  const k = m.size >= MAX_DISTINCT && !m.has(sub) ? OTHER : sub;
+  m.set(k, (m.get(k) ?? 0) + n);
+}
+
+/** Counts a trace's spans and events into `tally`; with `entity`, only its events and the spans opened for it. */
+export function tallyTrace(tally: Tally, trace: Trace, entity?: string): Tally {
+  const events: TraceEvent[] = [];
+  const spans = Array.isArray(trace.spans) ? trace.spans : [];
+  const entities = trace.entities && typeof trace.entities === 'object' ? trace.entities : {};
+  if (entity !== undefined) {
+    const e = Object.hasOwn(entities, entity) ? entities[entity] : undefined;
+    if (e && Array.isArray(e.events)) events.push(...e.events);
+  } else {
+    if (Array.isArray(trace.events)) events.push(...trace.events);
+    for (const e of Object.values(entities)) if (e && Array.isArray(e.events)) events.push(...e.events);
+  }
+  for (const s of spans) {
+    if (!s || typeof s.name !== 'string' || (entity !== undefined && s.entity_id !== entity)) continue;
+    bump(tally.spans, s.name, typeof s.location === 'string' ? s.location : '');
+  }
+  for (const ev of events) {
+    if (!ev || ev.action === 'entered' || ev.action === 'exited') continue;
+    bump(tally.events, String(ev.stage), String(ev.action));
+  }
+  return tally;
+}
+
+const where = (s: CatalogSite) => `${s.file}:${s.line}:${s.column}`;
+
+/**
+ * Each site of `sites` against a tally. A function or `enter` site counts the spans with its
+ * name at its location, and those with its name at no site's location (no location, another
+ * build); a step or record site the events at its stage with one of its literal actions and, when
+ * its action is computed (`dynamic`), those with an action no site of that stage writes literally.
+ */
+export function siteCoverage(sites: readonly CatalogSite[], tally: Tally): SiteCoverage[] {
+  const located = new Map<string, Set<string>>();
+  const literals = new Map<string, Set<string>>();
+  for (const s of sites) {
+    const isCall = s.kind === 'step' || s.kind === 'record';
+    const map = isCall ? literals : located;
+    let set = map.get(s.name);
+    if (set === undefined) map.set(s.name, (set = new Set()));
+    if (isCall) for (const a of s.actions ?? []) set.add(a);
+    else set.add(where(s));
+  }
+  return sites.map((site): SiteCoverage => {
+    if (site.kind === 'step' || site.kind === 'record') {
+      const seen = tally.events.get(site.name) ?? new Map<string, number>();
+      const actions = (site.actions ?? []).map((action) => {
+        const count = seen.get(action) ?? 0;
+        return { action, seen: count > 0, count };
+      });
+      let count = actions.reduce((n, a) => n + a.count, 0);
+      if (site.dynamic === true) {
+        // Computed actions: what was recorded at this stage that no site of the stage writes literally.
+        const literal = literals.get(site.name)!;
+        for (const [action, n] of seen) if (!literal.has(action)) count += n;
+      }
+      return { site, reached: count > 0, count, actions };
+    }
+    const byLocation = tally.spans.get(site.name);
+    let count = byLocation?.get(where(site)) ?? 0;
+    const own = located.get(site.name)!;
+    for (const [location, n] of byLocation ?? []) if (!own.has(location)) count += n;
+    return { site, reached: count > 0, count };
+  });
 }
 
 /**
@@ -184,45 +291,12 @@ export function stageCoverage(trace: Trace, options: CoverageOptions = {}): Cove
       'stepmark: no stage catalog loaded (call loadCatalog, or pass options.catalog)',
     );
   }
-  const events: TraceEvent[] = [];
-  const spanNames = new Set<string>();
-  if (options.entity !== undefined) {
-    const e = trace.entities[options.entity];
-    if (e) events.push(...e.events);
-    for (const s of trace.spans) if (s.entity_id === options.entity) spanNames.add(s.name);
-  } else {
-    events.push(...trace.events);
-    for (const e of Object.values(trace.entities)) events.push(...e.events);
-    for (const s of trace.spans) spanNames.add(s.name);
-  }
-  const actionsByStage = new Map<string, Set<string>>();
-  for (const ev of events) {
-    let set = actionsByStage.get(ev.stage);
-    if (set === undefined) actionsByStage.set(ev.stage, (set = new Set()));
-    set.add(ev.action);
-  }
-  const sites: SiteCoverage[] = [];
+  const selected = options.sites ? catalog.sites.filter(options.sites) : catalog.sites;
+  const sites = siteCoverage(selected, tallyTrace(newTally(), trace, options.entity));
   const reachedNames = new Set<string>();
-  const allNames = new Set<string>();
-  for (const site of catalog.sites) {
-    if (options.sites && !options.sites(site)) continue;
-    allNames.add(site.name);
-    let reached: boolean;
-    let actions: SiteCoverage['actions'];
-    if (site.kind === 'step' || site.kind === 'record') {
-      const seen = actionsByStage.get(site.name) ?? new Set<string>();
-      actions = (site.actions ?? []).map((action) => ({ action, seen: seen.has(action) }));
-      reached =
-        actions.some((a) => a.seen) ||
-        (site.dynamic === true && [...seen].some((a) => a !== 'entered' && a !== 'exited'));
-    } else {
-      reached = spanNames.has(site.name);
-    }
-    if (reached) reachedNames.add(site.name);
-    sites.push(actions === undefined ? { site, reached } : { site, reached, actions });
-  }
+  for (const s of sites) if (s.reached) reachedNames.add(s.site.name);
   const reached = [...reachedNames].sort();
-  const unreached = [...allNames].filter((n) => !reachedNames.has(n)).sort();
+  const unreached = [...new Set(selected.map((s) => s.name))].filter((n) => !reachedNames.has(n)).sort();
   return { sites, reached, unreached };
 }
 
@@ -250,8 +324,8 @@ export function formatCoverage(trace: Trace, options: CoverageOptions = {}): str
     let row = rows.get(site.name);
     if (row === undefined) {
       row = {
-        name: site.name,
-        where: `${site.file}:${site.line}:${site.column}`,
+        name: escapeForTerminal(site.name),
+        where: escapeForTerminal(`${site.file}:${site.line}:${site.column}`),
         reached: false,
         actions: new Map(),
       };
@@ -263,9 +337,11 @@ export function formatCoverage(trace: Trace, options: CoverageOptions = {}): str
   const list = [...rows.values()].sort((a, b) => Number(b.reached) - Number(a.reached));
   const nameWidth = Math.max(0, ...list.map((r) => r.name.length));
   const whereWidth = Math.max(0, ...list.map((r) => r.where.length));
-  const head = `stages reached: ${cov.reached.length} of ${rows.size}${options.entity !== undefined ? ` (${options.entity})` : ''}`;
+  const head = `stages reached: ${cov.reached.length} of ${rows.size}${options.entity !== undefined ? ` (${escapeForTerminal(options.entity)})` : ''}`;
   const lines = list.map((r) => {
-    const actions = [...r.actions].map(([a, seen]) => `${seen ? '✓' : '✗'} ${a}`).join('  ');
+    const actions = [...r.actions]
+      .map(([a, seen]) => `${seen ? '✓' : '✗'} ${escapeForTerminal(a)}`)
+      .join('  ');
     const tail = r.reached ? actions : 'never reached';
     return `  ${r.reached ? '✓' : '✗'} ${r.name.padEnd(nameWidth)}  ${r.where.padEnd(whereWidth)}${tail ? `  ${tail}` : ''}`.trimEnd();
   });

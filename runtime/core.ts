@@ -4,8 +4,9 @@
  * anywhere, so nothing else is looked at — then reads the context's cursor once. None throws.
  */
 import { notifyTraceEnd, OBS } from './observers.js';
+import { reportOnce } from './report.js';
 import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
-import { type Frame, NOOP_FRAME, RecorderTrace, type Span, toStr } from './trace.js';
+import { type Frame, NOOP_FRAME, ON_END_COMPACT, RecorderTrace, type Span } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
 /**
@@ -28,17 +29,28 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   }
 }
 
-function endTrace(trace: RecorderTrace): void {
+function endTrace(trace: RecorderTrace, failed: boolean): void {
   if (trace.ended) return;
   trace.ended = true;
+  if (failed) trace.failed = true;
   if (OBS.list !== undefined) notifyTraceEnd(trace);
   G.active--;
   if (G.active === 0) idle();
   const onEnd = trace.onEnd;
+  trace.seal();
   if (onEnd !== undefined) {
     try {
-      onEnd(trace.toJSON());
-    } catch {}
+      // A flight recorder (or an adapter feeding one) takes the trace as it is; anyone else gets it collected.
+      const compact = (onEnd as { [ON_END_COMPACT]?: unknown })[ON_END_COMPACT];
+      if (typeof compact === 'function') compact(trace);
+      else onEnd(trace.toJSON());
+    } catch (e) {
+      reportOnce(
+        'STEPMARK_ON_END_FAILED',
+        'onEnd threw (the trace was lost to it; the program was not affected)',
+        e,
+      );
+    }
   }
 }
 
@@ -61,28 +73,29 @@ export function runTrace<R>(
   try {
     result = withCursor(cursor, fn);
   } catch (e) {
-    endTrace(trace);
+    endTrace(trace, true);
     throw e;
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
       (v) => {
-        endTrace(trace);
+        endTrace(trace, false);
         return v;
       },
       (e) => {
-        endTrace(trace);
+        endTrace(trace, true);
         throw e;
       },
     ) as R;
   }
-  endTrace(trace);
+  endTrace(trace, false);
   return result;
 }
 
 export function recordIn(c: Cursor, stage: unknown, action: unknown, meta: unknown): void {
   try {
-    c.trace.event(c.trace.events, toStr(stage), toStr(action), meta, c.span);
+    const t = c.trace;
+    t.event(t.events, t.str(stage), t.str(action), meta, c.span);
   } catch {}
 }
 
@@ -95,24 +108,29 @@ export function recordEntityIn(
   meta: unknown,
 ): void {
   try {
-    const id = toStr(entityId);
     const t = c.trace;
-    if (!t.accepts(id, kind)) return;
-    t.event(t.entity(id, kind).events, toStr(stage), toStr(action), meta, c.span);
+    const id = t.str(entityId);
+    const k = kind === undefined ? undefined : t.str(kind);
+    if (!t.accepts(id, k)) return;
+    const e = t.entity(id, k);
+    if (e !== undefined) t.event(e.events, t.str(stage), t.str(action), meta, c.span);
   } catch {}
 }
 
 export function trackIn(c: Cursor, entityId: unknown, meta: unknown, kind: string | undefined): void {
   try {
-    const id = toStr(entityId);
-    if (!c.trace.accepts(id, kind)) return;
-    c.trace.track(id, meta, kind);
+    const t = c.trace;
+    const id = t.str(entityId);
+    const k = kind === undefined ? undefined : t.str(kind);
+    if (!t.accepts(id, k)) return;
+    t.track(id, meta, k);
   } catch {}
 }
 
 export function openIn(c: Cursor, name: string, location: string | undefined, meta: unknown): Span | Frame {
   try {
-    return c.trace.openSpan(c, toStr(name), location, undefined, meta);
+    const t = c.trace;
+    return t.openSpan(c, t.str(name), location === undefined ? undefined : t.str(location), undefined, meta);
   } catch {
     return NOOP_FRAME;
   }
@@ -128,12 +146,15 @@ export function openEntityIn(
 ): Span | Frame {
   try {
     if (entityId === undefined || entityId === null || entityId === false) {
-      return c.trace.openSpan(c, toStr(name), location, undefined, meta);
+      return openIn(c, name, location, meta);
     }
-    const id = toStr(entityId);
     const t = c.trace;
-    if (!t.accepts(id, kind)) return NOOP_FRAME;
-    return t.openSpan(c, toStr(name), location, t.entity(id, kind), meta);
+    const id = t.str(entityId);
+    const k = kind === undefined ? undefined : t.str(kind);
+    if (!t.accepts(id, k)) return NOOP_FRAME;
+    // beyond `maxEntities` the span is still opened (the tree stays whole), without its entity
+    const e = t.entity(id, k);
+    return t.openSpan(c, t.str(name), location === undefined ? undefined : t.str(location), e, meta);
   } catch {
     return NOOP_FRAME;
   }

@@ -10,6 +10,7 @@
  * `node:diagnostics_channel` is looked up through `process.getBuiltinModule` when the bridge is
  * enabled, never imported statically, so browser and edge bundles of the runtime need no shim.
  */
+import { shared } from './global.js';
 import { addObserver, type EntityView, type EventView, type SpanView, type TraceView } from './observers.js';
 import { warnOnce } from './state.js';
 import type { JsonValue } from './types.js';
@@ -82,8 +83,11 @@ interface Bridge {
 }
 
 /** One bridge per process, whichever copy of the runtime (ESM, CommonJS, bundled) enabled it. */
-const KEY = Symbol.for('stepmark.diagnostics.v1');
-const g = globalThis as unknown as Record<symbol, Bridge | undefined>;
+const BRIDGE: { current: Bridge | undefined } = shared(
+  'stepmark.diagnostics.v2',
+  () => ({ current: undefined }),
+  (b) => 'current' in b,
+);
 
 function loadModule(): DiagnosticsChannelModule | undefined {
   try {
@@ -118,7 +122,7 @@ function loadModule(): DiagnosticsChannelModule | undefined {
  * });
  */
 export function enableDiagnosticsChannel(): () => void {
-  const existing = g[KEY];
+  const existing = BRIDGE.current;
   if (existing !== undefined) return existing.disable;
   const dc = loadModule();
   if (dc === undefined) {
@@ -202,16 +206,16 @@ export function enableDiagnosticsChannel(): () => void {
 
   const bridge: Bridge = {
     disable: () => {
-      if (g[KEY] !== bridge) return;
-      g[KEY] = undefined;
+      if (BRIDGE.current !== bridge) return;
+      BRIDGE.current = undefined;
       removeObserver();
     },
   };
-  g[KEY] = bridge;
+  BRIDGE.current = bridge;
   return bridge.disable;
 }
 
 /** Whether the bridge is publishing (in any copy of the runtime in this process). */
 export function diagnosticsChannelEnabled(): boolean {
-  return g[KEY] !== undefined;
+  return BRIDGE.current !== undefined;
 }

@@ -29,7 +29,7 @@ import {
   trackIn,
 } from './core.js';
 import { callerName } from './names.js';
-import { type RecorderTrace, toStr } from './trace.js';
+import type { RecorderTrace } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
 export {
@@ -52,7 +52,7 @@ export {
   enableDiagnosticsChannel,
   type SpanMessage as DiagnosticsSpanMessage,
 } from './diagnostics.js';
-export { type FormatOptions, formatTrace, render } from './render.js';
+export { escapeForTerminal, type FormatOptions, formatTrace, render } from './render.js';
 export { DEFAULT_REDACT } from './snapshot.js';
 export { useAsyncLocalStorage, VERSION as version } from './state.js';
 export type * from './types.js';
@@ -194,7 +194,7 @@ export function step(action: string, meta?: Meta): void {
 export function stepEntity(entityId: string | number, action: string, meta?: Meta): void {
   const c = here();
   if (c === undefined) return;
-  if (!c.trace.accepts(toStr(entityId), undefined)) return;
+  if (!c.trace.accepts(c.trace.str(entityId), undefined)) return;
   recordEntityIn(c, entityId, undefined, callerName(stepEntity), action, meta);
 }
 
@@ -228,7 +228,7 @@ export function enter(meta?: Meta): ExitHandle {
 export function enterEntity(entityId: string | number, meta?: Meta): ExitHandle {
   const c = here();
   if (c === undefined) return NOOP_HANDLE;
-  if (!c.trace.accepts(toStr(entityId), undefined)) return NOOP_HANDLE;
+  if (!c.trace.accepts(c.trace.str(entityId), undefined)) return NOOP_HANDLE;
   return handleFor(openEntityIn(c, callerName(enterEntity), undefined, undefined, entityId, meta));
 }
 
@@ -257,12 +257,13 @@ class KindScope implements Scope {
   }
   step(entityId: string | number, action: string, meta?: Meta): void {
     const c = here();
-    if (c === undefined || !c.trace.accepts(toStr(entityId), this.kind)) return;
+    if (c === undefined || !c.trace.accepts(c.trace.str(entityId), c.trace.str(this.kind))) return;
     recordEntityIn(c, entityId, this.kind, callerName(KindScope.prototype.step), action, meta);
   }
   enter(entityId: string | number, meta?: Meta): ExitHandle {
     const c = here();
-    if (c === undefined || !c.trace.accepts(toStr(entityId), this.kind)) return NOOP_HANDLE;
+    if (c === undefined || !c.trace.accepts(c.trace.str(entityId), c.trace.str(this.kind)))
+      return NOOP_HANDLE;
     return handleFor(
       openEntityIn(c, callerName(KindScope.prototype.enter), undefined, this.kind, entityId, meta),
     );

@@ -8,16 +8,18 @@
  * Observers run synchronously inside the traced code, so they must be cheap; whatever they throw is
  * swallowed (the recorder never throws into user code).
  *
- * The registry lives on `globalThis` under a registered symbol, like the runtime's state, so an
- * observer registered through one copy of the runtime (ESM build, CommonJS build, a bundled copy)
- * sees the traces of every copy.
+ * The registry is shared like the runtime's state (global.ts), so an observer registered through
+ * one copy of the runtime (ESM build, CommonJS build, a bundled copy) sees the traces of every copy.
  */
+import { shared } from './global.js';
 import type { JsonValue } from './types.js';
 
 /** What an observer sees of a trace. `meta` is the trace's own meta object: keys assigned here appear in `collect()`. */
 export interface TraceView {
   readonly meta: Record<string, JsonValue>;
   readonly ended: boolean;
+  /** The entities recorded so far, by id. */
+  readonly entities: ReadonlyMap<string, EntityView>;
 }
 
 export interface EntityView {
@@ -67,8 +69,6 @@ interface ObserverRegistry {
   hooks: { [K in Hook]: TraceObserver[] };
 }
 
-const KEY = Symbol.for('stepmark.observers.v1');
-const g = globalThis as unknown as Record<symbol, ObserverRegistry | undefined>;
 const emptyHooks = (): ObserverRegistry['hooks'] => ({
   traceStart: [],
   traceEnd: [],
@@ -77,7 +77,11 @@ const emptyHooks = (): ObserverRegistry['hooks'] => ({
   event: [],
 });
 /** The registry (one per process). `OBS.list` is undefined when no observer is registered. */
-export const OBS: ObserverRegistry = g[KEY] ?? (g[KEY] = { list: undefined, hooks: emptyHooks() });
+export const OBS: ObserverRegistry = shared(
+  'stepmark.observers.v2',
+  () => ({ list: undefined, hooks: emptyHooks() }),
+  (r) => typeof r.hooks === 'object' && r.hooks !== null,
+);
 
 function rebuild(list: TraceObserver[]): void {
   const hooks = emptyHooks();
@@ -87,9 +91,6 @@ function rebuild(list: TraceObserver[]): void {
   OBS.hooks = hooks;
   OBS.list = list.length > 0 ? list : undefined;
 }
-
-// A registry created by an older copy of this module may lack `hooks`.
-if ((OBS as Partial<ObserverRegistry>).hooks === undefined) rebuild(OBS.list ?? []);
 
 /** Registers an observer; returns the function that removes it. */
 export function addObserver(observer: TraceObserver): () => void {

@@ -1,8 +1,59 @@
 /**
  * Human rendering of a trace: the span tree (durations, errors, unfinished spans) and each
  * entity's journey (stage → action). Shared by the demo, `stepmark/testing` and logs.
+ *
+ * Recorded strings come from the program and from whatever it handles (a request's header, a
+ * file name): each is printed through {@link escapeForTerminal}, so it stays one field on one
+ * line and cannot send a terminal a command.
  */
+import { safeString } from './snapshot.js';
 import type { JsonValue, Trace, TraceEvent, TraceSpan } from './types.js';
+
+/**
+ * Characters a terminal acts on or that move text: C0 controls (newline included), DEL, C1
+ * controls (U+0080–U+009F, e.g. U+009B, a one-character CSI), the Arabic letter mark, LRM/RLM,
+ * the line and paragraph separators, and the bidirectional embeddings, overrides and isolates.
+ * Written as a string so the source itself holds no control character.
+ */
+const UNSAFE = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';
+const UNSAFE_RE = new RegExp(`[${UNSAFE}]`, 'g');
+/** The same, and `"` and `\`, inside a quoted string. */
+const UNSAFE_QUOTED_RE = new RegExp(`[${UNSAFE}"\\\\]`, 'g');
+
+function escapeChar(ch: string): string {
+  switch (ch) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    case '"':
+      return '\\"';
+    case '\\':
+      return '\\\\';
+  }
+  const code = ch.charCodeAt(0);
+  return code < 0x80
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * `text` safe to print on a terminal as one field: every control character and every character
+ * that moves text is written as an escape (`\x1b`, `\n`, `\u009b`, `\u202e`), so the result
+ * has no line break and no escape sequence. `quoted`: for text between double quotes, where `"`
+ * and `\` are escaped too (as in JSON). Every stepmark printer goes through this function; use it
+ * in a custom rendering (`consoleSink({ render })`) as well.
+ */
+export function escapeForTerminal(text: string, quoted = false): string {
+  return text.replace(quoted ? UNSAFE_QUOTED_RE : UNSAFE_RE, escapeChar);
+}
+
+/** A recorded value (a string, or whatever a trace read from a file holds) as one printable field. */
+function field(v: unknown): string {
+  return escapeForTerminal(typeof v === 'string' ? v : safeString(v));
+}
 
 export interface FormatOptions {
   /** ANSI colours (default false). */
@@ -35,11 +86,15 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
   const out: string[] = [];
   if (want.has('header')) {
     const meta = Object.keys(trace.meta ?? {}).length ? ` ${inlineMeta(trace.meta)}` : '';
-    const dropped = trace.dropped ? `, ${trace.dropped} dropped` : '';
+    let dropped = trace.dropped ? `, ${field(trace.dropped)} dropped` : '';
+    if (trace.dropped_spans) dropped += `, ${field(trace.dropped_spans)} spans dropped`;
+    if (trace.dropped_entities) dropped += `, ${field(trace.dropped_entities)} entities dropped`;
     out.push(
       paint('bold', `trace${meta}`) +
         paint('dim', ` (${trace.spans.length} spans, ${countEvents(trace)} events${dropped})`),
     );
+    if (trace.spans.length === 0 && !trace.dropped_spans && countEvents(trace) > 0)
+      out.push(paint('dim', `  ${NO_SPANS_HINT}`));
   }
   if (want.has('spans') && trace.spans.length) {
     out.push(paint('bold', 'spans'));
@@ -50,12 +105,12 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
     if (ids.length) out.push(paint('bold', 'entities'));
     for (const id of ids) {
       const e = trace.entities[id]!;
-      const kind = e.kind ? paint('dim', ` (${e.kind})`) : '';
+      const kind = e.kind ? paint('dim', ` (${field(e.kind)})`) : '';
       const meta =
         options.meta !== false && Object.keys(e.meta ?? {}).length
           ? ` ${paint('dim', inlineMeta(e.meta))}`
           : '';
-      out.push(`  ${paint('cyan', id)}${kind}${meta}`);
+      out.push(`  ${paint('cyan', field(id))}${kind}${meta}`);
       for (const ev of e.events)
         if (options.spanEvents || !isSpanEvent(ev)) out.push(`    ${eventLine(ev, options, paint)}`);
     }
@@ -67,6 +122,14 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Said under the header of a trace with events but no spans: the usual cause is code that was
+ * marked but never instrumented.
+ */
+export const NO_SPANS_HINT =
+  'no spans: no instrumented function ran. Marked code (// @stepmark) needs a stepmark build plugin ' +
+  '(esbuild, Vite, Babel, tsc) or node --import stepmark/register: see "Build plugins" in the stepmark README';
 
 /** Alias of {@link formatTrace}. */
 export const render = formatTrace;
@@ -82,14 +145,15 @@ function isSpanEvent(ev: TraceEvent): boolean {
 }
 
 function eventLine(ev: TraceEvent, options: FormatOptions, paint: Paint): string {
-  const action = /fail|error|reject|denied|declined|flagged/i.test(ev.action)
-    ? paint('yellow', ev.action)
-    : paint('green', ev.action);
+  const text = field(ev.action);
+  const action = /fail|error|reject|denied|declined|flagged/i.test(text)
+    ? paint('yellow', text)
+    : paint('green', text);
   const meta =
     options.meta !== false && ev.meta && Object.keys(ev.meta).length
       ? ` ${paint('dim', inlineMeta(ev.meta))}`
       : '';
-  return `${ev.stage} → ${action}${meta}`;
+  return `${field(ev.stage)} → ${action}${meta}`;
 }
 
 /** One span of the tree in display order (see {@link spanTreeEntries}). */
@@ -172,12 +236,12 @@ export function spanTreeLines(
 }
 
 function spanLabel(s: TraceSpan, options: FormatOptions, paint: Paint): string {
-  let label = s.name;
-  if (s.entity_id !== undefined) label += paint('cyan', ` [${s.entity_id}]`);
+  let label = field(s.name);
+  if (s.entity_id !== undefined) label += paint('cyan', ` [${field(s.entity_id)}]`);
   if (s.status === 'unfinished') label += paint('yellow', ' (unfinished)');
   else if (options.durations !== false && s.duration_ms !== undefined)
     label += paint('dim', ` ${formatMs(s.duration_ms)}`);
-  if (s.status === 'error') label += paint('red', ` ✗ ${s.error ?? 'error'}`);
+  if (s.status === 'error') label += paint('red', ` ✗ ${field(s.error ?? 'error')}`);
   return label;
 }
 
@@ -187,13 +251,50 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(2)}s`;
 }
 
-/** `{a: 1, b: "x"}` compactly, long values shortened. */
+/** `a=1 b="x y"` compactly, long values shortened. */
 export function inlineMeta(meta: Record<string, JsonValue>): string {
-  const parts = Object.keys(meta).map((k) => `${k}=${short(meta[k]!)}`);
+  const parts = Object.keys(meta).map((k) => `${field(k)}=${short(meta[k]!)}`);
   return parts.join(' ');
 }
 
+const SHORT = 60;
+
 function short(v: JsonValue): string {
-  const s = typeof v === 'string' ? (/^[\w.@:/-]*$/.test(v) && v ? v : JSON.stringify(v)) : JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+  const s = typeof v === 'string' && /^[\w.@:/-]+$/.test(v) ? v : preview(v, SHORT);
+  return s.length > SHORT ? `${s.slice(0, SHORT - 3)}…` : s;
+}
+
+/**
+ * JSON-like text of `v` with every string escaped for a terminal, built only until it is longer
+ * than `max` characters (a large meta value costs no more than a small one; nesting is at most
+ * `max` levels deep by then).
+ */
+function preview(v: unknown, max: number): string {
+  let out = '';
+  const quote = (s: string) => `"${escapeForTerminal(s.length > max ? s.slice(0, max) : s, true)}"`;
+  const walk = (x: unknown): void => {
+    if (typeof x === 'string') out += quote(x);
+    else if (Array.isArray(x)) {
+      out += '[';
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i > 0) out += ',';
+        walk(x[i]);
+      }
+      out += ']';
+    } else if (x !== null && typeof x === 'object') {
+      out += '{';
+      let first = true;
+      for (const k in x) {
+        if (out.length > max) break;
+        if (!Object.hasOwn(x, k)) continue;
+        out += `${first ? '' : ','}${quote(k)}:`;
+        first = false;
+        walk((x as Record<string, unknown>)[k]);
+      }
+      out += '}';
+    } else
+      out += field(typeof x === 'number' || typeof x === 'boolean' || x === null ? JSON.stringify(x) : x);
+  };
+  walk(v);
+  return out;
 }

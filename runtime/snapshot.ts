@@ -22,29 +22,55 @@ export const REDACTED = '[Redacted]';
 export interface SnapshotConfig {
   depth: number;
   keys: number;
+  /** Longest meta string value, its cut mark included: `metaLimits.string`, at most `maxString`. */
   string: number;
   total: number;
+  /** Longest recorded string (`maxStringLength`): meta keys here. */
+  maxString: number;
+  /** Keys kept at the top level of one meta object (`maxMetaKeys`). */
+  topKeys: number;
   /** Lower-cased exact keys. */
   redactKeys: Set<string> | undefined;
   redactPatterns: RegExp[] | undefined;
-  /** Verdicts of `redactPatterns` per key (keys repeat; a RegExp test costs more than a lookup). */
+  /**
+   * Verdicts of `redactPatterns` per key (keys repeat; a RegExp test costs more than a lookup).
+   * Bounded: at most {@link VERDICTS_MAX} keys of at most {@link VERDICT_KEY_MAX} characters.
+   */
   verdicts: Map<string, boolean>;
 }
+
+/** Default `maxStringLength`: the longest string a trace records. */
+export const MAX_STRING_LENGTH = 1024;
+/** Default `maxMetaKeys`: the most keys one entity's or one event's meta holds. */
+export const MAX_META_KEYS = 256;
+/** Entries of a redaction verdict cache (the default configuration's cache lives as long as the process). */
+const VERDICTS_MAX = 2000;
+/** Longest key whose verdict is cached: longer keys are rare and are tested each time. */
+const VERDICT_KEY_MAX = 64;
 
 let defaultConfig: SnapshotConfig | undefined;
 
 export function snapshotConfig(
   limits: MetaLimits | undefined,
   redact: ReadonlyArray<string | RegExp> | false | undefined,
+  maxString = MAX_STRING_LENGTH,
+  topKeys = MAX_META_KEYS,
 ): SnapshotConfig {
-  if (limits === undefined && redact === undefined)
-    return (defaultConfig ??= buildConfig(undefined, undefined));
-  return buildConfig(limits, redact);
+  if (
+    limits === undefined &&
+    redact === undefined &&
+    maxString === MAX_STRING_LENGTH &&
+    topKeys === MAX_META_KEYS
+  )
+    return (defaultConfig ??= buildConfig(undefined, undefined, maxString, topKeys));
+  return buildConfig(limits, redact, maxString, topKeys);
 }
 
 function buildConfig(
   limits: MetaLimits | undefined,
   redact: ReadonlyArray<string | RegExp> | false | undefined,
+  maxString: number,
+  topKeys: number,
 ): SnapshotConfig {
   const list = redact === undefined ? DEFAULT_REDACT : redact === false ? [] : redact;
   let redactKeys: Set<string> | undefined;
@@ -56,8 +82,10 @@ function buildConfig(
   return {
     depth: positive(limits?.depth, 6),
     keys: positive(limits?.keys, 50),
-    string: positive(limits?.string, 1000),
+    string: Math.min(positive(limits?.string, 1000), maxString),
     total: positive(limits?.total, 500),
+    maxString,
+    topKeys,
     redactKeys,
     redactPatterns,
     verdicts: new Map(),
@@ -68,7 +96,12 @@ function positive(v: number | undefined, dflt: number): number {
   return typeof v === 'number' && v >= 0 ? v : dflt;
 }
 
-function redacted(cfg: SnapshotConfig, key: string): boolean {
+/**
+ * Whether the value under `key` is redacted. `cacheable`: the key is a property name (V8 keeps
+ * those as copies of their own); a Map key may be a slice that holds a large string alive, so its
+ * verdict is not kept.
+ */
+function redacted(cfg: SnapshotConfig, key: string, cacheable: boolean): boolean {
   if (cfg.redactKeys === undefined && cfg.redactPatterns === undefined) return false;
   const known = cfg.verdicts.get(key);
   if (known !== undefined) return known;
@@ -83,7 +116,8 @@ function redacted(cfg: SnapshotConfig, key: string): boolean {
       }
     }
   }
-  if (cfg.verdicts.size < 2000) cfg.verdicts.set(key, verdict);
+  if (cacheable && key.length <= VERDICT_KEY_MAX && cfg.verdicts.size < VERDICTS_MAX)
+    cfg.verdicts.set(key, verdict);
   return verdict;
 }
 
@@ -92,34 +126,64 @@ interface Walk {
   budget: number;
   /** Objects on the current path (cycle detection). */
   path: object[];
+  /** Whether top-level keys cut by `topKeys` are counted (in `dropped`) instead of marked `[more]`. */
+  count: boolean;
+  dropped: number;
+  /** At least the number of top-level keys of the result. */
+  keys: number;
 }
 
-/** Snapshots a meta object: the result is always a plain object of JSON values. */
-export function snapshotMeta(meta: unknown, cfg: SnapshotConfig): Record<string, JsonValue> {
+/**
+ * About the last {@link snapshotMeta} call, read right after it (calls are synchronous; nothing is
+ * allocated per call): `droppedKeys`, the top-level keys it left out (with `count`, beyond
+ * `maxMetaKeys`); `keys`, at least the number of top-level keys of its result.
+ */
+export const lastSnapshot = { droppedKeys: 0, keys: 0 };
+
+/**
+ * Snapshots a meta object: the result is always a plain object of JSON values. With `count`, the
+ * top-level keys beyond `maxMetaKeys` are left out and counted in {@link lastSnapshot} (the
+ * record's `dropped_meta_keys`); without it they are marked `[more]` as in nested objects.
+ */
+export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false): Record<string, JsonValue> {
+  const w: Walk = { cfg, budget: cfg.total, path: [], count, dropped: 0, keys: 1 };
   try {
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-      return meta === undefined || meta === null
-        ? {}
-        : { value: copy(meta, { cfg, budget: cfg.total, path: [] }, 0) };
+      return meta === undefined || meta === null ? {} : { value: copy(meta, w, 0) };
     }
-    const out = copy(meta, { cfg, budget: cfg.total, path: [] }, 0);
+    const out = copy(meta, w, 0);
     return out !== null && typeof out === 'object' && !Array.isArray(out) ? out : { value: out };
   } catch (e) {
-    return { '[stepmark]': `meta not recorded: ${describeError(e)}` };
+    return { '[stepmark]': str(`meta not recorded: ${describeError(e)}`, cfg) };
+  } finally {
+    lastSnapshot.droppedKeys = w.dropped;
+    lastSnapshot.keys = w.keys;
   }
 }
 
-/** Snapshots any value (used for trace meta values too). */
-export function snapshotValue(value: unknown, cfg: SnapshotConfig): JsonValue {
-  try {
-    return copy(value, { cfg, budget: cfg.total, path: [] }, 0);
-  } catch (e) {
-    return `[Unserialisable: ${describeError(e)}]`;
-  }
+/**
+ * `s` when it has at most `max` characters; otherwise its beginning and the mark `…[n more]`
+ * (just `…` when `max` leaves no room for it), `max` characters in all. A cut string is a new
+ * string: a slice of `s` (or a concatenation holding one) would keep all of `s` alive in V8.
+ */
+export function capString(s: string, max: number): string {
+  return s.length <= max ? s : cutString(s, max);
+}
+
+function cutString(s: string, max: number): string {
+  // room for the longest mark this string can need ("…[" + digits + " more]")
+  let keep = max - 8 - String(s.length).length;
+  const mark = keep >= 1;
+  if (!mark) keep = max - 1;
+  if (keep < 0) return '';
+  const last = s.charCodeAt(keep - 1);
+  if (last >= 0xd800 && last <= 0xdbff) keep--; // never half a surrogate pair
+  // join() builds a fresh flat string (checked by test/adversarial/bounded-strings.test.ts)
+  return [s.slice(0, keep), mark ? `…[${s.length - keep} more]` : '…'].join('');
 }
 
 function str(s: string, cfg: SnapshotConfig): string {
-  return s.length > cfg.string ? `${s.slice(0, cfg.string)}…[${s.length - cfg.string} more]` : s;
+  return s.length <= cfg.string ? s : cutString(s, cfg.string);
 }
 
 function copy(v: unknown, w: Walk, depth: number): JsonValue {
@@ -138,7 +202,7 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
     case 'symbol':
       return str(safeString(v), w.cfg);
     case 'function':
-      return `[Function ${safeName(v) || '(anonymous)'}]`;
+      return str(`[Function ${safeName(v) || '(anonymous)'}]`, w.cfg);
   }
   if (v === null) return null;
   const o = v as object;
@@ -152,10 +216,11 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
   }
   if (o instanceof RegExp) return str(String(o), w.cfg);
   if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) {
-    return `[${constructorName(o)} ${(o as ArrayBuffer).byteLength} bytes]`;
+    return str(`[${constructorName(o)} ${(o as ArrayBuffer).byteLength} bytes]`, w.cfg);
   }
-  if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) return `[${constructorName(o)}]`;
-  if (depth > w.cfg.depth) return Array.isArray(o) ? '[Array]' : `[${constructorName(o)}]`;
+  if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet)
+    return str(`[${constructorName(o)}]`, w.cfg);
+  if (depth > w.cfg.depth) return Array.isArray(o) ? '[Array]' : str(`[${constructorName(o)}]`, w.cfg);
   w.path.push(o);
   try {
     if (Array.isArray(o) || o instanceof Set) {
@@ -167,42 +232,49 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
           out.push(`[${size - w.cfg.keys} more]`);
           break;
         }
-        out.push(copy(item, w, depth + 1));
+        out.push(guarded(item, w, depth + 1));
       }
       return out;
     }
     const out: Record<string, JsonValue> = {};
+    const cfg = w.cfg;
+    // the top level of a meta object holds at most `topKeys` keys
+    const limit = depth === 0 && cfg.topKeys < cfg.keys ? cfg.topKeys : cfg.keys;
+    const maxKey = cfg.maxString;
     if (o instanceof Map) {
+      if (depth === 0) w.keys = Math.min(o.size, limit) + 1;
       let n = 0;
       for (const [k, val] of o) {
-        if (n++ >= w.cfg.keys) {
-          put(out, '[more]', `${o.size - w.cfg.keys} more entries`);
+        if (n++ >= limit) {
+          more(out, w, depth, o.size - limit, 'entries');
           break;
         }
         const key = typeof k === 'string' ? k : safeString(k);
-        put(out, key, redacted(w.cfg, key) ? REDACTED : copy(val, w, depth + 1));
+        put(out, capString(key, maxKey), redacted(cfg, key, false) ? REDACTED : guarded(val, w, depth + 1));
       }
       return out;
     }
-    const keys = Object.keys(o);
+    const keys = ownKeys(o);
+    if (depth === 0) w.keys = Math.min(keys.length, limit) + 1;
     let n = 0;
     for (const key of keys) {
-      if (n++ >= w.cfg.keys) {
-        put(out, '[more]', `${keys.length - w.cfg.keys} more keys`);
+      if (n++ >= limit) {
+        more(out, w, depth, keys.length - limit, 'keys');
         break;
       }
-      if (redacted(w.cfg, key)) {
-        put(out, key, REDACTED);
+      const name = key.length <= maxKey ? key : capString(key, maxKey);
+      if (redacted(cfg, key, true)) {
+        put(out, name, REDACTED);
         continue;
       }
       let val: unknown;
       try {
         val = (o as Record<string, unknown>)[key];
       } catch (e) {
-        put(out, key, `[Thrown: ${describeError(e)}]`);
+        put(out, name, str(`[Thrown: ${describeError(e)}]`, cfg));
         continue;
       }
-      put(out, key, copy(val, w, depth + 1));
+      put(out, name, guarded(val, w, depth + 1));
     }
     return out;
   } finally {
@@ -210,8 +282,35 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
   }
 }
 
+/** `copy` of a value inside a container: a hostile value (a Proxy whose traps throw) costs itself only. */
+function guarded(v: unknown, w: Walk, depth: number): JsonValue {
+  try {
+    return copy(v, w, depth);
+  } catch (e) {
+    return str(`[Thrown: ${describeError(e)}]`, w.cfg);
+  }
+}
+
+/** Enumerable own string keys; when a Proxy's descriptor trap throws, every own string key. */
+function ownKeys(o: object): string[] {
+  try {
+    return Object.keys(o);
+  } catch {
+    return Reflect.ownKeys(o).filter((k): k is string => typeof k === 'string');
+  }
+}
+
+/**
+ * Marks `left` keys or entries not copied: `"[more]": "n more keys"`; at the top level of a record's
+ * meta cut by `maxMetaKeys` (not by `metaLimits.keys`), counted in `w.dropped` instead.
+ */
+function more(out: Record<string, JsonValue>, w: Walk, depth: number, left: number, what: string): void {
+  if (depth === 0 && w.count && w.cfg.topKeys < w.cfg.keys) w.dropped = left;
+  else put(out, '[more]', `${left} more ${what}`);
+}
+
 /** Own data property even for keys such as `__proto__`. */
-function put(o: Record<string, JsonValue>, key: string, value: JsonValue): void {
+export function put(o: Record<string, JsonValue>, key: string, value: JsonValue): void {
   if (key === '__proto__')
     Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
   else o[key] = value;

@@ -1,11 +1,14 @@
 /**
- * Process-wide state shared by every copy of the runtime (ESM and CommonJS builds, a bundled
- * copy and an installed one): it lives on `globalThis` under a registered symbol, so a trace
- * started through one copy is seen by calls made through another.
+ * Process-wide state shared by every copy of the runtime (ESM and CommonJS builds, a bundled copy
+ * and an installed one), so a trace started through one copy is seen by calls made through
+ * another. It is reached through a frozen holder on `globalThis` (see global.ts), never stored on
+ * anything global itself: a test environment that tears globals down between test files cannot
+ * change it under the timers and promise callbacks that still use it.
  *
  * The key carries the state layout's major version: a copy with an incompatible layout uses
  * another key (and so does not see the other's traces) instead of corrupting it.
  */
+import { shared } from './global.js';
 import type { RecorderTrace, Span } from './trace.js';
 
 /** What the async context holds: a small mutable view of "which trace, which span is open here". */
@@ -38,17 +41,18 @@ export interface SharedState {
   /** ABI versions supported by the copy that created the state. */
   abis: number[];
   /** Whether a timer will disable the hooked store (see `idle`). */
-  idleTimer?: boolean;
+  idleTimer: boolean;
   /** Warnings already printed (each once per process). */
   warned: Set<string>;
 }
 
 export const VERSION = '0.1.0';
-export const ABIS = [1];
-const KEY = Symbol.for('stepmark.runtime.v1');
+export const ABIS = [1, 2];
 
-function createState(): SharedState {
-  return {
+/** The shared state (one object per process). */
+export const G: SharedState = shared(
+  'stepmark.runtime.v2',
+  (): SharedState => ({
     active: 0,
     als: undefined,
     alsHooked: false,
@@ -56,13 +60,11 @@ function createState(): SharedState {
     cursor: undefined,
     version: VERSION,
     abis: ABIS.slice(),
+    idleTimer: false,
     warned: new Set(),
-  };
-}
-
-const g = globalThis as unknown as Record<symbol, SharedState | undefined>;
-/** The shared state (one object per process). */
-export const G: SharedState = g[KEY] ?? (g[KEY] = createState());
+  }),
+  (s) => typeof s.active === 'number' && typeof s.warned?.has === 'function',
+);
 
 export function warnOnce(key: string, message: string): void {
   if (G.warned.has(key)) return;
@@ -154,6 +156,22 @@ export function withCursor<R>(c: Cursor, fn: () => R): R {
   }
 }
 
+type SetTimer = (fn: () => void, ms: number) => unknown;
+
+/**
+ * `setTimeout`, looked up once when the runtime loads, from `node:timers` where there is one: fake
+ * timers installed later (Jest's, Vitest's) replace the global, and the idle timer must neither
+ * show up in a test's timer count nor wait for the test to advance a fake clock.
+ */
+const setTimer: SetTimer | undefined = (() => {
+  try {
+    const timers = (globalThis as any).process?.getBuiltinModule?.('node:timers');
+    if (typeof timers?.setTimeout === 'function') return timers.setTimeout as SetTimer;
+  } catch {}
+  const global = (globalThis as any).setTimeout;
+  return typeof global === 'function' ? (global as SetTimer) : undefined;
+})();
+
 /** How long the store stays enabled after the last trace ended (ms): back-to-back traces do not toggle hooks. */
 export const IDLE_DISABLE_MS = 200;
 
@@ -168,7 +186,7 @@ export const IDLE_DISABLE_MS = 200;
 export function idle(): void {
   if (!G.alsHooked || G.active !== 0 || G.idleTimer) return;
   try {
-    const t = setTimeout(disableIfIdle, IDLE_DISABLE_MS);
+    const t = setTimer!(disableIfIdle, IDLE_DISABLE_MS);
     (t as { unref?: () => void }).unref?.();
     G.idleTimer = true;
   } catch {

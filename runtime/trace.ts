@@ -25,7 +25,18 @@
  */
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
-import { describeError, type SnapshotConfig, safeString, snapshotConfig, snapshotMeta } from './snapshot.js';
+import {
+  capString,
+  describeError,
+  lastSnapshot,
+  MAX_META_KEYS,
+  MAX_STRING_LENGTH,
+  put,
+  type SnapshotConfig,
+  safeString,
+  snapshotConfig,
+  snapshotMeta,
+} from './snapshot.js';
 import { type Cursor, currentCursor, setCursor } from './state.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
 
@@ -36,22 +47,40 @@ const ST_OPEN = 0;
 const ST_OK = 1;
 const ST_ERROR = 2;
 
+/** `Span.end` of a span still open; `LATE`: it exited after its trace had ended (not recorded). */
+const END_OPEN = -1;
+const END_LATE = -2;
+
+/**
+ * A function given as `onEnd` that carries a function under this key receives the ended
+ * `RecorderTrace` itself (the compact form) instead of a collected trace: the flight recorder
+ * and the server adapters use it to keep a trace without building its JSON shape. Keyed by the
+ * state layout's version, like the shared state.
+ */
+export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
+
 /** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
-const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
+export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 
 /** Internal event: converted to `TraceEvent` at collect time. */
-interface Ev {
+export interface Ev {
   stage: string;
   action: string;
   t: number;
   meta: Record<string, JsonValue> | undefined;
   span: Span | undefined;
+  /** Top-level meta keys left out (`maxMetaKeys`). */
+  droppedKeys: number;
 }
 
-interface Entity {
+export interface Entity {
   id: string;
   kind: string | undefined;
   meta: Record<string, JsonValue>;
+  /** At least the number of keys in `meta` (see `track`). */
+  keys: number;
+  /** Meta keys not kept because `meta` was full. */
+  droppedKeys: number;
   events: Ev[];
 }
 
@@ -70,7 +99,7 @@ export class Span {
   /** The cursor that was current at `enter` (the span was made current there by assignment). */
   readonly cursor: Cursor;
   readonly start: number;
-  end = -1;
+  end = END_OPEN;
   status = ST_OPEN;
   error: string | undefined = undefined;
   /** Per-frame cursor, created on the first resume. */
@@ -112,10 +141,15 @@ export class Span {
 
   /** Ends the span (idempotent). */
   exit(): void {
-    if (this.end >= 0) return;
+    if (this.end !== END_OPEN) return;
     this.release();
     try {
-      this.trace.closeSpan(this);
+      // After the trace ended, what it recorded stays as it was at its end (it may be held by a
+      // flight recorder): the span stays unfinished there, only observers hear of it.
+      if (this.trace.ended) {
+        this.end = END_LATE;
+        if (OBS.list !== undefined) notifySpanEnd(this, this.trace);
+      } else this.trace.closeSpan(this);
     } catch {
       // e.g. a RangeError near the stack limit: the context is already given back; the span
       // stays open and is reported as unfinished.
@@ -124,11 +158,24 @@ export class Span {
 
   /** Marks the span failed with the thrown value `e` (its message is recorded). */
   fail(e: unknown): void {
-    if (this.end >= 0) return;
+    if (this.end !== END_OPEN || this.trace.ended) return;
     this.status = ST_ERROR;
     try {
-      this.error = describeError(e);
+      this.error = capString(describeError(e), this.trace.maxString);
     } catch {}
+  }
+
+  /** ABI 2, around the value of a `return`: ends the span and returns `v`. */
+  x<T>(v: T): T {
+    this.exit();
+    return v;
+  }
+
+  /** ABI 2, in the frame's `catch`: marks the span failed with `e`, ends it, and returns `e` (rethrown). */
+  t(e: unknown): unknown {
+    this.fail(e);
+    this.exit();
+    return e;
   }
 
   /** Before `await`/`yield`: gives the context back to the resumer. Returns `v`. */
@@ -139,7 +186,7 @@ export class Span {
 
   /** After `await`/`yield`: makes this span current again. Returns `v`. */
   r<T>(v: T): T {
-    if (this.end >= 0 || this.trace.ended) return v;
+    if (this.end !== END_OPEN || this.trace.ended) return v;
     try {
       const cur = currentCursor();
       let own = this.own;
@@ -190,6 +237,10 @@ export class Span {
 export interface Frame {
   exit(): void;
   fail(e: unknown): void;
+  /** ABI 2: `return __smf.x(value)` ends the span and returns the value. */
+  x<T>(v: T): T;
+  /** ABI 2: `throw __smf.t(e)` fails and ends the span and returns `e`. */
+  t(e: unknown): unknown;
   s<T>(v: T): T;
   r<T>(v: T): T;
 }
@@ -202,6 +253,8 @@ function nothing(): void {}
 export const NOOP_FRAME: Frame = Object.freeze({
   exit: nothing,
   fail: nothing,
+  x: identity,
+  t: identity,
   s: identity,
   r: identity,
   [Symbol.dispose]: nothing,
@@ -209,33 +262,47 @@ export const NOOP_FRAME: Frame = Object.freeze({
 
 export class RecorderTrace {
   ended = false;
+  /** The traced function threw or rejected, or a server adapter answered with a server error. */
+  failed = false;
   readonly meta: Record<string, JsonValue>;
   readonly events: Ev[] = [];
   readonly entities = new Map<string, Entity>();
   readonly spans: Span[] = [];
   dropped = 0;
   droppedSpans = 0;
+  /** Entity calls (`track`, entity events, entity spans) for entities beyond `maxEntities`. */
+  droppedEntities = 0;
   private count = 0;
   private nextId = 1;
   readonly maxEvents: number;
   readonly maxSpans: number;
-  readonly clock: (() => number) | undefined;
-  readonly entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
-  readonly snap: SnapshotConfig;
-  readonly onEnd: ((trace: Trace) => void) | undefined;
+  readonly maxEntities: number;
+  /** Longest recorded string (`maxStringLength`). */
+  readonly maxString: number;
+  readonly maxMetaKeys: number;
+  clock: (() => number) | undefined;
+  /** Times are the `clock` option's epoch milliseconds (else `performance.now()`, anchored at `wall0`). */
+  readonly clocked: boolean;
+  entityFilter: ((entityId: string, kind: string | undefined) => boolean) | undefined;
+  snap: SnapshotConfig;
+  onEnd: ((trace: Trace) => void) | undefined;
   /** Wall-clock anchor of the monotonic clock. */
-  private readonly wall0: number;
-  private readonly perf0: number;
+  readonly wall0: number;
+  readonly perf0: number;
 
   constructor(options: TraceOptions | undefined) {
     const o = options ?? {};
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
     this.maxSpans = o.maxSpans ?? 10_000;
+    this.maxEntities = o.maxEntities ?? 10_000;
+    this.maxString = o.maxStringLength ?? MAX_STRING_LENGTH;
+    this.maxMetaKeys = o.maxMetaKeys ?? MAX_META_KEYS;
     this.clock = o.clock;
+    this.clocked = o.clock !== undefined;
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
-    this.snap = snapshotConfig(o.metaLimits, o.redact);
+    this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys);
     this.meta = snapshotMeta(o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
@@ -264,10 +331,23 @@ export class RecorderTrace {
     }
   }
 
-  entity(id: string, kind: string | undefined): Entity {
+  /** `v` as a recorded string: stringified without throwing, at most `maxStringLength` characters. */
+  str(v: unknown): string {
+    return capString(typeof v === 'string' ? v : safeString(v), this.maxString);
+  }
+
+  /**
+   * The entity `id` (created on first use), or undefined when it is new and the trace already
+   * holds `maxEntities`: the call is then counted in `droppedEntities`.
+   */
+  entity(id: string, kind: string | undefined): Entity | undefined {
     let e = this.entities.get(id);
     if (e === undefined) {
-      e = { id, kind, meta: {}, events: [] };
+      if (this.entities.size >= this.maxEntities) {
+        this.droppedEntities++;
+        return undefined;
+      }
+      e = { id, kind, meta: {}, keys: 0, droppedKeys: 0, events: [] };
       this.entities.set(id, e);
     } else if (kind !== undefined && e.kind === undefined) {
       e.kind = kind;
@@ -275,10 +355,36 @@ export class RecorderTrace {
     return e;
   }
 
+  /** Registers an entity and merges `meta` into its meta, at most `maxMetaKeys` keys in all. */
   track(id: string, meta: unknown, kind: string | undefined): void {
     const e = this.entity(id, kind);
+    if (e === undefined) return;
     if (kind !== undefined) e.kind = kind;
-    if (meta !== undefined && meta !== null) Object.assign(e.meta, snapshotMeta(meta, this.snap));
+    if (meta === undefined || meta === null) return;
+    const snap = snapshotMeta(meta, this.snap, true);
+    e.droppedKeys += lastSnapshot.droppedKeys;
+    const into = e.meta;
+    const added = lastSnapshot.keys;
+    if (e.keys + added <= this.maxMetaKeys) {
+      // fits even if every key is new: `keys` stays an upper bound (a key set again counts again)
+      e.keys += added;
+      if (!Object.hasOwn(snap, '__proto__')) Object.assign(into, snap);
+      else for (const k of Object.keys(snap)) put(into, k, snap[k]!);
+      return;
+    }
+    // near the cap: count exactly
+    let count = Object.keys(into).length;
+    for (const k of Object.keys(snap)) {
+      if (!Object.hasOwn(into, k)) {
+        if (count >= this.maxMetaKeys) {
+          e.droppedKeys++;
+          continue;
+        }
+        count++;
+      }
+      put(into, k, snap[k]!);
+    }
+    e.keys = count;
   }
 
   /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */
@@ -287,14 +393,9 @@ export class RecorderTrace {
       this.dropped++;
       return;
     }
-    this.push(
-      list,
-      stage,
-      action,
-      this.now(),
-      meta === undefined ? undefined : snapshotMeta(meta, this.snap),
-      span,
-    );
+    const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+    const droppedKeys = snap === undefined ? 0 : lastSnapshot.droppedKeys; // before `clock` runs user code
+    this.push(list, stage, action, this.now(), snap, span, droppedKeys);
   }
 
   /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
@@ -305,8 +406,9 @@ export class RecorderTrace {
     t: number,
     meta: Record<string, JsonValue> | undefined,
     span: Span | undefined,
+    droppedKeys: number,
   ): void {
-    const ev: Ev = { stage, action, t, meta, span };
+    const ev: Ev = { stage, action, t, meta, span, droppedKeys };
     list.push(ev);
     if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
     this.count++;
@@ -334,8 +436,9 @@ export class RecorderTrace {
       // the `entered` event shares the span's start time (one clock read per enter)
       if (this.count >= this.maxEvents) this.dropped++;
       else {
-        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap);
-        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span);
+        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
+        const dk = snap === undefined ? 0 : lastSnapshot.droppedKeys;
+        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span, dk);
       }
     } catch {
       // the span stays open and current; only its `entered` event is lost
@@ -353,46 +456,92 @@ export class RecorderTrace {
     else {
       // its meta ({ duration_ms, error? }) is made from the span when collected
       const list = span.entity !== undefined ? span.entity.events : this.events;
-      this.push(list, span.name, 'exited', end, EXIT_META, span);
+      this.push(list, span.name, 'exited', end, EXIT_META, span, 0);
     }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
 
-  private iso(t: number): string {
-    const ms = this.clock !== undefined ? t : this.wall0 + (t - this.perf0);
-    const d = new Date(ms);
-    return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+  /** Epoch milliseconds of a recorded time. */
+  epochMs(t: number): number {
+    return this.clocked ? t : this.wall0 + (t - this.perf0);
   }
 
-  private ev(e: Ev): TraceEvent {
+  /**
+   * Called when the trace has ended: lets go of what the program handed in (callbacks, their
+   * closures, a per-trace redaction cache), so a trace kept afterwards holds only its records.
+   */
+  seal(): void {
+    this.onEnd = undefined;
+    this.entityFilter = undefined;
+    this.clock = undefined;
+    this.snap = snapshotConfig(undefined, undefined, this.maxString, this.maxMetaKeys);
+  }
+
+  // The last timestamp formatted: the events of one request mostly fall in the same millisecond,
+  // and Date#toISOString is what collecting a trace would otherwise spend most of its time in.
+  private isoMs = Number.NaN;
+  private isoText = '';
+
+  private iso(t: number): string {
+    const ms = Math.trunc(this.epochMs(t));
+    if (ms === this.isoMs) return this.isoText;
+    const d = new Date(ms);
+    const text = Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+    this.isoMs = ms;
+    this.isoText = text;
+    return text;
+  }
+
+  /** `ids[seq]`: the `span_id` text of every span, made once per collection. */
+  private spanIds(): string[] {
+    const ids: string[] = [];
+    for (const s of this.spans) ids[s.seq] = String(s.seq);
+    return ids;
+  }
+
+  private ev(e: Ev, ids: string[]): TraceEvent {
     const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
-    if (e.meta === EXIT_META && e.span !== undefined) {
-      const meta: Record<string, JsonValue> = { duration_ms: round(e.span.end - e.span.start) };
-      if (e.span.status === ST_ERROR && e.span.error !== undefined) meta.error = e.span.error;
+    const span = e.span;
+    if (e.meta === EXIT_META && span !== undefined) {
+      const meta: Record<string, JsonValue> = { duration_ms: round(span.end - span.start) };
+      if (span.status === ST_ERROR && span.error !== undefined) meta.error = span.error;
       out.meta = meta;
     } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
-    if (e.span !== undefined) out.span_id = e.span.id;
+    if (span !== undefined) out.span_id = ids[span.seq] ?? span.id;
+    if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
+    return out;
+  }
+
+  private evs(list: Ev[], ids: string[]): TraceEvent[] {
+    const out = new Array<TraceEvent>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = this.ev(list[i]!, ids);
     return out;
   }
 
   /** An independent snapshot in the trace format. */
   toJSON(): Trace {
+    const ids = this.spanIds();
     const entities: Record<string, TraceEntity> = {};
     for (const e of this.entities.values()) {
       const out: TraceEntity = { entity_id: e.id } as TraceEntity;
       if (e.kind !== undefined) out.kind = e.kind;
       out.meta = structuredCopy(e.meta);
-      out.events = e.events.map((x) => this.ev(x));
-      Object.defineProperty(entities, e.id, {
-        value: out,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      out.events = this.evs(e.events, ids);
+      if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
+      if (e.id === '__proto__')
+        Object.defineProperty(entities, e.id, {
+          value: out,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else entities[e.id] = out;
     }
-    const spans: TraceSpan[] = this.spans.map((s) => {
-      const out: TraceSpan = { span_id: s.id } as TraceSpan;
-      if (s.parent !== undefined) out.parent_id = s.parent.id;
+    const spans = new Array<TraceSpan>(this.spans.length);
+    for (let i = 0; i < spans.length; i++) {
+      const s = this.spans[i]!;
+      const out: TraceSpan = { span_id: ids[s.seq]! } as TraceSpan;
+      if (s.parent !== undefined) out.parent_id = ids[s.parent.seq] ?? s.parent.id;
       out.name = s.name;
       if (s.entity !== undefined) out.entity_id = s.entity.id;
       out.start = this.iso(s.start);
@@ -405,16 +554,17 @@ export class RecorderTrace {
       }
       if (s.status === ST_ERROR && s.error !== undefined) out.error = s.error;
       if (s.location !== undefined) out.location = s.location;
-      return out;
-    });
+      spans[i] = out;
+    }
     const trace: Trace = {
       meta: structuredCopy(this.meta),
       entities,
-      events: this.events.map((x) => this.ev(x)),
+      events: this.evs(this.events, ids),
       spans,
       dropped: this.dropped,
     };
     if (this.droppedSpans > 0) trace.dropped_spans = this.droppedSpans;
+    if (this.droppedEntities > 0) trace.dropped_entities = this.droppedEntities;
     return trace;
   }
 }
@@ -446,6 +596,12 @@ function checkOptions(o: TraceOptions): void {
   if (o.maxEvents !== undefined && !count(o.maxEvents))
     bad('maxEvents', 'a non-negative integer or Infinity');
   if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');
+  if (o.maxEntities !== undefined && !count(o.maxEntities))
+    bad('maxEntities', 'a non-negative integer or Infinity');
+  if (o.maxMetaKeys !== undefined && !count(o.maxMetaKeys))
+    bad('maxMetaKeys', 'a non-negative integer or Infinity');
+  if (o.maxStringLength !== undefined && !(count(o.maxStringLength) && o.maxStringLength > 0))
+    bad('maxStringLength', 'a positive integer or Infinity');
   if (o.clock !== undefined && typeof o.clock !== 'function')
     bad('clock', 'a function returning epoch milliseconds');
   if (o.entityFilter !== undefined && typeof o.entityFilter !== 'function') bad('entityFilter', 'a function');
@@ -453,8 +609,4 @@ function checkOptions(o: TraceOptions): void {
   if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
-}
-
-export function toStr(v: unknown): string {
-  return typeof v === 'string' ? v : safeString(v);
 }

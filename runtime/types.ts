@@ -17,6 +17,8 @@ export interface TraceEvent {
   meta?: Record<string, JsonValue>;
   /** The span open in the context where the event was recorded. */
   span_id?: string;
+  /** Top-level meta keys not kept because of `maxMetaKeys` (extension; present only when non-zero). */
+  dropped_meta_keys?: number;
 }
 
 export interface TraceEntity {
@@ -24,6 +26,8 @@ export interface TraceEntity {
   kind?: string;
   meta: Record<string, JsonValue>;
   events: TraceEvent[];
+  /** Meta keys not kept because the entity's meta held `maxMetaKeys` (extension; present only when non-zero). */
+  dropped_meta_keys?: number;
 }
 
 export type SpanStatus = 'ok' | 'error' | 'unfinished';
@@ -56,6 +60,11 @@ export interface Trace {
   dropped: number;
   /** Spans not opened because of `maxSpans` (extension; present only when non-zero). */
   dropped_spans?: number;
+  /**
+   * Entity calls (`track`, entity events, entity spans) for entities beyond `maxEntities`, each
+   * counted once (extension; present only when non-zero).
+   */
+  dropped_entities?: number;
 }
 
 /** Limits on the size of a snapshotted meta value. */
@@ -64,7 +73,7 @@ export interface MetaLimits {
   depth?: number;
   /** Keys kept per object, items per array/Map/Set (default 50). */
   keys?: number;
-  /** Characters kept per string (default 1000). */
+  /** Longest string value, its cut mark included (default 1000; never more than `maxStringLength`). */
   string?: number;
   /** Values (nodes) kept per meta object in total (default 500). */
   total?: number;
@@ -77,6 +86,22 @@ export interface TraceOptions {
   maxEvents?: number;
   /** Spans opened per trace; further `enter` calls return the no-op frame and count in `dropped_spans`. Default 10 000. */
   maxSpans?: number;
+  /**
+   * Entities per trace. Calls for further entities are counted in `dropped_entities` and record
+   * nothing, except an entity span, which is still recorded without its entity. Default 10 000.
+   */
+  maxEntities?: number;
+  /**
+   * Keys one entity's meta (merged over its `track` calls) or one event's meta holds; further
+   * keys are counted in its `dropped_meta_keys`. Default 256.
+   */
+  maxMetaKeys?: number;
+  /**
+   * Longest string a trace records (entity ids, kinds, stages, actions, span names, locations,
+   * meta keys and values, error messages). A longer one keeps its beginning and ends in
+   * `…[n more]`, this many characters in all. Default 1 024.
+   */
+  maxStringLength?: number;
   /**
    * Replaces both clocks (deterministic tests): returns epoch milliseconds, used for timestamps
    * and durations. Default: `performance.now()` for durations, anchored once to `Date.now()`.

@@ -3,7 +3,8 @@
 // truth for package.json "exports" (checked by scripts/check-exports.mjs).
 // An entry whose source file does not exist yet is skipped, so a part can be
 // added by creating its folder and listing it here once.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { build } from 'tsup';
 import { entries } from './entries.mjs';
 
@@ -24,5 +25,26 @@ await build({
   silent: true,
   shims: false,
   tsconfig: 'tsconfig.json',
+  // Jest's module registry provides it to stepmark/testing/jest; it is never bundled or resolved from disk.
+  external: ['@jest/globals'],
 });
+relativeSourceMaps('dist');
 console.log(`built ${Object.keys(present).length} entries${fast ? ' (no .d.ts)' : ''}`);
+
+/**
+ * tsup's CommonJS step (splitting turns ESM chunks into CommonJS) leaves the absolute path of the
+ * output file in each .cjs map (`file`, and among `sources`: the lines it adds map to the file
+ * itself). Published maps must not carry the build machine's paths: make them relative to the map.
+ */
+function relativeSourceMaps(dir) {
+  const fix = (from, path) => (isAbsolute(path) ? relative(from, path).split(sep).join('/') : path);
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.map')) continue;
+    const file = join(entry.parentPath, entry.name);
+    const map = JSON.parse(readFileSync(file, 'utf8'));
+    if (!map.sources?.some((s) => isAbsolute(s)) && !isAbsolute(map.file ?? '')) continue;
+    map.sources = map.sources.map((s) => fix(dirname(file), s));
+    if (map.file) map.file = fix(dirname(file), map.file);
+    writeFileSync(file, JSON.stringify(map));
+  }
+}

@@ -17,7 +17,8 @@
  * ```
  */
 
-import { type FormatOptions, formatTrace } from '../runtime/render.js';
+import { escapeForTerminal, type FormatOptions, formatTrace } from '../runtime/render.js';
+import { reportOnce } from '../runtime/report.js';
 import type { Trace } from '../runtime/types.js';
 import { fileOutput, streamOutput, type WritableLike } from './outputs.js';
 import type { QueueOptions } from './queue.js';
@@ -42,7 +43,9 @@ import { textTarget } from './sink.js';
 
 /**
  * One `onEnd` callback that hands each trace to several sinks (each with its own queue, so a slow or
- * failed one never holds up the others).
+ * failed one never holds up the others). A `write` that throws (a hand-written sink) costs that
+ * sink the trace, not the others; the failure is reported once (a process warning,
+ * `STEPMARK_SINK_FAILED`).
  *
  * @example
  * ```ts
@@ -51,7 +54,17 @@ import { textTarget } from './sink.js';
  */
 export function teeSinks(...sinks: ReadonlyArray<Pick<Sink, 'write'>>): (trace: Trace) => void {
   return (trace) => {
-    for (const s of sinks) s.write(trace);
+    for (const s of sinks) {
+      try {
+        s.write(trace);
+      } catch (error) {
+        reportOnce(
+          'STEPMARK_SINK_FAILED',
+          'teeSinks: a sink threw from write (the other sinks got the trace)',
+          error,
+        );
+      }
+    }
   };
 }
 
@@ -102,7 +115,7 @@ export interface ConsoleSinkOptions extends QueueOptions {
   stream?: WritableLike;
   /** Options of the default rendering (`formatTrace` from `stepmark`); `color` defaults to `stream.isTTY`. */
   format?: FormatOptions;
-  /** Turns a trace into text, replacing `formatTrace`. */
+  /** Turns a trace into text, replacing `formatTrace`; print recorded strings through `escapeForTerminal` (from `stepmark`). */
   render?: (trace: Trace) => string;
 }
 
@@ -127,7 +140,7 @@ export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
     textTarget(
       streamOutput(stream, 'console'),
       format,
-      (err) => `stepmark: trace not printable: ${String(err)}\n`,
+      (err) => `stepmark: trace not printable: ${escapeForTerminal(String(err))}\n`,
     ),
     options,
   );

@@ -1,5 +1,6 @@
-// Where formatted text goes: a file (by path or descriptor) or a Node writable stream.
-// Each output writes asynchronously in the normal case and synchronously at process exit.
+// Where formatted text goes: a file (by path or descriptor) or a Node writable stream. A file is
+// written synchronously in the queue's drain; a stream asynchronously, and through its file
+// descriptor (when it has one) at process exit.
 
 import * as fs from 'node:fs';
 import { toError } from './queue.js';
@@ -23,46 +24,37 @@ export interface WritableLike {
 }
 
 /**
- * Appends to a file. The file is opened on the first write (asynchronously; synchronously only at
- * exit), so a bad path is reported through the sink's error path, never thrown at creation.
+ * Appends to a file, opened on the first write, so a bad path is reported through the sink's error
+ * path, never thrown at creation.
+ *
+ * Writes are synchronous (like pino's default destination), in the queue's drain, off the request
+ * path: a batch is never half-way through an asynchronous write, so a `process.exit()` at any
+ * moment finds every trace either written or still queued, and the exit flush writes the rest.
+ * Local files take the page cache's time, a batch at a time.
  */
 export function fileOutput(target: string | number, opts: { mode?: 'append' | 'truncate' } = {}): TextOutput {
   const flags = opts.mode === 'truncate' ? 'w' : 'a';
   const ownsFd = typeof target !== 'number';
   let fd: number | undefined = typeof target === 'number' ? target : undefined;
-  let opening: ((err?: Error | null) => void)[] | undefined;
   const name = typeof target === 'number' ? `file(fd ${target})` : `file(${target})`;
 
-  const withFd = (cb: (err?: Error | null) => void) => {
-    if (fd !== undefined) return cb();
-    if (opening) return void opening.push(cb);
-    opening = [cb];
-    fs.open(target as string, flags, 0o644, (err, opened) => {
-      if (!err) fd = opened;
-      const waiting = opening!;
-      opening = undefined;
-      for (const w of waiting) w(err);
-    });
-  };
-
-  const writeAll = (buf: Buffer, offset: number, done: (err?: Error | null) => void): void => {
-    fs.write(fd!, buf, offset, buf.length - offset, null, (err, n) => {
-      if (err) return done(err);
-      if (offset + n < buf.length) return writeAll(buf, offset + n, done);
-      done();
-    });
+  const writeSync = (text: string): void => {
+    if (fd === undefined) fd = fs.openSync(target as string, flags, 0o644);
+    fs.writeFileSync(fd, text);
   };
 
   return {
     name,
     write(text, done) {
-      withFd((err) => (err ? done(err) : writeAll(Buffer.from(text), 0, done)));
+      let failure: Error | undefined;
+      try {
+        writeSync(text);
+      } catch (err) {
+        failure = toError(err);
+      }
+      done(failure);
     },
-    writeSync(text) {
-      // An asynchronous open still in flight at exit would never complete: open again, synchronously.
-      if (fd === undefined) fd = fs.openSync(target as string, flags, 0o644);
-      fs.writeFileSync(fd, text);
-    },
+    writeSync,
     end(done) {
       if (fd === undefined || !ownsFd) return done();
       const closing = fd;

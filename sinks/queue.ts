@@ -30,8 +30,15 @@ export interface QueueOptions {
   /** Flush synchronously when the process exits (Node only). Default true. */
   flushOnExit?: boolean;
   /**
-   * Called once when the target fails and once per overflow episode; default: a Node process
-   * warning (`process.emitWarning`, codes `STEPMARK_SINK_FAILED` / `STEPMARK_SINK_OVERFLOW`).
+   * Longest time `flush()` (and so `close()`) waits for the destination, in milliseconds; then it
+   * resolves anyway and the stall is reported once (code `STEPMARK_SINK_FLUSH_TIMEOUT`). What is
+   * still queued stays queued. Default 10000.
+   */
+  flushTimeout?: number;
+  /**
+   * Called once when the target fails, once per overflow episode and once per stall; default: a
+   * Node process warning (`process.emitWarning`, codes `STEPMARK_SINK_FAILED`,
+   * `STEPMARK_SINK_OVERFLOW`, `STEPMARK_SINK_FLUSH_TIMEOUT`).
    */
   onError?: (error: Error) => void;
 }
@@ -76,9 +83,12 @@ export class BoundedQueue<T> {
   private writing = false;
   private closed = false;
   private overflowing = 0;
+  // Reported a stall (a flush that timed out) since the destination last completed a write.
+  private stalled = false;
   private waiters: (() => void)[] = [];
   private readonly maxQueue: number;
   private readonly batchSize: number;
+  private readonly flushTimeout: number;
   private readonly report: (error: Error) => void;
   private readonly unregisterExit: () => void;
 
@@ -88,6 +98,7 @@ export class BoundedQueue<T> {
   ) {
     this.maxQueue = positiveInt(options.maxQueue, 1000, 'maxQueue');
     this.batchSize = positiveInt(options.batchSize, 100, 'batchSize');
+    this.flushTimeout = positiveMs(options.flushTimeout, 10_000, 'flushTimeout');
     const onError = options.onError ?? defaultReport;
     this.report = (error) => {
       try {
@@ -128,13 +139,37 @@ export class BoundedQueue<T> {
     return true;
   }
 
-  /** Resolves once everything queued so far has been written (or lost). */
+  /**
+   * Resolves once everything queued so far has been written (or lost), or after `flushTimeout`
+   * when the destination stalls (the stall is then reported).
+   */
   flush(): Promise<void> {
     if (this.size === 0 && !this.writing && this.overflowing === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.waiters.push(resolve);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        this.reportStall();
+        resolve();
+      }, this.flushTimeout);
+      this.waiters.push(done);
       this.kick();
     });
+  }
+
+  private reportStall(): void {
+    if (this.stalled) return;
+    this.stalled = true;
+    this.report(
+      new SinkError(
+        'STEPMARK_SINK_FLUSH_TIMEOUT',
+        `stepmark sink ${this.target.name}: flush gave up after ${this.flushTimeout} ms: the destination has not ` +
+          `completed a write (${this.size} item(s) still queued); see sink.stats`,
+      ),
+    );
   }
 
   /** Flushes, releases the target, and drops anything written afterwards. */
@@ -190,6 +225,7 @@ export class BoundedQueue<T> {
       if (called) return;
       called = true;
       this.writing = false;
+      this.stalled = false;
       if (err) this.fail(err, batch.length);
       else this.stats.written += batch.length;
       if (this.size > 0 || this.overflowing > 0) this.kick();
@@ -244,6 +280,19 @@ export class BoundedQueue<T> {
     this.waiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** The longest delay a timer takes (a longer one would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positiveMs(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new TypeError(
+      `stepmark sink: option ${name} must be a positive number of milliseconds, got ${String(value)}`,
+    );
+  }
+  return Math.min(value, MAX_TIMER_MS);
 }
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {

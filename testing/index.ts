@@ -22,20 +22,38 @@
  * ```
  */
 
-import { depthMark, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
+import { depthMark, escapeForTerminal as esc, MAX_TREE_INDENT, spanTreeEntries } from '../runtime/render.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
+import { type DiffOptions, diffTraces } from './diff.js';
+import { formatTraceDiff } from './diff-format.js';
+import { asTrace, type TraceLike } from './trace-like.js';
 
 export { formatTrace, type SpanTreeEntry, spanTreeEntries } from '../runtime/render.js';
 export type { Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 export * from './catalog.js';
+export {
+  type CoverageCounts,
+  type CoverageReport,
+  type CoverageSummary,
+  type DecisionCoverageOptions,
+  decisionCoverage,
+  type FileCoverage,
+  type FormatCoverageReportOptions,
+  formatDecisionCoverage,
+  meetsMinimum,
+  type SiteReport,
+} from './coverage.js';
+export * from './diff.js';
+export {
+  type DiffLine,
+  type DiffSide,
+  diffLines,
+  diffSummary,
+  type FormatDiffOptions,
+  formatTraceDiff,
+} from './diff-format.js';
 
-/** What the helpers accept: a trace, or `capture`'s `{ result, trace }`. */
-export type TraceLike = Trace | { trace: Trace };
-
-function asTrace(t: TraceLike): Trace {
-  if (t && typeof t === 'object' && 'trace' in t && t.trace && typeof t.trace === 'object') return t.trace;
-  return t as Trace;
-}
+export type { TraceLike } from './trace-like.js';
 
 function isTrace(t: unknown): t is Trace {
   return (
@@ -126,10 +144,10 @@ export interface SpanTreeOptions {
 export function renderSpanTree(input: TraceLike, options: SpanTreeOptions = {}): string {
   return spanTreeEntries(asTrace(input))
     .map(({ span: s, depth }) => {
-      let line = `${'  '.repeat(Math.min(depth, MAX_TREE_INDENT))}${depthMark(depth)}${s.name}`;
-      if (s.entity_id !== undefined) line += ` [${s.entity_id}]`;
-      if (options.locations && s.location) line += ` @${s.location}`;
-      if (s.status === 'error') line += ` !error${s.error ? `: ${s.error}` : ''}`;
+      let line = `${'  '.repeat(Math.min(depth, MAX_TREE_INDENT))}${depthMark(depth)}${esc(s.name)}`;
+      if (s.entity_id !== undefined) line += ` [${esc(s.entity_id)}]`;
+      if (options.locations && s.location) line += ` @${esc(s.location)}`;
+      if (s.status === 'error') line += ` !error${s.error ? `: ${esc(s.error)}` : ''}`;
       if (s.status === 'unfinished') line += ' (unfinished)';
       else if (options.durations && s.duration_ms !== undefined) line += ` ${s.duration_ms}ms`;
       return line;
@@ -170,9 +188,10 @@ export function renderJourneys(input: TraceLike, options: JourneyOptions = {}): 
   const lines: string[] = [];
   for (const id of Object.keys(trace.entities)) {
     const e = trace.entities[id]!;
-    lines.push(`${id}${e.kind ? ` (${e.kind})` : ''}: ${journeySteps(e.events, options).join(' → ')}`);
+    const steps = journeySteps(e.events, options).map((step) => esc(step));
+    lines.push(`${esc(id)}${e.kind ? ` (${esc(e.kind)})` : ''}: ${steps.join(' → ')}`);
   }
-  const loose = journeySteps(trace.events, options);
+  const loose = journeySteps(trace.events, options).map((step) => esc(step));
   if (loose.length) lines.push(`(events): ${loose.join(' → ')}`);
   return lines.join('\n');
 }
@@ -215,7 +234,7 @@ interface MatcherContext {
   isNot?: boolean;
 }
 
-function notATrace(received: unknown): MatcherResult | undefined {
+function notATrace(received: unknown, what = ''): MatcherResult | undefined {
   const t =
     received && typeof received === 'object' && 'trace' in received
       ? (received as { trace: unknown }).trace
@@ -223,9 +242,22 @@ function notATrace(received: unknown): MatcherResult | undefined {
   if (isTrace(t)) return undefined;
   return {
     pass: false,
-    message: () => `expected a stepmark trace (or capture()'s { trace }), received ${typeof received}`,
+    message: () =>
+      `expected a stepmark trace (or capture()'s { trace })${what ? ` ${what}` : ''}, received ${typeof received}`,
   };
 }
+
+/** A matcher called with arguments of the wrong type: a TypeError that says which (the assertion fails with it). */
+function checkArgs(matcher: string, args: [name: string, value: unknown, ok: boolean, want: string][]): void {
+  for (const [name, value, ok, want] of args) {
+    if (!ok) {
+      const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
+      throw new TypeError(`stepmark: ${matcher}: \`${name}\` must be ${want}, received ${got}`);
+    }
+  }
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 function matchJourneyStep(expected: string, actual: string): boolean {
   // "stage:action" matches exactly; "stage" alone matches any action of that stage.
@@ -236,6 +268,7 @@ function matchJourneyStep(expected: string, actual: string): boolean {
 export const stepmarkMatchers = {
   /** The trace has spans `path[0] > path[1] > …`, each the direct child of the previous one. */
   toHaveSpanPath(this: MatcherContext, received: unknown, path: string[]): MatcherResult {
+    checkArgs('toHaveSpanPath', [['path', path, isStrings(path), 'an array of span names']]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);
@@ -256,6 +289,10 @@ export const stepmarkMatchers = {
     entityId: string,
     steps: string[],
   ): MatcherResult {
+    checkArgs('toHaveEntityJourney', [
+      ['entityId', entityId, typeof entityId === 'string', 'a string'],
+      ['steps', steps, isStrings(steps), 'an array of "stage" or "stage:action" strings'],
+    ]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);
@@ -268,8 +305,12 @@ export const stepmarkMatchers = {
       pass,
       message: () =>
         actual === undefined
-          ? `expected trace to have entity ${entityId}; entities: ${Object.keys(trace.entities).join(', ') || '(none)'}`
-          : `expected entity ${entityId} ${pass ? 'not ' : ''}to have journey\n  ${steps.join(' → ')}\nreceived\n  ${actual.join(' → ')}`,
+          ? `expected trace to have entity ${esc(entityId)}; entities: ${
+              Object.keys(trace.entities)
+                .map((id) => esc(id))
+                .join(', ') || '(none)'
+            }`
+          : `expected entity ${esc(entityId)} ${pass ? 'not ' : ''}to have journey\n  ${steps.join(' → ')}\nreceived\n  ${actual.map((step) => esc(step)).join(' → ')}`,
     };
   },
   /** The trace has a span named `name` whose fields include `fields` (e.g. `{ status: 'error' }`). */
@@ -279,6 +320,15 @@ export const stepmarkMatchers = {
     name: string,
     fields: Partial<TraceSpan> = {},
   ): MatcherResult {
+    checkArgs('toHaveSpan', [
+      ['name', name, typeof name === 'string', 'a string'],
+      [
+        'fields',
+        fields,
+        fields !== null && typeof fields === 'object' && !Array.isArray(fields),
+        'an object',
+      ],
+    ]);
     const bad = notATrace(received);
     if (bad) return bad;
     const trace = asTrace(received as TraceLike);
@@ -287,7 +337,29 @@ export const stepmarkMatchers = {
     return {
       pass,
       message: () =>
-        `expected trace ${pass ? 'not ' : ''}to have span ${name}${keys.length ? ` with ${JSON.stringify(fields)}` : ''}\n\nspans:\n${trace.spans.map((s) => `  ${JSON.stringify(s)}`).join('\n')}`,
+        `expected trace ${pass ? 'not ' : ''}to have span ${name}${keys.length ? ` with ${JSON.stringify(fields)}` : ''}\n\nspans:\n${trace.spans.map((s) => `  ${esc(JSON.stringify(s))}`).join('\n')}`,
+    };
+  },
+  /**
+   * The trace is `expected` as {@link diffTraces} compares them (ids, timestamps, durations and
+   * locations do not count; `options` as there). The failure message is the diff, expected (`-`)
+   * against received (`+`).
+   */
+  toMatchTrace(
+    this: MatcherContext,
+    received: unknown,
+    expected: TraceLike,
+    options?: DiffOptions,
+  ): MatcherResult {
+    const bad = notATrace(received) ?? notATrace(expected, 'as the expected value');
+    if (bad) return bad;
+    const diff = diffTraces(expected, received as TraceLike, options);
+    return {
+      pass: diff.equal,
+      message: () =>
+        diff.equal
+          ? 'expected the traces to differ, but nothing that is compared differs (ids, timestamps, durations and locations are not)'
+          : `expected the trace to match\n\n${formatTraceDiff(diff, { labels: ['expected', 'received'] })}`,
     };
   },
 };
@@ -301,4 +373,5 @@ export interface StepmarkMatchers<R = unknown> {
   toHaveSpanPath(path: string[]): R;
   toHaveEntityJourney(entityId: string, steps: string[]): R;
   toHaveSpan(name: string, fields?: Partial<TraceSpan>): R;
+  toMatchTrace(expected: TraceLike, options?: DiffOptions): R;
 }

@@ -101,8 +101,9 @@ function argument(e: Emit, a: EnterArgument): TS.Expression {
 }
 
 /**
- * The frame around `statements` (a function body without its prologue):
- * `const __smf = <enter>; try { statements } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`
+ * The frame around `statements` (a function body without its prologue, its `return`s wrapped):
+ * `const __smf = <enter>; try { statements __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }`,
+ * or for generators `… catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`.
  * `at` is where the frame's own code maps to in the source map (the function's start), so a
  * breakpoint on the function's first line stops on `enter`.
  */
@@ -125,19 +126,32 @@ export function frameStatements(
   // The frame's own blocks print on one line each (the body keeps its lines): half the lines of
   // output, which TypeScript then writes and maps for every instrumented function.
   const oneLine = <T extends TS.Node>(node: T): T => e.ts.setEmitFlags(node, e.ts.EmitFlags.SingleLine);
-  const guarded = f.createTryStatement(
-    f.createBlock(statements, true),
-    f.createCatchClause(
-      CAUGHT,
-      oneLine(
-        f.createBlock([
-          f.createExpressionStatement(call(e, FRAME, ABI.fail, [f.createIdentifier(CAUGHT)])),
-          f.createThrowStatement(f.createIdentifier(CAUGHT)),
-        ]),
-      ),
-    ),
-    oneLine(f.createBlock([f.createExpressionStatement(call(e, FRAME, ABI.exit, []))])),
-  );
+  const caught = f.createIdentifier(CAUGHT);
+  // docs/ABI.md "Frames": `return`s close the span (wrapped by the caller) and so does the end of
+  // the block; generators close it in `finally`.
+  const guarded =
+    spec.ending === 'returns'
+      ? f.createTryStatement(
+          f.createBlock([...statements, f.createExpressionStatement(call(e, FRAME, ABI.exit, []))], true),
+          f.createCatchClause(
+            CAUGHT,
+            oneLine(f.createBlock([f.createThrowStatement(call(e, FRAME, ABI.failWith, [caught]))])),
+          ),
+          undefined,
+        )
+      : f.createTryStatement(
+          f.createBlock(statements, true),
+          f.createCatchClause(
+            CAUGHT,
+            oneLine(
+              f.createBlock([
+                f.createExpressionStatement(call(e, FRAME, ABI.fail, [caught])),
+                f.createThrowStatement(caught),
+              ]),
+            ),
+          ),
+          oneLine(f.createBlock([f.createExpressionStatement(call(e, FRAME, ABI.exit, []))])),
+        );
   return [declare, guarded];
 }
 
@@ -152,6 +166,13 @@ export function wrapSuspension(e: Emit, node: TS.AwaitExpression | TS.YieldExpre
   const resumed = call(e, FRAME, ABI.resume, [inner]);
   e.ts.setSourceMapRange(resumed, node);
   return resumed;
+}
+
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. */
+export function wrapReturn(e: Emit, node: TS.ReturnStatement): TS.Statement {
+  const value = call(e, FRAME, ABI.exitWith, node.expression ? [node.expression] : []);
+  if (node.expression) e.ts.setSourceMapRange(value, node.expression);
+  return e.factory.updateReturnStatement(node, value);
 }
 
 /** True when `statement` is the idempotence marker `const __smf = __stepmark.…`. */

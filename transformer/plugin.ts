@@ -63,8 +63,7 @@ export default function stepmarkTransformer(
   config?: TransformerConfig,
   extras?: TransformerExtras,
 ): TS.TransformerFactory<TS.SourceFile> {
-  const ts = extras?.ts ?? loadTypeScript();
-  checkTypeScriptVersion(ts);
+  const ts = supportedTypeScript(extras?.ts ?? loadTypeScript());
   const report = extras?.addDiagnostic;
   const configPath = program?.getCompilerOptions().configFilePath;
   const configFile = typeof configPath === 'string' ? configPath : undefined;
@@ -113,36 +112,43 @@ export default function stepmarkTransformer(
   };
 }
 
-/** The TypeScript versions whose transformer API this transformer uses (`scanner.getTokenFullStart`, the node factory). */
-export const SUPPORTED_TYPESCRIPT = 'TypeScript 5.0 to 6.x';
-
-/**
- * Fails at once, naming the supported versions, on a TypeScript this transformer cannot run
- * under (4.x lacks APIs it calls; TypeScript 7, the native compiler, has no transformer API),
- * instead of failing later inside a file with a TypeError.
- */
-function checkTypeScriptVersion(ts: typeof TS): void {
-  const version = typeof ts?.version === 'string' ? ts.version : 'of an unknown version';
-  const major = Number.parseInt(version, 10);
-  if (major >= 5 && major < 7) return;
-  const instead =
-    major >= 7
-      ? 'TypeScript 7 has no transformer API: build with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin, and keep tsc for type checking'
-      : 'upgrade TypeScript, or build with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin';
-  throw new StepmarkBuildError(
-    'STEPMARK_UNSUPPORTED_COMPILER',
-    `${HOST} supports ${SUPPORTED_TYPESCRIPT}; this is TypeScript ${version}: ${instead} (docs/TRANSFORMER.md)`,
-  );
-}
-
 /** `root` in tsconfig.json is relative to that file, not to the working directory. */
 function relativeRoot(config: TransformerConfig | undefined, configFile: string | undefined): unknown {
   if (!config || typeof config.root !== 'string' || isAbsolute(config.root) || !configFile) return config;
   return { ...config, root: resolve(dirname(configFile), config.root) };
 }
 
-function loadTypeScript(): typeof TS {
-  return createRequire(join(process.cwd(), 'package.json'))('typescript') as typeof TS;
+function loadTypeScript(): unknown {
+  return createRequire(join(process.cwd(), 'package.json'))('typescript');
+}
+
+/** The TypeScript versions whose transformer API this transformer uses (`scanner.getTokenFullStart`, the node factory). */
+export const SUPPORTED_TYPESCRIPT = 'TypeScript 5.0 to 6.x';
+
+/**
+ * `ts` if this transformer can run under it; otherwise fails at once, naming the supported
+ * versions, instead of failing later inside a file with a TypeError. TypeScript 7, the native
+ * compiler, has no JavaScript compiler API (its `typescript` module exports only `version` and
+ * `versionMajorMinor`); TypeScript 4 lacks APIs the transformer calls.
+ */
+function supportedTypeScript(ts: unknown): typeof TS {
+  const api = ts as Partial<typeof TS> | undefined;
+  const version = typeof api?.version === 'string' ? api.version : undefined;
+  const which = version ? `TypeScript ${version}` : 'the given TypeScript module';
+  const major = version ? Number.parseInt(version, 10) : Number.NaN;
+  const hasApi = typeof api?.visitEachChild === 'function' && typeof api.factory === 'object';
+  if (hasApi && major >= 5 && major < 7) return api as typeof TS;
+  const instead =
+    !hasApi || major >= 7
+      ? `${which} has no transformer API (TypeScript 7, the native compiler, has none). ` +
+        'Instrument with stepmark/esbuild-plugin, stepmark/vite or stepmark/babel-plugin instead, ' +
+        'and keep tsc for type checking (docs/TRANSFORMER.md, "TypeScript 7").'
+      : `this is ${which}. Upgrade TypeScript, or instrument with stepmark/esbuild-plugin, ` +
+        'stepmark/vite or stepmark/babel-plugin (docs/TRANSFORMER.md).';
+  throw new StepmarkBuildError(
+    'STEPMARK_UNSUPPORTED_TYPESCRIPT',
+    `${HOST} supports ${SUPPORTED_TYPESCRIPT}; ${instead}`,
+  );
 }
 
 function globalDiagnostic(ts: typeof TS, message: string): TS.Diagnostic {

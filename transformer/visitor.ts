@@ -27,17 +27,18 @@ import {
 import { StepmarkBindings } from './bindings.js';
 import { addCallSite, addRecordSite, isMethodSyntax } from './catalog.js';
 import { type FileDirectives, readDirectives } from './directives.js';
-import { call, type Emit, frameStatements, isFrameMarker, runtimeImport, wrapSuspension } from './frame.js';
+import {
+  call,
+  type Emit,
+  frameStatements,
+  isFrameMarker,
+  runtimeImport,
+  wrapReturn,
+  wrapSuspension,
+} from './frame.js';
 import { describeStatements, functionAsVar, identifierNames } from './layout.js';
 import { emitsCommonJs } from './module-format.js';
-import {
-  classNameOf,
-  describeFunction,
-  type FunctionWithBody,
-  hasModifier,
-  outermost,
-  skipOuter,
-} from './naming.js';
+import { classNameOf, describeFunction, type FunctionWithBody, hasModifier, outermost } from './naming.js';
 import { Stripper } from './strip.js';
 
 /** What one file's transform did (for the `debug` option and tests). */
@@ -240,7 +241,6 @@ class FileVisitor {
         own: this.ownDirective(node),
         container: container && this.ownDirective(container),
         ignoredAbove: this.ignoredAbove(node),
-        compilerHelper: () => isCompilerHelper(ts, node),
         instrumented: () => ts.isBlock(node.body) && node.body.statements.some((s) => isFrameMarker(ts, s)),
       },
       this.wholeFile,
@@ -374,12 +374,11 @@ class FileVisitor {
       const plan = planBody(describeStatements(ts, statements), derivedConstructor, (end) =>
         identifierNames(ts, statements.slice(0, end)),
       );
-      const functionLevel = new Set(plan.functionLevel);
-      const asVar = new Set(plan.asVar);
+      const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
       head = [...statements.slice(0, plan.frameAt), ...plan.functionLevel.map((i) => statements[i]!)];
       rest = plan.asVar.map((i) => functionAsVar(ts, f, statements[i] as TS.FunctionDeclaration));
       for (let i = plan.frameAt; i < statements.length; i++) {
-        if (!functionLevel.has(i) && !asVar.has(i)) rest.push(statements[i]!);
+        if (!placed.has(i)) rest.push(statements[i]!);
       }
     } else {
       const returned = f.createReturnStatement(body);
@@ -387,9 +386,9 @@ class FileVisitor {
       head = [];
       rest = [returned];
     }
-    if (original.asteriskToken || hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword)) {
-      rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
-    }
+    // `return`s (every frame but a generator's) and `await`/`yield` of this function
+    this.returning = spec.ending === 'returns';
+    rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
     // Always multi-line: a one-line body would otherwise print the whole frame on one line.
     const block = f.createBlock([...head, ...frameStatements(this.emit, spec, location, rest, at)], true);
     if (ts.isBlock(body)) {
@@ -401,6 +400,9 @@ class FileVisitor {
 
   /** Suspension points wrapped so far in the current function (to know which `try` blocks suspend). */
   private suspensions = 0;
+
+  /** Whether the frame being written closes its span at `return`s (`frameEnding`). */
+  private returning = false;
 
   /**
    * Wraps `await`/`yield` that belong to this function (not to nested functions). A suspension
@@ -433,6 +435,7 @@ class FileVisitor {
       this.suspensions++;
       return wrapSuspension(this.emit, visited);
     }
+    if (this.returning && ts.isReturnStatement(visited)) return wrapReturn(this.emit, visited);
     return visited;
   };
 
@@ -485,36 +488,6 @@ function parameterNames(ts: typeof TS, node: FunctionWithBody): string[] {
   };
   for (const p of node.parameters) if (!(ts.isIdentifier(p.name) && p.name.text === 'this')) add(p.name);
   return names;
-}
-
-/**
- * The function a compiler made of an enum or namespace, met in code compiled before us:
- * `(function (Color) { … })(Color || (Color = {}))` (tsc) or `var Color = function (Color) { … }({})` (Babel).
- */
-function isCompilerHelper(ts: typeof TS, node: FunctionWithBody): boolean {
-  if (!ts.isFunctionExpression(node) || node.name || node.parameters.length !== 1) return false;
-  const param = node.parameters[0]!.name;
-  if (!ts.isIdentifier(param)) return false;
-  const callee = outermost(ts, node);
-  const call = callee.parent;
-  if (!call || !ts.isCallExpression(call) || call.expression !== callee || call.arguments.length !== 1)
-    return false;
-  const arg = skipOuter(ts, call.arguments[0]!);
-  if (ts.isBinaryExpression(arg) && arg.operatorToken.kind === ts.SyntaxKind.BarBarToken) {
-    const left = arg.left;
-    return (
-      (ts.isIdentifier(left) && left.text === param.text) ||
-      (ts.isPropertyAccessExpression(left) && left.name.text === param.text)
-    );
-  }
-  const declaration = call.parent;
-  return (
-    ts.isObjectLiteralExpression(arg) &&
-    arg.properties.length === 0 &&
-    ts.isVariableDeclaration(declaration) &&
-    ts.isIdentifier(declaration.name) &&
-    declaration.name.text === param.text
-  );
 }
 
 function isDerived(ts: typeof TS, cls: TS.ClassLikeDeclaration): boolean {

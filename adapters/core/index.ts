@@ -3,7 +3,9 @@
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
 import { run } from '../../runtime/index.js';
-import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
+import { DEFAULT_REDACT } from '../../runtime/snapshot.js';
+import { ON_END_COMPACT, type RecorderTrace } from '../../runtime/trace.js';
+import type { JsonValue, Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
 import { StepmarkConfigError } from './errors.js';
 import {
@@ -14,10 +16,11 @@ import {
   resolveOptions,
   type StepmarkAdapterOptions,
 } from './options.js';
+import { redactRecorded, redactSecrets } from './redact.js';
 
 export { encodeTraceHeader } from './encode.js';
 export { StepmarkConfigError, type StepmarkConfigErrorCode } from './errors.js';
-export type { AdapterErrorSource, StepmarkAdapterOptions } from './options.js';
+export type { AdapterErrorSource, StepmarkAdapterOptions, TraceRecorder } from './options.js';
 
 /** How an adapter reads its framework's request. */
 export interface RequestAccess<Req> {
@@ -26,6 +29,12 @@ export interface RequestAccess<Req> {
   /** A query parameter, or undefined when absent (never called when `query` is off). */
   query?(req: Req, name: string): string | undefined;
 }
+
+/**
+ * What started a trace: the trigger header carrying the secret, the trigger header when no secret
+ * is configured, or `query` / `trigger`.
+ */
+export type TriggeredBy = 'secret' | 'header' | 'other';
 
 /** What the adapter knows about the request when the trace starts. */
 export interface RequestFacts {
@@ -42,6 +51,8 @@ export interface ResponseFacts {
   route?: string | undefined;
   /** The client went away before the response finished. */
   aborted?: boolean;
+  /** The server failed the call, where the status alone does not say so (gRPC INTERNAL…). */
+  failed?: boolean;
 }
 
 /** The per-request decision made once a request is triggered. */
@@ -67,8 +78,10 @@ export class AdapterCore<Req> {
   readonly options: ResolvedOptions<Req>;
   /** Lower-case name of the exposure header, or undefined when exposure is off. */
   readonly responseHeader: string | undefined;
+  /** Every request is traced (`record`), triggered or not. */
+  readonly records: boolean;
   readonly #access: RequestAccess<Req>;
-  // A trace nobody can read (not exposed, no onFinish, no onEnd) is not worth recording.
+  // A trace nobody can read (not exposed, no onFinish, no onEnd, no recorder) is not worth recording.
   readonly #consumed: boolean;
 
   constructor(
@@ -76,29 +89,36 @@ export class AdapterCore<Req> {
     traits: AdapterTraits,
     access: RequestAccess<Req>,
   ) {
-    this.options = resolveOptions(options, traits);
-    checkTraceOptions(this.options.traceOptions, traits.entry);
+    const resolved = resolveOptions(options, traits);
+    checkTraceOptions(resolved.traceOptions, traits.entry);
+    this.options = { ...resolved, traceOptions: requestTraceOptions(resolved) };
     this.responseHeader = this.options.responseHeader;
     this.#access = access;
-    this.#consumed = this.options.onFinish !== undefined || this.options.traceOptions.onEnd !== undefined;
+    this.records = this.options.record !== undefined;
+    this.#consumed =
+      this.records || resolved.onFinish !== undefined || resolved.traceOptions.onEnd !== undefined;
   }
 
   /**
    * The only work an untriggered request pays for. Returns undefined when the request is not
-   * triggered, else the trigger header's value ('' when triggered by query or predicate).
+   * triggered, else what triggered it. With a `secret`, the trigger header starts a trace only
+   * when it carries the secret; `query` and `trigger` may still start one.
    */
-  check(req: Req): string | undefined {
+  check(req: Req): TriggeredBy | undefined {
     const o = this.options;
     if (o.header !== undefined) {
       const value = this.#access.header(req, o.header);
-      if (value !== undefined && value !== '') return value;
+      if (value !== undefined && value !== '') {
+        if (o.secrets.length === 0) return 'header';
+        if (matchesSecret(value, o.secrets)) return 'secret';
+      }
     }
     if (o.query !== undefined && this.#access.query) {
-      if (this.#access.query(req, o.query) !== undefined) return '';
+      if (this.#access.query(req, o.query) !== undefined) return 'other';
     }
     if (o.trigger !== undefined) {
       try {
-        if (o.trigger(req) === true) return '';
+        if (o.trigger(req) === true) return 'other';
       } catch (error) {
         this.report(error, 'trigger');
       }
@@ -107,13 +127,22 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Whether a triggered request may see its trace. Never throws: a failing `authorize` is
-   * reported and counts as "no". A promise when `authorize` is asynchronous.
+   * Whether the request may see its trace: never when it was not triggered (`by` undefined:
+   * traced only because of `record`), else as {@link authorize} decides.
    */
-  authorize(req: Req, triggerValue: string): boolean | Promise<boolean> {
+  expose(req: Req, by: TriggeredBy | undefined): boolean | Promise<boolean> {
+    return by === undefined ? false : this.authorize(req, by);
+  }
+
+  /**
+   * Whether a triggered request may see its trace: the secret suffices, else `authorize` decides.
+   * Never throws: a failing `authorize` is reported and counts as "no". A promise when
+   * `authorize` is asynchronous.
+   */
+  authorize(req: Req, by: TriggeredBy): boolean | Promise<boolean> {
     if (this.responseHeader === undefined) return false;
+    if (by === 'secret') return true;
     const o = this.options;
-    if (o.secrets.length > 0 && matchesSecret(triggerValue, o.secrets)) return true;
     if (o.authorize === undefined) return false;
     let verdict: boolean | Promise<boolean>;
     try {
@@ -189,28 +218,56 @@ export class AdapterCore<Req> {
     return randomRequestId();
   }
 
-  /** Adds what is known about the response to a collected trace (in place) and returns it. */
-  complete(trace: Trace, start: TraceStart, facts: ResponseFacts): Trace {
-    const meta = trace.meta;
+  /** Adds what is known about the response to a trace's meta (in place). */
+  complete(meta: Record<string, JsonValue>, start: TraceStart, facts: ResponseFacts): void {
     if (facts.route !== undefined) meta.route = facts.route;
     if (facts.status !== undefined) meta.status = facts.status;
     meta.duration_ms = Math.round((performance.now() - start.started) * 1000) / 1000;
     if (facts.aborted) meta.aborted = true;
-    return trace;
   }
 
-  /** The header value for a collected trace (ASCII-safe, capped). */
+  /**
+   * Just before a request's trace ends (inside it): the response facts go into the trace's own
+   * meta, so every consumer of the ended trace (`record`, `onFinish`, `traceOptions.onEnd`) sees them.
+   */
+  conclude(trace: RecorderTrace, start: TraceStart, facts: ResponseFacts): void {
+    try {
+      this.complete(trace.meta, start, facts);
+      if (facts.failed) trace.failed = true;
+    } catch (error) {
+      this.report(error, 'onFinish');
+    }
+  }
+
+  /**
+   * The header value for a trace collected while the request runs (ASCII-safe, capped), with the
+   * secret redacted (in place) wherever the application copied it.
+   */
   encode(trace: Trace): string {
-    return encodeTraceHeader(trace, this.options.maxHeaderBytes);
+    return encodeTraceHeader(redactSecrets(trace, this.options.secrets), this.options.maxHeaderBytes);
   }
 
-  /** Hands the final trace to `onFinish`; errors and rejections go to `onError`, once. */
-  finish(trace: Trace, req: Req): void {
+  /**
+   * Hands the ended trace (the secret already redacted at its end) to the recorder (`record`: a
+   * flight recorder keeps it in its compact form, nothing is built), then, collected, to
+   * `onFinish`; errors and rejections go to `onError`, once.
+   */
+  finish(trace: RecorderTrace, req: Req): void {
+    const record = this.options.record;
+    if (record !== undefined) {
+      try {
+        const compact = (record.add as { [ON_END_COMPACT]?: (t: RecorderTrace) => void })[ON_END_COMPACT];
+        if (typeof compact === 'function') compact(trace);
+        else record.add(trace.toJSON());
+      } catch (error) {
+        this.report(error, 'record');
+      }
+    }
     const onFinish = this.options.onFinish;
     if (onFinish === undefined) return;
     let result: unknown;
     try {
-      result = onFinish(trace, req);
+      result = onFinish(trace.toJSON(), req);
     } catch (error) {
       this.report(error, 'onFinish');
       return;
@@ -231,6 +288,38 @@ export class AdapterCore<Req> {
       // The error hook is the last stop: nothing it does may reach the server.
     }
   }
+}
+
+/**
+ * `traceOptions` as every request's trace gets them: the trigger header is a redacted meta key
+ * (unless `redact: false`), and with a `secret` the ended trace is redacted before `onEnd`
+ * receives it.
+ */
+function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
+  const given = o.traceOptions;
+  const out: TraceOptions = { ...given };
+  if (o.header !== undefined && given.redact !== false) {
+    out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
+  }
+  const secrets = o.secrets;
+  if (secrets.length > 0) {
+    // At its end, before anyone receives it (`onEnd`, then `record` and `onFinish`), the trace is
+    // redacted in its compact form, once: a flight recorder keeps it as it is.
+    const onEnd = given.onEnd;
+    const compact = (onEnd as { [ON_END_COMPACT]?: (t: RecorderTrace) => void } | undefined)?.[
+      ON_END_COMPACT
+    ];
+    const redacted = (trace: Trace): void => onEnd?.(redactSecrets(trace, secrets));
+    Object.defineProperty(redacted, ON_END_COMPACT, {
+      value: (trace: RecorderTrace): void => {
+        redactRecorded(trace, secrets);
+        if (typeof compact === 'function') compact(trace);
+        else onEnd?.(trace.toJSON());
+      },
+    });
+    out.onEnd = redacted;
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,17 @@ export type AdapterErrorSource =
   /** The trace could not be put into the response (the response itself is sent as usual). */
   | 'expose'
   /** `stepmark.run` refused to start the trace (the request is then served untraced). */
-  | 'trace';
+  | 'trace'
+  /** The `record` recorder refused the trace. */
+  | 'record';
+
+/**
+ * Where `record` sends every request's trace: a flight recorder from `stepmark/recorder`, or
+ * anything with an `add(trace)` method.
+ */
+export interface TraceRecorder {
+  add(trace: Trace): void;
+}
 
 /**
  * Options shared by every stepmark adapter (`stepmark/http`, `/fastify`, `/koa`, `/hono`,
@@ -24,7 +34,8 @@ export type AdapterErrorSource =
 export interface StepmarkAdapterOptions<Req> {
   /**
    * Request header (gRPC: metadata key) whose presence starts a trace; `false` turns header
-   * triggering off. When `secret` is set, the same header carries the secret.
+   * triggering off. When `secret` is set, the same header carries the secret, and starts a trace
+   * only when it does. Its name is added to the redacted meta keys of every trace.
    * @default 'x-stepmark'
    */
   header?: string | false;
@@ -64,8 +75,9 @@ export interface StepmarkAdapterOptions<Req> {
    */
   responseHeader?: boolean | string;
   /**
-   * Secret (or several, for rotation) that the trigger header must carry for the trace to be
-   * exposed; compared in constant time. At least 16 visible ASCII characters.
+   * Secret (or several, for rotation) that the trigger header must carry to start a trace and
+   * to see it exposed; compared in constant time, and redacted from every trace wherever the
+   * application copies it. At least 16 visible ASCII characters.
    */
   secret?: string | readonly string[];
   /** Decides per request whether the trace may be exposed (either this or `secret` suffices). */
@@ -78,6 +90,12 @@ export interface StepmarkAdapterOptions<Req> {
   maxHeaderBytes?: number;
   /** Options for each request's trace (`maxEvents`, `redact`, `clock`, `onEnd`…); `meta` is merged. */
   traceOptions?: TraceOptions;
+  /**
+   * Traces every request, triggered or not, and adds its trace to this recorder (a
+   * `flightRecorder()` from `stepmark/recorder`) when the request has finished. Exposure does
+   * not change: only a triggered, authorised request gets its trace back.
+   */
+  record?: TraceRecorder;
 }
 
 /** Options after validation, with defaults applied. */
@@ -95,6 +113,7 @@ export interface ResolvedOptions<Req> {
   authorize: ((req: Req) => boolean | Promise<boolean>) | undefined;
   maxHeaderBytes: number;
   traceOptions: TraceOptions;
+  record: TraceRecorder | undefined;
 }
 
 export interface AdapterTraits {
@@ -122,6 +141,7 @@ const KNOWN = new Set([
   'authorize',
   'maxHeaderBytes',
   'traceOptions',
+  'record',
 ]);
 
 /** RFC 9110 token: what a header field name may contain. */
@@ -169,10 +189,18 @@ export function resolveOptions<Req>(
   const header = name('header', 'x-stepmark');
   const query = traits.query ? queryName(where, o.query) : undefined;
   const trigger = fn(where, 'trigger', o.trigger) as ResolvedOptions<Req>['trigger'];
-  if (header === undefined && query === undefined && trigger === undefined) {
+  const record = o.record as TraceRecorder | undefined;
+  if (record !== undefined && (record === null || typeof record.add !== 'function')) {
+    throw invalid(
+      where,
+      'record',
+      'must be a recorder (flightRecorder() from stepmark/recorder, or an object with add(trace))',
+    );
+  }
+  if (header === undefined && query === undefined && trigger === undefined && record === undefined) {
     throw new StepmarkConfigError(
       'ERR_STEPMARK_NO_TRIGGER',
-      `${where}: \`header\` is false and neither \`query\` nor \`trigger\` is set, so no request could ever be traced. Set one of them.`,
+      `${where}: \`header\` is false and neither \`query\`, \`trigger\` nor \`record\` is set, so no request could ever be traced. Set one of them.`,
       'header',
     );
   }
@@ -221,6 +249,7 @@ export function resolveOptions<Req>(
     authorize,
     maxHeaderBytes,
     traceOptions,
+    record,
   };
 }
 

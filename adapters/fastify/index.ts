@@ -3,7 +3,7 @@
 // to the whole application without a dependency on fastify-plugin.
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
+import { requestHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -14,7 +14,7 @@ export type StepmarkFastifyOptions = StepmarkAdapterOptions<FastifyRequest>;
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 const access: RequestAccess<FastifyRequest> = {
-  header: (req, name) => oneHeader(req.headers[name]),
+  header: (req, name) => requestHeader(req.raw, name),
   query(req, name) {
     const v = (req.query as Record<string, unknown> | undefined)?.[name];
     return v === undefined ? undefined : String(v);
@@ -34,7 +34,7 @@ function ownOptions(options: object | undefined): StepmarkFastifyOptions | undef
  * Fastify 5 plugin. Register it first (its `onRequest` hook must run before the others, so
  * they run inside the trace). Traces a request when it carries the trigger header (default
  * `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs one
- * header lookup.
+ * header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (`request.routeOptions.url`),
  * `status` and `duration_ms`. It goes to `onFinish(trace, request)` after the response, and,
@@ -68,7 +68,7 @@ export const stepmarkPlugin: FastifyPluginCallback<StepmarkFastifyOptions> = fun
   }
   fastify.addHook('onRequest', function stepmarkOnRequest(request, reply, next) {
     const trigger = core.check(request);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     const r = traceNodeRequest(
       core,
       request,

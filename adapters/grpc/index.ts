@@ -7,7 +7,6 @@ import {
   type ServerInterceptor,
   type ServerMethodDefinition,
 } from '@grpc/grpc-js';
-import type { Trace } from '../../runtime/types.js';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions, whenDecided } from '../core/index.js';
 import { RequestTrace } from '../core/node.js';
 
@@ -39,10 +38,15 @@ const access: RequestAccess<GrpcRequest> = {
 
 const traits = { entry: 'stepmark/grpc', query: false, maxHeaderBytes: 4096, metadata: true };
 
+// Status codes that mean the server failed (the gRPC counterpart of HTTP 5xx): UNKNOWN (what a
+// throwing handler produces), DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+const SERVER_ERRORS = new Set([2, 4, 13, 14, 15]);
+
 /**
  * Server interceptor for `@grpc/grpc-js` (≥ 1.10). Traces a call whose metadata carries the
  * trigger key (default `x-stepmark`) or that passes `trigger`; every other call costs one
- * metadata lookup. Options are those of the HTTP adapters, without `query`; `header` and
+ * metadata lookup. With `record`, every call is traced into that recorder (a failed call, status
+ * UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE or DATA_LOSS, counts as an error for its keep rules). Options are those of the HTTP adapters, without `query`; `header` and
  * `responseHeader` name metadata keys, and the trace of an authorised call is returned in the
  * trailing metadata (default cap 4096 bytes: gRPC C-core clients reject large metadata).
  *
@@ -67,22 +71,24 @@ export function stepmarkInterceptor(options?: StepmarkGrpcOptions): ServerInterc
     let trace: RequestTrace<GrpcRequest> | undefined;
     let req: GrpcRequest | undefined;
     let status: number | undefined;
-    const finish = (collected: Trace): void => {
-      core.complete(collected, trace!.start, { status, route: method.path, aborted: status === undefined });
-      core.finish(collected, req!);
-    };
+    const facts = () => ({
+      status,
+      route: method.path,
+      aborted: status === undefined,
+      failed: status !== undefined && SERVER_ERRORS.has(status),
+    });
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
           onReceiveMetadata(metadata, proceed) {
             req = { path: method.path, metadata, method, call };
             const trigger = core.check(req);
-            if (trigger === undefined) return proceed(metadata);
-            whenDecided(core.authorize(req, trigger), (expose) => {
+            if (trigger === undefined && !core.records) return proceed(metadata);
+            whenDecided(core.expose(req, trigger), (expose) => {
               const start = core.begin(req!, { method: 'POST', path: method.path }, expose);
               if (start === undefined) return proceed(metadata);
-              trace = new RequestTrace(core, start);
-              trace.open(() => proceed(metadata), finish);
+              trace = new RequestTrace(core, start, req!);
+              trace.open(() => proceed(metadata), facts);
             });
           },
           // grpc-js delivers these from http2 stream events: continue them inside the trace.
@@ -122,7 +128,7 @@ function withTrace(
   try {
     const collected = trace.collect();
     if (collected === undefined) return sent;
-    core.complete(collected, trace.start, { status: sent.code, route: path });
+    core.complete(collected.meta, trace.start, { status: sent.code, route: path });
     const metadata = sent.metadata ?? new Metadata();
     metadata.set(core.responseHeader!, core.encode(collected));
     return { ...sent, metadata };

@@ -2,13 +2,15 @@
 // ReadableStream, performance): it runs wherever Hono runs (Node, Bun, Deno, workers). Only
 // types come from hono.
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { collect, enabled, run } from '../../runtime/index.js';
-import type { Trace } from '../../runtime/types.js';
+import { runTrace } from '../../runtime/core.js';
+import { collect, enabled } from '../../runtime/index.js';
+import type { RecorderTrace } from '../../runtime/trace.js';
 import {
   AdapterCore,
   type RequestAccess,
   type StepmarkAdapterOptions,
   type TraceStart,
+  type TriggeredBy,
 } from '../core/index.js';
 
 export type { Trace } from '../../runtime/types.js';
@@ -26,7 +28,7 @@ const traits = { entry: 'stepmark/hono', query: true, maxHeaderBytes: 8192 };
 /**
  * Hono middleware. `app.use` it first. Traces a request when it carries the trigger header
  * (default `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs
- * one header lookup.
+ * one header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (the pattern of the handler that
  * responded), `status` and `duration_ms`. For authorised requests it goes into the
@@ -48,11 +50,11 @@ export function stepmarkMiddleware(options?: StepmarkHonoOptions): MiddlewareHan
   // Not an async function: an untriggered request gets next()'s own promise, no extra wrapper.
   const middleware: MiddlewareHandler = function stepmark(c: Context, next: Next) {
     const trigger = core.check(c);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     return traced(c, next, trigger);
   };
-  const traced = async (c: Context, next: Next, trigger: string): Promise<void> => {
-    const decided = core.authorize(c, trigger);
+  const traced = async (c: Context, next: Next, trigger: TriggeredBy | undefined): Promise<void> => {
+    const decided = core.expose(c, trigger);
     const expose = typeof decided === 'boolean' ? decided : await decided;
     const start = core.begin(c, { method: c.req.method, path: c.req.path }, expose);
     if (start === undefined) return next();
@@ -80,6 +82,8 @@ function traceRequest(
       if (failed) fail(error);
       else ready();
     };
+    let trace: RecorderTrace | undefined;
+    let lost = false;
     const traced = async (): Promise<void> => {
       let failed = false;
       try {
@@ -94,6 +98,7 @@ function traceRequest(
         // Off by accident must not be silent: without AsyncLocalStorage (e.g. a worker without
         // Node compatibility) the trace does not survive `await next()`.
         lostAcrossAwait(core);
+        lost = true;
         if (!failed) hand();
         return;
       }
@@ -105,11 +110,13 @@ function traceRequest(
         hand();
         if (sent !== undefined) aborted = await sent;
       }
-      finish(core, c, start, route, aborted, failed);
+      core.conclude(trace!, start, { status: failed ? undefined : c.res.status, route, aborted });
     };
     let lifetime: Promise<void>;
     try {
-      lifetime = run(traced, start.options);
+      lifetime = runTrace(traced, start.options, (t) => {
+        trace = t;
+      });
     } catch (error) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       core.report(error, 'trace');
@@ -119,10 +126,15 @@ function traceRequest(
       );
       return;
     }
-    lifetime.catch((error: unknown) => {
-      core.report(error, 'onFinish');
-      hand(error, true);
-    });
+    lifetime.then(
+      () => {
+        if (!lost) core.finish(trace!, c);
+      },
+      (error: unknown) => {
+        core.report(error, 'onFinish');
+        hand(error, true);
+      },
+    );
   });
 }
 
@@ -162,30 +174,11 @@ function expose(core: AdapterCore<Context>, c: Context, start: TraceStart, route
   try {
     const trace = collect();
     if (trace === undefined) return;
-    core.complete(trace, start, { status: c.res.status, route });
+    core.complete(trace.meta, start, { status: c.res.status, route });
     c.header(core.responseHeader!, core.encode(trace));
   } catch (error) {
     core.report(error, 'expose');
   }
-}
-
-function finish(
-  core: AdapterCore<Context>,
-  c: Context,
-  start: TraceStart,
-  route: string | undefined,
-  aborted: boolean,
-  failed: boolean,
-): void {
-  let trace: Trace | undefined;
-  try {
-    trace = collect();
-  } catch (error) {
-    core.report(error, 'onFinish');
-  }
-  if (trace === undefined) return;
-  core.complete(trace, start, { status: failed ? undefined : c.res.status, route, aborted });
-  core.finish(trace, c);
 }
 
 // The pattern of the handler that responded; Hono leaves routeIndex on the last one dispatched.

@@ -7,7 +7,7 @@ import {
   type StepmarkAdapterOptions,
   StepmarkConfigError,
 } from '../core/index.js';
-import { type NodeResponse, oneHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
+import { type NodeResponse, requestHeader, traceNodeRequest, withoutQuery } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -29,7 +29,7 @@ export type StepmarkMiddleware = (
 ) => void;
 
 const access: RequestAccess<HttpRequest> = {
-  header: (req, name) => oneHeader(req.headers[name]),
+  header: requestHeader,
   query(req, name) {
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -53,7 +53,7 @@ function handler(options: StepmarkHttpOptions | undefined) {
   const core = new AdapterCore(options, traits, access);
   return <R>(req: HttpRequest, res: NodeResponse, proceed: () => R): R | Promise<R> => {
     const trigger = core.check(req);
-    if (trigger === undefined) return proceed();
+    if (trigger === undefined && !core.records) return proceed();
     return traceNodeRequest(
       core,
       req,
@@ -69,7 +69,8 @@ function handler(options: StepmarkHttpOptions | undefined) {
 /**
  * Middleware for Express, Connect or any `(req, res, next)` stack. Traces a request when it
  * carries the trigger header (default `x-stepmark`), the `query` parameter, or passes `trigger`;
- * every other request costs one header lookup.
+ * every other request costs one header lookup. With `record`, every request is traced and its
+ * trace goes to that recorder (only triggered, authorised requests still see theirs).
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (Express's pattern), `status` and
  * `duration_ms`. It goes to `onFinish(trace, req)` after the response, and, for authorised

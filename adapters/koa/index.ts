@@ -1,7 +1,7 @@
 // stepmark/koa: Koa 2/3 middleware. Only types come from koa.
 import type { Context, Middleware, Next } from 'koa';
 import { AdapterCore, type RequestAccess, type StepmarkAdapterOptions } from '../core/index.js';
-import { oneHeader, traceNodeRequest } from '../core/node.js';
+import { requestHeader, traceNodeRequest } from '../core/node.js';
 
 export type { Trace } from '../../runtime/types.js';
 export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorCode } from '../core/index.js';
@@ -9,7 +9,7 @@ export { type AdapterErrorSource, StepmarkConfigError, type StepmarkConfigErrorC
 export type StepmarkKoaOptions = StepmarkAdapterOptions<Context>;
 
 const access: RequestAccess<Context> = {
-  header: (ctx, name) => oneHeader(ctx.request.headers[name]),
+  header: (ctx, name) => requestHeader(ctx.req, name),
   query(ctx, name) {
     const v = ctx.query[name];
     return v === undefined ? undefined : String(v);
@@ -27,7 +27,7 @@ function routeOf(ctx: Context): string | undefined {
 /**
  * Koa middleware. `app.use` it first. Traces a request when it carries the trigger header
  * (default `x-stepmark`), the `query` parameter, or passes `trigger`; every other request costs
- * one header lookup.
+ * one header lookup. With `record`, every request is traced into that recorder.
  *
  * The trace's meta has `request_id`, `method`, `path`, `route` (the @koa/router pattern),
  * `status` and `duration_ms`. It goes to `onFinish(trace, ctx)` after the response, and, for
@@ -49,7 +49,7 @@ export function stepmarkMiddleware(options?: StepmarkKoaOptions): Middleware {
   const core = new AdapterCore(options, traits, access);
   return function stepmark(ctx: Context, next: Next) {
     const trigger = core.check(ctx);
-    if (trigger === undefined) return next();
+    if (trigger === undefined && !core.records) return next();
     return traceNodeRequest(
       core,
       ctx,

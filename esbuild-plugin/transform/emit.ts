@@ -7,8 +7,8 @@
  * (kept in call order, so outer before inner) and closings `prependLeft` (reverse call order, so
  * inner before outer); a block body's `} catch … finally …` is attached to its closing brace
  * (`appendRight`), after anything that closes to its left. Frames go first, then the resumes in
- * `catch`/`finally`, then explicit calls, then suspension points: at one offset a frame's `try {`
- * precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
+ * `catch`/`finally`, then the `return`s, then explicit calls, then suspension points: at one offset
+ * a frame's `try {` precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
  */
 import type MagicString from 'magic-string';
 import {
@@ -30,6 +30,7 @@ export interface EmitContext {
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
   for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
   for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
+  for (const frame of analysis.frames) for (const r of frame.returns) emitReturn(ms, r);
   for (const call of analysis.calls) emitCall(ms, call);
   for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
 }
@@ -41,15 +42,34 @@ function emitResumeInHandlers(ms: MagicString, tryStatement: Node): void {
   if (tryStatement.finalizer) ms.appendRight(tryStatement.finalizer.start + 1, resume);
 }
 
-const CLOSE = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame that closes its span in `finally` (generators and async generators). */
+const CLOSE_FINALLY = `} catch (${CAUGHT}) { ${FRAME}.${ABI.fail}(${CAUGHT}); throw ${CAUGHT}; } finally { ${FRAME}.${ABI.exit}(); }`;
+/** The end of a frame whose `return`s close its span: falling off the end closes it too. */
+const CLOSE_RETURNS = `${FRAME}.${ABI.exit}(); } catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
+/** The same after an expression body's `return`, which always runs. */
+const CLOSE_EXPRESSION = `} catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
+
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. */
+function emitReturn(ms: MagicString, node: Node): void {
+  const arg = node.argument as Node | null;
+  if (arg) {
+    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(`);
+    // appendLeft: after a nested arrow's frame that ends here too (`return () => x`, written
+    // earlier), before the suspension closings written later (`return await x`).
+    ms.appendLeft(arg.end, ')');
+  } else {
+    ms.appendLeft(node.start + 6 /* return */, ` ${FRAME}.${ABI.exitWith}()`);
+  }
+}
 
 function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
   const body = frame.fn.body as Node;
   const open = `const ${FRAME} = ${enterCallText(frame.spec, ctx.location(frame.start))}; try {`;
+  const byReturns = frame.spec.ending === 'returns';
   if (body.type !== 'BlockStatement') {
-    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return expr; } … }`.
-    ms.appendRight(body.start, `{ ${open} return `);
-    ms.prependLeft(body.end, `; ${CLOSE} }`);
+    // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return __smf.x(expr); } … }`.
+    ms.appendRight(body.start, `{ ${open} return ${byReturns ? `${FRAME}.${ABI.exitWith}(` : ''}`);
+    ms.prependLeft(body.end, `${byReturns ? ')' : ''}; ${byReturns ? CLOSE_EXPRESSION : CLOSE_FINALLY} }`);
     return;
   }
   const statements = body.body as Node[];
@@ -64,10 +84,11 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     semicolon = false;
     for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
+  for (const i of plan.removed) ms.remove(statements[i]!.start, statements[i]!.end);
   if (plan.asVar.length) {
     // `var g = function () {…};` at the top of the `try` block: moved before the first statement
     // that stays in place (or the closing brace).
-    const skipped = new Set([...plan.functionLevel, ...plan.asVar]);
+    const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
     let first = plan.frameAt;
     while (first < statements.length && skipped.has(first)) first++;
     const top = first < statements.length ? statements[first]!.start : body.end - 1;
@@ -81,6 +102,16 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     }
   }
   const opening = `${semicolon ? ';' : ''} ${open} `;
+  let CLOSE = CLOSE_FINALLY;
+  if (byReturns) {
+    // `__smf.exit();` follows the last statement left in place: one that ends without its `;`
+    // (ASI) must not run into it.
+    const moved = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
+    let last = statements.length - 1;
+    while (last >= plan.frameAt && moved.has(last)) last--;
+    const open = last < plan.frameAt || source.charCodeAt(statements[last]!.end - 1) === 59; /* ; */
+    CLOSE = open ? CLOSE_RETURNS : `;${CLOSE_RETURNS}`;
+  }
   if (at === body.end - 1) {
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);

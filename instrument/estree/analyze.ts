@@ -2,8 +2,8 @@
  * One walk over an ESTree-shaped AST (oxc's or Babel's, ./ast.ts) that finds what a plugin has to
  * change, decided by the shared rules:
  *
- * - frames: functions to wrap in `enter … try/catch/finally`, each with its `enter` call
- *   (../sites.ts), location offset and the `await`/`yield` expressions directly inside it;
+ * - frames: functions to wrap in `enter … try/catch`, each with its `enter` call (../sites.ts),
+ *   location offset, the `await`/`yield` expressions and the `return`s directly inside it;
  * - calls: explicit `step()`/`enter()`/… calls bound to the stepmark import (and `.step`/`.enter`
  *   on a `const s = scope(kind)`), each with the name of its enclosing function.
  *
@@ -38,7 +38,7 @@ import {
   unwrap,
 } from './ast.js';
 import type { DirectiveIndex } from './directives.js';
-import { isSuperCall } from './layout.js';
+import { isSuperCall, planStatements } from './layout.js';
 import type { BindingContext } from './naming.js';
 import { bindingOf, effectiveParent, locationOffset, methodBinding } from './naming.js';
 import { isScopeNode } from './scopes.js';
@@ -70,6 +70,11 @@ export interface FrameSite {
   readonly suspensions: Node[];
   /** `try` statements of this function whose block holds a suspension (their handlers resume the frame). */
   readonly resumeTrys: Set<Node>;
+  /**
+   * `return` statements directly in this function that close its span (`spec.ending` is
+   * `'returns'`), in source order: none before the frame opens (code before `super()`).
+   */
+  readonly returns: Node[];
 }
 
 export interface Analysis {
@@ -296,6 +301,9 @@ export function analyze(
         frame.suspensions.push(node);
         noteTrys(frame);
       }
+    } else if (type === 'ReturnStatement') {
+      const frame = top()?.frame;
+      if (frame?.spec.ending === 'returns') frame.returns.push(node);
     } else if (type === 'StaticBlock') {
       context = initializerContext(ancestors.length - 2, true);
     } else if (tracking) {
@@ -346,7 +354,11 @@ export function analyze(
     }
     ancestors.pop();
     if (scoped) scopes.pop();
-    if (context) contexts.pop();
+    if (context) {
+      contexts.pop();
+      if (context.frame?.derivedConstructor && context.frame.returns.length)
+        dropReturnsBeforeFrame(context.frame);
+    }
     if (ignoring) {
       ignoredDepth--;
       ignores.pop();
@@ -434,7 +446,9 @@ export function analyze(
             own,
             container,
             ignoredAbove: ignoredDepth > 0,
-            compilerHelper: () => isCompilerHelper(fn, ancestors, parentIndex),
+            // one written in this pass has no position (Babel, when a plugin before this one compiled TypeScript)
+            compilerHelper: () =>
+              typeof fn.start !== 'number' && isCompilerHelper(fn, ancestors, parentIndex),
             instrumented: () => alreadyInstrumented(fn),
           },
           policy.wholeFile,
@@ -463,6 +477,7 @@ export function analyze(
             derivedConstructor,
             suspensions: [],
             resumeTrys: new Set(),
+            returns: [],
           };
           frames.push(frame);
         }
@@ -535,9 +550,24 @@ function alreadyInstrumented(fn: Node): boolean {
 }
 
 /**
- * The function TypeScript compiles an enum or namespace into, when the input was compiled before
- * us: `(function (Color) { … })(Color || (Color = {}))` (tsc) or
- * `var Color = function (Color) { …; return Color; }({})` (Babel). Never user code.
+ * A `return` in a derived constructor's code before `super()` runs before the frame exists: it
+ * is left as it is.
+ */
+function dropReturnsBeforeFrame(frame: FrameSite): void {
+  const statements = frame.fn.body.body as Node[];
+  const { frameAt } = planStatements(statements, true);
+  if (frameAt === 0) return;
+  const at = statements[frameAt - 1]!.end;
+  const kept = frame.returns.filter((r) => r.start >= at);
+  frame.returns.length = 0;
+  frame.returns.push(...kept);
+}
+
+/**
+ * The function TypeScript compiles an enum or namespace into: `(function (Color) { … })(Color ||
+ * (Color = {}))` (tsc) or `var Color = function (Color) { …; return Color; }({})` (Babel). Asked
+ * only for a function a compiler wrote in the same pass (without a position): one in the input
+ * (a published package compiled by tsc) is instrumented like any callback, on every route.
  */
 function isCompilerHelper(fn: Node, ancestors: readonly Node[], parentIndex: number): boolean {
   if (fn.type !== 'FunctionExpression' || fn.id || fn.params.length !== 1) return false;
@@ -547,13 +577,15 @@ function isCompilerHelper(fn: Node, ancestors: readonly Node[], parentIndex: num
   if (call?.type !== 'CallExpression' || call.callee !== child || call.arguments.length !== 1) return false;
   const arg = unwrap(call.arguments[0])!;
   if (arg.type === 'LogicalExpression' && arg.operator === '||') {
+    // `N || (N = {})`; Babel names the parameter of a namespace's function `_N`
     const left = arg.left as Node;
-    return (
-      (left.type === 'Identifier' && left.name === param.name) ||
-      (left.type === 'MemberExpression' &&
-        left.property.type === 'Identifier' &&
-        left.property.name === param.name)
-    );
+    const name =
+      left.type === 'Identifier'
+        ? left.name
+        : left.type === 'MemberExpression' && left.property.type === 'Identifier'
+          ? left.property.name
+          : undefined;
+    return name !== undefined && (name === param.name || `_${name}` === param.name);
   }
   const declarator = ancestors[at - 1];
   return (

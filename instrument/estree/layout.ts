@@ -25,7 +25,9 @@ export function planStatements(
 function describeStatement(s: Node, compiledConstructor: boolean): BodyStatement {
   switch (s.type) {
     case 'FunctionDeclaration':
-      return s.body && s.id ? { kind: 'function', name: s.id.name } : OTHER;
+    case 'TSDeclareFunction':
+      if (!s.id || s.declare) return OTHER;
+      return { kind: s.body ? 'function' : 'overload', name: s.id.name };
     case 'ExpressionStatement':
       if (s.directive != null) return DIRECTIVE;
       if (isSuperCall(s)) return SUPER_CALL;

@@ -6,6 +6,8 @@ import {
   matchesSecret,
   StepmarkConfigError,
 } from '../../adapters/core/index.js';
+import { requestHeader } from '../../adapters/core/node.js';
+import { DEFAULT_REDACT } from '../../runtime/index.js';
 import type { Trace } from './helpers.js';
 
 const trace = (meta: Record<string, unknown> = {}, events = 0): Trace =>
@@ -20,6 +22,22 @@ const trace = (meta: Record<string, unknown> = {}, events = 0): Trace =>
     spans: [],
     dropped: 0,
   }) as Trace;
+
+describe('requestHeader (node adapters read the raw list, so req.headers is never built for them)', () => {
+  it('matches names in any case and joins repeated values as Node does for unknown headers', () => {
+    const req = {
+      rawHeaders: ['Host', 'x', 'X-StepMark', 'one', 'x-request-id', 'r1', 'x-stepmark', 'two'],
+      get headers(): Record<string, string> {
+        throw new Error('req.headers was built');
+      },
+    };
+    expect(requestHeader(req, 'x-stepmark')).toBe('one, two');
+    expect(requestHeader(req, 'x-request-id')).toBe('r1');
+    expect(requestHeader(req, 'x-request')).toBeUndefined();
+    // Without a raw list (an unusual request object): the parsed headers.
+    expect(requestHeader({ headers: { 'x-stepmark': ['a', 'b'] } }, 'x-stepmark')).toBe('a, b');
+  });
+});
 
 describe('encodeTraceHeader', () => {
   it('escapes everything outside printable ASCII and parses back unchanged', () => {
@@ -78,9 +96,19 @@ describe('AdapterCore', () => {
     const core = new AdapterCore<Req>({ query: 'sm', trigger: (r) => r.headers.x === 'y' }, traits, access);
     expect(core.check({ headers: {} })).toBeUndefined();
     expect(core.check({ headers: { 'x-stepmark': '' } })).toBeUndefined();
-    expect(core.check({ headers: { 'x-stepmark': 'v' } })).toBe('v');
-    expect(core.check({ headers: {}, query: { sm: '' } })).toBe('');
-    expect(core.check({ headers: { x: 'y' } })).toBe('');
+    expect(core.check({ headers: { 'x-stepmark': 'v' } })).toBe('header');
+    expect(core.check({ headers: {}, query: { sm: '' } })).toBe('other');
+    expect(core.check({ headers: { x: 'y' } })).toBe('other');
+  });
+
+  it('with a secret, lets the header start a trace only when it carries the secret', () => {
+    const secret = 's'.repeat(16);
+    const core = new AdapterCore<Req>({ secret: ['r'.repeat(16), secret], query: 'sm' }, traits, access);
+    expect(core.check({ headers: { 'x-stepmark': secret } })).toBe('secret');
+    expect(core.check({ headers: { 'x-stepmark': '1' } })).toBeUndefined();
+    expect(core.check({ headers: { 'x-stepmark': `${secret}s` } })).toBeUndefined();
+    // query and trigger still start one, without the secret's authority
+    expect(core.check({ headers: { 'x-stepmark': '1' }, query: { sm: '' } })).toBe('other');
   });
 
   it('reports a throwing predicate and does not trace', () => {
@@ -106,17 +134,17 @@ describe('AdapterCore', () => {
       traits,
       access,
     );
-    expect(core.authorize({ headers: {} }, secret)).toBe(true);
-    expect(core.authorize({ headers: { admin: '1' } }, 'x')).toBe(true);
-    expect(core.authorize({ headers: {} }, 'x')).toBe(false);
+    expect(core.authorize({ headers: {} }, 'secret')).toBe(true);
+    expect(core.authorize({ headers: { admin: '1' } }, 'other')).toBe(true);
+    expect(core.authorize({ headers: {} }, 'other')).toBe(false);
     const off = new AdapterCore<Req>({ secret }, traits, access);
-    expect(off.authorize({ headers: {} }, secret)).toBe(false);
+    expect(off.authorize({ headers: {} }, 'secret')).toBe(false);
     const failing = new AdapterCore<Req>(
       { authorize: () => Promise.reject(new Error('db down')), responseHeader: true, onError: () => {} },
       traits,
       access,
     );
-    await expect(failing.authorize({ headers: {} }, '')).resolves.toBe(false);
+    await expect(failing.authorize({ headers: {} }, 'header')).resolves.toBe(false);
   });
 
   it('takes a safe request id from the header, else generates one', () => {
@@ -137,10 +165,22 @@ describe('AdapterCore', () => {
       access,
     );
     const start = core.begin({ headers: { 'x-request-id': 'r9' } }, { method: 'GET', path: '/p' }, false);
-    expect(start?.options).toEqual({
+    expect(start?.options).toMatchObject({
       maxEvents: 5,
       meta: { service: 'shop', tenant: 't1', request_id: 'r9', method: 'GET', path: '/p' },
     });
+  });
+
+  it('adds the trigger header to the redacted meta keys, unless redaction is off', () => {
+    const begin = (traceOptions?: Record<string, unknown>) =>
+      new AdapterCore<Req>({ header: 'X-Trace-Me', onFinish: () => {}, traceOptions }, traits, access).begin(
+        { headers: {} },
+        { method: 'GET', path: '/' },
+        false,
+      )?.options.redact;
+    expect(begin()).toEqual([...DEFAULT_REDACT, 'x-trace-me']);
+    expect(begin({ redact: ['ssn'] })).toEqual(['ssn', 'x-trace-me']);
+    expect(begin({ redact: false })).toBe(false);
   });
 
   it('reports a meta callback that returns no object, and keeps the adapter meta', () => {
@@ -177,6 +217,7 @@ describe('AdapterCore', () => {
       // judged by the runtime itself, at start-up
       [{ traceOptions: { maxEvents: -1 } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
       [{ traceOptions: { onEnd: 'log' } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
+      [{ record: { add: 'no' } }, 'ERR_STEPMARK_INVALID_OPTION', 'record'],
     ];
     for (const [options, code, option] of cases) {
       let error: unknown;
@@ -188,6 +229,10 @@ describe('AdapterCore', () => {
       expect(error, JSON.stringify(options)).toBeInstanceOf(StepmarkConfigError);
       expect(error).toMatchObject({ code, option });
     }
+    // `record` alone is enough to trace (every request), and an untriggered request is never exposed
+    const recording = make({ header: false, record: { add() {} } })();
+    expect(recording.records).toBe(true);
+    expect(recording.expose({ headers: {} } as never, undefined)).toBe(false);
     // the secret itself never appears in a message
     try {
       make({ secret: 'hunter2' })();

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkInterceptor } from 'stepmark/grpc';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delay, eventsOf, FinishLog, placeOrder, SECRET, type Trace } from './helpers.js';
 
@@ -113,6 +114,8 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
     s = await start({
       secret: SECRET,
       responseHeader: true,
+      // calls that ask for it by this key are traced without the secret's authority
+      trigger: (req: { metadata: grpc.Metadata }) => req.metadata.get('x-trace-unexposed').length > 0,
       onFinish: log.onFinish,
       onError: (e: unknown) => errors.push(e),
     });
@@ -123,13 +126,19 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
     const r = await place(s.client, { id: 'u1' }, { 'x-request-id': 'g-untriggered' });
     expect(r.value).toEqual({ id: 'u1', traced: false });
     expect(r.trailer).toBeUndefined();
-    await place(s.client, { id: 'u2' }, { 'x-stepmark': '1', 'x-request-id': 'g-after' });
+    await place(s.client, { id: 'u2' }, { 'x-stepmark': SECRET, 'x-request-id': 'g-after' });
     await log.byId('g-after');
     expect(log.traces.some((t) => t.meta.request_id === 'g-untriggered')).toBe(false);
   });
 
-  it('records an unauthorised call for onFinish only, with call meta', async () => {
-    const r = await place(s.client, { id: 'g2' }, { 'x-stepmark': 'nope', 'x-request-id': 'g-unauth' });
+  it('does not trace a call whose trigger key lacks the secret', async () => {
+    const r = await place(s.client, { id: 'g1' }, { 'x-stepmark': 'nope', 'x-request-id': 'g-wrong' });
+    expect(r.value).toEqual({ id: 'g1', traced: false });
+    expect(r.trailer).toBeUndefined();
+  });
+
+  it('records a call triggered without authority (predicate) for onFinish only, with call meta', async () => {
+    const r = await place(s.client, { id: 'g2' }, { 'x-trace-unexposed': '1', 'x-request-id': 'g-unauth' });
     expect(r.value).toEqual({ id: 'g2', traced: true });
     expect(r.trailer).toBeUndefined();
     const trace = await log.byId('g-unauth');
@@ -208,7 +217,7 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
 
   it('reports a call the client cancels, and keeps serving', async () => {
     const metadata = new grpc.Metadata();
-    metadata.set('x-stepmark', '1');
+    metadata.set('x-stepmark', SECRET);
     metadata.set('x-request-id', 'g-cancel');
     const call = s.client.makeServerStreamRequest(
       service.watch.path,
@@ -235,6 +244,41 @@ describe('stepmark/grpc: server interceptor over a real grpc-js server', () => {
 
   it('reported no adapter errors along the way', () => {
     expect(errors).toEqual([]);
+  });
+});
+
+describe('stepmark/grpc: record (every call into a flight recorder)', () => {
+  it('records untriggered calls, not exposed; a server failure is an error, a refusal is not', async () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    const server = await start({ record: recorder, secret: SECRET, responseHeader: true });
+    const recorded = async (requestId: string): Promise<Trace> => {
+      for (let i = 0; i < 500; i++) {
+        const [found] = recorder.find({ requestId });
+        if (found) return found as Trace;
+        await delay(5);
+      }
+      throw new Error(`${requestId} was never recorded`);
+    };
+    try {
+      const r = await place(server.client, { id: 'r1' }, { 'x-request-id': 'grec-1' });
+      expect(r.value).toEqual({ id: 'r1', traced: true });
+      expect(r.trailer).toBeUndefined();
+      expect(eventsOf(await recorded('grec-1'), 'order_r1')).toEqual(['validate:ok', 'charge:done']);
+      const authorised = await place(
+        server.client,
+        { id: 'r2' },
+        { 'x-stepmark': SECRET, 'x-request-id': 'grec-2' },
+      );
+      expect(JSON.parse(authorised.trailer!).entities.order_r2).toBeDefined();
+      await place(server.client, { id: 'r3', fail: true }, { 'x-request-id': 'grec-refused' });
+      await place(server.client, { id: 'x' }, { 'x-request-id': 'grec-crash' }, 'crash');
+      expect((await recorded('grec-refused')).meta.status).toBe(grpc.status.FAILED_PRECONDITION);
+      expect((await recorded('grec-crash')).meta.status).toBe(grpc.status.UNKNOWN);
+      expect(recorder.find({ error: true }).map((t) => t.meta.request_id)).toEqual(['grec-crash']);
+      expect(recorder.stats()).toMatchObject({ traces: 4, kept: 1 });
+    } finally {
+      await server.close();
+    }
   });
 });
 

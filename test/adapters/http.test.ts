@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import express from 'express';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError, stepmarkListener, stepmarkMiddleware } from 'stepmark/http';
+import { flightRecorder } from 'stepmark/recorder';
 import { ndjsonSink } from 'stepmark/sinks';
 import { describe, expect, it } from 'vitest';
 import { delay, FinishLog, failOrder, get, listen, placeOrder, SECRET } from './helpers.js';
@@ -92,6 +93,30 @@ adapterSuite({
 });
 
 describe('stepmark/http specifics', () => {
+  it('two stepmark middlewares on one response each see the headers go out, in turn', async () => {
+    const recorder = flightRecorder();
+    const app = express();
+    app.use(stepmarkMiddleware({ record: recorder, header: false }));
+    app.use(stepmarkMiddleware({ authorize: () => true, responseHeader: 'x-inner-trace' }));
+    app.get('/orders/:id', async (req, res) => {
+      res.json(await placeOrder(req.params.id));
+    });
+    const server = await listen(createServer(app));
+    try {
+      const r = await get(server.port, '/orders/n1', { 'x-stepmark': '1', 'x-request-id': 'nested-1' });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(String(r.headers['x-inner-trace'])).entities.order_n1).toBeDefined();
+      for (let i = 0; i < 200 && recorder.find({ requestId: 'nested-1' }).length === 0; i++) await delay(5);
+      // The outer trace ran around the inner one: it saw the response, not the inner trace's steps.
+      expect(recorder.find({ requestId: 'nested-1' })[0]!.meta).toMatchObject({
+        status: 200,
+        route: '/orders/:id',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('leaves an untriggered response object untouched (only the trigger check runs)', async () => {
     const seen: Array<{ wrapped: boolean; listeners: number; traced: boolean }> = [];
     const server = await listen(

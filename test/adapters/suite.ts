@@ -9,6 +9,7 @@
 //   GET /slow              stream a chunk every 10 ms (recording slow:chunk each) until the
 //                          client is gone or 300 chunks were sent
 import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abortAfterFirstChunk, delay, eventsOf, FinishLog, get, SECRET, type Trace } from './helpers.js';
 
@@ -62,13 +63,22 @@ export function adapterSuite(fixture: AdapterFixture): void {
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body)).toEqual({ id: '1', traced: false });
       expect(r.headers[TRACE_HEADER]).toBeUndefined();
-      await get(port, '/orders/1b', { 'x-stepmark': '1', 'x-request-id': 'after-untriggered' });
+      await get(port, '/orders/1b', { 'x-stepmark': SECRET, 'x-request-id': 'after-untriggered' });
       await log.byId('after-untriggered');
       expect(log.traces.some((t) => t.meta.request_id === 'untriggered-1')).toBe(false);
     });
 
-    it('records a triggered but unauthorised request for onFinish only, with request meta', async () => {
-      const r = await get(port, '/orders/2', { 'x-stepmark': 'not-the-secret', 'x-request-id': 'unauth-2' });
+    it('does not trace a trigger header without the secret', async () => {
+      const r = await get(port, '/orders/2w', { 'x-stepmark': 'not-the-secret', 'x-request-id': 'wrong-2' });
+      expect(JSON.parse(r.body)).toEqual({ id: '2w', traced: false });
+      expect(r.headers[TRACE_HEADER]).toBeUndefined();
+      await get(port, '/orders/2x', { 'x-stepmark': SECRET, 'x-request-id': 'after-wrong' });
+      await log.byId('after-wrong');
+      expect(log.traces.some((t) => t.meta.request_id === 'wrong-2')).toBe(false);
+    });
+
+    it('records a request triggered without authority (query) for onFinish only, with request meta', async () => {
+      const r = await get(port, '/orders/2?stepmark=1', { 'x-request-id': 'unauth-2' });
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body)).toEqual({ id: '2', traced: true });
       expect(r.headers[TRACE_HEADER]).toBeUndefined();
@@ -124,7 +134,7 @@ export function adapterSuite(fixture: AdapterFixture): void {
 
     it('generates a request id when none is given', async () => {
       const before = log.traces.length;
-      await get(port, '/orders/gen', { 'x-stepmark': '1' });
+      await get(port, '/orders/gen', { 'x-stepmark': SECRET });
       const traces = await log.waitFor(before + 1);
       const trace = traces.find((t) => t.entities.order_gen);
       expect(trace?.meta.request_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -186,6 +196,85 @@ export function adapterSuite(fixture: AdapterFixture): void {
 
     it('reported no adapter errors along the way', () => {
       expect(errors).toEqual([]);
+    });
+  });
+
+  describe(`${fixture.name}: record (every request into a flight recorder)`, () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    const log = new FinishLog();
+    const errors: Array<[string, unknown]> = [];
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await fixture.start({
+        record: recorder,
+        secret: SECRET,
+        responseHeader: true,
+        onFinish: log.onFinish,
+        onError: (error: unknown, source: string) => errors.push([source, error]),
+      });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+    /** The recorded trace of a request (recording happens once the response is over). */
+    const recorded = async (requestId: string): Promise<Trace> => {
+      for (let i = 0; i < 500; i++) {
+        const [found] = recorder.find({ requestId });
+        if (found) return found as Trace;
+        await delay(5);
+      }
+      throw new Error(`${requestId} was never recorded`);
+    };
+
+    it('traces and records an untriggered request without exposing it', async () => {
+      const r = await get(server.port, '/orders/r1', { 'x-request-id': 'rec-1' });
+      expect(JSON.parse(r.body)).toEqual({ id: 'r1', traced: true });
+      expect(r.headers[TRACE_HEADER]).toBeUndefined();
+      const trace = await recorded('rec-1');
+      expect(trace.meta).toMatchObject({
+        request_id: 'rec-1',
+        method: 'GET',
+        path: '/orders/r1',
+        status: 200,
+      });
+      expect(eventsOf(trace, 'order_r1')).toEqual(['validate:ok', 'charge:done']);
+      expect((await log.byId('rec-1')).entities.order_r1).toEqual(trace.entities.order_r1);
+      expect(recorder.find({ entity: 'order_r1' })).toHaveLength(1);
+    });
+
+    it('exposes only to an authorised trigger; every request is recorded either way', async () => {
+      const denied = await get(server.port, '/orders/r2', { 'x-stepmark': 'wrong', 'x-request-id': 'rec-2' });
+      expect(denied.headers[TRACE_HEADER]).toBeUndefined();
+      const allowed = await get(server.port, '/orders/r3', { 'x-stepmark': SECRET, 'x-request-id': 'rec-3' });
+      expect(parseHeader(allowed.headers[TRACE_HEADER]).entities.order_r3).toBeDefined();
+      expect(eventsOf(await recorded('rec-2'), 'order_r2')).toEqual(['validate:ok', 'charge:done']);
+      expect(eventsOf(await recorded('rec-3'), 'order_r3')).toEqual(['validate:ok', 'charge:done']);
+    });
+
+    it('keeps concurrent untriggered requests apart in the recorder', async () => {
+      const n = Array.from({ length: 16 }, (_, i) => `k${i}`);
+      await Promise.all(n.map((id) => get(server.port, `/orders/${id}`, { 'x-request-id': `rec-${id}` })));
+      for (const id of n) {
+        const trace = await recorded(`rec-${id}`);
+        expect(Object.keys(trace.entities)).toEqual([`order_${id}`]);
+      }
+    });
+
+    it('records a failed request as an error, kept by the keep rule', async () => {
+      const r = await get(server.port, '/boom', { 'x-request-id': 'rec-boom' });
+      expect(r.status).toBe(500);
+      expect((await recorded('rec-boom')).meta.status).toBe(500);
+      expect(recorder.find({ error: true }).map((t) => t.meta.request_id)).toEqual(['rec-boom']);
+      expect(recorder.stats().kept).toBe(1);
+      expect(errors).toEqual([]);
+    });
+
+    it('refuses a record option that is not a recorder', async () => {
+      const failure = await fixture.start({ record: {} }).then(
+        (s) => s.close().then(() => undefined),
+        (e: unknown) => e,
+      );
+      expect(failure).toMatchObject({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'record' });
     });
   });
 

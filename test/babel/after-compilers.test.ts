@@ -5,8 +5,9 @@
 // above a super() nested in a try); the frame opens after the top-level super(), so whatever
 // these compilers do with parameter properties, nothing touches `this` before super().
 import { createRequire } from 'node:module';
+import { transform as esbuildTransform } from 'esbuild';
 import ts from 'typescript';
-import { transformWithEsbuild, transformWithOxc } from 'vite';
+import { transformWithOxc } from 'vite';
 import stepmarkPlugin from '../../babel-plugin/index.js';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { runCorpus } from '../corpus/harness.js';
@@ -57,7 +58,9 @@ runCorpus({
       ? 'esbuild declares an anonymous default export as `<file>_default`, the name V8 then reports'
       : undefined,
   compile: async (source, filename, options) => {
-    const out = await transformWithEsbuild(await keepTypeScript(source, filename, options), filename, {
+    // esbuild itself (Vite's transformWithEsbuild, deprecated in Vite 8, wraps the same call)
+    const out = await esbuildTransform(await keepTypeScript(source, filename, options), {
+      sourcefile: filename,
       loader: filename.endsWith('.ts') ? 'ts' : 'js',
       format: 'esm',
       target: 'node20',

@@ -53,6 +53,9 @@ runCorpus({
 runCorpus({
   label: 'babel8-twice',
   moduleFormat: 'esm',
+  // Its second pass reads the first pass's output, where TypeScript's enum and namespace
+  // functions are already written out: input code, which callbacks: true instruments.
+  filter: (f) => f !== 'compiled-helpers.ts',
   compile: async (source, filename, options) => {
     const once = await compileWith(
       { major: 8, moduleFormat: 'esm', plugins: [decoratorsSyntax()] },

@@ -5,11 +5,11 @@
 // plugin takes its general path, docs/BABEL.md) and with `retainLines` (line numbers right even
 // where no map is applied).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../corpus/harness.js';
+import { REPO_ROOT, scratchDir } from '../support/scratch.js';
 
 const require = createRequire(import.meta.url);
 
@@ -56,8 +56,7 @@ interface JestResult {
 }
 
 function runJest(name: string, babelOptions: object, args: string[] = []): JestResult {
-  const dir = join(REPO_ROOT, 'test-output', `babel-jest-${name}`);
-  rmSync(dir, { recursive: true, force: true });
+  const dir = scratchDir(`babel-jest-${name}`);
   mkdirSync(join(dir, 'src'), { recursive: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   if (!existsSync(join(dir, 'node_modules/stepmark')))
@@ -130,6 +129,6 @@ describe('Babel plugin under Jest (babel-jest)', () => {
       expect(message).toMatch(/at checkAll \(src\/order\.ts:19:17\)/);
       // Jest's code frame shows the original source line, not instrumented code
       expect(message).toContain("> 12 |     if (this.total < 0) throw new RangeError('negative total');");
-    }, 60_000);
+    }, 180_000);
   }
 });

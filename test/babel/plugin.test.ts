@@ -11,8 +11,11 @@ import { capture } from 'stepmark';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import stepmarkPlugin from '../../babel-plugin/index.js';
+import { transform as esbuildTransform, loadToolchain } from '../../esbuild-plugin/transform/index.js';
+import { resolveOptions } from '../../instrument/options.js';
 import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
 import { REPO_ROOT } from '../corpus/harness.js';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
 
 const require = createRequire(import.meta.url);
@@ -69,7 +72,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       expect(out).toContain('__stepmark.enter("f", "src/order.ts:2:1")');
     }
     // Babel resolves the plugin by name, as in a babel.config.json of a project that installed stepmark
-    const project = join(REPO_ROOT, 'test-output/babel-by-name');
+    const project = join(SCRATCH_ROOT, 'babel-by-name');
     mkdirSync(join(project, 'node_modules'), { recursive: true });
     if (!existsSync(join(project, 'node_modules/stepmark')))
       symlinkSync(REPO_ROOT, join(project, 'node_modules/stepmark'), 'dir');
@@ -93,18 +96,16 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
         '"use strict";',
         '',
         '// @stepmark',
-        'import { v1 as __stepmark } from "stepmark/runtime";',
+        'import { v2 as __stepmark } from "stepmark/runtime";',
         'export function validate(order) {',
         '  "use asm";',
         '',
         '  const __smf = __stepmark.enter("validate", "src/order.ts:3:8");',
         '  try {',
-        '    return order.id;',
-        '  } catch (__sme) {',
-        '    __smf.fail(__sme);',
-        '    throw __sme;',
-        '  } finally {',
+        '    return __smf.x(order.id);',
         '    __smf.exit();',
+        '  } catch (__sme) {',
+        '    throw __smf.t(__sme);',
         '  }',
         '}',
       ].join('\n'),
@@ -123,7 +124,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(out).toMatch(/finally \{\s+__smf\.r\(\);\s+c\(\);/);
     // the nested arrow has its own frame and its own wrapped await
     expect(out).toMatch(
-      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17", 1\);\s+try \{\s+return __smf\.r\(await __smf\.s\(d\(\)\)\);/,
+      /const inner = async \(\) => \{\s+const __smf = __stepmark\.enter\("inner", "src\/order\.ts:7:17", 1\);\s+try \{\s+return __smf\.x\(__smf\.r\(await __smf\.s\(d\(\)\)\)\);/,
     );
   });
 
@@ -135,7 +136,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     // a declaration the code before super() calls stays at function level; the others become
     // `var` at the top of the try block, where they see the body's lexical declarations
     expect(out.replace(/\s+/g, ' ')).toContain(
-      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); }',
+      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }',
     );
   });
 
@@ -219,7 +220,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     }
   });
 
-  it('rewrites require forms in CommonJS files and binds the runtime with require(...).abi(1)', () => {
+  it('rewrites require forms in CommonJS files and binds the runtime with require(...).abi(2)', () => {
     const code = [
       'const { step, stepEntity: se } = require("stepmark");',
       'const sm = require("stepmark");',
@@ -228,7 +229,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       'module.exports = { f };',
     ].join('\n');
     const out = transform(major, code, {}, { typescript: false });
-    expect(out.split('\n')[0]).toBe('const __stepmark = require("stepmark/runtime").abi(1);');
+    expect(out.split('\n')[0]).toBe('const __stepmark = require("stepmark/runtime").abi(2);');
     for (const s of [
       '__stepmark.step("f", "a")',
       '__stepmark.stepEntity("f", 1, "b")',
@@ -255,7 +256,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
         importSource: '@acme/trace',
       },
     );
-    expect(out).toContain('import { v1 as __stepmark } from "@acme/trace/runtime";');
+    expect(out).toContain('import { v2 as __stepmark } from "@acme/trace/runtime";');
     expect(out).toContain('__stepmark.step("f", "a")');
     expect(out).toContain('s2("b")');
   });
@@ -374,36 +375,43 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       })!.code!;
     });
     expect(passive).toBe(lowered.replaceAll('var ', 'const '));
-    expect(cjs).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
-    expect(cjsFirst).toContain('const __smf = _runtime.v1.enter("f", "src/order.ts:2:8");');
+    expect(cjs).toContain('const __smf = _runtime.v2.enter("f", "src/order.ts:2:8");');
+    expect(cjsFirst).toContain('const __smf = _runtime.v2.enter("f", "src/order.ts:2:8");');
     const deferredNote = ', frames written at the end of the pass (no other plugin rewrites them)';
     expect(writes.map((w) => w.endsWith(`${deferredNote}\n`))).toEqual([true, true, false]);
   });
 });
 
 describe.each([7, 8] as const)('Babel %i on code TypeScript already compiled', (major) => {
-  it('does not instrument enum and namespace helpers even with callbacks: true', () => {
+  it('with callbacks: true, skips the enum and namespace functions its TypeScript preset writes, and instruments those in the input, as the esbuild plugin does', async () => {
+    const names = (code: string) => [...code.matchAll(/__stepmark\.enter\("([^"]+)"/g)].map((m) => m[1]);
+    // TypeScript compiled by Babel's own preset in the same pass: only the user's callback
+    const samePass = transform(
+      major,
+      '// @stepmark\nenum Size { S }\nexport namespace Geo { export const unit = 1; }\n[1].map(function (x) { return x; });',
+      { callbacks: true },
+    );
+    expect(names(samePass)).toEqual(['<anonymous>']);
+    // code a compiler produced earlier (as published packages ship it) is input like any other
     const tsOutput = ts.transpileModule(
       'enum Color { Red }\nexport namespace Geo { export function area() { return 1; } }\nexport const run = (f: () => void) => f();',
       { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } },
     ).outputText;
-    const babelOutput = babel(major).transformSync('enum Size { S }', {
-      filename: FILE,
-      babelrc: false,
-      configFile: false,
-      presets: [require.resolve(major === 8 ? '@babel/preset-typescript' : '@babel/preset-typescript-7')],
-    })!.code!;
-    for (const code of [tsOutput, babelOutput]) {
-      const out = transform(
-        major,
-        `// @stepmark\n${code}\n[1].map(function (x) { return x; });`,
-        { callbacks: true },
-        { typescript: false },
-      );
-      const names = [...out.matchAll(/__stepmark\.enter\("([^"]+)"/g)].map((m) => m[1]);
-      expect(names).not.toContain('<anonymous>.<anonymous>');
-      expect(names.filter((n) => n === '<anonymous>')).toHaveLength(1); // the map callback
-    }
+    const source = `// @stepmark\n${tsOutput}\n[1].map(function (x) { return x; });`;
+    const fromBabel = names(transform(major, source, { callbacks: true }, { typescript: false }));
+    const tools = await loadToolchain('test');
+    const fromEsbuild = names(
+      esbuildTransform(
+        tools,
+        source,
+        '/project/src/order.js',
+        'js',
+        resolveOptions({ root: '/project', callbacks: true }),
+        false,
+      )!.code,
+    );
+    expect(fromBabel).toEqual(fromEsbuild);
+    expect(fromBabel.filter((n) => n === '<anonymous>')).toHaveLength(3); // enum, namespace, callback
   });
 });
 
@@ -454,7 +462,7 @@ export function App() {
     expect(passive).toContain('h("button", {');
     expect(passive).toContain('__stepmark.enter("Button", "src/order.ts:4:8")');
 
-    const dir = join(REPO_ROOT, 'test-output', 'babel-jsx');
+    const dir = join(SCRATCH_ROOT, 'babel-jsx');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `app-${Date.now()}.mjs`);
     writeFileSync(file, passive);

@@ -10,6 +10,7 @@ import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 import { type BabelMajor, babel, babelOptions } from './compile.js';
 
 const SOURCE = `// @stepmark
@@ -69,7 +70,7 @@ function throwSites(code: string): Map<string, { line: number; column: number }>
 }
 
 const original = throwSites(SOURCE);
-const dir = join(REPO_ROOT, 'test-output/babel-sourcemaps');
+const dir = join(SCRATCH_ROOT, 'babel-sourcemaps');
 const FILE = join(dir, 'order.ts');
 
 function compile(

@@ -4,8 +4,8 @@
  * catalog (stages never reached, actions never taken).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import * as stepmark from 'stepmark';
@@ -14,17 +14,16 @@ import { clearCatalog, unreachedStages, unseenActions } from 'stepmark/testing';
 import { stepmark as stepmarkVite } from 'stepmark/vite';
 import { build as viteBuild } from 'vite';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const OUT = join(ROOT, 'test-output/catalog');
+const OUT = scratchDir('catalog');
 const CATALOG = join(OUT, 'stepmark-catalog.json');
 const FILE = 'test/catalog/app/orders.ts';
 
 let app: { handle(orders: { id: string; total: number; score: number }[]): unknown[] };
 
 beforeAll(async () => {
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
   await build({
     entryPoints: [join(ROOT, 'test/catalog/app/main.ts')],
     bundle: true,
@@ -34,7 +33,7 @@ beforeAll(async () => {
     external: ['stepmark', 'stepmark/*'],
     absWorkingDir: ROOT,
     logLevel: 'silent',
-    plugins: [stepmarkPlugin({ catalog: 'test-output/catalog/stepmark-catalog.json' })],
+    plugins: [stepmarkPlugin({ catalog: relative(ROOT, CATALOG) })],
   });
   app = await import(pathToFileURL(join(OUT, 'app.mjs')).href);
 });
@@ -131,7 +130,7 @@ describe('stage catalog', { retry: 1 }, () => {
       root: ROOT,
       configFile: false,
       logLevel: 'silent',
-      plugins: [stepmarkVite({ catalog: 'test-output/catalog/vite-catalog.json' })],
+      plugins: [stepmarkVite({ catalog: relative(ROOT, path) })],
       build: {
         write: false,
         lib: { entry: join(ROOT, 'test/catalog/app/main.ts'), formats: ['es'] },

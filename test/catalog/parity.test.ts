@@ -14,8 +14,9 @@ import type { StepmarkOptions } from '../../instrument/options.js';
 import stepmarkTransformer from '../../transformer/index.js';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
 import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT } from '../corpus/harness.js';
+import { scratchDir } from '../support/scratch.js';
 
-const OUT = join(REPO_ROOT, 'test-output/catalog-parity');
+const OUT = scratchDir('catalog-parity');
 
 type Compile = (filename: string, source: string, options: StepmarkOptions) => Promise<void> | void;
 

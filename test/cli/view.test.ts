@@ -7,12 +7,13 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as stepmark from 'stepmark';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('stepmark/package.json'));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const bin = join(root, pkg.bin.stepmark);
-const dir = join(root, 'test-output', 'cli');
+const dir = join(SCRATCH_ROOT, 'cli');
 const ESC = '\u001b[';
 
 interface Result {
@@ -98,6 +99,25 @@ describe('stepmark view', () => {
       /order_42 \(order\) total=249\.99\n\s+validate → passed items=3\n\s+fraud_check → flagged score=0\.78/,
     );
     expect(r.stdout).toContain('http → received path=/orders');
+  });
+
+  it('says why a trace with events has no spans, and where to look', async () => {
+    // what a forgotten build plugin gives: the steps are recorded, no function is instrumented
+    const { trace } = await stepmark.capture(() => {
+      stepmark.track('order_7', {}, { kind: 'order' });
+      stepmark.recordEntity('order_7', 'fraud_check', 'flagged');
+    });
+    const file = join(dir, 'no-spans.json');
+    writeFileSync(file, JSON.stringify(trace));
+    const r = run(['view', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '(0 spans, 1 events)\n  no spans: no instrumented function ran. Marked code (// @stepmark) needs a stepmark build plugin (esbuild, Vite, Babel, tsc) or node --import stepmark/register: see "Build plugins" in the stepmark README\n',
+    );
+    // a trace with spans, or with nothing at all, gets no such line
+    expect(run(['view', single]).stdout).not.toContain('no spans:');
+    writeFileSync(file, JSON.stringify((await stepmark.capture(() => 1)).trace));
+    expect(run(['view', file]).stdout).not.toContain('no spans:');
   });
 
   it('reads NDJSON files, arrays, several files and standard input', () => {
@@ -216,7 +236,7 @@ describe('stepmark view', () => {
     [
       'a bad NDJSON line',
       '{"events": []}\n{"events": []}\n{"events": [}\n',
-      /^stepmark: .*bad\.json: line 3: not valid JSON \(Unexpected token .+\)$/,
+      /^stepmark: .*bad\.json: line 3: not valid JSON at column 13 \(Unexpected token .+\)$/,
     ],
     ['an empty file', '  \n', /^stepmark: .*bad\.json: empty input: no traces$/],
     [

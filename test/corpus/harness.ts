@@ -7,8 +7,9 @@
  * `compile(source, filename, options)` must return JavaScript in `moduleFormat` (ESM or
  * CommonJS) that imports `stepmark` by name; `options === null` means "compile the same way
  * without stepmark" (the uninstrumented baseline). For every fixture in test/fixtures the
- * harness writes the outputs under test-output/corpus/<label>/ and runs them in a plain Node
- * process (test/corpus/runner.mjs):
+ * harness writes the outputs into the run's scratch folder (corpus/<label>/, test/support/scratch.ts)
+ * and runs them, all fixtures of a target in one plain Node process (test/corpus/runner.mjs), each
+ * file imported as a fresh module:
  *
  *   plain      uninstrumented
  *   off        instrumented, tracing off
@@ -19,7 +20,8 @@
  * unhandled rejections; the span tree and event journeys of `on` equal the expectation written
  * in the fixture (the same for every plugin, so parity holds by construction); the stages of
  * explicit `step()` calls in `fallback` equal those in `on` unless the fixture says why not.
- * The normalised trace of `on` is written to trace.json for cross-plugin diffs.
+ * The normalised trace of `on` is written to trace.json next to the outputs, for cross-plugin
+ * diffs (STEPMARK_KEEP_TEST_OUTPUT=1 keeps them after the run).
  *
  * Fixture format: an ES module exporting `main(log, exports)`; `log(...values)` records side
  * effects; `exports` is the module's own exports object (whatever the output format).
@@ -40,17 +42,17 @@
  * Set STEPMARK_CORPUS_UPDATE=1 to rewrite the `spans:`/`events:` of fixtures from the actual
  * result (review the diff!).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { normalizeTrace, renderJourneys, renderSpanTree, type Trace } from 'stepmark/testing';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
+import { REPO_ROOT, scratchDir } from '../support/scratch.js';
 
 /** Repository root (locations in traces are relative to it). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT };
 /** Where the fixtures live. */
 export const FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures');
 const RUNNER = join(REPO_ROOT, 'test/corpus/runner.mjs');
@@ -139,7 +141,15 @@ export function listFixtures(): string[] {
     .sort();
 }
 
-interface RunResult {
+/** One run of a compiled fixture: `file` imported as a fresh module, inside a trace when `traced`. */
+export interface FixtureRun {
+  id: string;
+  file: string;
+  traced: boolean;
+}
+
+/** What one run did (test/corpus/runner.mjs). */
+export interface RunResult {
   ok: boolean;
   value?: unknown;
   thrown?: unknown;
@@ -148,47 +158,246 @@ interface RunResult {
   unhandled: unknown[];
 }
 
+/** The results of one fixture's runs, by run id. */
+export type FixtureResults = Record<string, RunResult>;
+
+/** How long one run may take before it counts as hung (the runner is then killed). */
+const RUN_TIMEOUT_MS = 30_000;
+/** A backstop for a whole batch (compiling and running a target's corpus); hangs are caught per run. */
+const BATCH_TIMEOUT_MS = 15 * 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface PlannedRun extends FixtureRun {
+  key: string;
+}
+
+/**
+ * Runs the runs of many fixtures (by key) one after the other in one plain Node process
+ * (test/corpus/runner.mjs). Every untraced run comes first, so they all run in a process in which
+ * no trace has started yet, like a program that never traces; the traced runs follow.
+ *
+ * A run that crashes the process or hangs fails its own fixture only: the process is started
+ * again for the runs after it. A crash is first retried once (dist/ may have been rebuilt while
+ * the run imported it); a crash before the first run (the runner cannot load stepmark) fails
+ * every fixture with that message. Output the fixtures print is kept for error messages only.
+ */
+export async function runFixtures(
+  jobs: ReadonlyMap<string, readonly FixtureRun[]>,
+  workDir: string,
+  /** How to start the runner: Node options before it (e.g. `--import stepmark/register`) and its environment. */
+  node: RunnerProcess = {},
+): Promise<Map<string, FixtureResults | Error>> {
+  const plan: PlannedRun[] = [...jobs].flatMap(([key, runs]) => runs.map((run) => ({ key, ...run })));
+  let pending = [...plan.filter((r) => !r.traced), ...plan.filter((r) => r.traced)];
+  const results = new Map<string, FixtureResults | Error>();
+  for (const key of jobs.keys()) results.set(key, {});
+  const retried = new Set<PlannedRun>();
+  while (pending.length > 0) {
+    const batch = await runBatch(pending, workDir, node);
+    for (const [index, result] of batch.done) {
+      const own = results.get(pending[index]!.key);
+      if (own && !(own instanceof Error)) own[pending[index]!.id] = result;
+    }
+    if (!batch.failure) break;
+    const { index, error } = batch.failure;
+    const failed = pending[index]!;
+    if (!retried.has(failed)) {
+      retried.add(failed);
+      await sleep(2000);
+      pending = pending.slice(index);
+      continue;
+    }
+    if (!batch.started) {
+      for (const run of pending) results.set(run.key, error);
+      break;
+    }
+    results.set(failed.key, error);
+    pending = pending.slice(index + 1).filter((r) => r.key !== failed.key);
+  }
+  return results;
+}
+
+/** How the runner process is started (see runFixtures). */
+export interface RunnerProcess {
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+let plans = 0;
+
+/** One runner process over `runs`: the results it reported, and what stopped it early. */
+function runBatch(
+  runs: readonly PlannedRun[],
+  workDir: string,
+  node: RunnerProcess,
+): Promise<{
+  done: Map<number, RunResult>;
+  started: boolean;
+  failure?: { index: number; error: Error };
+}> {
+  const planFile = join(workDir, `plan-${process.pid}-${plans++}.json`);
+  writeFileSync(planFile, JSON.stringify({ runs }));
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(node.args ?? []), RUNNER, planFile], {
+      cwd: REPO_ROOT,
+      env: node.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    const done = new Map<number, RunResult>();
+    let current: number | undefined;
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-8000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let hung = false;
+    let timer: NodeJS.Timeout;
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, RUN_TIMEOUT_MS);
+    };
+    watch();
+    let buffered = '';
+    child.stdio[3]!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+        const event = JSON.parse(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        if ('start' in event) current = event.start;
+        else done.set(event.done, event.result);
+        watch();
+      }
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      rmSync(planFile, { force: true });
+      if (code === 0 && done.size === runs.length) {
+        resolvePromise({ done, started: true });
+        return;
+      }
+      const index = current ?? 0;
+      const run = runs[index]!;
+      const why = hung
+        ? `hung: no result after ${RUN_TIMEOUT_MS / 1000} s`
+        : `the runner exited (${signal ?? `code ${code}`})`;
+      const where = current === undefined ? 'before its first run' : `in run "${run.id}" (${run.file})`;
+      resolvePromise({
+        done,
+        started: current !== undefined,
+        failure: { index, error: new Error(`fixture runner ${where}: ${why}\n${output}`) },
+      });
+    });
+  });
+}
+
+/** A fixture prepared for a batch: the runs to make, and whatever its test needs besides. */
+export interface PreparedFixture<T> {
+  runs: FixtureRun[];
+  data: T;
+}
+
+/** Results of a batch, per fixture. */
+export interface FixtureBatch<T> {
+  /** The fixture's data and run results; throws what preparing or running that fixture threw. */
+  get(fixture: string): { data: T; results: FixtureResults };
+}
+
+/**
+ * For a suite with one test per fixture: in a `beforeAll`, `prepare` each fixture (compile it,
+ * write its files into `dir`, a fresh scratch folder `<name>/<fixture>`) and run every fixture's
+ * runs in one process (`runFixtures`); each test then asserts on its own fixture's results.
+ *
+ * `suspect(results)`: results that may come from a broken dist/ rather than from the code under
+ * test (dist/ is shared and may be rebuilt while the runs import it, half-written). Those
+ * fixtures run once more, 3 s later, in a fresh process; a real difference persists.
+ */
+export function fixtureBatch<T>(
+  name: string,
+  fixtures: readonly string[],
+  prepare: (fixture: string, dir: string) => Promise<PreparedFixture<T>> | PreparedFixture<T>,
+  suspect: (results: FixtureResults) => boolean = () => false,
+): FixtureBatch<T> {
+  const prepared = new Map<string, PreparedFixture<T> | Error>();
+  const ran = new Map<string, FixtureResults | Error>();
+  beforeAll(async () => {
+    const root = scratchDir(name);
+    for (const fixture of fixtures) {
+      try {
+        const dir = join(root, fixture.replace(/\.[^.]+$/, ''));
+        mkdirSync(dir, { recursive: true });
+        prepared.set(fixture, await prepare(fixture, dir));
+      } catch (error) {
+        prepared.set(fixture, error as Error);
+      }
+    }
+    const jobs = new Map<string, FixtureRun[]>();
+    for (const [fixture, p] of prepared) if (!(p instanceof Error)) jobs.set(fixture, p.runs);
+    for (const [fixture, r] of await runFixtures(jobs, root)) ran.set(fixture, r);
+    const again = new Map(
+      [...jobs].filter(([fixture]) => {
+        const r = ran.get(fixture);
+        return r !== undefined && !(r instanceof Error) && suspect(r);
+      }),
+    );
+    if (again.size === 0) return;
+    await sleep(3000);
+    for (const [fixture, r] of await runFixtures(again, root)) ran.set(fixture, r);
+  }, BATCH_TIMEOUT_MS);
+  return {
+    get(fixture) {
+      const p = prepared.get(fixture);
+      const r = ran.get(fixture);
+      if (p instanceof Error) throw p;
+      if (r instanceof Error) throw r;
+      if (p === undefined || r === undefined)
+        throw new Error(`${fixture}: not run (the batch's beforeAll failed)`);
+      return { data: p.data, results: r };
+    },
+  };
+}
+
 /** Registers one Vitest suite that runs every fixture against `target`. */
 export function runCorpus(target: CorpusTarget): void {
-  const outDir = join(REPO_ROOT, 'test-output/corpus', target.label);
   const ext = target.moduleFormat === 'esm' ? '.mjs' : '.cjs';
   const fixtures = listFixtures().filter((f) => !target.filter || target.filter(f));
   describe(`corpus: ${target.label}`, () => {
+    const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
+    const differs = (results: FixtureResults) =>
+      ['off', 'on'].some((id) => !isDeepStrictEqual(behaviour(results[id]!), behaviour(results.plain!)));
+    const batch = fixtureBatch(
+      `corpus/${target.label}`,
+      fixtures,
+      async (fixture, dir) => {
+        const filename = join(FIXTURES_DIR, fixture);
+        const source = readFileSync(filename, 'utf8');
+        const expected = parseExpectation(source, fixture);
+        const plain = await target.compile(source, filename, null);
+        const instrumented = await target.compile(source, filename, { root: REPO_ROOT, ...expected.options });
+        // one file per run: each run needs a fresh module instance
+        return {
+          data: { filename, source, expected, dir },
+          runs: [
+            { id: 'plain', file: writeOutput(dir, `plain${ext}`, plain), traced: false },
+            { id: 'off', file: writeOutput(dir, `instrumented${ext}`, instrumented), traced: false },
+            { id: 'on', file: writeOutput(dir, `instrumented-on${ext}`, instrumented), traced: true },
+            { id: 'fallback', file: writeOutput(dir, `plain-on${ext}`, plain), traced: true },
+          ],
+        };
+      },
+      differs,
+    );
     it('has fixtures', () => {
       expect(fixtures.length).toBeGreaterThan(0);
     });
     for (const fixture of fixtures) {
-      // One retry: dist/ is shared and may be rebuilt by someone else while a fixture imports it.
-      it(fixture, { retry: 1 }, async () => {
-        const filename = join(FIXTURES_DIR, fixture);
-        const source = readFileSync(filename, 'utf8');
-        const expected = parseExpectation(source, fixture);
-        const dir = join(outDir, fixture.replace(/\.[^.]+$/, ''));
-        mkdirSync(dir, { recursive: true });
-        const plain = await target.compile(source, filename, null);
-        const instrumented = await target.compile(source, filename, { root: REPO_ROOT, ...expected.options });
-        const files = {
-          plain: writeOutput(dir, `plain${ext}`, plain),
-          off: writeOutput(dir, `instrumented${ext}`, instrumented),
-          on: writeOutput(dir, `instrumented-on${ext}`, instrumented),
-          fallback: writeOutput(dir, `plain-on${ext}`, plain),
-        };
-        const runs = [
-          { id: 'plain', file: files.plain, traced: false },
-          { id: 'off', file: files.off, traced: false },
-          { id: 'on', file: files.on, traced: true },
-          { id: 'fallback', file: files.fallback, traced: true },
-        ];
-        const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
-        let results = await runFixture(runs);
-        if (
-          !['off', 'on'].every((id) => isDeepStrictEqual(behaviour(results[id]!), behaviour(results.plain!)))
-        ) {
-          // dist/ is shared: someone's rebuild may have been half-written while the runs imported
-          // it. Run once more after the rebuild had time to finish; a real difference persists.
-          await new Promise((r) => setTimeout(r, 3000));
-          results = await runFixture(runs);
-        }
+      it(fixture, () => {
+        const { data, results } = batch.get(fixture);
+        const { filename, source, expected, dir } = data;
         const { plain: a, off: b, on: c, fallback: d } = results as Record<string, RunResult>;
         expect(a!.unhandled, 'unhandled rejections (plain)').toEqual([]);
         expect(behaviour(b!), `${fixture}: instrumented, tracing off vs plain`).toEqual(behaviour(a!));
@@ -237,42 +446,6 @@ function writeOutput(dir: string, name: string, result: CompileResult): string {
   return file;
 }
 
-/**
- * Runs the given compiled files in one plain Node process (test/corpus/runner.mjs). dist/ is
- * shared by everyone working in the repository and rebuilt in place; a runner that crashes
- * (typically: a half-written chunk while someone rebuilds) is started again, up to 3 times.
- */
-export async function runFixture(
-  runs: { id: string; file: string; traced: boolean }[],
-): Promise<Record<string, RunResult>> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await runOnce(runs);
-    } catch (e) {
-      if (attempt >= 4) throw e;
-      await new Promise((r) => setTimeout(r, 2000 * attempt));
-    }
-  }
-}
-
-function runOnce(runs: { id: string; file: string; traced: boolean }[]): Promise<Record<string, RunResult>> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      process.execPath,
-      ['--enable-source-maps', RUNNER, JSON.stringify({ runs })],
-      { cwd: REPO_ROOT, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const line = stdout.trim().split('\n').pop();
-        if (error || !line) {
-          reject(new Error(`fixture runner failed: ${error?.message ?? 'no output'}\n${stderr}`));
-          return;
-        }
-        resolvePromise(JSON.parse(line));
-      },
-    );
-  });
-}
-
 function updateExpectation(
   filename: string,
   source: string,
@@ -296,5 +469,4 @@ function updateExpectation(
     '*/',
   ].join('\n');
   writeFileSync(filename, source.slice(0, expected.start) + text + source.slice(expected.end));
-  void relative;
 }

@@ -1,59 +1,21 @@
-// Runs one compiled fixture as real modules in a plain Node process (no test-runner module
-// loader in between) and prints one JSON line: for each run, the settled result or thrown
-// value, the side-effect log, and (when traced) the trace.
+// Runs compiled fixtures as real modules in a plain Node process (no test-runner module loader in
+// between), one after the other, in the order given:
 //
-//   node runner.mjs '{"runs":[{"id":"plain","file":"/abs/plain.mjs","traced":false}, …]}'
+//   node runner.mjs plan.json      plan.json: {"runs":[{"id":"plain","file":"/abs/plain.mjs","traced":false}, …]}
+//
+// and reports on file descriptor 3 (stdout and stderr stay the fixtures' own), one JSON line per
+// event: {"start":i} before run i, {"done":i,"result":…} after it, with the settled result or
+// thrown value, the side-effect log, unhandled rejections and (when traced) the trace. The
+// harness (harness.ts) knows from the last "start" which run a crash or a hang belongs to.
 //
 // Each run imports its own file (a fresh module instance), inside the trace when traced, so
 // module-level code and explicit calls at module level are part of what is compared.
+import { readFileSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { describe } from './describe.mjs';
 
-const { runs } = JSON.parse(process.argv[2]);
+const { runs } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const stepmark = await import('stepmark');
-
-/** A JSON-able description of any value, so results can be compared across processes. */
-function describe(value, seen = new Set()) {
-  switch (typeof value) {
-    case 'undefined':
-      return { undefined: true };
-    case 'number':
-      if (Number.isNaN(value)) return { number: 'NaN' };
-      if (!Number.isFinite(value)) return { number: String(value) };
-      if (Object.is(value, -0)) return { number: '-0' };
-      return value;
-    case 'bigint':
-      return { bigint: String(value) };
-    case 'symbol':
-      return { symbol: value.description };
-    case 'function':
-      return { function: value.name, length: value.length };
-    case 'string':
-    case 'boolean':
-      return value;
-  }
-  if (value === null) return null;
-  if (seen.has(value)) return { circular: true };
-  seen.add(value);
-  try {
-    if (value instanceof Error) {
-      const own = {};
-      for (const k of Object.keys(value)) if (k !== 'stepmarkTrace') own[k] = describe(value[k], seen);
-      return { error: value.name, message: value.message, class: value.constructor?.name, own };
-    }
-    if (Array.isArray(value)) return value.map((v) => describe(v, seen));
-    if (value instanceof Map)
-      return { map: [...value].map(([k, v]) => [describe(k, seen), describe(v, seen)]) };
-    if (value instanceof Set) return { set: [...value].map((v) => describe(v, seen)) };
-    if (typeof value.then === 'function') return { thenable: true };
-    const out = {};
-    for (const k of Object.keys(value)) out[k] = describe(value[k], seen);
-    const proto = Object.getPrototypeOf(value);
-    const cls = proto === null ? 'null' : proto === Object.prototype ? undefined : proto.constructor?.name;
-    return cls === undefined ? out : { class: cls, fields: out };
-  } finally {
-    seen.delete(value);
-  }
-}
 
 const unhandled = [];
 process.on('unhandledRejection', (reason) => unhandled.push(describe(reason)));
@@ -99,6 +61,17 @@ async function once(run) {
   return { ...outcome, log, trace, unhandled: unhandled.splice(0) };
 }
 
-const results = {};
-for (const run of runs) results[run.id] = await once(run);
-process.stdout.write(`${JSON.stringify(results)}\n`);
+function report(event) {
+  const bytes = Buffer.from(`${JSON.stringify(event)}\n`);
+  for (let at = 0; at < bytes.length; ) {
+    try {
+      at += writeSync(3, bytes, at);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+    }
+  }
+}
+for (let i = 0; i < runs.length; i++) {
+  report({ start: i });
+  report({ done: i, result: await once(runs[i]) });
+}

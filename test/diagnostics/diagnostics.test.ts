@@ -10,7 +10,7 @@ import * as stepmark from 'stepmark';
 import { v1 as __stepmark } from 'stepmark/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const OBS = (globalThis as any)[Symbol.for('stepmark.observers.v1')] as { list: unknown[] | undefined };
+const OBS = (globalThis as any)[Symbol.for('stepmark.observers.v2')].get() as { list: unknown[] | undefined };
 
 type Ctx = stepmark.DiagnosticsSpanMessage;
 

@@ -4,7 +4,7 @@
  * plugin to the same expectations written in the fixtures, so a pass here means traces
  * identical to the Babel plugin's and the TypeScript transformer's.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
@@ -13,11 +13,11 @@ import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import {
   FIXTURES_DIR,
+  fixtureBatch,
   listFixtures,
   parseExpectation,
   REPO_ROOT,
   runCorpus,
-  runFixture,
 } from '../corpus/harness.js';
 
 /** See the last suite. */
@@ -54,31 +54,30 @@ runCorpus({ label: 'esbuild-cjs', moduleFormat: 'cjs', compile: compile('cjs'), 
  */
 
 describe('corpus: esbuild, anonymous default exports (stack fallback renamed by esbuild)', () => {
-  for (const fixture of listFixtures().filter((f) => ESBUILD_RENAMES_DEFAULT_EXPORT.test(f))) {
-    it(fixture, async () => {
-      const filename = join(FIXTURES_DIR, fixture);
-      const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
-      const dir = join(
-        REPO_ROOT,
-        'test-output/corpus/esbuild-default-export',
-        fixture.replace(/\.[^.]+$/, ''),
-      );
-      mkdirSync(dir, { recursive: true });
-      const write = (name: string, code: string) => {
-        writeFileSync(join(dir, name), code);
-        return join(dir, name);
-      };
-      const plain = write('plain.mjs', (await compile('esm')('', filename, null)).code);
-      const instrumented = write(
-        'instrumented.mjs',
-        (await compile('esm')('', filename, { root: REPO_ROOT, ...expected.options })).code,
-      );
-      const runs = await runFixture([
-        { id: 'plain', file: plain, traced: false },
-        { id: 'off', file: instrumented, traced: false },
-        { id: 'on', file: instrumented, traced: true },
-        { id: 'fallback', file: plain, traced: true },
-      ]);
+  const fixtures = listFixtures().filter((f) => ESBUILD_RENAMES_DEFAULT_EXPORT.test(f));
+  const batch = fixtureBatch('corpus/esbuild-default-export', fixtures, async (fixture, dir) => {
+    const filename = join(FIXTURES_DIR, fixture);
+    const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
+    const write = (name: string, code: string) => {
+      writeFileSync(join(dir, name), code);
+      return join(dir, name);
+    };
+    const plain = (await compile('esm')('', filename, null)).code;
+    const instrumented = (await compile('esm')('', filename, { root: REPO_ROOT, ...expected.options })).code;
+    // one file per run: each run needs a fresh module instance
+    return {
+      data: expected,
+      runs: [
+        { id: 'plain', file: write('plain.mjs', plain), traced: false },
+        { id: 'off', file: write('instrumented.mjs', instrumented), traced: false },
+        { id: 'on', file: write('instrumented-on.mjs', instrumented), traced: true },
+        { id: 'fallback', file: write('plain-on.mjs', plain), traced: true },
+      ],
+    };
+  });
+  for (const fixture of fixtures) {
+    it(fixture, () => {
+      const { data: expected, results: runs } = batch.get(fixture);
       const behaviour = (id: string) => {
         const { ok, value, thrown, log } = runs[id]!;
         return { ok, value, thrown, log };

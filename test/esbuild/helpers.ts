@@ -1,23 +1,22 @@
 /**
  * Real esbuild builds of small throw-away projects for the esbuild plugin's tests. Projects live
- * under test-output/ inside the repository, so `import "stepmark"` in built code resolves to this
+ * in the run's scratch folder inside the repository (test/support/scratch.ts), so `import "stepmark"` in built code resolves to this
  * package's dist through its own name, as it does for users.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
+import { uniqueScratchDir } from '../support/scratch.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-const outputRoot = join(repoRoot, 'test-output');
 
 /** Writes `files` (path → text) into a fresh directory and returns its absolute path. */
 export function project(files: Record<string, string>): string {
-  mkdirSync(outputRoot, { recursive: true });
-  const dir = mkdtempSync(join(outputRoot, 'esbuild-'));
+  const dir = uniqueScratchDir('esbuild-');
   for (const [name, text] of Object.entries(files)) {
     const file = join(dir, name);
     mkdirSync(dirname(file), { recursive: true });

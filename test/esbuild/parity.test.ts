@@ -4,7 +4,7 @@
  * the Babel plugin's for the same source and options. The corpus harness already holds both to
  * the same span tree and journeys; this compares everything else (locations above all) too.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
@@ -12,11 +12,14 @@ import { normalizeTrace } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
 import { firstDifference } from '../corpus/diff.js';
-import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+import { FIXTURES_DIR, fixtureBatch, listFixtures, parseExpectation, REPO_ROOT } from '../corpus/harness.js';
 
 describe('parity with the Babel plugin: whole normalised traces (locations included)', () => {
-  for (const fixture of listFixtures()) {
-    it(fixture, async () => {
+  const fixtures = listFixtures();
+  const batch = fixtureBatch(
+    'esbuild-parity',
+    fixtures,
+    async (fixture, dir) => {
       const filename = join(FIXTURES_DIR, fixture);
       const source = readFileSync(filename, 'utf8');
       const options = { root: REPO_ROOT, ...parseExpectation(source, fixture).options };
@@ -35,14 +38,21 @@ describe('parity with the Babel plugin: whole normalised traces (locations inclu
         logLevel: 'silent',
         plugins: [stepmark(options)],
       });
-      const dir = join(REPO_ROOT, 'test-output/esbuild-parity', fixture.replace(/\.[^.]+$/, ''));
-      mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'babel.mjs'), babel.code);
       writeFileSync(join(dir, 'esbuild.mjs'), built.outputFiles[0]!.text);
-      const runs = await runFixture([
-        { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
-        { id: 'esbuild', file: join(dir, 'esbuild.mjs'), traced: true },
-      ]);
+      return {
+        data: undefined,
+        runs: [
+          { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
+          { id: 'esbuild', file: join(dir, 'esbuild.mjs'), traced: true },
+        ],
+      };
+    },
+    (runs) => !runs.babel?.trace || !runs.esbuild?.trace,
+  );
+  for (const fixture of fixtures) {
+    it(fixture, () => {
+      const { results: runs } = batch.get(fixture);
       for (const id of ['babel', 'esbuild']) {
         expect(
           runs[id]?.trace,

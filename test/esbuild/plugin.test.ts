@@ -118,7 +118,7 @@ module.exports = function legacy() { step('four'); stepmark.step('five'); };
     const legacy = await bundle(dir, 'src/legacy.cjs', {}, { format: 'cjs' });
     expect(legacy.code).toContain('__stepmark.step("legacy", "four")');
     expect(legacy.code).toContain('__stepmark.step("legacy", "five")');
-    expect(legacy.code).toContain('.abi(1)');
+    expect(legacy.code).toContain('.abi(2)');
   });
 
   it('keeps each extension’s loader and the tsconfig’s JSX settings', async () => {
@@ -149,7 +149,7 @@ export const h = (tag: unknown, props: unknown, ...children: unknown[]) => ({ ta
     for (const name of ['View', 'Plain', 'm', 'c', 'j', 'exports.k']) {
       expect(code).toMatch(new RegExp(`__stepmark\\d*\\.enter\\("${name}"`));
     }
-    expect(code).toContain('require("stepmark/runtime").abi(1)'); // the CommonJS file got the require form
+    expect(code).toContain('require("stepmark/runtime").abi(2)'); // the CommonJS file got the require form
     const mod = await load<Record<string, (...a: unknown[]) => unknown>>(outfile);
     const { trace } = await capture(() => [mod.m!(1), mod.c!(2), mod.j!(), mod.k!()]);
     expect((trace.spans as Span[]).map((s) => s.name)).toEqual(['m', 'c', 'j', 'exports.k']);
@@ -197,7 +197,18 @@ export const h = (tag: unknown, props: unknown, ...children: unknown[]) => ({ ta
       'src/main.ts': `export { fromLib } from 'lib';\n`,
     });
     expect((await bundle(dir, 'src/main.ts')).code).not.toContain('__stepmark');
-    expect((await bundle(dir, 'src/main.ts', { include: ['**/*.js'] })).code).not.toContain('__stepmark');
+    // a pattern that does not name node_modules selects nothing there, and says so
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      expect((await bundle(dir, 'src/main.ts', { include: ['**/*.js'] })).code).not.toContain('__stepmark');
+    } finally {
+      write.mockRestore();
+    }
+    expect(lines).toEqual([expect.stringContaining('include ["**/*.js"] matched no file of this build')]);
     expect((await bundle(dir, 'src/main.ts', { include: ['node_modules/lib/**'] })).code).toContain(
       '__stepmark.enter("fromLib"',
     );

@@ -318,4 +318,32 @@ describe('esbuild plugin with prescan', () => {
     );
     expect(() => stepmark({ prescan: [] })).toThrow(/option "prescan"/);
   });
+
+  it('fails the build, naming the folder, when prescan names one that does not exist', async () => {
+    const dir = project({ 'src/main.ts': 'export const x = 1;\n' });
+    const missing = (await bundle(dir, 'src/main.ts', { prescan: ['src', 'source'] }).catch(
+      (e) => e,
+    )) as esbuild.BuildFailure;
+    expect(missing.errors?.[0]?.text).toMatch(
+      /option "prescan" names "source", which is not a directory \(.*source, relative to root .*\)\. prescan takes true, false, a directory or a list of directories/,
+    );
+    // a string is a folder name, never the boolean it looks like
+    const no = (await bundle(dir, 'src/main.ts', { prescan: 'no' }).catch((e) => e)) as esbuild.BuildFailure;
+    expect(no.errors?.[0]?.text).toMatch(
+      /option "prescan" names "no", which is not a directory .*; to turn the scan off, pass the boolean false/,
+    );
+    // a file is not a folder either
+    const file = (await bundle(dir, 'src/main.ts', { prescan: 'src/main.ts' }).catch(
+      (e) => e,
+    )) as esbuild.BuildFailure;
+    expect(file.errors?.[0]?.text).toMatch(
+      /option "prescan" names "src\/main\.ts", which is not a directory/,
+    );
+  });
+
+  it('lists prescan among the valid options when an option is unknown', () => {
+    expect(() => stepmark({ prescna: true } as never)).toThrow(
+      /Invalid option "prescna" \(did you mean "prescan"\?\); valid options are include, exclude, .*, catalog, prescan$/,
+    );
+  });
 });

@@ -16,14 +16,32 @@ function instrument(source: string, file = '/project/src/a.ts', opts = options):
   return transform(tools, source, file, language, opts)?.code ?? source;
 }
 
-const CLOSE = '} catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }';
+const CLOSE = '__smf.exit(); } catch (__sme) { throw __smf.t(__sme); }';
+const CLOSE_FINALLY = '} catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }';
 
 describe('emitted code', () => {
-  it('wraps a body in enter / try / catch / finally and imports the runtime first (ESM)', () => {
+  it('wraps a body in enter / try / catch, closes the span at returns, and imports the runtime first (ESM)', () => {
     expect(instrument('// @stepmark\nimport x from "x";\nexport function f(a) {\n  return a;\n}\n')).toBe(
-      '// @stepmark\nimport { v1 as __stepmark } from "stepmark/runtime";import x from "x";\n' +
-        'export function f(a) { const __smf = __stepmark.enter("f", "src/a.ts:3:8"); try { \n  return a;\n ' +
+      '// @stepmark\nimport { v2 as __stepmark } from "stepmark/runtime";import x from "x";\n' +
+        'export function f(a) { const __smf = __stepmark.enter("f", "src/a.ts:3:8"); try { \n  return __smf.x(a);\n ' +
         `${CLOSE} }\n`,
+    );
+  });
+
+  it('closes generators in finally, and leaves returns before super() alone', () => {
+    const out = instrument(
+      '// @stepmark\nfunction* g() { return 1; }\nclass A extends B { constructor(c) { if (c) return c; super(); if (!c) return; } }\nconst h = () => x\n',
+    );
+    expect(out).toContain(
+      `function* g() { const __smf = __stepmark.enter("g", "src/a.ts:2:1"); try {  return 1;  ${CLOSE_FINALLY} }`,
+    );
+    expect(out).toContain(
+      `constructor(c) { if (c) return c; super(); const __smf = __stepmark.enter("A.constructor", "src/a.ts:3:21"); try {  if (!c) return __smf.x();  ${CLOSE} }`,
+    );
+    // a last statement without its `;` does not run into the closing exit()
+    expect(instrument('// @stepmark\nfunction k() { foo() }\n')).toContain('try {  foo()  ;__smf.exit(); }');
+    expect(out).toContain(
+      'const h = () => { const __smf = __stepmark.enter("h", "src/a.ts:4:11"); try { return __smf.x(x); } catch (__sme) { throw __smf.t(__sme); } }',
     );
   });
 
@@ -36,7 +54,7 @@ describe('emitted code', () => {
 
   it('uses the require form for CommonJS files', () => {
     expect(instrument('// @stepmark\nmodule.exports = function f() {};\n', '/project/a.cjs')).toContain(
-      'const __stepmark = require("stepmark/runtime").abi(1);module.exports',
+      'const __stepmark = require("stepmark/runtime").abi(2);module.exports',
     );
   });
 
@@ -45,7 +63,7 @@ describe('emitted code', () => {
       '#!/usr/bin/env node\n"use strict";\n// @stepmark\nfunction f() { "use strict"; return 1; }\n',
     );
     expect(out).toMatch(
-      /^#!\/usr\/bin\/env node\n"use strict";\n\/\/ @stepmark\nimport \{ v1 as __stepmark \}/,
+      /^#!\/usr\/bin\/env node\n"use strict";\n\/\/ @stepmark\nimport \{ v2 as __stepmark \}/,
     );
     expect(out).toContain('function f() { "use strict"; const __smf = __stepmark.enter("f"');
   });
@@ -65,7 +83,7 @@ describe('emitted code', () => {
       '// @stepmark\nconst f = async (x) => ({ v: await x });\nasync function g() { try { await h(); } catch (e) { log(e); } finally { done(); } }\n',
     );
     expect(out).toContain(
-      'const f = async (x) => { const __smf = __stepmark.enter("f", "src/a.ts:2:11", 1); try { return ({ v: __smf.r(await __smf.s(x)) }); ',
+      'const f = async (x) => { const __smf = __stepmark.enter("f", "src/a.ts:2:11", 1); try { return __smf.x(({ v: __smf.r(await __smf.s(x)) })); ',
     );
     expect(out).toContain('catch (e) { __smf.r(); log(e); } finally { __smf.r(); done(); }');
   });
@@ -85,7 +103,7 @@ describe('emitted code', () => {
       '// @stepmark\nfunction f() { const k = 1; var x = 1; function x() { return k; } return typeof x; }\n',
     );
     expect(out).toContain(
-      'function f() { const __smf = __stepmark.enter("f", "src/a.ts:2:1"); try {  var x = function () { const __smf = __stepmark.enter("x", "src/a.ts:2:40"); try {  return k;  } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); } };const k = 1; var x = 1;  return typeof x;  }',
+      'function f() { const __smf = __stepmark.enter("f", "src/a.ts:2:1"); try {  var x = function () { const __smf = __stepmark.enter("x", "src/a.ts:2:40"); try {  return __smf.x(k);  __smf.exit(); } catch (__sme) { throw __smf.t(__sme); } };const k = 1; var x = 1;  return __smf.x(typeof x);  __smf.exit(); } catch (__sme) { throw __smf.t(__sme); } }',
     );
   });
 
@@ -141,7 +159,7 @@ describe('emitted code', () => {
       undefined,
       resolveOptions({ root: '/project', importSource: '@acme/trace' }),
     );
-    expect(out).toContain('import { v1 as __stepmark } from "@acme/trace/runtime";');
+    expect(out).toContain('import { v2 as __stepmark } from "@acme/trace/runtime";');
     expect(out).toContain('__stepmark.step("f", \'a\')');
     expect(out).toContain("other('b')");
   });

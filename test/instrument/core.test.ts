@@ -17,6 +17,7 @@ import {
   matchesAnyGlob,
   mergeDirectives,
   parseComment,
+  planBody,
   projectRelativePath,
   resolveOptions,
   runtimeImportCjs,
@@ -324,7 +325,61 @@ describe('locations and constants', () => {
     expect(projectRelativePath('/q/a.ts', '/p')).toBe('../q/a.ts');
   });
   it('emits the ABI import forms of docs/ABI.md', () => {
-    expect(runtimeImportEsm()).toBe('import { v1 as __stepmark } from "stepmark/runtime";');
-    expect(runtimeImportCjs('@acme/trace')).toBe('const __stepmark = require("@acme/trace/runtime").abi(1);');
+    expect(runtimeImportEsm()).toBe('import { v2 as __stepmark } from "stepmark/runtime";');
+    expect(runtimeImportCjs('@acme/trace')).toBe('const __stepmark = require("@acme/trace/runtime").abi(2);');
+  });
+});
+
+describe('body layout', () => {
+  const fn = (name: string) => ({ kind: 'function', name }) as const;
+  const other = { kind: 'other' } as const;
+  const noPrefix = () => {
+    throw new Error('prefixNames must not be called');
+  };
+
+  it('turns every nested declaration into a var at the top of the try block, after the prologue', () => {
+    const plan = planBody([{ kind: 'directive' }, other, fn('a'), other, fn('b')], false, noPrefix);
+    expect(plan).toEqual({ frameAt: 1, functionLevel: [], asVar: [2, 4], removed: [] });
+  });
+
+  it('keeps at function level only the declarations that code before super() refers to', () => {
+    const statements = [
+      other,
+      { kind: 'super-call' },
+      { kind: 'parameter-property' },
+      fn('early'),
+      fn('late'),
+    ] as const;
+    let asked: number | undefined;
+    const plan = planBody(statements, true, (end) => {
+      asked = end;
+      return ['early'];
+    });
+    expect(asked).toBe(3);
+    expect(plan).toEqual({ frameAt: 3, functionLevel: [3], asVar: [4], removed: [] });
+  });
+
+  it('wraps a derived constructor without a top-level super() whole', () => {
+    expect(planBody([other, fn('g')], true, noPrefix)).toEqual({
+      frameAt: 0,
+      functionLevel: [],
+      asVar: [1],
+      removed: [],
+    });
+  });
+
+  it('removes the overload signatures of a declaration that becomes a var, and only those', () => {
+    const plan = planBody(
+      [
+        { kind: 'overload', name: 'g' },
+        { kind: 'overload', name: 'g' },
+        fn('g'),
+        { kind: 'overload', name: 'h' },
+      ],
+      false,
+      noPrefix,
+    );
+    expect(plan.asVar).toEqual([2]);
+    expect(plan.removed).toEqual([0, 1]);
   });
 });

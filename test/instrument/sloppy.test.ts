@@ -6,25 +6,37 @@
  * function declarations keep their sloppy-mode semantics (Annex B hoisting out of blocks, mapped
  * `arguments`, duplicate declarations in a block, `with`, `this` of a plain call).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import stepmarkEsbuild from 'stepmark/esbuild-plugin';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import stepmarkBabel from '../../babel-plugin/index.js';
 import stepmarkTransformer from '../../transformer/index.js';
 import { babel } from '../babel/compile.js';
-import { REPO_ROOT, runFixture } from '../corpus/harness.js';
+import {
+  type FixtureRun,
+  REPO_ROOT,
+  type RunnerProcess,
+  type RunResult,
+  runFixtures,
+} from '../corpus/harness.js';
+import { scratchDir } from '../support/scratch.js';
 
 const SOURCE_FILE = join(import.meta.dirname, 'sloppy', 'script.cjs');
 const source = readFileSync(SOURCE_FILE, 'utf8');
-const OUT = join(REPO_ROOT, 'test-output', 'sloppy');
+const OUT = scratchDir('sloppy');
 const options = { root: REPO_ROOT };
 
-afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+/** Runs the compiled scripts in one plain Node process (the corpus runner): results by run id. */
+async function runScripts(runs: FixtureRun[], node?: RunnerProcess): Promise<Record<string, RunResult>> {
+  const workDir = join(OUT, 'runner');
+  mkdirSync(workDir, { recursive: true });
+  const results = (await runFixtures(new Map([['sloppy', runs]]), workDir, node)).get('sloppy');
+  if (results instanceof Error) throw results;
+  return results!;
+}
 
 function write(route: string, name: string, code: string): string {
   const dir = join(OUT, route);
@@ -81,14 +93,19 @@ const routes: Record<string, (instrument: boolean) => Promise<string> | string> 
   typescript: viaTypeScript,
 };
 
-type Results = Awaited<ReturnType<typeof runFixture>>;
-const behaviour = (r: Results[string]) => ({ ok: r!.ok, value: r!.value, thrown: r!.thrown, log: r!.log });
+type Results = Record<string, RunResult>;
+const behaviour = (r: RunResult | undefined) => ({
+  ok: r!.ok,
+  value: r!.value,
+  thrown: r!.thrown,
+  log: r!.log,
+});
 
 describe('sloppy-mode CommonJS through every route', () => {
   it('is sloppy, and differs from strict mode where the script says so', async () => {
     const plain = write('plain', 'script.cjs', source);
     const strict = write('plain', 'strict.cjs', `'use strict';\n${source}`);
-    const r = await runFixture([
+    const r = await runScripts([
       { id: 'plain', file: plain, traced: false },
       { id: 'strict', file: strict, traced: false },
     ]);
@@ -105,7 +122,7 @@ describe('sloppy-mode CommonJS through every route', () => {
       for (const code of [plainCode, instrumentedCode]) expect(code).not.toMatch(/^\s*["']use strict["']/);
       const plain = write(route, 'plain.cjs', plainCode);
       const instrumented = write(route, 'instrumented.cjs', instrumentedCode);
-      const r = await runFixture([
+      const r = await runScripts([
         { id: 'plain', file: plain, traced: false },
         { id: 'off', file: instrumented, traced: false },
         { id: 'on', file: instrumented, traced: true },
@@ -122,22 +139,16 @@ describe('sloppy-mode CommonJS through every route', () => {
 
   it('register: instrumented at load time behaves like the plain script, tracing off and on', async () => {
     const file = write('register', 'script.cjs', source);
-    const runner = join(REPO_ROOT, 'test/corpus/runner.mjs');
-    const run = async (preload: string[], runs: object[]) => {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [...preload, runner, JSON.stringify({ runs })],
-        { cwd: REPO_ROOT, env: { ...process.env, STEPMARK_OPTIONS: JSON.stringify(options) } },
-      );
-      return JSON.parse(stdout.trim().split('\n').pop()!) as Results;
-    };
-    const plain = await run([], [{ id: 'plain', file, traced: false }]);
-    const hooked = await run(
-      ['--import', 'stepmark/register'],
+    const plain = await runScripts([{ id: 'plain', file, traced: false }]);
+    const hooked = await runScripts(
       [
         { id: 'off', file, traced: false },
         { id: 'on', file, traced: true },
       ],
+      {
+        args: ['--import', 'stepmark/register'],
+        env: { ...process.env, STEPMARK_OPTIONS: JSON.stringify(options) },
+      },
     );
     expect(behaviour(hooked.off), 'tracing off').toEqual(behaviour(plain.plain));
     expect(behaviour(hooked.on), 'tracing on').toEqual(behaviour(plain.plain));

@@ -11,11 +11,14 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 
 const SECRET = 'browser-test-secret-0123456789';
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('stepmark/package.json'));
-const out = join(root, 'test-output', 'live');
+const out = join(SCRATCH_ROOT, 'live');
+/** Screenshots of the viewer, kept after the run for a human to look at (a report, like CI's logs). */
+const screenshots = join(root, 'test-output', 'screenshots');
 
 let browser: Browser;
 let app: ChildProcess;
@@ -30,6 +33,7 @@ async function control(path: string): Promise<{ head?: number }> {
 
 beforeAll(async () => {
   mkdirSync(out, { recursive: true });
+  mkdirSync(screenshots, { recursive: true });
   app = spawn(process.execPath, [join(root, 'test/live/fixtures/server.mjs')], {
     cwd: root,
     env: { ...process.env, STEPMARK_LIVE_SECRET: SECRET },
@@ -153,7 +157,7 @@ describe('live viewer in chromium', () => {
     expect(
       await page.locator('.entity[data-entity-id="order_43"] .step .action').allTextContents(),
     ).toContain('rejected');
-    await page.screenshot({ path: join(out, 'viewer-live.png') });
+    await page.screenshot({ path: join(screenshots, 'viewer-live.png') });
     // The selected trace downloads as a JSON file that is the trace itself.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('.detail-head .save')]);
     expect(download.suggestedFilename()).toMatch(/^trace-[\w.-]+\.json$/);
@@ -187,12 +191,10 @@ describe('live viewer in chromium', () => {
     expect((await control('/_test/bulk?n=0')).head).toBe(2);
     await expect.poll(() => page.locator('#count').textContent()).toBe('2 traces');
     const n = 5000;
-    const started = Date.now();
     expect((await control(`/_test/bulk?n=${n}`)).head).toBe(n + 2);
     await expect
       .poll(() => page.locator('#count').textContent(), { timeout: 20_000 })
       .toBe(`${n + 2} traces`);
-    const arrivalMs = Date.now() - started;
     // Only the rows in view (plus a small margin) are in the DOM.
     expect(await page.locator('.trace-row').count()).toBeLessThan(60);
     expect(await page.locator('#spacer').evaluate((e) => e.getBoundingClientRect().height)).toBe(
@@ -211,22 +213,11 @@ describe('live viewer in chromium', () => {
       'GET /orders/:id',
     );
     // Filtering thousands by kind updates the list.
-    const t0 = Date.now();
     await page.fill('#filter', 'kind:odd');
     await expect.poll(() => page.locator('#count').textContent()).toBe(`${n / 2} of ${n + 2} traces`);
-    const filterMs = Date.now() - t0;
-    // The page still answers quickly: a round trip through its event loop.
-    const pingMs = await page.evaluate(
-      () =>
-        new Promise<number>((resolve) => {
-          const t = performance.now();
-          requestAnimationFrame(() => resolve(performance.now() - t));
-        }),
-    );
-    console.log(
-      `[live viewer] ${n} traces arrived in ${arrivalMs} ms; filter applied in ${filterMs} ms; next frame after ${pingMs.toFixed(1)} ms`,
-    );
-    await page.screenshot({ path: join(out, 'viewer-thousands.png') });
+    // The page still answers: a round trip through its event loop.
+    await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => resolve())));
+    await page.screenshot({ path: join(screenshots, 'viewer-thousands.png') });
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -271,6 +262,7 @@ describe('live viewer in chromium', () => {
       spans: deep,
       dropped: 3,
       dropped_spans: 7,
+      dropped_entities: 11,
     });
     // Written by the real command, opened from disk with the network off.
     const ndjson = join(out, 'offline.ndjson');
@@ -303,6 +295,7 @@ describe('live viewer in chromium', () => {
     expect(await page.locator('#detail .warn').allTextContents()).toEqual([
       '3 events were dropped by the recorder (maxEvents).',
       '7 spans were not recorded (maxSpans).',
+      '11 calls for entities beyond maxEntities were not recorded.',
     ]);
     expect(await page.locator('.timeline .span-row:not(.axis-row)').nth(1499).textContent()).toMatch(
       /^↳1499 walk/,
@@ -318,11 +311,51 @@ describe('live viewer in chromium', () => {
     );
     expect(await page.locator('#detail img, #detail b').count()).toBe(0);
     await page.locator('.trace-row', { hasText: 'offline-order_8' }).click();
-    await page.screenshot({ path: join(out, 'viewer-offline.png') });
+    await page.screenshot({ path: join(screenshots, 'viewer-offline.png') });
     expect(requests.filter((u) => u !== pathToFileURL(html).href && !u.startsWith('data:'))).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
+
+  it('asks the flight recorder for an entity the page never saw live, and shows its journey', async () => {
+    // Untriggered requests, recorded by the server before the page was opened.
+    expect(
+      (await fetch(`${base}/rec/orders/77?total=5000`, { headers: { 'x-request-id': 'rec-77' } })).status,
+    ).toBe(500);
+    expect((await fetch(`${base}/rec/orders/78`, { headers: { 'x-request-id': 'rec-78' } })).status).toBe(
+      200,
+    );
+    const { page, problems } = await openPage();
+    await page.goto(`${base}/__recorded?token=${SECRET}`);
+    await expect.poll(() => page.locator('#status').textContent()).toBe('● live');
+    await expect.poll(() => page.locator('#detail').textContent()).toContain('Waiting for traces');
+    expect(await page.locator('.trace-row').count()).toBe(0);
+    await page.fill('#filter', 'order_77');
+    await expect.poll(() => page.locator('#found').textContent()).toBe('recorder: 1 trace of order_77');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 of 1 trace');
+    await page.locator('.trace-row').first().click();
+    expect(await page.locator('.trace-row .trace-sub').first().textContent()).toMatch(
+      /^recorder · 500 · .* · id rec-77$/,
+    );
+    const card = page.locator('.entity[data-entity-id="order_77"]');
+    expect(await card.locator('.step .action').allTextContents()).toEqual(['passed', 'reserved', 'rejected']);
+    await expect
+      .poll(() => page.locator('.timeline .span-row.error .span-name').allTextContents())
+      .toEqual(['placeOrder', 'scoreFraud']);
+    // Asking again does not add it twice; another id adds its own; kind: filters do not ask.
+    await page.fill('#filter', 'id:order_77');
+    await expect
+      .poll(() => page.locator('#found').textContent())
+      .toBe('recorder: 1 trace of order_77 (1 already shown)');
+    await page.fill('#filter', 'order_78');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 of 2 traces');
+    await page.fill('#filter', 'kind:order');
+    await expect.poll(() => page.locator('#found').isHidden()).toBe(true);
+    await expect.poll(() => page.locator('#count').textContent()).toBe('2 of 2 traces');
+    await page.screenshot({ path: join(out, 'viewer-recorder.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 
   it('resumes after a dropped connection with Last-Event-ID: no duplicate, and says how many were lost', async () => {
     const { page, problems } = await openPage();
@@ -366,7 +399,7 @@ describe('live viewer in chromium', () => {
     await page.locator('.trace-row').first().click();
     expect(await page.locator('.detail-title').textContent()).toBe('request malformed');
     await page.locator('.trace-row', { hasText: 'during-8' }).click();
-    await page.screenshot({ path: join(out, 'viewer-resumed.png') });
+    await page.screenshot({ path: join(screenshots, 'viewer-resumed.png') });
     // The one expected complaint: the stream we cut.
     expect(problems.filter((p) => !p.includes('net::ERR_INCOMPLETE_CHUNKED_ENCODING'))).toEqual([]);
     await page.close();

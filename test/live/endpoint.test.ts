@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { createBus, createLiveEndpoint, type LiveEndpoint } from 'stepmark/live';
+import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectSse } from './sse-client.js';
 
@@ -358,5 +359,69 @@ describe('live endpoint: the event stream', () => {
     // The browser script is embedded by Function#toString: no bundler helper may leak into it.
     const page = fromCjs.slice(fromCjs.indexOf('(function viewerMain'));
     expect(page).not.toMatch(/__name|__toESM|_nullishCoalesce|_optionalChain|require\(|import_/);
+  });
+});
+
+describe('live endpoint: a flight recorder behind it', () => {
+  it('answers /find from the recorder, protected like the page, and serves its traces at /traces', async () => {
+    const recorder = flightRecorder();
+    const order = (id: string, action: string) => ({
+      ...trace(`req-${id}`),
+      entities: {
+        [id]: {
+          entity_id: id,
+          kind: 'order',
+          meta: {},
+          events: [{ stage: 'fraud', action, timestamp: new Date().toISOString() }],
+        },
+      },
+    });
+    recorder.add(order('order_1', 'passed'));
+    recorder.add(order('order_2', 'rejected'));
+    recorder.add(order('order_1', 'rejected'));
+    const live = createLiveEndpoint({ enabled: true, secret: SECRET, recorder });
+    const base = await mount(live);
+    const get = async (path: string, headers: Record<string, string> = auth) => {
+      const res = await fetch(`${base}/__stepmark${path}`, { headers });
+      return { status: res.status, body: await res.text() };
+    };
+    const ids = (body: string) =>
+      (JSON.parse(body) as { meta: { request_id: string } }[]).map((t) => t.meta.request_id);
+    const stranger = await get('/find?entity=order_1', {});
+    expect(stranger.status).toBe(401);
+    expect(stranger.body).not.toContain('order_1');
+    const found = await get('/find?entity=order_1');
+    expect(found.status).toBe(200);
+    expect(ids(found.body)).toEqual(['req-order_1', 'req-order_1']);
+    expect(JSON.parse(found.body)[0].entities.order_1.events[0].action).toBe('rejected');
+    expect(ids((await get('/find?action=rejected&limit=1')).body)).toEqual(['req-order_1']);
+    expect(ids((await get('/find?request_id=req-order_2')).body)).toEqual(['req-order_2']);
+    expect(ids((await get('/find?entity=order_9')).body)).toEqual([]);
+    expect(await get('/find?entiy=order_1')).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('entiy'),
+    });
+    expect(await get('/find?limit=-1')).toMatchObject({ status: 400 });
+    expect(await get('/find?error=maybe')).toMatchObject({ status: 400 });
+    expect(await get('/find?since=yesterday')).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('since'),
+    });
+    // Oldest first, like the bus; a limit keeps the newest.
+    expect(ids((await get('/traces')).body)).toEqual(['req-order_1', 'req-order_2', 'req-order_1']);
+    expect(ids((await get('/traces?limit=1')).body)).toEqual(['req-order_1']);
+    // The web-standard face answers the same.
+    const web = await live.fetch(new Request('http://x/__stepmark/find?entity=order_2', { headers: auth }));
+    expect(ids(await web.text())).toEqual(['req-order_2']);
+    // The page knows it may ask.
+    expect(await (await fetch(`${base}/__stepmark`, { headers: auth })).text()).toContain('"find":true');
+  });
+
+  it('has no /find without a recorder, and refuses something else as one', async () => {
+    const base = await mount(createLiveEndpoint({ enabled: true, secret: SECRET }));
+    expect((await fetch(`${base}/__stepmark/find?entity=x`, { headers: auth })).status).toBe(404);
+    expect(() => createLiveEndpoint({ recorder: {} as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'recorder' }),
+    );
   });
 });

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 import { connectSse } from './sse-client.js';
 
 const root = dirname(createRequire(import.meta.url).resolve('stepmark/package.json'));
@@ -64,7 +65,7 @@ describe("on the machine's own Node", () => {
   });
 
   it('runs stepmark view', () => {
-    const dir = join(root, 'test-output', 'live');
+    const dir = join(SCRATCH_ROOT, 'live-node20');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'node20.json');
     writeFileSync(

@@ -5,12 +5,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('stepmark/package.json'));
 
 it('type-checks the documented ways to mount the endpoint', () => {
-  const dir = join(root, 'test-output', 'live');
+  const dir = join(SCRATCH_ROOT, 'live-types');
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'tsconfig.mount.json');
   // Package names map to the sources the declarations are built from (dist may be a fast

@@ -96,3 +96,4 @@ const taxBundle = async (plugins) =>
 assert.equal(await taxBundle([esmPlugin()]), await taxBundle([]), 'unmarked file changed');
 results.push('ok   unmarked file untouched');
 console.log(results.join('\n'));
+rmSync(dir, { recursive: true, force: true });

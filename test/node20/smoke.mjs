@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import * as stepmark from 'stepmark';
-import { v1 as __stepmark, abi, FRAME_ASYNC } from 'stepmark/runtime';
+import { v2 as __stepmark, abi, FRAME_ASYNC } from 'stepmark/runtime';
 import { normalizeTrace, renderSpanTree } from 'stepmark/testing';
 
 const require = createRequire(import.meta.url);
@@ -27,7 +27,7 @@ async function check(name, fn) {
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const state = globalThis[Symbol.for('stepmark.runtime.v1')];
+const state = globalThis[Symbol.for('stepmark.runtime.v2')].get();
 
 // ---- instrumented code, as the plugins emit it ----
 class OrderService {
@@ -66,11 +66,10 @@ async function charge(order) {
     setTimeout(() => stepmark.record('charge', 'timer'), 0);
     __smf.r(await __smf.s(sleep(3)));
     if (order.total < 0) throw new Error('negative');
-  } catch (__sme) {
-    __smf.fail(__sme);
-    throw __sme;
-  } finally {
     __smf.exit();
+  } catch (__sme) {
+    // ABI 2's ending for functions (docs/ABI.md "Frames")
+    throw __smf.t(__sme);
   }
 }
 function* gen() {
@@ -106,8 +105,9 @@ await check('entry points load as ESM and CommonJS', () => {
       assert.equal(typeof m[f], 'function', `stepmark.${f}`);
     }
   }
+  assert.equal(cjsRuntime.abi(2), cjsRuntime.v2);
   assert.equal(cjsRuntime.abi(1), cjsRuntime.v1);
-  assert.equal(abi(1), __stepmark);
+  assert.equal(abi(2), __stepmark);
   assert.equal(typeof cjsTesting.normalizeTrace, 'function');
   assert.throws(
     () => cjsRuntime.abi(99),
@@ -322,6 +322,30 @@ await check(
     assert.equal(trace.events.length, 1);
   },
 );
+
+await check('a flight recorder keeps traces handed over by either copy, and finds them', async () => {
+  const { flightRecorder } = await import('stepmark/recorder');
+  const recorder = flightRecorder({ keep: { errors: true } });
+  await stepmark.run(
+    async () => {
+      await sleep(1);
+      stepmark.recordEntity('order_1', 'fraud', 'rejected');
+    },
+    { meta: { request_id: 'esm' }, onEnd: recorder.add },
+  );
+  cjs.run(() => cjs.recordEntity('order_1', 'payment', 'declined'), {
+    meta: { request_id: 'cjs' },
+    onEnd: recorder.add,
+  });
+  assert.deepEqual(
+    recorder.find({ entity: 'order_1' }).map((t) => t.meta.request_id),
+    ['cjs', 'esm'],
+  );
+  assert.deepEqual(
+    recorder.find({ entity: 'order_1', action: 'rejected' }).map((t) => t.meta.request_id),
+    ['esm'],
+  );
+});
 
 console.log(results.join('\n'));
 console.log(`node ${process.version}: stepmark smoke test passed (${results.length} checks)`);

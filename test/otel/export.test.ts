@@ -9,6 +9,7 @@ import {
 import * as stepmark from 'stepmark';
 import { enableOtel, exportTrace, otelOnEnd, otelSink, traceContextMeta } from 'stepmark/otel';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { captureWarnings } from '../support/warnings.js';
 import { place } from './app.js';
 
 const exporter = new InMemorySpanExporter();
@@ -243,17 +244,11 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
         throw new Error('tracer broken');
       },
     } as unknown as typeof tracer;
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
+    const warnings = await captureWarnings(async () => {
       const onEnd = otelOnEnd({ tracer: broken });
       await expect(stepmark.run(() => place({ id: 'o', total: 1 }), { onEnd })).resolves.toBe('placed');
       await stepmark.run(() => place({ id: 'o', total: 1 }), { onEnd });
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
     expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('tracer broken')]);
   });
 });
@@ -311,18 +306,20 @@ describe('export details', () => {
     expect(parentId(byName(two, 'B'))).toBe(byName(two, 'A').spanContext().spanId);
   });
 
-  it('a trace cut by maxEvents/maxSpans says so on its top-level spans', async () => {
+  it('a trace cut by maxEvents/maxSpans/maxEntities says so on its top-level spans', async () => {
     const { trace: t } = await stepmark.capture(
       () => {
         for (let i = 0; i < 3; i++) stepmark.enter()();
+        for (let i = 0; i < 3; i++) stepmark.track(`order_${i}`);
       },
-      { maxEvents: 2, maxSpans: 2 },
+      { maxEvents: 2, maxSpans: 2, maxEntities: 1 },
     );
     exportTrace(t, { tracer });
     const top = exporter.getFinishedSpans()[0]!;
     expect(top.attributes).toMatchObject({
       'stepmark.dropped_events': t.dropped,
       'stepmark.dropped_spans': 1,
+      'stepmark.dropped_entities': 2,
     });
     expect(t.dropped).toBeGreaterThan(0);
   });

@@ -161,6 +161,42 @@ describe('OTLP/HTTP end to end', () => {
     });
   });
 
+  it('puts every entity the trace touched on its root span; entitySpans gives event-only entities a span', async () => {
+    const { trace: t } = await stepmark.capture(
+      async () => {
+        stepmark.track('order_9', {}, { kind: 'order' });
+        // customer_c4 appears only in an event: before, only an event attribute had its id
+        stepmark.recordEntity('customer_c4', 'credit', 'checked', { limit: 500 });
+        return place({ id: 'order_9', total: 10 });
+      },
+      { meta: { request_id: 'otlp-entities' } },
+    );
+    const { traceId } = exportTrace(t, { entitySpans: true });
+    await provider.forceFlush();
+    const mine = received.filter((r) => r.span.traceId === traceId);
+    const root = find('stepmark.trace', mine);
+    expect(root.parentSpanId || undefined).toBeUndefined();
+    expect(attrs(root.attributes)['stepmark.entity.ids']).toEqual(['order_9', 'customer_c4']);
+    expect(attrs(root.attributes)['stepmark.trace.meta.request_id']).toBe('otlp-entities');
+    // order_9 has spans of its own; customer_c4 gets one zero-length span, under the root where its event was.
+    const marker = find('stepmark.entity', mine);
+    expect(mine.filter((r) => r.span.name === 'stepmark.entity')).toHaveLength(1);
+    expect(attrs(marker.attributes)).toEqual({ 'stepmark.entity.id': 'customer_c4' });
+    expect(marker.parentSpanId).toBe(root.spanId);
+    expect(marker.startTimeUnixNano).toBe(marker.endTimeUnixNano);
+    const event = t.entities.customer_c4!.events[0]!;
+    expect(Number(BigInt(marker.startTimeUnixNano) / 1_000_000n)).toBe(Date.parse(event.timestamp));
+    // Without a wrapper root, each top-level span carries them (and no marker span by default).
+    const bare = exportTrace(t, { root: false });
+    await provider.forceFlush();
+    const top = received.filter((r) => r.span.traceId === bare.traceId && !r.span.parentSpanId);
+    expect(top.map((r) => r.span.name)).toEqual(['OrderService.place']);
+    expect(attrs(top[0]!.span.attributes)['stepmark.entity.ids']).toEqual(['order_9', 'customer_c4']);
+    expect(
+      received.filter((r) => r.span.traceId === bare.traceId && r.span.name === 'stepmark.entity'),
+    ).toEqual([]);
+  });
+
   it('live mode streams spans to the receiver as the code runs, under the active request span', async () => {
     const otel = enableOtel({ live: true });
     try {
@@ -182,6 +218,7 @@ describe('OTLP/HTTP end to end', () => {
       ]);
       const placeSpan = find('OrderService.place', mine);
       expect(placeSpan.parentSpanId).toBe(requestSpanId);
+      expect(attrs(placeSpan.attributes)['stepmark.entity.ids']).toEqual(['order_8']);
       expect(find('FraudService.score', mine).parentSpanId).toBe(placeSpan.spanId);
       expect(find('FraudService.score', mine).events?.map((e) => e.name)).toEqual(['scored']);
     } finally {

@@ -5,7 +5,7 @@
  * built package as users run it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -109,11 +109,31 @@ describe('stepmark/register', { retry: 1 }, () => {
       writeFileSync(config, JSON.stringify({ include: ['unmarked.js'], locations: false, root: APP }));
       const r = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], { STEPMARK_CONFIG: config });
       expect(r.json().spans).toEqual([['helper', null]]);
+      expect(r.stderr).toBe('');
       const both = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
         STEPMARK_CONFIG: config,
         STEPMARK_OPTIONS: '{"locations": true}',
       });
       expect(both.json().spans).toEqual([['helper', 'unmarked.js:1:8']]);
+      // both set `locations`, differently: it says which one it used
+      expect(both.stderr).toBe(`[stepmark] register: STEPMARK_OPTIONS replaces "locations" of ${config}\n`);
+      // under debug, where the options came from
+      const debug = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
+        STEPMARK_CONFIG: config,
+        STEPMARK_OPTIONS: '{"debug": true}',
+      });
+      expect(debug.stderr).toContain(`[stepmark] register: options from ${config} and STEPMARK_OPTIONS\n`);
+      // an error names the source the offending option was set in
+      writeFileSync(config, JSON.stringify({ include: ['unmarked.js'], getter: true }));
+      const bad = run(NODE24, ['--import', 'stepmark/register', 'included.mjs'], {
+        STEPMARK_CONFIG: config,
+        STEPMARK_OPTIONS: '{"locations": true}',
+      });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(
+        `stepmark/register (options from ${config} and STEPMARK_OPTIONS): Invalid option "getter" (did you mean "getters"?)`,
+      );
+      expect(bad.stderr).toContain(`(set in ${config})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -190,6 +210,39 @@ describe('stepmark/register', { retry: 1 }, () => {
       }
     },
   );
+
+  it.each([
+    ['Node 24', NODE24],
+    ['Node 20', NODE20],
+  ])('instruments a .js file of a package without "type" (CommonJS by default, %s)', (_label, node) => {
+    // Node 24's hooks leave `format` unset for such a file: most published CommonJS packages.
+    const dir = mkdtempSync(join(tmpdir(), 'stepmark-register-untyped-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{}');
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(resolve(APP, '..', '..', '..'), join(dir, 'node_modules', 'stepmark'), 'dir');
+      writeFileSync(join(dir, 'lib.js'), 'function twice(n) { return n * 2; }\nmodule.exports = twice;\n');
+      writeFileSync(
+        join(dir, 'main.cjs'),
+        "const stepmark = require('stepmark');\nconst twice = require('./lib.js');\n" +
+          'const { result, trace } = stepmark.captureSync(() => twice(21));\n' +
+          'console.log(JSON.stringify({ result, spans: trace.spans.map((s) => s.name) }));\n',
+      );
+      const r = spawnSync(node, ['--import', 'stepmark/register', 'main.cjs'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          STEPMARK_CONFIG: '',
+          STEPMARK_OPTIONS: JSON.stringify({ include: ['lib.js'] }),
+        },
+      });
+      expect(JSON.parse(r.stdout), r.stderr).toEqual({ result: 42, spans: ['twice'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('strips instead of instrumenting with strip: true (same results, nothing recorded)', () => {
     const r = run(NODE24, ['--import', 'stepmark/register', 'main.mjs'], {

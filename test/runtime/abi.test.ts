@@ -1,17 +1,20 @@
-// Every ABI v1 function (docs/ABI.md), called the way the plugins rewrite explicit calls.
+// Every ABI v2 function (docs/ABI.md), called the way the plugins rewrite explicit calls, and
+// the ABI 1 object that code built by older plugins imports.
 import { captureSync, run, scope } from 'stepmark';
 import {
-  v1 as __stepmark,
+  v2 as __stepmark,
+  abi,
   FRAME_ASYNC,
   runtimeVersion,
   StepmarkAbiError,
   supportedAbis,
+  v1,
 } from 'stepmark/runtime';
 import { describe, expect, it } from 'vitest';
 
 const orders = scope('order');
 
-describe('ABI v1', () => {
+describe('ABI v2', () => {
   it('exports the documented names, frozen', () => {
     expect(Object.keys(__stepmark).sort()).toEqual(
       [
@@ -27,12 +30,40 @@ describe('ABI v1', () => {
         'scopeEnter',
       ].sort(),
     );
-    expect(__stepmark.version).toBe(1);
+    expect(__stepmark.version).toBe(2);
     expect(Object.isFrozen(__stepmark)).toBe(true);
-    expect(supportedAbis).toEqual([1]);
+    expect(supportedAbis).toEqual([1, 2]);
     expect(runtimeVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(FRAME_ASYNC).toBe(1);
-    expect(new StepmarkAbiError(2)).toBeInstanceOf(Error);
+    expect(new StepmarkAbiError(3)).toBeInstanceOf(Error);
+    // ABI 1 stays, with the same calls, for code instrumented by older plugins
+    expect(Object.keys(v1).sort()).toEqual(Object.keys(__stepmark).sort());
+    expect(v1.version).toBe(1);
+    expect(abi(1)).toBe(v1);
+    expect(abi(2)).toBe(__stepmark);
+    expect(() => abi(3)).toThrow(StepmarkAbiError);
+  });
+
+  it('frames close their span at returns: x(v) returns v, t(e) fails the span and returns e', () => {
+    const boom = new Error('boom');
+    const { result, trace } = captureSync(() => {
+      const ok = __stepmark.enter('ok', undefined);
+      const value = ok.x(42);
+      const failed = __stepmark.enter('failed', undefined);
+      const thrown = failed.t(boom);
+      failed.exit(); // idempotent after t()
+      ok.exit(); // idempotent after x()
+      return [value, thrown];
+    });
+    expect(result).toEqual([42, boom]);
+    expect(trace.spans.map((s) => [s.name, s.status, s.error])).toEqual([
+      ['ok', 'ok', undefined],
+      ['failed', 'error', 'boom'],
+    ]);
+    // the no-op frame (nothing traced) returns the argument
+    const noop = __stepmark.enter('untraced', undefined);
+    expect(noop.x('v')).toBe('v');
+    expect(noop.t(boom)).toBe(boom);
   });
 
   it('on() says whether any trace runs in the process', () => {

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import * as esm from 'stepmark';
 import { v1 as esmAbi } from 'stepmark/runtime';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = join(here, 'fixtures');
@@ -106,6 +106,61 @@ describe('copies of the runtime share one state', () => {
     expect(err.message).toMatch(/supports ABI 1/);
     expect(() => cjs.runtime.abi('1' as any)).toThrow(/ABI 1,? but|instrumented for runtime ABI 1/);
     expect(Object.isFrozen(esmAbi)).toBe(true);
+  });
+});
+
+describe('the shared state is out of reach of whatever tears globals down', () => {
+  for (const [label, node, idle] of [
+    ['Node 24', join(root, 'node_modules/.bin/node'), 'not hooked'],
+    ['Node 20', '/usr/bin/node', true],
+  ] as const) {
+    it(`survives its global holder being frozen, deleted or replaced; a copy loaded later starts cleanly (${label})`, async () => {
+      const outfile = join(tmp, 'copy.mjs');
+      await build({
+        stdin: {
+          contents: "export * from 'stepmark'; export { v1 } from 'stepmark/runtime';",
+          resolveDir: root,
+        },
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        outfile,
+        logLevel: 'silent',
+      });
+      const out = execFileSync(node, [join(fixtures, 'global-state.mjs'), outfile], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      const result = JSON.parse(out.trim().split('\n').pop()!);
+      const journey = (name: string) => `${name}:entered ${name}:done ${name}:exited`;
+      expect(result.shared).toBe(1);
+      expect(result.frozen).toBe(journey('afterFreeze'));
+      expect(result.idleDisabled).toBe(idle);
+      expect(result.deleted).toBe(journey('afterDelete'));
+      expect(result.newAfterDelete).toBe(journey('fresh'));
+      for (const name of ['number', 'object', 'throwingGetter', 'nullState', 'wrongShape', 'proxy']) {
+        expect(result.replaced[name], name).toBe(`${journey('fresh')} | ${journey('old')}`);
+      }
+    });
+  }
+});
+
+describe('the idle timer (Node 20/22: disables the hooked AsyncLocalStorage once no trace runs)', () => {
+  it('fake timers installed after the runtime loaded neither count it nor hold it back', async () => {
+    const state = (globalThis as any)[Symbol.for('stepmark.runtime.v2')].get();
+    const realSetTimeout = setTimeout;
+    vi.useFakeTimers();
+    try {
+      await esm.run(async () => {
+        await null;
+      });
+      expect(vi.getTimerCount()).toBe(0);
+      await new Promise((r) => realSetTimeout(r, 300));
+      // on Node 24 the store has no hooks and no timer is set
+      if (state.alsHooked) expect(state.als.enabled).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -312,6 +312,29 @@ describe('spans (ABI frames)', () => {
     });
   });
 
+  it('a span that exits after its trace ended leaves what the trace recorded as it was at the end', async () => {
+    let kept: unknown;
+    let late!: ReturnType<typeof __stepmark.enter>;
+    const onEnd = Object.assign(() => {}, {
+      // What a flight recorder is handed: the ended trace itself, read again later.
+      [Symbol.for('stepmark.runtime.v2.onEndCompact')]: (t: unknown) => (kept = t),
+    });
+    const { trace } = await capture(
+      () => {
+        late = __stepmark.enter('background', void 0);
+      },
+      { onEnd },
+    );
+    expect(trace.spans[0]).toMatchObject({ name: 'background', status: 'unfinished' });
+    late.fail(new Error('too late'));
+    late.exit();
+    late.exit();
+    const again = (kept as { toJSON(): typeof trace }).toJSON();
+    expect(again).toEqual(trace);
+    expect(again.spans[0]!.status).toBe('unfinished');
+    expect(again.events.map((e) => e.action)).toEqual(['entered']);
+  });
+
   it('fail(e) sets status error with a message, for Error and non-Error thrown values', () => {
     const thrown: unknown[] = [
       new RangeError('too far'),

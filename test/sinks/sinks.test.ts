@@ -6,6 +6,7 @@ import { PassThrough, Writable } from 'node:stream';
 import pino from 'pino';
 import { consoleSink, flattenTrace, ndjsonSink, pinoSink, type SinkError, teeSinks } from 'stepmark/sinks';
 import { afterAll, describe, expect, it } from 'vitest';
+import { captureWarnings } from '../support/warnings.js';
 import { sampleTrace } from './fixture.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepmark-sinks-'));
@@ -138,19 +139,13 @@ describe('ndjson file sink', () => {
   });
 
   it('defaults to one process warning for a failure', async () => {
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
+    const warnings = await captureWarnings(async () => {
       const sink = ndjsonSink(path.join(dir, 'missing', 'y.ndjson'));
       for (let i = 0; i < 3; i++) {
         sink.write(sampleTrace());
         await sink.flush();
       }
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
     expect(warnings.map((w) => (w as SinkError).code)).toEqual(['STEPMARK_SINK_FAILED']);
   });
 

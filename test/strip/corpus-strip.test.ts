@@ -5,14 +5,23 @@
  * effects, also when run inside a trace), records nothing, and its code no longer mentions
  * stepmark.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import * as esbuild from 'esbuild';
 import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
-import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
+import {
+  FIXTURES_DIR,
+  type FixtureResults,
+  fixtureBatch,
+  listFixtures,
+  parseExpectation,
+  REPO_ROOT,
+  type RunResult,
+} from '../corpus/harness.js';
 import { compilers, transpileFixture } from '../transformer/helpers.js';
 
 /** Fixtures that keep a stepmark API call strip mode does not remove (and so the import), and why. */
@@ -84,44 +93,43 @@ for (const [plugin, compile] of Object.entries(PLUGINS))
   for (const format of ['esm', 'cjs'] as const) {
     describe(`strip mode, ${plugin} ${format}`, () => {
       const ext = format === 'esm' ? '.mjs' : '.cjs';
-      for (const fixture of listFixtures()) {
-        it(fixture, { retry: 1 }, async () => {
+      const fixtures = listFixtures();
+      const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
+      const differs = (runs: FixtureResults) =>
+        ['stripped', 'strippedTraced'].some(
+          (id) => !isDeepStrictEqual(behaviour(runs[id]!), behaviour(runs.plain!)),
+        );
+      const batch = fixtureBatch(
+        `strip/${plugin}-${format}`,
+        fixtures,
+        async (fixture, dir) => {
           const filename = join(FIXTURES_DIR, fixture);
           const expected = parseExpectation(readFileSync(filename, 'utf8'), fixture);
-          const dir = join(
-            REPO_ROOT,
-            'test-output/strip',
-            `${plugin}-${format}`,
-            fixture.replace(/\.[^.]+$/, ''),
-          );
-          mkdirSync(dir, { recursive: true });
           const plain = await compile(filename, format, null);
           const stripped = await compile(filename, format, {
             root: REPO_ROOT,
             ...expected.options,
             strip: true,
           });
-          // one file per run: each run needs a fresh module instance
-          const files = {
-            plain: join(dir, `plain${ext}`),
-            stripped: join(dir, `stripped${ext}`),
-            strippedTraced: join(dir, `stripped-on${ext}`),
+          const write = (name: string, code: string) => {
+            writeFileSync(join(dir, name), code);
+            return join(dir, name);
           };
-          writeFileSync(files.plain, plain);
-          writeFileSync(files.stripped, stripped);
-          writeFileSync(files.strippedTraced, stripped);
-
-          const runs = await runFixture([
-            { id: 'plain', file: files.plain, traced: false },
-            { id: 'stripped', file: files.stripped, traced: false },
-            { id: 'strippedTraced', file: files.strippedTraced, traced: true },
-          ]);
-          const behaviour = (r: (typeof runs)[string]) => ({
-            ok: r.ok,
-            value: r.value,
-            thrown: r.thrown,
-            log: r.log,
-          });
+          // one file per run: each run needs a fresh module instance
+          return {
+            data: stripped,
+            runs: [
+              { id: 'plain', file: write(`plain${ext}`, plain), traced: false },
+              { id: 'stripped', file: write(`stripped${ext}`, stripped), traced: false },
+              { id: 'strippedTraced', file: write(`stripped-on${ext}`, stripped), traced: true },
+            ],
+          };
+        },
+        differs,
+      );
+      for (const fixture of fixtures) {
+        it(fixture, () => {
+          const { data: stripped, results: runs } = batch.get(fixture);
           expect(behaviour(runs.stripped!), `${fixture}: stripped vs plain`).toEqual(behaviour(runs.plain!));
           expect(behaviour(runs.strippedTraced!), `${fixture}: stripped, inside a trace, vs plain`).toEqual(
             behaviour(runs.plain!),

@@ -248,6 +248,33 @@ describe('stepmark/testing', () => {
     expect(() => expect('not a trace').toHaveSpanPath(['x'])).toThrow(/expected a stepmark trace/);
   });
 
+  it('matchers called with arguments of the wrong type fail with a TypeError that names the argument', async () => {
+    const { trace } = await capture(() => new OrderService().place({ id: 'order_42', total: 250 }));
+    const call = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      return 'no error';
+    };
+    // @ts-expect-error the path is a list of names
+    expect(call(() => expect(trace).toHaveSpanPath('OrderService.place'))).toBe(
+      'TypeError: stepmark: toHaveSpanPath: `path` must be an array of span names, received string',
+    );
+    // @ts-expect-error the id comes first
+    expect(call(() => expect(trace).not.toHaveEntityJourney(['validate'], 'order_42'))).toBe(
+      'TypeError: stepmark: toHaveEntityJourney: `entityId` must be a string, received an array',
+    );
+    expect(call(() => expect(trace).toHaveEntityJourney('order_42', [1 as unknown as string]))).toMatch(
+      /`steps` must be an array of "stage" or "stage:action" strings, received an array$/,
+    );
+    // @ts-expect-error fields is an object
+    expect(call(() => expect(trace).toHaveSpan('FraudService.score', null))).toMatch(
+      /toHaveSpan: `fields` must be an object, received null$/,
+    );
+  });
+
   it('formatTrace (human rendering): tree with durations, errors, journeys; optional colours', async () => {
     const err = await capture(() => new OrderService().place({ id: 'o0', total: 0 })).catch((e) => e);
     const { trace } = await capture(() => new OrderService().place({ id: 'order_42', total: 249.99 }), {

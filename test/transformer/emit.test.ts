@@ -14,7 +14,7 @@ for (const [label, ts] of Object.entries(compilers)) {
 
   describe(`${label}: runtime import`, () => {
     const source = marked('export function f() { return 1; }');
-    it('ESM output imports v1 as the first statement', () => {
+    it('ESM output imports v2 as the first statement', () => {
       for (const module of [
         ts.ModuleKind.ES2015,
         ts.ModuleKind.ES2022,
@@ -22,7 +22,7 @@ for (const [label, ts] of Object.entries(compilers)) {
         ts.ModuleKind.Preserve,
       ]) {
         const code = compile(source, { compilerOptions: { module } });
-        expect(code.split('\n')[0]).toBe('import { v1 as __stepmark } from "stepmark/runtime";');
+        expect(code.split('\n')[0]).toBe('import { v2 as __stepmark } from "stepmark/runtime";');
       }
     });
     it('CommonJS output requires the runtime with the ABI check, before user code', () => {
@@ -30,7 +30,7 @@ for (const [label, ts] of Object.entries(compilers)) {
         compilerOptions: { module: ts.ModuleKind.CommonJS },
       });
       const lines = code.split('\n');
-      const at = lines.indexOf('const __stepmark = require("stepmark/runtime").abi(1);');
+      const at = lines.indexOf('const __stepmark = require("stepmark/runtime").abi(2);');
       expect(at).toBeGreaterThan(0);
       expect(lines.findIndex((l) => l.includes('require("./x")'))).toBeGreaterThan(at);
       expect(code).not.toContain('import ');
@@ -38,10 +38,10 @@ for (const [label, ts] of Object.entries(compilers)) {
     it('NodeNext follows the file format: .mts is ESM, .cts is CommonJS', () => {
       const nodeNext = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
       expect(compile(source, { fileName: 'a.mts', compilerOptions: nodeNext })).toContain(
-        'import { v1 as __stepmark } from "stepmark/runtime";',
+        'import { v2 as __stepmark } from "stepmark/runtime";',
       );
       expect(compile(source, { fileName: 'a.cts', compilerOptions: nodeNext })).toContain(
-        'const __stepmark = require("stepmark/runtime").abi(1);',
+        'const __stepmark = require("stepmark/runtime").abi(2);',
       );
     });
     it('importSource replaces the package', () => {
@@ -53,7 +53,7 @@ for (const [label, ts] of Object.entries(compilers)) {
       const code = compile(`"use strict";\n// @stepmark\nexport function f() {}`);
       expect(code.split('\n').slice(0, 2)).toEqual([
         '"use strict";',
-        'import { v1 as __stepmark } from "stepmark/runtime";',
+        'import { v2 as __stepmark } from "stepmark/runtime";',
       ]);
     });
     it('an unmarked file without stepmark calls is left exactly as TypeScript emits it', () => {
@@ -66,15 +66,15 @@ for (const [label, ts] of Object.entries(compilers)) {
     it('wraps a function body in the ABI frame', () => {
       expect(compile(marked('export function validate(order: unknown) {\n  return !!order;\n}'))).toBe(
         [
-          'import { v1 as __stepmark } from "stepmark/runtime";',
+          'import { v2 as __stepmark } from "stepmark/runtime";',
           '// @stepmark',
           'export function validate(order) {',
           '    const __smf = __stepmark.enter("validate", "src/example.ts:2:8");',
           '    try {',
-          '        return !!order;',
+          '        return __smf.x(!!order);',
+          '        __smf.exit();',
           '    }',
-          '    catch (__sme) { __smf.fail(__sme); throw __sme; }',
-          '    finally { __smf.exit(); }',
+          '    catch (__sme) { throw __smf.t(__sme); }',
           '}',
           '',
         ].join('\n'),
@@ -92,7 +92,7 @@ for (const [label, ts] of Object.entries(compilers)) {
     it('turns an expression-bodied arrow into return inside the try', () => {
       const code = compile(marked('export const double = (n: number) => n * 2;'));
       expect(code).toContain(
-        'const __smf = __stepmark.enter("double", "src/example.ts:2:23");\n    try {\n        return n * 2;',
+        'const __smf = __stepmark.enter("double", "src/example.ts:2:23");\n    try {\n        return __smf.x(n * 2);',
       );
     });
     it('wraps await, yield, yield* and bare yield of the function itself, not of nested functions', () => {
@@ -129,6 +129,7 @@ for (const [label, ts] of Object.entries(compilers)) {
           '        const __smf = __stepmark.enter("B.constructor", "src/example.ts:4:3");',
           '        try {',
           '            this.b = b;',
+          '            __smf.exit();',
           '        }',
         ].join('\n'),
       );
@@ -367,7 +368,7 @@ describe('ts-jest astTransformers entry', () => {
   it('exports name, version and a factory that uses the compiler module ts-jest passes', async () => {
     const entry = await import('../../transformer/index.js');
     expect(entry.name).toBe('stepmark/transformer');
-    expect(entry.version).toMatch(/^abi1\./);
+    expect(entry.version).toMatch(/^abi2\./);
     const ts = compilers['typescript 5.9']!;
     const out = ts.transpileModule('// @stepmark\nexport function f() {}', {
       fileName: 'a.ts',

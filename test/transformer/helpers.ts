@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import ts6 from 'typescript';
 import ts5 from 'typescript-5';
 import stepmarkTransformer, { type TransformerConfig } from '../../transformer/index.js';
+import { SCRATCH_ROOT } from '../support/scratch.js';
 
 export type TypeScript = typeof ts6;
 
@@ -19,7 +20,7 @@ export const compilers: Record<string, TypeScript> = {
 };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const OUTPUT = join(ROOT, 'test-output', 'transformer');
+export const OUTPUT = join(SCRATCH_ROOT, 'transformer');
 
 export interface TranspileOptions {
   ts?: TypeScript;
@@ -54,7 +55,7 @@ export function transpilePlain(source: string, o: TranspileOptions = {}): string
 
 let counter = 0;
 
-/** Writes `code` under test-output/transformer and imports it (a fresh module every call). */
+/** Writes `code` into the run's scratch folder and imports it (a fresh module every call). */
 export async function load(code: string, ext: '.mjs' | '.cjs', label = 'mod'): Promise<Record<string, any>> {
   const file = join(OUTPUT, 'run', `${label}-${process.pid}-${counter++}${ext}`);
   mkdirSync(dirname(file), { recursive: true });

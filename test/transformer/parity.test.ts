@@ -5,14 +5,14 @@
  * already holds both to the same span tree and journeys; this compares everything else too, and
  * prints the first difference (its JSON path and both values).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeTrace } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
 import { firstDifference } from '../corpus/diff.js';
-import { FIXTURES_DIR, listFixtures, parseExpectation, REPO_ROOT, runFixture } from '../corpus/harness.js';
-import { compilers, OUTPUT, transpileFixture } from './helpers.js';
+import { FIXTURES_DIR, fixtureBatch, listFixtures, parseExpectation, REPO_ROOT } from '../corpus/harness.js';
+import { compilers, transpileFixture } from './helpers.js';
 
 const ts = compilers['typescript 6']!;
 
@@ -22,8 +22,11 @@ describe('parity with the Babel plugin: whole normalised traces', () => {
     expect(firstDifference({ a: 1 }, { a: 1 })).toBeUndefined();
   });
 
-  for (const fixture of listFixtures()) {
-    it(fixture, async () => {
+  const fixtures = listFixtures();
+  const batch = fixtureBatch(
+    'transformer-parity',
+    fixtures,
+    async (fixture, dir) => {
       const filename = join(FIXTURES_DIR, fixture);
       const source = readFileSync(filename, 'utf8');
       const options = { root: REPO_ROOT, ...parseExpectation(source, fixture).options };
@@ -38,14 +41,21 @@ describe('parity with the Babel plugin: whole normalised traces', () => {
         options,
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
       });
-      const dir = join(OUTPUT, 'parity', fixture.replace(/\.[^.]+$/, ''));
-      mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'babel.mjs'), babel.code);
       writeFileSync(join(dir, 'typescript.mjs'), typescript.code);
-      const runs = await runFixture([
-        { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
-        { id: 'typescript', file: join(dir, 'typescript.mjs'), traced: true },
-      ]);
+      return {
+        data: undefined,
+        runs: [
+          { id: 'babel', file: join(dir, 'babel.mjs'), traced: true },
+          { id: 'typescript', file: join(dir, 'typescript.mjs'), traced: true },
+        ],
+      };
+    },
+    (runs) => !runs.babel?.trace || !runs.typescript?.trace,
+  );
+  for (const fixture of fixtures) {
+    it(fixture, () => {
+      const { results: runs } = batch.get(fixture);
       for (const id of ['babel', 'typescript']) {
         expect(
           runs[id]?.trace,

@@ -4,13 +4,14 @@
  * across module kinds and targets, then run. Checks: same results and span tree as the other
  * builds, declaration files and declaration maps byte-identical to a build without the plugin,
  * source maps that send a thrown error's stack frame back to the original line and column, and
- * directive errors reported as compiler diagnostics with file, line and column.
+ * directive errors reported as compiler diagnostics with file, line and column. Each toolchain
+ * builds all its projects in one `tspc -b` (TypeScript starts once, not once per project).
  *
  * Needs `npm run build:fast` (ts-patch loads the plugin from dist, by package name).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { capture } from 'stepmark';
@@ -29,19 +30,22 @@ interface Toolchain {
   env: Record<string, string>;
 }
 
+/** ts-patch's cache of the patched compiler: kept between runs, like any tool's cache. */
+const TSP_CACHE = join(MODULES, '.cache', 'stepmark-tests');
+
 const toolchains: Toolchain[] = [
   {
     label: 'ts-patch 4 + TypeScript 6',
     typescript: 'typescript',
     tspc: join(MODULES, 'ts-patch', 'bin', 'tspc.js'),
-    env: { TSP_CACHE_DIR: join(OUTPUT, 'tsp-cache-4') },
+    env: { TSP_CACHE_DIR: join(TSP_CACHE, 'tsp-4') },
   },
   {
     label: 'ts-patch 3 + TypeScript 5.9',
     typescript: 'typescript-5',
     tspc: join(MODULES, 'ts-patch-3', 'bin', 'tspc.js'),
     // ts-patch 3 resolves `typescript` from its own folder (TypeScript 6 here): point it at 5.9.
-    env: { TSP_COMPILER_TS_PATH: join(MODULES, 'typescript-5'), TSP_CACHE_DIR: join(OUTPUT, 'tsp-cache-3') },
+    env: { TSP_COMPILER_TS_PATH: join(MODULES, 'typescript-5'), TSP_CACHE_DIR: join(TSP_CACHE, 'tsp-3') },
   },
 ];
 
@@ -102,9 +106,14 @@ function tsconfig(
   return file;
 }
 
-function tspc(tool: Toolchain, dir: string, project: string) {
-  return spawnSync(process.execPath, [tool.tspc, '-p', project], {
-    cwd: dir,
+/**
+ * One tspc process building several projects (`tspc -b`, TypeScript's build mode, as a monorepo
+ * builds): the compiler starts once for all of them. The projects do not reference each other, so
+ * each is built whatever the others report.
+ */
+function tspcBuild(tool: Toolchain, projects: string[]) {
+  return spawnSync(process.execPath, [tool.tspc, '-b', ...projects], {
+    cwd: OUTPUT,
     env: { ...process.env, ...tool.env },
     encoding: 'utf8',
   });
@@ -122,26 +131,37 @@ beforeAll(() => {
 });
 
 for (const tool of toolchains) {
-  for (const build of builds) {
-    describe(`${tool.label}: module ${build.module}, target ${build.target}`, () => {
-      it('builds with tspc, runs, and keeps declarations and source maps exact', SLOW, async () => {
+  describe(`${tool.label}: tspc across module kinds and targets`, () => {
+    // every build's project, with the plugin (tsconfig.json) and without it (tsconfig.plain.json)
+    const dirs = new Map<(typeof builds)[number], string>();
+    let run: ReturnType<typeof tspcBuild>;
+    beforeAll(() => {
+      const projects: string[] = [];
+      for (const build of builds) {
         const dir = makeProject(tool, build.type);
         const options = {
           module: build.module,
           target: build.target,
           ...(build.resolution ? { moduleResolution: build.resolution } : {}),
         };
-        const plain = tsconfig(dir, 'tsconfig.plain.json', { ...options, outDir: 'plain' }, false);
-        const traced = tsconfig(dir, 'tsconfig.json', { ...options, outDir: 'dist' }, true);
-        for (const project of [plain, traced]) {
-          const run = tspc(tool, dir, project);
-          expect(run.stdout + run.stderr, `tspc -p ${project}`).toBe('');
-          expect(run.status).toBe(0);
-        }
+        projects.push(tsconfig(dir, 'tsconfig.plain.json', { ...options, outDir: 'plain' }, false));
+        projects.push(tsconfig(dir, 'tsconfig.json', { ...options, outDir: 'dist' }, true));
+        dirs.set(build, dir);
+      }
+      run = tspcBuild(tool, projects);
+    }, SLOW.timeout);
+
+    for (const build of builds) {
+      it(`module ${build.module}, target ${build.target}: builds, runs, and keeps declarations and source maps exact`, async () => {
+        expect(run.stdout + run.stderr, 'tspc -b output').toBe('');
+        expect(run.status).toBe(0);
+        const dir = dirs.get(build)!;
         const out = join(dir, 'dist');
         // The plugin really ran (and only on code): frames in JS, declarations untouched.
+        // Locations are relative to `root`, by default the directory tspc runs in (OUTPUT).
+        const src = relative(OUTPUT, join(dir, 'src')).split(sep).join('/');
         expect(readFileSync(join(out, 'orders.js'), 'utf8')).toContain(
-          '__stepmark.enter("Repo.load", "src/orders.ts:13:9", 1)',
+          `__stepmark.enter("Repo.load", "${src}/orders.ts:13:9", 1)`,
         );
         expect(filesIn(out, '.d.ts')).toEqual(filesIn(join(dir, 'plain'), '.d.ts'));
         for (const file of [...filesIn(out, '.d.ts'), ...filesIn(out, '.d.ts.map')]) {
@@ -176,8 +196,8 @@ for (const tool of toolchains) {
           column: source[line - 1]!.indexOf('new Error'),
         });
       });
-    });
-  }
+    }
+  });
 
   describe(`${tool.label}: live compiler (ts-patch/compiler, for tools that take a compiler module)`, () => {
     it('reads the plugin from tsconfig.json and instruments on program.emit()', SLOW, () => {
@@ -206,22 +226,17 @@ for (const tool of toolchains) {
   });
 
   describe(`${tool.label}: errors`, () => {
-    it('reports a bad directive as a diagnostic with file, line and column', SLOW, () => {
-      const dir = makeProject(tool, 'commonjs');
+    // both broken projects in one tspc -b: each reports its own error
+    let run: ReturnType<typeof tspcBuild>;
+    beforeAll(() => {
+      const directive = makeProject(tool, 'commonjs');
       writeFileSync(
-        join(dir, 'src', 'bad.ts'),
+        join(directive, 'src', 'bad.ts'),
         'export function ok() {}\n\n/** @stepmark entity=order.id colour=red */\nexport function f(order: { id: string }) {\n  return order;\n}\n',
       );
-      const project = tsconfig(dir, 'tsconfig.json', { module: 'CommonJS', outDir: 'dist' }, true);
-      const run = tspc(tool, dir, project);
-      expect(run.status).not.toBe(0);
-      expect(run.stdout).toContain('src/bad.ts(3,31): error TS99001: Unknown @stepmark option "colour"');
-    });
-    it('reports an unknown plugin option and says where to fix it', SLOW, () => {
-      const dir = makeProject(tool, 'commonjs');
-      const file = join(dir, 'tsconfig.json');
+      const option = makeProject(tool, 'commonjs');
       writeFileSync(
-        file,
+        join(option, 'tsconfig.json'),
         JSON.stringify({
           compilerOptions: {
             module: 'CommonJS',
@@ -233,7 +248,16 @@ for (const tool of toolchains) {
           include: ['src'],
         }),
       );
-      const run = tspc(tool, dir, file);
+      run = tspcBuild(tool, [
+        tsconfig(directive, 'tsconfig.json', { module: 'CommonJS', outDir: 'dist' }, true),
+        join(option, 'tsconfig.json'),
+      ]);
+    }, SLOW.timeout);
+    it('reports a bad directive as a diagnostic with file, line and column', () => {
+      expect(run.status).not.toBe(0);
+      expect(run.stdout).toContain('src/bad.ts(3,31): error TS99001: Unknown @stepmark option "colour"');
+    });
+    it('reports an unknown plugin option and says where to fix it', () => {
       expect(run.status).not.toBe(0);
       expect(run.stdout).toMatch(
         /error TS99001: stepmark\/transformer: Invalid option "callback" \(did you mean "callbacks"\?\).*fix it in .*tsconfig\.json \(compilerOptions\.plugins\)/,

@@ -1,0 +1,124 @@
+// Writing the recorder out: NDJSON (one trace per line, what `stepmark view` and `stepmark find`
+// read) to a file or a stream, on demand, on a signal, and synchronously when the process dies of
+// an uncaught exception. node:fs is loaded when first needed, never at import: the recorder
+// itself also runs where there is no file system (Hono on a worker).
+
+type Fs = typeof import('node:fs');
+
+/** Minimal shape of a Node writable stream (a file stream, a socket, process.stdout). */
+export interface WritableLike {
+  write(chunk: string, callback?: (error?: Error | null) => void): boolean;
+  once?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
+  off?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
+  readonly destroyed?: boolean;
+  readonly writableEnded?: boolean;
+}
+
+let fsModule: Fs | undefined;
+
+/** node:fs now, when the platform can hand it over synchronously (Node ≥ 20.16, Bun, Deno). */
+export function fsNow(): Fs | undefined {
+  if (fsModule !== undefined) return fsModule;
+  try {
+    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    fsModule = p?.getBuiltinModule?.('node:fs') as Fs | undefined;
+  } catch {}
+  return fsModule;
+}
+
+export async function loadFs(): Promise<Fs> {
+  return fsNow() ?? (fsModule = await import('node:fs'));
+}
+
+// Lines are written in batches of about this many characters.
+const BATCH = 1 << 16;
+
+/** The dump file's name: `{pid}` and `{time}` (UTC, file-name safe) are replaced. */
+export function dumpPath(template: string, now = new Date()): string {
+  const pid = String((globalThis as { process?: { pid?: number } }).process?.pid ?? 0);
+  const time = now.toISOString().replace(/[:.]/g, '-');
+  return template.replace(/\{pid\}/g, pid).replace(/\{time\}/g, time);
+}
+
+/**
+ * Writes `lines` (each a JSON text) to a new file (mode 0600: it holds business data), replacing
+ * one that exists. Returns the number of lines written.
+ */
+export async function writeFileLines(path: string, lines: Iterable<string>): Promise<number> {
+  const fs = await loadFs();
+  const handle = await fs.promises.open(path, 'w', 0o600);
+  let n = 0;
+  try {
+    let batch = '';
+    for (const line of lines) {
+      batch += `${line}\n`;
+      n++;
+      if (batch.length >= BATCH) {
+        await handle.writeFile(batch);
+        batch = '';
+      }
+    }
+    if (batch !== '') await handle.writeFile(batch);
+  } finally {
+    await handle.close();
+  }
+  return n;
+}
+
+/** The same, synchronously: for a process that is about to die. */
+export function writeFileLinesSync(fs: Fs, path: string, lines: Iterable<string>): number {
+  const fd = fs.openSync(path, 'w', 0o600);
+  let n = 0;
+  try {
+    let batch = '';
+    for (const line of lines) {
+      batch += `${line}\n`;
+      n++;
+      if (batch.length >= BATCH) {
+        fs.writeFileSync(fd, batch);
+        batch = '';
+      }
+    }
+    if (batch !== '') fs.writeFileSync(fd, batch);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n;
+}
+
+/** Writes `lines` to a stream, honouring backpressure; the stream is left open. */
+export async function writeStreamLines(stream: WritableLike, lines: Iterable<string>): Promise<number> {
+  let n = 0;
+  let batch = '';
+  const flush = async (): Promise<void> => {
+    if (stream.destroyed || stream.writableEnded) throw new Error('the stream is closed');
+    const text = batch;
+    batch = '';
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        stream.off?.('error', done);
+        stream.off?.('close', closed);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve();
+      };
+      const closed = () => done(new Error('the stream closed before the dump was written'));
+      stream.once?.('error', done);
+      stream.once?.('close', closed);
+      const ok = stream.write(text, (error) => {
+        if (error) done(error);
+      });
+      if (ok || typeof stream.once !== 'function') done();
+      else stream.once('drain', () => done());
+    });
+  };
+  for (const line of lines) {
+    batch += `${line}\n`;
+    n++;
+    if (batch.length >= BATCH) await flush();
+  }
+  if (batch !== '') await flush();
+  return n;
+}

@@ -1,0 +1,599 @@
+/**
+ * `stepmark/recorder`: a flight recorder. Every finished trace goes into a ring bounded by bytes,
+ * indexed by entity id and request id, so that "why was order 42 rejected?" is answered after the
+ * fact, without anyone having asked for a trace before the request ran. Traces matched by a keep
+ * rule (failures, slow requests, a predicate) live in a budget of their own, out of reach of
+ * ordinary traffic. See docs/RECORDER.md.
+ *
+ * @example
+ * ```ts
+ * import { flightRecorder } from 'stepmark/recorder';
+ * import { stepmarkMiddleware } from 'stepmark/http';
+ *
+ * const recorder = flightRecorder({ maxBytes: 64 * 2 ** 20, keep: { errors: true, slowerThan: 2000 } });
+ * app.use(stepmarkMiddleware({ record: recorder }));   // every request recorded, none exposed
+ * // later: recorder.find({ entity: 'order_42' })      // newest first
+ * ```
+ */
+import { StepmarkConfigError } from '../adapters/core/errors.js';
+import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
+import type { Trace } from '../runtime/types.js';
+import { CompactPayload, compactFacts } from './compact.js';
+import {
+  dumpPath,
+  fsNow,
+  loadFs,
+  type WritableLike,
+  writeFileLines,
+  writeFileLinesSync,
+  writeStreamLines,
+} from './dump.js';
+import { factsOf, type TraceFacts } from './facts.js';
+import { type Entry, type Index, overheadBytes, type Payload, Ring, stringBytes } from './store.js';
+
+export type { Trace } from '../runtime/types.js';
+export type { WritableLike } from './dump.js';
+
+/** Rules for traces that must outlive ordinary traffic. A trace matching any rule is kept. */
+export interface KeepRules {
+  /** Keep traces in which a span failed, the traced function threw, or the response was a server error (HTTP 5xx, gRPC INTERNAL and the like). */
+  errors?: boolean;
+  /** Keep traces that took at least this long (ms): the adapters' request duration, else the extent of the trace's spans. */
+  slowerThan?: number;
+  /** Keep traces for which this returns true (it receives the trace in the trace format; a throw counts as false). */
+  where?: (trace: Trace) => boolean;
+  /**
+   * Bytes set aside, out of the recorder's `maxBytes`, for kept traces: ordinary traffic never
+   * evicts them, and once this budget is full the oldest kept trace goes.
+   * @default a quarter of `maxBytes`
+   */
+  maxBytes?: number;
+}
+
+/** Writes the recorder to a file on a signal and when the process dies of an uncaught exception. */
+export interface DumpOptions {
+  /** The file written (replaced), mode 0600. `{pid}` and `{time}` in it are replaced, so dumps can be kept apart. */
+  path: string;
+  /** Dump when the process receives this signal, e.g. `'SIGUSR2'`. Default: no signal. */
+  signal?: string;
+  /** Dump (synchronously) when an uncaught exception is about to end the process. @default true */
+  uncaughtException?: boolean;
+  /** Told about each dump. Default: one line on stderr. */
+  onDump?: (result: DumpResult) => void;
+}
+
+export interface DumpResult {
+  path: string;
+  /** Traces written. */
+  traces: number;
+  /** What made the dump. */
+  reason: 'signal' | 'uncaughtException';
+  /** Set when the dump failed. */
+  error?: Error;
+}
+
+export interface FlightRecorderOptions {
+  /**
+   * Heap bytes the recorder may hold, kept traces included: the oldest traces are evicted to stay
+   * under it. What the recorder actually keeps alive stays under twice this, plus a small constant.
+   * @default 64 MiB
+   */
+  maxBytes?: number;
+  /** Drop traces older than this many milliseconds (counted from when they were added). */
+  maxAge?: number;
+  /** Rules for traces kept in a budget of their own. */
+  keep?: KeepRules;
+  /** Write the recorder to a file on a signal and on an uncaught exception. */
+  dumpOn?: DumpOptions;
+}
+
+export interface FindQuery {
+  /** Traces that touched this entity (exact id). */
+  entity?: string;
+  /** Traces whose `meta.request_id` is this. */
+  requestId?: string;
+  /** With an event of this stage (the entity's events when `entity` is given, else any). */
+  stage?: string;
+  /** With an event of this action (the same event as `stage`, when both are given). */
+  action?: string;
+  /** Only failed traces (true) or only the others (false); see {@link KeepRules.errors}. */
+  error?: boolean;
+  /** Traces that started at or after this instant (a Date, epoch ms or an ISO string). */
+  since?: Date | number | string;
+  /** Traces that started at or before this instant. */
+  until?: Date | number | string;
+  /** At most this many traces. @default 100 */
+  limit?: number;
+}
+
+export interface RecorderStats {
+  /** Traces held (kept ones included). */
+  traces: number;
+  /** Heap bytes held, by the recorder's own accounting (≤ `maxBytes`). */
+  bytes: number;
+  /** Traces ever added. */
+  added: number;
+  /** Traces evicted to make room (oldest first). */
+  evicted: number;
+  /** Traces dropped because they were older than `maxAge`. */
+  expired: number;
+  /** Traces held under a keep rule. */
+  kept: number;
+  /** Traces not stored because they alone were larger than their budget. */
+  oversize: number;
+  /** The configured `maxBytes`. */
+  maxBytes: number;
+}
+
+export interface FlightRecorder {
+  /**
+   * Adds a finished trace. A plain function (no `this`), so it can be passed directly as the
+   * `onEnd` of `run`/`capture` or an adapter's `onFinish`; extra arguments are ignored.
+   */
+  readonly add: (trace: Trace, ...ignored: unknown[]) => void;
+  /** Traces matching every given criterion, newest first, each an independent copy. */
+  find(query?: FindQuery): Trace[];
+  stats(): RecorderStats;
+  /**
+   * Writes every held trace, oldest first, one per line (NDJSON, what `stepmark view` and
+   * `stepmark find` read), to a file (replaced, mode 0600) or a writable stream (left open).
+   * Resolves to the number of traces written.
+   */
+  writeNdjson(target: string | WritableLike): Promise<number>;
+  /** Forgets every trace (the counters stay). */
+  clear(): void;
+  /** Removes the `dumpOn` handlers. The recorder keeps working. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+const MiB = 2 ** 20;
+const KNOWN = new Set(['maxBytes', 'maxAge', 'keep', 'dumpOn']);
+const KNOWN_KEEP = new Set(['errors', 'slowerThan', 'where', 'maxBytes']);
+const KNOWN_DUMP = new Set(['path', 'signal', 'uncaughtException', 'onDump']);
+const KNOWN_FIND = new Set(['entity', 'requestId', 'stage', 'action', 'error', 'since', 'until', 'limit']);
+// Signals a dump may not take: uncatchable, or the inspector's.
+const RESERVED_SIGNALS = new Set(['SIGKILL', 'SIGSTOP', 'SIGUSR1']);
+const WHERE = 'stepmark/recorder';
+
+function invalid(option: string, why: string): StepmarkConfigError {
+  return new StepmarkConfigError(
+    'ERR_STEPMARK_INVALID_OPTION',
+    `${WHERE}: option \`${option}\` ${why}.`,
+    option,
+  );
+}
+
+function unknownKeys(value: object, known: Set<string>, prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_UNKNOWN_OPTION',
+        `${WHERE}: unknown option ${JSON.stringify(prefix + key)}. Known options: ${[...known]
+          .map((k) => prefix + k)
+          .join(', ')}.`,
+        prefix + key,
+      );
+    }
+  }
+}
+
+const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+interface Resolved {
+  maxBytes: number;
+  maxAge: number | undefined;
+  keep: KeepRules | undefined;
+  keepBytes: number;
+  dumpOn: DumpOptions | undefined;
+}
+
+function resolve(options: FlightRecorderOptions | undefined): Resolved {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
+  unknownKeys(options, KNOWN, '');
+  const maxBytes = options.maxBytes ?? 64 * MiB;
+  if (!positive(maxBytes) || maxBytes < 4096) throw invalid('maxBytes', 'must be a number of bytes >= 4096');
+  const maxAge = options.maxAge;
+  if (maxAge !== undefined && !positive(maxAge)) throw invalid('maxAge', 'must be a positive number of ms');
+  let keep = options.keep;
+  let keepBytes = 0;
+  if (keep !== undefined) {
+    if (keep === null || typeof keep !== 'object') throw invalid('keep', 'must be an object');
+    unknownKeys(keep, KNOWN_KEEP, 'keep.');
+    if (keep.errors !== undefined && typeof keep.errors !== 'boolean')
+      throw invalid('keep.errors', 'must be true or false');
+    if (keep.slowerThan !== undefined && !(typeof keep.slowerThan === 'number' && keep.slowerThan >= 0))
+      throw invalid('keep.slowerThan', 'must be a number of ms >= 0');
+    if (keep.where !== undefined && typeof keep.where !== 'function')
+      throw invalid('keep.where', 'must be a function (trace) => boolean');
+    keepBytes = keep.maxBytes ?? Math.floor(maxBytes / 4);
+    if (!positive(keepBytes) || keepBytes >= maxBytes)
+      throw invalid('keep.maxBytes', `must be a number of bytes > 0 and < maxBytes (${maxBytes})`);
+    if (keep.errors !== true && keep.slowerThan === undefined && keep.where === undefined) keep = undefined;
+  }
+  const dumpOn = options.dumpOn;
+  if (dumpOn !== undefined) {
+    if (dumpOn === null || typeof dumpOn !== 'object') throw invalid('dumpOn', 'must be an object');
+    unknownKeys(dumpOn, KNOWN_DUMP, 'dumpOn.');
+    if (typeof dumpOn.path !== 'string' || dumpOn.path === '')
+      throw invalid('dumpOn.path', 'must be the path of the file to write');
+    if (dumpOn.signal !== undefined) {
+      if (typeof dumpOn.signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(dumpOn.signal))
+        throw invalid(
+          'dumpOn.signal',
+          `must be a signal name such as "SIGUSR2", got ${JSON.stringify(dumpOn.signal)}`,
+        );
+      if (RESERVED_SIGNALS.has(dumpOn.signal))
+        throw invalid(
+          'dumpOn.signal',
+          `cannot be ${dumpOn.signal} (it cannot be caught, or the inspector owns it)`,
+        );
+    }
+    if (dumpOn.uncaughtException !== undefined && typeof dumpOn.uncaughtException !== 'boolean')
+      throw invalid('dumpOn.uncaughtException', 'must be true or false');
+    if (dumpOn.onDump !== undefined && typeof dumpOn.onDump !== 'function')
+      throw invalid('dumpOn.onDump', 'must be a function');
+    const proc = (globalThis as { process?: { on?: unknown } }).process;
+    if (typeof proc?.on !== 'function')
+      throw invalid('dumpOn', 'needs Node.js (process signals and a file system)');
+  }
+  return { maxBytes, maxAge, keep, keepBytes, dumpOn };
+}
+
+/**
+ * A trace that arrived in the trace format (from a file, another process, a caller that had
+ * collected it), held as its JSON text: exact size, nothing else kept alive.
+ */
+class JsonPayload implements Payload {
+  readonly bytes: number;
+  readonly #text: string;
+  constructor(text: string) {
+    this.#text = text;
+    this.bytes = stringBytes(text) + 32;
+  }
+  trace(): Trace {
+    return JSON.parse(this.#text) as Trace;
+  }
+  json(): string {
+    return this.#text;
+  }
+  hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean {
+    // A text without the stage or action in it cannot have the event: no need to parse it.
+    const text = this.#text;
+    if (!text.includes('\\')) {
+      if (stage !== undefined && !text.includes(JSON.stringify(stage))) return false;
+      if (action !== undefined && !text.includes(JSON.stringify(action))) return false;
+    }
+    return hasEvent(this.trace(), entity, stage, action);
+  }
+}
+
+function instant(value: Date | number | string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const t = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
+  if (typeof t !== 'number' || Number.isNaN(t)) {
+    throw new StepmarkConfigError(
+      'ERR_STEPMARK_INVALID_ARGUMENT',
+      `${WHERE}: find({ ${name} }) must be a Date, epoch milliseconds or an ISO-8601 string, got ${JSON.stringify(value)}.`,
+      name,
+    );
+  }
+  return t;
+}
+
+function badArgument(name: string, why: string): StepmarkConfigError {
+  return new StepmarkConfigError(
+    'ERR_STEPMARK_INVALID_ARGUMENT',
+    `${WHERE}: find({ ${name} }) ${why}.`,
+    name,
+  );
+}
+
+/** Whether the trace has an event with this stage/action (among `entity`'s events when given). */
+function hasEvent(
+  trace: Trace,
+  entity: string | undefined,
+  stage: string | undefined,
+  action: string | undefined,
+) {
+  const match = (events: unknown): boolean =>
+    Array.isArray(events) &&
+    events.some(
+      (e) =>
+        e !== null &&
+        typeof e === 'object' &&
+        (stage === undefined || e.stage === stage) &&
+        (action === undefined || e.action === action),
+    );
+  const entities = trace.entities ?? {};
+  if (entity !== undefined) {
+    for (const key of Object.keys(entities)) {
+      const e = entities[key]!;
+      if ((e?.entity_id ?? key) === entity) return match(e?.events);
+    }
+    return false;
+  }
+  if (match(trace.events)) return true;
+  for (const key of Object.keys(entities)) if (match(entities[key]?.events)) return true;
+  return false;
+}
+
+/**
+ * Creates a flight recorder. Options are checked here (a typed {@link StepmarkConfigError}).
+ *
+ * @example
+ * ```ts
+ * const recorder = flightRecorder({ maxBytes: 16 * 2 ** 20, keep: { errors: true } });
+ * await run(() => placeOrder(order), { meta: { request_id }, onEnd: recorder.add });
+ * recorder.find({ entity: order.id, action: 'rejected' });
+ * ```
+ */
+export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder {
+  const o = resolve(options);
+  const ring = new Ring(o.maxBytes - o.keepBytes);
+  const keptRing = new Ring(o.keepBytes);
+  const counts = { added: 0, evicted: 0, expired: 0, oversize: 0 };
+  let seq = 0;
+
+  const expire = (): void => {
+    if (o.maxAge === undefined) return;
+    const cutoff = Date.now() - o.maxAge;
+    for (const r of [ring, keptRing]) {
+      for (let e = r.oldest(); e !== undefined && e.added < cutoff; e = r.oldest()) {
+        r.shift();
+        counts.expired++;
+      }
+    }
+  };
+
+  const keeps = (facts: TraceFacts, payload: Payload): boolean => {
+    const k = o.keep;
+    if (k === undefined) return false;
+    if (k.errors === true && facts.error) return true;
+    if (k.slowerThan !== undefined && facts.duration >= k.slowerThan) return true;
+    if (k.where !== undefined) {
+      try {
+        return k.where(payload.trace()) === true;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  };
+
+  const store = (facts: TraceFacts, payload: Payload): void => {
+    const kept = keeps(facts, payload);
+    const target = kept ? keptRing : ring;
+    const bytes = payload.bytes + overheadBytes(facts);
+    if (bytes > target.budget) {
+      counts.oversize++;
+      return;
+    }
+    while (target.bytes + bytes > target.budget) {
+      target.shift();
+      counts.evicted++;
+    }
+    target.push({ seq: ++seq, added: Date.now(), facts, payload, kept, bytes });
+  };
+
+  const add = (trace: Trace): void => {
+    if (trace === null || typeof trace !== 'object') {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_INVALID_ARGUMENT',
+        `${WHERE}: add(trace) needs a trace object, got ${trace === null ? 'null' : typeof trace}.`,
+        'trace',
+      );
+    }
+    counts.added++;
+    expire();
+    store(factsOf(trace), new JsonPayload(JSON.stringify(trace)));
+  };
+  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, kept
+  // as it is (no JSON built on the request path).
+  const addCompact = (trace: RecorderTrace): void => {
+    counts.added++;
+    expire();
+    store(compactFacts(trace), new CompactPayload(trace));
+  };
+  Object.defineProperty(add, ON_END_COMPACT, { value: addCompact });
+
+  /** Every held entry, newest first (both rings merged by add order). */
+  const everything = (): IterableIterator<Entry> => newestOf(ring.newestFirst(), keptRing.newestFirst());
+
+  /** Entries of an index key in both rings, newest first. */
+  const keyed = (pick: (r: Ring) => Index, key: string): IterableIterator<Entry> =>
+    newestOf(backwards(pick(ring).get(key)), backwards(pick(keptRing).get(key)));
+
+  const find = (query: FindQuery = {}): Trace[] => {
+    if (query === null || typeof query !== 'object') throw badArgument('query', 'must be an object');
+    for (const key of Object.keys(query)) {
+      if (!KNOWN_FIND.has(key))
+        throw new StepmarkConfigError(
+          'ERR_STEPMARK_UNKNOWN_OPTION',
+          `${WHERE}: find() does not know ${JSON.stringify(key)}. Known: ${[...KNOWN_FIND].join(', ')}.`,
+          key,
+        );
+    }
+    const { entity, requestId, stage, action, error } = query;
+    for (const [name, v] of [
+      ['entity', entity],
+      ['requestId', requestId],
+      ['stage', stage],
+      ['action', action],
+    ] as const) {
+      if (v !== undefined && typeof v !== 'string') throw badArgument(name, 'must be a string');
+    }
+    if (error !== undefined && typeof error !== 'boolean')
+      throw badArgument('error', 'must be true or false');
+    const since = instant(query.since, 'since');
+    const until = instant(query.until, 'until');
+    const limit = query.limit ?? 100;
+    if (!(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 0)))
+      throw badArgument('limit', 'must be a whole number >= 0 or Infinity');
+    expire();
+    // Candidates from an index when there is a key, newest first; else everything.
+    // Requests are rarer than entity ids: a request id narrows more.
+    const candidates =
+      requestId !== undefined
+        ? keyed((r) => r.byRequest, requestId)
+        : entity !== undefined
+          ? keyed((r) => r.byEntity, entity)
+          : everything();
+    const out: Trace[] = [];
+    if (limit === 0) return out;
+    for (const e of candidates) {
+      const f = e.facts;
+      if (entity !== undefined && !f.entities.includes(entity)) continue;
+      if (requestId !== undefined && f.requestId !== requestId) continue;
+      if (error !== undefined && f.error !== error) continue;
+      const at = Number.isNaN(f.start) ? e.added : f.start;
+      if (since !== undefined && at < since) continue;
+      if (until !== undefined && at > until) continue;
+      try {
+        if ((stage !== undefined || action !== undefined) && !e.payload.hasEvent(entity, stage, action))
+          continue;
+        out.push(e.payload.trace());
+      } catch {}
+      if (out.length >= limit) break;
+    }
+    return out;
+  };
+
+  const stats = (): RecorderStats => {
+    expire();
+    return {
+      traces: ring.size + keptRing.size,
+      bytes: ring.bytes + keptRing.bytes,
+      added: counts.added,
+      evicted: counts.evicted,
+      expired: counts.expired,
+      kept: keptRing.size,
+      oversize: counts.oversize,
+      maxBytes: o.maxBytes,
+    };
+  };
+
+  /** Every held trace as JSON lines, oldest first, from a snapshot of the rings taken now. */
+  const lines = (): Iterable<string> => {
+    expire();
+    const held = [...everything()].reverse();
+    return (function* () {
+      for (const e of held) {
+        try {
+          yield e.payload.json();
+        } catch {}
+      }
+    })();
+  };
+
+  const writeNdjson = async (target: string | WritableLike): Promise<number> => {
+    if (typeof target === 'string') {
+      if (target === '') throw new TypeError(`${WHERE}: writeNdjson(path) needs a file path`);
+      return writeFileLines(target, lines());
+    }
+    if (target === null || typeof target !== 'object' || typeof target.write !== 'function')
+      throw new TypeError(`${WHERE}: writeNdjson(target) needs a file path or a writable stream`);
+    return writeStreamLines(target, lines());
+  };
+
+  const clear = (): void => {
+    ring.clear();
+    keptRing.clear();
+  };
+
+  const close = installDump(o.dumpOn, lines);
+  return { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+}
+
+function* backwards(list: readonly Entry[]): IterableIterator<Entry> {
+  for (let i = list.length - 1; i >= 0; i--) yield list[i]!;
+}
+
+/** Two newest-first sequences merged into one, by add order. */
+function* newestOf(a: IterableIterator<Entry>, b: IterableIterator<Entry>): IterableIterator<Entry> {
+  let x = a.next();
+  let y = b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.seq > y.value.seq)) {
+      yield x.value as Entry;
+      x = a.next();
+    } else {
+      yield y.value as Entry;
+      y = b.next();
+    }
+  }
+}
+
+interface ProcessLike {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+function reportDump(result: DumpResult): void {
+  const what = result.reason === 'signal' ? 'on a signal' : 'on an uncaught exception';
+  try {
+    if (result.error)
+      console.error(
+        `[stepmark] flight recorder: dump ${what} to ${result.path} failed: ${result.error.message}`,
+      );
+    else console.error(`[stepmark] flight recorder: wrote ${result.traces} traces ${what} to ${result.path}`);
+  } catch {}
+}
+
+/** Installs the `dumpOn` handlers; returns the function that removes them. */
+function installDump(dumpOn: DumpOptions | undefined, lines: () => Iterable<string>): () => void {
+  if (dumpOn === undefined) return () => {};
+  const proc = (globalThis as unknown as { process: ProcessLike }).process;
+  const tell = (result: DumpResult) => {
+    try {
+      (dumpOn.onDump ?? reportDump)(result);
+    } catch {}
+  };
+  const removers: (() => void)[] = [];
+  if (dumpOn.signal !== undefined) {
+    const onSignal = () => {
+      const path = dumpPath(dumpOn.path);
+      writeFileLines(path, lines()).then(
+        (traces) => tell({ path, traces, reason: 'signal' }),
+        (error: unknown) =>
+          tell({
+            path,
+            traces: 0,
+            reason: 'signal',
+            error: error instanceof Error ? error : new Error(String(error)),
+          }),
+      );
+    };
+    proc.on(dumpOn.signal, onSignal);
+    removers.push(() => proc.off(dumpOn.signal!, onSignal));
+  }
+  if (dumpOn.uncaughtException !== false) {
+    // Loaded now: when the exception comes, there is no time for an asynchronous import.
+    if (fsNow() === undefined) void loadFs().catch(() => {});
+    const onCrash = () => {
+      const path = dumpPath(dumpOn.path);
+      const fs = fsNow();
+      try {
+        if (fs === undefined) throw new Error('node:fs is not available');
+        tell({ path, traces: writeFileLinesSync(fs, path, lines()), reason: 'uncaughtException' });
+      } catch (error) {
+        tell({
+          path,
+          traces: 0,
+          reason: 'uncaughtException',
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      }
+    };
+    // The monitor event sees the exception without changing what happens next (the process still dies).
+    proc.on('uncaughtExceptionMonitor', onCrash);
+    removers.push(() => proc.off('uncaughtExceptionMonitor', onCrash));
+  }
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    for (const remove of removers) remove();
+  };
+}

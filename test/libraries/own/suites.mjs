@@ -1,0 +1,68 @@
+// The libraries whose own test suites `npm run test:libraries` runs against their instrumented
+// source (test/libraries/own/run.mjs), and how. Their repositories are not part of this one: each
+// lives in test/libraries/repos/<name> (ignored by git), set up with `run.mjs --setup`.
+import { join } from 'node:path';
+import { REPO_ROOT } from '../libraries.mjs';
+
+export const REPOS = join(REPO_ROOT, 'test/libraries/repos');
+
+/**
+ * @typedef {object} Suite
+ * @property {string} name
+ * @property {string} repository   where to clone it from
+ * @property {'node' | 'vitest'} runner  `node`: the repository's own Node test script; `vitest`:
+ *   its Vitest suite, run by this repository's Vitest with the route as a Vite plugin
+ * @property {string} source       the folder of the code that is instrumented, relative to the repository
+ * @property {string[]} [tests]    globs (relative to `source`) of the files there that are tests: not instrumented
+ * @property {string[]} [include]  Vitest: the test files
+ * @property {string[]} [exclude]  Vitest: test files left out, with the reason in a comment
+ * @property {boolean} [globals]   Vitest: the suite uses global `describe`/`it`
+ * @property {boolean} [isolate]   Vitest: false where the suite's own configuration runs its files in one module graph
+ * @property {string[]} devDependencies  what its tests import besides Vitest, installed by --setup
+ *   (the version range from the repository's package.json, unless given here)
+ */
+
+/** @type {Suite[]} */
+export const SUITES = [
+  {
+    name: 'acorn',
+    repository: 'https://github.com/acornjs/acorn',
+    runner: 'node',
+    source: 'acorn/src',
+    devDependencies: [],
+  },
+  {
+    name: 'immer',
+    repository: 'https://github.com/immerjs/immer',
+    runner: 'vitest',
+    source: 'src',
+    include: ['__tests__/**/*.{js,ts}'],
+    // Flow type checks, and checks of TypeScript types only (nothing runs)
+    exclude: ['__tests__/flow/**', '__tests__/**/*.d.ts'],
+    globals: true,
+    devDependencies: ['deep-freeze', 'redux', 'type-plus'],
+  },
+  {
+    name: 'date-fns',
+    repository: 'https://github.com/date-fns/date-fns',
+    runner: 'vitest',
+    source: 'src',
+    tests: ['**/test.ts', '_lib/test/**'],
+    include: ['src/**/test.ts'],
+    exclude: [],
+    isolate: false,
+    devDependencies: ['@date-fns/tz@1', '@date-fns/utc@2', 'sinon', 'fp-ts', 'js-fns', 'lodash'],
+  },
+];
+
+/** Plugin options that instrument every function of the suite's source, not its tests. */
+export function suiteOptions(suite) {
+  const source = `test/libraries/repos/${suite.name}/${suite.source}`;
+  return {
+    root: REPO_ROOT,
+    include: [`${source}/**`],
+    exclude: (suite.tests ?? []).map((glob) => `${source}/${glob}`),
+    callbacks: true,
+    getters: true,
+  };
+}

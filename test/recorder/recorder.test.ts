@@ -1,0 +1,407 @@
+// The flight recorder on real traces from the runtime: bounds, keep rules, the index behind
+// find, NDJSON out, dumps on a signal and on a crash (in child processes), and the heap it
+// really holds against what it says it holds.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
+
+const require = createRequire(import.meta.url);
+const root = dirname(require.resolve('stepmark/package.json'));
+const dir = scratchDir('recorder');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.useRealTimers());
+
+type Recorder = ReturnType<typeof flightRecorder>;
+
+/** One order through a small instrumented-looking flow, recorded into `recorder` as its run ends. */
+function placeOrder(recorder: Recorder, id: string, opts: { fail?: boolean; pad?: number } = {}): void {
+  const order = `order_${id}`;
+  try {
+    stepmark.run(
+      () => {
+        const span = stepmark.enterEntity(order);
+        stepmark.track(order, { total: 10 }, { kind: 'order' });
+        stepmark.recordEntity(order, 'validate', 'passed', { pad: 'x'.repeat(opts.pad ?? 0) });
+        stepmark.recordEntity(`customer_${id.slice(0, 1)}`, 'history', 'looked-up');
+        if (opts.fail) {
+          stepmark.recordEntity(order, 'fraud', 'rejected', { score: 0.9 });
+          span.fail(new Error('fraud'));
+        } else stepmark.recordEntity(order, 'payment', 'captured');
+        span();
+      },
+      { meta: { request_id: `req-${id}` }, onEnd: recorder.add },
+    );
+  } catch {}
+}
+
+const ids = (traces: stepmark.Trace[]) => traces.map((t) => String(t.meta.request_id));
+
+describe('flightRecorder', () => {
+  it('answers find by entity and by request id from what run handed to add, newest first', () => {
+    const recorder = flightRecorder();
+    for (const id of ['1a', '2a', '1b']) placeOrder(recorder, id);
+    expect(ids(recorder.find({ entity: 'customer_1' }))).toEqual(['req-1b', 'req-1a']);
+    expect(ids(recorder.find({ entity: 'order_2a' }))).toEqual(['req-2a']);
+    expect(ids(recorder.find({ requestId: 'req-1a' }))).toEqual(['req-1a']);
+    expect(ids(recorder.find({ entity: 'customer_1', requestId: 'req-1a' }))).toEqual(['req-1a']);
+    expect(recorder.find({ entity: 'order_9' })).toEqual([]);
+    expect(ids(recorder.find())).toEqual(['req-1b', 'req-2a', 'req-1a']);
+    const [found] = recorder.find({ entity: 'order_1a' });
+    expect(found!.entities.order_1a!.events.map((e) => e.action)).toEqual([
+      'entered',
+      'passed',
+      'captured',
+      'exited',
+    ]);
+    // Each find hands out an independent copy.
+    found!.entities.order_1a!.events.length = 0;
+    found!.meta.request_id = 'changed';
+    expect(recorder.find({ entity: 'order_1a' })[0]!.entities.order_1a!.events).toHaveLength(4);
+    expect(recorder.stats()).toMatchObject({ traces: 3, added: 3, evicted: 0, kept: 0 });
+  });
+
+  it('filters by stage and action (of the entity when one is given), error, time and limit', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-01T10:00:00Z'), toFake: ['Date'] });
+    const recorder = flightRecorder();
+    placeOrder(recorder, '1');
+    vi.setSystemTime(Date.parse('2026-03-01T11:00:00Z'));
+    placeOrder(recorder, '2', { fail: true });
+    placeOrder(recorder, '3');
+    expect(ids(recorder.find({ action: 'rejected' }))).toEqual(['req-2']);
+    expect(ids(recorder.find({ entity: 'order_2', stage: 'fraud', action: 'rejected' }))).toEqual(['req-2']);
+    // The customer's own events hold no rejection.
+    expect(recorder.find({ entity: 'customer_2', action: 'rejected' })).toEqual([]);
+    expect(ids(recorder.find({ error: true }))).toEqual(['req-2']);
+    expect(ids(recorder.find({ error: false }))).toEqual(['req-3', 'req-1']);
+    expect(ids(recorder.find({ since: '2026-03-01T10:30:00Z' }))).toEqual(['req-3', 'req-2']);
+    expect(ids(recorder.find({ until: new Date('2026-03-01T10:30:00Z') }))).toEqual(['req-1']);
+    expect(ids(recorder.find({ limit: 1 }))).toEqual(['req-3']);
+    expect(() => recorder.find({ entity: 42 as never })).toThrow(/entity.*must be a string/);
+    expect(() => recorder.find({ since: 'yesterday' })).toThrow(/since/);
+    expect(() => recorder.find({ entityId: 'x' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_UNKNOWN_OPTION' }),
+    );
+  });
+
+  it('stays within maxBytes, evicting the oldest first and forgetting them in the index', () => {
+    const recorder = flightRecorder({ maxBytes: 64 * 1024 });
+    for (let i = 0; i < 400; i++) placeOrder(recorder, `${i}`, { pad: 100 });
+    const s = recorder.stats();
+    expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(s.bytes).toBeGreaterThan(32 * 1024);
+    expect(s.added).toBe(400);
+    expect(s.evicted).toBe(400 - s.traces);
+    expect(s.traces).toBeGreaterThan(10);
+    expect(recorder.find({ entity: 'order_0' })).toEqual([]);
+    expect(recorder.find({ requestId: 'req-0' })).toEqual([]);
+    expect(ids(recorder.find({ entity: 'order_399' }))).toEqual(['req-399']);
+    // What is held is exactly the newest `traces` ones.
+    const held = ids(recorder.find({ limit: Number.POSITIVE_INFINITY }));
+    expect(held).toEqual(Array.from({ length: s.traces }, (_, i) => `req-${399 - i}`));
+    // A customer seen in hundreds of traces keeps only the live ones in its index entry.
+    expect(ids(recorder.find({ entity: 'customer_2', limit: Number.POSITIVE_INFINITY }))).toEqual(
+      held.filter((id) => id.startsWith('req-2')),
+    );
+    // A trace larger than the whole budget is not stored, and says so.
+    recorder.add({ meta: { blob: 'x'.repeat(100_000) }, entities: {}, events: [], spans: [], dropped: 0 });
+    expect(recorder.stats()).toMatchObject({ oversize: 1, traces: s.traces });
+    recorder.clear();
+    expect(recorder.stats()).toMatchObject({ traces: 0, bytes: 0, added: 401 });
+    expect(recorder.find()).toEqual([]);
+  });
+
+  it('keeps failed, slow and chosen traces in a budget of their own that traffic cannot evict', () => {
+    const recorder = flightRecorder({
+      maxBytes: 64 * 1024,
+      keep: { errors: true, where: (t) => t.meta.request_id === 'req-vip', maxBytes: 16 * 1024 },
+    });
+    placeOrder(recorder, 'bad', { fail: true });
+    placeOrder(recorder, 'vip');
+    for (let i = 0; i < 500; i++) placeOrder(recorder, `${i}`, { pad: 100 });
+    expect(ids(recorder.find({ entity: 'order_bad' }))).toEqual(['req-bad']);
+    expect(ids(recorder.find({ requestId: 'req-vip' }))).toEqual(['req-vip']);
+    expect(recorder.find({ entity: 'order_0' })).toEqual([]);
+    expect(recorder.stats()).toMatchObject({ kept: 2 });
+    // Newest first across both budgets.
+    expect(ids(recorder.find({ limit: 2 }))).toEqual(['req-499', 'req-498']);
+    // The keep budget evicts its own oldest when it is full.
+    for (let i = 0; i < 100; i++) placeOrder(recorder, `f${i}`, { fail: true, pad: 100 });
+    const s = recorder.stats();
+    expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(recorder.find({ entity: 'order_bad' })).toEqual([]);
+    expect(ids(recorder.find({ error: true, limit: 1 }))).toEqual(['req-f99']);
+    expect(s.kept).toBeLessThan(100);
+  });
+
+  it('holds what run hands over in its compact form, and gives back exactly the trace format', () => {
+    const recorder = flightRecorder();
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    const clock = () => (now += 1.5);
+    const body = () => {
+      stepmark.track('order_c', { total: 12 }, { kind: 'order' });
+      const span = stepmark.enterEntity('order_c', { via: 'api' });
+      stepmark.recordEntity('order_c', 'fraud', 'rejected', { score: 0.9, why: ['velocity'] });
+      stepmark.record('audit', 'logged');
+      span.fail(new Error('rejected'));
+      span();
+      stepmark.enter()(); // a second, unscoped span
+    };
+    stepmark.run(body, { meta: { request_id: 'req-c' }, clock, onEnd: recorder.add });
+    now = Date.parse('2026-03-01T10:00:00Z');
+    const { trace } = stepmark.captureSync(body, { meta: { request_id: 'req-c' }, clock });
+    expect(recorder.find({ entity: 'order_c' })).toEqual([trace]);
+    expect(JSON.stringify(recorder.find({ requestId: 'req-c' })[0])).toBe(JSON.stringify(trace));
+    expect(recorder.find({ entity: 'order_c', stage: 'fraud', action: 'rejected' })).toHaveLength(1);
+    expect(recorder.find({ stage: 'audit' })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_c', stage: 'audit' })).toEqual([]);
+  });
+
+  it("keeps traces in compact form within the runtime's caps (entities, meta keys, string length)", () => {
+    const recorder = flightRecorder();
+    const huge = 'y'.repeat(1_000_000);
+    stepmark.run(
+      () => {
+        for (let i = 0; i < 10_050; i++) stepmark.track(`e_${i}`);
+        for (let j = 0; j < 6; j++)
+          stepmark.track('e_0', Object.fromEntries(Array.from({ length: 50 }, (_, k) => [`k${j}_${k}`, k])));
+      },
+      { meta: { request_id: 'req-caps' }, onEnd: recorder.add },
+    );
+    const before = recorder.stats().bytes;
+    stepmark.run(() => stepmark.recordEntity('e_1', 'note', huge, { [huge]: huge }), {
+      meta: { request_id: 'req-long' },
+      onEnd: recorder.add,
+    });
+    const [trace] = recorder.find({ requestId: 'req-caps' });
+    expect(Object.keys(trace!.entities)).toHaveLength(10_000);
+    expect(trace!.dropped_entities).toBe(50);
+    expect(recorder.find({ entity: 'e_10049' })).toEqual([]);
+    expect(Object.keys(trace!.entities.e_0!.meta)).toHaveLength(256);
+    expect(trace!.entities.e_0!.dropped_meta_keys).toBe(44);
+    const [note] = recorder.find({ requestId: 'req-long' })[0]!.entities.e_1!.events;
+    expect(note!.action.length).toBeLessThanOrEqual(1024);
+    expect(note!.action).toMatch(/…\[\d+ more\]$/);
+    // what the recorder accounts for is the capped trace, not the 1 MB strings it was handed
+    expect(recorder.stats().bytes - before).toBeLessThan(16 * 1024);
+  });
+
+  it('counts a run that threw as an error, for the keep rule and for find', () => {
+    const recorder = flightRecorder({ keep: { errors: true } });
+    expect(() =>
+      stepmark.run(
+        () => {
+          stepmark.recordEntity('order_t', 'payment', 'declined');
+          throw new Error('card declined');
+        },
+        { meta: { request_id: 'req-threw' }, onEnd: recorder.add },
+      ),
+    ).toThrow('card declined');
+    placeOrder(recorder, 'fine');
+    expect(ids(recorder.find({ error: true }))).toEqual(['req-threw']);
+    expect(recorder.stats()).toMatchObject({ kept: 1, traces: 2 });
+  });
+
+  it('keeps slow traces by their duration', () => {
+    const recorder = flightRecorder({ keep: { slowerThan: 50 } });
+    recorder.add({
+      meta: { request_id: 'fast', duration_ms: 3 },
+      entities: {},
+      events: [],
+      spans: [],
+      dropped: 0,
+    });
+    recorder.add({
+      meta: { request_id: 'slow', duration_ms: 80 },
+      entities: {},
+      events: [],
+      spans: [],
+      dropped: 0,
+    });
+    recorder.add({
+      meta: { request_id: 'slow-spans' },
+      entities: {},
+      events: [],
+      spans: [{ span_id: '1', name: 'a', start: '2026-01-01T00:00:00.000Z', duration_ms: 120, status: 'ok' }],
+      dropped: 0,
+    });
+    expect(recorder.stats().kept).toBe(2);
+  });
+
+  it('drops traces older than maxAge', () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    const recorder = flightRecorder({ maxAge: 60_000 });
+    placeOrder(recorder, 'old');
+    vi.setSystemTime(1_000_000 + 30_000);
+    placeOrder(recorder, 'new');
+    vi.setSystemTime(1_000_000 + 61_000);
+    expect(ids(recorder.find())).toEqual(['req-new']);
+    expect(recorder.stats()).toMatchObject({ traces: 1, expired: 1 });
+  });
+
+  it('writes NDJSON, oldest first, to a file (mode 0600) and to a stream', async () => {
+    const recorder = flightRecorder();
+    for (const id of ['1', '2', '3']) placeOrder(recorder, id);
+    const file = join(dir, 'out.ndjson');
+    expect(await recorder.writeNdjson(file)).toBe(3);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l).meta.request_id)).toEqual(['req-1', 'req-2', 'req-3']);
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (c) => (text += c));
+    expect(await recorder.writeNdjson(stream)).toBe(3);
+    expect(text).toBe(`${lines.join('\n')}\n`);
+    expect(stream.writableEnded).toBe(false);
+    await expect(recorder.writeNdjson(join(dir, 'missing', 'x.ndjson'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses bad options by name, at creation', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return [(e as { code?: string }).code, (e as { option?: string }).option];
+      }
+      return undefined;
+    };
+    expect(code(() => flightRecorder({ maxBytes: 10 }))).toEqual(['ERR_STEPMARK_INVALID_OPTION', 'maxBytes']);
+    expect(code(() => flightRecorder({ maxbytes: 1 } as never))).toEqual([
+      'ERR_STEPMARK_UNKNOWN_OPTION',
+      'maxbytes',
+    ]);
+    expect(code(() => flightRecorder({ keep: { error: true } as never }))).toEqual([
+      'ERR_STEPMARK_UNKNOWN_OPTION',
+      'keep.error',
+    ]);
+    expect(code(() => flightRecorder({ maxBytes: 8192, keep: { errors: true, maxBytes: 8192 } }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'keep.maxBytes',
+    ]);
+    expect(code(() => flightRecorder({ dumpOn: { path: 'x', signal: 'SIGUSR1' } }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'dumpOn.signal',
+    ]);
+    expect(code(() => flightRecorder({ dumpOn: { signal: 'SIGUSR2' } as never }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'dumpOn.path',
+    ]);
+    expect(() => flightRecorder().add(null as never)).toThrow(/needs a trace object/);
+  });
+});
+
+/** Runs a small script in a child Node with the package available; returns its exit and output. */
+function child(script: string, args: string[] = []) {
+  const file = join(dir, `child-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [...args, file], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const childHeader = `
+import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
+function order(recorder, id) {
+  stepmark.run(() => stepmark.recordEntity('order_' + id, 'fraud', 'rejected'), { meta: { request_id: 'req-' + id }, onEnd: recorder.add });
+}
+`;
+
+describe('dumps', () => {
+  it('writes the ring on a signal and again when the process dies of an uncaught exception', () => {
+    const onSignal = join(dir, 'signal-{pid}.ndjson');
+    const onCrash = join(dir, 'crash.ndjson');
+    const r = child(
+      `${childHeader}
+const onDump = (d) => {
+  console.log(JSON.stringify({ ...d, error: d.error?.message }));
+  if (d.reason === 'signal') { recorder.close(); crashing(); }
+};
+const recorder = flightRecorder({ dumpOn: { path: process.argv[2], signal: 'SIGUSR2', onDump } });
+const crashRecorder = flightRecorder({ dumpOn: { path: process.argv[3], onDump } });
+for (const id of [1, 2]) { order(recorder, id); order(crashRecorder, id); }
+function crashing() {
+  order(crashRecorder, 3);
+  setTimeout(() => { throw new Error('the process dies'); }, 1);
+}
+process.kill(process.pid, 'SIGUSR2');
+setTimeout(() => {}, 5000);
+`
+        .replace('process.argv[2]', JSON.stringify(onSignal))
+        .replace('process.argv[3]', JSON.stringify(onCrash)),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Error: the process dies');
+    const told = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(told).toHaveLength(2);
+    expect(told[0]).toMatchObject({ reason: 'signal', traces: 2 });
+    expect(told[0].path).toMatch(/signal-\d+\.ndjson$/);
+    expect(told[1]).toMatchObject({ reason: 'uncaughtException', traces: 3, path: onCrash });
+    const read = (p: string) =>
+      readFileSync(p, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).meta.request_id);
+    expect(read(told[0].path)).toEqual(['req-1', 'req-2']);
+    expect(read(onCrash)).toEqual(['req-1', 'req-2', 'req-3']);
+  });
+
+  it('says on stderr where a dump went, by default', () => {
+    const path = join(dir, 'default.ndjson');
+    const r = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(path)} } });
+order(recorder, 1);
+throw new Error('boom');
+`);
+    expect(r.stderr).toContain(
+      `[stepmark] flight recorder: wrote 1 traces on an uncaught exception to ${path}`,
+    );
+  });
+});
+
+describe('memory', () => {
+  it('holds no more heap than twice maxBytes (plus a small constant), whatever the traffic', () => {
+    const r = child(
+      `${childHeader}
+const maxBytes = 256 * 1024;
+const recorder = flightRecorder({ maxBytes, keep: { errors: true } });
+const heap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
+function traffic(n, from) {
+  for (let i = from; i < from + n; i++) {
+    stepmark.run(() => {
+      for (let s = 0; s < 10; s++) {
+        const span = stepmark.enterEntity('order_' + i, { s });
+        stepmark.recordEntity('order_' + i, 'stage' + s, 'done', { i, note: 'ünïcödé ' + i });
+        if (i % 50 === 0 && s === 9) span.fail(new Error('failed ' + i));
+        span();
+      }
+      stepmark.recordEntity('customer_' + (i % 100), 'history', 'read');
+    }, { meta: { request_id: 'req-' + i }, onEnd: recorder.add });
+  }
+}
+traffic(200, 0);
+const base = heap();
+traffic(700, 200);
+const full = heap();
+traffic(700, 900);
+const after = heap();
+const s = recorder.stats();
+console.log(JSON.stringify({ grown: Math.max(full, after) - base, stats: s }));
+`,
+      ['--expose-gc'],
+    );
+    expect(r.stderr).toBe('');
+    const { grown, stats } = JSON.parse(r.stdout);
+    expect(stats.bytes).toBeLessThanOrEqual(stats.maxBytes);
+    expect(stats.evicted).toBeGreaterThan(1000);
+    expect(stats.kept).toBeGreaterThan(0);
+    expect(grown).toBeLessThanOrEqual(2 * stats.maxBytes + 256 * 1024);
+  });
+});

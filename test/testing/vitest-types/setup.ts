@@ -1,0 +1,2 @@
+// A project's Vitest setup file: registers and types the stepmark matchers.
+import 'stepmark/testing/vitest';
