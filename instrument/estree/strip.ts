@@ -5,9 +5,16 @@
  * ../strip.ts; the esbuild plugin applies the plan as text edits, the Babel plugin to its AST.
  */
 import { SCOPE_FACTORY } from '../constants.js';
-import { type ExpressionShape, isPure, returnsHandle, STRIPPED_RECORDING_CALLS } from '../strip.js';
+import {
+  type ExpressionShape,
+  isPure,
+  returnsHandle,
+  type ScopeDeclaration,
+  STRIPPED_RECORDING_CALLS,
+  unusedDeclarations,
+} from '../strip.js';
 import type { Analysis } from './analyze.js';
-import { type ApiBinding, apiNameOf, collectApiBindings } from './api.js';
+import { apiNameOf, collectApiBindings } from './api.js';
 import type { Node, VisitorKeys } from './ast.js';
 import { isTransparent, stringValue, unwrap } from './ast.js';
 import { isScopeNode } from './scopes.js';
@@ -104,7 +111,7 @@ export function planStrip(
 
   /** Identifier references by name, outside removed code. */
   const refs = new Map<string, Node[]>();
-  const scopeDecls: { declarator: Node; declaration: Node; parent: Node; removable: boolean }[] = [];
+  const scopeDecls: ScopeDeclaration<{ declaration: Node; parent: Node }>[] = [];
   const removed: StrippedCall[] = [];
   const scopes: Node[] = [];
   const ancestors: Node[] = [];
@@ -156,9 +163,8 @@ export function planStrip(
           apiNameOf(init.callee, scopes.slice().reverse(), bindings) === SCOPE_FACTORY
         ) {
           scopeDecls.push({
-            declarator,
-            declaration: node,
-            parent,
+            name: declarator.id.name,
+            declaration: { declaration: node, parent },
             removable:
               d.length === 1 &&
               parent.type !== 'ExportNamedDeclaration' &&
@@ -188,36 +194,13 @@ export function planStrip(
   };
   visit(program);
 
-  // Scope objects used only through removed calls go too (their `scope` reference with them).
-  const inRemoved = (id: Node): boolean => {
-    for (const r of removed) {
-      if (
-        id.start >= r.call.start &&
-        id.end <= r.call.end &&
-        !r.kept.some((k) => id.start >= k.start && id.end <= k.end)
-      )
-        return true;
-    }
-    return false;
-  };
-  const declarations: { declaration: Node; parent: Node }[] = [];
-  for (const s of scopeDecls) {
-    if (!s.removable) continue;
-    const name = s.declarator.id.name as string;
-    const uses = (refs.get(name) ?? []).filter((id) => id !== s.declarator.id && !inRemoved(id));
-    if (uses.length === 0) declarations.push({ declaration: s.declaration, parent: s.parent });
-  }
-  const inRemovedDecl = (id: Node): boolean =>
-    declarations.some(({ declaration: d }) => id.start >= d.start && id.end <= d.end);
-
-  // The import: dropped when none of its bindings is referenced any more.
-  const stillUsed: string[] = [];
-  for (const [name, list] of bindings) {
-    const uses = (refs.get(name) ?? []).filter(
-      (id) => !inRemoved(id) && !inRemovedDecl(id) && !isBindingId(id, list),
-    );
-    if (uses.length > 0) stillUsed.push(name);
-  }
+  // Identifiers in removed calls were not walked (only the arguments kept): `refs` holds the uses left.
+  const { declarations, stillUsed } = unusedDeclarations(
+    scopeDecls,
+    bindings.keys(),
+    (name) => refs.get(name) ?? NO_REFS,
+    (id, { declaration: d }) => id.start >= d.start && id.end <= d.end,
+  );
   const imports =
     stillUsed.length === 0
       ? (program.body as Node[]).filter((s) => isStepmarkImport(s, importSource, bindingDecls))
@@ -259,9 +242,7 @@ function skipChild(node: Node, key: string, child: Node, bindingDecls: Set<Node>
   }
 }
 
-function isBindingId(id: Node, list: readonly ApiBinding[]): boolean {
-  return list.some((b) => b.decl.type === 'TSImportEqualsDeclaration' && b.decl.id === id);
-}
+const NO_REFS: readonly Node[] = [];
 
 /** A top-level statement that only binds the stepmark import (ESM import, `require`, TS `import =`). */
 function isStepmarkImport(s: Node, importSource: string, bindingDecls: Set<Node>): boolean {
