@@ -34,8 +34,9 @@ export interface FunctionSite {
   /** A `@stepmark-ignore` sits on something enclosing it. */
   readonly ignoredAbove: boolean;
   /**
-   * Whether it is a function a compiler generated for a TypeScript enum or namespace, met when the
-   * input was compiled before the plugin (asked only for anonymous functions bound to nothing).
+   * Whether it is a function a compiler wrote for a TypeScript enum or namespace in the same pass,
+   * before the plugin saw the file (asked only for anonymous functions bound to nothing). The same
+   * shape in the input is user code.
    */
   compilerHelper?(): boolean;
   /** Whether its body already starts with a frame (the idempotence marker of docs/ABI.md). */
