@@ -1,109 +1,58 @@
 /**
- * Emits the frame of an instrumented function (docs/ABI.md "Frames") with Babel's builders:
+ * Writes what the shared analysis (instrument/estree/analyze.ts) found into Babel's AST, in place:
+ * the frame of each instrumented function (docs/ABI.md "Frames"),
  *
  *   const __smf = __stepmark.enter("Name", "path:line:col");   // `, 1` (FRAME_ASYNC) for a plain async function
- *   try { <body> } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }
+ *   try { <body, each `return v` as `return __smf.x(v)`> __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }
  *
- * plus the suspension wrappers around `await` / `yield` of that function. Inserted nodes get
- * the location of the body's braces so that, with `retainLines`, they stay on the lines of the
- * `{` and `}` and every user statement keeps its line even when source maps are not chained.
+ * (generators: `catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`), the
+ * suspension wrappers around its `await` / `yield`, and the rewritten explicit calls. Every
+ * edit keeps the identity of the node it changes, so it also works on a tree other plugins of the
+ * pass have transformed since the analysis. Inserted nodes get the location of the body's braces
+ * so that, with `retainLines`, they stay on the lines of the `{` and `}` and every user statement
+ * keeps its line even when source maps are not chained.
  */
-import type { NodePath, types as t } from '@babel/core';
-import {
-  ABI,
-  type BodyStatement,
-  CAUGHT_BINDING,
-  estreeIdentifierNames,
-  FRAME_BINDING,
-  frameEnding,
-  type MarkDirective,
-  planBody,
-  RUNTIME_BINDING,
-} from '../instrument/index.js';
-import type { FunctionPath } from './describe.js';
+import type { types as t } from '@babel/core';
+import { ABI, CAUGHT_BINDING, FRAME_BINDING, RUNTIME_BINDING } from '../instrument/constants.js';
+import type { CallSite } from '../instrument/estree/analyze.js';
+import type { Node } from '../instrument/estree/ast.js';
+import { planStatements } from '../instrument/estree/layout.js';
+import { type EnterArgument, enterCall, type FrameSpec } from '../instrument/sites.js';
 
-type Types = typeof t;
-
-/** What to write into one frame. */
-export interface FrameSpec {
-  readonly name: string;
-  /** `"path:line:col"`, or undefined for `void 0`. */
-  readonly location: string | undefined;
-  /** From `@stepmark entity=… kind=…`. */
-  readonly entity?: MarkDirective['entity'];
-  readonly kind?: string;
-  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
-  readonly flags?: number | undefined;
-}
+/** Functions with a body, as Babel has them. */
+type FunctionNode =
+  | t.FunctionDeclaration
+  | t.FunctionExpression
+  | t.ArrowFunctionExpression
+  | t.ObjectMethod
+  | t.ClassMethod
+  | t.ClassPrivateMethod;
 
 /**
- * Whether a body already holds the idempotence marker `const __smf = __stepmark.…` at its top
- * level: first for most functions, after `super()` in derived constructors.
- */
-export function isInstrumented(body: t.BlockStatement): boolean {
-  return body.body.some((s) => {
-    if (s.type !== 'VariableDeclaration' || s.kind !== 'const') return false;
-    const d = s.declarations[0];
-    return (
-      d?.id.type === 'Identifier' &&
-      d.id.name === FRAME_BINDING &&
-      d.init?.type === 'CallExpression' &&
-      d.init.callee.type === 'MemberExpression' &&
-      d.init.callee.object.type === 'Identifier' &&
-      d.init.callee.object.name === RUNTIME_BINDING
-    );
-  });
-}
-
-/** Whether `path` is the constructor of a class with an `extends` clause. */
-export function isDerivedConstructor(path: FunctionPath): boolean {
-  const node = path.node;
-  if (node.type !== 'ClassMethod' || node.kind !== 'constructor') return false;
-  const cls = path.parentPath.parentPath?.node as t.Class | undefined;
-  return cls?.superClass != null;
-}
-
-/**
- * Index just after the first top-level `super(...)` expression statement of a derived-class
- * constructor's body (the frame opens there), or 0 when there is none.
- */
-export function superEnd(body: t.BlockStatement): number {
-  const i = body.body.findIndex(
-    (s) =>
-      s.type === 'ExpressionStatement' &&
-      s.expression.type === 'CallExpression' &&
-      s.expression.callee.type === 'Super',
-  );
-  return i + 1;
-}
-
-/**
- * Rewrites a function's body into the frame shape, in place (the function node keeps its
- * identity, so this also works on a node that other plugins have visited since). `derived`:
- * the function is a derived-class constructor (the frame opens after its top-level `super()`).
+ * Rewrites a function's body into the frame shape. `derived`: the function is a derived-class
+ * constructor (the frame opens after its top-level `super()`). `afterTypeScript`: written at the
+ * end of a pass that compiled TypeScript, whose parameter properties (`this.x = x;` right after
+ * `super()`, or first) stay before the frame, where they are when TypeScript runs later.
  */
 export function emitFrame(
-  t: Types,
-  node: FunctionPath['node'],
+  fn: Node,
   spec: FrameSpec,
+  location: string | undefined,
   derived: boolean,
   afterTypeScript: boolean,
 ): void {
-  const byReturns =
-    frameEnding({ async: node.async === true, generator: node.generator === true }) === 'returns';
+  const node = fn as unknown as FunctionNode;
+  const byReturns = spec.ending === 'returns';
   if (node.body.type !== 'BlockStatement') {
-    ensureBlockBody(t, node);
-    if (byReturns) wrapReturn((node.body as unknown as t.BlockStatement).body[0] as t.ReturnStatement);
+    ensureBlockBody(node);
+    if (byReturns) wrapReturn((node.body as unknown as t.BlockStatement).body[0] as unknown as Node);
   }
   const body = node.body as t.BlockStatement;
   const statements = body.body;
-  // Written after TypeScript compiled parameter properties into `this.x = x;` right after
-  // `super()` (or first): they stay before the frame, where they are when TypeScript runs later.
-  const compiledConstructor = afterTypeScript && node.type === 'ClassMethod' && node.kind === 'constructor';
-  const plan = planBody(
-    statements.map((s) => describeStatement(s, compiledConstructor)),
+  const plan = planStatements(
+    statements as unknown as Node[],
     derived,
-    (end) => estreeIdentifierNames(statements.slice(0, end) as never),
+    afterTypeScript && node.type === 'ClassMethod' && node.kind === 'constructor',
   );
   const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
   const wrapped: t.Statement[] = plan.asVar.map((i) => functionAsVar(statements[i] as t.FunctionDeclaration));
@@ -113,31 +62,19 @@ export function emitFrame(
 
   const open = frameAt(body, 'start');
   const close = frameAt(body, 'end');
-  const runtime = (method: string) => b.member(b.id(RUNTIME_BINDING), method);
-  const loc = spec.location === undefined ? b.void0() : b.str(spec.location);
-  const flags = spec.flags === undefined ? [] : [b.num(spec.flags)];
-  const enter = spec.entity
-    ? b.call(runtime(ABI.enterEntity), [
-        b.str(spec.name),
-        loc,
-        spec.kind === undefined ? b.nul() : b.str(spec.kind),
-        b.and(b.call(runtime(ABI.on), []), entityRead(spec.entity.segments)),
-        ...flags,
-      ])
-    : b.call(runtime(ABI.enter), [b.str(spec.name), loc, ...flags]);
-  const declaration = withLoc(b.constDecl(FRAME_BINDING, enter), open);
-  const frame = (method: string, args: t.Expression[]) => b.call(b.member(b.id(FRAME_BINDING), method), args);
-  // docs/ABI.md "Frames": `return`s close the span (wrapped as the traversal met them) and so
-  // does the end of the block; generators close it in `finally`.
-  if (byReturns) wrapped.push(withLoc(b.expr(frame(ABI.exit, [])), close));
+  const { method, args } = enterCall(spec, location);
+  const declaration = withLoc(b.constDecl(FRAME_BINDING, b.call(runtime(method), args.map(argument))), open);
+  // `return`s close the span (wrapped with the other edits) and so does the end of the block;
+  // generators close it in `finally`.
+  if (byReturns) wrapped.push(withLoc(b.expr(frameCall(ABI.exit, [])), close));
   const handler = byReturns
-    ? b.block([b.throwStatement(frame(ABI.failWith, [b.id(CAUGHT_BINDING)]))])
-    : b.block([b.expr(frame(ABI.fail, [b.id(CAUGHT_BINDING)])), b.throwStatement(b.id(CAUGHT_BINDING))]);
+    ? b.block([b.throwStatement(frameCall(ABI.failWith, [b.id(CAUGHT_BINDING)]))])
+    : b.block([b.expr(frameCall(ABI.fail, [b.id(CAUGHT_BINDING)])), b.throwStatement(b.id(CAUGHT_BINDING))]);
   const tryStatement = withLoc(
     b.tryStatement(
       withLoc(b.block(wrapped), open),
       withLoc(b.catchClause(CAUGHT_BINDING, handler), close),
-      byReturns ? null : withLoc(b.block([b.expr(frame(ABI.exit, []))]), close),
+      byReturns ? null : withLoc(b.block([b.expr(frameCall(ABI.exit, []))]), close),
     ),
     open,
   );
@@ -149,24 +86,22 @@ export function emitFrame(
   ];
 }
 
-/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
-function describeStatement(s: t.Statement, constructorAfterTypeScript: boolean): BodyStatement {
-  if (s.type === 'FunctionDeclaration') return s.id ? { kind: 'function', name: s.id.name } : OTHER;
-  if (s.type === 'TSDeclareFunction')
-    return s.id && !s.declare ? { kind: 'overload', name: s.id.name } : OTHER;
-  if (
-    s.type === 'ExpressionStatement' &&
-    s.expression.type === 'CallExpression' &&
-    s.expression.callee.type === 'Super'
-  )
-    return SUPER_CALL;
-  if (constructorAfterTypeScript && isParameterPropertyAssignment(s)) return PARAMETER_PROPERTY;
-  return OTHER;
-}
+const runtime = (method: string) => b.member(b.id(RUNTIME_BINDING), method);
 
-const OTHER: BodyStatement = { kind: 'other' };
-const SUPER_CALL: BodyStatement = { kind: 'super-call' };
-const PARAMETER_PROPERTY: BodyStatement = { kind: 'parameter-property' };
+function argument(a: EnterArgument): t.Expression {
+  switch (a.type) {
+    case 'string':
+      return b.str(a.value);
+    case 'number':
+      return b.num(a.value);
+    case 'undefined':
+      return b.void0();
+    case 'null':
+      return { type: 'NullLiteral' } as t.NullLiteral;
+    case 'entity':
+      return b.and(b.call(runtime(ABI.on), []), entityRead(a.entity.segments));
+  }
+}
 
 /** `function g() {}` → `var g = function () {};` (why: instrument/layout.ts). */
 function functionAsVar(fn: t.FunctionDeclaration): t.VariableDeclaration {
@@ -182,26 +117,8 @@ function functionAsVar(fn: t.FunctionDeclaration): t.VariableDeclaration {
   );
 }
 
-/**
- * `this.name = name;` without a source location: what TypeScript compiles a parameter property
- * into (user code always has a location).
- */
-function isParameterPropertyAssignment(s: t.Statement): boolean {
-  if (s.loc || s.type !== 'ExpressionStatement' || s.expression.type !== 'AssignmentExpression') return false;
-  const { left, right, operator } = s.expression;
-  return (
-    operator === '=' &&
-    left.type === 'MemberExpression' &&
-    left.object.type === 'ThisExpression' &&
-    !left.computed &&
-    left.property.type === 'Identifier' &&
-    right.type === 'Identifier' &&
-    right.name === left.property.name
-  );
-}
-
 /** Expression-bodied arrow: `x => e` becomes `x => { return e; }` (the frame goes around the return). */
-export function ensureBlockBody(_t: Types, node: FunctionPath['node']): void {
+function ensureBlockBody(node: FunctionNode): void {
   if (node.body.type === 'BlockStatement') return;
   const expr = node.body;
   node.body = withLoc(b.block([withLoc(b.returnStatement(expr), expr)]), expr);
@@ -217,65 +134,83 @@ function entityRead(segments: readonly string[]): t.Expression {
 }
 
 /**
- * Wraps one `await` / `yield` of an instrumented function (called for each as the traversal
- * leaves it, inner ones first): `await e` → `__smf.r(await __smf.s(e))`,
- * `yield` → `__smf.r(yield __smf.s())`. `for await` loops are not `AwaitExpression`s: left alone.
- *
- * When a suspension throws (a rejected `await`, `generator.throw()` at a `yield`), the `r()`
- * around it never runs; so the `try` statements whose block contains it are collected in
- * `trys`, and {@link resumeInHandlers} starts their `catch` and `finally` with `__smf.r();`.
+ * Wraps one `await` / `yield` of an instrumented function in place: `await e` →
+ * `__smf.r(await __smf.s(e))`, `yield` → `__smf.r(yield __smf.s())`. The node itself becomes the
+ * `r()` call, wherever it sits by now. `for await` loops are not `AwaitExpression`s: left alone.
  */
-export function wrapSuspension(
-  t: Types,
-  path: NodePath<t.AwaitExpression | t.YieldExpression>,
-  fn: t.Node,
-  trys: Set<t.TryStatement>,
-): void {
-  let child: NodePath = path;
-  for (let q: NodePath | null = path.parentPath; q && q.node !== fn; child = q, q = q.parentPath) {
-    const n = q.node as t.Node;
-    if (n.type === 'TryStatement' && child.key === 'block') trys.add(n);
-  }
-  const node = path.node;
-  node.argument = frameCall(t, ABI.suspend, node.argument ? [node.argument] : []);
-  // Replace in place, without requeueing: the traversal has already been through this node.
-  (path.container as unknown as Record<string | number, t.Node>)[path.key as string | number] = withLoc(
-    frameCall(t, ABI.resume, [node]),
-    node,
-  );
+export function wrapSuspension(node: Node): void {
+  const n = node as unknown as t.AwaitExpression | t.YieldExpression;
+  const inner = {
+    ...n,
+    argument: frameCall(ABI.suspend, n.argument ? [n.argument] : []),
+    extra: undefined,
+    leadingComments: null,
+    trailingComments: null,
+    innerComments: null,
+  };
+  replaceInPlace(node, frameCall(ABI.resume, [inner]));
 }
 
-/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()` (in place). */
-export function wrapReturn(node: t.ReturnStatement): void {
-  node.argument = withLoc(
-    b.call(b.member(b.id(FRAME_BINDING), ABI.exitWith), node.argument ? [node.argument] : []),
-    node.argument ?? node,
-  );
+/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`, in place. */
+export function wrapReturn(node: Node): void {
+  const n = node as unknown as t.ReturnStatement;
+  n.argument = withLoc(frameCall(ABI.exitWith, n.argument ? [n.argument] : []), n.argument ?? n);
 }
 
-/** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();`. */
-export function resumeInHandlers(t: Types, trys: Iterable<t.TryStatement>): void {
-  for (const tryNode of trys) {
+/** Starts every `catch` and `finally` of the given `try` statements with `__smf.r();` (a suspension that throws never reaches its `r()`). */
+export function resumeInHandlers(trys: Iterable<Node>): void {
+  for (const tryNode of trys as Iterable<t.TryStatement>) {
     for (const block of [tryNode.handler?.body, tryNode.finalizer]) {
-      if (block) block.body.unshift(withLoc(b.expr(frameCall(t, ABI.resume, [])), block));
+      if (block) block.body.unshift(withLoc(b.expr(frameCall(ABI.resume, [])), block));
     }
   }
 }
 
-function frameCall(_t: Types, method: string, args: t.Expression[]): t.CallExpression {
+/** An explicit call with the enclosing function's name: `step(a)` → `__stepmark.step("Name", a)`. */
+export function rewriteCall(site: CallSite): void {
+  const call = site.call as unknown as t.CallExpression;
+  const name = b.str(site.name);
+  call.callee = runtime(site.abiMethod);
+  call.arguments = site.scopeObject
+    ? [b.id(site.scopeObject.name), name, ...call.arguments]
+    : [name, ...call.arguments];
+}
+
+/**
+ * Turns `node` into `replacement`, keeping the object (and its location and comments): it stays
+ * wherever other plugins have moved it since it was found.
+ */
+export function replaceInPlace(node: Node, replacement: t.Node): void {
+  const n = node as unknown as Record<string, unknown>;
+  for (const key of Object.keys(n)) {
+    if (!KEPT_FIELDS.has(key)) delete n[key];
+  }
+  Object.assign(n, replacement);
+}
+
+const KEPT_FIELDS = new Set([
+  'start',
+  'end',
+  'loc',
+  'range',
+  'leadingComments',
+  'trailingComments',
+  'innerComments',
+]);
+
+function frameCall(method: string, args: t.Expression[]): t.CallExpression {
   return b.call(b.member(b.id(FRAME_BINDING), method), args);
 }
 
 /**
- * Node builders for the frame code, without `@babel/types`' field validation: a frame is about
+ * Node builders for the emitted code, without `@babel/types`' field validation: a frame is about
  * thirty nodes of fixed, known shapes, built for every instrumented function, and the checks cost
  * more than the building (bench `babel`). Same fields as the checked builders of Babel 7 and 8.
  */
-const b = {
+export const b = {
   id: (name: string): t.Identifier => ({ type: 'Identifier', name }) as t.Identifier,
   str: (value: string): t.StringLiteral => ({ type: 'StringLiteral', value }) as t.StringLiteral,
   num: (value: number): t.NumericLiteral => ({ type: 'NumericLiteral', value }) as t.NumericLiteral,
-  nul: (): t.NullLiteral => ({ type: 'NullLiteral' }) as t.NullLiteral,
   void0: (): t.UnaryExpression =>
     ({ type: 'UnaryExpression', operator: 'void', argument: b.num(0), prefix: true }) as t.UnaryExpression,
   member: (object: t.Expression, property: string): t.MemberExpression =>

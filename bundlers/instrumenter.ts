@@ -15,8 +15,8 @@
 import type { SourceMap } from 'magic-string';
 import type { SourceLanguage, Toolchain } from '../esbuild-plugin/transform/index.js';
 import {
+  isExcludedDependency,
   isIncluded,
-  isIncludedDependency,
   languageOf,
   loadToolchain,
   mayNeedWork,
@@ -116,7 +116,7 @@ export class ModuleInstrumenter {
     if (lang === undefined) return UNCHANGED;
     const options = this.options;
     const relativePath = relativeToRoot(file, options.root);
-    if (file.includes('/node_modules/') && !isIncludedDependency(relativePath, options)) {
+    if (isExcludedDependency(file, options, () => relativePath)) {
       this.stats.skippedNodeModules++;
       return UNCHANGED;
     }

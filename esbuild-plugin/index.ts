@@ -9,7 +9,7 @@
  * await build({ entryPoints: ['src/main.ts'], bundle: true, sourcemap: true, plugins: [stepmark()] });
  */
 import { readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, relative, resolve } from 'node:path';
+import { dirname, extname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
   BuildOptions,
@@ -29,13 +29,15 @@ import { PROJECT_SOURCE_FILTER, SOURCE_FILTER } from './filter.js';
 import { changedKnownFiles, ENTRIES_PER_FILE, type Prescan, prescan } from './prescan.js';
 import type { SourceLanguage, Toolchain } from './transform/index.js';
 import {
+  isExcludedDependency,
   isIncluded,
-  isIncludedDependency,
   languageOf,
   loadToolchain,
   relativeToRoot,
   StepmarkParseError,
   transform,
+  transformSummary,
+  withInlineSourceMap,
 } from './transform/index.js';
 
 export type { StepmarkOptions };
@@ -66,12 +68,6 @@ export interface StepmarkEsbuildOptions extends StepmarkOptions {
 const HOST = 'stepmark/esbuild-plugin';
 /** Options of this plugin besides the shared schema. */
 const HOST_OPTIONS = ['prescan'];
-
-/**
- * The inline source map comment, spelled in two pieces: tools that strip source map comments
- * from modules they load (Vite, Vitest) would otherwise cut this line out of the plugin itself.
- */
-const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
 
 /** Languages the transform can parse, by esbuild loader name. */
 const PARSEABLE: ReadonlySet<string> = new Set(['ts', 'tsx', 'js', 'jsx']);
@@ -211,12 +207,11 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
           const loader = (loaders[ext] as Loader | undefined) ?? languageOf(path); // esbuild's default for the extension
           if (loader === undefined || !PARSEABLE.has(loader)) return undefined;
           let relativePath: string | undefined;
-          if (path.includes('node_modules')) {
-            relativePath = relativeToRoot(path, resolved.root);
-            if (!isIncludedDependency(relativePath, resolved)) {
-              stats.skippedNodeModules++;
-              return undefined;
-            }
+          if (
+            isExcludedDependency(path, resolved, () => (relativePath = relativeToRoot(path, resolved.root)))
+          ) {
+            stats.skippedNodeModules++;
+            return undefined;
           }
           const included =
             resolved.include.length > 0 &&
@@ -348,16 +343,8 @@ function instrument(
     const out = transform(tools, source, path, loader, options, wantsMap);
     if (!out) return undefined;
     if (options.catalog !== undefined) onCatalog(out.catalog());
-    if (options.debug) {
-      process.stderr.write(
-        `[stepmark] ${path}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
-      );
-    }
-    if (!out.map) return { contents: out.code, loader };
-    out.map.sources = [basename(path)];
-    // Buffer's native base64 (magic-string's toUrl goes through btoa(unescape(encodeURIComponent())).
-    const url = `data:application/json;charset=utf-8;base64,${Buffer.from(out.map.toString()).toString('base64')}`;
-    return { contents: `${out.code}\n${SOURCE_MAPPING_URL}${url}\n`, loader };
+    if (options.debug) process.stderr.write(transformSummary(path, out));
+    return { contents: withInlineSourceMap(out, path), loader };
   } catch (error) {
     if (error instanceof StepmarkBuildError) {
       return { errors: [message(error.message, path, source, error.offset, error.length)] };

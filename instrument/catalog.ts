@@ -163,28 +163,39 @@ export class FileCatalog {
     });
   }
 
-  /** An explicit call (`step`, `enter`, …); `actions` for steps. */
-  addCall(
+  /**
+   * An explicit call (`step`, `enter`, …) that is (or, in strip mode, would be) rewritten to
+   * `abiMethod`, with its arguments as the user wrote them (host nodes): a step's actions are read
+   * from its action argument, unless a spread at or before it hides which argument that is.
+   */
+  addCall<N>(
     name: string,
-    shape: NonNullable<ReturnType<typeof callSiteShape>>,
+    abiMethod: string,
+    args: readonly N[],
+    isSpread: (node: N) => boolean,
+    describe: (node: N) => ActionShape<N>,
     line: number,
     column: number,
-    actions?: { actions: string[]; dynamic: boolean },
   ): void {
-    const site: CatalogSite =
-      shape.kind === 'step'
-        ? {
-            name,
-            kind: 'step',
-            file: this.file,
-            line,
-            column,
-            call: shape.call,
-            actions: actions?.actions ?? [],
-            dynamic: actions?.dynamic ?? true,
-          }
-        : { name, kind: 'enter', file: this.file, line, column, call: shape.call };
-    this.sites.push(site);
+    const shape = callSiteShapeOfAbi(abiMethod);
+    if (shape === undefined) return;
+    if (shape.kind === 'enter') {
+      this.sites.push({ name, kind: 'enter', file: this.file, line, column, call: shape.call });
+      return;
+    }
+    const at = shape.actionIndex!;
+    const spread = args.slice(0, at + 1).some(isSpread);
+    const { actions, dynamic } = literalActions(spread ? undefined : args[at], describe);
+    this.sites.push({
+      name,
+      kind: 'step',
+      file: this.file,
+      line,
+      column,
+      call: shape.call,
+      actions,
+      dynamic,
+    });
   }
 }
 

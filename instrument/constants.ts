@@ -74,6 +74,8 @@ export function frameFlags(fn: FrameKind): number | undefined {
   return fn.async && !fn.generator ? FRAME_ASYNC : undefined;
 }
 
+export type FrameEnding = 'returns' | 'finally';
+
 /**
  * How a frame closes its span (docs/ABI.md, "Frames"):
  * - `'returns'` — every `return v` of the function becomes `return __smf.x(v)`, the `try` block
@@ -84,7 +86,7 @@ export function frameFlags(fn: FrameKind): number | undefined {
  *   for generators and async generators: `.return()` leaves them at a `yield`, which only a
  *   `finally` block sees.
  */
-export function frameEnding(fn: FrameKind): 'returns' | 'finally' {
+export function frameEnding(fn: FrameKind): FrameEnding {
   return fn.generator ? 'finally' : 'returns';
 }
 
@@ -107,6 +109,15 @@ export function runtimeImportEsm(importSource: string = DEFAULT_IMPORT_SOURCE): 
 /** The CommonJS binding statement, as source text (for hosts that emit text). */
 export function runtimeImportCjs(importSource: string = DEFAULT_IMPORT_SOURCE): string {
   return `const ${RUNTIME_BINDING} = require(${JSON.stringify(runtimeSpecifier(importSource))}).${ABI_CHECK_FUNCTION}(${ABI_VERSION});`;
+}
+
+/**
+ * Whether a file's text uses CommonJS (`require(…)`, `module.exports`, `exports.x`): one without
+ * `import`/`export` that does gets the `require` form of the runtime binding (an `import` would
+ * turn it into an ES module).
+ */
+export function usesCommonJs(text: string): boolean {
+  return /\brequire\s*\(|\bmodule\.exports\b|\bexports\.[\w$]/.test(text);
 }
 
 /**
@@ -147,4 +158,13 @@ export function isRewrittenCall(name: string): name is RewrittenCall {
 /** Whether `name` is a scope method whose calls are rewritten. */
 export function isRewrittenScopeMethod(name: string): name is RewrittenScopeMethod {
   return Object.hasOwn(REWRITTEN_SCOPE_METHODS, name);
+}
+
+/**
+ * The ABI method an API call is rewritten to: `step()` → `step`, `enter()` → `enterUser`, `.step()`
+ * on a `scope(kind)` object (`onScope`) → `scopeStep`; undefined for calls that are not rewritten.
+ */
+export function abiMethodOf(api: string, onScope: boolean): string | undefined {
+  if (onScope) return isRewrittenScopeMethod(api) ? REWRITTEN_SCOPE_METHODS[api] : undefined;
+  return isRewrittenCall(api) ? REWRITTEN_CALLS[api] : undefined;
 }

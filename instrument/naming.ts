@@ -148,6 +148,16 @@ export function bindingName(binding: Binding): string | undefined {
 }
 
 /**
+ * Whether an assignment names the anonymous function (or class) on its right after its target:
+ * `=` always; `||=`, `&&=`, `??=` only for an identifier target, where ECMAScript names the function
+ * (`x ??= () => {}` is named `x`, as V8 shows).
+ */
+export function assignmentBinds(operator: string, target: 'identifier' | 'member'): boolean {
+  if (operator === '=') return true;
+  return target === 'identifier' && (operator === '||=' || operator === '&&=' || operator === '??=');
+}
+
+/**
  * The name of an assignment target, as V8 infers it: `prototype` segments are dropped
  * (`Foo.prototype.bar` → `Foo.bar`), a non-literal computed member is `<computed>`, `this` is the
  * class it belongs to (or dropped when unknown).

@@ -103,3 +103,36 @@ export function strippedCall(
     after: `${close(kept - 1)})${r}`,
   };
 }
+
+/** A `const s = scope(kind)` statement (`D`: the host's node for it), for {@link unusedDeclarations}. */
+export interface ScopeDeclaration<D> {
+  readonly name: string;
+  readonly declaration: D;
+  /** One declarator, not exported, only pure arguments to `scope()`: it may go (else it stays whatever uses `s`). */
+  readonly removable: boolean;
+}
+
+/**
+ * What strip mode removes besides the calls: each removable `const s = scope(kind)` whose `s`
+ * nothing uses any more, and the stepmark import when none of its bindings is used any more
+ * (`stillUsed` is empty). `referencesTo(name)` are the references to a name left outside the
+ * removed calls (declared names, property names and the import's own bindings are none);
+ * `within(reference, declaration)` tells whether a reference sits in a declaration.
+ */
+export function unusedDeclarations<D, R>(
+  scopeDeclarations: readonly ScopeDeclaration<D>[],
+  bindingNames: Iterable<string>,
+  referencesTo: (name: string) => readonly R[],
+  within: (reference: R, declaration: D) => boolean,
+): { readonly declarations: readonly D[]; readonly stillUsed: readonly string[] } {
+  const declarations: D[] = [];
+  for (const s of scopeDeclarations) {
+    if (s.removable && referencesTo(s.name).every((r) => within(r, s.declaration)))
+      declarations.push(s.declaration);
+  }
+  const stillUsed: string[] = [];
+  for (const name of bindingNames) {
+    if (referencesTo(name).some((r) => !declarations.some((d) => within(r, d)))) stillUsed.push(name);
+  }
+  return { declarations, stillUsed };
+}

@@ -5,23 +5,24 @@
  * debuggers) point at the original lines.
  */
 import { createRequire } from 'node:module';
-import { basename } from 'node:path';
 import {
-  isIncludedDependency,
+  isExcludedDependency,
   languageOf,
   mayNeedWork,
+  missingToolchain,
+  type OxcParser,
   StepmarkParseError,
   type Toolchain,
+  toolchainOf,
   transform,
+  transformSummary,
+  withInlineSourceMap,
 } from '../esbuild-plugin/transform/index.js';
 import type { FileCatalog } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
 import { LineIndex, projectRelativePath } from '../instrument/locations.js';
 import type { ResolvedOptions } from '../instrument/options.js';
 import { HOST } from './options.js';
-
-/** Spelled in two pieces so that tools stripping source map comments from loaded modules keep this line. */
-const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
 
 /**
  * oxc-parser and magic-string loaded synchronously (the synchronous hooks of
@@ -41,24 +42,9 @@ export function loadToolchainSync(from: readonly string[]): Toolchain {
     throw first;
   };
   try {
-    const oxc = load('oxc-parser') as {
-      parseSync: Toolchain['parseSync'];
-      visitorKeys: Toolchain['visitorKeys'];
-      rawTransferSupported(): boolean;
-    };
-    let ms = load('magic-string') as { default?: unknown };
-    while (typeof ms !== 'function' && ms?.default) ms = ms.default as { default?: unknown };
-    return {
-      parseSync: oxc.parseSync,
-      visitorKeys: oxc.visitorKeys,
-      MagicString: ms as unknown as Toolchain['MagicString'],
-      rawTransfer: oxc.rawTransferSupported(),
-    };
+    return toolchainOf(load('oxc-parser') as OxcParser, load('magic-string'));
   } catch (error) {
-    throw new Error(
-      `${HOST} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
-        `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(error as Error).message}`,
-    );
+    throw missingToolchain(HOST, error);
   }
 }
 
@@ -86,13 +72,9 @@ export function instrumentFile(
   if (language === undefined) return undefined;
   const relativePath = projectRelativePath(filename, options.root);
   if (
-    (filename.includes('/node_modules/') || filename.includes('\\node_modules\\')) &&
-    !isIncludedDependency(relativePath, options)
+    isExcludedDependency(filename, options, () => relativePath) ||
+    !mayNeedWork(source, relativePath, options)
   ) {
-    if (stats) stats.skipped++;
-    return undefined;
-  }
-  if (!mayNeedWork(source, relativePath, options)) {
     if (stats) stats.skipped++;
     return undefined;
   }
@@ -106,14 +88,8 @@ export function instrumentFile(
     }
     if (stats) stats.instrumented++;
     if (options.catalog !== undefined) onCatalog?.(out.catalog());
-    if (options.debug) {
-      process.stderr.write(
-        `[stepmark] ${filename}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`,
-      );
-    }
-    if (!out.map) return out.code;
-    out.map.sources = [basename(filename)];
-    return `${out.code}\n${SOURCE_MAPPING_URL}${out.map.toUrl()}\n`;
+    if (options.debug) process.stderr.write(transformSummary(filename, out));
+    return withInlineSourceMap(out, filename);
   } catch (error) {
     if (error instanceof StepmarkBuildError) {
       let where = filename;

@@ -4,13 +4,9 @@
  * instrument/catalog.ts, shared with the other plugins.
  */
 import type * as TS from 'typescript';
-import {
-  type ActionShape,
-  callSiteShapeOfAbi,
-  type FileCatalog,
-  literalActions,
-} from '../instrument/catalog.js';
+import type { ActionShape, FileCatalog } from '../instrument/catalog.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
+import { isTransparent, skipOuter } from './naming.js';
 
 /** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
 export function isMethodSyntax(ts: typeof TS, node: TS.Node): boolean {
@@ -38,16 +34,7 @@ function describeAction(ts: typeof TS): (node: TS.Expression) => ActionShape<TS.
       }
       return { type: 'other' };
     }
-    if (
-      ts.isParenthesizedExpression(node) ||
-      ts.isAsExpression(node) ||
-      ts.isSatisfiesExpression(node) ||
-      ts.isNonNullExpression(node) ||
-      ts.isTypeAssertionExpression(node)
-    ) {
-      return { type: 'branches', parts: [node.expression] };
-    }
-    return { type: 'other' };
+    return isTransparent(ts, node) ? { type: 'branches', parts: [node.expression] } : { type: 'other' };
   };
 }
 
@@ -60,16 +47,9 @@ export function addCallSite(
   abiMethod: string,
   name: string,
 ): void {
-  const shape = callSiteShapeOfAbi(abiMethod);
-  if (shape === undefined) return;
   const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
-  let actions: { actions: string[]; dynamic: boolean } | undefined;
-  if (shape.actionIndex !== undefined) {
-    const args = call.arguments.slice(0, shape.actionIndex + 1);
-    const spread = args.some((a) => ts.isSpreadElement(a));
-    actions = literalActions(spread ? undefined : call.arguments[shape.actionIndex], describeAction(ts));
-  }
-  catalog.addCall(name, shape, line + 1, character + 1, actions);
+  const isSpread = (a: TS.Expression) => ts.isSpreadElement(a);
+  catalog.addCall(name, abiMethod, call.arguments, isSpread, describeAction(ts), line + 1, character + 1);
 }
 
 /** A `record()`/`recordEntity()` call bound to the stepmark import (not rewritten, but cataloged by its literal stage). */
@@ -82,9 +62,7 @@ export function addRecordSite(
 ): void {
   const api = bindings.apiName(call.expression);
   if (api !== 'record' && api !== 'recordEntity') return;
-  let callee: TS.Expression = call.expression;
-  while (ts.isParenthesizedExpression(callee) || ts.isAsExpression(callee) || ts.isNonNullExpression(callee))
-    callee = callee.expression;
+  const callee = skipOuter(ts, call.expression);
   const local = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
   if (ts.isIdentifier(local) && isShadowed(ts, call, local.text)) return;
   const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));

@@ -11,6 +11,7 @@ import {
   misplacedDirectiveError,
   parseComment,
 } from '../instrument/directives.js';
+import { mergeDirectives } from '../instrument/sites.js';
 
 /** The directives of one file. */
 export interface FileDirectives {
@@ -68,7 +69,11 @@ export function readDirectives(ts: typeof TS, sourceFile: TS.SourceFile): FileDi
       }
     }
     const combined = combineDirectives(list);
-    if (combined) attached.set(node, combined);
+    if (!combined) return;
+    // A directive before an overload signature belongs to the implementation that follows it.
+    const target = isSignature(ts, node) ? implementationOf(ts, node) : node;
+    if (!target) throw misplacedDirectiveError(combined);
+    attached.set(target, mergeDirectives(attached.get(target), combined)!);
   };
 
   // File directives: plain `@stepmark` before the first statement (prologue strings may come first).
@@ -105,6 +110,33 @@ export function readDirectives(ts: typeof TS, sourceFile: TS.SourceFile): FileDi
     if (directive) throw misplacedDirectiveError(directive);
   }
   return { file, attached };
+}
+
+/** A function or method declaration without a body: an overload signature (or an abstract method). */
+function isSignature(ts: typeof TS, node: TS.Node): node is TS.FunctionDeclaration | TS.MethodDeclaration {
+  return (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)) && !node.body;
+}
+
+/** The declaration with a body that follows the signature `node` among its siblings, by name (`static` apart). */
+function implementationOf(
+  ts: typeof TS,
+  node: TS.FunctionDeclaration | TS.MethodDeclaration,
+): TS.Node | undefined {
+  const key = (n: TS.Node): string | undefined => {
+    if (!(ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n)) || !n.name || !ts.isIdentifier(n.name))
+      return undefined;
+    const isStatic = ts.getModifiers(n)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+    return `${isStatic ? 'static ' : ''}${n.name.text}`;
+  };
+  const parent = node.parent as { statements?: readonly TS.Node[]; members?: readonly TS.Node[] };
+  const siblings = parent.statements ?? parent.members;
+  const name = key(node);
+  if (!siblings || name === undefined) return undefined;
+  for (let i = siblings.indexOf(node) + 1; i < siblings.length; i++) {
+    const sibling = siblings[i] as TS.FunctionDeclaration | TS.MethodDeclaration;
+    if (key(sibling) === name && sibling.body) return sibling;
+  }
+  return undefined;
 }
 
 /** Offsets of every `@stepmark` in the text, ascending. */

@@ -1,5 +1,8 @@
+/**
+ * Builds the code of docs/ABI.md with TypeScript's node factory: the runtime import, the frame
+ * around a body, the suspension wrappers; what they say comes from the shared core.
+ */
 import type * as TS from 'typescript';
-
 import {
   ABI,
   ABI_CHECK_FUNCTION,
@@ -9,6 +12,7 @@ import {
   FRAME_BINDING as FRAME,
   RUNTIME_BINDING as RUNTIME,
 } from '../instrument/constants.js';
+import { type EnterArgument, enterCall, type FrameSpec } from '../instrument/sites.js';
 
 /** Everything the builders need from the host compiler: its factory, and `ts` for its helpers. */
 export interface Emit {
@@ -22,9 +26,6 @@ export const call = (e: Emit, target: string, method: string, args: readonly TS.
     undefined,
     args,
   );
-
-const str = (e: Emit, value: string | undefined): TS.Expression =>
-  value === undefined ? e.factory.createVoidZero() : e.factory.createStringLiteral(value);
 
 /**
  * `import { v1 as __stepmark } from "<source>/runtime"` or, for CommonJS output,
@@ -62,53 +63,62 @@ export function runtimeImport(e: Emit, runtimeSource: string, commonJs: boolean)
   );
 }
 
-/** What opens a function's span. */
-export interface FrameOpen {
-  readonly name: string;
-  readonly location: string | undefined;
-  /** From an `entity=` directive: the entity id read from a parameter path, e.g. `['order', 'id']`. */
-  readonly entity?: { readonly path: readonly string[]; readonly kind: string | undefined };
-  /** `frameFlags(...)` of the function: appended as the last argument of `enter`/`enterEntity` when set. */
-  readonly flags?: number | undefined;
-}
-
 /**
- * `__stepmark.enter("N", "loc")` or `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`,
- * with a last argument `1` (FRAME_ASYNC) for a plain async function.
+ * The call that opens a frame (instrument/sites.ts): `__stepmark.enter("N", "loc")` or
+ * `__stepmark.enterEntity("N", "loc", kind, __stepmark.on() && p?.a)`, with a last argument `1`
+ * (FRAME_ASYNC) for a plain async function.
  */
-export function enterCall(e: Emit, open: FrameOpen): TS.Expression {
+export function enterCallExpression(e: Emit, spec: FrameSpec, location: string | undefined): TS.Expression {
+  const { method, args } = enterCall(spec, location);
+  return call(
+    e,
+    RUNTIME,
+    method,
+    args.map((a) => argument(e, a)),
+  );
+}
+
+function argument(e: Emit, a: EnterArgument): TS.Expression {
   const f = e.factory;
-  const head = [f.createStringLiteral(open.name), str(e, open.location)];
-  const flags = open.flags === undefined ? [] : [f.createNumericLiteral(open.flags)];
-  if (!open.entity) return call(e, RUNTIME, ABI.enter, [...head, ...flags]);
-  const [root, ...rest] = open.entity.path;
-  let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
-  for (const segment of rest) {
-    read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
+  switch (a.type) {
+    case 'string':
+      return f.createStringLiteral(a.value);
+    case 'number':
+      return f.createNumericLiteral(a.value);
+    case 'undefined':
+      return f.createVoidZero();
+    case 'null':
+      return f.createNull();
+    case 'entity': {
+      const [root, ...rest] = a.entity.segments;
+      let read: TS.Expression = root === 'this' ? f.createThis() : f.createIdentifier(root!);
+      for (const segment of rest) {
+        read = f.createPropertyAccessChain(read, f.createToken(e.ts.SyntaxKind.QuestionDotToken), segment);
+      }
+      return f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
+    }
   }
-  const guarded = f.createLogicalAnd(call(e, RUNTIME, ABI.on, []), read);
-  const kind = open.entity.kind === undefined ? f.createNull() : f.createStringLiteral(open.entity.kind);
-  return call(e, RUNTIME, ABI.enterEntity, [...head, kind, guarded, ...flags]);
 }
 
 /**
- * The frame around `statements` (a function body without its prologue):
- * `const __smf = <enter>; try { statements } catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`
+ * The frame around `statements` (a function body without its prologue, its `return`s wrapped):
+ * `const __smf = <enter>; try { statements __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }`,
+ * or for generators `… catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`.
  * `at` is where the frame's own code maps to in the source map (the function's start), so a
  * breakpoint on the function's first line stops on `enter`.
  */
 export function frameStatements(
   e: Emit,
-  open: FrameOpen,
+  spec: FrameSpec,
+  location: string | undefined,
   statements: readonly TS.Statement[],
   at: TS.SourceMapRange,
-  ending: 'returns' | 'finally',
 ): TS.Statement[] {
   const f = e.factory;
   const declare = f.createVariableStatement(
     undefined,
     f.createVariableDeclarationList(
-      [f.createVariableDeclaration(FRAME, undefined, undefined, enterCall(e, open))],
+      [f.createVariableDeclaration(FRAME, undefined, undefined, enterCallExpression(e, spec, location))],
       e.ts.NodeFlags.Const,
     ),
   );
@@ -120,7 +130,7 @@ export function frameStatements(
   // docs/ABI.md "Frames": `return`s close the span (wrapped by the caller) and so does the end of
   // the block; generators close it in `finally`.
   const guarded =
-    ending === 'returns'
+    spec.ending === 'returns'
       ? f.createTryStatement(
           f.createBlock([...statements, f.createExpressionStatement(call(e, FRAME, ABI.exit, []))], true),
           f.createCatchClause(

@@ -4,6 +4,7 @@
  */
 import type * as TS from 'typescript';
 import {
+  assignmentBinds,
   type Binding,
   className,
   type FunctionDescription,
@@ -18,34 +19,33 @@ export type FunctionWithBody = TS.FunctionLikeDeclaration & { readonly body: TS.
 /** A node whose value is bound somewhere: a function or arrow expression, a class or object literal. */
 type BoundValue = TS.Expression | TS.ClassDeclaration;
 
-/** Strips parentheses, `as`, `satisfies`, `!` and `<T>` around an expression. */
-export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
-  while (
+/** Parentheses, `as`, `satisfies`, `!`, `<T>expr`: wrappers that change neither what an expression is bound to nor what it refers to. */
+export type TransparentWrapper =
+  | TS.ParenthesizedExpression
+  | TS.AsExpression
+  | TS.SatisfiesExpression
+  | TS.NonNullExpression
+  | TS.TypeAssertion;
+
+export function isTransparent(ts: typeof TS, node: TS.Node): node is TransparentWrapper {
+  return (
     ts.isParenthesizedExpression(node) ||
     ts.isAsExpression(node) ||
     ts.isSatisfiesExpression(node) ||
     ts.isNonNullExpression(node) ||
     ts.isTypeAssertionExpression(node)
-  ) {
-    node = node.expression;
-  }
+  );
+}
+
+/** An expression without the transparent wrappers around it. */
+export function skipOuter(ts: typeof TS, node: TS.Expression): TS.Expression {
+  while (isTransparent(ts, node)) node = node.expression;
   return node;
 }
 
 /** The outermost transparent wrapper around `node` (the node itself when unwrapped). */
 export function outermost(ts: typeof TS, node: TS.Node): TS.Node {
-  let parent = node.parent;
-  while (
-    parent &&
-    (ts.isParenthesizedExpression(parent) ||
-      ts.isAsExpression(parent) ||
-      ts.isSatisfiesExpression(parent) ||
-      ts.isNonNullExpression(parent) ||
-      ts.isTypeAssertionExpression(parent))
-  ) {
-    node = parent;
-    parent = parent.parent;
-  }
+  while (node.parent && isTransparent(ts, node.parent)) node = node.parent;
   return node;
 }
 
@@ -96,14 +96,15 @@ export function bindingOf(ts: typeof TS, value: BoundValue, sourceFile: TS.Sourc
   ) {
     return { type: 'variable', name: parent.name.text };
   }
-  if (
-    ts.isBinaryExpression(parent) &&
-    parent.right === outer &&
-    parent.operatorToken.kind === ts.SyntaxKind.EqualsToken
-  ) {
+  if (ts.isBinaryExpression(parent) && parent.right === outer) {
+    const operator = ts.tokenToString(parent.operatorToken.kind) ?? '';
     const left = skipOuter(ts, parent.left);
-    if (ts.isIdentifier(left)) return { type: 'variable', name: left.text };
-    const target = assignmentTarget(ts, left, sourceFile);
+    if (ts.isIdentifier(left)) {
+      return assignmentBinds(operator, 'identifier')
+        ? { type: 'variable', name: left.text }
+        : { type: 'none' };
+    }
+    const target = assignmentBinds(operator, 'member') ? assignmentTarget(ts, left, sourceFile) : undefined;
     return target ? { type: 'assignment', target } : { type: 'none' };
   }
   if (ts.isPropertyAssignment(parent) && parent.initializer === outer) {

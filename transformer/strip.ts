@@ -10,9 +10,12 @@ import {
   isPure,
   NOOP_HANDLE_BINDING,
   returnsHandle,
+  type ScopeDeclaration,
   STRIPPED_RECORDING_CALLS,
+  unusedDeclarations,
 } from '../instrument/strip.js';
 import { isShadowed, type StepmarkBindings } from './bindings.js';
+import { isTransparent, skipOuter } from './naming.js';
 
 /** TypeScript's view of an expression for the shared purity rule. */
 function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Expression> {
@@ -33,15 +36,7 @@ function shapeOf(ts: typeof TS): (node: TS.Expression) => ExpressionShape<TS.Exp
       case ts.SyntaxKind.OmittedExpression:
         return { type: 'pure' };
     }
-    if (
-      ts.isParenthesizedExpression(node) ||
-      ts.isAsExpression(node) ||
-      ts.isSatisfiesExpression(node) ||
-      ts.isNonNullExpression(node) ||
-      ts.isTypeAssertionExpression(node) ||
-      ts.isVoidExpression(node) ||
-      ts.isTypeOfExpression(node)
-    ) {
+    if (isTransparent(ts, node) || ts.isVoidExpression(node) || ts.isTypeOfExpression(node)) {
       return { type: 'parts', parts: [node.expression] };
     }
     if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
@@ -98,8 +93,6 @@ export class Stripper {
   private readonly removals = new Map<TS.CallExpression, Removal>();
   private readonly removedStatements = new Set<TS.Statement>();
   private needsHandle = false;
-  /** Names bound to the import that are still used (the import then stays). */
-  readonly stillUsed: string[] = [];
   removed = 0;
 
   constructor(
@@ -115,8 +108,8 @@ export class Stripper {
     const ts = this.ts;
     const b = this.bindings;
     const pure = shapeOf(ts);
-    const refs: TS.Identifier[] = [];
-    const scopeDecls: { statement: TS.VariableStatement; name: TS.Identifier; removable: boolean }[] = [];
+    const refs = new Map<string, TS.Identifier[]>();
+    const scopeDecls: ScopeDeclaration<TS.VariableStatement>[] = [];
     const importStatements: TS.Statement[] = [];
     const visit = (node: TS.Node): void => {
       if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) {
@@ -124,7 +117,11 @@ export class Stripper {
         return;
       }
       if (ts.isIdentifier(node)) {
-        if (!isNonReference(ts, node)) refs.push(node);
+        if (!isNonReference(ts, node)) {
+          const list = refs.get(node.text);
+          if (list) list.push(node);
+          else refs.set(node.text, [node]);
+        }
         return;
       }
       if (ts.isCallExpression(node)) {
@@ -152,8 +149,8 @@ export class Stripper {
           b.apiName(init.expression) === SCOPE_FACTORY
         ) {
           scopeDecls.push({
-            statement: node,
-            name: d.name,
+            name: d.name.text,
+            declaration: node,
             removable:
               !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) &&
               init.arguments.every((a) => !ts.isSpreadElement(a) && isPure(a, pure)),
@@ -164,19 +161,16 @@ export class Stripper {
     };
     visit(this.sourceFile);
 
-    const within = (id: TS.Node, n: TS.Node) => id.pos >= n.pos && id.end <= n.end;
-    for (const s of scopeDecls) {
-      if (!s.removable) continue;
-      const uses = refs.filter((id) => id !== s.name && id.text === s.name.text && !within(id, s.statement));
-      if (uses.length === 0) this.removedStatements.add(s.statement);
-    }
-    const names = new Set([...b.named.keys(), ...b.namespaces]);
-    for (const id of refs) {
-      if (!names.has(id.text) || this.stillUsed.includes(id.text)) continue;
-      if ([...this.removedStatements].some((st) => within(id, st))) continue;
-      this.stillUsed.push(id.text);
-    }
-    if (this.stillUsed.length === 0) {
+    // Identifiers in removed calls were not walked (only the arguments kept): `refs` holds the uses left.
+    const { declarations, stillUsed } = unusedDeclarations(
+      scopeDecls,
+      new Set([...b.named.keys(), ...b.namespaces]),
+      (name) => refs.get(name) ?? [],
+      (id, statement) => id.pos >= statement.pos && id.end <= statement.end,
+    );
+    for (const d of declarations) this.removedStatements.add(d);
+    // the import stays while one of its bindings is still used
+    if (stillUsed.length === 0) {
       for (const s of importStatements) if (this.isStepmarkImport(s)) this.removedStatements.add(s);
     }
   }
@@ -266,10 +260,6 @@ export class Stripper {
     if (!this.needsHandle) return kept;
     return [...kept.slice(0, prologue), noopHandle(ts, f), ...kept.slice(prologue)];
   }
-
-  get importDropped(): boolean {
-    return this.stillUsed.length === 0;
-  }
 }
 
 /** Identifiers that are not references to a binding: property names, declared names. */
@@ -303,17 +293,6 @@ function isNonReference(ts: typeof TS, id: TS.Identifier): boolean {
     return true;
   if ((ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) && p.label === id) return true;
   return false;
-}
-
-function skipOuter(ts: typeof TS, e: TS.Expression): TS.Expression {
-  while (
-    ts.isParenthesizedExpression(e) ||
-    ts.isAsExpression(e) ||
-    ts.isNonNullExpression(e) ||
-    ts.isSatisfiesExpression(e)
-  )
-    e = e.expression;
-  return e;
 }
 
 function isRequireSource(ts: typeof TS, e: TS.Expression, source: string): boolean {

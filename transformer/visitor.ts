@@ -7,34 +7,29 @@ import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
   FRAME_BINDING,
-  frameEnding,
-  frameFlags,
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
   runtimeSpecifier,
+  usesCommonJs,
 } from '../instrument/constants.js';
-import {
-  checkEntityRoot,
-  type Directive,
-  type MarkDirective,
-  misplacedDirectiveError,
-} from '../instrument/directives.js';
+import { type Directive, misplacedDirectiveError } from '../instrument/directives.js';
 import { planBody } from '../instrument/layout.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
-import {
-  classInitializerName,
-  type FunctionDescription,
-  functionName,
-  ineligibility,
-} from '../instrument/naming.js';
+import { classInitializerName, functionName } from '../instrument/naming.js';
 import { type ResolvedOptions, selectFile, selectsWholeFile } from '../instrument/options.js';
+import {
+  type FrameSpec,
+  frameSpec,
+  mergeDirectives,
+  SKIP_REASONS,
+  selectFunction,
+} from '../instrument/sites.js';
 import { StepmarkBindings } from './bindings.js';
 import { addCallSite, addRecordSite, isMethodSyntax } from './catalog.js';
 import { type FileDirectives, readDirectives } from './directives.js';
 import {
   call,
   type Emit,
-  type FrameOpen,
   frameStatements,
   isFrameMarker,
   runtimeImport,
@@ -124,9 +119,7 @@ export function instrumentSourceFile(
  * when the output format is ESM (TypeScript leaves it as is): an `import` would turn it into a module.
  */
 function isCommonJsScript(ts: typeof TS, sourceFile: TS.SourceFile): boolean {
-  return (
-    !ts.isExternalModule(sourceFile) && /\brequire\s*\(|\bmodule\.exports\b|\bexports\./.test(sourceFile.text)
-  );
+  return !ts.isExternalModule(sourceFile) && usesCommonJs(sourceFile.text);
 }
 
 /** A previous stepmark pass already added the runtime binding (idempotence). */
@@ -153,19 +146,6 @@ function countPrologue(ts: typeof TS, statements: readonly TS.Statement[]): numb
     i++;
   }
   return i;
-}
-
-/** Why a function is skipped, or the directive that selects it. */
-interface Decision {
-  readonly skip?: string;
-  readonly directive?: MarkDirective;
-}
-
-/** Two directives on one binding chain: `@stepmark-ignore` wins, then the one with options. */
-function merge(a: Directive | undefined, b: Directive | undefined): Directive | undefined {
-  if (!a || !b) return a ?? b;
-  if (a.type === 'ignore' || b.type === 'ignore') return a.type === 'ignore' ? a : b;
-  return a.entity || a.kind ? a : b;
 }
 
 class FileVisitor {
@@ -254,29 +234,32 @@ class FileVisitor {
     const visited = ts.visitEachChild(node, this.visit, this.context) as FunctionWithBody;
     this.names.pop();
 
-    const decision = this.decide(node, description);
-    let skip = decision.skip;
-    if (
-      skip === undefined &&
-      ts.isBlock(node.body) &&
-      node.body.statements.some((s) => isFrameMarker(ts, s))
-    ) {
-      skip = 'already instrumented';
-    }
-    if (skip !== undefined) {
-      if (skip) this.report.skipped.push({ name, reason: skip });
+    const container = this.containerOf(node);
+    const choice = selectFunction(
+      {
+        description,
+        own: this.ownDirective(node),
+        container: container && this.ownDirective(container),
+        ignoredAbove: this.ignoredAbove(node),
+        instrumented: () => ts.isBlock(node.body) && node.body.statements.some((s) => isFrameMarker(ts, s)),
+      },
+      this.wholeFile,
+      this.options,
+    );
+    if (choice.skip !== undefined) {
+      if (choice.skip !== 'not-marked') this.report.skipped.push({ name, reason: SKIP_REASONS[choice.skip] });
       return visited;
     }
-    const mark = decision.directive;
-    if (mark?.entity) {
-      // `this` is unusable where the frame opens before super(): a derived constructor without a top-level super().
-      const derivedWithoutSuper =
-        ts.isConstructorDeclaration(node) &&
-        isDerived(ts, node.parent) &&
-        ts.isBlock(node.body) &&
-        !node.body.statements.some((s) => isSuperCallStatement(ts, s));
-      checkEntityRoot(mark, parameterNames(ts, node), !ts.isArrowFunction(node) && !derivedWithoutSuper);
-    }
+    const derivedConstructor = ts.isConstructorDeclaration(node) && isDerived(ts, node.parent);
+    const spec = frameSpec(name, choice.directive, {
+      async: hasModifier(ts, node, ts.SyntaxKind.AsyncKeyword),
+      generator: node.asteriskToken !== undefined,
+      arrow: ts.isArrowFunction(node),
+      derivedConstructor,
+      hasSuperCall: () =>
+        ts.isBlock(node.body) && node.body.statements.some((s) => isSuperCallStatement(ts, s)),
+      parameterNames: () => parameterNames(ts, node),
+    });
     this.report.instrumented.push(name);
     if (this.options.catalog !== undefined) {
       const at = this.sourceFile.getLineAndCharacterOfPosition(locationStart(ts, node, this.sourceFile));
@@ -284,36 +267,8 @@ class FileVisitor {
     }
     if (this.stripper) return visited;
     this.usesRuntime = true;
-    const open: FrameOpen = {
-      name,
-      location: this.options.locations ? this.location(node) : undefined,
-      entity: mark?.entity && { path: mark.entity.segments, kind: mark.kind },
-      flags: frameFlags({
-        async: hasModifier(ts, node, ts.SyntaxKind.AsyncKeyword),
-        generator: node.asteriskToken !== undefined,
-      }),
-    };
-    return this.wrap(visited, node, open);
-  }
-
-  /**
-   * Selection (docs/NAMING.md §3): `@stepmark-ignore` on the function or anything around it wins;
-   * a `@stepmark` on the function itself (or on what binds it) selects it regardless of
-   * eligibility; otherwise it must be eligible and its class / object literal or file be marked.
-   * `skip` is '' when the function is simply not selected (nothing worth reporting).
-   */
-  private decide(node: FunctionWithBody, description: FunctionDescription): Decision {
-    const own = this.ownDirective(node);
-    const ignoredAbove = this.ignoredAbove(node);
-    if (own?.type === 'ignore' || ignoredAbove) return { skip: '@stepmark-ignore' };
-    if (own?.type === 'mark') return { directive: own };
-    const container = this.containerOf(node);
-    const inherited = container && this.ownDirective(container);
-    if (!this.wholeFile && inherited?.type !== 'mark') return { skip: '' };
-    const why = ineligibility(description, this.options);
-    if (why === 'accessor') return { skip: 'getter/setter (option "getters" is off)' };
-    if (why === 'callback') return { skip: 'anonymous function (option "callbacks" is off)' };
-    return {};
+    const location = this.options.locations ? this.location(node) : undefined;
+    return this.wrap(visited, node, spec, location, derivedConstructor);
   }
 
   /**
@@ -344,7 +299,7 @@ class FileVisitor {
       ) {
         break;
       }
-      found = merge(found, attached.get(parent));
+      found = mergeDirectives(found, attached.get(parent));
       if (last) break;
     }
     return found;
@@ -398,7 +353,13 @@ class FileVisitor {
     return formatLocation(this.path, line + 1, character + 1);
   }
 
-  private wrap(visited: FunctionWithBody, original: FunctionWithBody, open: FrameOpen): TS.Node {
+  private wrap(
+    visited: FunctionWithBody,
+    original: FunctionWithBody,
+    spec: FrameSpec,
+    location: string | undefined,
+    derivedConstructor: boolean,
+  ): TS.Node {
     const ts = this.ts;
     const f = this.context.factory;
     const at: TS.SourceMapRange = {
@@ -410,10 +371,8 @@ class FileVisitor {
     let rest: TS.Statement[];
     if (ts.isBlock(body)) {
       const statements = body.statements;
-      const plan = planBody(
-        describeStatements(ts, statements),
-        ts.isConstructorDeclaration(original) && isDerived(ts, original.parent),
-        (end) => identifierNames(ts, statements.slice(0, end)),
+      const plan = planBody(describeStatements(ts, statements), derivedConstructor, (end) =>
+        identifierNames(ts, statements.slice(0, end)),
       );
       const placed = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
       head = [...statements.slice(0, plan.frameAt), ...plan.functionLevel.map((i) => statements[i]!)];
@@ -427,17 +386,11 @@ class FileVisitor {
       head = [];
       rest = [returned];
     }
-    const kind = {
-      async: hasModifier(ts, original, ts.SyntaxKind.AsyncKeyword),
-      generator: original.asteriskToken !== undefined,
-    };
-    const ending = frameEnding(kind);
-    this.returning = ending === 'returns';
-    if (kind.async || kind.generator || this.returning) {
-      rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
-    }
+    // `return`s (every frame but a generator's) and `await`/`yield` of this function
+    this.returning = spec.ending === 'returns';
+    rest = rest.map((s) => ts.visitNode(s, this.suspend, ts.isStatement));
     // Always multi-line: a one-line body would otherwise print the whole frame on one line.
-    const block = f.createBlock([...head, ...frameStatements(this.emit, open, rest, at, ending)], true);
+    const block = f.createBlock([...head, ...frameStatements(this.emit, spec, location, rest, at)], true);
     if (ts.isBlock(body)) {
       ts.setTextRange(block, body);
       ts.setOriginalNode(block, body);

@@ -7,8 +7,8 @@
  * (kept in call order, so outer before inner) and closings `prependLeft` (reverse call order, so
  * inner before outer); a block body's `} catch … finally …` is attached to its closing brace
  * (`appendRight`), after anything that closes to its left. Frames go first, then the resumes in
- * `catch`/`finally`, then explicit calls, then suspension points: at one offset a frame's `try {`
- * precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
+ * `catch`/`finally`, then the `return`s, then explicit calls, then suspension points: at one offset
+ * a frame's `try {` precedes a call's inserted name, which precedes an `await`'s `__smf.r(`.
  */
 import type MagicString from 'magic-string';
 import {
@@ -17,10 +17,10 @@ import {
   FRAME_BINDING as FRAME,
   RUNTIME_BINDING as RT,
 } from '../../instrument/constants.js';
-import { entityAccessText } from '../../instrument/directives.js';
-import { type BodyStatement, estreeIdentifierNames, planBody } from '../../instrument/layout.js';
-import type { Analysis, CallSite, FrameSite } from './analyze.js';
-import type { Node } from './ast.js';
+import type { Analysis, CallSite, FrameSite } from '../../instrument/estree/analyze.js';
+import type { Node } from '../../instrument/estree/ast.js';
+import { planStatements } from '../../instrument/estree/layout.js';
+import { enterCallText } from '../../instrument/sites.js';
 
 export interface EmitContext {
   /** `"path:line:col"` of an offset, or `undefined` when locations are off. */
@@ -28,10 +28,9 @@ export interface EmitContext {
 }
 
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
-  const returns: Node[] = [];
-  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx, returns);
+  for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
   for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
-  for (const r of returns) emitReturn(ms, r);
+  for (const frame of analysis.frames) for (const r of frame.returns) emitReturn(ms, r);
   for (const call of analysis.calls) emitCall(ms, call);
   for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
 }
@@ -41,22 +40,6 @@ function emitResumeInHandlers(ms: MagicString, tryStatement: Node): void {
   const resume = ` ${FRAME}.${ABI.resume}();`;
   if (tryStatement.handler) ms.appendRight(tryStatement.handler.body.start + 1, resume);
   if (tryStatement.finalizer) ms.appendRight(tryStatement.finalizer.start + 1, resume);
-}
-
-function literal(value: string | undefined): string {
-  return value === undefined ? 'void 0' : JSON.stringify(value);
-}
-
-function enterCall(frame: FrameSite, ctx: EmitContext): string {
-  const name = JSON.stringify(frame.name);
-  const location = literal(ctx.location(frame.start));
-  const flags = frame.flags === undefined ? '' : `, ${frame.flags}`;
-  const d = frame.entity;
-  if (d?.entity !== undefined) {
-    const kind = d.kind === undefined ? 'null' : JSON.stringify(d.kind);
-    return `${RT}.${ABI.enterEntity}(${name}, ${location}, ${kind}, ${RT}.${ABI.on}() && ${entityAccessText(d.entity)}${flags})`;
-  }
-  return `${RT}.${ABI.enter}(${name}, ${location}${flags})`;
 }
 
 /** The end of a frame that closes its span in `finally` (generators and async generators). */
@@ -79,16 +62,10 @@ function emitReturn(ms: MagicString, node: Node): void {
   }
 }
 
-function emitFrame(
-  ms: MagicString,
-  source: string,
-  frame: FrameSite,
-  ctx: EmitContext,
-  returns: Node[],
-): void {
+function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitContext): void {
   const body = frame.fn.body as Node;
-  const open = `const ${FRAME} = ${enterCall(frame, ctx)}; try {`;
-  const byReturns = frame.ending === 'returns';
+  const open = `const ${FRAME} = ${enterCallText(frame.spec, ctx.location(frame.start))}; try {`;
+  const byReturns = frame.spec.ending === 'returns';
   if (body.type !== 'BlockStatement') {
     // Expression-bodied arrow: `=> expr` becomes `=> { const __smf = …; try { return __smf.x(expr); } … }`.
     ms.appendRight(body.start, `{ ${open} return ${byReturns ? `${FRAME}.${ABI.exitWith}(` : ''}`);
@@ -96,12 +73,8 @@ function emitFrame(
     return;
   }
   const statements = body.body as Node[];
-  const plan = planBody(statements.map(describeStatement), frame.derivedConstructor, (end) =>
-    estreeIdentifierNames(statements.slice(0, end)),
-  );
+  const plan = planStatements(statements, frame.derivedConstructor);
   const at = plan.frameAt > 0 ? statements[plan.frameAt - 1]!.end : body.start + 1;
-  // A `return` before the frame (code before super()) runs before `__smf` exists: left alone.
-  if (byReturns) for (const r of frame.returns) if (r.start >= at) returns.push(r);
   // A statement before the frame may end without its `;` (ASI): nothing may be glued to it.
   let semicolon = at !== body.start + 1 && source.charCodeAt(at - 1) !== 59; /* ; */
   if (plan.functionLevel.length) {
@@ -148,27 +121,6 @@ function emitFrame(
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
 }
-
-/** A statement of a body as the layout rule (instrument/layout.ts) sees it. */
-function describeStatement(s: Node): BodyStatement {
-  switch (s.type) {
-    case 'FunctionDeclaration':
-    case 'TSDeclareFunction':
-      if (!s.id || s.declare) return OTHER;
-      return { kind: s.body ? 'function' : 'overload', name: s.id.name };
-    case 'ExpressionStatement':
-      if (s.directive != null) return DIRECTIVE;
-      return s.expression.type === 'CallExpression' && s.expression.callee.type === 'Super'
-        ? SUPER_CALL
-        : OTHER;
-    default:
-      return OTHER;
-  }
-}
-
-const OTHER: BodyStatement = { kind: 'other' };
-const DIRECTIVE: BodyStatement = { kind: 'directive' };
-const SUPER_CALL: BodyStatement = { kind: 'super-call' };
 
 function emitCall(ms: MagicString, site: CallSite): void {
   const call = site.call;

@@ -8,20 +8,21 @@
  * loaded once by {@link loadToolchain}, so the transform itself is synchronous.
  */
 
-import { sep } from 'node:path';
+import { basename, sep } from 'node:path';
 import type MagicStringType from 'magic-string';
 import type { SourceMap } from 'magic-string';
 import type { FileCatalog } from '../../instrument/catalog.js';
-import { runtimeImportCjs, runtimeImportEsm } from '../../instrument/constants.js';
+import { runtimeImportCjs, runtimeImportEsm, usesCommonJs } from '../../instrument/constants.js';
 import { StepmarkDirectiveError } from '../../instrument/errors.js';
+import { analyze } from '../../instrument/estree/analyze.js';
+import { type Comment, firstStatementOffset, type Node, prologueEnd } from '../../instrument/estree/ast.js';
+import { catalogOf } from '../../instrument/estree/catalog.js';
+import { DirectiveIndex } from '../../instrument/estree/directives.js';
+import { planStrip } from '../../instrument/estree/strip.js';
 import { matchesAnyGlob } from '../../instrument/glob.js';
 import { formatLocation, LineIndex, projectRelativePath } from '../../instrument/locations.js';
 import type { ResolvedOptions } from '../../instrument/options.js';
 import { selectFile, selectsWholeFile } from '../../instrument/options.js';
-import { analyze } from './analyze.js';
-import type { Comment, Node } from './ast.js';
-import { catalogOf } from './catalog.js';
-import { DirectiveIndex } from './directives.js';
 import { emitFrames } from './emit.js';
 import { emitStrip } from './strip.js';
 
@@ -55,23 +56,40 @@ export function loadToolchain(host: string): Promise<Toolchain> {
   toolchain ??= (async () => {
     try {
       const [oxc, ms] = await Promise.all([import('oxc-parser'), import('magic-string')]);
-      const parseSync = oxc.parseSync as unknown as Toolchain['parseSync'];
-      const rawTransfer = oxc.rawTransferSupported();
-      return {
-        parseSync: (rawTransfer && (await unwrappedParser(parseSync))) || parseSync,
-        visitorKeys: oxc.visitorKeys,
-        MagicString: defaultExport(ms) as typeof MagicStringType,
-        rawTransfer,
-      };
+      const tools = toolchainOf(oxc as unknown as OxcParser, ms);
+      const parseSync = tools.rawTransfer && (await unwrappedParser(tools.parseSync));
+      return parseSync ? { ...tools, parseSync } : tools;
     } catch (error) {
       toolchain = undefined;
-      throw new Error(
-        `${host} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
-          `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(error as Error).message}`,
-      );
+      throw missingToolchain(host, error);
     }
   })();
   return toolchain;
+}
+
+/** What {@link toolchainOf} reads of the oxc-parser module. */
+export interface OxcParser {
+  readonly parseSync: Toolchain['parseSync'];
+  readonly visitorKeys: Toolchain['visitorKeys'];
+  rawTransferSupported(): boolean;
+}
+
+/** The toolchain from the loaded oxc-parser and magic-string modules (ESM or through CommonJS interop). */
+export function toolchainOf(oxc: OxcParser, magicString: unknown): Toolchain {
+  return {
+    parseSync: oxc.parseSync,
+    visitorKeys: oxc.visitorKeys,
+    MagicString: defaultExport(magicString) as typeof MagicStringType,
+    rawTransfer: oxc.rawTransferSupported(),
+  };
+}
+
+/** The error for a host that cannot load the toolchain: what to install. */
+export function missingToolchain(host: string, cause: unknown): Error {
+  return new Error(
+    `${host} needs the packages "oxc-parser" and "magic-string" (optional peer dependencies of stepmark): ` +
+      `install them with \`npm install -D oxc-parser magic-string\`. Cause: ${(cause as Error).message}`,
+  );
 }
 
 /** The parts of oxc-parser's raw transfer that {@link unwrappedParser} calls (oxc-parser/src-js/…). */
@@ -224,6 +242,18 @@ export function isIncludedDependency(relativePath: string, options: ResolvedOpti
   );
 }
 
+/** Whether a file is a dependency (under `node_modules`) that no `include` pattern names: left alone. */
+export function isExcludedDependency(
+  filename: string,
+  options: ResolvedOptions,
+  relativePath: () => string,
+): boolean {
+  return (
+    (filename.includes('/node_modules/') || filename.includes('\\node_modules\\')) &&
+    !isIncludedDependency(relativePath(), options)
+  );
+}
+
 /** Whether `include` (and not `exclude`) selects a file by its project-relative path. */
 export function isIncluded(relativePath: string, options: ResolvedOptions): boolean {
   return options.include.length > 0 && selectsWholeFile(selectFile(relativePath, false, options));
@@ -243,6 +273,26 @@ export interface TransformResult {
    * through young-generation collections, which tripled the garbage collector's work per file.
    */
   catalog(): FileCatalog;
+}
+
+/** The `debug` line for a transformed file. */
+export function transformSummary(file: string, out: TransformResult): string {
+  return `[stepmark] ${file}: ${out.frames} function(s) instrumented, ${out.calls} call(s) rewritten\n`;
+}
+
+/**
+ * The inline source map comment, spelled in two pieces: tools that strip source map comments
+ * from modules they load (Vite, Vitest) would otherwise cut this line out of stepmark itself.
+ */
+const SOURCE_MAPPING_URL = ['//#', 'sourceMappingURL='].join(' ');
+
+/** The transformed code with its source map inline (for hosts that take code only: esbuild's `onLoad`, Node's loaders). */
+export function withInlineSourceMap(out: TransformResult, filename: string): string {
+  if (!out.map) return out.code;
+  out.map.sources = [basename(filename)];
+  // Buffer's native base64 (magic-string's toUrl goes through btoa(unescape(encodeURIComponent())).
+  const url = `data:application/json;charset=utf-8;base64,${Buffer.from(out.map.toString()).toString('base64')}`;
+  return `${out.code}\n${SOURCE_MAPPING_URL}${url}\n`;
 }
 
 /** Why a file was left unchanged (for the `debug` option). */
@@ -317,19 +367,21 @@ export function transform(
   let lines: LineIndex | undefined;
   // computed when asked for (catalog option, parity tests), not on every transform
   const catalog = (): FileCatalog =>
-    catalogOf(analysis, relativePath, (lines ??= new LineIndex(source)), {
+    catalogOf(analysis, relativePath, {
       program,
       importSource: options.importSource,
       visitorKeys: tools.visitorKeys,
+      locate: (offset) => (lines ??= new LineIndex(source)).locate(offset),
     });
   if (options.strip) {
-    const stripped = emitStrip(ms, program, analysis, options.importSource, tools.visitorKeys);
+    const plan = planStrip(program, analysis, options.importSource, tools.visitorKeys);
+    emitStrip(ms, program, plan);
     if (!ms.hasChanged()) return undefined;
     return {
       code: ms.toString(),
       map: sourceMap ? ms.generateMap({ source: filename, includeContent: true }) : undefined,
       frames: 0,
-      calls: stripped.removed,
+      calls: plan.calls.length,
       catalog,
     };
   }
@@ -375,20 +427,10 @@ export function relativeToRoot(filename: string, root: string): string {
   return projectRelativePath(filename, root);
 }
 
-/** Offset of the first statement after the directive prologue (or the end of the file). */
-function firstStatementOffset(program: Node): number {
-  const body = program.body as Node[];
-  let i = 0;
-  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
-  if (i < body.length) return body[i]!.start;
-  return program.end;
-}
-
 /** Where the runtime import goes: before the first statement after the directive prologue. */
 function importOffset(program: Node): number {
   const body = program.body as Node[];
-  let i = 0;
-  while (i < body.length && body[i]!.type === 'ExpressionStatement' && body[i]!.directive != null) i++;
+  const i = prologueEnd(program);
   if (i < body.length) return body[i]!.start;
   return i > 0 ? body[i - 1]!.end : program.end;
 }
@@ -405,7 +447,7 @@ function isModuleFile(filename: string): boolean {
 
 /** A file without import/export syntax that uses CommonJS gets the `require` form of the runtime import. */
 function looksCommonJs(filename: string, source: string): boolean {
-  return /\.c[jt]s$/.test(filename) || /\brequire\s*\(|\bmodule\.exports\b|\bexports\.\w/.test(source);
+  return /\.c[jt]s$/.test(filename) || usesCommonJs(source);
 }
 
 export { StepmarkDirectiveError };

@@ -329,7 +329,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
       });
     });
     expect(writes.join('')).toBe(
-      'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option getters: false), 1 skipped: anonymous callback (option callbacks: false), frames written at the end of the pass (no other plugin rewrites them)\n',
+      'stepmark: src/order.ts: file marked (directive), 1 instrumented, 0 calls rewritten, 1 skipped: getter/setter (option "getters" is off), 1 skipped: anonymous function (option "callbacks" is off), frames written at the end of the pass (no other plugin rewrites them)\n',
     );
   });
 

@@ -1,9 +1,17 @@
+import { parseSync, visitorKeys } from 'oxc-parser';
 import { describe, expect, it } from 'vitest';
+import { analyze } from '../../instrument/estree/analyze.js';
+import { firstStatementOffset, type Node } from '../../instrument/estree/ast.js';
+import { DirectiveIndex } from '../../instrument/estree/directives.js';
 import {
+  assignmentBinds,
   checkEntityRoot,
   classInitializerName,
   combineDirectives,
+  enterCallText,
   entityAccessText,
+  type FunctionSite,
+  frameSpec,
   functionName,
   globToRegExp,
   ineligibility,
@@ -11,6 +19,7 @@ import {
   LineIndex,
   type MarkDirective,
   matchesAnyGlob,
+  mergeDirectives,
   parseComment,
   planBody,
   projectRelativePath,
@@ -20,7 +29,9 @@ import {
   StepmarkDirectiveError,
   StepmarkOptionsError,
   selectFile,
+  selectFunction,
 } from '../../instrument/index.js';
+import { unusedDeclarations } from '../../instrument/strip.js';
 
 describe('options', () => {
   it('fills defaults', () => {
@@ -216,6 +227,88 @@ describe('naming', () => {
   });
 });
 
+describe('function sites', () => {
+  const mark = (text: string) => parseComment(text)[0]!;
+  const site = (over: Partial<FunctionSite>): FunctionSite => ({
+    description: { ownName: 'f', binding: { type: 'none' } },
+    own: undefined,
+    container: undefined,
+    ignoredAbove: false,
+    instrumented: () => false,
+    ...over,
+  });
+  const opts = { getters: false, callbacks: false };
+  it('selects by file, container or own directive; ignore wins; never twice', () => {
+    expect(selectFunction(site({}), false, opts)).toEqual({ skip: 'not-marked' });
+    expect(selectFunction(site({}), true, opts)).toEqual({ directive: undefined });
+    expect(selectFunction(site({ container: mark('// @stepmark') }), false, opts).skip).toBeUndefined();
+    expect(selectFunction(site({ ignoredAbove: true, own: mark('// @stepmark') }), true, opts)).toEqual({
+      skip: 'ignored',
+    });
+    expect(selectFunction(site({ container: mark('// @stepmark-ignore') }), true, opts).skip).toBe('ignored');
+    expect(selectFunction(site({ instrumented: () => true }), true, opts).skip).toBe('already-instrumented');
+    const anonymous = { binding: { type: 'none' } } as const;
+    expect(selectFunction(site({ description: anonymous }), true, opts).skip).toBe('callback');
+    // a function-level directive selects regardless of eligibility
+    const own = mark('/** @stepmark entity=order.id */');
+    expect(selectFunction(site({ description: anonymous, own }), false, opts)).toEqual({ directive: own });
+    const helper = site({ description: anonymous, compilerHelper: () => true });
+    expect(selectFunction(helper, true, { ...opts, callbacks: true }).skip).toBe('compiler-helper');
+  });
+  it('merges directives on one binding chain: ignore, then the one with options', () => {
+    const plain = mark('// @stepmark');
+    const withKind = mark('// @stepmark entity=o.id kind=order');
+    const ignore = mark('// @stepmark-ignore');
+    expect(mergeDirectives(plain, withKind)).toBe(withKind);
+    expect(mergeDirectives(withKind, plain)).toBe(withKind);
+    expect(mergeDirectives(plain, ignore)).toBe(ignore);
+    expect(mergeDirectives(undefined, plain)).toBe(plain);
+  });
+  it('writes the enter call, and checks entity=this against the function', () => {
+    const shape = {
+      async: true,
+      generator: false,
+      arrow: false,
+      derivedConstructor: false,
+      hasSuperCall: () => true,
+      parameterNames: () => ['order'],
+    };
+    expect(enterCallText(frameSpec('f', undefined, shape), 'a.ts:1:1')).toBe(
+      '__stepmark.enter("f", "a.ts:1:1", 1)',
+    );
+    const entity = mark('/** @stepmark entity=order.id kind=order */') as MarkDirective;
+    expect(enterCallText(frameSpec('f', entity, { ...shape, async: false }), undefined)).toBe(
+      '__stepmark.enterEntity("f", void 0, "order", __stepmark.on() && order?.id)',
+    );
+    const self = mark('/** @stepmark entity=this.id */') as MarkDirective;
+    expect(() => frameSpec('A.constructor', self, { ...shape, derivedConstructor: true })).not.toThrow();
+    expect(() =>
+      frameSpec('A.constructor', self, { ...shape, derivedConstructor: true, hasSuperCall: () => false }),
+    ).toThrow(/entity=this… is only allowed/);
+    expect(() => frameSpec('f', self, { ...shape, arrow: true })).toThrow(StepmarkDirectiveError);
+  });
+  it('closes a frame at its returns, or in finally for generators (ABI 2)', () => {
+    const shape = {
+      async: false,
+      generator: false,
+      arrow: false,
+      derivedConstructor: false,
+      hasSuperCall: () => true,
+      parameterNames: () => [],
+    };
+    expect(frameSpec('f', undefined, shape).ending).toBe('returns');
+    expect(frameSpec('f', undefined, { ...shape, async: true }).ending).toBe('returns');
+    expect(frameSpec('f', undefined, { ...shape, generator: true }).ending).toBe('finally');
+    expect(frameSpec('f', undefined, { ...shape, async: true, generator: true }).ending).toBe('finally');
+  });
+  it('names logical assignments after an identifier only', () => {
+    expect(assignmentBinds('=', 'member')).toBe(true);
+    expect(assignmentBinds('??=', 'identifier')).toBe(true);
+    expect(assignmentBinds('||=', 'member')).toBe(false);
+    expect(assignmentBinds('+=', 'identifier')).toBe(false);
+  });
+});
+
 describe('locations and constants', () => {
   it('converts offsets to 1-based line/column with every ECMAScript line break', () => {
     const index = new LineIndex('ab\ncd\r\nef\rgh\u2028ij');
@@ -307,5 +400,84 @@ describe('body layout', () => {
     );
     expect(plan.asVar).toEqual([2]);
     expect(plan.removed).toEqual([0, 1]);
+  });
+});
+
+describe('ESTree analysis', () => {
+  /** The frames of a whole-file-marked module, by name. */
+  const frames = (code: string, callbacks = false) => {
+    const { program, comments } = parseSync('a.ts', code, { lang: 'ts' });
+    const root = program as unknown as Node;
+    const directives = DirectiveIndex.build(code, comments as never, firstStatementOffset(root));
+    const policy = { wholeFile: true, callbacks, getters: false, importSource: 'stepmark' };
+    const analysis = analyze(root, code, directives, policy, visitorKeys);
+    return new Map(analysis.frames.map((f) => [f.spec.name, f]));
+  };
+  const texts = (code: string, nodes: readonly Node[]) => nodes.map((n) => code.slice(n.start, n.end));
+
+  it('collects the returns of each frame, not those of nested functions, not before super()', () => {
+    const code = `
+      export function f(x: number) { if (x) return 1; const g = () => { return 2; }; return; }
+      export class B extends A {
+        constructor(x: number) { if (!x) { return; } super(); if (x > 1) return; }
+      }
+      export function* gen() { return 3; }`;
+    const found = frames(code);
+    expect(texts(code, found.get('f')!.returns)).toEqual(['return 1;', 'return;']);
+    expect(found.has('f.<anonymous>')).toBe(false); // callbacks off: the arrow has no frame
+    const ctor = found.get('B.constructor')!;
+    expect(ctor.derivedConstructor).toBe(true);
+    expect(ctor.returns.map((r) => r.start)).toEqual([code.lastIndexOf('return;')]);
+    expect(found.get('gen')!.spec.ending).toBe('finally');
+    expect(found.get('gen')!.returns).toEqual([]);
+  });
+
+  it('instruments an enum helper that is in the input, like any callback', () => {
+    const code = `var E; (function (E) { E[E.A = 0] = 'A'; })(E || (E = {}));`;
+    expect([...frames(code, true).keys()]).toEqual(['<anonymous>']);
+  });
+});
+
+describe('strip decisions', () => {
+  type Ref = { name: string; at: number };
+  const refs = (list: Ref[]) => (name: string) => list.filter((r) => r.name === name);
+  const inside = (r: Ref, d: { from: number; to: number }) => r.at >= d.from && r.at < d.to;
+  const s = { from: 0, to: 10 };
+  const t = { from: 10, to: 20 };
+
+  it('removes a scope declaration nothing else uses, then the import without uses', () => {
+    const decisions = unusedDeclarations(
+      [
+        { name: 's', declaration: s, removable: true },
+        { name: 't', declaration: t, removable: true },
+      ],
+      ['scope', 'step'],
+      refs([
+        { name: 'scope', at: 5 },
+        { name: 'scope', at: 15 },
+        { name: 't', at: 30 },
+      ]),
+      inside,
+    );
+    expect(decisions.declarations).toEqual([s]);
+    // `scope` is still called by the declaration of `t`, which stays
+    expect(decisions.stillUsed).toEqual(['scope']);
+    const none = unusedDeclarations(
+      [{ name: 's', declaration: s, removable: true }],
+      ['scope'],
+      refs([{ name: 'scope', at: 5 }]),
+      inside,
+    );
+    expect(none).toEqual({ declarations: [s], stillUsed: [] });
+  });
+
+  it('keeps a declaration that is not removable', () => {
+    const kept = unusedDeclarations(
+      [{ name: 's', declaration: s, removable: false }],
+      ['scope'],
+      refs([{ name: 'scope', at: 5 }]),
+      inside,
+    );
+    expect(kept).toEqual({ declarations: [], stillUsed: ['scope'] });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A directive that applies to no function is the same build error on every route, naming
  * file:line:col: before a plain statement, and before a declaration that binds no function,
- * class or object literal. And a TypeScript the transformer cannot run under is named as such.
+ * class or object literal; so is an `entity=` path the function cannot read. And a TypeScript the
+ * transformer cannot run under is named as such.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,35 @@ describe('a directive that applies to no function', () => {
       }
     });
   }
+});
+
+describe('an entity path the function cannot read', () => {
+  it.each([
+    [
+      'entity=this in a derived constructor without a top-level super()',
+      'class Base {}\nexport class A extends Base {\n  /** @stepmark entity=this.id */\n  constructor(ok) {\n    if (ok) super();\n    else super();\n  }\n}\n',
+      /entity=this… is only allowed on methods, constructors and non-arrow functions/,
+    ],
+    [
+      'a root that is no parameter',
+      'export class A {\n  /** @stepmark entity=order.id */\n  m(id) {}\n}\n',
+      /entity=order\.id does not start with a parameter of this function \(parameters: id\)/,
+    ],
+  ])('%s: the same error at the directive on every route', async (label, source, message) => {
+    const file = join(dir, `${label.replace(/\W+/g, '-')}.ts`);
+    writeFileSync(file, source);
+    const errors = {
+      esbuild: await esbuildError(file),
+      babel8: babelError(8, file, source),
+      babel7: babelError(7, file, source),
+      typescript: typescriptError(file, source),
+    };
+    const [line, column] = source.includes('entity=this') ? [3, 7] : [2, 7];
+    for (const [route, error] of Object.entries(errors)) {
+      expect(error, route).toMatch(message);
+      expect(error, route).toMatch(new RegExp(`(?::${line}:${column}:|\\(${line}:${column}\\))`));
+    }
+  });
 });
 
 describe('the TypeScript transformer under a TypeScript it does not support', () => {

@@ -1,15 +1,11 @@
 /**
- * Finds `@stepmark` comment directives in oxc's comment list and attaches each to the code it
- * directly precedes. Parsing and the rules about what a directive means are shared
- * (`instrument/directives.ts`); this file only maps comments to source offsets.
+ * Finds `@stepmark` comment directives in a parser's comment list (oxc's or Babel's) and indexes
+ * each by the offset of the code it directly precedes; the analysis (./analyze.ts) claims them for
+ * the declarations that start there. Parsing and the rules about what a directive means are in
+ * ../directives.ts.
  */
-import type { Directive } from '../../instrument/directives.js';
-import {
-  combineDirectives,
-  isFileDirective,
-  misplacedDirectiveError,
-  parseComment,
-} from '../../instrument/directives.js';
+import type { Directive } from '../directives.js';
+import { combineDirectives, isFileDirective, misplacedDirectiveError, parseComment } from '../directives.js';
 import type { Comment } from './ast.js';
 
 interface Attached {
@@ -30,17 +26,23 @@ export class DirectiveIndex {
   }
 
   /**
-   * Indexes the directive comments of a file. `firstStatement` is the offset of the program's
-   * first statement after its directive prologue (a plain `@stepmark` before it marks the file).
-   * Throws StepmarkDirectiveError for a malformed directive.
+   * Indexes the directive comments of a file. `firstStatement` is the offset of the file's own
+   * first statement (a plain `@stepmark` before it marks the file). Without the source text
+   * (Babel's `transformFromAst` without code), `codeAfter` gives the offset of the code a comment
+   * precedes. Throws StepmarkDirectiveError for a malformed directive.
    */
-  static build(source: string, comments: readonly Comment[], firstStatement: number): DirectiveIndex {
+  static build(
+    source: string,
+    comments: readonly Comment[],
+    firstStatement: number,
+    codeAfter?: (comment: Comment) => number,
+  ): DirectiveIndex {
     const attached: Attached[] = [];
     let fileMarked = false;
     for (let c = 0; c < comments.length; c++) {
       const comment = comments[c]!;
       if (!comment.value.includes('@stepmark')) continue;
-      const found = parseComment(source.slice(comment.start, comment.end), comment.start);
+      const found = parseComment(commentText(source, comment), comment.start);
       if (found.length === 0) continue;
       let at: number | undefined;
       for (const directive of found) {
@@ -48,7 +50,7 @@ export class DirectiveIndex {
           fileMarked = true;
           continue;
         }
-        at ??= nextCode(source, comments, c);
+        at ??= source ? nextCode(source, comments, c) : (codeAfter?.(comment) ?? comment.end);
         attached.push({ directive, at, used: false });
       }
     }
@@ -79,6 +81,14 @@ export class DirectiveIndex {
   assertAllUsed(): void {
     for (const a of this.attached) if (!a.used) throw misplacedDirectiveError(a.directive);
   }
+}
+
+/** A comment's full text, delimiters included: from the source, or rebuilt from its value. */
+function commentText(source: string, comment: Comment): string {
+  if (source) return source.slice(comment.start, comment.end);
+  return comment.type === 'Line' || comment.type === 'CommentLine'
+    ? `//${comment.value}`
+    : `/*${comment.value}*/`;
 }
 
 /** Offset of the first character after comment `c` that is neither whitespace nor another comment. */

@@ -1,5 +1,6 @@
 /**
- * Just enough scope analysis to tell whether an identifier refers to a given declaration.
+ * Just enough scope analysis of an ESTree-shaped AST (./ast.ts) to tell whether an identifier
+ * refers to a given declaration.
  *
  * Explicit `step()`/`enter()` calls are rewritten only when their callee is bound to the
  * stepmark import; a parameter or local that shadows that name must be left alone. The walker
@@ -21,6 +22,9 @@ export function isScopeNode(node: Node): boolean {
     case 'FunctionDeclaration':
     case 'FunctionExpression':
     case 'ArrowFunctionExpression':
+    case 'ClassMethod':
+    case 'ClassPrivateMethod':
+    case 'ObjectMethod':
     case 'BlockStatement':
     case 'StaticBlock':
     case 'ForStatement':
@@ -67,7 +71,10 @@ function collect(scope: Node, out: Declarations): void {
       break;
     case 'FunctionDeclaration':
     case 'FunctionExpression':
-    case 'ArrowFunctionExpression': {
+    case 'ArrowFunctionExpression':
+    case 'ClassMethod':
+    case 'ClassPrivateMethod':
+    case 'ObjectMethod': {
       // A named function expression can refer to itself; a declaration's id lives in the outer scope.
       if (scope.type === 'FunctionExpression' && scope.id) out.set(scope.id.name, scope);
       for (const p of scope.params)
