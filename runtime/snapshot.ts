@@ -49,6 +49,12 @@ const VERDICTS_MAX = 2000;
 const VERDICT_KEY_MAX = 64;
 
 let defaultConfig: SnapshotConfig | undefined;
+/**
+ * Configurations of frozen `redact` lists (with default limits): a server adapter passes the same
+ * frozen list to every request's trace, which then shares one configuration and its verdict cache
+ * instead of building both, and testing every key against the patterns again, per request.
+ */
+const frozenConfigs = new WeakMap<ReadonlyArray<string | RegExp>, SnapshotConfig>();
 
 export function snapshotConfig(
   limits: MetaLimits | undefined,
@@ -56,13 +62,17 @@ export function snapshotConfig(
   maxString = MAX_STRING_LENGTH,
   topKeys = MAX_META_KEYS,
 ): SnapshotConfig {
-  if (
-    limits === undefined &&
-    redact === undefined &&
-    maxString === MAX_STRING_LENGTH &&
-    topKeys === MAX_META_KEYS
-  )
+  const defaults = limits === undefined && maxString === MAX_STRING_LENGTH && topKeys === MAX_META_KEYS;
+  if (defaults && redact === undefined)
     return (defaultConfig ??= buildConfig(undefined, undefined, maxString, topKeys));
+  if (defaults && Array.isArray(redact) && Object.isFrozen(redact)) {
+    let cfg = frozenConfigs.get(redact);
+    if (cfg === undefined) {
+      cfg = buildConfig(undefined, redact, maxString, topKeys);
+      frozenConfigs.set(redact, cfg);
+    }
+    return cfg;
+  }
   return buildConfig(limits, redact, maxString, topKeys);
 }
 

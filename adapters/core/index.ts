@@ -299,7 +299,8 @@ function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
   const given = o.traceOptions;
   const out: TraceOptions = { ...given };
   if (o.header !== undefined && given.redact !== false) {
-    out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
+    // Frozen: every request's trace then shares one compiled redaction list (see snapshotConfig).
+    out.redact = Object.freeze([...(given.redact ?? DEFAULT_REDACT), o.header]);
   }
   const secrets = o.secrets;
   if (secrets.length > 0) {
