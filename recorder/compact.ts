@@ -89,15 +89,15 @@ export class CompactPayload implements Payload {
   readonly #refs: unknown[];
 
   constructor(t: RecorderTrace) {
-    const entities = [...t.entities.values()];
-    let events = t.events.length;
-    for (const e of entities) events += e.events.length;
     const spans = t.spans;
+    const entityCount = t.entities.size;
+    let events = t.events.length;
+    for (const e of t.entities.values()) events += e.events.length;
     const num = new Array<number>(
-      HEADER + SPAN_NUMS * spans.length + ENTITY_NUMS * entities.length + EVENT_NUMS * events,
+      HEADER + SPAN_NUMS * spans.length + ENTITY_NUMS * entityCount + EVENT_NUMS * events,
     );
     const refs = new Array<unknown>(
-      1 + SPAN_REFS * spans.length + ENTITY_REFS * entities.length + EVENT_REFS * events,
+      1 + SPAN_REFS * spans.length + ENTITY_REFS * entityCount + EVENT_REFS * events,
     );
     num[H_WALL0] = t.wall0;
     num[H_PERF0] = t.perf0;
@@ -107,7 +107,7 @@ export class CompactPayload implements Payload {
     num[H_DROPPED_SPANS] = t.droppedSpans;
     num[H_DROPPED_ENTITIES] = t.droppedEntities;
     num[H_SPANS] = spans.length;
-    num[H_ENTITIES] = entities.length;
+    num[H_ENTITIES] = entityCount;
     num[H_EVENTS] = t.events.length;
     refs[0] = t.meta;
     let bytes = PACKED_BYTES + SLOT_BYTES * (num.length + refs.length) + jsonBytes(t.meta);
@@ -134,10 +134,10 @@ export class CompactPayload implements Payload {
       if (s.end >= 0 && s.end > last) last = s.end;
       if (s.status === ST_ERROR) error = true;
     }
-    const ids = new Array<string>(entities.length);
-    for (let i = 0; i < entities.length; i++) {
-      const e = entities[i]!;
-      ids[i] = e.id;
+    const ids = new Array<string>(entityCount);
+    let i = 0;
+    for (const e of t.entities.values()) {
+      ids[i++] = e.id;
       num[n] = e.droppedKeys;
       num[n + 1] = e.events.length;
       n += ENTITY_NUMS;
@@ -147,7 +147,12 @@ export class CompactPayload implements Payload {
       r += ENTITY_REFS;
       bytes += stringBytes(e.id) + nameBytes(e.kind) + jsonBytes(e.meta);
     }
-    const pack = (list: Ev[]) => {
+    // the unscoped events, then each entity's
+    for (
+      let list: Ev[] | undefined = t.events, it = t.entities.values();
+      list !== undefined;
+      list = it.next().value?.events
+    ) {
       for (const e of list) {
         num[n] = e.t;
         num[n + 1] = e.span === undefined ? 0 : e.span.seq;
@@ -163,9 +168,7 @@ export class CompactPayload implements Payload {
         if (e.t < first) first = e.t;
         if (e.t > last) last = e.t;
       }
-    };
-    pack(t.events);
-    for (const e of entities) pack(e.events);
+    }
     this.#proto = Object.getPrototypeOf(t) as object;
     this.#num = num;
     this.#refs = refs;
