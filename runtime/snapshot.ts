@@ -51,6 +51,16 @@ const VERDICTS_MAX = 2000;
 const VERDICT_KEY_MAX = 64;
 
 let defaultConfig: SnapshotConfig | undefined;
+/**
+ * Configurations of frozen `redact` lists (with default limits): a server adapter passes the same
+ * frozen list to every request's trace, which then shares one configuration and its verdict cache
+ * instead of building both, and testing every key against the patterns again, per request.
+ */
+const frozenConfigs = new WeakMap<
+  ReadonlyArray<string | RegExp>,
+  WeakMap<readonly string[], SnapshotConfig>
+>();
+const NO_SECRETS: readonly string[] = Object.freeze([]);
 
 export function snapshotConfig(
   limits: MetaLimits | undefined,
@@ -59,16 +69,29 @@ export function snapshotConfig(
   topKeys = MAX_META_KEYS,
   secrets?: readonly string[],
 ): SnapshotConfig {
-  const values = secrets !== undefined && secrets.length > 0 ? Object.freeze([...secrets]) : undefined;
-  if (
-    limits === undefined &&
-    redact === undefined &&
-    maxString === MAX_STRING_LENGTH &&
-    topKeys === MAX_META_KEYS &&
-    values === undefined
-  )
+  const values = secrets !== undefined && secrets.length > 0 ? secrets : undefined;
+  const defaults = limits === undefined && maxString === MAX_STRING_LENGTH && topKeys === MAX_META_KEYS;
+  if (defaults && redact === undefined && values === undefined)
     return (defaultConfig ??= buildConfig(undefined, undefined, maxString, topKeys, undefined));
-  return buildConfig(limits, redact, maxString, topKeys, values);
+  // A frozen redact list (and frozen secrets), as every adapter passes for each of its requests,
+  // is compiled once and its config shared.
+  if (
+    defaults &&
+    Array.isArray(redact) &&
+    Object.isFrozen(redact) &&
+    (values === undefined || Object.isFrozen(values))
+  ) {
+    let bySecrets = frozenConfigs.get(redact);
+    if (bySecrets === undefined) frozenConfigs.set(redact, (bySecrets = new WeakMap()));
+    const key = values ?? NO_SECRETS;
+    let cfg = bySecrets.get(key);
+    if (cfg === undefined) {
+      cfg = buildConfig(undefined, redact, maxString, topKeys, values);
+      bySecrets.set(key, cfg);
+    }
+    return cfg;
+  }
+  return buildConfig(limits, redact, maxString, topKeys, values && Object.freeze([...values]));
 }
 
 function buildConfig(

@@ -299,9 +299,11 @@ function requestTraceOptions<Req>(o: ResolvedOptions<Req>): TraceOptions {
   const given = o.traceOptions;
   const out: TraceOptions = { ...given };
   if (o.header !== undefined && given.redact !== false) {
-    out.redact = [...(given.redact ?? DEFAULT_REDACT), o.header];
+    // Frozen, like redactValues below: every request's trace then shares one compiled redaction
+    // config (see snapshotConfig).
+    out.redact = Object.freeze([...(given.redact ?? DEFAULT_REDACT), o.header]);
   }
-  if (o.secrets.length > 0) out.redactValues = [...(given.redactValues ?? []), ...o.secrets];
+  if (o.secrets.length > 0) out.redactValues = Object.freeze([...(given.redactValues ?? []), ...o.secrets]);
   return out;
 }
 

@@ -5,7 +5,6 @@ import { AsyncResource } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { runTrace } from '../../runtime/core.js';
-import { collect } from '../../runtime/index.js';
 import type { RecorderTrace } from '../../runtime/trace.js';
 import type { Trace } from '../../runtime/types.js';
 import {
@@ -69,16 +68,19 @@ export class RequestTrace<Req> {
   readonly core: AdapterCore<Req>;
   readonly start: TraceStart;
   readonly #req: Req;
-  // Captures the trace's async context, to collect or continue in it from callbacks that the
-  // framework runs outside it (Koa writes the response after the middleware promise settled,
-  // Fastify runs handlers from body-parser events, grpc-js from http2 stream events).
+  readonly #resumable: boolean;
+  #trace: RecorderTrace | undefined;
+  // Captures the trace's async context, to continue in it from callbacks that the framework runs
+  // outside it (grpc-js delivers messages from http2 stream events). Only for `resumable` traces:
+  // the HTTP adapters never resume, and collecting needs only the trace itself.
   #context: AsyncResource | undefined;
   #end: (() => void) | undefined;
 
-  constructor(core: AdapterCore<Req>, start: TraceStart, req: Req) {
+  constructor(core: AdapterCore<Req>, start: TraceStart, req: Req, resumable = false) {
     this.core = core;
     this.start = start;
     this.#req = req;
+    this.#resumable = resumable;
   }
 
   /**
@@ -91,28 +93,27 @@ export class RequestTrace<Req> {
     let result: R | undefined;
     let failed = false;
     let error: unknown;
-    let trace: RecorderTrace | undefined;
     const ended = new Promise<void>((resolve) => (this.#end = resolve));
     try {
       const lifetime = runTrace(
         () => {
           entered = true;
-          this.#context = new AsyncResource('stepmark.request');
+          if (this.#resumable) this.#context = new AsyncResource('stepmark.request');
           try {
             result = proceed();
           } catch (e) {
             failed = true;
             error = e;
           }
-          return ended.then(() => this.core.conclude(trace!, this.start, facts()));
+          return ended.then(() => this.core.conclude(this.#trace!, this.start, facts()));
         },
         this.start.options,
         (t) => {
-          trace = t;
+          this.#trace = t;
         },
       );
       lifetime.then(
-        () => this.core.finish(trace!, this.#req),
+        () => this.core.finish(this.#trace!, this.#req),
         (e: unknown) => this.core.report(e, 'onFinish'),
       );
     } catch (e) {
@@ -129,9 +130,15 @@ export class RequestTrace<Req> {
     return this.#context === undefined ? fn() : this.#context.runInAsyncScope(fn);
   }
 
-  /** The trace as it is now (from anywhere), or undefined. */
+  /** The trace as it is now (from anywhere), or undefined once it has ended. */
   collect(): Trace | undefined {
-    return this.resume(collect);
+    const trace = this.#trace;
+    if (trace === undefined || trace.ended) return undefined;
+    try {
+      return trace.toJSON();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Ends the trace (idempotent). */

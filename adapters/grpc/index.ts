@@ -87,7 +87,7 @@ export function stepmarkInterceptor(options?: StepmarkGrpcOptions): ServerInterc
             whenDecided(core.expose(req, trigger), (expose) => {
               const start = core.begin(req!, { method: 'POST', path: method.path }, expose);
               if (start === undefined) return proceed(metadata);
-              trace = new RequestTrace(core, start, req!);
+              trace = new RequestTrace(core, start, req!, true);
               trace.open(() => proceed(metadata), facts);
             });
           },

@@ -309,6 +309,23 @@ describe('entities and events', () => {
     expect(extended.trace.events[0]!.meta).toEqual({ ssn: '[Redacted]', email: '[Redacted]' });
     expect(captureSync(() => 0, { meta: { token: 't' } }).trace.meta).toEqual({ token: '[Redacted]' });
   });
+
+  it('a frozen redact list, shared by many traces, redacts in each of them whatever other traces used', () => {
+    // A frozen list is compiled once and its verdicts are shared (the server adapters pass one per request).
+    const frozen = Object.freeze(['user', /^tok/]);
+    const first = captureSync(() => record('s', 'a', { user: 'ann', tokens: 1, ok: 1 }), { redact: frozen });
+    const other = captureSync(() => record('s', 'a', { user: 'bob', ok: 2 }), { redact: ['ok'] });
+    const again = captureSync(() => record('s', 'a', { user: 'cy', tokens: 2, ok: 3 }), { redact: frozen });
+    expect(first.trace.events[0]!.meta).toEqual({ user: '[Redacted]', tokens: '[Redacted]', ok: 1 });
+    expect(other.trace.events[0]!.meta).toEqual({ user: 'bob', ok: '[Redacted]' });
+    expect(again.trace.events[0]!.meta).toEqual({ user: '[Redacted]', tokens: '[Redacted]', ok: 3 });
+    // limits of their own still get a configuration of their own
+    const cut = captureSync(() => record('s', 'a', { user: 'dee', note: 'x'.repeat(50) }), {
+      redact: frozen,
+      metaLimits: { string: 10 },
+    });
+    expect(cut.trace.events[0]!.meta).toEqual({ user: '[Redacted]', note: expect.stringMatching(/^x+…/) });
+  });
 });
 
 describe('step names from the stack (no build step)', () => {
