@@ -29,7 +29,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   }
 }
 
-function endTrace(trace: RecorderTrace, failed: boolean): void {
+/** Ends a trace (idempotent): observers hear of it, then its `onEnd` receives it. */
+export function endTrace(trace: RecorderTrace, failed: boolean): void {
   if (trace.ended) return;
   trace.ended = true;
   if (failed) trace.failed = true;
@@ -55,6 +56,22 @@ function endTrace(trace: RecorderTrace, failed: boolean): void {
 }
 
 /**
+ * Starts a trace whose end the caller decides (`endTrace`); enter the returned cursor with
+ * `withCursor` to record into it. For a server adapter, whose trace lasts until the response
+ * closes: no promise chain per request to wait for that. Throws when `options` are refused.
+ */
+export function openTrace(
+  options: TraceOptions | undefined,
+  started?: (trace: RecorderTrace) => void,
+): Cursor {
+  const trace = new RecorderTrace(options);
+  started?.(trace);
+  ensureStore();
+  G.active++;
+  return { trace, span: undefined };
+}
+
+/**
  * Starts a trace, runs `fn` in it, ends the trace when `fn` returns or its promise settles.
  * `started` receives the trace first (capture uses it to collect at the end).
  */
@@ -64,11 +81,8 @@ export function runTrace<R>(
   started?: (trace: RecorderTrace) => void,
 ): R {
   if (typeof fn !== 'function') throw new TypeError('stepmark: run(fn, options?) needs a function');
-  const trace = new RecorderTrace(options);
-  started?.(trace);
-  ensureStore();
-  const cursor: Cursor = { trace, span: undefined };
-  G.active++;
+  const cursor = openTrace(options, started);
+  const trace = cursor.trace;
   let result: R;
   try {
     result = withCursor(cursor, fn);

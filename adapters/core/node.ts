@@ -4,7 +4,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { runTrace } from '../../runtime/core.js';
+import { endTrace, openTrace } from '../../runtime/core.js';
+import { type Cursor, withCursor } from '../../runtime/state.js';
 import type { RecorderTrace } from '../../runtime/trace.js';
 import type { Trace } from '../../runtime/types.js';
 import {
@@ -13,7 +14,6 @@ import {
   type ResponseFacts,
   type TraceStart,
   type TriggeredBy,
-  whenDecided,
 } from './index.js';
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -59,70 +59,62 @@ export function withoutQuery(url: string): string {
 }
 
 /**
- * One request's trace, open from `open()` until `end()`. The trace runs a function whose
- * promise settles at `end()`, so everything the request does, however asynchronous, records
- * into it; when the request is over its response facts go into its meta, it ends (so
- * `traceOptions.onEnd` fires), and the ended trace goes to `record` and `onFinish`.
+ * One request's trace, open from `open()` until `end()`: everything the request does, however
+ * asynchronous, records into it. At `end()` its response facts go into its meta, it ends (so
+ * `traceOptions.onEnd` fires), and the ended trace goes to `record` and `onFinish`. No promise
+ * waits for the end: `end()` does all of it, so a request costs this one object besides its trace.
  */
 export class RequestTrace<Req> {
   readonly core: AdapterCore<Req>;
   readonly start: TraceStart;
-  readonly #req: Req;
+  protected readonly req: Req;
   readonly #resumable: boolean;
   #trace: RecorderTrace | undefined;
   // Captures the trace's async context, to continue in it from callbacks that the framework runs
   // outside it (grpc-js delivers messages from http2 stream events). Only for `resumable` traces:
   // the HTTP adapters never resume, and collecting needs only the trace itself.
   #context: AsyncResource | undefined;
-  #end: (() => void) | undefined;
+  #facts: (() => ResponseFacts) | undefined;
+  #open = false;
 
   constructor(core: AdapterCore<Req>, start: TraceStart, req: Req, resumable = false) {
     this.core = core;
     this.start = start;
-    this.#req = req;
+    this.req = req;
     this.#resumable = resumable;
   }
 
   /**
    * Calls `proceed` inside a new trace and returns its result; a synchronous throw from
-   * `proceed` is rethrown unchanged. Once `end()` was called, `facts()` tells how the response
-   * went, and the trace ends.
+   * `proceed` is rethrown unchanged (the trace stays open until `end()`). At `end()`, `facts()`
+   * tells how the response went.
    */
-  open<R>(proceed: () => R, facts: () => ResponseFacts): R {
-    let entered = false;
-    let result: R | undefined;
-    let failed = false;
-    let error: unknown;
-    const ended = new Promise<void>((resolve) => (this.#end = resolve));
+  open<R>(proceed: () => R, facts?: () => ResponseFacts): R {
+    let cursor: Cursor;
     try {
-      const lifetime = runTrace(
-        () => {
-          entered = true;
-          if (this.#resumable) this.#context = new AsyncResource('stepmark.request');
-          try {
-            result = proceed();
-          } catch (e) {
-            failed = true;
-            error = e;
-          }
-          return ended.then(() => this.core.conclude(this.#trace!, this.start, facts()));
-        },
-        this.start.options,
-        (t) => {
-          this.#trace = t;
-        },
-      );
-      lifetime.then(
-        () => this.core.finish(this.#trace!, this.#req),
-        (e: unknown) => this.core.report(e, 'onFinish'),
-      );
+      cursor = openTrace(this.start.options);
     } catch (e) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       this.core.report(e, 'trace');
-      if (!entered) return proceed();
+      return proceed();
     }
-    if (failed) throw error;
-    return result as R;
+    this.#trace = cursor.trace;
+    this.#facts = facts;
+    this.#open = true;
+    this.opened();
+    if (!this.#resumable) return withCursor(cursor, proceed);
+    return withCursor(cursor, () => {
+      this.#context = new AsyncResource('stepmark.request');
+      return proceed();
+    });
+  }
+
+  /** Called once the trace is open, before the request proceeds in it. */
+  protected opened(): void {}
+
+  /** How the response went (asked once, at `end()`). */
+  protected responseFacts(): ResponseFacts {
+    return this.#facts === undefined ? {} : this.#facts();
   }
 
   /** Runs `fn` inside this request's trace. */
@@ -141,11 +133,22 @@ export class RequestTrace<Req> {
     }
   }
 
-  /** Ends the trace (idempotent). */
+  /** Ends the trace and hands it over (idempotent; never throws). */
   end(): void {
-    const end = this.#end;
-    this.#end = undefined;
-    end?.();
+    if (!this.#open) return;
+    this.#open = false;
+    const trace = this.#trace!;
+    let facts: ResponseFacts;
+    try {
+      facts = this.responseFacts();
+    } catch (error) {
+      endTrace(trace, true);
+      this.core.report(error, 'onFinish');
+      return;
+    }
+    this.core.conclude(trace, this.start, facts);
+    endTrace(trace, false);
+    this.core.finish(trace, this.req);
   }
 }
 
@@ -161,14 +164,26 @@ export function traceNodeRequest<Req, R>(
   res: NodeResponse,
   trigger: TriggeredBy | undefined,
   facts: RequestFacts,
-  route: (() => string | undefined) | undefined,
-  proceed: (trace: RequestTrace<Req> | undefined) => R,
+  route: ((req: Req) => string | undefined) | undefined,
+  proceed: () => R,
 ): R | Promise<R> {
-  return whenDecided(core.expose(req, trigger), (expose) => {
-    const start = core.begin(req, facts, expose);
-    if (start === undefined) return proceed(undefined);
-    return new NodeResponseTrace(new RequestTrace(core, start, req), res, route).open(proceed);
-  });
+  const expose = core.expose(req, trigger);
+  if (typeof expose === 'boolean') return traceDecided(core, req, res, expose, facts, route, proceed);
+  return expose.then((decided) => traceDecided(core, req, res, decided, facts, route, proceed));
+}
+
+function traceDecided<Req, R>(
+  core: AdapterCore<Req>,
+  req: Req,
+  res: NodeResponse,
+  expose: boolean,
+  facts: RequestFacts,
+  route: ((req: Req) => string | undefined) | undefined,
+  proceed: () => R,
+): R {
+  const start = core.begin(req, facts, expose);
+  if (start === undefined) return proceed();
+  return new NodeResponseTrace(core, start, req, res, route).open(proceed);
 }
 
 const RESPONSE = Symbol('stepmark.response');
@@ -185,43 +200,53 @@ function tracedWriteHead(this: TracedResponse, ...args: unknown[]): ServerRespon
   return this[RESPONSE]!.writeHead(this, args);
 }
 
-/** Puts the trace into the response headers as they are written, and ends it when the response closes. */
-class NodeResponseTrace<Req> {
-  readonly #trace: RequestTrace<Req>;
+/** The `close` listener of every traced response (one function, like `tracedWriteHead`). */
+function endOnClose(this: TracedResponse): void {
+  this[RESPONSE]?.closed();
+}
+
+/**
+ * A request's trace tied to its node:http response: puts the trace into the response headers as
+ * they are written, and ends it when the response closes.
+ */
+class NodeResponseTrace<Req> extends RequestTrace<Req> {
   readonly #res: NodeResponse;
-  readonly #routeOf: (() => string | undefined) | undefined;
+  readonly #routeOf: ((req: Req) => string | undefined) | undefined;
   #route: string | undefined;
   #headersSeen = false;
   #writeHead: ((...args: unknown[]) => ServerResponse) | undefined;
   // The trace of an outer stepmark middleware on the same response, whose writeHead comes next.
   #outer: NodeResponseTrace<unknown> | undefined;
 
-  constructor(trace: RequestTrace<Req>, res: NodeResponse, route: (() => string | undefined) | undefined) {
-    this.#trace = trace;
+  constructor(
+    core: AdapterCore<Req>,
+    start: TraceStart,
+    req: Req,
+    res: NodeResponse,
+    route: ((req: Req) => string | undefined) | undefined,
+  ) {
+    super(core, start, req);
     this.#res = res;
     this.#routeOf = route;
   }
 
-  open<R>(proceed: (trace: RequestTrace<Req>) => R): R {
-    const trace = this.#trace;
-    return trace.open(
-      () => {
-        this.#watch();
-        return proceed(trace);
-      },
-      () => this.#facts(),
-    );
-  }
-
-  #watch(): void {
+  protected override opened(): void {
     // Every way of sending headers ends in writeHead: res.write/end through _implicitHeader,
     // flushHeaders, explicit writeHead (Fastify), the http2 compatibility layer.
     const res = this.#res as TracedResponse;
-    this.#outer = res[RESPONSE];
+    const outer = res[RESPONSE];
+    this.#outer = outer;
     this.#writeHead = res.writeHead as (...args: unknown[]) => ServerResponse;
     res[RESPONSE] = this as NodeResponseTrace<unknown>;
     res.writeHead = tracedWriteHead as typeof res.writeHead;
-    res.once('close', () => this.#trace.end());
+    // The outermost trace's listener ends the inner ones too (see `closed`).
+    if (outer === undefined) res.on('close', endOnClose);
+  }
+
+  /** The response closed: this trace and every outer one on the same response end, outermost first. */
+  closed(): void {
+    this.#outer?.closed();
+    this.end();
   }
 
   /** `res.writeHead(...args)`, seen first by the trace. */
@@ -237,7 +262,7 @@ class NodeResponseTrace<Req> {
   #routeNow(): string | undefined {
     if (this.#route === undefined && this.#routeOf !== undefined) {
       try {
-        this.#route = this.#routeOf();
+        this.#route = this.#routeOf(this.req);
       } catch {
         // route patterns are best-effort metadata
       }
@@ -248,11 +273,11 @@ class NodeResponseTrace<Req> {
   #beforeHeaders(status: number, args: unknown[]): void {
     // Express restores req.baseUrl after its router: read the route while the handler still runs.
     const route = this.#routeNow();
-    const { core, start } = this.#trace;
+    const { core, start } = this;
     const name = core.responseHeader;
     if (!start.expose || name === undefined || this.#res.headersSent) return;
     try {
-      const trace = this.#trace.collect();
+      const trace = this.collect();
       if (trace === undefined) return;
       core.complete(trace.meta, start, { status, route });
       const value = core.encode(trace);
@@ -269,7 +294,7 @@ class NodeResponseTrace<Req> {
     }
   }
 
-  #facts(): ResponseFacts {
+  protected override responseFacts(): ResponseFacts {
     const res = this.#res;
     return {
       status: res.headersSent ? res.statusCode : undefined,

@@ -23,6 +23,8 @@ const access: RequestAccess<FastifyRequest> = {
 
 const traits = { entry: 'stepmark/fastify', query: true, maxHeaderBytes: 8192 };
 
+const routeOf = (request: FastifyRequest): string | undefined => request.routeOptions.url;
+
 function ownOptions(options: object | undefined): StepmarkFastifyOptions | undefined {
   if (options === undefined || options === null || typeof options !== 'object') return options;
   const own: Record<string, unknown> = {};
@@ -75,10 +77,10 @@ export const stepmarkPlugin: FastifyPluginCallback<StepmarkFastifyOptions> = fun
       reply.raw,
       trigger,
       { method: request.method, path: withoutQuery(request.url) },
-      () => request.routeOptions.url,
+      routeOf,
       // Fastify continues after body parsing in the request's async context (an AsyncResource in
       // its content-type parser), so the handler stays inside the trace without more hooks.
-      () => next(),
+      next,
     );
     if (r instanceof Promise) r.catch(next);
   });

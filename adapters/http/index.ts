@@ -60,8 +60,8 @@ function handler(options: StepmarkHttpOptions | undefined) {
       res,
       trigger,
       { method: req.method ?? 'GET', path: pathOf(req) },
-      () => routeOf(req),
-      () => proceed(), // not `proceed` itself: Express's next(x) would take the argument for an error
+      routeOf,
+      proceed, // called without arguments (Express's next(x) would take one for an error)
     );
   };
 }

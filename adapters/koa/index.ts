@@ -56,8 +56,8 @@ export function stepmarkMiddleware(options?: StepmarkKoaOptions): Middleware {
       ctx.res,
       trigger,
       { method: ctx.method, path: ctx.path },
-      () => routeOf(ctx),
-      () => next(),
+      routeOf,
+      next,
     ) as Promise<unknown>;
   };
 }
