@@ -8,13 +8,7 @@ import { endTrace, openTrace } from '../../runtime/core.js';
 import { type Cursor, withCursor } from '../../runtime/state.js';
 import type { RecorderTrace } from '../../runtime/trace.js';
 import type { Trace } from '../../runtime/types.js';
-import {
-  type AdapterCore,
-  type RequestFacts,
-  type ResponseFacts,
-  type TraceStart,
-  type TriggeredBy,
-} from './index.js';
+import type { AdapterCore, RequestFacts, ResponseFacts, TraceStart, TriggeredBy } from './index.js';
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
