@@ -36,14 +36,11 @@ export function applyStrip(t: Types, program: t.Program, plan: StripPlan): void 
   if (plan.needsHandle) program.body.unshift(noopHandle(t));
 }
 
-/** Removes a statement from the node holding it (a block, a `switch` case), or a `for` loop's declaration. */
+/** Removes a statement from the list holding it (a file, block or `switch` case: `body` or `consequent`). */
 function removeChild(parent: Node, child: Node): void {
-  const p = parent as unknown as Record<string, unknown>;
-  for (const key of ['body', 'consequent', 'init']) {
-    const value = p[key];
-    if (value === child) p[key] = null;
-    else if (Array.isArray(value) && value.includes(child)) value.splice(value.indexOf(child), 1);
-  }
+  const list = (parent.type === 'SwitchCase' ? parent.consequent : parent.body) as Node[];
+  const i = list.indexOf(child);
+  if (i >= 0) list.splice(i, 1);
 }
 
 /** The same no-op exit handle as instrument/strip.ts's text, built with Babel's builders. */

@@ -108,7 +108,11 @@ export function strippedCall(
 export interface ScopeDeclaration<D> {
   readonly name: string;
   readonly declaration: D;
-  /** One declarator, not exported, only pure arguments to `scope()`: it may go (else it stays whatever uses `s`). */
+  /**
+   * One declarator, in a list of statements (a file, block, namespace or `switch` case: not
+   * exported, not a loop head or a lone `if` body), only pure arguments to `scope()`, at any
+   * depth: it may go (else it stays whatever uses `s`).
+   */
   readonly removable: boolean;
 }
 

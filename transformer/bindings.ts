@@ -117,6 +117,41 @@ export class StepmarkBindings {
     return undefined;
   }
 
+  /** The API name `call` calls (`step` for `step()`, `sm.step()`), or undefined when it is none or shadowed by a local declaration. */
+  calledApi(call: TS.CallExpression): string | undefined {
+    const ts = this.ts;
+    const api = this.apiName(call.expression);
+    if (api === undefined) return undefined;
+    const callee = skipOuter(ts, call.expression);
+    const local = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
+    return ts.isIdentifier(local) && isShadowed(ts, call, local.text) ? undefined : api;
+  }
+
+  /**
+   * Whether `name`, used at `use`, is a `const name = scope(kind)` result: declared at the module
+   * level, or in a block around `use` (a function body, a `switch`, a namespace), as the ESTree
+   * plugins resolve it.
+   */
+  isScopeObject(use: TS.Node, name: string): boolean {
+    const ts = this.ts;
+    const node = declaringScope(ts, use, name);
+    if (!node) return this.scopes.has(name);
+    const statements = ts.isCaseBlock(node)
+      ? node.clauses.flatMap((c) => c.statements)
+      : ts.isBlock(node) || ts.isModuleBlock(node)
+        ? node.statements
+        : [];
+    for (const s of statements) {
+      if (!ts.isVariableStatement(s) || !(s.declarationList.flags & ts.NodeFlags.Const)) continue;
+      for (const d of s.declarationList.declarations) {
+        if (!ts.isIdentifier(d.name) || d.name.text !== name) continue;
+        const init = d.initializer && skipOuter(ts, d.initializer);
+        return init !== undefined && ts.isCallExpression(init) && this.calledApi(init) === SCOPE_FACTORY;
+      }
+    }
+    return false;
+  }
+
   /**
    * How to rewrite `call`, or undefined when it is not a stepmark call (or its binding is
    * shadowed by a local declaration between the call and the module scope).
@@ -127,15 +162,12 @@ export class StepmarkBindings {
     if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)) {
       const obj = callee.expression;
       const member = callee.name.text;
-      if (isRewrittenScopeMethod(member) && this.scopes.has(obj.text) && !isShadowed(ts, call, obj.text)) {
+      if (isRewrittenScopeMethod(member) && this.isScopeObject(call, obj.text)) {
         return { method: REWRITTEN_SCOPE_METHODS[member], scope: obj };
       }
     }
-    const api = this.apiName(callee);
-    if (!api || !isRewrittenCall(api)) return undefined;
-    const local = ts.isIdentifier(callee) ? callee : (callee as TS.PropertyAccessExpression).expression;
-    if (isShadowed(ts, call, (local as TS.Identifier).text)) return undefined;
-    return { method: REWRITTEN_CALLS[api] };
+    const api = this.calledApi(call);
+    return api !== undefined && isRewrittenCall(api) ? { method: REWRITTEN_CALLS[api] } : undefined;
   }
 }
 
@@ -143,15 +175,20 @@ const declaredCache = new WeakMap<TS.Node, Set<string>>();
 
 /** Whether a declaration of `name` in a scope between `use` and the module scope hides the import. */
 export function isShadowed(ts: typeof TS, use: TS.Node, name: string): boolean {
+  return declaringScope(ts, use, name) !== undefined;
+}
+
+/** The innermost node between `use` and the module scope that declares `name` for `use` (undefined: the module's). */
+function declaringScope(ts: typeof TS, use: TS.Node, name: string): TS.Node | undefined {
   for (let node = ts.getOriginalNode(use).parent; node && !ts.isSourceFile(node); node = node.parent) {
     let names = declaredCache.get(node);
     if (!names) {
       names = declaredIn(ts, node);
       declaredCache.set(node, names);
     }
-    if (names.has(name)) return true;
+    if (names.has(name)) return node;
   }
-  return false;
+  return undefined;
 }
 
 /** Names a scope-creating node declares for code inside it (empty for other nodes). */

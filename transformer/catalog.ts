@@ -5,8 +5,8 @@
  */
 import type * as TS from 'typescript';
 import type { ActionShape, FileCatalog } from '../instrument/catalog.js';
-import { isShadowed, type StepmarkBindings } from './bindings.js';
-import { isTransparent, skipOuter } from './naming.js';
+import type { StepmarkBindings } from './bindings.js';
+import { isTransparent } from './naming.js';
 
 /** Methods, accessors and constructors (located at their key): `method`/`getter`/`setter`/`constructor` sites. */
 export function isMethodSyntax(ts: typeof TS, node: TS.Node): boolean {
@@ -60,11 +60,8 @@ export function addRecordSite(
   call: TS.CallExpression,
   bindings: StepmarkBindings,
 ): void {
-  const api = bindings.apiName(call.expression);
+  const api = bindings.calledApi(call);
   if (api !== 'record' && api !== 'recordEntity') return;
-  const callee = skipOuter(ts, call.expression);
-  const local = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
-  if (ts.isIdentifier(local) && isShadowed(ts, call, local.text)) return;
   const { line, character } = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
   catalog.addRecord(
     api,

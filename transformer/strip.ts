@@ -14,7 +14,7 @@ import {
   STRIPPED_RECORDING_CALLS,
   unusedDeclarations,
 } from '../instrument/strip.js';
-import { isShadowed, type StepmarkBindings } from './bindings.js';
+import type { StepmarkBindings } from './bindings.js';
 import { isTransparent, skipOuter } from './naming.js';
 
 /** TypeScript's view of an expression for the shared purity rule. */
@@ -132,29 +132,33 @@ export class Stripper {
           return;
         }
       }
-      if (ts.isVariableStatement(node) && ts.isSourceFile(node.parent)) {
+      if (ts.isVariableStatement(node)) {
         const decls = node.declarationList.declarations;
-        if (decls.every((d) => d.initializer && isRequireOf(ts, d.initializer, this.importSource))) {
+        if (
+          ts.isSourceFile(node.parent) &&
+          decls.every((d) => d.initializer && isRequireOf(ts, d.initializer, this.importSource))
+        ) {
           importStatements.push(node);
           return;
         }
-        const d = decls[0]!;
-        const init = d.initializer && skipOuter(ts, d.initializer);
-        if (
-          decls.length === 1 &&
-          ts.isIdentifier(d.name) &&
-          b.scopes.has(d.name.text) &&
-          init &&
-          ts.isCallExpression(init) &&
-          b.apiName(init.expression) === SCOPE_FACTORY
-        ) {
-          scopeDecls.push({
-            name: d.name.text,
-            declaration: node,
-            removable:
-              !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) &&
-              init.arguments.every((a) => !ts.isSpreadElement(a) && isPure(a, pure)),
-          });
+        for (const d of decls) {
+          const init = d.initializer && skipOuter(ts, d.initializer);
+          if (
+            ts.isIdentifier(d.name) &&
+            init &&
+            ts.isCallExpression(init) &&
+            b.calledApi(init) === SCOPE_FACTORY
+          ) {
+            scopeDecls.push({
+              name: d.name.text,
+              declaration: node,
+              removable:
+                decls.length === 1 &&
+                inStatementList(ts, node) &&
+                !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) &&
+                init.arguments.every((a) => !ts.isSpreadElement(a) && isPure(a, pure)),
+            });
+          }
         }
       }
       ts.forEachChild(node, visit);
@@ -177,21 +181,12 @@ export class Stripper {
 
   private removalOf(call: TS.CallExpression, pure: ReturnType<typeof shapeOf>): Removal | undefined {
     const ts = this.ts;
-    let handle: boolean;
     const match = this.bindings.match(call);
-    if (match) {
-      handle = returnsHandle(match.method);
-    } else {
-      const api = this.bindings.apiName(call.expression);
-      const callee = skipOuter(ts, call.expression);
-      const local = ts.isIdentifier(callee)
-        ? callee
-        : ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)
-          ? callee.expression
-          : undefined;
-      if (!api || !STRIPPED_RECORDING_CALLS.has(api) || !local || isShadowed(ts, call, local.text))
-        return undefined;
-      handle = false;
+    let handle = false;
+    if (match) handle = returnsHandle(match.method);
+    else {
+      const api = this.bindings.calledApi(call);
+      if (api === undefined || !STRIPPED_RECORDING_CALLS.has(api)) return undefined;
     }
     const kept: number[] = [];
     call.arguments.forEach((a, i) => {
@@ -253,13 +248,22 @@ export class Stripper {
     return out;
   }
 
-  /** The file's statements without the removed ones, with the no-op handle declared when used. */
-  finish(statements: readonly TS.Statement[], prologue: number, f: TS.NodeFactory): TS.Statement[] {
-    const ts = this.ts;
-    const kept = statements.filter((s) => !this.removedStatements.has(ts.getOriginalNode(s) as TS.Statement));
-    if (!this.needsHandle) return kept;
-    return [...kept.slice(0, prologue), noopHandle(ts, f), ...kept.slice(prologue)];
+  /** Whether a visited statement goes: an unused `const s = scope(kind)` (at any depth) or the stepmark import. */
+  removes(statement: TS.Node): boolean {
+    return this.removedStatements.has(this.ts.getOriginalNode(statement) as TS.Statement);
   }
+
+  /** The file's statements (visited: without the removed ones), with the no-op handle declared when used. */
+  finish(statements: readonly TS.Statement[], prologue: number, f: TS.NodeFactory): readonly TS.Statement[] {
+    if (!this.needsHandle) return statements;
+    return [...statements.slice(0, prologue), noopHandle(this.ts, f), ...statements.slice(prologue)];
+  }
+}
+
+/** A statement in a list of statements (a file, block, namespace or `switch` case), not a loop's or a lone `if`'s body. */
+function inStatementList(ts: typeof TS, statement: TS.Statement): boolean {
+  const p = statement.parent;
+  return ts.isSourceFile(p) || ts.isBlock(p) || ts.isModuleBlock(p) || ts.isCaseOrDefaultClause(p);
 }
 
 /** Identifiers that are not references to a binding: property names, declared names. */

@@ -171,15 +171,16 @@ class FileVisitor {
     this.emit = { ts, factory: context.factory };
   }
 
-  readonly visit = (node: TS.Node): TS.VisitResult<TS.Node> => {
+  readonly visit = (node: TS.Node): TS.VisitResult<TS.Node | undefined> => {
     const ts = this.ts;
     const K = ts.SyntaxKind;
     switch (node.kind) {
-      // Hold no code: types, imports and exports of names.
-      case K.InterfaceDeclaration:
-      case K.TypeAliasDeclaration:
       case K.ImportDeclaration:
       case K.ImportEqualsDeclaration:
+        return this.stripper?.removes(node) ? undefined : node;
+      // Hold no code: types, exports of names.
+      case K.InterfaceDeclaration:
+      case K.TypeAliasDeclaration:
       case K.ExportDeclaration:
       case K.Identifier:
       case K.StringLiteral:
@@ -215,6 +216,9 @@ class FileVisitor {
         return visited;
       }
       case K.VariableStatement:
+        if (this.stripper?.removes(node)) return undefined;
+        if (hasModifier(ts, node, K.DeclareKeyword)) return node;
+        break;
       case K.ClassDeclaration:
       case K.ModuleDeclaration:
       case K.EnumDeclaration:

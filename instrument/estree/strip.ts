@@ -167,7 +167,7 @@ export function planStrip(
             declaration: { declaration: node, parent },
             removable:
               d.length === 1 &&
-              parent.type !== 'ExportNamedDeclaration' &&
+              STATEMENT_LISTS.has(parent.type) &&
               (init.arguments as Node[]).every(
                 (a) => a.type !== 'SpreadElement' && isPure(a, expressionShape),
               ),
@@ -243,6 +243,15 @@ function skipChild(node: Node, key: string, child: Node, bindingDecls: Set<Node>
 }
 
 const NO_REFS: readonly Node[] = [];
+
+/** Nodes holding a list of statements, where a declaration can go without leaving a hole (not `export`, a loop head or a lone `if` body). */
+const STATEMENT_LISTS: ReadonlySet<string> = new Set([
+  'Program',
+  'BlockStatement',
+  'StaticBlock',
+  'SwitchCase',
+  'TSModuleBlock',
+]);
 
 /** A top-level statement that only binds the stepmark import (ESM import, `require`, TS `import =`). */
 function isStepmarkImport(s: Node, importSource: string, bindingDecls: Set<Node>): boolean {

@@ -56,6 +56,28 @@ export function main() {
 }
 `;
 
+const NESTED = `
+import { scope } from 'stepmark';
+
+const log = [];
+function shadowed(scope) {
+  const s = scope('x');
+  s.step('y');
+}
+export function main() {
+  const a = scope('a');
+  a.step('1', 'x', log.push('a'));
+  {
+    const kept = scope('k');
+    kept.track('k1');
+  }
+  if (log.length > 5) var lone = scope('l');
+  log.push('after');
+  shadowed((k) => ({ step: (v) => log.push(k + v) }));
+  return log.join(' ');
+}
+`;
+
 /** Each plugin's stripped ESM output of one source file (written next to the package, so `stepmark` resolves). */
 const STRIP: Record<string, (dir: string, file: string) => Promise<string>> = {
   esbuild: async (dir, file) => (await bundle(dir, file, { strip: true })).outfile,
@@ -106,6 +128,17 @@ for (const [plugin, strip] of Object.entries(STRIP)) {
       expect(code).not.toContain('gone');
       expect(code).toMatch(/s\.track\(["']o1["']\)/);
       expect(((await load(stripped)) as { main(): unknown }).main()).toBe('local false');
+    });
+
+    it('removes a scope declared in a function with its calls, keeps one still used, one that would leave a hole and a shadowed one', async () => {
+      const dir = project({ 'nested.js': NESTED });
+      const stripped = await strip(dir, 'nested.js');
+      const code = readFileSync(stripped, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
+      expect(code).not.toMatch(/scope\(["']a["']\)/);
+      expect(code).toMatch(/scope\(["']k["']\)/);
+      expect(code).toMatch(/scope\(["']l["']\)/);
+      expect(code).toMatch(/s\.step\(["']y["']\)/);
+      expect(((await load(stripped)) as { main(): unknown }).main()).toBe('a after xy');
     });
   });
 }
