@@ -312,8 +312,10 @@ export function analyze(
           candidates.push({ call: node, chain: scopes.slice().reverse(), name: currentName() });
         }
       } else if (type === 'VariableDeclarator' && node.init) {
+        // Only a `const` surely still holds the scope object where it is used (docs/ABI.md).
         if (
           node.id.type === 'Identifier' &&
+          ancestors[ancestors.length - 1]?.kind === 'const' &&
           node.init.type === 'CallExpression' &&
           mayBeApiCall(node.init.callee, bindings)
         ) {

@@ -73,6 +73,11 @@ export function main() {
   }
   if (log.length > 5) var lone = scope('l');
   log.push('after');
+  // Only a const surely holds the scope object: a let may be given another object.
+  let v = scope('v');
+  v.step('2', 'y');
+  v = { step: (id, action) => log.push('v' + id + action) };
+  v.step('3', 'z');
   shadowed((k) => ({ step: (v) => log.push(k + v) }));
   return log.join(' ');
 }
@@ -130,7 +135,7 @@ for (const [plugin, strip] of Object.entries(STRIP)) {
       expect(((await load(stripped)) as { main(): unknown }).main()).toBe('local false');
     });
 
-    it('removes a scope declared in a function with its calls, keeps one still used, one that would leave a hole and a shadowed one', async () => {
+    it('removes a scope declared in a function with its calls, keeps one still used, one that would leave a hole, a let and a shadowed one', async () => {
       const dir = project({ 'nested.js': NESTED });
       const stripped = await strip(dir, 'nested.js');
       const code = readFileSync(stripped, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
@@ -138,7 +143,8 @@ for (const [plugin, strip] of Object.entries(STRIP)) {
       expect(code).toMatch(/scope\(["']k["']\)/);
       expect(code).toMatch(/scope\(["']l["']\)/);
       expect(code).toMatch(/s\.step\(["']y["']\)/);
-      expect(((await load(stripped)) as { main(): unknown }).main()).toBe('a after xy');
+      expect(code).toMatch(/v\.step\(["']3["'], ["']z["']\)/);
+      expect(((await load(stripped)) as { main(): unknown }).main()).toBe('a after v3z xy');
     });
   });
 }
