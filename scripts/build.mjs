@@ -42,8 +42,8 @@ console.log(`built ${Object.keys(present).length} entries${fast ? ' (no .d.ts)' 
  * rollup-plugin-dts bundles those, which needs no TypeScript program of its own.
  */
 async function buildDeclarations(entryFiles) {
-  // Inside the repository (not the system's temp folder, not node_modules): the emitted files
-  // import peer dependencies by name and must resolve them as the sources do.
+  // Inside the repository, so that the emitted files resolve the packages they import as the
+  // sources do; not under node_modules, where TypeScript would take them for a package's own.
   const scratch = mkdtempSync(join(process.cwd(), '.dts-'));
   try {
     await emitDeclarations(Object.values(entryFiles), scratch);
@@ -108,7 +108,8 @@ async function bundleDeclarations(entryFiles, from) {
     external: (id) => id.startsWith('node:') || packages.some((p) => id === p || id.startsWith(`${p}/`)),
     onwarn(warning, warn) {
       // Cycles between source files are fine. So are entries whose declarations use a type that
-      // only a shared chunk exports (StepmarkAdapterOptions, say): as under tsup, which did not say so.
+      // only a shared chunk exports (StepmarkAdapterOptions, say): tsup's build wrote the same
+      // files without a word.
       if (warning.code === 'CIRCULAR_DEPENDENCY') return;
       if (warning.plugin === 'dts' && warning.message.includes('private shared type exports')) return;
       warn(warning);

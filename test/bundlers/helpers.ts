@@ -1,9 +1,8 @@
 /**
- * Real builds with Rollup 4, rolldown, webpack 5 and rspack (2, and 1 as `rspack-v1`: the peer
- * range claims both) for the bundler entries' tests: many
- * input files in one build (one entry each), the output code of each entry, and the text of each
- * module right after stepmark's hook (a capturing plugin or loader placed after it), which is
- * what the bundler compiles next. `esbuildModules` gives the same for the esbuild plugin.
+ * Real builds with Rollup 4, rolldown, webpack 5 and rspack 2 and 1 (`rspack-v1`: the peer range
+ * claims both) for the bundler entries' tests: many input files in one build (one entry each),
+ * the output code of each entry, and the text of each module right after stepmark's hook (a
+ * capturing plugin or loader placed after it), which is what the bundler compiles next. `esbuildModules` gives the same for the esbuild plugin.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';

@@ -318,7 +318,7 @@ describe('pino sink', () => {
     expect(res.status).toBe(0);
     // All of them, in any order: the destination starts an asynchronous write with the first line
     // it gets at exit and pino's exit flush writes the rest synchronously; Node completes that
-    // write as it exits, often after the others (pino's behaviour, the same for its own lines).
+    // write as it exits, at times after the others (pino's behaviour, the same for its own lines).
     const written = readLines(file).map((l) => l.stepmark.meta.i);
     expect(written.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
