@@ -89,6 +89,7 @@ const FORMAT: Record<Bundler, 'esm' | 'cjs'> = {
   rolldown: 'esm',
   webpack: 'cjs',
   rspack: 'cjs',
+  'rspack-v1': 'cjs',
 };
 
 /** With the options of a group, every build also writes its bundler's catalog (it changes no code). */

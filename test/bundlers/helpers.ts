@@ -1,13 +1,14 @@
 /**
- * Real builds with Rollup 4, rolldown, webpack 5 and rspack for the bundler entries' tests: many
- * input files in one build (one entry each), the output code of each entry, and the text of each
- * module right after stepmark's hook (a capturing plugin or loader placed after it), which is
- * what the bundler compiles next. `esbuildModules` gives the same for the esbuild plugin.
+ * Real builds with Rollup 4, rolldown, webpack 5 and rspack 2 and 1 (`rspack-v1`: the peer range
+ * claims both) for the bundler entries' tests: many input files in one build (one entry each),
+ * the output code of each entry, and the text of each module right after stepmark's hook (a
+ * capturing plugin or loader placed after it), which is what the bundler compiles next. `esbuildModules` gives the same for the esbuild plugin.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { rspack } from '@rspack/core';
+import { rspack as rspackV1 } from '@rspack/core-v1';
 import * as esbuild from 'esbuild';
 import { rolldown } from 'rolldown';
 import { rollup } from 'rollup';
@@ -20,8 +21,17 @@ import webpack from 'webpack';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { REPO_ROOT } from '../corpus/harness.js';
 
-export type Bundler = 'rollup' | 'rolldown' | 'webpack' | 'rspack';
-export const BUNDLERS: readonly Bundler[] = ['rollup', 'rolldown', 'webpack', 'rspack'];
+export type Bundler = 'rollup' | 'rolldown' | 'webpack' | 'rspack' | 'rspack-v1';
+export const BUNDLERS: readonly Bundler[] = ['rollup', 'rolldown', 'webpack', 'rspack', 'rspack-v1'];
+
+/** The stepmark entry that serves a bundler (rspack 1 and 2 share `stepmark/rspack`). */
+export const ENTRY: Record<Bundler, 'rollup' | 'rolldown' | 'webpack' | 'rspack'> = {
+  rollup: 'rollup',
+  rolldown: 'rolldown',
+  webpack: 'webpack',
+  rspack: 'rspack',
+  'rspack-v1': 'rspack',
+};
 
 export interface BuildResult {
   /** Output code of each input file's entry, by input file. */
@@ -68,6 +78,7 @@ export function build(
       return buildRollupApi(bundler, files, options);
     case 'webpack':
     case 'rspack':
+    case 'rspack-v1':
       return buildWebpackApi(bundler, files, options);
   }
 }
@@ -185,7 +196,7 @@ async function buildRollupApi(
 }
 
 async function buildWebpackApi(
-  bundler: 'webpack' | 'rspack',
+  bundler: 'webpack' | 'rspack' | 'rspack-v1',
   files: readonly string[],
   { format = 'cjs', sourcemap = false, stepmark, plugins = [], context = REPO_ROOT }: BuildOptions,
 ): Promise<BuildResult> {
@@ -244,7 +255,12 @@ async function buildWebpackApi(
     ],
     infrastructureLogging: { level: 'none' as const },
   };
-  const compiler = bundler === 'webpack' ? webpack(config as never) : rspack(config as never);
+  const compiler =
+    bundler === 'webpack'
+      ? webpack(config as never)
+      : bundler === 'rspack'
+        ? rspack(config as never)
+        : rspackV1(config as never);
   const stats = await new Promise<{
     hasErrors(): boolean;
     toJson(o: object): { errors?: { message: string }[]; warnings?: { message: string }[] };

@@ -1,13 +1,21 @@
 /**
  * `stepmark/vite` in real Vite: a library build and the dev server's transform pipeline (what
- * Vitest uses). The Vitest user story itself runs in test/esbuild/example.test.ts.
+ * Vitest uses), in every major version the peer range claims: Vite 8 (rolldown and oxc) and
+ * Vite 7, 6 and 5 (Rollup and esbuild), installed side by side. The Vitest user story itself runs
+ * in test/esbuild/example.test.ts.
  */
 import { join } from 'node:path';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import stepmark from 'stepmark/vite';
-import { build, createServer } from 'vite';
+import * as vite8 from 'vite';
+import * as vite5 from 'vite-5';
+import * as vite6 from 'vite-6';
+import * as vite7 from 'vite-7';
 import { describe, expect, it } from 'vitest';
 import { project } from '../esbuild/helpers.js';
+
+type Vite = Pick<typeof vite8, 'build' | 'createServer' | 'version'>;
+const VITES = [vite8, vite7, vite6, vite5] as unknown as Vite[];
 
 const SERVICE = `// @stepmark
 import { step } from 'stepmark';
@@ -20,14 +28,16 @@ export class Cart {
 }
 `;
 
-describe('stepmark/vite', () => {
+describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite in Vite %s', (_, vite) => {
+  const { build, createServer } = vite;
+
   it('instruments marked modules in a Vite build and rewrites explicit calls', async () => {
     const dir = project({ 'src/cart.ts': SERVICE });
     const out = await build({
       root: dir,
       configFile: false,
       logLevel: 'silent',
-      plugins: [stepmark()],
+      plugins: [stepmark() as never],
       build: {
         write: false,
         minify: false,
@@ -48,7 +58,7 @@ describe('stepmark/vite', () => {
       root: dir,
       configFile: false,
       logLevel: 'silent',
-      plugins: [stepmark()],
+      plugins: [stepmark() as never],
       server: { middlewareMode: true, ws: false },
       optimizeDeps: { noDiscovery: true },
     });
@@ -74,7 +84,7 @@ describe('stepmark/vite', () => {
       root: dir,
       configFile: false,
       logLevel: 'silent',
-      plugins: [stepmark()],
+      plugins: [stepmark() as never],
       server: { middlewareMode: true, ws: false },
       optimizeDeps: { noDiscovery: true },
     });
