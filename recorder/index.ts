@@ -18,7 +18,7 @@
 import { StepmarkConfigError } from '../adapters/core/errors.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
 import type { Trace } from '../runtime/types.js';
-import { CompactPayload } from './compact.js';
+import { CompactPayload, compactFacts } from './compact.js';
 import {
   dumpPath,
   fsNow,
@@ -389,13 +389,12 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     expire();
     store(factsOf(trace), new JsonPayload(JSON.stringify(trace)));
   };
-  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, packed
-  // (no JSON built on the request path).
+  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, kept
+  // as it is (no JSON built on the request path).
   const addCompact = (trace: RecorderTrace): void => {
     counts.added++;
     expire();
-    const payload = new CompactPayload(trace);
-    store(payload.facts, payload);
+    store(compactFacts(trace), new CompactPayload(trace));
   };
   Object.defineProperty(add, ON_END_COMPACT, { value: addCompact });
 
