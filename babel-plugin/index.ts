@@ -87,7 +87,7 @@ export default function stepmarkBabelPlugin(
     const run = prepareFile(t, path, state, options);
     if (!run) return;
     // Strip mode removes code other plugins must not see: it writes at once.
-    if (!options.strip && sharesPass(state, enter)) (state as RunHolder)[RUN] = run;
+    if (!options.strip && sharesPass(state, enter, run.decorated)) (state as RunHolder)[RUN] = run;
     else run.finish(false);
   };
   const plugin: PluginObject<PluginPass> = {
@@ -113,6 +113,8 @@ type RunHolder = PluginPass & { [RUN]?: FileRun };
 
 /** Writes the analysis of one file into it, the runtime import and the debug line. */
 interface FileRun {
+  /** Whether the file has decorators or `accessor` members (see {@link sharesPass}). */
+  readonly decorated: boolean;
   /** `atExit`: at the end of a pass shared with passive plugins (TypeScript has compiled the file). */
   finish(atExit: boolean): void;
 }
@@ -125,12 +127,17 @@ const PASSIVE_PLUGIN =
   /^(?:transform-typescript|transform-react-jsx(?:-development|-self|-source)?|transform-react-display-name|transform-react-pure-annotations)$/;
 /** Plugins whose work happens in `Program.exit`: fine when they come after this one. */
 const LATER_PLUGIN = /^transform-modules-commonjs$/;
+/**
+ * Decorator transforms rewrite only decorated classes and `accessor` members: passive for a file
+ * that has neither (most files of a project that uses decorators).
+ */
+const DECORATORS_PLUGIN = /^(?:proposal|transform)-decorators$/;
 
 /**
  * Whether this file's edits can wait for `Program.exit`: every other plugin of the pass is passive
  * (or a module transform that runs after us). Unknown plugins, or a pass we cannot read, say no.
  */
-function sharesPass(state: PluginPass, ownEnter: unknown): boolean {
+function sharesPass(state: PluginPass, ownEnter: unknown, decorated: boolean): boolean {
   const opts = state.file.opts as { plugins?: unknown; passPerPreset?: boolean };
   if (opts.passPerPreset || !Array.isArray(opts.plugins)) return false;
   const plugins = opts.plugins as Array<{ key?: unknown; visitor?: Record<string, unknown> }>;
@@ -145,6 +152,7 @@ function sharesPass(state: PluginPass, ownEnter: unknown): boolean {
     const key = typeof p.key === 'string' ? p.key : '';
     if (PASSIVE_PLUGIN.test(key)) return true;
     if (LATER_PLUGIN.test(key)) return i > self;
+    if (DECORATORS_PLUGIN.test(key)) return !decorated;
     // a syntax plugin: nothing but Babel's own markers in its visitor
     return Object.keys(p.visitor ?? {}).every((k) => k.startsWith('_'));
   });
@@ -228,6 +236,7 @@ function prepareFile(
   const strip = options.strip ? planStrip(root, analysis, options.importSource, t.VISITOR_KEYS) : undefined;
 
   return {
+    decorated: analysis.decorated,
     finish(atExit: boolean) {
       if (strip) {
         applyStrip(t, program.node, strip);

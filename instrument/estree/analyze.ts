@@ -82,6 +82,11 @@ export interface Analysis {
   readonly calls: CallSite[];
   /** Functions with a body that get no frame, by reason (for the `debug` option). */
   readonly skipped: Partial<Record<SkipReason, number>>;
+  /**
+   * Whether the file has a decorator or an `accessor` class member: what a decorators transform
+   * rewrites (without them, such a transform leaves the file as it is).
+   */
+  readonly decorated: boolean;
 }
 
 /** Keys of a visitor table that only hold types (oxc's and Babel's names); never walked. */
@@ -268,9 +273,12 @@ export function analyze(
     }
   };
 
+  let decorated = false;
   const visit = (node: Node): void => {
     const type = node.type;
     if (nodeStarts) nodeStarts.push(node.start);
+    if (type === 'Decorator' || type === 'ClassAccessorProperty' || type === 'AccessorProperty')
+      decorated = true;
     let ignoring = false;
     if (withDirectives) {
       attachDirectives(node);
@@ -491,7 +499,12 @@ export function analyze(
   visit(program);
   directives.assertAllUsed();
   for (const d of attached.values()) if (!used.has(d)) throw misplacedDirectiveError(d);
-  return { frames, calls: tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [], skipped };
+  return {
+    frames,
+    calls: tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [],
+    skipped,
+    decorated,
+  };
 }
 
 const NO_BINDING: Binding = { type: 'none' };

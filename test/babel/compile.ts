@@ -84,6 +84,14 @@ export function decoratorsPlugin(major: BabelMajor): unknown {
   return [pkg('@babel/plugin-proposal-decorators', major), { version: '2023-11' }];
 }
 
+/**
+ * A plugin Babel cannot tell is passive (it has a visitor): with it in the pass, the stepmark
+ * plugin takes its general path (frames written at once, then walked by every other plugin).
+ */
+export function generalPathPlugin(): unknown {
+  return () => ({ name: 'test-general-path', visitor: { Identifier() {} } });
+}
+
 /** Parses standard decorators and leaves them in place (Babel 8). */
 export function decoratorsSyntax(): unknown {
   return [require.resolve('@babel/plugin-syntax-decorators'), { version: '2023-11' }];

@@ -1,19 +1,40 @@
 // The shared fixture corpus through the Babel plugin: Babel 8 emitting ESM and Babel 7
-// emitting CommonJS (both with preset-typescript and the decorators plugin in the same pass),
-// and both majors without preset-typescript on the plain-JavaScript fixtures. The decorators
-// plugin is not passive, so those runs take the plugin's general path (a traversal of its own);
-// the "-passive" runs have only passive plugins in the pass and take the shared traversal with
-// frames written at Program.exit (docs/BABEL.md), on every fixture but the decorators one.
+// emitting CommonJS (both with preset-typescript, the decorators plugin and a plugin of unknown
+// effect in the same pass), and both majors without preset-typescript on the plain-JavaScript
+// fixtures. A plugin of unknown effect is not passive, so those runs take the plugin's general
+// path (frames written at once, then walked by the other plugins); the "-passive" runs have only
+// passive plugins in the pass and take the shared traversal with frames written at
+// Program.exit (docs/BABEL.md), on every fixture but the decorators one. "-decorators" has the
+// decorators plugin alone beside the preset: passive for a file without decorators, so each
+// fixture takes the path its own content calls for.
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { runCorpus } from '../corpus/harness.js';
-import { type BabelSetup, compileWith, decoratorsPlugin, decoratorsSyntax } from './compile.js';
+import {
+  type BabelSetup,
+  compileWith,
+  decoratorsPlugin,
+  decoratorsSyntax,
+  generalPathPlugin,
+} from './compile.js';
 
 const compile = (setup: BabelSetup) => (source: string, filename: string, options: StepmarkOptions | null) =>
-  compileWith({ ...setup, plugins: [decoratorsPlugin(setup.major)] }, source, filename, options);
+  compileWith(
+    { ...setup, plugins: [decoratorsPlugin(setup.major), generalPathPlugin()] },
+    source,
+    filename,
+    options,
+  );
 
 runCorpus({ label: 'babel8-esm', moduleFormat: 'esm', compile: compile({ major: 8, moduleFormat: 'esm' }) });
 
 runCorpus({ label: 'babel7-cjs', moduleFormat: 'cjs', compile: compile({ major: 7, moduleFormat: 'cjs' }) });
+
+runCorpus({
+  label: 'babel8-esm-decorators',
+  moduleFormat: 'esm',
+  compile: (source, filename, options) =>
+    compileWith({ major: 8, moduleFormat: 'esm', plugins: [decoratorsPlugin(8)] }, source, filename, options),
+});
 
 const withoutDecorators = (f: string) => f !== 'decorators.ts';
 const passive = (setup: BabelSetup) => (source: string, filename: string, options: StepmarkOptions | null) =>

@@ -16,7 +16,7 @@ import { resolveOptions } from '../../instrument/options.js';
 import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
 import { REPO_ROOT } from '../corpus/harness.js';
 import { SCRATCH_ROOT } from '../support/scratch.js';
-import { type BabelMajor, babel, babelOptions } from './compile.js';
+import { type BabelMajor, babel, babelOptions, decoratorsPlugin, generalPathPlugin } from './compile.js';
 
 const require = createRequire(import.meta.url);
 const FILE = '/project/src/order.ts';
@@ -478,5 +478,51 @@ export function App() {
     expect(names.filter((n) => n === 'Button')).toHaveLength(2);
     expect(names[0]).toBe('App');
     expect(names.length).toBeGreaterThan(4); // the map callback and the onClick arrows too
+  });
+});
+
+describe.each([7, 8] as const)('Babel %i with the decorators plugin in the pass', (major) => {
+  const plain = `// @stepmark
+export class Orders {
+  place(id: string) { return id.length; }
+}
+export function total(n: number) { return n * 2; }
+`;
+  const decorated = `// @stepmark
+const logged = (value: unknown, _context: unknown) => value;
+export class Orders {
+  @logged place(id: string) { return id.length; }
+}
+`;
+  const withAccessor = `// @stepmark
+export class Orders {
+  accessor count = 0;
+  place(id: string) { return id.length + this.count; }
+}
+`;
+  const decorators = () => ({ plugins: [decoratorsPlugin(major)] });
+  const general = () => ({ plugins: [decoratorsPlugin(major), generalPathPlugin()] });
+
+  it('shares the traversal with a file that has no decorators and no accessor, writing what the general path writes', () => {
+    let fast = '';
+    let slow = '';
+    const writes = stderrOf(() => {
+      fast = transform(major, plain, { debug: true }, decorators());
+      slow = transform(major, plain, { debug: true }, general());
+    });
+    expect(writes.map((w) => w.includes('frames written at the end of the pass'))).toEqual([true, false]);
+    expect(fast).toBe(slow);
+    expect(fast).toContain('__stepmark.enter("Orders.place", "src/order.ts:3:3")');
+  });
+
+  it('takes the general path for a file with a decorator or an accessor, so the decorators transform rewrites instrumented code', () => {
+    const writes = stderrOf(() => {
+      for (const source of [decorated, withAccessor]) {
+        const code = transform(major, source, { debug: true }, decorators());
+        expect(code).toContain('__stepmark.enter("Orders.place"');
+        expect(code).not.toMatch(/@logged|accessor count/);
+      }
+    });
+    expect(writes.map((w) => w.includes('frames written at the end of the pass'))).toEqual([false, false]);
   });
 });
