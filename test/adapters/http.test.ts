@@ -15,39 +15,57 @@ import { adapterSuite, slowSteps, streamSteps } from './suite.js';
 
 const pathOf = (req: unknown) => ((req as IncomingMessage).url ?? '/').split('?')[0];
 
-adapterSuite({
-  name: 'express 5 (stepmark/http middleware)',
-  orderRoute: '/orders/:id',
-  pathOf,
-  async start(options) {
-    const app = express();
-    app.set('env', 'test'); // keeps the default error handler from logging the expected /boom error
-    app.use(stepmarkMiddleware(options));
-    const orders = express.Router();
-    orders.get('/:id', async (req, res) => {
-      res.json(await placeOrder(req.params.id, Number(req.query.n ?? 0)));
-    });
-    app.use('/orders', orders); // a sub-router: the route is baseUrl + pattern
-    app.get('/boom', async () => {
-      await delay(1);
-      failOrder();
-    });
-    app.get('/stream', (_req, res) => {
-      res.type('text');
-      void streamSteps(
-        (c) => res.write(c),
-        () => res.end(),
-      );
-    });
-    app.get('/slow', (_req, res) => {
-      void slowSteps(
-        (c) => res.write(c),
-        () => res.end(),
-        () => res.destroyed,
-      );
-    });
-    return listen(createServer(app));
-  },
+/** The suite's routes on Express (`lib`: express 5, or express 4 through its npm alias). */
+function expressFixture(name: string, lib: typeof express, boom: express.RequestHandler) {
+  adapterSuite({
+    name,
+    orderRoute: '/orders/:id',
+    pathOf,
+    async start(options) {
+      const app = lib();
+      app.set('env', 'test'); // keeps the default error handler from logging the expected /boom error
+      app.use(stepmarkMiddleware(options));
+      const orders = lib.Router();
+      orders.get('/:id', async (req, res, next) => {
+        try {
+          res.json(await placeOrder(req.params.id!, Number(req.query.n ?? 0)));
+        } catch (error) {
+          next(error);
+        }
+      });
+      app.use('/orders', orders); // a sub-router: the route is baseUrl + pattern
+      app.get('/boom', boom);
+      app.get('/stream', (_req, res) => {
+        res.type('text');
+        void streamSteps(
+          (c) => res.write(c),
+          () => res.end(),
+        );
+      });
+      app.get('/slow', (_req, res) => {
+        void slowSteps(
+          (c) => res.write(c),
+          () => res.end(),
+          () => res.destroyed,
+        );
+      });
+      return listen(createServer(app));
+    },
+  });
+}
+
+// Express 5 passes a rejected handler's error on by itself.
+expressFixture('express 5 (stepmark/http middleware)', express, async () => {
+  await delay(1);
+  failOrder();
+});
+
+// Express 4 (the lowest major the peer range names) needs the error handed to next().
+const express4 = ((await import('express-4' as string)) as { default: typeof express }).default;
+expressFixture('express 4 (stepmark/http middleware)', express4, (_req, _res, next) => {
+  delay(1)
+    .then(() => failOrder())
+    .catch(next);
 });
 
 // The same routes on a bare node:http server, wrapped with stepmarkListener.

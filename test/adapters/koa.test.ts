@@ -8,8 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { delay, failOrder, get, listen, placeOrder } from './helpers.js';
 import { adapterSuite, slowSteps, streamSteps, type TestServer } from './suite.js';
 
-async function start(options: Record<string, unknown>, extra?: (app: Koa) => void): Promise<TestServer> {
-  const app = new Koa();
+async function start(
+  options: Record<string, unknown>,
+  extra?: (app: Koa) => void,
+  KoaClass: typeof Koa = Koa,
+): Promise<TestServer> {
+  const app = new KoaClass();
   app.silent = true; // the /boom error is expected
   app.use(stepmarkMiddleware(options));
   extra?.(app);
@@ -48,6 +52,15 @@ adapterSuite({
   orderRoute: '/orders/:id',
   pathOf: (ctx) => (ctx as Context).path,
   start: (options) => start(options),
+});
+
+// Koa 2, the lowest major the peer range names (through its npm alias).
+const Koa2 = ((await import('koa-2' as string)) as { default: typeof Koa }).default;
+adapterSuite({
+  name: 'koa 2 + @koa/router (stepmark/koa)',
+  orderRoute: '/orders/:id',
+  pathOf: (ctx) => (ctx as Context).path,
+  start: (options) => start(options, undefined, Koa2),
 });
 
 describe('stepmark/koa specifics', () => {
