@@ -8,7 +8,7 @@
  * this module computes each scope's declared names lazily and caches them, so files without
  * candidates pay nothing and files with a few candidates only analyse the scopes on their chains.
  */
-import type { Node } from './ast.js';
+import { isFunction, type Node } from './ast.js';
 
 /** Declared names of one scope: name → the node that declares it. */
 type Declarations = Map<string, Node>;
@@ -17,14 +17,9 @@ const cache = new WeakMap<Node, Declarations>();
 
 /** Node types that open a scope for the purposes of name resolution. */
 export function isScopeNode(node: Node): boolean {
+  if (isFunction(node)) return true;
   switch (node.type) {
     case 'Program':
-    case 'FunctionDeclaration':
-    case 'FunctionExpression':
-    case 'ArrowFunctionExpression':
-    case 'ClassMethod':
-    case 'ClassPrivateMethod':
-    case 'ObjectMethod':
     case 'BlockStatement':
     case 'StaticBlock':
     case 'ForStatement':

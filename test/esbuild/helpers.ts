@@ -72,3 +72,20 @@ export async function runNode(file: string): Promise<{ stdout: string; stderr: s
     return { stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** A marked module with an async method, a step and a throw: the service most tests build. */
+export const ORDER = `// @stepmark
+import { step } from 'stepmark';
+
+export class OrderService {
+  async place(order: { id: string; total: number }) {
+    await this.validate(order);
+    step('placed', { total: order.total });
+    return order.id;
+  }
+
+  validate(order: { id: string; total: number }) {
+    if (order.total <= 0) throw new Error('bad total');
+  }
+}
+`;

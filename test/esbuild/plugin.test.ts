@@ -10,23 +10,7 @@ import * as esbuild from 'esbuild';
 import { capture } from 'stepmark';
 import stepmark, { type StepmarkEsbuildOptions } from 'stepmark/esbuild-plugin';
 import { describe, expect, it, vi } from 'vitest';
-import { bundle, load, project, repoRoot, runNode } from './helpers.js';
-
-const ORDER = `// @stepmark
-import { step } from 'stepmark';
-
-export class OrderService {
-  async place(order: { id: string; total: number }) {
-    await this.validate(order);
-    step('placed', { total: order.total });
-    return order.id;
-  }
-
-  validate(order: { id: string; total: number }) {
-    if (order.total <= 0) throw new Error('bad total');
-  }
-}
-`;
+import { bundle, load, ORDER, project, repoRoot, runNode } from './helpers.js';
 
 type Span = { span_id: string; parent_id?: string | null; name: string; status: string; location?: string };
 

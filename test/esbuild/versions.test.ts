@@ -9,23 +9,7 @@ import * as esbuildCurrent from 'esbuild';
 import * as esbuild020 from 'esbuild-0.20';
 import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
-import { project, runNode } from './helpers.js';
-
-const ORDER = `// @stepmark
-import { step } from 'stepmark';
-
-export class OrderService {
-  async place(order: { id: string; total: number }) {
-    await this.validate(order);
-    step('placed', { total: order.total });
-    return order.id;
-  }
-
-  validate(order: { id: string; total: number }) {
-    if (order.total <= 0) throw new Error('bad total');
-  }
-}
-`;
+import { ORDER, project, runNode } from './helpers.js';
 
 // Not marked: only its explicit step is rewritten (named after its function).
 const MAIN = `import { capture, step } from 'stepmark';
