@@ -86,6 +86,12 @@ export interface CorpusTarget {
    * `fallback:` note, it is checked: the test fails if the stages turn out equal.
    */
   fallbackDiffers?: (fixture: string) => string | undefined;
+  /**
+   * Load-time instrumentation (`stepmark/register`): `compile` then emits the same code with and
+   * without options, and the instrumented runs start their process this way, with the fixture's
+   * options, so the code is instrumented as Node loads it.
+   */
+  instrumentAtLoad?: (options: StepmarkOptions) => RunnerProcess;
 }
 
 /** The expectation block of a fixture. */
@@ -146,6 +152,8 @@ export interface FixtureRun {
   id: string;
   file: string;
   traced: boolean;
+  /** How to start the process this run needs (default: plain `node`); runs are grouped by it. */
+  node?: RunnerProcess;
 }
 
 /** What one run did (test/corpus/runner.mjs). */
@@ -237,7 +245,7 @@ function runBatch(
   failure?: { index: number; error: Error };
 }> {
   const planFile = join(workDir, `plan-${process.pid}-${plans++}.json`);
-  writeFileSync(planFile, JSON.stringify({ runs }));
+  writeFileSync(planFile, JSON.stringify({ runs: runs.map(({ node: _, ...run }) => run) }));
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, ['--enable-source-maps', ...(node.args ?? []), RUNNER, planFile], {
       cwd: REPO_ROOT,
@@ -337,7 +345,7 @@ export function fixtureBatch<T>(
     }
     const jobs = new Map<string, FixtureRun[]>();
     for (const [fixture, p] of prepared) if (!(p instanceof Error)) jobs.set(fixture, p.runs);
-    for (const [fixture, r] of await runFixtures(jobs, root)) ran.set(fixture, r);
+    for (const [fixture, r] of await runGrouped(jobs, root)) ran.set(fixture, r);
     const again = new Map(
       [...jobs].filter(([fixture]) => {
         const r = ran.get(fixture);
@@ -346,7 +354,7 @@ export function fixtureBatch<T>(
     );
     if (again.size === 0) return;
     await sleep(3000);
-    for (const [fixture, r] of await runFixtures(again, root)) ran.set(fixture, r);
+    for (const [fixture, r] of await runGrouped(again, root)) ran.set(fixture, r);
   }, BATCH_TIMEOUT_MS);
   return {
     get(fixture) {
@@ -359,6 +367,31 @@ export function fixtureBatch<T>(
       return { data: p.data, results: r };
     },
   };
+}
+
+/** `runFixtures` once per kind of process the runs need, each fixture's results merged. */
+async function runGrouped(
+  jobs: ReadonlyMap<string, readonly FixtureRun[]>,
+  workDir: string,
+): Promise<Map<string, FixtureResults | Error>> {
+  const groups = new Map<string, { node: RunnerProcess; jobs: Map<string, FixtureRun[]> }>();
+  for (const [fixture, runs] of jobs) {
+    for (const run of runs) {
+      const node = run.node ?? {};
+      const key = JSON.stringify([node.args ?? [], node.env?.STEPMARK_OPTIONS ?? null]);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { node, jobs: new Map() }));
+      group.jobs.set(fixture, [...(group.jobs.get(fixture) ?? []), run]);
+    }
+  }
+  const merged = new Map<string, FixtureResults | Error>();
+  for (const group of groups.values()) {
+    for (const [fixture, r] of await runFixtures(group.jobs, workDir, group.node)) {
+      const before = merged.get(fixture);
+      merged.set(fixture, before instanceof Error ? before : r instanceof Error ? r : { ...before, ...r });
+    }
+  }
+  return merged;
 }
 
 /** Registers one Vitest suite that runs every fixture against `target`. */
@@ -376,15 +409,17 @@ export function runCorpus(target: CorpusTarget): void {
         const filename = join(FIXTURES_DIR, fixture);
         const source = readFileSync(filename, 'utf8');
         const expected = parseExpectation(source, fixture);
+        const options = { root: REPO_ROOT, ...expected.options };
         const plain = await target.compile(source, filename, null);
-        const instrumented = await target.compile(source, filename, { root: REPO_ROOT, ...expected.options });
+        const instrumented = await target.compile(source, filename, options);
+        const node = target.instrumentAtLoad?.(options);
         // one file per run: each run needs a fresh module instance
         return {
           data: { filename, source, expected, dir },
           runs: [
             { id: 'plain', file: writeOutput(dir, `plain${ext}`, plain), traced: false },
-            { id: 'off', file: writeOutput(dir, `instrumented${ext}`, instrumented), traced: false },
-            { id: 'on', file: writeOutput(dir, `instrumented-on${ext}`, instrumented), traced: true },
+            { id: 'off', file: writeOutput(dir, `instrumented${ext}`, instrumented), traced: false, node },
+            { id: 'on', file: writeOutput(dir, `instrumented-on${ext}`, instrumented), traced: true, node },
             { id: 'fallback', file: writeOutput(dir, `plain-on${ext}`, plain), traced: true },
           ],
         };
