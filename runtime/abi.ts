@@ -70,12 +70,8 @@ export interface AbiV1 {
   scopeEnter(scope: AbiScope, name: string, entityId: unknown, meta?: Meta): ExitHandle;
 }
 
-/**
- * ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
- * entry module, and never imported by other modules of the package (see abi-calls.ts).
- */
-export const v1: AbiV1 = Object.freeze({
-  version: 1 as const,
+/** The calls every ABI version has (a frame's methods are what differs: docs/ABI.md). */
+const CALLS = {
   enter,
   enterEntity,
   on,
@@ -85,7 +81,13 @@ export const v1: AbiV1 = Object.freeze({
   enterEntityUser,
   scopeStep,
   scopeEnter,
-});
+};
+
+/**
+ * ABI 1: what `import { v1 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
+ * entry module, and never imported by other modules of the package (see abi-calls.ts).
+ */
+export const v1: AbiV1 = Object.freeze({ version: 1 as const, ...CALLS });
 
 /** ABI version 2 (docs/ABI.md): ABI 1's calls; its frames also have `x` and `t`. */
 export interface AbiV2 extends AbiV1 {
@@ -96,18 +98,7 @@ export interface AbiV2 extends AbiV1 {
  * ABI 2: what `import { v2 as __stepmark } from "stepmark/runtime"` binds. Declared here, in the
  * entry module, like `v1` (a re-export would be one more getter under Vite's SSR transform).
  */
-export const v2: AbiV2 = Object.freeze({
-  version: 2 as const,
-  enter,
-  enterEntity,
-  on,
-  step,
-  stepEntity,
-  enterUser,
-  enterEntityUser,
-  scopeStep,
-  scopeEnter,
-});
+export const v2: AbiV2 = Object.freeze({ version: 2 as const, ...CALLS });
 
 const abis: Record<number, AbiV1> = { 1: v1, 2: v2 };
 

@@ -179,14 +179,13 @@ export function depthMark(depth: number): string {
 }
 
 /**
- * The spans of a trace in tree order (depth first, children in start order), iteratively, so a
- * trace thousands of spans deep renders without a stack overflow. A span whose parent is missing
- * (dropped) is a root; spans caught in a malformed parent cycle are listed as roots too, never lost.
+ * Each span's children, in order, by parent id; the roots under `undefined`: spans without a
+ * parent, with a parent that is not in the list (dropped), or that are their own parent.
  */
-export function spanTreeEntries(trace: Trace): SpanTreeEntry[] {
-  const ids = new Set(trace.spans.map((s) => s.span_id));
+export function spanChildren(spans: readonly TraceSpan[]): Map<string | undefined, TraceSpan[]> {
+  const ids = new Set(spans.map((s) => s.span_id));
   const kids = new Map<string | undefined, TraceSpan[]>();
-  for (const s of trace.spans) {
+  for (const s of spans) {
     const p =
       s.parent_id !== undefined && s.parent_id !== s.span_id && ids.has(s.parent_id)
         ? s.parent_id
@@ -195,6 +194,16 @@ export function spanTreeEntries(trace: Trace): SpanTreeEntry[] {
     if (!list) kids.set(p, (list = []));
     list.push(s);
   }
+  return kids;
+}
+
+/**
+ * The spans of a trace in tree order (depth first, children in start order), iteratively, so a
+ * trace thousands of spans deep renders without a stack overflow. A span whose parent is missing
+ * (dropped) is a root; spans caught in a malformed parent cycle are listed as roots too, never lost.
+ */
+export function spanTreeEntries(trace: Trace): SpanTreeEntry[] {
+  const kids = spanChildren(trace.spans);
   const out: SpanTreeEntry[] = [];
   const seen = new Set<TraceSpan>();
   const stack: SpanTreeEntry[] = [];

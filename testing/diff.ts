@@ -6,6 +6,8 @@
  * const diff = diffTraces(accepted, rejected, { entities: ['order_1', 'order_2'] });
  * if (!diff.equal) console.log(formatTraceDiff(diff, { color: true }));
  */
+
+import { spanChildren } from '../runtime/render.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 import { align } from './align.js';
 import { asTrace, type TraceLike } from './trace-like.js';
@@ -389,17 +391,7 @@ class DiffContext {
     const spans = (Array.isArray(t.spans) ? t.spans : []).filter(
       (s) => s !== null && typeof s === 'object' && typeof s.name === 'string',
     );
-    const ids = new Set(spans.map((s) => s.span_id));
-    const kids = new Map<string | undefined, TraceSpan[]>();
-    for (const s of spans) {
-      const p =
-        s.parent_id !== undefined && s.parent_id !== s.span_id && ids.has(s.parent_id)
-          ? s.parent_id
-          : undefined;
-      let list = kids.get(p);
-      if (!list) kids.set(p, (list = []));
-      list.push(s);
-    }
+    const kids = spanChildren(spans);
     // Roots in tree order: spans without a (known) parent, then any caught in a parent cycle.
     const tops: TraceSpan[] = [];
     const reached = new Set<TraceSpan>();
