@@ -162,6 +162,58 @@ describe('flightRecorder', () => {
     expect(recorder.find({ entity: 'order_c', stage: 'audit' })).toEqual([]);
   });
 
+  it('gives back the trace format exactly for every kind of record it holds', () => {
+    // nested, failed, unfinished and late spans, entity and unscoped events, every dropped
+    // count, a clock that breaks (NaN, Infinity), "__proto__" as an entity and a meta key,
+    // strings JSON escapes (quotes, control characters, a lone surrogate)
+    const odd = 'a"b\\c\n\u0001\ud800z';
+    let late: (() => void) | undefined;
+    const body = () => {
+      const outer = stepmark.enterEntity('order_x', { via: odd });
+      stepmark.track('__proto__', JSON.parse('{"__proto__": 1, "ok": [1, null, true, {"n": -2.5}]}'));
+      stepmark.recordEntity('order_x', odd, 'checked', { odd });
+      const inner = stepmark.enter();
+      stepmark.record('audit', 'logged', { at: 1 });
+      inner.fail(new Error(odd));
+      inner();
+      late = stepmark.enter(); // exits after the trace ended
+      stepmark.enter(); // never exits
+      stepmark.enter(); // beyond maxSpans
+      stepmark.recordEntity('order_y', 'ignored', 'beyond maxEntities');
+      for (let i = 0; i < 5; i++) stepmark.record('loop', `n${i}`);
+      outer();
+    };
+    // the 4th clock reading (an event's time) is NaN, the 5th (the inner span's end) Infinity
+    const t0 = 1_700_000_000_000;
+    const times = [t0, t0 + 1, t0 + 2.25, Number.NaN, Number.POSITIVE_INFINITY, t0 + 3];
+    const options = () => {
+      let i = 0;
+      return {
+        meta: { request_id: 'req-x', note: odd },
+        clock: () => times[i++ % times.length]!,
+        maxEvents: 9,
+        maxSpans: 4,
+        maxEntities: 2,
+      };
+    };
+    const recorder = flightRecorder();
+    stepmark.run(body, { ...options(), onEnd: recorder.add });
+    late?.();
+    const { trace } = stepmark.captureSync(body, options());
+    late?.();
+    expect(trace.dropped).toBeGreaterThan(0);
+    expect(trace.dropped_spans).toBeGreaterThan(0);
+    expect(trace.dropped_entities).toBeGreaterThan(0);
+    expect(trace.spans[1]).toMatchObject({ end: '1970-01-01T00:00:00.000Z', duration_ms: 0 });
+    const [found] = recorder.find({ requestId: 'req-x' });
+    expect(found).toEqual(trace);
+    expect(JSON.stringify(found)).toBe(JSON.stringify(trace));
+    expect(Object.keys(found!.entities)).toEqual(Object.keys(trace.entities));
+    expect(recorder.find({ stage: odd })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_x', stage: odd, action: 'checked' })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_x', action: 'logged' })).toEqual([]);
+  });
+
   it("keeps traces in compact form within the runtime's caps (entities, meta keys, string length)", () => {
     const recorder = flightRecorder();
     const huge = 'y'.repeat(1_000_000);
