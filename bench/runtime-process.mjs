@@ -5,6 +5,7 @@
 //   node bench/runtime-process.mjs await-tax
 //   node bench/runtime-process.mjs entities    (run with --expose-gc)
 //   node bench/runtime-process.mjs caps <the runtime before the caps, bundled> [<another runtime, instead of this one>]
+//   node bench/runtime-process.mjs request-trace otel|stepmark|stepmark-recorded
 import { pathToFileURL } from 'node:url';
 import * as stepmark from 'stepmark';
 import { v1 } from 'stepmark/runtime';
@@ -194,6 +195,90 @@ if (mode === 'heap') {
       entities: Object.keys(a.entities).length,
     }),
   );
+} else if (mode === 'request-trace') {
+  // One side of "OpenTelemetry SDK span vs stepmark span" (bench/runtime.bench.mjs), alone in its
+  // process so that neither side's garbage is collected on the other's time: request-sized traces
+  // (bench/request.mjs), yielding to the event loop every 64 traces as a server between requests
+  // would (the SDK's in-memory exporter completes each export on a timer; without the event loop
+  // turning, every span and its export stays alive and the SDK's cost grows without bound).
+  // Rounds of about 150 ms after a warm-up of about 1.5 s: long enough for a CPU clock that
+  // advances in 4 ms ticks. Prints medians over the rounds, µs per trace, of this thread's CPU
+  // time and of the whole process's (its garbage collector's helper threads included).
+  const side = process.argv[3];
+  const { request } = await import('./request.mjs');
+  let fn;
+  if (side === 'otel') {
+    const { context, trace } = await import('@opentelemetry/api');
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+    const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import(
+      '@opentelemetry/sdk-trace-base'
+    );
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const cm = new AsyncLocalStorageContextManager();
+    cm.enable();
+    context.setGlobalContextManager(cm);
+    trace.setGlobalTracerProvider(provider);
+    const tracer = trace.getTracer('bench');
+    let exported = 0;
+    // the same shape as request(): a root span, active, and 19 children, an event on every 4th
+    fn = () => {
+      tracer.startActiveSpan('OrderService.place', (root) => {
+        for (let i = 0; i < 19; i++) {
+          tracer.startActiveSpan('OrderService.step', (span) => {
+            if (i % 4 === 0) span.addEvent('checked', { step: i });
+            span.end();
+          });
+        }
+        root.end();
+      });
+      if (++exported >= 200) {
+        exported = 0;
+        exporter.reset();
+      }
+    };
+  } else if (side === 'stepmark' || side === 'stepmark-recorded') {
+    const handle = request('order_1');
+    if (side === 'stepmark') fn = () => stepmark.run(handle);
+    else {
+      const { flightRecorder } = await import('stepmark/recorder');
+      const recorder = flightRecorder({ maxBytes: 16 * 2 ** 20 });
+      fn = () => stepmark.run(handle, { onEnd: recorder.add });
+    }
+  } else throw new Error(`unknown side ${side}`);
+  const clocks = {
+    thread: () => {
+      const u = process.threadCpuUsage();
+      return u.user + u.system;
+    },
+    process: () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    },
+  };
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const batch = async (n) => {
+    for (let i = 0; i < n; i++) {
+      fn();
+      if ((i & 63) === 63) await turn();
+    }
+  };
+  // warm up, and find how many traces take about 150 ms
+  let n = 64;
+  for (let t0 = performance.now(); performance.now() - t0 < 1500; ) {
+    const s = performance.now();
+    await batch(n);
+    if (performance.now() - s < 150) n *= 2;
+  }
+  const per = { thread: [], process: [] };
+  for (let r = 0; r < 9; r++) {
+    const t = clocks.thread();
+    const p = clocks.process();
+    await batch(n);
+    per.thread.push((clocks.thread() - t) / n);
+    per.process.push((clocks.process() - p) / n);
+  }
+  console.log(JSON.stringify({ side, traces: n, thread: median(per.thread), process: median(per.process) }));
 } else {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

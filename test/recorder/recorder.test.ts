@@ -424,7 +424,7 @@ describe('memory', () => {
       `${childHeader}
 const maxBytes = 256 * 1024;
 const recorder = flightRecorder({ maxBytes, keep: { errors: true } });
-const heap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
+const heap = () => { globalThis.gc(); globalThis.gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
 function traffic(n, from) {
   for (let i = from; i < from + n; i++) {
     stepmark.run(() => {
