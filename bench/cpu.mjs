@@ -1,42 +1,62 @@
 // Comparisons on CPU time, shared by the benches whose subjects take microseconds.
 //
-// CPU time, not wall time: on a shared machine, wall time of a few microseconds of work mostly
-// measures the other processes (ratios swung from 0.25x to 7x); the CPU time spent is what the
-// code costs. The clock is this thread's CPU time where the kernel accounts it finely, else the
-// whole process's: some kernels (tick-based accounting, common in VMs) advance a thread's CPU
-// time only in steps of a scheduler tick (4 ms), which made each 20 ms round of a comparison
-// up to ±20% wrong and rounds of a few ms read 0 or infinity. The process's figure includes its
-// other threads (garbage collector, compiler), which are part of what the code costs anyway.
+// Main-thread CPU time, not wall time: on a shared machine, wall time of a few microseconds of
+// work mostly measures the other processes (ratios swung from 0.25x to 7x); the CPU time this
+// thread spent is what the code costs. Not the whole process's either: background threads (the
+// garbage collector finishing what an earlier bench left) would be billed to whatever runs.
+//
+// Some kernels (tick-based accounting, common in VMs; this machine's) advance a thread's CPU
+// time only in steps of a scheduler tick, 4 ms: a 20 ms timing was up to ±20% wrong, a timing of
+// a few ms read 0 or infinity, and a "best of" picked the luckiest rounding. So the clock's step
+// is measured once, and every timing here lasts at least 50 steps (at least 20 ms).
 
-const threadClock = () => {
-  const u = process.threadCpuUsage();
-  return u.user + u.system;
-};
-const processClock = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
+const threadClock = process.threadCpuUsage
+  ? () => {
+      const u = process.threadCpuUsage();
+      return u.user + u.system;
+    }
+  : () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
 
-/** The smallest step (µs) a CPU clock advances by, sampled over ~10 ms of spinning. */
-function granularity(clock) {
+/** The smallest step (µs) the CPU clock advances by, sampled over ~20 ms of spinning. */
+function granularity() {
   let smallest = Number.POSITIVE_INFINITY;
-  let last = clock();
-  const end = performance.now() + 10;
+  let last = threadClock();
+  const end = performance.now() + 20;
   while (performance.now() < end) {
-    const now = clock();
+    const now = threadClock();
     if (now > last) smallest = Math.min(smallest, now - last);
     last = now;
   }
-  return smallest;
+  return Number.isFinite(smallest) ? smallest : 4000;
 }
 
-const fineThread = typeof process.threadCpuUsage === 'function' && granularity(threadClock) < 100;
+/** This thread's CPU time, µs. */
+export const threadCpu = threadClock;
 
-/** CPU time in µs (see above for which). */
-export const threadCpu = fineThread ? threadClock : processClock;
+/** The CPU clock's step (µs). */
+export const cpuStep = granularity();
 
-/** What {@link threadCpu} measures, for the notes of the figures. */
-export const cpuKind = fineThread ? 'main-thread CPU' : 'process CPU';
+/** The shortest timing that the clock's step makes at most 2% wrong (µs of CPU), at least 20 ms. */
+export const minTiming = Math.max(20_000, 50 * cpuStep);
+
+/**
+ * µs of CPU per call of `batch` (synchronous), calling it as many times as a timing of at least
+ * {@link minTiming} takes.
+ */
+export function cpuPerBatch(batch) {
+  let calls = 0;
+  const t0 = threadCpu();
+  let spent = 0;
+  do {
+    batch();
+    calls++;
+    spent = threadCpu() - t0;
+  } while (spent < minTiming);
+  return spent / calls;
+}
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -64,12 +84,12 @@ export async function cpuPerOp(fn, n) {
  * Returns the row's figures.
  */
 export async function cpuCompare(h, label, { baseline, subject }, { target, note, rounds: given }) {
-  // About 20 ms of CPU per timing of the baseline, and at most about 80 ms for the subject (a
-  // subject that costs much more, such as the OpenTelemetry SDK, must not run for seconds or
-  // pile up what it only releases between timings).
+  // At least minTiming of CPU per timing of the baseline, and at most about four times that for
+  // the subject (a subject that costs much more must not run for seconds or pile up what it only
+  // releases between timings).
   const calibrate = async (fn) => {
     let n = 1;
-    while ((await cpuPerOp(fn, n)) * n < 20e6 && n < 1e7) n *= 2;
+    while ((await cpuPerOp(fn, n)) * n < minTiming * 1000 && n < 1e7) n *= 2;
     return n;
   };
   const n = Math.min(await calibrate(baseline), 4 * (await calibrate(subject)));
@@ -95,7 +115,7 @@ export async function cpuCompare(h, label, { baseline, subject }, { target, note
   const row = { ratio: median(s) / median(b), subject_ns: median(s), baseline_ns: median(b) };
   h.report(label, row.ratio, 'x', {
     target,
-    note: `${row.subject_ns.toFixed(1)} vs ${row.baseline_ns.toFixed(1)} ns ${cpuKind} per op, medians of ${rounds} interleaved rounds of ${n} (per-round ratios ${middleHalf(ratios)})${note ? `; ${note}` : ''}`,
+    note: `${row.subject_ns.toFixed(1)} vs ${row.baseline_ns.toFixed(1)} ns main-thread CPU per op, medians of ${rounds} interleaved rounds of ${n} (per-round ratios ${middleHalf(ratios)})${note ? `; ${note}` : ''}`,
   });
   return row;
 }

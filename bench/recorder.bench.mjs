@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
-import { cpuCompare, threadCpu } from './cpu.mjs';
+import { cpuCompare, cpuPerBatch, median, minTiming } from './cpu.mjs';
 import { request } from './request.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,27 +72,37 @@ export default async function (h) {
     stepmark.run(request(`order_${i}`), { meta: { request_id: `req-${i}` }, onEnd: keep });
   const addCompact = recorder.add[COMPACT];
   for (const t of ended) addCompact(t);
-  const rounds = h.quick ? 5 : 25;
-  let best = Number.POSITIVE_INFINITY;
+  const rounds = h.quick ? 5 : 15;
+  const perAdd = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = threadCpu();
-    for (const t of ended) addCompact(t);
-    best = Math.min(best, ((threadCpu() - t0) * 1e3) / ended.length);
+    perAdd.push(
+      (cpuPerBatch(() => {
+        for (const t of ended) addCompact(t);
+      }) *
+        1e3) /
+        ended.length,
+    );
   }
-  h.report('recorder.add per trace handed over by run (compact form), into a full ring', best, 'ns', {
-    note: `${shape}; CPU, best of ${rounds} rounds of ${ended.length}; run(fn) itself ${recorded.baseline_ns.toFixed(0)} ns; the garbage collector's later share is in the ratio above`,
-  });
-  const plain = JSON.parse(JSON.stringify(trace));
-  const fromJson = flightRecorder({ maxBytes: 16 * 2 ** 20 });
-  const n = h.quick ? 5000 : 20_000;
-  const t0 = threadCpu();
-  for (let i = 0; i < n; i++) fromJson.add(plain);
   h.report(
-    'recorder.add of a plain trace object (from a file, another process)',
-    ((threadCpu() - t0) * 1e3) / n,
+    'recorder.add per trace handed over by run (compact form), into a full ring',
+    median(perAdd),
     'ns',
     {
-      note: 'CPU; the trace is serialised into the ring',
+      note: `${shape}; main-thread CPU, median of ${rounds} timings of at least ${(minTiming / 1000).toFixed(0)} ms, ${ended.length} traces a pass; run(fn) itself ${recorded.baseline_ns.toFixed(0)} ns; the garbage collector's later share is in the ratio above`,
+    },
+  );
+  const plain = JSON.parse(JSON.stringify(trace));
+  const fromJson = flightRecorder({ maxBytes: 16 * 2 ** 20 });
+  h.report(
+    'recorder.add of a plain trace object (from a file, another process)',
+    (cpuPerBatch(() => {
+      for (let i = 0; i < 100; i++) fromJson.add(plain);
+    }) *
+      1e3) /
+      100,
+    'ns',
+    {
+      note: 'main-thread CPU; the trace is serialised into the ring',
     },
   );
 
@@ -115,25 +125,32 @@ export default async function (h) {
   const held = full.stats().traces;
   const finds = 1000;
   let hits = 0;
-  let start = threadCpu();
-  for (let k = 0; k < finds; k++)
-    hits += full.find({ entity: `order_${i - 1 - ((k * 7919) % held)}` }).length;
-  const byEntity = (threadCpu() - start) / 1000;
+  const byEntity =
+    cpuPerBatch(() => {
+      hits = 0;
+      for (let k = 0; k < finds; k++)
+        hits += full.find({ entity: `order_${i - 1 - ((k * 7919) % held)}` }).length;
+    }) / 1000;
   if (hits !== finds) throw new Error(`find missed: ${hits} of ${finds}`);
   h.report(`1,000 finds by entity over a full 16 MiB ring (${held} traces)`, byEntity, 'ms', {
     target: '< 200',
-    note: 'CPU; each find answers one trace from the entity index and materialises it',
+    note: 'main-thread CPU; each find answers one trace from the entity index and materialises it',
   });
-  start = threadCpu();
-  for (let k = 0; k < 100; k++) full.find({ entity: `customer_${k}`, limit: 10 });
-  h.report('find of a busy entity (its 10 newest, ~1% of the ring)', (threadCpu() - start) / 100, 'µs', {
-    note: 'CPU',
+  const busy =
+    cpuPerBatch(() => {
+      for (let k = 0; k < 100; k++) full.find({ entity: `customer_${k}`, limit: 10 });
+    }) / 100;
+  h.report('find of a busy entity (its 10 newest, ~1% of the ring)', busy, 'µs', {
+    note: 'main-thread CPU',
   });
-  start = threadCpu();
-  full.find({ action: 'missing', limit: 1 });
-  h.report('find by action alone (not indexed: every trace read)', (threadCpu() - start) / 1000, 'ms', {
-    note: 'CPU; the compact traces are read without being materialised',
-  });
+  h.report(
+    'find by action alone (not indexed: every trace read)',
+    cpuPerBatch(() => full.find({ action: 'missing', limit: 1 })) / 1000,
+    'ms',
+    {
+      note: 'main-thread CPU; the compact traces are read without being materialised',
+    },
+  );
 
   // Heap over a long run, in a child process.
   const requests = Number(process.env.STEPMARK_BENCH_RECORDER_REQUESTS ?? (h.quick ? 50_000 : 200_000));

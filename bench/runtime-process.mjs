@@ -201,7 +201,7 @@ if (mode === 'heap') {
   // (bench/request.mjs), yielding to the event loop every 64 traces as a server between requests
   // would (the SDK's in-memory exporter completes each export on a timer; without the event loop
   // turning, every span and its export stays alive and the SDK's cost grows without bound).
-  // Rounds of about 150 ms after a warm-up of about 1.5 s: long enough for a CPU clock that
+  // Rounds of about 200 ms after a warm-up of about 1.5 s: long enough for a CPU clock that
   // advances in 4 ms ticks. Prints medians over the rounds, µs per trace, of this thread's CPU
   // time and of the whole process's (its garbage collector's helper threads included).
   const side = process.argv[3];
@@ -263,12 +263,12 @@ if (mode === 'heap') {
       if ((i & 63) === 63) await turn();
     }
   };
-  // warm up, and find how many traces take about 150 ms
+  // warm up, and find how many traces take about 200 ms
   let n = 64;
   for (let t0 = performance.now(); performance.now() - t0 < 1500; ) {
     const s = performance.now();
     await batch(n);
-    if (performance.now() - s < 150) n *= 2;
+    if (performance.now() - s < 200) n *= 2;
   }
   const per = { thread: [], process: [] };
   for (let r = 0; r < 9; r++) {

@@ -172,7 +172,7 @@ export default async function (h) {
     `${med('otel', 'thread').toFixed(1)} vs ${med(side, 'thread').toFixed(2)} µs main-thread CPU per trace; ` +
     `counting every thread (the garbage collector's helpers): ${med('otel', 'process').toFixed(1)} vs ` +
     `${med(side, 'process').toFixed(2)} µs, ${(med('otel', 'process') / med(side, 'process')).toFixed(1)}x; ` +
-    `medians of ${processes} fresh processes per side, each the median of 9 rounds of ~150 ms`;
+    `medians of ${processes} fresh processes per side, each the median of 9 rounds of ~200 ms`;
   h.report(
     'OpenTelemetry SDK span vs stepmark span, request-sized traces (20 spans each)',
     med('otel', 'thread') / med('stepmark', 'thread'),
