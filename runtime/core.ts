@@ -58,13 +58,16 @@ export function endTrace(trace: RecorderTrace, failed: boolean): void {
 /**
  * Starts a trace whose end the caller decides (`endTrace`); enter the returned cursor with
  * `withCursor` to record into it. For a server adapter, whose trace lasts until the response
- * closes: no promise chain per request to wait for that. Throws when `options` are refused.
+ * closes: no promise chain per request to wait for that. `meta`, when given, is the trace's meta
+ * instead of `options.meta` (so that shared options need no copy per trace). Throws when
+ * `options` are refused.
  */
 export function openTrace(
   options: TraceOptions | undefined,
   started?: (trace: RecorderTrace) => void,
+  meta?: Meta,
 ): Cursor {
-  const trace = new RecorderTrace(options);
+  const trace = new RecorderTrace(options, meta);
   started?.(trace);
   ensureStore();
   G.active++;
@@ -79,9 +82,10 @@ export function runTrace<R>(
   fn: () => R,
   options: TraceOptions | undefined,
   started?: (trace: RecorderTrace) => void,
+  meta?: Meta,
 ): R {
   if (typeof fn !== 'function') throw new TypeError('stepmark: run(fn, options?) needs a function');
-  const cursor = openTrace(options, started);
+  const cursor = openTrace(options, started, meta);
   const trace = cursor.trace;
   let result: R;
   try {

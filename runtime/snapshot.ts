@@ -154,8 +154,10 @@ function redacted(cfg: SnapshotConfig, key: string, cacheable: boolean): boolean
 interface Walk {
   cfg: SnapshotConfig;
   budget: number;
-  /** Objects on the current path (cycle detection). */
-  path: object[];
+  /** The outermost object on the current path (cycle detection). */
+  top: object | undefined;
+  /** The objects under it on the current path, made on the first nested object (most meta is flat). */
+  path: object[] | undefined;
   /** Whether top-level keys cut by `topKeys` are counted (in `dropped`) instead of marked `[more]`. */
   count: boolean;
   dropped: number;
@@ -176,7 +178,7 @@ export const lastSnapshot = { droppedKeys: 0, keys: 0 };
  * record's `dropped_meta_keys`); without it they are marked `[more]` as in nested objects.
  */
 export function snapshotMeta(meta: unknown, cfg: SnapshotConfig, count = false): Record<string, JsonValue> {
-  const w: Walk = { cfg, budget: cfg.total, path: [], count, dropped: 0, keys: 1 };
+  const w: Walk = { cfg, budget: cfg.total, top: undefined, path: undefined, count, dropped: 0, keys: 1 };
   try {
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
       return meta === undefined || meta === null ? {} : { value: copy(meta, w, 0) };
@@ -304,7 +306,7 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
   }
   if (v === null) return null;
   const o = v as object;
-  if (w.path.includes(o)) return '[Circular]';
+  if (o === w.top || w.path?.includes(o) === true) return '[Circular]';
   if (o instanceof Date) {
     const t = o.getTime();
     return Number.isNaN(t) ? 'Invalid Date' : o.toISOString();
@@ -319,7 +321,9 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
   if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet)
     return str(`[${constructorName(o)}]`, w.cfg);
   if (depth > w.cfg.depth) return Array.isArray(o) ? '[Array]' : str(`[${constructorName(o)}]`, w.cfg);
-  w.path.push(o);
+  const outermost = w.top === undefined;
+  if (outermost) w.top = o;
+  else (w.path ??= []).push(o);
   try {
     if (Array.isArray(o) || o instanceof Set) {
       const out: JsonValue[] = [];
@@ -381,7 +385,8 @@ function copy(v: unknown, w: Walk, depth: number): JsonValue {
     }
     return out;
   } finally {
-    w.path.pop();
+    if (outermost) w.top = undefined;
+    else w.path!.pop();
   }
 }
 

@@ -293,7 +293,8 @@ export class RecorderTrace {
   readonly wall0: number;
   readonly perf0: number;
 
-  constructor(options: TraceOptions | undefined) {
+  /** `meta`, when given, replaces `options.meta`. */
+  constructor(options: TraceOptions | undefined, meta?: unknown) {
     const o = options ?? {};
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
@@ -306,7 +307,7 @@ export class RecorderTrace {
     this.entityFilter = o.entityFilter;
     this.onEnd = o.onEnd;
     this.snap = snapshotConfig(o.metaLimits, o.redact, this.maxString, this.maxMetaKeys, o.redactValues);
-    this.meta = snapshotMeta(o.meta, this.snap);
+    this.meta = snapshotMeta(meta ?? o.meta, this.snap);
     this.wall0 = Date.now();
     this.perf0 = perf.now();
     if (OBS.list !== undefined) notifyTraceStart(this);
@@ -594,11 +595,16 @@ function structuredCopy<T extends JsonValue>(v: T): T {
   return out as T;
 }
 
+function bad(name: string, want: string): never {
+  throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
+}
+
+const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY;
+
+const isRedactValue = (v: unknown) => typeof v === 'string' && v.length >= MIN_REDACT_VALUE;
+
+/** Checks a run's options (allocates nothing: it runs for every trace). */
 function checkOptions(o: TraceOptions): void {
-  const bad = (name: string, want: string) => {
-    throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
-  };
-  const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY;
   if (o.maxEvents !== undefined && !count(o.maxEvents))
     bad('maxEvents', 'a non-negative integer or Infinity');
   if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');
@@ -615,12 +621,6 @@ function checkOptions(o: TraceOptions): void {
   if (o.redact !== undefined && o.redact !== false && !Array.isArray(o.redact))
     bad('redact', 'an array of strings/RegExps or false');
   if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) bad('meta', 'an object');
-  if (
-    o.redactValues !== undefined &&
-    !(
-      Array.isArray(o.redactValues) &&
-      o.redactValues.every((v) => typeof v === 'string' && v.length >= MIN_REDACT_VALUE)
-    )
-  )
+  if (o.redactValues !== undefined && !(Array.isArray(o.redactValues) && o.redactValues.every(isRedactValue)))
     bad('redactValues', `an array of strings of at least ${MIN_REDACT_VALUE} characters`);
 }

@@ -58,8 +58,10 @@ export interface ResponseFacts {
 export interface TraceStart {
   /** Whether the trace may go into the response. */
   expose: boolean;
-  /** Options for `stepmark.run`. */
+  /** Options for `stepmark.run`: the adapter's own, shared by every request. */
   options: TraceOptions;
+  /** The trace's meta (instead of `options.meta`): the options' meta, `meta(req)`, the adapter's. */
+  meta: Meta;
   /** `performance.now()` when the request was seen. */
   started: number;
 }
@@ -189,15 +191,13 @@ export class AdapterCore<Req> {
     return {
       expose,
       started: performance.now(),
-      options: {
-        ...o.traceOptions,
-        meta: {
-          ...base,
-          ...meta,
-          request_id: this.requestId(req),
-          method: facts.method,
-          path: facts.path,
-        },
+      options: o.traceOptions,
+      meta: {
+        ...base,
+        ...meta,
+        request_id: this.requestId(req),
+        method: facts.method,
+        path: facts.path,
       },
     };
   }

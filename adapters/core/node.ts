@@ -86,7 +86,7 @@ export class RequestTrace<Req> {
   open<R>(proceed: () => R, facts?: () => ResponseFacts): R {
     let cursor: Cursor;
     try {
-      cursor = openTrace(this.start.options);
+      cursor = openTrace(this.start.options, undefined, this.start.meta);
     } catch (e) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       this.core.report(e, 'trace');

@@ -53,7 +53,7 @@ export interface StepmarkAdapterOptions<Req> {
    * @default 'x-request-id'
    */
   requestIdHeader?: string | false;
-  /** Makes a request id when the request has none. @default crypto.randomUUID */
+  /** Makes a request id when the request has none. @default a random version 4 UUID (from `crypto.getRandomValues`) */
   generateRequestId?: () => string;
   /** Extra trace metadata computed from the request (tenant, user id…). */
   meta?: (req: Req) => Meta;
@@ -155,10 +155,41 @@ export const defaultOnError = (error: unknown, source: AdapterErrorSource): void
   console.error(`[stepmark] ${source} failed:`, error);
 };
 
+type RandomFill = (bytes: Uint8Array) => unknown;
+
+/** Random bytes for request ids, drawn from the platform's CSPRNG 256 ids at a time. */
+const idBytes = new Uint8Array(16 * 256);
+let idAt = idBytes.length;
+/** The character codes of one id, reused: the id is made as one flat string. */
+const idCodes: number[] = new Array(36).fill(45); // '-' where the dashes go
+const HEX_DIGITS = '0123456789abcdef';
+
+/**
+ * A random version 4 UUID (RFC 9562), from Web Crypto's `getRandomValues` (Node, Bun, Deno,
+ * browsers, workers). Made here rather than by `crypto.randomUUID`, which builds each id from
+ * pieces: ~590 bytes of garbage and over a microsecond per request, against ~60 bytes here.
+ * Without Web Crypto, a time-and-Math.random id (unique enough for tracing, not a UUID).
+ */
 export const randomRequestId = (): string => {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID) return c.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+  if (idAt + 16 > idBytes.length) {
+    const c = (globalThis as { crypto?: { getRandomValues?: RandomFill } }).crypto;
+    if (typeof c?.getRandomValues !== 'function')
+      return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+    c.getRandomValues(idBytes);
+    idAt = 0;
+  }
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    let b = idBytes[idAt + i]!;
+    if (i === 6)
+      b = (b & 0x0f) | 0x40; // version 4
+    else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10
+    if (j === 8 || j === 13 || j === 18 || j === 23) j++;
+    idCodes[j++] = HEX_DIGITS.charCodeAt(b >> 4);
+    idCodes[j++] = HEX_DIGITS.charCodeAt(b & 15);
+  }
+  idAt += 16;
+  return String.fromCharCode.apply(null, idCodes);
 };
 
 /** Checks `options` once, at start-up, and applies defaults. Throws {@link StepmarkConfigError}. */

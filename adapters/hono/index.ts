@@ -114,9 +114,14 @@ function traceRequest(
     };
     let lifetime: Promise<void>;
     try {
-      lifetime = runTrace(traced, start.options, (t) => {
-        trace = t;
-      });
+      lifetime = runTrace(
+        traced,
+        start.options,
+        (t) => {
+          trace = t;
+        },
+        start.meta,
+      );
     } catch (error) {
       // stepmark.run refused (options are checked at start-up, so this is unexpected): serve untraced.
       core.report(error, 'trace');

@@ -7,6 +7,7 @@ import {
   StepmarkConfigError,
 } from '../../adapters/core/index.js';
 import { requestHeader } from '../../adapters/core/node.js';
+import { randomRequestId } from '../../adapters/core/options.js';
 import { DEFAULT_REDACT } from '../../runtime/index.js';
 import type { Trace } from './helpers.js';
 
@@ -81,6 +82,17 @@ describe('matchesSecret', () => {
   it('compares a repeated pattern of the right length correctly', () => {
     expect(matchesSecret('abab', ['ab'])).toBe(false);
     expect(matchesSecret('ab', ['abab'])).toBe(false);
+  });
+});
+
+describe('randomRequestId (the default request id)', () => {
+  it('is a version 4 UUID, different every time, across refills of its random pool', () => {
+    const ids = Array.from({ length: 5000 }, () => randomRequestId());
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    // every hex digit shows up in every free position (the bytes are random, not a counter)
+    for (const at of [0, 7, 15, 20, 35]) expect(new Set(ids.map((id) => id[at])).size).toBe(16);
   });
 });
 
@@ -165,9 +177,13 @@ describe('AdapterCore', () => {
       access,
     );
     const start = core.begin({ headers: { 'x-request-id': 'r9' } }, { method: 'GET', path: '/p' }, false);
-    expect(start?.options).toMatchObject({
-      maxEvents: 5,
-      meta: { service: 'shop', tenant: 't1', request_id: 'r9', method: 'GET', path: '/p' },
+    expect(start?.options).toMatchObject({ maxEvents: 5 });
+    expect(start?.meta).toEqual({
+      service: 'shop',
+      tenant: 't1',
+      request_id: 'r9',
+      method: 'GET',
+      path: '/p',
     });
   });
 
@@ -191,7 +207,7 @@ describe('AdapterCore', () => {
       access,
     );
     const start = core.begin({ headers: {} }, { method: 'GET', path: '/' }, false);
-    expect(Object.keys(start?.options.meta ?? {}).sort()).toEqual(['method', 'path', 'request_id']);
+    expect(Object.keys(start?.meta ?? {}).sort()).toEqual(['method', 'path', 'request_id']);
     expect(seen).toEqual(['meta']);
   });
 

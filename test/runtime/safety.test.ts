@@ -166,6 +166,19 @@ describe('safe meta', () => {
     expect(JSON.parse(JSON.stringify(trace))).toEqual(trace);
   });
 
+  it('marks a reference back to the meta object itself, at any depth, as circular', () => {
+    const meta: Record<string, unknown> = { id: 1, child: { list: [1] } };
+    meta.self = meta;
+    (meta.child as Record<string, unknown>).up = meta;
+    ((meta.child as Record<string, unknown>).list as unknown[]).push(meta, meta.child);
+    const { trace } = captureSync(() => record('s', 'a', meta), { redact: false });
+    expect(trace.events[0]!.meta).toEqual({
+      id: 1,
+      child: { list: [1, '[Circular]', '[Circular]'], up: '[Circular]' },
+      self: '[Circular]',
+    });
+  });
+
   it('caps depth, keys, string length and total size', () => {
     let deep: any = { leaf: true };
     for (let i = 0; i < 20; i++) deep = { d: deep };
