@@ -181,9 +181,9 @@ export const randomRequestId = (): string => {
   let j = 0;
   for (let i = 0; i < 16; i++) {
     let b = idBytes[idAt + i]!;
-    if (i === 6)
-      b = (b & 0x0f) | 0x40; // version 4
-    else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10
+    // the version (4) in byte 6, the variant (binary 10) in byte 8
+    if (i === 6) b = (b & 0x0f) | 0x40;
+    else if (i === 8) b = (b & 0x3f) | 0x80;
     if (j === 8 || j === 13 || j === 18 || j === 23) j++;
     idCodes[j++] = HEX_DIGITS.charCodeAt(b >> 4);
     idCodes[j++] = HEX_DIGITS.charCodeAt(b & 15);
