@@ -9,6 +9,10 @@
  * another key (and so does not see the other's traces) instead of corrupting it.
  */
 import { shared } from './global.js';
+import { VERSION } from './version.js';
+
+export { VERSION };
+
 import type { RecorderTrace, Span } from './trace.js';
 
 /** What the async context holds: a small mutable view of "which trace, which span is open here". */
@@ -46,7 +50,6 @@ export interface SharedState {
   warned: Set<string>;
 }
 
-export const VERSION = '0.1.0';
 export const ABIS = [1, 2];
 
 /** The shared state (one object per process). */

@@ -14,6 +14,7 @@
 import type { Plugin, ResolvedConfig } from 'vite';
 import { rollupApiPlugin } from '../bundlers/rollup-api.js';
 import type { StepmarkOptions } from '../instrument/options.js';
+import { VERSION } from '../runtime/version.js';
 
 export type { StepmarkOptions };
 
@@ -35,7 +36,31 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
     configResolved(resolved: ResolvedConfig) {
       config = resolved;
     },
-  };
+    // Vitest (from 4, by default from 5) keeps transformed modules on disk between runs, keyed by
+    // the file and the config but not by what this plugin was given: the same config reading
+    // different options (from an environment variable, say), or another stepmark version, would
+    // run yesterday's instrumentation. The key covers both.
+    configureVitest(context: VitestContext) {
+      const define = context.defineCacheKeyGenerator ?? context.experimental_defineCacheKeyGenerator;
+      if (typeof define !== 'function') return;
+      let key: string | undefined;
+      define.call(context, () => (key ??= cacheKey(options, config?.root)));
+    },
+  } as Plugin;
+}
+
+/** What Vitest's `configureVitest` hook is given, as far as this plugin uses it. */
+interface VitestContext {
+  defineCacheKeyGenerator?: (generator: () => string) => void;
+  experimental_defineCacheKeyGenerator?: (generator: () => string) => void;
+}
+
+/** stepmark's version and the plugin's options (the project root when they give none), as one string. */
+function cacheKey(options: StepmarkOptions, root: string | undefined): string {
+  const given = JSON.stringify({ root, ...options }, (_key, value: unknown) =>
+    value instanceof RegExp ? String(value) : value,
+  );
+  return `stepmark@${VERSION} ${given}`;
 }
 
 export default stepmark;
