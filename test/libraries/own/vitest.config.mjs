@@ -57,5 +57,8 @@ export default defineConfig({
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
+    // Vitest 5 keeps transformed modules on disk between runs, keyed without this config's
+    // route (an environment variable): a run would get the code of the route that ran before.
+    fsModuleCache: false,
   },
 });
