@@ -1,7 +1,14 @@
 // Traces handed over by the runtime in its own compact form (an ended `RecorderTrace`: numbers,
 // shared strings, snapshotted meta; no ISO strings, no JSON shape), kept as they are and turned
 // into the trace format only when someone reads them (find, a dump).
-import { type Entity, type Ev, EXIT_META, type RecorderTrace } from '../runtime/trace.js';
+import {
+  type Entity,
+  type EventEntry,
+  entered,
+  newWalk,
+  type RecorderTrace,
+  Span,
+} from '../runtime/trace.js';
 import type { JsonValue, Trace } from '../runtime/types.js';
 import { requestIdOf, serverError, type TraceFacts } from './facts.js';
 import { type Payload, stringBytes } from './store.js';
@@ -12,7 +19,9 @@ const TRACE_BYTES = 512;
 // An event: the object, its boxed time, its array slot.
 const EVENT_BYTES = 88;
 // A span: the object, boxed start and end, its array slot.
-const SPAN_BYTES = 192;
+const SPAN_BYTES = 216;
+// A span's two entries in an event list (its `entered` and `exited` events).
+const SPAN_ENTRIES_BYTES = 16;
 // An entity: the object, its events array and meta object, its map entry.
 const ENTITY_BYTES = 200;
 const NUMBER_BYTES = 16;
@@ -41,12 +50,13 @@ function jsonBytes(v: JsonValue | undefined): number {
  */
 const nameBytes = (s: string) => s.length;
 
-function eventsBytes(list: Ev[]): number {
+function eventsBytes(list: EventEntry[]): number {
   let n = 0;
   for (const e of list) {
+    // a span's entries are counted with the span
+    if (e instanceof Span) continue;
     n += EVENT_BYTES + nameBytes(e.stage) + nameBytes(e.action);
-    // An `exited` event's meta is one shared constant, made into `{ duration_ms }` when read.
-    if (e.meta !== undefined && e.meta !== EXIT_META) n += jsonBytes(e.meta);
+    if (e.meta !== undefined) n += jsonBytes(e.meta);
   }
   return n;
 }
@@ -57,7 +67,8 @@ export function compactBytes(t: RecorderTrace): number {
   for (const e of t.entities.values())
     n += ENTITY_BYTES + stringBytes(e.id) + jsonBytes(e.meta) + eventsBytes(e.events);
   for (const s of t.spans) {
-    n += SPAN_BYTES + nameBytes(s.name);
+    n += SPAN_BYTES + SPAN_ENTRIES_BYTES + nameBytes(s.name);
+    if (s.enterMeta !== undefined) n += jsonBytes(s.enterMeta);
     if (s.location !== undefined) n += nameBytes(s.location);
     if (s.error !== undefined) n += stringBytes(s.error);
   }
@@ -74,8 +85,10 @@ export function compactFacts(t: RecorderTrace): TraceFacts {
     if (s.end >= 0 && s.end > last) last = s.end;
     if (s.status === 2) error = true;
   }
-  const see = (list: Ev[]) => {
+  const see = (list: EventEntry[]) => {
     for (const e of list) {
+      // a span's entries are at its start and end, seen above
+      if (e instanceof Span) continue;
       if (e.t < first) first = e.t;
       if (e.t > last) last = e.t;
     }
@@ -97,10 +110,19 @@ export function compactFacts(t: RecorderTrace): TraceFacts {
   };
 }
 
-const matches = (list: Ev[], stage: string | undefined, action: string | undefined): boolean => {
+const matches = (list: EventEntry[], stage: string | undefined, action: string | undefined): boolean => {
+  const walk = newWalk();
   for (const e of list) {
-    if ((stage === undefined || e.stage === stage) && (action === undefined || e.action === action))
-      return true;
+    let s: string;
+    let a: string;
+    if (e instanceof Span) {
+      s = e.name;
+      a = entered(e, walk) ? 'entered' : 'exited';
+    } else {
+      s = e.stage;
+      a = e.action;
+    }
+    if ((stage === undefined || s === stage) && (action === undefined || a === action)) return true;
   }
   return false;
 };

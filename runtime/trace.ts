@@ -62,7 +62,7 @@ const END_LATE = -2;
  */
 export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
 
-/** Meta of an `exited` event: stands for `{ duration_ms, error? }`, made from the span at collect time. */
+/** The meta observers see on a span's `exited` event: the trace format's `{ duration_ms, error? }` is made from the span when collected. */
 export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 
 /** Internal event: converted to `TraceEvent` at collect time. */
@@ -76,6 +76,14 @@ export interface Ev {
   droppedKeys: number;
 }
 
+/**
+ * An entry of an event list: a recorded event, or a span standing for its `entered` event (its
+ * first entry in the list: the span's start, `enterMeta`) and its `exited` event (its second: the
+ * span's end, `{ duration_ms, error? }`). A span is not given two event objects of its own: with
+ * their boxed times that was four allocations per span, more than the span itself.
+ */
+export type EventEntry = Ev | Span;
+
 export interface Entity {
   id: string;
   kind: string | undefined;
@@ -84,7 +92,24 @@ export interface Entity {
   keys: number;
   /** Meta keys not kept because `meta` was full. */
   droppedKeys: number;
-  events: Ev[];
+  events: EventEntry[];
+}
+
+let walks = 0;
+
+/** A fresh mark for one reading of event lists, for {@link entered}. */
+export function newWalk(): number {
+  return ++walks;
+}
+
+/**
+ * For a span entry met while reading a list with mark `walk` (from {@link newWalk}): true the
+ * first time (the entry is its `entered` event), false the second (its `exited` event).
+ */
+export function entered(span: Span, walk: number): boolean {
+  if (span.walk === walk) return false;
+  span.walk = walk;
+  return true;
 }
 
 /**
@@ -111,6 +136,12 @@ export class Span {
   outer: Cursor | undefined = undefined;
   /** Whether `r()` has entered `own` and `s()` has not restored `outer` yet. */
   resumed = false;
+  /** The snapshot of the meta given to `enter` (its `entered` event's meta). */
+  enterMeta: Record<string, JsonValue> | undefined = undefined;
+  /** Top-level keys left out of `enterMeta` (`maxMetaKeys`). */
+  enterDropped = 0;
+  /** Scratch mark of the last reading of an event list that met this span (see `entered`). */
+  walk = 0;
   /**
    * Set for frames of plain async functions (ABI `enter(…, FRAME_ASYNC)`): they suspend only at
    * `await`, after which the current job ends, so `s()`/`exit()` need not re-enter the resumer's
@@ -268,7 +299,7 @@ export class RecorderTrace {
   /** The traced function threw or rejected, or a server adapter answered with a server error. */
   failed = false;
   readonly meta: Record<string, JsonValue>;
-  readonly events: Ev[] = [];
+  readonly events: EventEntry[] = [];
   readonly entities = new Map<string, Entity>();
   readonly spans: Span[] = [];
   dropped = 0;
@@ -395,7 +426,7 @@ export class RecorderTrace {
   }
 
   /** Appends an event to `list` (an entity's or the unscoped list), honouring `maxEvents`. */
-  event(list: Ev[], stage: string, action: string, meta: unknown, span: Span | undefined): void {
+  event(list: EventEntry[], stage: string, action: string, meta: unknown, span: Span | undefined): void {
     if (this.count >= this.maxEvents) {
       this.dropped++;
       return;
@@ -407,7 +438,7 @@ export class RecorderTrace {
 
   /** Appends an event whose meta is already a snapshot (or undefined); the caller checked `maxEvents`. */
   private push(
-    list: Ev[],
+    list: EventEntry[],
     stage: string,
     action: string,
     t: number,
@@ -418,6 +449,17 @@ export class RecorderTrace {
     const ev: Ev = { stage, action, t, meta, span, droppedKeys };
     list.push(ev);
     if (OBS.list !== undefined) notifyEvent(ev, list, this.entities, this);
+    this.count++;
+  }
+
+  /** Appends a span's `entered` (first) or `exited` (second) entry; the caller checked `maxEvents`. */
+  private pushSpan(list: EventEntry[], span: Span, isEnter: boolean): void {
+    list.push(span);
+    if (OBS.list !== undefined) {
+      const meta = isEnter ? span.enterMeta : EXIT_META;
+      const view = { stage: span.name, action: isEnter ? 'entered' : 'exited', meta, span };
+      notifyEvent(view, list, this.entities, this);
+    }
     this.count++;
   }
 
@@ -443,9 +485,11 @@ export class RecorderTrace {
       // the `entered` event shares the span's start time (one clock read per enter)
       if (this.count >= this.maxEvents) this.dropped++;
       else {
-        const snap = meta === undefined ? undefined : snapshotMeta(meta, this.snap, true);
-        const dk = snap === undefined ? 0 : lastSnapshot.droppedKeys;
-        this.push(entity !== undefined ? entity.events : this.events, name, 'entered', t, snap, span, dk);
+        if (meta !== undefined) {
+          span.enterMeta = snapshotMeta(meta, this.snap, true);
+          span.enterDropped = lastSnapshot.droppedKeys;
+        }
+        this.pushSpan(entity !== undefined ? entity.events : this.events, span, true);
       }
     } catch {
       // the span stays open and current; only its `entered` event is lost
@@ -462,8 +506,7 @@ export class RecorderTrace {
     if (this.count >= this.maxEvents) this.dropped++;
     else {
       // its meta ({ duration_ms, error? }) is made from the span when collected
-      const list = span.entity !== undefined ? span.entity.events : this.events;
-      this.push(list, span.name, 'exited', end, EXIT_META, span, 0);
+      this.pushSpan(span.entity !== undefined ? span.entity.events : this.events, span, false);
     }
     if (OBS.list !== undefined) notifySpanEnd(span, this);
   }
@@ -509,19 +552,38 @@ export class RecorderTrace {
   private ev(e: Ev, ids: string[]): TraceEvent {
     const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
     const span = e.span;
-    if (e.meta === EXIT_META && span !== undefined) {
-      const meta: Record<string, JsonValue> = { duration_ms: round(span.end - span.start) };
-      if (span.status === ST_ERROR && span.error !== undefined) meta.error = span.error;
-      out.meta = meta;
-    } else if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
+    if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
     if (span !== undefined) out.span_id = ids[span.seq] ?? span.id;
     if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
     return out;
   }
 
-  private evs(list: Ev[], ids: string[]): TraceEvent[] {
+  /** A span's `entered` (`isEnter`) or `exited` event. */
+  private spanEv(s: Span, isEnter: boolean, ids: string[]): TraceEvent {
+    const out: TraceEvent = {
+      stage: s.name,
+      action: isEnter ? 'entered' : 'exited',
+      timestamp: this.iso(isEnter ? s.start : s.end),
+    };
+    if (isEnter) {
+      if (s.enterMeta !== undefined) out.meta = structuredCopy(s.enterMeta);
+    } else {
+      const meta: Record<string, JsonValue> = { duration_ms: round(s.end - s.start) };
+      if (s.status === ST_ERROR && s.error !== undefined) meta.error = s.error;
+      out.meta = meta;
+    }
+    out.span_id = ids[s.seq] ?? s.id;
+    if (isEnter && s.enterDropped > 0) out.dropped_meta_keys = s.enterDropped;
+    return out;
+  }
+
+  private evs(list: EventEntry[], ids: string[]): TraceEvent[] {
     const out = new Array<TraceEvent>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = this.ev(list[i]!, ids);
+    const walk = newWalk();
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      out[i] = e instanceof Span ? this.spanEv(e, entered(e, walk), ids) : this.ev(e, ids);
+    }
     return out;
   }
 
