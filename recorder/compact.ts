@@ -5,9 +5,9 @@ import {
   type Entity,
   type EventEntry,
   entered,
+  isSpanEntry,
   newWalk,
   type RecorderTrace,
-  Span,
 } from '../runtime/trace.js';
 import type { JsonValue, Trace } from '../runtime/types.js';
 import { requestIdOf, serverError, type TraceFacts } from './facts.js';
@@ -54,7 +54,7 @@ function eventsBytes(list: EventEntry[]): number {
   let n = 0;
   for (const e of list) {
     // a span's entries are counted with the span
-    if (e instanceof Span) continue;
+    if (isSpanEntry(e)) continue;
     n += EVENT_BYTES + nameBytes(e.stage) + nameBytes(e.action);
     if (e.meta !== undefined) n += jsonBytes(e.meta);
   }
@@ -88,7 +88,7 @@ export function compactFacts(t: RecorderTrace): TraceFacts {
   const see = (list: EventEntry[]) => {
     for (const e of list) {
       // a span's entries are at its start and end, seen above
-      if (e instanceof Span) continue;
+      if (isSpanEntry(e)) continue;
       if (e.t < first) first = e.t;
       if (e.t > last) last = e.t;
     }
@@ -115,7 +115,7 @@ const matches = (list: EventEntry[], stage: string | undefined, action: string |
   for (const e of list) {
     let s: string;
     let a: string;
-    if (e instanceof Span) {
+    if (isSpanEntry(e)) {
       s = e.name;
       a = entered(e, walk) ? 'entered' : 'exited';
     } else {

@@ -95,11 +95,21 @@ export interface Entity {
   events: EventEntry[];
 }
 
-let walks = 0;
+// Marks start at a random point: a trace may be read by another copy of the runtime (its ESM and
+// CommonJS builds, a bundled copy), whose marks must not meet this copy's.
+let walks = Math.floor(Math.random() * 2 ** 52);
 
 /** A fresh mark for one reading of event lists, for {@link entered}. */
 export function newWalk(): number {
   return ++walks;
+}
+
+/**
+ * Whether an event-list entry is a span (see {@link EventEntry}). By shape, not `instanceof`: the
+ * trace may come from another copy of the runtime, with a `Span` class of its own.
+ */
+export function isSpanEntry(e: EventEntry): e is Span {
+  return (e as { seq?: unknown }).seq !== undefined;
 }
 
 /**
@@ -582,7 +592,7 @@ export class RecorderTrace {
     const walk = newWalk();
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
-      out[i] = e instanceof Span ? this.spanEv(e, entered(e, walk), ids) : this.ev(e, ids);
+      out[i] = isSpanEntry(e) ? this.spanEv(e, entered(e, walk), ids) : this.ev(e, ids);
     }
     return out;
   }

@@ -214,6 +214,28 @@ describe('flightRecorder', () => {
     expect(recorder.find({ entity: 'order_x', action: 'logged' })).toEqual([]);
   });
 
+  it('reads traces made by the other build of the runtime (an ESM trace in the CommonJS recorder)', () => {
+    const { flightRecorder: cjsRecorder } =
+      require('stepmark/recorder') as typeof import('stepmark/recorder');
+    const recorder = cjsRecorder();
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    const clock = () => (now += 2);
+    const body = () => {
+      const span = stepmark.enterEntity('order_d', { via: 'api' });
+      stepmark.recordEntity('order_d', 'fraud', 'checked');
+      stepmark.enter()();
+      span();
+    };
+    stepmark.run(body, { meta: { request_id: 'req-d' }, clock, onEnd: recorder.add });
+    now = Date.parse('2026-03-01T10:00:00Z');
+    const { trace } = stepmark.captureSync(body, { meta: { request_id: 'req-d' }, clock });
+    expect(recorder.find({ requestId: 'req-d' })).toEqual([trace]);
+    expect(recorder.find({ entity: 'order_d', action: 'entered' })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_d', action: 'exited' })).toHaveLength(1);
+    expect(recorder.find({ stage: 'fraud', action: 'checked' })).toHaveLength(1);
+    expect(recorder.find({ entity: 'order_d', stage: 'fraud', action: 'exited' })).toEqual([]);
+  });
+
   it("keeps traces in compact form within the runtime's caps (entities, meta keys, string length)", () => {
     const recorder = flightRecorder();
     const huge = 'y'.repeat(1_000_000);
