@@ -95,17 +95,23 @@ function typescriptError(file: string, source: string): string {
   }
 }
 
+/** `source`, written to a file named after `label`, compiled on every route: each route's error. */
+async function errorsOnEveryRoute(label: string, source: string) {
+  const file = join(dir, `${label.replace(/\W+/g, '-')}.ts`);
+  writeFileSync(file, source);
+  const errors = {
+    esbuild: await esbuildError(file),
+    babel8: babelError(8, file, source),
+    babel7: babelError(7, file, source),
+    typescript: typescriptError(file, source),
+  };
+  return { file, errors };
+}
+
 describe('a directive that applies to no function', () => {
   for (const [label, { source, line, column }] of Object.entries(cases)) {
     it(`before ${label}: the same error with file:line:col on every route`, async () => {
-      const file = join(dir, `${label.replace(/\W+/g, '-')}.ts`);
-      writeFileSync(file, source);
-      const errors = {
-        esbuild: await esbuildError(file),
-        babel8: babelError(8, file, source),
-        babel7: babelError(7, file, source),
-        typescript: typescriptError(file, source),
-      };
+      const { file, errors } = await errorsOnEveryRoute(label, source);
       for (const [route, error] of Object.entries(errors)) {
         expect(error, route).toMatch(MESSAGE);
         expect(error, route).toContain(file.slice(dir.length + 1));
@@ -129,14 +135,7 @@ describe('an entity path the function cannot read', () => {
       /entity=order\.id does not start with a parameter of this function \(parameters: id\)/,
     ],
   ])('%s: the same error at the directive on every route', async (label, source, message) => {
-    const file = join(dir, `${label.replace(/\W+/g, '-')}.ts`);
-    writeFileSync(file, source);
-    const errors = {
-      esbuild: await esbuildError(file),
-      babel8: babelError(8, file, source),
-      babel7: babelError(7, file, source),
-      typescript: typescriptError(file, source),
-    };
+    const { errors } = await errorsOnEveryRoute(label, source);
     const [line, column] = source.includes('entity=this') ? [3, 7] : [2, 7];
     for (const [route, error] of Object.entries(errors)) {
       expect(error, route).toMatch(message);
