@@ -4,9 +4,8 @@
 import {
   type Entity,
   type EventEntry,
-  entered,
   isSpanEntry,
-  newWalk,
+  listHasEvent,
   type RecorderTrace,
 } from '../runtime/trace.js';
 import type { JsonValue, Trace } from '../runtime/types.js';
@@ -110,23 +109,6 @@ export function compactFacts(t: RecorderTrace): TraceFacts {
   };
 }
 
-const matches = (list: EventEntry[], stage: string | undefined, action: string | undefined): boolean => {
-  const walk = newWalk();
-  for (const e of list) {
-    let s: string;
-    let a: string;
-    if (isSpanEntry(e)) {
-      s = e.name;
-      a = entered(e, walk) ? 'entered' : 'exited';
-    } else {
-      s = e.stage;
-      a = e.action;
-    }
-    if ((stage === undefined || s === stage) && (action === undefined || a === action)) return true;
-  }
-  return false;
-};
-
 /** An ended trace held in its compact form. */
 export class CompactPayload implements Payload {
   readonly bytes: number;
@@ -145,10 +127,10 @@ export class CompactPayload implements Payload {
     const t = this.#trace;
     if (entity !== undefined) {
       const e: Entity | undefined = t.entities.get(entity);
-      return e !== undefined && matches(e.events, stage, action);
+      return e !== undefined && listHasEvent(e.events, stage, action);
     }
-    if (matches(t.events, stage, action)) return true;
-    for (const e of t.entities.values()) if (matches(e.events, stage, action)) return true;
+    if (listHasEvent(t.events, stage, action)) return true;
+    for (const e of t.entities.values()) if (listHasEvent(e.events, stage, action)) return true;
     return false;
   }
 }

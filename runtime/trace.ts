@@ -100,7 +100,7 @@ export interface Entity {
 let walks = Math.floor(Math.random() * 2 ** 52);
 
 /** A fresh mark for one reading of event lists, for {@link entered}. */
-export function newWalk(): number {
+function newWalk(): number {
   return ++walks;
 }
 
@@ -116,10 +116,26 @@ export function isSpanEntry(e: EventEntry): e is Span {
  * For a span entry met while reading a list with mark `walk` (from {@link newWalk}): true the
  * first time (the entry is its `entered` event), false the second (its `exited` event).
  */
-export function entered(span: Span, walk: number): boolean {
+function entered(span: Span, walk: number): boolean {
   if (span.walk === walk) return false;
   span.walk = walk;
   return true;
+}
+
+/** Whether `list` has an event of this stage and/or action (a span entry: its name, `entered` or `exited`). */
+export function listHasEvent(
+  list: EventEntry[],
+  stage: string | undefined,
+  action: string | undefined,
+): boolean {
+  const walk = newWalk();
+  for (const e of list) {
+    const span = isSpanEntry(e);
+    const s = span ? e.name : e.stage;
+    const a = span ? (entered(e, walk) ? 'entered' : 'exited') : e.action;
+    if ((stage === undefined || s === stage) && (action === undefined || a === action)) return true;
+  }
+  return false;
 }
 
 /**
