@@ -1,6 +1,7 @@
 // What the recorder needs to know about a trace to index it, keep it and answer `find` without
 // reading it again: its entity ids, request id, when it started, how long it took, whether it
 // failed. Read once, when the trace is added.
+import { type EntryRecord, epochMs, isSpanEntry, type TraceRecords } from '../runtime/trace.js';
 import type { JsonValue, Trace, TraceEvent } from '../runtime/types.js';
 
 export interface TraceFacts {
@@ -77,4 +78,39 @@ export function factsOf(trace: Trace): TraceFacts {
         ? last - first
         : 0;
   return { entities, requestId: requestIdOf(meta), start, duration, error };
+}
+
+/** The facts of an ended trace, read from its records (an ended `RecorderTrace`). */
+export function recordsFacts(t: TraceRecords): TraceFacts {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  let error = t.failed || serverError(t.meta);
+  for (const s of t.spans) {
+    if (s.start < first) first = s.start;
+    if (s.end >= 0 && s.end > last) last = s.end;
+    if (s.status === 2) error = true;
+  }
+  const see = (list: readonly EntryRecord[]) => {
+    for (const e of list) {
+      // a span's entries are at its start and end, seen above
+      if (isSpanEntry(e)) continue;
+      if (e.t < first) first = e.t;
+      if (e.t > last) last = e.t;
+    }
+  };
+  see(t.events);
+  for (const e of t.entities.values()) see(e.events);
+  const given = t.meta.duration_ms;
+  return {
+    entities: [...t.entities.keys()],
+    requestId: requestIdOf(t.meta),
+    start: Number.isFinite(first) ? epochMs(t, first) : Number.NaN,
+    duration:
+      typeof given === 'number' && Number.isFinite(given)
+        ? given
+        : Number.isFinite(first) && Number.isFinite(last)
+          ? last - first
+          : 0,
+    error,
+  };
 }

@@ -18,7 +18,6 @@
 import { StepmarkConfigError } from '../adapters/core/errors.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
 import type { Trace } from '../runtime/types.js';
-import { CompactPayload, compactFacts } from './compact.js';
 import {
   dumpPath,
   fsNow,
@@ -28,8 +27,9 @@ import {
   writeFileLinesSync,
   writeStreamLines,
 } from './dump.js';
-import { factsOf, type TraceFacts } from './facts.js';
-import { type Entry, type Index, overheadBytes, type Payload, Ring, stringBytes } from './store.js';
+import { factsOf, recordsFacts, type TraceFacts } from './facts.js';
+import { type Held, heldHasEvent, heldJson, heldKeys, heldTrace, writer } from './packed.js';
+import { Ring } from './store.js';
 
 export type { Trace } from '../runtime/types.js';
 export type { WritableLike } from './dump.js';
@@ -241,34 +241,6 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
   return { maxBytes, maxAge, keep, keepBytes, dumpOn };
 }
 
-/**
- * A trace that arrived in the trace format (from a file, another process, a caller that had
- * collected it), held as its JSON text: exact size, nothing else kept alive.
- */
-class JsonPayload implements Payload {
-  readonly bytes: number;
-  readonly #text: string;
-  constructor(text: string) {
-    this.#text = text;
-    this.bytes = stringBytes(text) + 32;
-  }
-  trace(): Trace {
-    return JSON.parse(this.#text) as Trace;
-  }
-  json(): string {
-    return this.#text;
-  }
-  hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean {
-    // A text without the stage or action in it cannot have the event: no need to parse it.
-    const text = this.#text;
-    if (!text.includes('\\')) {
-      if (stage !== undefined && !text.includes(JSON.stringify(stage))) return false;
-      if (action !== undefined && !text.includes(JSON.stringify(action))) return false;
-    }
-    return hasEvent(this.trace(), entity, stage, action);
-  }
-}
-
 function instant(value: Date | number | string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const t = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
@@ -288,35 +260,6 @@ function badArgument(name: string, why: string): StepmarkConfigError {
     `${WHERE}: find({ ${name} }) ${why}.`,
     name,
   );
-}
-
-/** Whether the trace has an event with this stage/action (among `entity`'s events when given). */
-function hasEvent(
-  trace: Trace,
-  entity: string | undefined,
-  stage: string | undefined,
-  action: string | undefined,
-) {
-  const match = (events: unknown): boolean =>
-    Array.isArray(events) &&
-    events.some(
-      (e) =>
-        e !== null &&
-        typeof e === 'object' &&
-        (stage === undefined || e.stage === stage) &&
-        (action === undefined || e.action === action),
-    );
-  const entities = trace.entities ?? {};
-  if (entity !== undefined) {
-    for (const key of Object.keys(entities)) {
-      const e = entities[key]!;
-      if ((e?.entity_id ?? key) === entity) return match(e?.events);
-    }
-    return false;
-  }
-  if (match(trace.events)) return true;
-  for (const key of Object.keys(entities)) if (match(entities[key]?.events)) return true;
-  return false;
 }
 
 /**
@@ -340,21 +283,22 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     if (o.maxAge === undefined) return;
     const cutoff = Date.now() - o.maxAge;
     for (const r of [ring, keptRing]) {
-      for (let e = r.oldest(); e !== undefined && e.added < cutoff; e = r.oldest()) {
+      while (r.oldestAdded() < cutoff) {
         r.shift();
         counts.expired++;
       }
     }
   };
 
-  const keeps = (facts: TraceFacts, payload: Payload): boolean => {
+  /** Whether a keep rule matches; `trace` makes the trace format for `where`. */
+  const keeps = (facts: TraceFacts, trace: () => Trace): boolean => {
     const k = o.keep;
     if (k === undefined) return false;
     if (k.errors === true && facts.error) return true;
     if (k.slowerThan !== undefined && facts.duration >= k.slowerThan) return true;
     if (k.where !== undefined) {
       try {
-        return k.where(payload.trace()) === true;
+        return k.where(trace()) === true;
       } catch {
         return false;
       }
@@ -362,19 +306,18 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     return false;
   };
 
-  const store = (facts: TraceFacts, payload: Payload): void => {
-    const kept = keeps(facts, payload);
-    const target = kept ? keptRing : ring;
-    const bytes = payload.bytes + overheadBytes(facts);
-    if (bytes > target.budget) {
-      counts.oversize++;
-      return;
-    }
-    while (target.bytes + bytes > target.budget) {
-      target.shift();
-      counts.evicted++;
-    }
-    target.push({ seq: ++seq, added: Date.now(), facts, payload, kept, bytes });
+  /** Stores what `writer` wrote into `target` since `target.begin`. */
+  const store = (target: Ring, facts: TraceFacts): void => {
+    const evicted = target.push(writer, {
+      seq: ++seq,
+      added: Date.now(),
+      start: facts.start,
+      error: facts.error,
+      requestId: facts.requestId,
+      entities: facts.entities,
+    });
+    if (evicted < 0) counts.oversize++;
+    else counts.evicted += evicted;
   };
 
   const add = (trace: Trace): void => {
@@ -387,23 +330,36 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
     counts.added++;
     expire();
-    store(factsOf(trace), new JsonPayload(JSON.stringify(trace)));
+    // held as its JSON text: an independent copy, whatever the caller does with the object
+    const text = JSON.stringify(trace);
+    const facts = factsOf(trace);
+    const target = keeps(facts, () => JSON.parse(text) as Trace) ? keptRing : ring;
+    target.begin(writer);
+    writer.keys(facts);
+    writer.json(text);
+    store(target, facts);
   };
-  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, kept
-  // as it is (no JSON built on the request path).
+  // What `run` hands to an `onEnd` carrying this key: the ended trace in its compact form, packed
+  // from its records (no JSON built on the request path).
   const addCompact = (trace: RecorderTrace): void => {
     counts.added++;
     expire();
-    store(compactFacts(trace), new CompactPayload(trace));
+    const facts = recordsFacts(trace);
+    const target = keeps(facts, () => trace.toJSON()) ? keptRing : ring;
+    target.begin(writer);
+    writer.keys(facts);
+    writer.records(trace);
+    store(target, facts);
   };
   Object.defineProperty(add, ON_END_COMPACT, { value: addCompact });
 
-  /** Every held entry, newest first (both rings merged by add order). */
-  const everything = (): IterableIterator<Entry> => newestOf(ring.newestFirst(), keptRing.newestFirst());
+  /** Every held trace, newest first (both rings merged by add order). */
+  const everything = (): IterableIterator<Found> =>
+    newestOf(found(ring, ring.newestFirst()), found(keptRing, keptRing.newestFirst()));
 
-  /** Entries of an index key in both rings, newest first. */
-  const keyed = (pick: (r: Ring) => Index, key: string): IterableIterator<Entry> =>
-    newestOf(backwards(pick(ring).get(key)), backwards(pick(keptRing).get(key)));
+  /** Traces of an index key in both rings, newest first. */
+  const keyed = (request: boolean, key: string): IterableIterator<Found> =>
+    newestOf(found(ring, ring.keyed(request, key)), found(keptRing, keptRing.keyed(request, key)));
 
   const find = (query: FindQuery = {}): Trace[] => {
     if (query === null || typeof query !== 'object') throw badArgument('query', 'must be an object');
@@ -432,28 +388,30 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     if (!(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 0)))
       throw badArgument('limit', 'must be a whole number >= 0 or Infinity');
     expire();
-    // Candidates from an index when there is a key, newest first; else everything.
-    // Requests are rarer than entity ids: a request id narrows more.
+    // Candidates from an index when there is a key, newest first; else everything. Requests are
+    // rarer than entity ids: a request id narrows more. Index candidates are checked against
+    // their trace's own keys (by `keyed`); the other key is checked here.
     const candidates =
       requestId !== undefined
-        ? keyed((r) => r.byRequest, requestId)
+        ? keyed(true, requestId)
         : entity !== undefined
-          ? keyed((r) => r.byEntity, entity)
+          ? keyed(false, entity)
           : everything();
     const out: Trace[] = [];
     if (limit === 0) return out;
-    for (const e of candidates) {
-      const f = e.facts;
-      if (entity !== undefined && !f.entities.includes(entity)) continue;
-      if (requestId !== undefined && f.requestId !== requestId) continue;
-      if (error !== undefined && f.error !== error) continue;
-      const at = Number.isNaN(f.start) ? e.added : f.start;
+    for (const { ring: r, i } of candidates) {
+      if (error !== undefined && r.errorOf(i) !== error) continue;
+      const started = r.startOf(i);
+      const at = Number.isNaN(started) ? r.addedOf(i) : started;
       if (since !== undefined && at < since) continue;
       if (until !== undefined && at > until) continue;
       try {
-        if ((stage !== undefined || action !== undefined) && !e.payload.hasEvent(entity, stage, action))
+        const held = r.held(i);
+        if (requestId !== undefined && entity !== undefined && !heldKeys(held).entities.includes(entity))
           continue;
-        out.push(e.payload.trace());
+        if ((stage !== undefined || action !== undefined) && !heldHasEvent(held, entity, stage, action))
+          continue;
+        out.push(heldTrace(held));
       } catch {}
       if (out.length >= limit) break;
     }
@@ -474,17 +432,26 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     };
   };
 
-  /** Every held trace as JSON lines, oldest first, from a snapshot of the rings taken now. */
-  const lines = (): Iterable<string> => {
+  /**
+   * Every held trace as JSON lines, oldest first, from a snapshot of the rings taken when the first
+   * line is asked for (once the file is open).
+   */
+  const lines = function* (): Generator<string> {
     expire();
-    const held = [...everything()].reverse();
-    return (function* () {
-      for (const e of held) {
+    const held: Held[] = [];
+    for (const { ring: r, i } of everything()) held.push(r.held(i));
+    held.reverse();
+    // lines are written over several turns of the event loop: the chunks read must stay as they are
+    const unpin = [ring.pin(), keptRing.pin()];
+    try {
+      for (const h of held) {
         try {
-          yield e.payload.json();
+          yield heldJson(h);
         } catch {}
       }
-    })();
+    } finally {
+      for (const u of unpin) u();
+    }
   };
 
   const writeNdjson = async (target: string | WritableLike): Promise<number> => {
@@ -506,20 +473,26 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   return { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
 }
 
-function* backwards(list: readonly Entry[]): IterableIterator<Entry> {
-  for (let i = list.length - 1; i >= 0; i--) yield list[i]!;
+/** A held trace: its ring and number there. */
+interface Found {
+  ring: Ring;
+  i: number;
+}
+
+function* found(ring: Ring, numbers: IterableIterator<number>): IterableIterator<Found> {
+  for (const i of numbers) yield { ring, i };
 }
 
 /** Two newest-first sequences merged into one, by add order. */
-function* newestOf(a: IterableIterator<Entry>, b: IterableIterator<Entry>): IterableIterator<Entry> {
+function* newestOf(a: IterableIterator<Found>, b: IterableIterator<Found>): IterableIterator<Found> {
   let x = a.next();
   let y = b.next();
   while (!x.done || !y.done) {
-    if (y.done || (!x.done && x.value.seq > y.value.seq)) {
-      yield x.value as Entry;
+    if (y.done || (!x.done && x.value.ring.seqOf(x.value.i) > y.value.ring.seqOf(y.value.i))) {
+      yield x.value as Found;
       x = a.next();
     } else {
-      yield y.value as Entry;
+      yield y.value as Found;
       y = b.next();
     }
   }

@@ -108,7 +108,7 @@ function newWalk(): number {
  * Whether an event-list entry is a span (see {@link EventEntry}). By shape, not `instanceof`: the
  * trace may come from another copy of the runtime, with a `Span` class of its own.
  */
-export function isSpanEntry(e: EventEntry): e is Span {
+export function isSpanEntry(e: EntryRecord): e is SpanRecord {
   return (e as { seq?: unknown }).seq !== undefined;
 }
 
@@ -116,7 +116,7 @@ export function isSpanEntry(e: EventEntry): e is Span {
  * For a span entry met while reading a list with mark `walk` (from {@link newWalk}): true the
  * first time (the entry is its `entered` event), false the second (its `exited` event).
  */
-function entered(span: Span, walk: number): boolean {
+function entered(span: SpanRecord, walk: number): boolean {
   if (span.walk === walk) return false;
   span.walk = walk;
   return true;
@@ -124,7 +124,7 @@ function entered(span: Span, walk: number): boolean {
 
 /** Whether `list` has an event of this stage and/or action (a span entry: its name, `entered` or `exited`). */
 export function listHasEvent(
-  list: EventEntry[],
+  list: readonly EntryRecord[],
   stage: string | undefined,
   action: string | undefined,
 ): boolean {
@@ -142,7 +142,7 @@ export function listHasEvent(
  * The frame returned by `enter` (ABI) — the span itself, so opening a span allocates one object.
  * Methods never throw.
  */
-export class Span {
+export class Span implements SpanRecord {
   /** Creation order within the trace (the number in `id`). */
   readonly seq: number;
   readonly parent: Span | undefined;
@@ -320,7 +320,7 @@ export const NOOP_FRAME: Frame = Object.freeze({
   [Symbol.dispose]: nothing,
 }) as Frame;
 
-export class RecorderTrace {
+export class RecorderTrace implements TraceRecords {
   ended = false;
   /** The traced function threw or rejected, or a server adapter answered with a server error. */
   failed = false;
@@ -539,7 +539,7 @@ export class RecorderTrace {
 
   /** Epoch milliseconds of a recorded time. */
   epochMs(t: number): number {
-    return this.clocked ? t : this.wall0 + (t - this.perf0);
+    return epochMs(this, t);
   }
 
   /**
@@ -553,13 +553,96 @@ export class RecorderTrace {
     this.snap = snapshotConfig(undefined, undefined, this.maxString, this.maxMetaKeys);
   }
 
+  /** An independent snapshot in the trace format. */
+  toJSON(): Trace {
+    return formatTrace(this);
+  }
+}
+
+/**
+ * A span as the trace format is made from it: a live {@link Span}, or one read back from a flight
+ * recorder's packed form.
+ */
+export interface SpanRecord {
+  readonly seq: number;
+  readonly parent: SpanRecord | undefined;
+  readonly name: string;
+  readonly location: string | undefined;
+  readonly entity: { readonly id: string } | undefined;
+  readonly start: number;
+  /** `END_OPEN`/`END_LATE` (negative) while unfinished. */
+  readonly end: number;
+  readonly status: number;
+  readonly error: string | undefined;
+  readonly enterMeta: Record<string, JsonValue> | undefined;
+  readonly enterDropped: number;
+  /** Scratch mark (see {@link isSpanEntry}). */
+  walk: number;
+}
+
+/** An event as the trace format is made from it. */
+export interface EventRecord {
+  readonly stage: string;
+  readonly action: string;
+  readonly t: number;
+  readonly meta: Record<string, JsonValue> | undefined;
+  readonly span: SpanRecord | undefined;
+  readonly droppedKeys: number;
+}
+
+/** An entry of an event list (see {@link EventEntry}). */
+export type EntryRecord = EventRecord | SpanRecord;
+
+export interface EntityRecord {
+  readonly id: string;
+  readonly kind: string | undefined;
+  readonly meta: Record<string, JsonValue>;
+  readonly droppedKeys: number;
+  readonly events: readonly EntryRecord[];
+}
+
+/** Everything the trace format is made from: a {@link RecorderTrace}, or one read back from a packed form. */
+export interface TraceRecords {
+  readonly meta: Record<string, JsonValue>;
+  readonly events: readonly EntryRecord[];
+  readonly entities: ReadonlyMap<string, EntityRecord>;
+  readonly spans: readonly SpanRecord[];
+  readonly dropped: number;
+  readonly droppedSpans: number;
+  readonly droppedEntities: number;
+  readonly failed: boolean;
+  /** Times are epoch ms (a `clock` option), else `performance.now()` anchored at `wall0`/`perf0`. */
+  readonly clocked: boolean;
+  readonly wall0: number;
+  readonly perf0: number;
+}
+
+/** Epoch milliseconds of a recorded time of `r`. */
+export function epochMs(r: TraceRecords, t: number): number {
+  return r.clocked ? t : r.wall0 + (t - r.perf0);
+}
+
+/** Turns the records of a trace into an independent object in the trace format. */
+export function formatTrace(r: TraceRecords): Trace {
+  return new Formatter(r).trace();
+}
+
+class Formatter {
+  readonly r: TraceRecords;
+  /** `ids[seq]`: the `span_id` text of every span. */
+  readonly ids: string[] = [];
   // The last timestamp formatted: the events of one request mostly fall in the same millisecond,
   // and Date#toISOString is what collecting a trace would otherwise spend most of its time in.
   private isoMs = Number.NaN;
   private isoText = '';
 
+  constructor(r: TraceRecords) {
+    this.r = r;
+    for (const s of r.spans) this.ids[s.seq] = String(s.seq);
+  }
+
   private iso(t: number): string {
-    const ms = Math.trunc(this.epochMs(t));
+    const ms = Math.trunc(epochMs(this.r, t));
     if (ms === this.isoMs) return this.isoText;
     const d = new Date(ms);
     const text = Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
@@ -568,24 +651,21 @@ export class RecorderTrace {
     return text;
   }
 
-  /** `ids[seq]`: the `span_id` text of every span, made once per collection. */
-  private spanIds(): string[] {
-    const ids: string[] = [];
-    for (const s of this.spans) ids[s.seq] = String(s.seq);
-    return ids;
+  private spanId(s: SpanRecord): string {
+    return this.ids[s.seq] ?? String(s.seq);
   }
 
-  private ev(e: Ev, ids: string[]): TraceEvent {
+  private ev(e: EventRecord): TraceEvent {
     const out: TraceEvent = { stage: e.stage, action: e.action, timestamp: this.iso(e.t) };
     const span = e.span;
     if (e.meta !== undefined) out.meta = structuredCopy(e.meta);
-    if (span !== undefined) out.span_id = ids[span.seq] ?? span.id;
+    if (span !== undefined) out.span_id = this.spanId(span);
     if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
     return out;
   }
 
   /** A span's `entered` (`isEnter`) or `exited` event. */
-  private spanEv(s: Span, isEnter: boolean, ids: string[]): TraceEvent {
+  private spanEv(s: SpanRecord, isEnter: boolean): TraceEvent {
     const out: TraceEvent = {
       stage: s.name,
       action: isEnter ? 'entered' : 'exited',
@@ -598,30 +678,29 @@ export class RecorderTrace {
       if (s.status === ST_ERROR && s.error !== undefined) meta.error = s.error;
       out.meta = meta;
     }
-    out.span_id = ids[s.seq] ?? s.id;
+    out.span_id = this.spanId(s);
     if (isEnter && s.enterDropped > 0) out.dropped_meta_keys = s.enterDropped;
     return out;
   }
 
-  private evs(list: EventEntry[], ids: string[]): TraceEvent[] {
+  private evs(list: readonly EntryRecord[]): TraceEvent[] {
     const out = new Array<TraceEvent>(list.length);
     const walk = newWalk();
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
-      out[i] = isSpanEntry(e) ? this.spanEv(e, entered(e, walk), ids) : this.ev(e, ids);
+      out[i] = isSpanEntry(e) ? this.spanEv(e, entered(e, walk)) : this.ev(e);
     }
     return out;
   }
 
-  /** An independent snapshot in the trace format. */
-  toJSON(): Trace {
-    const ids = this.spanIds();
+  trace(): Trace {
+    const r = this.r;
     const entities: Record<string, TraceEntity> = {};
-    for (const e of this.entities.values()) {
+    for (const e of r.entities.values()) {
       const out: TraceEntity = { entity_id: e.id } as TraceEntity;
       if (e.kind !== undefined) out.kind = e.kind;
       out.meta = structuredCopy(e.meta);
-      out.events = this.evs(e.events, ids);
+      out.events = this.evs(e.events);
       if (e.droppedKeys > 0) out.dropped_meta_keys = e.droppedKeys;
       if (e.id === '__proto__')
         Object.defineProperty(entities, e.id, {
@@ -632,11 +711,11 @@ export class RecorderTrace {
         });
       else entities[e.id] = out;
     }
-    const spans = new Array<TraceSpan>(this.spans.length);
+    const spans = new Array<TraceSpan>(r.spans.length);
     for (let i = 0; i < spans.length; i++) {
-      const s = this.spans[i]!;
-      const out: TraceSpan = { span_id: ids[s.seq]! } as TraceSpan;
-      if (s.parent !== undefined) out.parent_id = ids[s.parent.seq] ?? s.parent.id;
+      const s = r.spans[i]!;
+      const out: TraceSpan = { span_id: this.spanId(s) } as TraceSpan;
+      if (s.parent !== undefined) out.parent_id = this.spanId(s.parent);
       out.name = s.name;
       if (s.entity !== undefined) out.entity_id = s.entity.id;
       out.start = this.iso(s.start);
@@ -652,14 +731,14 @@ export class RecorderTrace {
       spans[i] = out;
     }
     const trace: Trace = {
-      meta: structuredCopy(this.meta),
+      meta: structuredCopy(r.meta),
       entities,
-      events: this.evs(this.events, ids),
+      events: this.evs(r.events),
       spans,
-      dropped: this.dropped,
+      dropped: r.dropped,
     };
-    if (this.droppedSpans > 0) trace.dropped_spans = this.droppedSpans;
-    if (this.droppedEntities > 0) trace.dropped_entities = this.droppedEntities;
+    if (r.droppedSpans > 0) trace.dropped_spans = r.droppedSpans;
+    if (r.droppedEntities > 0) trace.dropped_entities = r.droppedEntities;
     return trace;
   }
 }

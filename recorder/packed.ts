@@ -1,0 +1,554 @@
+// The flight recorder holds every trace packed into bytes: its index keys (request id, entity ids),
+// then either its records (an ended `RecorderTrace` handed over by the runtime: spans, events,
+// entities and their snapshotted meta, numbers as they were recorded) or its JSON text (a trace
+// that arrived in the trace format). The bytes live outside the JavaScript heap (see store.ts), so
+// the garbage collector has nothing of a held trace to copy or mark. Read back (find, a dump),
+// records are turned into the trace format by the same function that collects a live trace.
+import {
+  type EntityRecord,
+  type EntryRecord,
+  type EventRecord,
+  formatTrace,
+  isSpanEntry,
+  listHasEvent,
+  type SpanRecord,
+  type TraceRecords,
+} from '../runtime/trace.js';
+import type { JsonValue, Trace } from '../runtime/types.js';
+import type { TraceFacts } from './facts.js';
+
+// Value tags of a packed JSON value.
+const J_NULL = 0;
+const J_FALSE = 1;
+const J_TRUE = 2;
+const J_NUMBER = 3;
+const J_STRING = 4;
+const J_ARRAY = 5;
+const J_OBJECT = 6;
+const J_ABSENT = 7;
+
+// Entry tags of a packed event list.
+const E_SPAN = 0;
+const E_EVENT = 1;
+
+/** A count or index in one byte below this; above, the byte is followed by the number as a double. */
+const SMALL = 0xff;
+
+// What follows the index keys.
+const BODY_RECORDS = 0;
+const BODY_JSON = 1;
+
+/**
+ * Writes a packed trace: in place, into a ring's chunk where it will stay, or into a scratch buffer
+ * once it outgrows the room left there (the ring then copies it into a new chunk). One writer per
+ * process: packing is synchronous.
+ */
+export class Writer {
+  /** The buffer written: a ring's chunk, or the scratch buffer. */
+  buf: Uint8Array;
+  view: DataView;
+  /** Where the trace being written starts in `buf`. */
+  start = 0;
+  n = 0;
+  /** Whether `buf` is a ring's chunk. */
+  inPlace = false;
+  #scratch = new Uint8Array(4096);
+  #scratchView = new DataView(this.#scratch.buffer);
+
+  constructor() {
+    this.buf = this.#scratch;
+    this.view = this.#scratchView;
+  }
+
+  /** Begins a trace in `chunk` (with its `view`) at `offset`, or in the scratch buffer. */
+  to(chunk: Uint8Array | undefined, view: DataView | undefined, offset: number): void {
+    if (chunk !== undefined && view !== undefined) {
+      this.buf = chunk;
+      this.view = view;
+      this.start = this.n = offset;
+      this.inPlace = true;
+      return;
+    }
+    if (this.#scratch.length > 1024 * 1024) {
+      // a huge trace passed: do not keep its scratch space
+      this.#scratch = new Uint8Array(4096);
+      this.#scratchView = new DataView(this.#scratch.buffer);
+    }
+    this.buf = this.#scratch;
+    this.view = this.#scratchView;
+    this.start = this.n = 0;
+    this.inPlace = false;
+  }
+
+  /** Bytes of the trace written so far. */
+  get length(): number {
+    return this.n - this.start;
+  }
+
+  /** Makes room for `k` more bytes: moves to the scratch buffer (grown as needed) when `buf` is full. */
+  reserve(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const len = this.n - this.start;
+    let scratch = this.#scratch;
+    if (len + k > scratch.length) {
+      let size = scratch.length * 2;
+      while (size < len + k) size *= 2;
+      scratch = new Uint8Array(size);
+    }
+    if (scratch !== this.buf) scratch.set(this.buf.subarray(this.start, this.n));
+    if (scratch !== this.#scratch) {
+      this.#scratch = scratch;
+      this.#scratchView = new DataView(scratch.buffer);
+    }
+    this.buf = scratch;
+    this.view = this.#scratchView;
+    this.start = 0;
+    this.n = len;
+    this.inPlace = false;
+  }
+
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.n++] = v;
+  }
+
+  f64(v: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.n, v, true);
+    this.n += 8;
+  }
+
+  uint(v: number): void {
+    if (v >= 0 && v < SMALL && v === (v | 0)) this.u8(v);
+    else {
+      this.u8(SMALL);
+      this.f64(v);
+    }
+  }
+
+  /** One byte a character when every character fits (Latin-1), else two: exact for any string. */
+  str(s: string): void {
+    const len = s.length;
+    const at = this.n - this.start; // `start` moves if the trace moves to the scratch buffer
+    this.uint(2 * len);
+    this.reserve(len);
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) {
+        this.n = this.start + at;
+        this.wide(s);
+        return;
+      }
+      buf[n++] = c;
+    }
+    this.n = n;
+  }
+
+  private wide(s: string): void {
+    const len = s.length;
+    this.uint(2 * len + 1);
+    this.reserve(2 * len);
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      buf[n++] = c & 0xff;
+      buf[n++] = c >>> 8;
+    }
+    this.n = n;
+  }
+
+  optStr(s: string | undefined): void {
+    if (s === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.str(s);
+    }
+  }
+
+  value(v: JsonValue | undefined): void {
+    if (v === undefined) this.u8(J_ABSENT);
+    else if (v === null) this.u8(J_NULL);
+    else if (v === true) this.u8(J_TRUE);
+    else if (v === false) this.u8(J_FALSE);
+    else if (typeof v === 'number') {
+      this.u8(J_NUMBER);
+      this.f64(v);
+    } else if (typeof v === 'string') {
+      this.u8(J_STRING);
+      this.str(v);
+    } else if (Array.isArray(v)) {
+      this.u8(J_ARRAY);
+      this.uint(v.length);
+      for (const x of v) this.value(x);
+    } else {
+      const keys = Object.keys(v);
+      this.u8(J_OBJECT);
+      this.uint(keys.length);
+      for (const k of keys) {
+        this.str(k);
+        this.value(v[k]);
+      }
+    }
+  }
+
+  list(list: readonly EntryRecord[]): void {
+    this.uint(list.length);
+    for (const e of list) {
+      if (isSpanEntry(e)) {
+        this.u8(E_SPAN);
+        this.uint(e.seq);
+        continue;
+      }
+      this.u8(E_EVENT);
+      this.str(e.stage);
+      this.str(e.action);
+      this.f64(e.t);
+      this.value(e.meta);
+      this.uint(e.span === undefined ? 0 : e.span.seq);
+      this.uint(e.droppedKeys);
+    }
+  }
+
+  /** Writes a trace's index keys (first, after `to`). */
+  keys(facts: TraceFacts): void {
+    this.optStr(facts.requestId);
+    this.uint(facts.entities.length);
+    for (const id of facts.entities) this.str(id);
+  }
+
+  json(text: string): void {
+    this.u8(BODY_JSON);
+    this.str(text);
+  }
+
+  records(t: TraceRecords): void {
+    this.u8(BODY_RECORDS);
+    this.u8((t.clocked ? 1 : 0) | (t.failed ? 2 : 0));
+    this.f64(t.wall0);
+    this.f64(t.perf0);
+    this.uint(t.dropped);
+    this.uint(t.droppedSpans);
+    this.uint(t.droppedEntities);
+    this.value(t.meta);
+    this.uint(t.spans.length);
+    for (const s of t.spans) {
+      this.uint(s.seq);
+      this.uint(s.parent === undefined ? 0 : s.parent.seq);
+      this.str(s.name);
+      this.optStr(s.location);
+      this.optStr(s.entity?.id);
+      this.f64(s.start);
+      this.f64(s.end);
+      this.uint(s.status);
+      this.optStr(s.error);
+      this.value(s.enterMeta);
+      this.uint(s.enterDropped);
+    }
+    this.list(t.events);
+    this.uint(t.entities.size);
+    for (const e of t.entities.values()) {
+      this.str(e.id);
+      this.optStr(e.kind);
+      this.value(e.meta);
+      this.uint(e.droppedKeys);
+      this.list(e.events);
+    }
+  }
+}
+
+/** A span read back: the fields the trace format is made from. */
+interface ReadSpan extends SpanRecord {
+  parent: SpanRecord | undefined;
+}
+
+/** Reads the records of one packed trace. */
+class Reader {
+  readonly buf: Uint8Array;
+  readonly view: DataView;
+  n: number;
+  readonly bySeq: ReadSpan[] = [];
+
+  constructor(buf: Uint8Array, offset: number) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.n = offset;
+  }
+
+  u8(): number {
+    return this.buf[this.n++]!;
+  }
+
+  f64(): number {
+    const v = this.view.getFloat64(this.n, true);
+    this.n += 8;
+    return v;
+  }
+
+  uint(): number {
+    const b = this.u8();
+    return b === SMALL ? this.f64() : b;
+  }
+
+  str(): string {
+    const head = this.uint();
+    const len = head >>> 1;
+    const buf = this.buf;
+    let n = this.n;
+    const codes: number[] = new Array(len);
+    if ((head & 1) === 0) for (let i = 0; i < len; i++) codes[i] = buf[n++]!;
+    else
+      for (let i = 0; i < len; i++) {
+        codes[i] = buf[n]! | (buf[n + 1]! << 8);
+        n += 2;
+      }
+    this.n = n;
+    let out = '';
+    for (let i = 0; i < len; i += 8192) out += String.fromCharCode(...codes.slice(i, i + 8192));
+    return out;
+  }
+
+  optStr(): string | undefined {
+    return this.u8() === 0 ? undefined : this.str();
+  }
+
+  value(): JsonValue | undefined {
+    switch (this.u8()) {
+      case J_NULL:
+        return null;
+      case J_FALSE:
+        return false;
+      case J_TRUE:
+        return true;
+      case J_NUMBER:
+        return this.f64();
+      case J_STRING:
+        return this.str();
+      case J_ARRAY: {
+        const out: JsonValue[] = new Array(this.uint());
+        for (let i = 0; i < out.length; i++) out[i] = this.value() as JsonValue;
+        return out;
+      }
+      case J_OBJECT: {
+        const out: Record<string, JsonValue> = {};
+        for (let i = this.uint(); i > 0; i--) {
+          const k = this.str();
+          const v = this.value() as JsonValue;
+          if (k === '__proto__')
+            Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+          else out[k] = v;
+        }
+        return out;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** The span numbered `seq` (a stand-in with that number if the trace had none: never in practice). */
+  span(seq: number): SpanRecord | undefined {
+    if (seq === 0) return undefined;
+    return this.bySeq[seq] ?? placeholder(seq);
+  }
+
+  list(): EntryRecord[] {
+    const out: EntryRecord[] = new Array(this.uint());
+    for (let i = 0; i < out.length; i++) {
+      if (this.u8() === E_SPAN) {
+        out[i] = this.span(this.uint())!;
+        continue;
+      }
+      const ev: EventRecord = {
+        stage: this.str(),
+        action: this.str(),
+        t: this.f64(),
+        meta: this.value() as Record<string, JsonValue> | undefined,
+        span: this.span(this.uint()),
+        droppedKeys: this.uint(),
+      };
+      out[i] = ev;
+    }
+    return out;
+  }
+
+  /** The index keys at the start of a packed trace. */
+  keys(): { requestId: string | undefined; entities: string[] } {
+    const requestId = this.optStr();
+    const entities: string[] = new Array(this.uint());
+    for (let i = 0; i < entities.length; i++) entities[i] = this.str();
+    return { requestId, entities };
+  }
+
+  /** The trace in the trace format (after its keys). */
+  trace(): Trace {
+    return this.u8() === BODY_JSON ? (JSON.parse(this.str()) as Trace) : formatTrace(this.records());
+  }
+
+  /** The trace as one line of JSON (after its keys). */
+  text(): string {
+    return this.u8() === BODY_JSON ? this.str() : JSON.stringify(formatTrace(this.records()));
+  }
+
+  /** The records of a trace packed from them (after its keys and body tag). */
+  records(): TraceRecords {
+    const flags = this.u8();
+    const wall0 = this.f64();
+    const perf0 = this.f64();
+    const dropped = this.uint();
+    const droppedSpans = this.uint();
+    const droppedEntities = this.uint();
+    const meta = this.value() as Record<string, JsonValue>;
+    const spans: ReadSpan[] = new Array(this.uint());
+    const parents: number[] = new Array(spans.length);
+    for (let i = 0; i < spans.length; i++) {
+      const seq = this.uint();
+      parents[i] = this.uint();
+      const name = this.str();
+      const location = this.optStr();
+      const entityId = this.optStr();
+      const s: ReadSpan = {
+        seq,
+        parent: undefined,
+        name,
+        location,
+        entity: entityId === undefined ? undefined : { id: entityId },
+        start: this.f64(),
+        end: this.f64(),
+        status: this.uint(),
+        error: this.optStr(),
+        enterMeta: this.value() as Record<string, JsonValue> | undefined,
+        enterDropped: this.uint(),
+        walk: 0,
+      };
+      spans[i] = s;
+      this.bySeq[seq] = s;
+    }
+    for (let i = 0; i < spans.length; i++) spans[i]!.parent = this.span(parents[i]!);
+    const events = this.list();
+    const entities = new Map<string, EntityRecord>();
+    for (let i = this.uint(); i > 0; i--) {
+      const id = this.str();
+      const entity: EntityRecord = {
+        id,
+        kind: this.optStr(),
+        meta: this.value() as Record<string, JsonValue>,
+        droppedKeys: this.uint(),
+        events: this.list(),
+      };
+      entities.set(id, entity);
+    }
+    return {
+      meta,
+      events,
+      entities,
+      spans,
+      dropped,
+      droppedSpans,
+      droppedEntities,
+      failed: (flags & 2) !== 0,
+      clocked: (flags & 1) !== 0,
+      wall0,
+      perf0,
+    };
+  }
+}
+
+function placeholder(seq: number): SpanRecord {
+  return {
+    seq,
+    parent: undefined,
+    name: '',
+    location: undefined,
+    entity: undefined,
+    start: 0,
+    end: -1,
+    status: 0,
+    error: undefined,
+    enterMeta: undefined,
+    enterDropped: 0,
+    walk: 0,
+  };
+}
+
+export const writer = new Writer();
+
+/** Where a packed trace is: its chunk (which it keeps alive) and offset. */
+export interface Held {
+  readonly chunk: Uint8Array;
+  readonly offset: number;
+}
+
+export function heldKeys(h: Held): { requestId: string | undefined; entities: string[] } {
+  return new Reader(h.chunk, h.offset).keys();
+}
+
+export function heldTrace(h: Held): Trace {
+  const r = new Reader(h.chunk, h.offset);
+  r.keys();
+  return r.trace();
+}
+
+export function heldJson(h: Held): string {
+  const r = new Reader(h.chunk, h.offset);
+  r.keys();
+  return r.text();
+}
+
+/** Whether the trace has an event of this stage and/or action (among `entity`'s events when given). */
+export function heldHasEvent(
+  h: Held,
+  entity: string | undefined,
+  stage: string | undefined,
+  action: string | undefined,
+): boolean {
+  const r = new Reader(h.chunk, h.offset);
+  r.keys();
+  if (r.u8() === BODY_JSON) {
+    const text = r.str();
+    // A text without the stage or action in it cannot have the event: no need to parse it.
+    if (!text.includes('\\')) {
+      if (stage !== undefined && !text.includes(JSON.stringify(stage))) return false;
+      if (action !== undefined && !text.includes(JSON.stringify(action))) return false;
+    }
+    return traceHasEvent(JSON.parse(text) as Trace, entity, stage, action);
+  }
+  const t = r.records();
+  if (entity !== undefined) {
+    const e = t.entities.get(entity);
+    return e !== undefined && listHasEvent(e.events, stage, action);
+  }
+  if (listHasEvent(t.events, stage, action)) return true;
+  for (const e of t.entities.values()) if (listHasEvent(e.events, stage, action)) return true;
+  return false;
+}
+
+/** The same question of a trace in the trace format (any origin: its fields are not trusted). */
+function traceHasEvent(
+  trace: Trace,
+  entity: string | undefined,
+  stage: string | undefined,
+  action: string | undefined,
+): boolean {
+  const match = (events: unknown): boolean =>
+    Array.isArray(events) &&
+    events.some(
+      (e) =>
+        e !== null &&
+        typeof e === 'object' &&
+        (stage === undefined || e.stage === stage) &&
+        (action === undefined || e.action === action),
+    );
+  const entities = trace.entities ?? {};
+  if (entity !== undefined) {
+    for (const key of Object.keys(entities)) {
+      const e = entities[key]!;
+      if ((e?.entity_id ?? key) === entity) return match(e?.events);
+    }
+    return false;
+  }
+  if (match(trace.events)) return true;
+  for (const key of Object.keys(entities)) if (match(entities[key]?.events)) return true;
+  return false;
+}

@@ -1,0 +1,151 @@
+// The flight recorder's packed store under churn: index keys whose hashes collide, eviction,
+// chunks taken back and filled again, traces larger than a chunk or than the budget, clear(), all
+// checked against a plain model of what must be held; and a dump that keeps reading what it
+// started with while traffic reuses the memory under it.
+import { PassThrough } from 'node:stream';
+import * as stepmark from 'stepmark';
+import { flightRecorder } from 'stepmark/recorder';
+import { describe, expect, it } from 'vitest';
+import { keyHash } from '../../recorder/store.js';
+
+type Recorder = ReturnType<typeof flightRecorder>;
+
+const ids = (traces: stepmark.Trace[]) => traces.map((t) => String(t.meta.request_id));
+
+/** Two different strings `prefix…` whose index hashes are equal. */
+function collision(prefix: string): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const s = `${prefix}${i}`;
+    const h = keyHash(s);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, s];
+    seen.set(h, s);
+  }
+}
+
+/** A trace touching `entities`, with request id `id` and `pad` characters of meta. */
+function add(recorder: Recorder, id: string, entities: readonly string[], pad = 0): void {
+  stepmark.run(
+    () => {
+      for (const e of entities) stepmark.recordEntity(e, 'step', 'done', { pad: 'x'.repeat(pad) });
+    },
+    { meta: { request_id: id }, onEnd: recorder.add },
+  );
+}
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('packed store', () => {
+  it('finds exactly the right traces when keys collide in the index', () => {
+    const [a, b] = collision('order_');
+    expect(keyHash(a)).toBe(keyHash(b));
+    const recorder = flightRecorder({ maxBytes: 64 * 1024 });
+    add(recorder, 'req-a1', [a]);
+    add(recorder, 'req-b1', [b]);
+    add(recorder, 'req-ab', [a, b]); // one trace, two keys on one chain
+    add(recorder, a, ['order_other']); // a request id equal to an entity id: separate indexes
+    add(recorder, b, [b]);
+    const all = { limit: Number.POSITIVE_INFINITY };
+    expect(ids(recorder.find({ entity: a, ...all }))).toEqual(['req-ab', 'req-a1']);
+    expect(ids(recorder.find({ entity: b, ...all }))).toEqual([b, 'req-ab', 'req-b1']);
+    expect(ids(recorder.find({ requestId: a }))).toEqual([a]);
+    expect(ids(recorder.find({ requestId: b, entity: b }))).toEqual([b]);
+    expect(recorder.find({ requestId: a, entity: a })).toEqual([]);
+  });
+
+  it('holds exactly what a plain model says through churn, eviction, large traces and clear()', () => {
+    const next = random(42);
+    const [c1, c2] = collision('customer_');
+    const pool = [...Array.from({ length: 40 }, (_, i) => `order_${i}`), c1, c2];
+    const recorder = flightRecorder({ maxBytes: 24 * 1024 });
+    /** Request ids and entities of the traces stored since the last clear, oldest first. */
+    let stored: { id: string; entities: string[] }[] = [];
+    for (let op = 0; op < 3000; op++) {
+      const roll = next();
+      if (roll < 0.002) {
+        recorder.clear();
+        stored = [];
+        continue;
+      }
+      const entities = [
+        ...new Set(
+          Array.from({ length: Math.floor(next() * 4) }, () => pool[Math.floor(next() * pool.length)]!),
+        ),
+      ];
+      // mostly small; some larger than a chunk (4 KiB here), a few larger than the budget
+      const pad =
+        roll < 0.01 ? 30_000 : roll < 0.08 ? 3000 + Math.floor(next() * 3000) : Math.floor(next() * 300);
+      const before = recorder.stats().oversize;
+      const id = `req-${op}`;
+      add(recorder, id, entities, pad);
+      if (recorder.stats().oversize === before) stored.push({ id, entities });
+      if (op % 50 !== 49) continue;
+      const s = recorder.stats();
+      expect(s.bytes).toBeLessThanOrEqual(24 * 1024);
+      const live = stored.slice(stored.length - s.traces).reverse();
+      const all = { limit: Number.POSITIVE_INFINITY };
+      expect(ids(recorder.find(all))).toEqual(live.map((t) => t.id));
+      for (const e of [c1, c2, pool[Math.floor(next() * 40)]!]) {
+        expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
+          live.filter((t) => t.entities.includes(e)).map((t) => t.id),
+        );
+      }
+      const probe = `req-${op - Math.floor(next() * 60)}`;
+      expect(ids(recorder.find({ requestId: probe }))).toEqual(
+        live.some((t) => t.id === probe) ? [probe] : [],
+      );
+    }
+  });
+
+  it('a dump reads the traces it started with while traffic reuses the memory they were in', async () => {
+    const recorder = flightRecorder({ maxBytes: 2 * 1024 * 1024 });
+    for (let i = 0; i < 3000; i++) add(recorder, `old-${i}`, [`order_old_${i}`], 600);
+    const expected = ids(recorder.find({ limit: Number.POSITIVE_INFINITY })).reverse();
+    const stream = new PassThrough({ highWaterMark: 1024 });
+    const written = recorder.writeNdjson(stream);
+    // the first batch is waiting for the stream to drain: now the ring turns over several times
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 12_000; i++) add(recorder, `new-${i}`, [`order_new_${i}`], 600);
+    expect(recorder.find({ entity: 'order_old_2999' })).toEqual([]);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    expect(await written).toBe(expected.length);
+    const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+    const traces = lines.map((l) => JSON.parse(l) as stepmark.Trace);
+    expect(ids(traces)).toEqual(expected);
+    for (const t of traces) {
+      const n = String(t.meta.request_id).slice('old-'.length);
+      expect(Object.keys(t.entities)).toEqual([`order_old_${n}`]);
+    }
+  });
+
+  it('gives back strings of every kind exactly: wide, lone surrogates, long', () => {
+    const recorder = flightRecorder();
+    const strings = ['plain', 'é ü ÿ', '注文 🛒', '\ud800 lone', 'x'.repeat(300), 'y€'.repeat(9000)];
+    const body = () => {
+      for (const s of strings) {
+        stepmark.track(s, { s, [s]: [s, 1.5, -0, null, true] });
+        stepmark.recordEntity(s, s, s, { s });
+      }
+      stepmark.enter(strings[2])();
+    };
+    const options = () => {
+      let now = Date.parse('2026-03-01T10:00:00Z');
+      return { meta: { request_id: strings[3]! }, clock: () => (now += 1.25), maxStringLength: 100_000 };
+    };
+    stepmark.run(body, { ...options(), onEnd: recorder.add });
+    const { trace } = stepmark.captureSync(body, options());
+    const [found] = recorder.find({ requestId: strings[3]! });
+    expect(found).toEqual(trace);
+    expect(JSON.stringify(found)).toBe(JSON.stringify(trace));
+    for (const s of strings) expect(ids(recorder.find({ entity: s, stage: s }))).toEqual([strings[3]]);
+  });
+});
