@@ -10,7 +10,6 @@ import {
   type EventRecord,
   formatTrace,
   isSpanEntry,
-  listHasEvent,
   type SpanRecord,
   type TraceRecords,
 } from '../runtime/trace.js';
@@ -33,6 +32,26 @@ const E_EVENT = 1;
 
 /** A count or index in one byte below this; above, the byte is followed by the number as a double. */
 const SMALL = 0xff;
+
+// String kinds (the low two bits of a string's header).
+const S_LATIN1 = 0;
+const S_WIDE = 1;
+const S_ASCII = 2;
+/** Strings at least this long are checked and copied by the platform (ASCII), not a character at a time. */
+const LONG = 64;
+const ascii = new TextEncoder();
+const asciiDecoder = new TextDecoder();
+
+/**
+ * Names (span names, locations, stages, actions, entity kinds, meta keys) are mostly the program's
+ * own constants, in every trace: each is written once into this table, shared by every recorder
+ * of this copy of the module, and a trace refers to it by number. Bounded: past `MAX_NAMES` names,
+ * or for a longer name, the text is written in the trace itself.
+ */
+const MAX_NAMES = 4096;
+const MAX_NAME_LENGTH = 128;
+const nameIds = new Map<string, number>();
+const names: string[] = [];
 
 // What follows the index keys.
 const BODY_RECORDS = 0;
@@ -126,11 +145,55 @@ export class Writer {
     }
   }
 
-  /** One byte a character when every character fits (Latin-1), else two: exact for any string. */
+  /** LEB128: seven bits a byte. */
+  varint(v: number): void {
+    this.reserve(5);
+    while (v > 0x7f) {
+      this.buf[this.n++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.n++] = v;
+  }
+
+  /** A name: its number in the names table (plus one), or 0 and its text. */
+  name(s: string): void {
+    let id = nameIds.get(s);
+    if (id === undefined) {
+      if (names.length >= MAX_NAMES || s.length > MAX_NAME_LENGTH) {
+        this.u8(0);
+        this.str(s);
+        return;
+      }
+      id = names.length;
+      names.push(s);
+      nameIds.set(s, id);
+    }
+    this.varint(id + 1);
+  }
+
+  optName(s: string | undefined): void {
+    if (s === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.name(s);
+    }
+  }
+
+  /**
+   * One byte a character when every character fits (Latin-1), else two: exact for any string
+   * (lone surrogates included). Long ASCII text is copied by the platform's encoder.
+   */
   str(s: string): void {
     const len = s.length;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: any code unit above ASCII
+    if (len >= LONG && !/[^\u0000-\u007f]/.test(s)) {
+      this.uint(4 * len + S_ASCII);
+      this.reserve(len);
+      this.n += ascii.encodeInto(s, this.buf.subarray(this.n, this.n + len)).written;
+      return;
+    }
     const at = this.n - this.start; // `start` moves if the trace moves to the scratch buffer
-    this.uint(2 * len);
+    this.uint(4 * len + S_LATIN1);
     this.reserve(len);
     const buf = this.buf;
     let n = this.n;
@@ -148,7 +211,7 @@ export class Writer {
 
   private wide(s: string): void {
     const len = s.length;
-    this.uint(2 * len + 1);
+    this.uint(4 * len + S_WIDE);
     this.reserve(2 * len);
     const buf = this.buf;
     let n = this.n;
@@ -188,7 +251,7 @@ export class Writer {
       this.u8(J_OBJECT);
       this.uint(keys.length);
       for (const k of keys) {
-        this.str(k);
+        this.name(k);
         this.value(v[k]);
       }
     }
@@ -203,8 +266,8 @@ export class Writer {
         continue;
       }
       this.u8(E_EVENT);
-      this.str(e.stage);
-      this.str(e.action);
+      this.name(e.stage);
+      this.name(e.action);
       this.f64(e.t);
       this.value(e.meta);
       this.uint(e.span === undefined ? 0 : e.span.seq);
@@ -237,8 +300,8 @@ export class Writer {
     for (const s of t.spans) {
       this.uint(s.seq);
       this.uint(s.parent === undefined ? 0 : s.parent.seq);
-      this.str(s.name);
-      this.optStr(s.location);
+      this.name(s.name);
+      this.optName(s.location);
       this.optStr(s.entity?.id);
       this.f64(s.start);
       this.f64(s.end);
@@ -251,7 +314,7 @@ export class Writer {
     this.uint(t.entities.size);
     for (const e of t.entities.values()) {
       this.str(e.id);
-      this.optStr(e.kind);
+      this.optName(e.kind);
       this.value(e.meta);
       this.uint(e.droppedKeys);
       this.list(e.events);
@@ -294,11 +357,16 @@ class Reader {
 
   str(): string {
     const head = this.uint();
-    const len = head >>> 1;
+    const len = Math.floor(head / 4);
+    const kind = head % 4;
     const buf = this.buf;
     let n = this.n;
+    if (kind === S_ASCII) {
+      this.n = n + len;
+      return asciiDecoder.decode(buf.subarray(n, n + len));
+    }
     const codes: number[] = new Array(len);
-    if ((head & 1) === 0) for (let i = 0; i < len; i++) codes[i] = buf[n++]!;
+    if (kind === S_LATIN1) for (let i = 0; i < len; i++) codes[i] = buf[n++]!;
     else
       for (let i = 0; i < len; i++) {
         codes[i] = buf[n]! | (buf[n + 1]! << 8);
@@ -308,6 +376,71 @@ class Reader {
     let out = '';
     for (let i = 0; i < len; i += 8192) out += String.fromCharCode(...codes.slice(i, i + 8192));
     return out;
+  }
+
+  /** Skips a string. */
+  skipStr(): void {
+    const head = this.uint();
+    const len = Math.floor(head / 4);
+    this.n += head % 4 === S_WIDE ? 2 * len : len;
+  }
+
+  varint(): number {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = this.u8();
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
+    }
+  }
+
+  name(): string {
+    const id = this.varint();
+    return id === 0 ? this.str() : names[id - 1]!;
+  }
+
+  optName(): string | undefined {
+    return this.u8() === 0 ? undefined : this.name();
+  }
+
+  /** Whether the next name is `s` (whose number in the names table is `id`, -1 if none); skips it. */
+  nameIs(s: string | undefined, id: number): boolean {
+    const v = this.varint();
+    if (v !== 0) return s === undefined || v - 1 === id;
+    if (s === undefined) {
+      this.skipStr();
+      return true;
+    }
+    return this.str() === s;
+  }
+
+  skipName(): void {
+    if (this.varint() === 0) this.skipStr();
+  }
+
+  /** Skips a JSON value. */
+  skipValue(): void {
+    switch (this.u8()) {
+      case J_NUMBER:
+        this.n += 8;
+        return;
+      case J_STRING:
+        this.skipStr();
+        return;
+      case J_ARRAY:
+        for (let i = this.uint(); i > 0; i--) this.skipValue();
+        return;
+      case J_OBJECT:
+        for (let i = this.uint(); i > 0; i--) {
+          this.skipName();
+          this.skipValue();
+        }
+        return;
+      default:
+        return;
+    }
   }
 
   optStr(): string | undefined {
@@ -334,7 +467,7 @@ class Reader {
       case J_OBJECT: {
         const out: Record<string, JsonValue> = {};
         for (let i = this.uint(); i > 0; i--) {
-          const k = this.str();
+          const k = this.name();
           const v = this.value() as JsonValue;
           if (k === '__proto__')
             Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -361,8 +494,8 @@ class Reader {
         continue;
       }
       const ev: EventRecord = {
-        stage: this.str(),
-        action: this.str(),
+        stage: this.name(),
+        action: this.name(),
         t: this.f64(),
         meta: this.value() as Record<string, JsonValue> | undefined,
         span: this.span(this.uint()),
@@ -379,6 +512,70 @@ class Reader {
     const entities: string[] = new Array(this.uint());
     for (let i = 0; i < entities.length; i++) entities[i] = this.str();
     return { requestId, entities };
+  }
+
+  skipKeys(): void {
+    if (this.u8() !== 0) this.skipStr();
+    for (let i = this.uint(); i > 0; i--) this.skipStr();
+  }
+
+  /**
+   * Whether the records (after the keys and body tag) have an event of this stage and/or action,
+   * among `entity`'s events when given: read in place, nothing made but the entity ids compared.
+   */
+  hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean {
+    const sid = stage === undefined ? -1 : (nameIds.get(stage) ?? -1);
+    const aid = action === undefined ? -1 : (nameIds.get(action) ?? -1);
+    this.n += 1 + 16; // flags, wall0, perf0
+    this.uint();
+    this.uint();
+    this.uint();
+    this.skipValue();
+    // which spans are named `stage` (their entries are its `entered` and `exited` events)
+    const named: boolean[] = [];
+    for (let i = this.uint(); i > 0; i--) {
+      const seq = this.uint();
+      this.uint(); // parent
+      named[seq] = this.nameIs(stage, sid);
+      if (this.u8() !== 0) this.skipName(); // location
+      if (this.u8() !== 0) this.skipStr(); // entity id
+      this.n += 16; // start, end
+      this.uint(); // status
+      if (this.u8() !== 0) this.skipStr(); // error
+      this.skipValue(); // enterMeta
+      this.uint(); // enterDropped
+    }
+    const look = (match: boolean): boolean => {
+      const seen: boolean[] = [];
+      for (let i = this.uint(); i > 0; i--) {
+        if (this.u8() === E_SPAN) {
+          const seq = this.uint();
+          const a = seen[seq] === true ? 'exited' : 'entered';
+          seen[seq] = true;
+          if (match && named[seq] === true && (action === undefined || action === a)) return true;
+          continue;
+        }
+        const stageIs = this.nameIs(stage, sid);
+        const actionIs = this.nameIs(action, aid);
+        if (match && stageIs && actionIs) return true;
+        this.n += 8; // t
+        this.skipValue();
+        this.uint(); // span
+        this.uint(); // droppedKeys
+      }
+      return false;
+    };
+    if (look(entity === undefined)) return true;
+    for (let i = this.uint(); i > 0; i--) {
+      const mine = entity === undefined || this.str() === entity;
+      if (entity === undefined) this.skipStr();
+      if (this.u8() !== 0) this.skipName(); // kind
+      this.skipValue(); // meta
+      this.uint(); // droppedKeys
+      if (look(mine)) return true;
+      if (mine && entity !== undefined) return false;
+    }
+    return false;
   }
 
   /** The trace in the trace format (after its keys). */
@@ -405,8 +602,8 @@ class Reader {
     for (let i = 0; i < spans.length; i++) {
       const seq = this.uint();
       parents[i] = this.uint();
-      const name = this.str();
-      const location = this.optStr();
+      const name = this.name();
+      const location = this.optName();
       const entityId = this.optStr();
       const s: ReadSpan = {
         seq,
@@ -432,7 +629,7 @@ class Reader {
       const id = this.str();
       const entity: EntityRecord = {
         id,
-        kind: this.optStr(),
+        kind: this.optName(),
         meta: this.value() as Record<string, JsonValue>,
         droppedKeys: this.uint(),
         events: this.list(),
@@ -486,13 +683,13 @@ export function heldKeys(h: Held): { requestId: string | undefined; entities: st
 
 export function heldTrace(h: Held): Trace {
   const r = new Reader(h.chunk, h.offset);
-  r.keys();
+  r.skipKeys();
   return r.trace();
 }
 
 export function heldJson(h: Held): string {
   const r = new Reader(h.chunk, h.offset);
-  r.keys();
+  r.skipKeys();
   return r.text();
 }
 
@@ -504,7 +701,7 @@ export function heldHasEvent(
   action: string | undefined,
 ): boolean {
   const r = new Reader(h.chunk, h.offset);
-  r.keys();
+  r.skipKeys();
   if (r.u8() === BODY_JSON) {
     const text = r.str();
     // A text without the stage or action in it cannot have the event: no need to parse it.
@@ -514,14 +711,7 @@ export function heldHasEvent(
     }
     return traceHasEvent(JSON.parse(text) as Trace, entity, stage, action);
   }
-  const t = r.records();
-  if (entity !== undefined) {
-    const e = t.entities.get(entity);
-    return e !== undefined && listHasEvent(e.events, stage, action);
-  }
-  if (listHasEvent(t.events, stage, action)) return true;
-  for (const e of t.entities.values()) if (listHasEvent(e.events, stage, action)) return true;
-  return false;
+  return r.hasEvent(entity, stage, action);
 }
 
 /** The same question of a trace in the trace format (any origin: its fields are not trusted). */

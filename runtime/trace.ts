@@ -122,22 +122,6 @@ function entered(span: SpanRecord, walk: number): boolean {
   return true;
 }
 
-/** Whether `list` has an event of this stage and/or action (a span entry: its name, `entered` or `exited`). */
-export function listHasEvent(
-  list: readonly EntryRecord[],
-  stage: string | undefined,
-  action: string | undefined,
-): boolean {
-  const walk = newWalk();
-  for (const e of list) {
-    const span = isSpanEntry(e);
-    const s = span ? e.name : e.stage;
-    const a = span ? (entered(e, walk) ? 'entered' : 'exited') : e.action;
-    if ((stage === undefined || s === stage) && (action === undefined || a === action)) return true;
-  }
-  return false;
-}
-
 /**
  * The frame returned by `enter` (ABI) — the span itself, so opening a span allocates one object.
  * Methods never throw.

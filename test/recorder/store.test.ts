@@ -148,4 +148,43 @@ describe('packed store', () => {
     expect(JSON.stringify(found)).toBe(JSON.stringify(trace));
     for (const s of strings) expect(ids(recorder.find({ entity: s, stage: s }))).toEqual([strings[3]]);
   });
+
+  it('answers find by stage and action exactly as the trace format reads, for every event it has', () => {
+    const recorder = flightRecorder();
+    const body = () => {
+      const outer = stepmark.enterEntity('order_m', 'checkout', { via: 'api' });
+      stepmark.recordEntity('order_m', 'fraud', 'checked', { score: 1 });
+      const inner = stepmark.enter('pricing');
+      stepmark.record('audit', 'logged');
+      stepmark.recordEntity('customer_m', 'history', 'looked-up');
+      inner();
+      stepmark.recordEntity('order_m', 'checkout', 'entered'); // an event named like a span's
+      outer();
+      stepmark.enter('unfinished');
+    };
+    stepmark.run(body, { meta: { request_id: 'req-m' }, onEnd: recorder.add });
+    const [trace] = recorder.find({ requestId: 'req-m' });
+    type Ev = { stage: string; action: string };
+    const lists: [string | undefined, Ev[]][] = [
+      [undefined, trace!.events as Ev[]],
+      ...Object.values(trace!.entities).map((e) => [e.entity_id, e.events as Ev[]] as [string, Ev[]]),
+    ];
+    const stages = ['checkout', 'fraud', 'pricing', 'audit', 'history', 'unfinished', 'absent', undefined];
+    const actions = ['entered', 'exited', 'checked', 'logged', 'looked-up', 'absent', undefined];
+    for (const entity of [undefined, 'order_m', 'customer_m', 'order_absent'])
+      for (const stage of stages)
+        for (const action of actions) {
+          if (stage === undefined && action === undefined) continue;
+          const has = lists.some(
+            ([id, events]) =>
+              (entity === undefined || id === entity) &&
+              events.some(
+                (e) =>
+                  (stage === undefined || e.stage === stage) && (action === undefined || e.action === action),
+              ),
+          );
+          const found = recorder.find({ entity, stage, action }).length === 1;
+          expect({ entity, stage, action, found }).toEqual({ entity, stage, action, found: has });
+        }
+  });
 });
