@@ -148,7 +148,7 @@ export default async function (h) {
     cpuPerBatch(() => full.find({ action: 'missing', limit: 1 })) / 1000,
     'ms',
     {
-      note: 'main-thread CPU; the compact traces are read without being materialised',
+      note: 'main-thread CPU; the packed traces are read in place, none turned into the trace format',
     },
   );
 
