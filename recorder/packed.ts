@@ -43,15 +43,21 @@ const ascii = new TextEncoder();
 const asciiDecoder = new TextDecoder();
 
 /**
- * Names (span names, locations, stages, actions, entity kinds, meta keys) are mostly the program's
- * own constants, in every trace: each is written once into this table, shared by every recorder
- * of this copy of the module, and a trace refers to it by number. Bounded: past `MAX_NAMES` names,
- * or for a longer name, the text is written in the trace itself.
+ * Names (span names, source locations, stages, entity kinds) are the program's own constants, in
+ * every trace: each is written once into this table, shared by every recorder of this copy of the
+ * module, and a trace refers to it by number. Actions and meta keys are written in the trace: the
+ * program may make them from its data, which must not outlive the traces (`maxAge`, `clear`).
+ * Bounded: past `MAX_NAMES` names, or for a longer name, the text is written in the trace itself.
  */
 const MAX_NAMES = 4096;
 const MAX_NAME_LENGTH = 128;
 const nameIds = new Map<string, number>();
 const names: string[] = [];
+
+/** The names table of this copy of the module (what it keeps for the life of the process). */
+export function heldNames(): readonly string[] {
+  return names;
+}
 
 // What follows the index keys.
 const BODY_RECORDS = 0;
@@ -251,7 +257,7 @@ export class Writer {
       this.u8(J_OBJECT);
       this.uint(keys.length);
       for (const k of keys) {
-        this.name(k);
+        this.str(k);
         this.value(v[k]);
       }
     }
@@ -267,7 +273,7 @@ export class Writer {
       }
       this.u8(E_EVENT);
       this.name(e.stage);
-      this.name(e.action);
+      this.str(e.action);
       this.f64(e.t);
       this.value(e.meta);
       this.uint(e.span === undefined ? 0 : e.span.seq);
@@ -378,6 +384,23 @@ class Reader {
     return out;
   }
 
+  /** Whether the next string is `s` (any string when undefined); skips it, making nothing. */
+  strIs(s: string | undefined): boolean {
+    const head = this.uint();
+    const len = Math.floor(head / 4);
+    const wide = head % 4 === S_WIDE;
+    const start = this.n;
+    this.n = start + (wide ? 2 * len : len);
+    if (s === undefined) return true;
+    if (s.length !== len) return false;
+    const buf = this.buf;
+    if (wide) {
+      for (let i = 0; i < len; i++)
+        if (s.charCodeAt(i) !== (buf[start + 2 * i]! | (buf[start + 2 * i + 1]! << 8))) return false;
+    } else for (let i = 0; i < len; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+    return true;
+  }
+
   /** Skips a string. */
   skipStr(): void {
     const head = this.uint();
@@ -434,7 +457,7 @@ class Reader {
         return;
       case J_OBJECT:
         for (let i = this.uint(); i > 0; i--) {
-          this.skipName();
+          this.skipStr();
           this.skipValue();
         }
         return;
@@ -467,7 +490,7 @@ class Reader {
       case J_OBJECT: {
         const out: Record<string, JsonValue> = {};
         for (let i = this.uint(); i > 0; i--) {
-          const k = this.name();
+          const k = this.str();
           const v = this.value() as JsonValue;
           if (k === '__proto__')
             Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -495,7 +518,7 @@ class Reader {
       }
       const ev: EventRecord = {
         stage: this.name(),
-        action: this.name(),
+        action: this.str(),
         t: this.f64(),
         meta: this.value() as Record<string, JsonValue> | undefined,
         span: this.span(this.uint()),
@@ -525,7 +548,6 @@ class Reader {
    */
   hasEvent(entity: string | undefined, stage: string | undefined, action: string | undefined): boolean {
     const sid = stage === undefined ? -1 : (nameIds.get(stage) ?? -1);
-    const aid = action === undefined ? -1 : (nameIds.get(action) ?? -1);
     this.n += 1 + 16; // flags, wall0, perf0
     this.uint();
     this.uint();
@@ -556,7 +578,7 @@ class Reader {
           continue;
         }
         const stageIs = this.nameIs(stage, sid);
-        const actionIs = this.nameIs(action, aid);
+        const actionIs = this.strIs(action);
         if (match && stageIs && actionIs) return true;
         this.n += 8; // t
         this.skipValue();

@@ -5,7 +5,10 @@
 import { PassThrough } from 'node:stream';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
+import { v1 } from 'stepmark/runtime';
 import { describe, expect, it } from 'vitest';
+import { flightRecorder as sourceRecorder } from '../../recorder/index.js';
+import { heldNames } from '../../recorder/packed.js';
 import { keyHash } from '../../recorder/store.js';
 
 type Recorder = ReturnType<typeof flightRecorder>;
@@ -186,5 +189,28 @@ describe('packed store', () => {
           const found = recorder.find({ entity, stage, action }).length === 1;
           expect({ entity, stage, action, found }).toEqual({ entity, stage, action, found: has });
         }
+  });
+
+  it("keeps only the program's names for the life of the process, never actions or meta keys", () => {
+    // the recorder built from source: its names table is the one heldNames() reads
+    const recorder = sourceRecorder({ maxAge: 60_000 });
+    const email = 'alice@example.com';
+    stepmark.run(
+      () => {
+        const span = v1.enter('checkout.confirm', 'src/checkout.ts:12:3');
+        stepmark.recordEntity('order_n', 'checkout', `rejected for ${email}`, { [email]: 'vip' });
+        span.exit();
+      },
+      { meta: { request_id: 'req-n', [`${email}!`]: 1 }, onEnd: recorder.add },
+    );
+    expect(heldNames()).toContain('checkout.confirm');
+    expect(heldNames()).toContain('src/checkout.ts:12:3');
+    expect(heldNames()).toContain('checkout');
+    expect(heldNames().filter((n) => n.includes(email))).toEqual([]);
+    expect(recorder.find({ entity: 'order_n', action: `rejected for ${email}` })).toHaveLength(1);
+    expect(recorder.find({ action: `rejected for ${email}!` })).toEqual([]);
+    expect(recorder.find({ requestId: 'req-n' })[0]!.entities.order_n!.events[0]!.meta).toEqual({
+      [email]: 'vip',
+    });
   });
 });
