@@ -90,16 +90,12 @@ export function recordsFacts(t: TraceRecords): TraceFacts {
     if (s.end >= 0 && s.end > last) last = s.end;
     if (s.status === 2) error = true;
   }
-  const see = (list: readonly EntryRecord[]) => {
-    for (const e of list) {
-      // a span's entries are at its start and end, seen above
-      if (isSpanEntry(e)) continue;
-      if (e.t < first) first = e.t;
-      if (e.t > last) last = e.t;
-    }
-  };
-  see(t.events);
-  for (const e of t.entities.values()) see(e.events);
+  first = earliest(t.events, first);
+  last = latest(t.events, last);
+  for (const e of t.entities.values()) {
+    first = earliest(e.events, first);
+    last = latest(e.events, last);
+  }
   const given = t.meta.duration_ms;
   return {
     entities: [...t.entities.keys()],
@@ -113,4 +109,15 @@ export function recordsFacts(t: TraceRecords): TraceFacts {
           : 0,
     error,
   };
+}
+
+// A span's entries are at its start and end: read from the spans, not here.
+function earliest(list: readonly EntryRecord[], t: number): number {
+  for (const e of list) if (!isSpanEntry(e) && e.t < t) t = e.t;
+  return t;
+}
+
+function latest(list: readonly EntryRecord[], t: number): number {
+  for (const e of list) if (!isSpanEntry(e) && e.t > t) t = e.t;
+  return t;
 }

@@ -290,15 +290,15 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
   };
 
-  /** Whether a keep rule matches; `trace` makes the trace format for `where`. */
-  const keeps = (facts: TraceFacts, trace: () => Trace): boolean => {
+  /** Whether a keep rule matches; `where` gets the trace format of `source` (a JSON text, or the ended trace). */
+  const keeps = (facts: TraceFacts, source: string | RecorderTrace): boolean => {
     const k = o.keep;
     if (k === undefined) return false;
     if (k.errors === true && facts.error) return true;
     if (k.slowerThan !== undefined && facts.duration >= k.slowerThan) return true;
     if (k.where !== undefined) {
       try {
-        return k.where(trace()) === true;
+        return k.where(typeof source === 'string' ? (JSON.parse(source) as Trace) : source.toJSON()) === true;
       } catch {
         return false;
       }
@@ -308,14 +308,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
 
   /** Stores what `writer` wrote into `target` since `target.begin`. */
   const store = (target: Ring, facts: TraceFacts): void => {
-    const evicted = target.push(writer, {
-      seq: ++seq,
-      added: Date.now(),
-      start: facts.start,
-      error: facts.error,
-      requestId: facts.requestId,
-      entities: facts.entities,
-    });
+    const evicted = target.push(writer, ++seq, Date.now(), facts);
     if (evicted < 0) counts.oversize++;
     else counts.evicted += evicted;
   };
@@ -333,7 +326,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     // held as its JSON text: an independent copy, whatever the caller does with the object
     const text = JSON.stringify(trace);
     const facts = factsOf(trace);
-    const target = keeps(facts, () => JSON.parse(text) as Trace) ? keptRing : ring;
+    const target = keeps(facts, text) ? keptRing : ring;
     target.begin(writer);
     writer.keys(facts);
     writer.json(text);
@@ -345,7 +338,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     counts.added++;
     expire();
     const facts = recordsFacts(trace);
-    const target = keeps(facts, () => trace.toJSON()) ? keptRing : ring;
+    const target = keeps(facts, trace) ? keptRing : ring;
     target.begin(writer);
     writer.keys(facts);
     writer.records(trace);

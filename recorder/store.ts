@@ -4,6 +4,7 @@
 // hashes in two maps of numbers. A program recording every request therefore gives the garbage
 // collector nothing more to copy or mark than one that records none (a ring of trace objects cost
 // a server more in collection than recording them did).
+import type { TraceFacts } from './facts.js';
 import { type Held, heldKeys, type Writer } from './packed.js';
 
 // Heap bytes a held trace costs besides its packed bytes: its slots in the entry arrays (with the
@@ -117,18 +118,6 @@ const f64 = (n: number) => new Float64Array(n);
 const i32 = (n: number) => new Int32Array(n);
 const u8 = (n: number) => new Uint8Array(n);
 
-/** What the recorder knows of a trace when it adds it. */
-export interface Added {
-  seq: number;
-  /** `Date.now()` when added (what `maxAge` counts from). */
-  added: number;
-  /** Epoch ms of its earliest instant (NaN when it has none). */
-  start: number;
-  error: boolean;
-  requestId: string | undefined;
-  entities: readonly string[];
-}
-
 /**
  * Oldest-first queue of packed traces with a byte total, and its indexes. Traces are numbered in
  * the order they came (absolute numbers, never reused); traces leave oldest first (eviction and
@@ -197,11 +186,11 @@ export class Ring {
   }
 
   /**
-   * Stores the trace `w` has written since `begin` (with these keys), evicting the oldest as
-   * needed. Returns the number evicted, or -1 when the trace alone is larger than the budget (not
+   * Stores the trace `w` has written since `begin` (number `seq`, added at `added`, with these
+   * facts), evicting the oldest as needed. Returns the number evicted, or -1 when the trace alone is larger than the budget (not
    * stored).
    */
-  push(w: Writer, a: Added): number {
+  push(w: Writer, seq: number, added: number, a: TraceFacts): number {
     const length = w.length;
     const keys = a.entities.length + (a.requestId === undefined ? 0 : 1);
     const base = length + ENTRY_BYTES + KEY_BYTES * keys;
@@ -232,8 +221,8 @@ export class Ring {
     if (this.size === this.#seq.length) this.#growTraces();
     const i = this.#next++;
     const m = this.#seq.length - 1;
-    this.#seq[i & m] = a.seq;
-    this.#added[i & m] = a.added;
+    this.#seq[i & m] = seq;
+    this.#added[i & m] = added;
     this.#start[i & m] = a.start;
     this.#bytes[i & m] = bytes;
     this.#chunk[i & m] = this.#chunkBase + this.#chunks.length - 1;
