@@ -32,20 +32,27 @@ function regrow<T extends Float64Array | Int32Array | Uint8Array>(
   make: (n: number) => T,
 ): T {
   const out = make(size);
-  const oldMask = old.length - 1;
-  const mask = size - 1;
-  for (let i = first; i < next; i++) out[i & mask] = old[i & oldMask]!;
+  // [first, next) in runs that are contiguous in both arrays (at most three), each one copy
+  for (let i = first; i < next; ) {
+    const from = i & (old.length - 1);
+    const to = i & (size - 1);
+    const run = Math.min(next - i, old.length - from, size - to);
+    out.set(old.subarray(from, from + run), to);
+    i += run;
+  }
   return out;
 }
 
 /**
- * Hash → number (an index chain's newest node), in typed arrays: open addressing with linear
+ * Hash → number (an index chain's newest node), in one typed array: open addressing with linear
  * probing, deletion by moving later entries back (no tombstones, so no rehash in a steady state).
+ * A slot is a key and its value side by side, so a probe reads one cache line, not two.
  * Hash 0 is stored as 1 (0 marks an empty slot): the two share chains, which are checked anyway.
  */
 class HashIndex {
-  #keys = new Int32Array(256);
-  #values = new Float64Array(256);
+  /** Slot `i`: its key at `2i`, its value at `2i + 1`. */
+  #slots = new Float64Array(2 * 256);
+  #mask = 255;
   #shift = 24;
   #count = 0;
 
@@ -55,62 +62,61 @@ class HashIndex {
 
   get(h: number): number {
     if (h === 0) h = 1;
-    const keys = this.#keys;
-    const mask = keys.length - 1;
-    for (let i = this.#home(h); keys[i] !== 0; i = (i + 1) & mask) if (keys[i] === h) return this.#values[i]!;
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = this.#home(h); slots[2 * i] !== 0; i = (i + 1) & mask)
+      if (slots[2 * i] === h) return slots[2 * i + 1]!;
     return -1;
   }
 
   /** Sets `h` to `v`; returns what it was (-1: nothing). */
   put(h: number, v: number): number {
     if (h === 0) h = 1;
-    if ((this.#count + 1) * 2 > this.#keys.length) this.#grow();
-    const keys = this.#keys;
-    const mask = keys.length - 1;
+    if ((this.#count + 1) * 2 > this.#mask + 1) this.#grow();
+    const slots = this.#slots;
+    const mask = this.#mask;
     let i = this.#home(h);
-    while (keys[i] !== 0 && keys[i] !== h) i = (i + 1) & mask;
+    while (slots[2 * i] !== 0 && slots[2 * i] !== h) i = (i + 1) & mask;
     let was = -1;
-    if (keys[i] === 0) this.#count++;
-    else was = this.#values[i]!;
-    keys[i] = h;
-    this.#values[i] = v;
+    if (slots[2 * i] === 0) this.#count++;
+    else was = slots[2 * i + 1]!;
+    slots[2 * i] = h;
+    slots[2 * i + 1] = v;
     return was;
   }
 
   /** Removes `h` if it is set to `v`. */
   deleteIf(h: number, v: number): void {
     if (h === 0) h = 1;
-    const keys = this.#keys;
-    const values = this.#values;
-    const mask = keys.length - 1;
+    const slots = this.#slots;
+    const mask = this.#mask;
     let i = this.#home(h);
-    while (keys[i] !== h) {
-      if (keys[i] === 0) return;
+    while (slots[2 * i] !== h) {
+      if (slots[2 * i] === 0) return;
       i = (i + 1) & mask;
     }
-    if (values[i] !== v) return;
-    keys[i] = 0;
+    if (slots[2 * i + 1] !== v) return;
+    slots[2 * i] = 0;
     this.#count--;
     // move back the entries after it whose probe would now stop at the hole
-    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#home(keys[j]!);
+    for (let j = (i + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = this.#home(slots[2 * j]!);
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (stays) continue;
-      keys[i] = keys[j]!;
-      values[i] = values[j]!;
-      keys[j] = 0;
+      slots[2 * i] = slots[2 * j]!;
+      slots[2 * i + 1] = slots[2 * j + 1]!;
+      slots[2 * j] = 0;
       i = j;
     }
   }
 
   #grow(): void {
-    const keys = this.#keys;
-    const values = this.#values;
-    this.#keys = new Int32Array(keys.length * 2);
-    this.#values = new Float64Array(keys.length * 2);
+    const old = this.#slots;
+    this.#slots = new Float64Array(2 * old.length);
+    this.#mask = old.length - 1;
     this.#shift--;
     this.#count = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.put(keys[i]!, values[i]!);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.put(old[i]!, old[i + 1]!);
   }
 }
 

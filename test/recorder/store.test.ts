@@ -64,6 +64,37 @@ describe('packed store', () => {
     expect(recorder.find({ requestId: a, entity: a })).toEqual([]);
   });
 
+  it('keeps every trace findable when its tables grow while the oldest are being evicted', () => {
+    // Large traces first, then ever smaller ones: the oldest leave while the number held keeps
+    // growing, so the tables grow with their live range wrapped around their ends.
+    const recorder = flightRecorder({ maxBytes: 256 * 1024 });
+    const stored: { id: string; entities: string[] }[] = [];
+    let grewAfterEviction = false;
+    let held = 0;
+    for (let op = 0; op < 2500; op++) {
+      const id = `req-${op}`;
+      const entities = [`order_${op % 97}`, `customer_${op % 13}`];
+      add(recorder, id, entities, op < 200 ? 2000 : op < 800 ? 300 : 0);
+      stored.push({ id, entities });
+      const s = recorder.stats();
+      if (s.evicted > 0 && s.traces > held && s.traces > 64 && (s.traces & (s.traces - 1)) === 0)
+        grewAfterEviction = true;
+      held = s.traces;
+      if (op % 41 !== 0 && op !== 2499) continue;
+      const live = stored.slice(stored.length - s.traces).reverse();
+      const all = { limit: Number.POSITIVE_INFINITY };
+      expect(ids(recorder.find(all))).toEqual(live.map((t) => t.id));
+      for (const e of [`order_${op % 97}`, `customer_${op % 13}`]) {
+        expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
+          live.filter((t) => t.entities.includes(e)).map((t) => t.id),
+        );
+      }
+      const probe = live[Math.floor(live.length / 2)]!.id;
+      expect(ids(recorder.find({ requestId: probe }))).toEqual([probe]);
+    }
+    expect(grewAfterEviction).toBe(true);
+  });
+
   it('holds exactly what a plain model says through churn, eviction, large traces and clear()', () => {
     const next = random(42);
     const [c1, c2] = collision('customer_');
