@@ -44,15 +44,13 @@ function regrow<T extends Float64Array | Int32Array | Uint8Array>(
 }
 
 /**
- * Hash → number (an index chain's newest node), in one typed array: open addressing with linear
+ * Hash → number (an index chain's newest node), in typed arrays: open addressing with linear
  * probing, deletion by moving later entries back (no tombstones, so no rehash in a steady state).
- * A slot is a key and its value side by side, so a probe reads one cache line, not two.
  * Hash 0 is stored as 1 (0 marks an empty slot): the two share chains, which are checked anyway.
  */
 class HashIndex {
-  /** Slot `i`: its key at `2i`, its value at `2i + 1`. */
-  #slots = new Float64Array(2 * 256);
-  #mask = 255;
+  #keys = new Int32Array(256);
+  #values = new Float64Array(256);
   #shift = 24;
   #count = 0;
 
@@ -62,61 +60,62 @@ class HashIndex {
 
   get(h: number): number {
     if (h === 0) h = 1;
-    const slots = this.#slots;
-    const mask = this.#mask;
-    for (let i = this.#home(h); slots[2 * i] !== 0; i = (i + 1) & mask)
-      if (slots[2 * i] === h) return slots[2 * i + 1]!;
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#home(h); keys[i] !== 0; i = (i + 1) & mask) if (keys[i] === h) return this.#values[i]!;
     return -1;
   }
 
   /** Sets `h` to `v`; returns what it was (-1: nothing). */
   put(h: number, v: number): number {
     if (h === 0) h = 1;
-    if ((this.#count + 1) * 2 > this.#mask + 1) this.#grow();
-    const slots = this.#slots;
-    const mask = this.#mask;
+    if ((this.#count + 1) * 2 > this.#keys.length) this.#grow();
+    const keys = this.#keys;
+    const mask = keys.length - 1;
     let i = this.#home(h);
-    while (slots[2 * i] !== 0 && slots[2 * i] !== h) i = (i + 1) & mask;
+    while (keys[i] !== 0 && keys[i] !== h) i = (i + 1) & mask;
     let was = -1;
-    if (slots[2 * i] === 0) this.#count++;
-    else was = slots[2 * i + 1]!;
-    slots[2 * i] = h;
-    slots[2 * i + 1] = v;
+    if (keys[i] === 0) this.#count++;
+    else was = this.#values[i]!;
+    keys[i] = h;
+    this.#values[i] = v;
     return was;
   }
 
   /** Removes `h` if it is set to `v`. */
   deleteIf(h: number, v: number): void {
     if (h === 0) h = 1;
-    const slots = this.#slots;
-    const mask = this.#mask;
+    const keys = this.#keys;
+    const values = this.#values;
+    const mask = keys.length - 1;
     let i = this.#home(h);
-    while (slots[2 * i] !== h) {
-      if (slots[2 * i] === 0) return;
+    while (keys[i] !== h) {
+      if (keys[i] === 0) return;
       i = (i + 1) & mask;
     }
-    if (slots[2 * i + 1] !== v) return;
-    slots[2 * i] = 0;
+    if (values[i] !== v) return;
+    keys[i] = 0;
     this.#count--;
     // move back the entries after it whose probe would now stop at the hole
-    for (let j = (i + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
-      const home = this.#home(slots[2 * j]!);
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#home(keys[j]!);
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (stays) continue;
-      slots[2 * i] = slots[2 * j]!;
-      slots[2 * i + 1] = slots[2 * j + 1]!;
-      slots[2 * j] = 0;
+      keys[i] = keys[j]!;
+      values[i] = values[j]!;
+      keys[j] = 0;
       i = j;
     }
   }
 
   #grow(): void {
-    const old = this.#slots;
-    this.#slots = new Float64Array(2 * old.length);
-    this.#mask = old.length - 1;
+    const keys = this.#keys;
+    const values = this.#values;
+    this.#keys = new Int32Array(keys.length * 2);
+    this.#values = new Float64Array(keys.length * 2);
     this.#shift--;
     this.#count = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.put(old[i]!, old[i + 1]!);
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.put(keys[i]!, values[i]!);
   }
 }
 
