@@ -16,6 +16,7 @@
  * ```
  */
 import { StepmarkConfigError } from '../adapters/core/errors.js';
+import { reportOnce } from '../runtime/report.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
 import type { Trace } from '../runtime/types.js';
 import {
@@ -40,7 +41,11 @@ export interface KeepRules {
   errors?: boolean;
   /** Keep traces that took at least this long (ms): the adapters' request duration, else the extent of the trace's spans. */
   slowerThan?: number;
-  /** Keep traces for which this returns true (it receives the trace in the trace format; a throw counts as false). */
+  /**
+   * Keep traces for which this returns true (it receives the trace in the trace format). A throw,
+   * or an answer other than true or false (a promise, a truthy string), counts as false and is
+   * reported once as a process warning (`STEPMARK_KEEP_WHERE_FAILED`).
+   */
   where?: (trace: Trace) => boolean;
   /**
    * Bytes set aside, out of the recorder's `maxBytes`, for kept traces: ordinary traffic never
@@ -155,6 +160,15 @@ const KNOWN_FIND = new Set(['entity', 'requestId', 'stage', 'action', 'error', '
 // Signals a dump may not take: uncatchable, or the inspector's.
 const RESERVED_SIGNALS = new Set(['SIGKILL', 'SIGSTOP', 'SIGUSR1']);
 const WHERE = 'stepmark/recorder';
+
+/** What a `keep.where` answered instead of a boolean, for its report. */
+function answerKind(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof (v as { then?: unknown }).then === 'function') return 'a promise (it must decide synchronously)';
+  if (Array.isArray(v)) return 'an array';
+  const type = typeof v;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
 
 function invalid(option: string, why: string): StepmarkConfigError {
   return new StepmarkConfigError(
@@ -297,10 +311,24 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     if (k.errors === true && facts.error) return true;
     if (k.slowerThan !== undefined && facts.duration >= k.slowerThan) return true;
     if (k.where !== undefined) {
+      let verdict: unknown;
       try {
-        return k.where(typeof source === 'string' ? (JSON.parse(source) as Trace) : source.toJSON()) === true;
-      } catch {
+        verdict = k.where(typeof source === 'string' ? (JSON.parse(source) as Trace) : source.toJSON());
+      } catch (error) {
+        reportOnce(
+          'STEPMARK_KEEP_WHERE_FAILED',
+          'flightRecorder keep.where threw (the trace was recorded as ordinary traffic)',
+          error,
+        );
         return false;
+      }
+      if (verdict === true) return true;
+      if (verdict !== false) {
+        reportOnce(
+          'STEPMARK_KEEP_WHERE_FAILED',
+          'flightRecorder keep.where must return true or false (the trace was recorded as ordinary traffic)',
+          new TypeError(`it returned ${answerKind(verdict)}`),
+        );
       }
     }
     return false;

@@ -14,6 +14,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import * as stepmark from 'stepmark';
 import { enableOtel, isolateSpanProcessors, otelOnEnd, otelSink } from 'stepmark/otel';
+import { flightRecorder } from 'stepmark/recorder';
 import { createSink, type SinkError, type SinkItem, teeSinks } from 'stepmark/sinks';
 import { afterAll, afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 
@@ -108,6 +109,44 @@ describe('a throwing onEnd', () => {
     const flood = warned().filter((w) => w.includes('flood'));
     expect(flood.length).toBeGreaterThan(1);
     expect(flood.length).toBeLessThanOrEqual(21);
+  });
+});
+
+describe("a flight recorder's keep.where", () => {
+  const traced = (recorder: ReturnType<typeof flightRecorder>, id: string) =>
+    stepmark.run(() => stepmark.record('order', 'placed'), { meta: { request_id: id }, onEnd: recorder.add });
+
+  it('that throws: every trace is recorded as ordinary traffic, and the failure is reported once', () => {
+    const recorder = flightRecorder({
+      keep: {
+        where: () => {
+          throw new Error('where broke');
+        },
+      },
+    });
+    expect(() => {
+      for (let i = 0; i < 5; i++) traced(recorder, `req-${i}`);
+      recorder.add(trace('from-a-file'));
+    }).not.toThrow();
+    expect(recorder.stats()).toMatchObject({ traces: 6, kept: 0 });
+    expect(recorder.find({ requestId: 'req-4' })).toHaveLength(1);
+    const about = warned().filter((m) => m.includes('keep.where'));
+    expect(about).toHaveLength(1);
+    expect(about[0]).toContain('where broke');
+  });
+
+  it('that answers neither true nor false (a truthy string, a promise) keeps nothing and says so, once per kind', () => {
+    const answers: unknown[] = ['yes', 'yes', Promise.resolve(true), 1, undefined];
+    let i = 0;
+    const recorder = flightRecorder({ keep: { where: () => answers[i++ % answers.length] as boolean } });
+    for (let n = 0; n < 10; n++) traced(recorder, `req-${n}`);
+    expect(recorder.stats()).toMatchObject({ traces: 10, kept: 0 });
+    const about = warned().filter((m) => m.includes('keep.where'));
+    expect(about).toHaveLength(4);
+    expect(about.join('\n')).toMatch(/a string/);
+    expect(about.join('\n')).toMatch(/a promise/);
+    expect(about.join('\n')).toMatch(/a number/);
+    expect(about.join('\n')).toMatch(/undefined/);
   });
 });
 
