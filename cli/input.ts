@@ -3,14 +3,14 @@
 // becomes one line naming where it is, never a stack trace.
 import { constants } from 'node:buffer';
 import { fstatSync, readSync } from 'node:fs';
-import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
+import { completeTrace, traceProblem } from '../runtime/shape.js';
+import type { Trace } from '../runtime/types.js';
+
+export { completeTrace, traceProblem };
 
 export class InputError extends Error {
   override name = 'InputError';
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One line, bounded: a JSON.parse message can quote the input, newlines included. */
 export function oneLine(text: string, max = 160): string {
@@ -171,76 +171,6 @@ export function valueProblem(text: string, error: unknown, line: number, column:
   if (at === undefined) return `line ${line}: not valid JSON (${why})`;
   const col = at.line === 1 ? column + at.column - 1 : at.column;
   return `line ${line + at.line - 1}: not valid JSON at column ${col} (${why})`;
-}
-
-function checkEvents(value: unknown, path: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value)) return `"${path}" is not an array`;
-  for (let i = 0; i < value.length; i++) {
-    const ev = value[i];
-    if (!isObject(ev)) return `${path}[${i}] is not an object`;
-    if (typeof ev.stage !== 'string' || typeof ev.action !== 'string') {
-      return `${path}[${i}] has no "stage"/"action" strings`;
-    }
-  }
-  return undefined;
-}
-
-/** Why `value` is not a trace, or undefined when it is one (Go Stepmark's shape included). */
-export function traceProblem(value: unknown): string | undefined {
-  if (!isObject(value))
-    return `expected a trace object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'null' : typeof value}`;
-  if (!('entities' in value) && !('events' in value) && !('spans' in value)) {
-    return 'not a stepmark trace (expected an object with "entities", "events" or "spans")';
-  }
-  if (value.meta !== undefined && !isObject(value.meta)) return '"meta" is not an object';
-  if (value.entities !== undefined) {
-    if (!isObject(value.entities)) return '"entities" is not an object';
-    for (const [id, e] of Object.entries(value.entities)) {
-      if (!isObject(e)) return `entities[${JSON.stringify(id)}] is not an object`;
-      const bad = checkEvents(e.events, `entities[${JSON.stringify(id)}].events`);
-      if (bad) return bad;
-    }
-  }
-  const bad = checkEvents(value.events, 'events');
-  if (bad) return bad;
-  if (value.spans !== undefined) {
-    if (!Array.isArray(value.spans)) return '"spans" is not an array';
-    for (let i = 0; i < value.spans.length; i++) {
-      const s = value.spans[i];
-      if (!isObject(s)) return `spans[${i}] is not an object`;
-      if (typeof s.span_id !== 'string' || typeof s.name !== 'string')
-        return `spans[${i}] has no "span_id"/"name" strings`;
-    }
-  }
-  return undefined;
-}
-
-/** Fills what a Go Stepmark trace (or a hand-trimmed one) leaves out, so renderers see the full shape. */
-export function completeTrace(value: Record<string, unknown>): Trace {
-  const entities: Record<string, TraceEntity> = {};
-  for (const [id, raw] of Object.entries((value.entities as Record<string, Record<string, unknown>>) ?? {})) {
-    // An own property even for an entity called "__proto__" (an assignment would set the prototype).
-    Object.defineProperty(entities, id, {
-      value: {
-        ...(raw as object),
-        entity_id: typeof raw.entity_id === 'string' ? raw.entity_id : id,
-        meta: (isObject(raw.meta) ? raw.meta : {}) as Record<string, JsonValue>,
-        events: (raw.events as TraceEvent[]) ?? [],
-      },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return {
-    ...(value as object),
-    meta: (value.meta as Record<string, JsonValue>) ?? {},
-    entities,
-    events: (value.events as TraceEvent[]) ?? [],
-    spans: ((value.spans as TraceSpan[]) ?? []).map((s) => ({ ...s, status: s.status ?? 'ok' })),
-    dropped: typeof value.dropped === 'number' ? value.dropped : 0,
-  } as Trace;
 }
 
 function asTraces(value: unknown, where: (i: number) => string): Trace[] {

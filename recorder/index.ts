@@ -17,6 +17,8 @@
  */
 import { StepmarkConfigError } from '../adapters/core/errors.js';
 import { reportOnce } from '../runtime/report.js';
+import { completeTrace, traceProblem } from '../runtime/shape.js';
+import { describeError } from '../runtime/snapshot.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../runtime/trace.js';
 import type { Trace } from '../runtime/types.js';
 import {
@@ -349,11 +351,25 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
         'trace',
       );
     }
+    // held as its JSON text, in the full trace shape: an independent copy, whatever the caller
+    // does with the object
+    let whole: Trace;
+    let text: string;
+    try {
+      const problem = traceProblem(trace);
+      if (problem !== undefined) throw new TypeError(problem);
+      whole = completeTrace(trace as unknown as Record<string, unknown>);
+      text = JSON.stringify(whole);
+    } catch (error) {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_INVALID_ARGUMENT',
+        `${WHERE}: add(trace) needs a trace in the trace format: ${describeError(error).replace(/\s+/g, ' ').slice(0, 200)}`,
+        'trace',
+      );
+    }
     counts.added++;
     expire();
-    // held as its JSON text: an independent copy, whatever the caller does with the object
-    const text = JSON.stringify(trace);
-    const facts = factsOf(trace);
+    const facts = factsOf(whole);
     const target = keeps(facts, text) ? keptRing : ring;
     target.begin(writer);
     writer.keys(facts);

@@ -367,6 +367,56 @@ describe('flightRecorder', () => {
     ]);
     expect(() => flightRecorder().add(null as never)).toThrow(/needs a trace object/);
   });
+
+  it('refuses what is not a trace with a typed error, and holds what it takes in the full trace shape', () => {
+    const recorder = flightRecorder();
+    const cyclic: Record<string, unknown> = { meta: {}, entities: {}, events: [], spans: [] };
+    (cyclic.meta as Record<string, unknown>).self = cyclic;
+    const throwing = {
+      events: [],
+      get meta() {
+        throw new Error('getter boom');
+      },
+    };
+    const refused: [unknown, RegExp][] = [
+      [[1, 2], /an array/],
+      [{}, /not a stepmark trace/],
+      [{ entities: { a: { events: 'x' } } }, /events" is not an array/],
+      [{ spans: 'nope' }, /"spans" is not an array/],
+      [{ events: [{ stage: 1 }] }, /"stage"\/"action"/],
+      [cyclic, /circular/i],
+      [{ events: [], meta: { n: 1n } }, /BigInt/],
+      [throwing, /getter boom/],
+    ];
+    for (const [value, why] of refused) {
+      let error: unknown;
+      try {
+        recorder.add(value as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, String(why)).toMatchObject({
+        name: 'StepmarkConfigError',
+        code: 'ERR_STEPMARK_INVALID_ARGUMENT',
+      });
+      expect((error as Error).message).toMatch(/^stepmark\/recorder: add\(trace\)/);
+      expect((error as Error).message).toMatch(why);
+    }
+    expect(recorder.stats()).toMatchObject({ traces: 0, added: 0 });
+    // A trace trimmed by hand (Go Stepmark's shape) comes back whole, like `stepmark view` reads it.
+    recorder.add({ entities: { order_1: { events: [{ stage: 'fraud', action: 'passed' }] } } } as never);
+    expect(recorder.find({ entity: 'order_1' })).toEqual([
+      {
+        meta: {},
+        entities: {
+          order_1: { entity_id: 'order_1', meta: {}, events: [{ stage: 'fraud', action: 'passed' }] },
+        },
+        events: [],
+        spans: [],
+        dropped: 0,
+      },
+    ]);
+  });
 });
 
 /** Runs a small script in a child Node with the package available; returns its exit and output. */
