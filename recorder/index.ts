@@ -257,13 +257,30 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
   return { maxBytes, maxAge, keep, keepBytes, dumpOn };
 }
 
+/** A value as an error message shows it: one line, at most 60 characters, whatever it is. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text =
+      typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value === 'bigint'
+          ? `${value}n`
+          : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  text = text.replace(/\s+/g, ' ');
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
 function instant(value: Date | number | string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const t = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
   if (typeof t !== 'number' || Number.isNaN(t)) {
     throw new StepmarkConfigError(
       'ERR_STEPMARK_INVALID_ARGUMENT',
-      `${WHERE}: find({ ${name} }) must be a Date, epoch milliseconds or an ISO-8601 string, got ${JSON.stringify(value)}.`,
+      `${WHERE}: find({ ${name} }) must be a Date, epoch milliseconds or an ISO-8601 string, got ${shown(value)}.`,
       name,
     );
   }
@@ -399,7 +416,8 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     newestOf(found(ring, ring.keyed(request, key)), found(keptRing, keptRing.keyed(request, key)));
 
   const find = (query: FindQuery = {}): Trace[] => {
-    if (query === null || typeof query !== 'object') throw badArgument('query', 'must be an object');
+    if (query === null || typeof query !== 'object' || Array.isArray(query))
+      throw badArgument('query', 'must be an object');
     for (const key of Object.keys(query)) {
       if (!KNOWN_FIND.has(key))
         throw new StepmarkConfigError(

@@ -84,6 +84,18 @@ describe('flightRecorder', () => {
     expect(ids(recorder.find({ limit: 1 }))).toEqual(['req-3']);
     expect(() => recorder.find({ entity: 42 as never })).toThrow(/entity.*must be a string/);
     expect(() => recorder.find({ since: 'yesterday' })).toThrow(/since/);
+    // Misuse is a typed error whatever the value: not a TypeError from printing it, nor a megabyte message.
+    const invalid = expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_ARGUMENT' });
+    expect(() => recorder.find({ since: 1n as never })).toThrow(invalid);
+    expect(() => recorder.find([] as never)).toThrow(invalid);
+    let long = '';
+    try {
+      recorder.find({ until: `x${'\n'.repeat(10)}${'y'.repeat(1_000_000)}` });
+    } catch (e) {
+      long = (e as Error).message;
+    }
+    expect(long.length).toBeGreaterThan(0);
+    expect(long.length).toBeLessThan(300);
     expect(() => recorder.find({ entityId: 'x' } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_STEPMARK_UNKNOWN_OPTION' }),
     );
