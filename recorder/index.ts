@@ -206,7 +206,8 @@ interface Resolved {
 
 function resolve(options: FlightRecorderOptions | undefined): Resolved {
   if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw invalid('options', 'must be an object');
   unknownKeys(options, KNOWN, '');
   const maxBytes = options.maxBytes ?? 64 * MiB;
   if (!positive(maxBytes) || maxBytes < 4096) throw invalid('maxBytes', 'must be a number of bytes >= 4096');
@@ -215,7 +216,8 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
   let keep = options.keep;
   let keepBytes = 0;
   if (keep !== undefined) {
-    if (keep === null || typeof keep !== 'object') throw invalid('keep', 'must be an object');
+    if (keep === null || typeof keep !== 'object' || Array.isArray(keep))
+      throw invalid('keep', 'must be an object');
     unknownKeys(keep, KNOWN_KEEP, 'keep.');
     if (keep.errors !== undefined && typeof keep.errors !== 'boolean')
       throw invalid('keep.errors', 'must be true or false');
@@ -226,11 +228,21 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
     keepBytes = keep.maxBytes ?? Math.floor(maxBytes / 4);
     if (!positive(keepBytes) || keepBytes >= maxBytes)
       throw invalid('keep.maxBytes', `must be a number of bytes > 0 and < maxBytes (${maxBytes})`);
-    if (keep.errors !== true && keep.slowerThan === undefined && keep.where === undefined) keep = undefined;
+    if (keep.errors !== true && keep.slowerThan === undefined && keep.where === undefined) {
+      // every rule off (e.g. errors: false from a configuration flag): nothing is set aside
+      if (keep.maxBytes !== undefined)
+        throw invalid(
+          'keep.maxBytes',
+          'sets aside a budget that no rule uses (errors: true, slowerThan or where)',
+        );
+      keep = undefined;
+      keepBytes = 0;
+    }
   }
   const dumpOn = options.dumpOn;
   if (dumpOn !== undefined) {
-    if (dumpOn === null || typeof dumpOn !== 'object') throw invalid('dumpOn', 'must be an object');
+    if (dumpOn === null || typeof dumpOn !== 'object' || Array.isArray(dumpOn))
+      throw invalid('dumpOn', 'must be an object');
     unknownKeys(dumpOn, KNOWN_DUMP, 'dumpOn.');
     if (typeof dumpOn.path !== 'string' || dumpOn.path === '')
       throw invalid('dumpOn.path', 'must be the path of the file to write');
@@ -238,7 +250,7 @@ function resolve(options: FlightRecorderOptions | undefined): Resolved {
       if (typeof dumpOn.signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(dumpOn.signal))
         throw invalid(
           'dumpOn.signal',
-          `must be a signal name such as "SIGUSR2", got ${JSON.stringify(dumpOn.signal)}`,
+          `must be a signal name such as "SIGUSR2", got ${shown(dumpOn.signal)}`,
         );
       if (RESERVED_SIGNALS.has(dumpOn.signal))
         throw invalid(
@@ -285,6 +297,10 @@ function instant(value: Date | number | string | undefined, name: string): numbe
     );
   }
   return t;
+}
+
+function badTarget(why: string): StepmarkConfigError {
+  return new StepmarkConfigError('ERR_STEPMARK_INVALID_ARGUMENT', `${WHERE}: ${why}.`, 'target');
 }
 
 function badArgument(name: string, why: string): StepmarkConfigError {
@@ -511,11 +527,11 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
 
   const writeNdjson = async (target: string | WritableLike): Promise<number> => {
     if (typeof target === 'string') {
-      if (target === '') throw new TypeError(`${WHERE}: writeNdjson(path) needs a file path`);
+      if (target === '') throw badTarget('writeNdjson(path) needs a file path');
       return writeFileLines(target, lines());
     }
     if (target === null || typeof target !== 'object' || typeof target.write !== 'function')
-      throw new TypeError(`${WHERE}: writeNdjson(target) needs a file path or a writable stream`);
+      throw badTarget('writeNdjson(target) needs a file path or a writable stream');
     return writeStreamLines(target, lines());
   };
 

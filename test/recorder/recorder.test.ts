@@ -378,6 +378,42 @@ describe('flightRecorder', () => {
       'dumpOn.path',
     ]);
     expect(() => flightRecorder().add(null as never)).toThrow(/needs a trace object/);
+    // Arrays are not option objects, and no value makes the error itself fail or balloon.
+    expect(code(() => flightRecorder([] as never))).toEqual(['ERR_STEPMARK_INVALID_OPTION', 'options']);
+    expect(code(() => flightRecorder({ keep: [] as never }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'keep',
+    ]);
+    expect(code(() => flightRecorder({ dumpOn: [] as never }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'dumpOn',
+    ]);
+    expect(code(() => flightRecorder({ dumpOn: { path: 'x', signal: 1n as never } }))).toEqual([
+      'ERR_STEPMARK_INVALID_OPTION',
+      'dumpOn.signal',
+    ]);
+    expect(() => flightRecorder({ dumpOn: { path: 'x', signal: 'S'.repeat(1_000_000) } })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/^.{1,200}$/) }),
+    );
+  });
+
+  it('sets nothing aside for keep rules that are all off, and refuses a keep budget no rule uses', () => {
+    // keep: { errors: false } (say, from a configuration flag) keeps nothing: all of maxBytes is traffic's.
+    const recorder = flightRecorder({ maxBytes: 64 * 1024, keep: { errors: false } });
+    for (let i = 0; i < 2000; i++) placeOrder(recorder, `${i}`, { pad: 100 });
+    expect(recorder.stats().bytes).toBeGreaterThan(0.85 * 64 * 1024);
+    expect(() => flightRecorder({ keep: { maxBytes: 8192 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option: 'keep.maxBytes' }),
+    );
+  });
+
+  it('refuses a writeNdjson target that is neither a path nor a stream with a typed error', async () => {
+    const recorder = flightRecorder();
+    for (const target of [42, null, {}, { write: 'x' }])
+      await expect(recorder.writeNdjson(target as never)).rejects.toMatchObject({
+        name: 'StepmarkConfigError',
+        code: 'ERR_STEPMARK_INVALID_ARGUMENT',
+      });
   });
 
   it('refuses what is not a trace with a typed error, and holds what it takes in the full trace shape', () => {
