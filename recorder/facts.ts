@@ -90,12 +90,12 @@ export function recordsFacts(t: TraceRecords): TraceFacts {
     if (s.end >= 0 && s.end > last) last = s.end;
     if (s.status === 2) error = true;
   }
-  first = earliest(t.events, first);
-  last = latest(t.events, last);
-  for (const e of t.entities.values()) {
-    first = earliest(e.events, first);
-    last = latest(e.events, last);
-  }
+  lo = first;
+  hi = last;
+  scanEvents(t.events);
+  for (const e of t.entities.values()) scanEvents(e.events);
+  first = lo;
+  last = hi;
   const given = t.meta.duration_ms;
   return {
     entities: [...t.entities.keys()],
@@ -111,13 +111,16 @@ export function recordsFacts(t: TraceRecords): TraceFacts {
   };
 }
 
-// A span's entries are at its start and end: read from the spans, not here.
-function earliest(list: readonly EntryRecord[], t: number): number {
-  for (const e of list) if (!isSpanEntry(e) && e.t < t) t = e.t;
-  return t;
-}
+// The earliest and latest event times seen by `scanEvents` (module state: facts are read synchronously).
+let lo = 0;
+let hi = 0;
 
-function latest(list: readonly EntryRecord[], t: number): number {
-  for (const e of list) if (!isSpanEntry(e) && e.t > t) t = e.t;
-  return t;
+/** Widens [lo, hi] to the events of `list`, in one pass. A span's entries are at its start and end: read from the spans, not here. */
+function scanEvents(list: readonly EntryRecord[]): void {
+  for (const e of list) {
+    if (isSpanEntry(e)) continue;
+    const t = e.t;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
 }

@@ -132,20 +132,25 @@ export class Writer {
     this.inPlace = false;
   }
 
+  // The writes below check for room themselves and call `reserve` only when it runs out: they
+  // are called some hundred times per trace.
+
   u8(v: number): void {
-    this.reserve(1);
+    if (this.n >= this.buf.length) this.reserve(1);
     this.buf[this.n++] = v;
   }
 
   f64(v: number): void {
-    this.reserve(8);
+    if (this.n + 8 > this.buf.length) this.reserve(8);
     this.view.setFloat64(this.n, v, true);
     this.n += 8;
   }
 
   uint(v: number): void {
-    if (v >= 0 && v < SMALL && v === (v | 0)) this.u8(v);
-    else {
+    if (v >= 0 && v < SMALL && v === (v | 0)) {
+      if (this.n >= this.buf.length) this.reserve(1);
+      this.buf[this.n++] = v;
+    } else {
       this.u8(SMALL);
       this.f64(v);
     }
@@ -153,7 +158,7 @@ export class Writer {
 
   /** LEB128: seven bits a byte. */
   varint(v: number): void {
-    this.reserve(5);
+    if (this.n + 5 > this.buf.length) this.reserve(5);
     while (v > 0x7f) {
       this.buf[this.n++] = (v & 0x7f) | 0x80;
       v >>>= 7;
