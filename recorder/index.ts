@@ -16,6 +16,7 @@
  * ```
  */
 import { StepmarkConfigError } from '../adapters/core/errors.js';
+import { escapeForTerminal } from '../runtime/render.js';
 import { reportOnce } from '../runtime/report.js';
 import { completeTrace, traceProblem } from '../runtime/shape.js';
 import { describeError } from '../runtime/snapshot.js';
@@ -577,11 +578,13 @@ interface ProcessLike {
 function reportDump(result: DumpResult): void {
   const what = result.reason === 'signal' ? 'on a signal' : 'on an uncaught exception';
   try {
+    // the path and the system's message are printed escaped: neither can break the line or drive the terminal
+    const path = escapeForTerminal(result.path);
     if (result.error)
       console.error(
-        `[stepmark] flight recorder: dump ${what} to ${result.path} failed: ${result.error.message}`,
+        `[stepmark] flight recorder: dump ${what} to ${path} failed: ${escapeForTerminal(result.error.message)}`,
       );
-    else console.error(`[stepmark] flight recorder: wrote ${result.traces} traces ${what} to ${result.path}`);
+    else console.error(`[stepmark] flight recorder: wrote ${result.traces} traces ${what} to ${path}`);
   } catch {}
 }
 

@@ -536,6 +536,21 @@ throw new Error('boom');
       `[stepmark] flight recorder: wrote 1 traces on an uncaught exception to ${path}`,
     );
   });
+
+  it('prints the dump path and the failure escaped, on one line', () => {
+    // A path that cannot be created (its directory does not exist), with a terminal escape and a line break in it.
+    const path = join(dir, 'no-such-dir', 'x\u001b[31mred\nforged.ndjson');
+    const r = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(path)} } });
+order(recorder, 1);
+throw new Error('boom');
+`);
+    const line = r.stderr.split('\n').find((l) => l.includes('[stepmark] flight recorder'));
+    expect(line).toContain('failed');
+    expect(line).toContain('x\\x1b[31mred\\nforged.ndjson');
+    expect(r.stderr).not.toContain('\u001b');
+    expect(r.stderr).not.toMatch(/^forged/m);
+  });
 });
 
 describe('memory', () => {
