@@ -150,7 +150,7 @@ export interface FlightRecorder {
   writeNdjson(target: string | WritableLike): Promise<number>;
   /** Forgets every trace (the counters stay). */
   clear(): void;
-  /** Removes the `dumpOn` handlers. The recorder keeps working. */
+  /** Removes the `dumpOn` handlers and cancels the `maxAge` timer. The recorder keeps working (an add sets the timer again). */
   close(): void;
   [Symbol.dispose](): void;
 }
@@ -163,6 +163,7 @@ const KNOWN_FIND = new Set(['entity', 'requestId', 'stage', 'action', 'error', '
 // Signals a dump may not take: uncatchable, or the inspector's.
 const RESERVED_SIGNALS = new Set(['SIGKILL', 'SIGSTOP', 'SIGUSR1']);
 const WHERE = 'stepmark/recorder';
+const HELD = Symbol.for('stepmark.recorder.held');
 
 /** What a `keep.where` answered instead of a boolean, for its report. */
 function answerKind(v: unknown): string {
@@ -340,6 +341,30 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
   };
 
+  // With maxAge, a timer lets go of expired traces while nothing else happens: an idle process
+  // keeps no trace past its policy either. It is set for the oldest held trace's expiry plus a
+  // slack of maxAge / 8 (at most a second), so steady traffic does not set one per trace; it is
+  // unref'd, and there is none while nothing is held.
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const onExpiry = (): void => {
+    expiry = undefined;
+    expire();
+    watch();
+  };
+  const watch = (): void => {
+    const maxAge = o.maxAge;
+    if (maxAge === undefined || expiry !== undefined) return;
+    const oldest = Math.min(ring.oldestAdded(), keptRing.oldestAdded());
+    if (oldest === Number.POSITIVE_INFINITY) return;
+    const wait = Math.max(0, oldest + maxAge - Date.now()) + Math.min(1000, maxAge / 8);
+    expiry = setTimeout(onExpiry, Math.min(wait, 2 ** 31 - 1));
+    (expiry as { unref?: () => void }).unref?.();
+  };
+  const unwatch = (): void => {
+    if (expiry !== undefined) clearTimeout(expiry);
+    expiry = undefined;
+  };
+
   /** Whether a keep rule matches; `where` gets the trace format of `source` (a JSON text, or the ended trace). */
   const keeps = (facts: TraceFacts, source: string | RecorderTrace): boolean => {
     const k = o.keep;
@@ -375,6 +400,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     const evicted = target.push(writer, ++seq, Date.now(), facts);
     if (evicted < 0) counts.oversize++;
     else counts.evicted += evicted;
+    if (expiry === undefined && o.maxAge !== undefined) watch();
   };
 
   const add = (trace: Trace): void => {
@@ -539,10 +565,18 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   const clear = (): void => {
     ring.clear();
     keptRing.clear();
+    unwatch();
   };
 
-  const close = installDump(o.dumpOn, lines);
-  return { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+  const uninstall = installDump(o.dumpOn, lines);
+  const close = (): void => {
+    uninstall();
+    unwatch();
+  };
+  const recorder: FlightRecorder = { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
+  // For tests: how many traces are held, without expiring any first (as every public read does).
+  Object.defineProperty(recorder, HELD, { value: () => ring.size + keptRing.size });
+  return recorder;
 }
 
 /** A held trace: its ring and number there. */

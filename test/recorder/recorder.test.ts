@@ -330,6 +330,25 @@ describe('flightRecorder', () => {
     expect(recorder.stats()).toMatchObject({ traces: 1, expired: 1 });
   });
 
+  it('lets go of traces older than maxAge when nothing else happens, then leaves no timer', () => {
+    // A retention policy holds while the process is idle too: no add, find or stats comes to expire them.
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const recorder = flightRecorder({ maxAge: 10_000 });
+    const held = () =>
+      (recorder as unknown as Record<symbol, () => number>)[Symbol.for('stepmark.recorder.held')]!();
+    placeOrder(recorder, 'old');
+    vi.advanceTimersByTime(5_000);
+    placeOrder(recorder, 'new');
+    vi.advanceTimersByTime(4_000);
+    expect(held()).toBe(2);
+    vi.advanceTimersByTime(2_500); // 'old' is past maxAge (plus the timer's slack of maxAge / 8)
+    expect(held()).toBe(1);
+    vi.advanceTimersByTime(5_000);
+    expect(held()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(recorder.stats()).toMatchObject({ traces: 0, expired: 2 });
+  });
+
   it('writes NDJSON, oldest first, to a file (mode 0600) and to a stream', async () => {
     const recorder = flightRecorder();
     for (const id of ['1', '2', '3']) placeOrder(recorder, id);
