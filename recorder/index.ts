@@ -164,6 +164,7 @@ const KNOWN_FIND = new Set(['entity', 'requestId', 'stage', 'action', 'error', '
 const RESERVED_SIGNALS = new Set(['SIGKILL', 'SIGSTOP', 'SIGUSR1']);
 const WHERE = 'stepmark/recorder';
 const HELD = Symbol.for('stepmark.recorder.held');
+const BUFFERS = Symbol.for('stepmark.recorder.buffers');
 
 /** What a `keep.where` answered instead of a boolean, for its report. */
 function answerKind(v: unknown): string {
@@ -338,6 +339,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
         r.shift();
         counts.expired++;
       }
+      r.scrub();
     }
   };
 
@@ -576,6 +578,10 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
   const recorder: FlightRecorder = { add, find, stats, writeNdjson, clear, close, [Symbol.dispose]: close };
   // For tests: how many traces are held, without expiring any first (as every public read does).
   Object.defineProperty(recorder, HELD, { value: () => ring.size + keptRing.size });
+  // For tests: every buffer that outlives a trace (chunks, spare chunks, the writer's scratch).
+  Object.defineProperty(recorder, BUFFERS, {
+    value: () => [...ring.buffers(), ...keptRing.buffers(), writer.scratch],
+  });
   return recorder;
 }
 

@@ -105,6 +105,11 @@ export class Writer {
     this.inPlace = false;
   }
 
+  /** The scratch buffer (for tests: what the writer keeps between traces). */
+  get scratch(): Uint8Array {
+    return this.#scratch;
+  }
+
   /** Bytes of the trace written so far. */
   get length(): number {
     return this.n - this.start;

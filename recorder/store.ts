@@ -199,7 +199,10 @@ export class Ring {
     const length = w.length;
     const keys = a.entities.length + (a.requestId === undefined ? 0 : 1);
     const base = length + ENTRY_BYTES + KEY_BYTES * keys;
-    if (base > this.budget) return -1;
+    if (base > this.budget) {
+      w.buf.fill(0, w.start, w.n); // not stored: nothing of it stays behind
+      return -1;
+    }
     // Written in place, it stays where it is. Else it goes into a chunk of its own when larger
     // than a chunk, or a new open chunk; what is left of the full one is counted with this trace.
     const inPlace = w.inPlace;
@@ -217,6 +220,7 @@ export class Ring {
     else {
       const chunk = big ? new Uint8Array(length) : (this.#spare.pop() ?? new Uint8Array(this.chunkSize));
       chunk.set(w.buf.subarray(w.start, w.n));
+      w.buf.fill(0, w.start, w.n); // the scratch copy
       this.#chunks.push(chunk);
       this.#open = !big;
       this.#view = big ? undefined : new DataView(chunk.buffer);
@@ -296,12 +300,30 @@ export class Ring {
     const keep = this.size > 0 ? this.#chunk[this.#first & m]! : this.#chunkBase + this.#chunks.length - 1;
     const drop = Math.min(keep - this.#chunkBase, this.#chunks.length - 1);
     if (drop > 0) {
-      for (const chunk of this.#chunks.splice(0, drop))
-        if (this.#pins === 0 && chunk.length === this.chunkSize && this.#spare.length < 4)
-          this.#spare.push(chunk);
+      for (const chunk of this.#chunks.splice(0, drop)) {
+        if (this.#pins > 0) continue; // a dump is reading it: left as it was
+        chunk.fill(0); // what it held is gone from memory, not only from the ring
+        if (chunk.length === this.chunkSize && this.#spare.length < 4) this.#spare.push(chunk);
+      }
       this.#chunkBase += drop;
     }
     if (this.size === 0) this.bytes = 0; // no drift from adding and taking back fractions
+  }
+
+  /**
+   * Once the ring is empty, zeroes what its traces left in the chunk that stays open (unless a
+   * dump is reading it). Not done by `shift` itself: `push` evicts before it stores the trace it
+   * has just written there.
+   */
+  scrub(): void {
+    if (this.size > 0 || this.#pins > 0 || this.#chunks.length === 0) return;
+    this.#chunks[this.#chunks.length - 1]!.fill(0, 0, this.#used);
+    this.#used = 0;
+  }
+
+  /** Every buffer the ring keeps (its chunks and spare chunks), for tests. */
+  buffers(): Uint8Array[] {
+    return [...this.#chunks, ...this.#spare];
   }
 
   /** Traces, newest first (absolute numbers; read them before the ring changes). */
@@ -361,6 +383,12 @@ export class Ring {
   }
 
   clear(): void {
+    if (this.#pins === 0) {
+      for (const chunk of this.#chunks) {
+        chunk.fill(0);
+        if (chunk.length === this.chunkSize && this.#spare.length < 4) this.#spare.push(chunk);
+      }
+    }
     this.#first = this.#next;
     this.#nodeFirst = this.#nodeNext;
     this.#byEntity = new HashIndex();

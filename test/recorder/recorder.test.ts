@@ -349,6 +349,58 @@ describe('flightRecorder', () => {
     expect(recorder.stats()).toMatchObject({ traces: 0, expired: 2 });
   });
 
+  it('leaves no byte of an expired, evicted or cleared trace in the memory it keeps', () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const marker = 'card-4111-1111';
+    const kept = (r: Recorder) =>
+      (r as unknown as Record<symbol, () => Uint8Array[]>)[Symbol.for('stepmark.recorder.buffers')]!();
+    const holds = (r: Recorder) => {
+      const bytes = Buffer.from(marker, 'latin1');
+      return kept(r).some((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(bytes));
+    };
+    const secretOrder = (r: Recorder, id: string, pad: number) =>
+      stepmark.run(
+        () =>
+          stepmark.recordEntity(`order_${id}`, 'payment', 'declined', { card: marker, pad: 'x'.repeat(pad) }),
+        {
+          onEnd: r.add,
+        },
+      );
+    // Expired while idle: small traces in one chunk, and one larger than a chunk (one of its own).
+    const idle = flightRecorder({ maxBytes: 64 * 1024, maxAge: 1000 });
+    for (let i = 0; i < 20; i++) secretOrder(idle, `${i}`, 10);
+    stepmark.run(
+      () => {
+        for (let e = 0; e < 40; e++)
+          stepmark.recordEntity('order_big', 'payment', 'declined', { card: marker, pad: 'x'.repeat(1000) });
+      },
+      { onEnd: idle.add },
+    );
+    expect(holds(idle)).toBe(true);
+    vi.advanceTimersByTime(5_000);
+    expect(idle.stats().traces).toBe(0);
+    expect(holds(idle)).toBe(false);
+    // Evicted by traffic that does not carry it, and refused as larger than the whole budget.
+    const busy = flightRecorder({ maxBytes: 16 * 1024 });
+    for (let i = 0; i < 30; i++) secretOrder(busy, `${i}`, 200);
+    stepmark.run(
+      () => {
+        // strings are capped at 1,024 characters: many events make a trace larger than the budget
+        for (let e = 0; e < 40; e++)
+          stepmark.recordEntity('order_huge', 'payment', 'declined', { card: marker, pad: 'x'.repeat(1000) });
+      },
+      { onEnd: busy.add },
+    );
+    expect(busy.stats().oversize).toBe(1);
+    for (let i = 0; i < 400; i++) placeOrder(busy, `${i}`, { pad: 200 });
+    expect(holds(busy)).toBe(false);
+    // Cleared.
+    const cleared = flightRecorder({ maxBytes: 64 * 1024 });
+    for (let i = 0; i < 20; i++) secretOrder(cleared, `${i}`, 10);
+    cleared.clear();
+    expect(holds(cleared)).toBe(false);
+  });
+
   it('writes NDJSON, oldest first, to a file (mode 0600) and to a stream', async () => {
     const recorder = flightRecorder();
     for (const id of ['1', '2', '3']) placeOrder(recorder, id);
