@@ -3,19 +3,14 @@
 // becomes one line naming where it is, never a stack trace.
 import { constants } from 'node:buffer';
 import { fstatSync, readSync } from 'node:fs';
+import { oneLine } from '../runtime/render.js';
 import { completeTrace, traceProblem } from '../runtime/shape.js';
 import type { Trace } from '../runtime/types.js';
 
-export { completeTrace, traceProblem };
+export { completeTrace, oneLine, traceProblem };
 
 export class InputError extends Error {
   override name = 'InputError';
-}
-
-/** One line, bounded: a JSON.parse message can quote the input, newlines included. */
-export function oneLine(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** Line and column (both 1-based) of a character offset. */

@@ -16,7 +16,7 @@
  * ```
  */
 import { StepmarkConfigError } from '../adapters/core/errors.js';
-import { escapeForTerminal } from '../runtime/render.js';
+import { escapeForTerminal, oneLine } from '../runtime/render.js';
 import { reportOnce } from '../runtime/report.js';
 import { completeTrace, traceProblem } from '../runtime/shape.js';
 import { describeError } from '../runtime/snapshot.js';
@@ -285,8 +285,7 @@ function shown(value: unknown): string {
   } catch {
     text = Object.prototype.toString.call(value);
   }
-  text = text.replace(/\s+/g, ' ');
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+  return oneLine(text, 60);
 }
 
 function instant(value: Date | number | string | undefined, name: string): number | undefined {
@@ -425,7 +424,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     } catch (error) {
       throw new StepmarkConfigError(
         'ERR_STEPMARK_INVALID_ARGUMENT',
-        `${WHERE}: add(trace) needs a trace in the trace format: ${describeError(error).replace(/\s+/g, ' ').slice(0, 200)}`,
+        `${WHERE}: add(trace) needs a trace in the trace format: ${oneLine(describeError(error), 200)}`,
         'trace',
       );
     }

@@ -152,10 +152,8 @@ export class Writer {
   }
 
   uint(v: number): void {
-    if (v >= 0 && v < SMALL && v === (v | 0)) {
-      if (this.n >= this.buf.length) this.reserve(1);
-      this.buf[this.n++] = v;
-    } else {
+    if (v >= 0 && v < SMALL && v === (v | 0)) this.u8(v);
+    else {
       this.u8(SMALL);
       this.f64(v);
     }

@@ -50,6 +50,12 @@ export function escapeForTerminal(text: string, quoted = false): string {
   return text.replace(quoted ? UNSAFE_QUOTED_RE : UNSAFE_RE, escapeChar);
 }
 
+/** One line, bounded: an error message can quote its input (a JSON text, a value), newlines included. */
+export function oneLine(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 /** A recorded value (a string, or whatever a trace read from a file holds) as one printable field. */
 function field(v: unknown): string {
   return escapeForTerminal(typeof v === 'string' ? v : safeString(v));
