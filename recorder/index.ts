@@ -145,7 +145,8 @@ export interface FlightRecorder {
   /**
    * Writes every held trace, oldest first, one per line (NDJSON, what `stepmark view` and
    * `stepmark find` read), to a file (replaced, mode 0600) or a writable stream (left open).
-   * Resolves to the number of traces written.
+   * Resolves to the number of traces written. One dump at a time: while one is being written
+   * (this or a `dumpOn.signal` dump), another rejects with `ERR_STEPMARK_DUMP_IN_PROGRESS`.
    */
   writeNdjson(target: string | WritableLike): Promise<number>;
   /** Forgets every trace (the counters stay). */
@@ -553,14 +554,36 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     }
   };
 
-  const writeNdjson = async (target: string | WritableLike): Promise<number> => {
-    if (typeof target === 'string') {
-      if (target === '') throw badTarget('writeNdjson(path) needs a file path');
-      return writeFileLines(target, lines());
+  // A dump holds the chunks it reads until it has finished (see `lines`): two at a time, each
+  // stalled on a stream nobody reads while traffic turns the ring over, would keep three rings'
+  // memory alive. One at a time keeps it within twice `maxBytes`.
+  let dumping = false;
+  /** Takes the one dump slot (throws when taken); returns what gives it back. */
+  const claimDump = (): (() => void) => {
+    if (dumping) {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_DUMP_IN_PROGRESS',
+        `${WHERE}: a dump of this recorder is still being written (one at a time: a dump holds the traces it reads until it finishes). Wait for it, or end the stream it writes to.`,
+      );
     }
-    if (target === null || typeof target !== 'object' || typeof target.write !== 'function')
+    dumping = true;
+    return () => {
+      dumping = false;
+    };
+  };
+
+  const writeNdjson = async (target: string | WritableLike): Promise<number> => {
+    const toFile = typeof target === 'string';
+    if (toFile) {
+      if (target === '') throw badTarget('writeNdjson(path) needs a file path');
+    } else if (target === null || typeof target !== 'object' || typeof target.write !== 'function')
       throw badTarget('writeNdjson(target) needs a file path or a writable stream');
-    return writeStreamLines(target, lines());
+    const release = claimDump();
+    try {
+      return await (toFile ? writeFileLines(target, lines()) : writeStreamLines(target, lines()));
+    } finally {
+      release();
+    }
   };
 
   const clear = (): void => {
@@ -569,7 +592,7 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
     unwatch();
   };
 
-  const uninstall = installDump(o.dumpOn, lines);
+  const uninstall = installDump(o.dumpOn, lines, claimDump);
   const close = (): void => {
     uninstall();
     unwatch();
@@ -628,7 +651,11 @@ function reportDump(result: DumpResult): void {
 }
 
 /** Installs the `dumpOn` handlers; returns the function that removes them. */
-function installDump(dumpOn: DumpOptions | undefined, lines: () => Iterable<string>): () => void {
+function installDump(
+  dumpOn: DumpOptions | undefined,
+  lines: () => Iterable<string>,
+  claimDump: () => () => void,
+): () => void {
   if (dumpOn === undefined) return () => {};
   const proc = (globalThis as unknown as { process: ProcessLike }).process;
   const tell = (result: DumpResult) => {
@@ -640,16 +667,23 @@ function installDump(dumpOn: DumpOptions | undefined, lines: () => Iterable<stri
   if (dumpOn.signal !== undefined) {
     const onSignal = () => {
       const path = dumpPath(dumpOn.path);
-      writeFileLines(path, lines()).then(
-        (traces) => tell({ path, traces, reason: 'signal' }),
-        (error: unknown) =>
-          tell({
-            path,
-            traces: 0,
-            reason: 'signal',
-            error: error instanceof Error ? error : new Error(String(error)),
-          }),
-      );
+      const failed = (error: unknown) =>
+        tell({
+          path,
+          traces: 0,
+          reason: 'signal',
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      let release: () => void;
+      try {
+        release = claimDump();
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      writeFileLines(path, lines())
+        .finally(release)
+        .then((traces) => tell({ path, traces, reason: 'signal' }), failed);
     };
     proc.on(dumpOn.signal, onSignal);
     removers.push(() => proc.off(dumpOn.signal!, onSignal));
@@ -657,6 +691,8 @@ function installDump(dumpOn: DumpOptions | undefined, lines: () => Iterable<stri
   if (dumpOn.uncaughtException !== false) {
     // Loaded now: when the exception comes, there is no time for an asynchronous import.
     if (fsNow() === undefined) void loadFs().catch(() => {});
+    // Not held back by a dump in progress: this one is the last chance, and it is written
+    // synchronously, holding nothing once it returns.
     const onCrash = () => {
       const path = dumpPath(dumpOn.path);
       const fs = fsNow();

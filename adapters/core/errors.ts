@@ -9,7 +9,9 @@ export type StepmarkConfigErrorCode =
   /** `header`, `query` and `trigger` are all off: nothing could ever start a trace. */
   | 'ERR_STEPMARK_NO_TRIGGER'
   /** A required argument other than the options is missing or of the wrong type. */
-  | 'ERR_STEPMARK_INVALID_ARGUMENT';
+  | 'ERR_STEPMARK_INVALID_ARGUMENT'
+  /** A flight recorder's dump was asked for while another one of it is still being written. */
+  | 'ERR_STEPMARK_DUMP_IN_PROGRESS';
 
 /**
  * Thrown when an adapter is created with options that cannot work. Always thrown at start-up

@@ -547,6 +547,7 @@ function child(script: string, args: string[] = []) {
 }
 
 const childHeader = `
+import { PassThrough } from 'node:stream';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 function order(recorder, id) {
@@ -569,6 +570,8 @@ const crashRecorder = flightRecorder({ dumpOn: { path: process.argv[3], onDump }
 for (const id of [1, 2]) { order(recorder, id); order(crashRecorder, id); }
 function crashing() {
   order(crashRecorder, 3);
+  // a dump stalled on a stream nobody reads does not hold back the one on the way out
+  crashRecorder.writeNdjson(new PassThrough({ highWaterMark: 1 })).catch(() => {});
   setTimeout(() => { throw new Error('the process dies'); }, 1);
 }
 process.kill(process.pid, 'SIGUSR2');

@@ -161,6 +161,53 @@ describe('packed store', () => {
     }
   });
 
+  it('writes one dump at a time: a stalled one cannot make the recorder hold a second ring', async () => {
+    // A dump holds the chunks it reads until it finishes. One whose stream is never read, while
+    // traffic turns the ring over, holds a whole ring besides the live one; a second such dump
+    // would hold a third, beyond the 2x maxBytes bound. So a second dump is refused until the
+    // first settles (its stream drains, errors or closes).
+    const dumps: { error?: Error; reason: string }[] = [];
+    const recorder = flightRecorder({
+      maxBytes: 1024 * 1024,
+      dumpOn: {
+        signal: 'SIGUSR2',
+        path: '/nonexistent/never-written-{pid}.ndjson',
+        onDump: (r) => dumps.push(r),
+      },
+    });
+    try {
+      for (let i = 0; i < 1500; i++) add(recorder, `old-${i}`, [`order_old_${i}`], 600);
+      const stalled = new PassThrough({ highWaterMark: 1024 });
+      const first = recorder.writeNdjson(stalled);
+      first.catch(() => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 0; i < 6000; i++) add(recorder, `new-${i}`, [`order_new_${i}`], 600);
+
+      const busy = { name: 'StepmarkConfigError', code: 'ERR_STEPMARK_DUMP_IN_PROGRESS' };
+      await expect(recorder.writeNdjson(new PassThrough())).rejects.toMatchObject(busy);
+      await expect(recorder.writeNdjson('/nonexistent/x.ndjson')).rejects.toMatchObject(busy);
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(dumps).toHaveLength(1);
+      expect(dumps[0]).toMatchObject({ reason: 'signal', error: busy });
+
+      // the stalled stream goes away: its dump fails, and the next one writes what is held now
+      stalled.destroy();
+      await expect(first).rejects.toThrow(/closed/);
+      const next = new PassThrough();
+      const chunks: Buffer[] = [];
+      next.on('data', (c: Buffer) => chunks.push(c));
+      const held = recorder.stats().traces;
+      expect(await recorder.writeNdjson(next)).toBe(held);
+      const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(held);
+      expect(String((JSON.parse(lines.at(-1)!) as stepmark.Trace).meta.request_id)).toBe('new-5999');
+      // a refused dump does not hold the slot: after one refusal and one success, one more works
+      expect(await recorder.writeNdjson(new PassThrough().resume())).toBe(held);
+    } finally {
+      recorder.close();
+    }
+  });
+
   it('gives back strings of every kind exactly: wide, lone surrogates, long', () => {
     const recorder = flightRecorder();
     const strings = ['plain', 'é ü ÿ', '注文 🛒', '\ud800 lone', 'x'.repeat(300), 'y€'.repeat(9000)];
