@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { viewerPage } from '../live/viewer.js';
-import { escapeForTerminal, formatTrace } from '../runtime/render.js';
+import { errorForTerminal, escapeForTerminal, formatTrace } from '../runtime/render.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
 import { wantColor } from './color.js';
@@ -283,7 +283,7 @@ if (command !== undefined) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`stepmark ${argv[0]}: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.stderr.write(`stepmark ${escapeForTerminal(argv[0]!)}: ${errorForTerminal(error)}\n`);
       process.exitCode = 2;
     },
   );

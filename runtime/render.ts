@@ -50,6 +50,36 @@ export function escapeForTerminal(text: string, quoted = false): string {
   return text.replace(quoted ? UNSAFE_QUOTED_RE : UNSAFE_RE, escapeChar);
 }
 
+/**
+ * An error as stepmark prints it on stderr: its name and message on one line, escaped (a message
+ * can carry a caller's data, line breaks and escape sequences included), then its stack frames,
+ * one per line, each escaped; then the same for its `cause`, if it has one.
+ */
+export function errorForTerminal(error: unknown, depth = 0): string {
+  if (!(error instanceof Error)) return escapeForTerminal(safeString(error));
+  let name: string;
+  let message: string;
+  let stack: unknown;
+  let cause: unknown;
+  try {
+    name = safeString(error.name);
+    message = safeString(error.message);
+    stack = error.stack;
+    cause = error.cause;
+  } catch {
+    return escapeForTerminal(safeString(error));
+  }
+  const head = message === '' ? name : `${name}: ${message}`;
+  const lines = [escapeForTerminal(head)];
+  // V8's stack is the head then the frames; a stack made up otherwise shows no frames
+  if (typeof stack === 'string' && stack.startsWith(head)) {
+    for (const frame of stack.slice(head.length).split('\n'))
+      if (frame.trim() !== '') lines.push(escapeForTerminal(frame));
+  }
+  if (cause !== undefined && depth < 3) lines.push(`[cause] ${errorForTerminal(cause, depth + 1)}`);
+  return lines.join('\n');
+}
+
 /** One line, bounded: an error message can quote its input (a JSON text, a value), newlines included. */
 export function oneLine(text: string, max = 160): string {
   const flat = text.replace(/\s+/g, ' ').trim();

@@ -4,11 +4,13 @@
  * a process warning (`process.emitWarning`, type `StepmarkWarning`, with a stable `code`), or
  * `console.warn` where there is no `process`. A failure that changes its message every time cannot
  * flood the output: after {@link MAX_DISTINCT} distinct failures of one code, one more line says
- * that further ones are not reported.
+ * that further ones are not reported. The failure's text is escaped like everything stepmark
+ * prints (`escapeForTerminal`): an error message can carry a caller's data.
  *
  * The record of what was reported lives on `globalThis` (a registered symbol), like the runtime's
  * state, so the ESM and CommonJS copies of the runtime do not report the same failure twice.
  */
+import { escapeForTerminal } from './render.js';
 import { describeError } from './snapshot.js';
 
 const MAX_DISTINCT = 20;
@@ -26,7 +28,7 @@ const reported: Map<string, Set<string>> = g[KEY] ?? (g[KEY] = new Map());
  */
 export function reportOnce(code: string, what: string, error: unknown): void {
   try {
-    const text = printable(failureText(error));
+    const text = escapeForTerminal(failureText(error));
     let seen = reported.get(code);
     if (seen === undefined) reported.set(code, (seen = new Set()));
     if (seen.has(text)) return;
@@ -48,14 +50,6 @@ function failureText(error: unknown): string {
   const name = error instanceof Error && error.name !== 'Error' ? `${error.name}: ` : '';
   const text = name + message;
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Control characters escaped, so a failure's text cannot drive the terminal it is printed on. */
-function printable(text: string): string {
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function emit(code: string, message: string): void {

@@ -7,6 +7,7 @@
 // told how many were lost (`onOverflowEnd`), so the loss shows up in the sink's own output.
 // A failing target is reported once and the sink turns itself off: nothing ever throws to the app.
 
+import { escapeForTerminal } from '../runtime/render.js';
 import { registerExitFlush } from './exit.js';
 
 export interface SinkStats {
@@ -127,7 +128,7 @@ export class BoundedQueue<T> {
         this.report(
           new SinkError(
             'STEPMARK_SINK_OVERFLOW',
-            `stepmark sink ${this.target.name}: queue full (maxQueue ${this.maxQueue}), dropping until it drains; see sink.stats`,
+            `stepmark sink ${escapeForTerminal(this.target.name)}: queue full (maxQueue ${this.maxQueue}), dropping until it drains; see sink.stats`,
           ),
         );
       }
@@ -166,7 +167,7 @@ export class BoundedQueue<T> {
     this.report(
       new SinkError(
         'STEPMARK_SINK_FLUSH_TIMEOUT',
-        `stepmark sink ${this.target.name}: flush gave up after ${this.flushTimeout} ms: the destination has not ` +
+        `stepmark sink ${escapeForTerminal(this.target.name)}: flush gave up after ${this.flushTimeout} ms: the destination has not ` +
           `completed a write (${this.size} item(s) still queued); see sink.stats`,
       ),
     );
@@ -260,7 +261,7 @@ export class BoundedQueue<T> {
       this.report(
         new SinkError(
           'STEPMARK_SINK_FAILED',
-          `stepmark sink ${this.target.name} failed and is now off: ${err.message}`,
+          `stepmark sink ${escapeForTerminal(this.target.name)} failed and is now off: ${escapeForTerminal(String(err.message))}`,
           {
             cause: err,
           },

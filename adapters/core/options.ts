@@ -1,3 +1,4 @@
+import { errorForTerminal } from '../../runtime/render.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { StepmarkConfigError } from './errors.js';
 
@@ -152,7 +153,8 @@ const MIN_SECRET = 16;
 const MIN_HEADER_BYTES = 256;
 
 export const defaultOnError = (error: unknown, source: AdapterErrorSource): void => {
-  console.error(`[stepmark] ${source} failed:`, error);
+  // escaped: the application's error can quote the request (a header, a path)
+  console.error(`[stepmark] ${source} failed: ${errorForTerminal(error)}`);
 };
 
 type RandomFill = (bytes: Uint8Array) => unknown;

@@ -24,6 +24,7 @@ import { v1 } from 'stepmark/runtime';
 import { consoleSink } from 'stepmark/sinks';
 import { renderJourneys, renderSpanTree } from 'stepmark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { uniqueScratchDir } from '../support/scratch.js';
 
 /** What a hostile program (or a request it echoes) can put in a recorded string. */
 const HOSTILE =
@@ -239,5 +240,78 @@ describe('stepmark/testing renderings and formatCoverage', () => {
     expect(dangerous(out, false)).toEqual([]);
     expect(out.split('\n')).toHaveLength(3);
     expect(out).toContain('✓ rejected');
+  });
+});
+
+describe("what stepmark prints by itself: warnings, adapters' errors, sink failures, usage errors", () => {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('stepmark/package.json'));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const bin = join(root, pkg.bin.stepmark);
+  // inside the package, where `import 'stepmark'` resolves
+  const dir = uniqueScratchDir('reports-');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a failure whose message a caller controls reaches stderr escaped, its own lines intact', async () => {
+    // A request header echoed into an error by the application's own `meta(req)`, a failing
+    // `onEnd`, a sink whose destination fails with a message of the remote's making: stepmark's
+    // default reports print them, and must print them escaped.
+    const script = join(dir, 'reports.mjs');
+    writeFileSync(
+      script,
+      `
+import { createServer, request } from 'node:http';
+import { Writable } from 'node:stream';
+import * as stepmark from 'stepmark';
+import { stepmarkListener } from 'stepmark/http';
+import { flightRecorder } from 'stepmark/recorder';
+import { ndjsonSink } from 'stepmark/sinks';
+const HOSTILE = ${JSON.stringify(HOSTILE)};
+stepmark.run(() => stepmark.record('a', 'b'), { onEnd() { throw new Error('onEnd ' + HOSTILE); } });
+const failing = new Writable({ write(_c, _e, cb) { cb(new Error('remote said ' + HOSTILE)); } });
+const sink = ndjsonSink(failing);
+stepmark.run(() => stepmark.record('a', 'b'), { onEnd: sink.write });
+await sink.flush();
+const server = createServer(stepmarkListener((req, res) => res.end('ok'), {
+  record: flightRecorder(),
+  meta(req) { throw new Error('bad header ' + req.headers['x-echo']); },
+}));
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+await new Promise((resolve, reject) => {
+  const req = request({ host: '127.0.0.1', port: server.address().port, headers: { 'x-echo': encodeURIComponent(HOSTILE) } }, (res) => { res.resume(); res.on('end', resolve); });
+  req.on('error', reject);
+  req.end();
+});
+server.close();
+await new Promise((r) => setTimeout(r, 50));
+`,
+    );
+    // the header travels percent-encoded (HTTP refuses control characters); the listener decodes it
+    const decoding = readFileSync(script, 'utf8').replace(
+      "req.headers['x-echo']",
+      "decodeURIComponent(req.headers['x-echo'])",
+    );
+    writeFileSync(script, decoding);
+    const r = spawnSync(process.execPath, [script], { cwd: root });
+    expect(r.status).toBe(0);
+    const stderr = r.stderr.toString();
+    expect(stderr).toContain('onEnd');
+    expect(stderr).toContain('remote said');
+    expect(stderr).toContain('bad header');
+    expect(dangerous(r.stderr, false)).toEqual([]);
+    // the forged line never starts a line of its own
+    expect(stderr.split('\n').some((l) => l.trimStart().startsWith('order_9'))).toBe(false);
+    for (const e of ['\\x1b', '\\u202e', '\\u2028']) expect(stderr).toContain(e);
+    // the adapter's default report still shows where its error came from
+    expect(stderr).toMatch(/\n\s+at .*reports\.mjs/);
+  });
+
+  it('a usage error quoting the command line escapes what it quotes', () => {
+    const r = spawnSync(process.execPath, [bin, 'view', `--bad${HOSTILE.replace('\u0000', '')}`], {
+      cwd: root,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toContain('--bad');
+    expect(dangerous(r.stderr, false)).toEqual([]);
   });
 });
