@@ -637,16 +637,19 @@ interface ProcessLike {
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
-function reportDump(result: DumpResult): void {
+/** What a dump did, in one line (the path and the system's message escaped). */
+function dumpLine(result: DumpResult): string {
   const what = result.reason === 'signal' ? 'on a signal' : 'on an uncaught exception';
+  // neither the path nor the system's message can break the line or drive the terminal
+  const path = escapeForTerminal(result.path);
+  return result.error
+    ? `flight recorder: dump ${what} to ${path} failed: ${escapeForTerminal(result.error.message)}`
+    : `flight recorder: wrote ${result.traces} traces ${what} to ${path}`;
+}
+
+function reportDump(result: DumpResult): void {
   try {
-    // the path and the system's message are printed escaped: neither can break the line or drive the terminal
-    const path = escapeForTerminal(result.path);
-    if (result.error)
-      console.error(
-        `[stepmark] flight recorder: dump ${what} to ${path} failed: ${escapeForTerminal(result.error.message)}`,
-      );
-    else console.error(`[stepmark] flight recorder: wrote ${result.traces} traces ${what} to ${path}`);
+    console.error(`[stepmark] ${dumpLine(result)}`);
   } catch {}
 }
 
@@ -661,7 +664,10 @@ function installDump(
   const tell = (result: DumpResult) => {
     try {
       (dumpOn.onDump ?? reportDump)(result);
-    } catch {}
+    } catch (error) {
+      // reported once, with what it was told: a broken onDump must not hide every later dump
+      reportOnce('STEPMARK_ON_DUMP_FAILED', `dumpOn.onDump threw when told: ${dumpLine(result)}`, error);
+    }
   };
   const removers: (() => void)[] = [];
   if (dumpOn.signal !== undefined) {

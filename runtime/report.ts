@@ -39,7 +39,7 @@ export function reportOnce(code: string, what: string, error: unknown): void {
       return;
     }
     seen.add(text);
-    emit(code, `${what}: ${text}`);
+    emit(code, `${escapeForTerminal(what)}: ${text}`);
   } catch {
     // reporting is the last stop: nothing here may reach the program
   }

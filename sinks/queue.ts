@@ -7,7 +7,8 @@
 // told how many were lost (`onOverflowEnd`), so the loss shows up in the sink's own output.
 // A failing target is reported once and the sink turns itself off: nothing ever throws to the app.
 
-import { escapeForTerminal } from '../runtime/render.js';
+import { escapeForTerminal, oneLine } from '../runtime/render.js';
+import { reportOnce } from '../runtime/report.js';
 import { registerExitFlush } from './exit.js';
 
 export interface SinkStats {
@@ -104,8 +105,14 @@ export class BoundedQueue<T> {
     this.report = (error) => {
       try {
         onError(error);
-      } catch {
-        // a throwing error handler must not reach the application either
+      } catch (hookError) {
+        // a throwing error handler must not reach the application either; its own failure is
+        // reported once, with what it was told
+        reportOnce(
+          'STEPMARK_SINK_ON_ERROR_FAILED',
+          `a sink's onError threw when told: ${oneLine(error.message, 160)}`,
+          hookError,
+        );
       }
     };
     this.unregisterExit =

@@ -3,7 +3,9 @@
 // Web-standard APIs only (stepmark/hono runs on Bun, Deno and edge runtimes); the Node-only
 // helpers live in ./node.ts.
 import { run } from '../../runtime/index.js';
-import { DEFAULT_REDACT } from '../../runtime/snapshot.js';
+import { oneLine } from '../../runtime/render.js';
+import { reportOnce } from '../../runtime/report.js';
+import { DEFAULT_REDACT, describeError } from '../../runtime/snapshot.js';
 import { ON_END_COMPACT, type RecorderTrace } from '../../runtime/trace.js';
 import type { JsonValue, Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
@@ -283,8 +285,14 @@ export class AdapterCore<Req> {
   report(error: unknown, source: AdapterErrorSource): void {
     try {
       this.options.onError(error, source);
-    } catch {
-      // The error hook is the last stop: nothing it does may reach the server.
+    } catch (hookError) {
+      // Nothing the error hook does may reach the server; its own failure is reported once, with
+      // what it was told, so that a broken hook does not silence every later report.
+      reportOnce(
+        'STEPMARK_ON_ERROR_FAILED',
+        `onError threw when told of a ${source} failure (${oneLine(describeError(error), 120)})`,
+        hookError,
+      );
     }
   }
 }

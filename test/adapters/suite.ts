@@ -10,7 +10,7 @@
 //                          client is gone or 300 chunks were sent
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { abortAfterFirstChunk, delay, eventsOf, FinishLog, get, SECRET, type Trace } from './helpers.js';
 
 export interface TestServer {
@@ -345,6 +345,8 @@ export function adapterSuite(fixture: AdapterFixture): void {
     it('reports a throwing or rejecting onFinish once through onError and keeps serving', async () => {
       const reported: Array<[string, unknown]> = [];
       let calls = 0;
+      // the broken hook is itself reported once, as a process warning (kept off the output here)
+      const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
       const server = await fixture.start({
         onFinish: (trace: Trace) => {
           calls++;
@@ -353,7 +355,7 @@ export function adapterSuite(fixture: AdapterFixture): void {
         },
         onError: (error: unknown, source: string) => {
           reported.push([source, (error as Error).message]);
-          throw new Error('a broken error hook must not matter either');
+          throw new Error(`a broken error hook must not matter either (${fixture.name})`);
         },
       });
       try {
@@ -368,7 +370,10 @@ export function adapterSuite(fixture: AdapterFixture): void {
           ['onFinish', 'async'],
           ['onFinish', 'sync'],
         ]);
+        const about = warnings.mock.calls.filter((c) => String(c[0]).includes(`(${fixture.name})`));
+        expect(about.map((c) => (c[1] as { code?: string }).code)).toEqual(['STEPMARK_ON_ERROR_FAILED']);
       } finally {
+        warnings.mockRestore();
         await server.close();
       }
     });

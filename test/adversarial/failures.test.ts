@@ -324,3 +324,81 @@ describe('OpenTelemetry: a span processor that throws', () => {
     expect(warned()).toEqual([expect.stringContaining('live onStart broke')]);
   });
 });
+
+describe('an error hook that throws itself', () => {
+  // onError (adapters, sinks) and onDump (the recorder) are where stepmark tells the program about
+  // a failure. One that throws must not silence every later report: its own failure is reported
+  // once, as a process warning naming what it was told, and nothing reaches the program.
+  const codes = () => warnings.mock.calls.map((c) => (c[1] as { code?: string } | undefined)?.code);
+
+  it("an adapter's onError", async () => {
+    const { inject } = await import('light-my-request');
+    const { stepmarkListener } = await import('stepmark/http');
+    const handler = stepmarkListener((_req, res) => res.end('ok'), {
+      record: flightRecorder(),
+      meta() {
+        throw new Error('meta broke');
+      },
+      onError() {
+        throw new Error('onError broke');
+      },
+    });
+    for (let i = 0; i < 3; i++) expect((await inject(handler, { url: '/' })).payload).toBe('ok');
+    const about = warned().filter((m) => m.includes('onError broke'));
+    expect(about).toHaveLength(1);
+    expect(about[0]).toContain('meta broke');
+    expect(codes()).toContain('STEPMARK_ON_ERROR_FAILED');
+  });
+
+  it("a sink's onError", async () => {
+    const sink = createSink(
+      {
+        name: 'broken',
+        write(_items: readonly SinkItem[], done: (err?: Error) => void) {
+          done(new Error('destination broke'));
+        },
+      },
+      {
+        onError() {
+          throw new Error('sink onError broke');
+        },
+      },
+    );
+    sink.write(trace('a'));
+    await sink.flush();
+    sink.write(trace('b'));
+    await sink.flush();
+    const about = warned().filter((m) => m.includes('sink onError broke'));
+    expect(about).toHaveLength(1);
+    expect(about[0]).toContain('destination broke');
+    expect(codes()).toContain('STEPMARK_SINK_ON_ERROR_FAILED');
+  });
+
+  it("a flight recorder's onDump: the dump is still written", async () => {
+    const file = path.join(dir, 'on-dump.ndjson');
+    const recorder = flightRecorder({
+      dumpOn: {
+        signal: 'SIGUSR2',
+        path: file,
+        onDump() {
+          throw new Error('onDump broke');
+        },
+      },
+    });
+    try {
+      recorder.add(trace('dumped'));
+      for (let i = 0; i < 2; i++) {
+        process.emit('SIGUSR2', 'SIGUSR2');
+        await vi.waitFor(() => expect(warned().some((m) => m.includes('onDump broke'))).toBe(true));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fs.readFileSync(file, 'utf8')).toContain('"dumped"');
+      const about = warned().filter((m) => m.includes('onDump broke'));
+      expect(about).toHaveLength(1);
+      expect(about[0]).toContain('wrote 1 traces');
+      expect(codes()).toContain('STEPMARK_ON_DUMP_FAILED');
+    } finally {
+      recorder.close();
+    }
+  });
+});
