@@ -3,6 +3,7 @@
 // shared secret compared in constant time, or an `authorize(req)` callback. Uses only Web
 // Crypto so the same code runs on Node, Bun, Deno and edge runtimes.
 import { StepmarkConfigError } from '../adapters/core/errors.js';
+import { reportOnce } from '../runtime/report.js';
 
 export type Authorize<R> = (req: R) => boolean | Promise<boolean>;
 
@@ -148,7 +149,13 @@ export async function check<R>(
   if (protection.authorize !== undefined) {
     try {
       if ((await protection.authorize(raw)) === true) return { ok: true };
-    } catch {
+    } catch (e) {
+      // refused, and said once: an authorize that always throws would otherwise lock everyone out silently
+      reportOnce(
+        'STEPMARK_LIVE_AUTHORIZE_FAILED',
+        "the live endpoint's authorize threw (the request was refused)",
+        e,
+      );
       return { ok: false };
     }
   }

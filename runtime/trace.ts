@@ -25,6 +25,7 @@
  */
 
 import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } from './observers.js';
+import { reportOnce } from './report.js';
 import {
   describeError,
   lastSnapshot,
@@ -360,7 +361,8 @@ export class RecorderTrace implements TraceRecords {
     try {
       const t = c();
       return typeof t === 'number' ? t : Number(t);
-    } catch {
+    } catch (e) {
+      reportOnce('STEPMARK_CLOCK_FAILED', 'the clock option threw (the time was recorded as NaN)', e);
       return Number.NaN;
     }
   }
@@ -371,7 +373,12 @@ export class RecorderTrace implements TraceRecords {
     if (f === undefined) return true;
     try {
       return f(entityId, kind) === true;
-    } catch {
+    } catch (e) {
+      reportOnce(
+        'STEPMARK_ENTITY_FILTER_FAILED',
+        'entityFilter threw (that entity call was not recorded)',
+        e,
+      );
       return false;
     }
   }

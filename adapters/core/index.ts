@@ -69,6 +69,7 @@ export interface TraceStart {
 }
 
 const NOT_TRIGGERED = undefined;
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 const noop = (): void => {};
 // A request id is copied into traces and headers: keep it short and printable.
 const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -210,11 +211,22 @@ export class AdapterCore<Req> {
       const given = this.#access.header(req, o.requestIdHeader);
       if (given !== undefined && SAFE_ID.test(given)) return given;
     }
+    // a broken generator must not break the request: it gets a random id, and onError is told
     try {
-      const id = o.generateRequestId();
+      const id: unknown = o.generateRequestId();
       if (typeof id === 'string' && id !== '') return id;
-    } catch {
-      // fall through: a broken generator must not break the request
+      const got =
+        id === ''
+          ? 'an empty string'
+          : id === null || id === undefined
+            ? String(id)
+            : `${article(typeof id)} ${typeof id}`;
+      this.report(
+        new TypeError(`generateRequestId() must return a non-empty string, got ${got}`),
+        'requestId',
+      );
+    } catch (error) {
+      this.report(error, 'requestId');
     }
     return randomRequestId();
   }

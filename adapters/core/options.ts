@@ -17,7 +17,9 @@ export type AdapterErrorSource =
   /** `stepmark.run` refused to start the trace (the request is then served untraced). */
   | 'trace'
   /** The `record` recorder refused the trace. */
-  | 'record';
+  | 'record'
+  /** `generateRequestId` threw or returned something other than a non-empty string (a random id is used). */
+  | 'requestId';
 
 /**
  * Where `record` sends every request's trace: a flight recorder from `stepmark/recorder`, or

@@ -402,3 +402,75 @@ describe('an error hook that throws itself', () => {
     }
   });
 });
+
+describe('a callback that throws on every call says so, once', () => {
+  // Each of these used to fail silently: nothing recorded for any entity (entityFilter), every
+  // time NaN (clock), every live-page request refused (authorize), every request id random
+  // (generateRequestId). A misconfiguration that does nothing must say so.
+  const codes = () => warnings.mock.calls.map((c) => (c[1] as { code?: string } | undefined)?.code);
+
+  it('entityFilter: the entity is not recorded, and the failure is reported once', () => {
+    const filter = () => {
+      throw new Error('filter broke');
+    };
+    for (let i = 0; i < 3; i++) {
+      const { trace: t } = stepmark.captureSync(() => stepmark.recordEntity('order_1', 'a', 'b'), {
+        entityFilter: filter,
+      });
+      expect(t.entities).toEqual({});
+    }
+    expect(warned().filter((m) => m.includes('filter broke'))).toHaveLength(1);
+    expect(codes()).toContain('STEPMARK_ENTITY_FILTER_FAILED');
+  });
+
+  it('clock: the time is NaN, and the failure is reported once', () => {
+    const clock = () => {
+      throw new Error('clock broke');
+    };
+    for (let i = 0; i < 3; i++) stepmark.captureSync(() => stepmark.record('a', 'b'), { clock });
+    expect(warned().filter((m) => m.includes('clock broke'))).toHaveLength(1);
+    expect(codes()).toContain('STEPMARK_CLOCK_FAILED');
+  });
+
+  it("the live endpoint's authorize: the request is refused, and the failure is reported once", async () => {
+    const { createLiveEndpoint } = await import('stepmark/live');
+    const live = createLiveEndpoint({
+      enabled: true,
+      authorize() {
+        throw new Error('authorize broke');
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await live.fetch(new Request('http://localhost/__stepmark'));
+      expect(res.status).toBe(401);
+    }
+    expect(warned().filter((m) => m.includes('authorize broke'))).toHaveLength(1);
+    expect(codes()).toContain('STEPMARK_LIVE_AUTHORIZE_FAILED');
+  });
+
+  it("an adapter's generateRequestId: a random id instead, and onError is told", async () => {
+    const { inject } = await import('light-my-request');
+    const { stepmarkListener } = await import('stepmark/http');
+    const recorder = flightRecorder();
+    const told: Array<[string, string]> = [];
+    const answers: unknown[] = [new Error('generator broke'), '', 42];
+    let n = 0;
+    const handler = stepmarkListener((_req, res) => res.end('ok'), {
+      record: recorder,
+      generateRequestId() {
+        const a = answers[n++ % answers.length];
+        if (a instanceof Error) throw a;
+        return a as string;
+      },
+      onError: (error, source) => told.push([source, (error as Error).message]),
+    });
+    for (let i = 0; i < 3; i++) expect((await inject(handler, { url: '/' })).payload).toBe('ok');
+    await vi.waitFor(() => expect(recorder.stats().traces).toBe(3));
+    for (const t of recorder.find()) expect(String(t.meta.request_id)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(told).toEqual([
+      ['requestId', 'generator broke'],
+      ['requestId', 'generateRequestId() must return a non-empty string, got an empty string'],
+      ['requestId', 'generateRequestId() must return a non-empty string, got a number'],
+    ]);
+  });
+});

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { createBus, createLiveEndpoint, type LiveEndpoint } from 'stepmark/live';
 import { flightRecorder } from 'stepmark/recorder';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { connectSse } from './sse-client.js';
 
 const SECRET = 'correct-horse-battery-staple-42';
@@ -130,7 +130,8 @@ describe('live endpoint: switching on and protection', () => {
     expect((await fetch(`${otherBase}/__stepmark`, { headers: { cookie: pair } })).status).toBe(401);
   });
 
-  it('asks authorize(req) when given one; a throwing authorize means no', async () => {
+  it('asks authorize(req) when given one; a throwing authorize means no, and is reported', async () => {
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const seen: string[] = [];
     const live = createLiveEndpoint({
       enabled: true,
@@ -148,6 +149,10 @@ describe('live endpoint: switching on and protection', () => {
       (await fetch(`${base}/__stepmark`, { headers: { 'x-role': 'admin', 'x-boom': '1' } })).status,
     ).toBe(401);
     expect(seen).toEqual(['/__stepmark', '/__stepmark', '/__stepmark']);
+    expect(warnings.mock.calls.map((c) => [String(c[0]), (c[1] as { code: string }).code])).toEqual([
+      [expect.stringContaining('boom'), 'STEPMARK_LIVE_AUTHORIZE_FAILED'],
+    ]);
+    warnings.mockRestore();
     // The web-standard form hands authorize the Request.
     const webSeen: unknown[] = [];
     const web = createLiveEndpoint({
