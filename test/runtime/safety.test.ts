@@ -279,7 +279,8 @@ describe('user callbacks that throw never reach the program', () => {
       'STEPMARK_ENTITY_FILTER_FAILED',
       'STEPMARK_ON_END_FAILED',
     ]);
-    expect(warnings.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/clock broke[^]*filter broke|filter broke[^]*clock broke/);
+    const said = warnings.mock.calls.map((c) => String(c[0])).join('\n');
+    for (const what of ['clock broke', 'filter broke', 'sink broke']) expect(said).toContain(what);
     warnings.mockRestore();
   });
 
