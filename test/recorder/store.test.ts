@@ -139,6 +139,42 @@ describe('packed store', () => {
     }
   });
 
+  it('finds the same traces however rarely it is asked: keys enter the index at the next lookup', () => {
+    // Lookups come after every add, then after long stretches in which the whole ring turned over
+    // without one, then in between: traces evicted before any lookup, traces indexed then evicted,
+    // and keys whose hashes collide, all checked against a plain model.
+    const next = random(7);
+    const [c1, c2] = collision('vip_');
+    const pool = [...Array.from({ length: 25 }, (_, i) => `order_${i}`), c1, c2];
+    const recorder = flightRecorder({ maxBytes: 16 * 1024 });
+    let stored: { id: string; entities: string[] }[] = [];
+    let gap = 1;
+    let sinceLookup = 0;
+    for (let op = 0; op < 4000; op++) {
+      if (op % 500 === 0) gap = [1, 400, 37, 3, 150, 1, 900, 11][(op / 500) % 8]!;
+      if (next() < 0.001) {
+        recorder.clear();
+        stored = [];
+      }
+      const entities = [pool[Math.floor(next() * pool.length)]!, ...(next() < 0.3 ? [c1] : [])];
+      const id = `req-${op}`;
+      add(recorder, id, [...new Set(entities)], Math.floor(next() * 200));
+      stored.push({ id, entities: [...new Set(entities)] });
+      if (++sinceLookup < gap) continue;
+      sinceLookup = 0;
+      const live = stored.slice(stored.length - recorder.stats().traces).reverse();
+      const all = { limit: Number.POSITIVE_INFINITY };
+      const e = [c1, c2, pool[Math.floor(next() * 25)]!][op % 3]!;
+      expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
+        live.filter((t) => t.entities.includes(e)).map((t) => t.id),
+      );
+      const probe = `req-${op - Math.floor(next() * 40)}`;
+      expect(ids(recorder.find({ requestId: probe }))).toEqual(
+        live.some((t) => t.id === probe) ? [probe] : [],
+      );
+    }
+  });
+
   it('a dump reads the traces it started with while traffic reuses the memory they were in', async () => {
     const recorder = flightRecorder({ maxBytes: 2 * 1024 * 1024 });
     for (let i = 0; i < 3000; i++) add(recorder, `old-${i}`, [`order_old_${i}`], 600);
