@@ -50,10 +50,20 @@ export function escapeForTerminal(text: string, quoted = false): string {
   return text.replace(quoted ? UNSAFE_QUOTED_RE : UNSAFE_RE, escapeChar);
 }
 
+/** Longest error head (name and message) and stack frame {@link errorForTerminal} prints, and how many frames. */
+const ERROR_HEAD_MAX = 1000;
+const ERROR_FRAME_MAX = 300;
+const ERROR_FRAMES = 30;
+
+/** `text` cut to `max` characters, saying how many more there were. */
+function capped(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more]`;
+}
+
 /**
  * An error as stepmark prints it on stderr: its name and message on one line, escaped (a message
- * can carry a caller's data, line breaks and escape sequences included), then its stack frames,
- * one per line, each escaped; then the same for its `cause`, if it has one.
+ * can carry a caller's data, line breaks and escape sequences included) and capped, then its
+ * stack frames, one per line, each escaped (at most 30); then the same for its `cause`.
  */
 export function errorForTerminal(error: unknown, depth = 0): string {
   if (!(error instanceof Error)) return escapeForTerminal(safeString(error));
@@ -70,11 +80,15 @@ export function errorForTerminal(error: unknown, depth = 0): string {
     return escapeForTerminal(safeString(error));
   }
   const head = message === '' ? name : `${name}: ${message}`;
-  const lines = [escapeForTerminal(head)];
+  const lines = [escapeForTerminal(capped(head, ERROR_HEAD_MAX))];
   // V8's stack is the head then the frames; a stack made up otherwise shows no frames
   if (typeof stack === 'string' && stack.startsWith(head)) {
-    for (const frame of stack.slice(head.length).split('\n'))
-      if (frame.trim() !== '') lines.push(escapeForTerminal(frame));
+    let frames = 0;
+    for (const frame of stack.slice(head.length, head.length + ERROR_FRAMES * ERROR_FRAME_MAX).split('\n')) {
+      if (frame.trim() === '') continue;
+      if (frames++ === ERROR_FRAMES) break;
+      lines.push(escapeForTerminal(capped(frame, ERROR_FRAME_MAX)));
+    }
   }
   if (cause !== undefined && depth < 3) lines.push(`[cause] ${errorForTerminal(cause, depth + 1)}`);
   return lines.join('\n');

@@ -302,7 +302,7 @@ export class AdapterCore<Req> {
       // what it was told, so that a broken hook does not silence every later report.
       reportOnce(
         'STEPMARK_ON_ERROR_FAILED',
-        `onError threw when told of a ${source} failure (${oneLine(describeError(error), 120)})`,
+        `onError threw when told of a failure in ${source} (${oneLine(describeError(error), 120)})`,
         hookError,
       );
     }

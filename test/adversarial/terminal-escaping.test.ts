@@ -306,6 +306,28 @@ await new Promise((r) => setTimeout(r, 50));
     expect(stderr).toMatch(/\n\s+at .*reports\.mjs/);
   });
 
+  it("the adapters' default onError prints a megabyte error message capped", () => {
+    const script = join(dir, 'huge.mjs');
+    writeFileSync(
+      script,
+      `
+import { inject } from 'light-my-request';
+import { stepmarkListener } from 'stepmark/http';
+import { flightRecorder } from 'stepmark/recorder';
+const handler = stepmarkListener((req, res) => res.end('ok'), {
+  record: flightRecorder(),
+  meta() { throw new Error('x'.repeat(1_000_000)); },
+});
+await inject(handler, { url: '/' });
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { cwd: root });
+    expect(r.status).toBe(0);
+    const stderr = r.stderr.toString();
+    expect(stderr).toMatch(/\[stepmark\] meta failed: Error: x+…\[\d+ more\]/);
+    expect(stderr.length).toBeLessThan(20_000);
+  });
+
   it('a usage error quoting the command line escapes what it quotes', () => {
     const r = spawnSync(process.execPath, [bin, 'view', `--bad${HOSTILE.replace('\u0000', '')}`], {
       cwd: root,
