@@ -343,7 +343,7 @@ async function recorded(h, framework, node, flags = []) {
         'x',
         {
           ...(target ? { target } : {}),
-          note: `${median(cpuUs.recorded).toFixed(1)} vs ${median(cpuUs.plain).toFixed(1)} µs server CPU per request, medians of ${rounds} interleaved rounds of ${perRound} (per-round ratios ${middleHalf(ratios)}); the recorder held ${after.traces} traces (${(after.bytes / 2 ** 20).toFixed(1)} MiB), ${after.evicted - before.evicted} evicted during the rounds`,
+          note: `${median(cpuUs.recorded).toFixed(1)} vs ${median(cpuUs.plain).toFixed(1)} µs server CPU per request, medians of ${rounds} interleaved rounds of ${perRound} (per-round ratios ${middleHalf(ratios)}, their median ${median(ratios).toFixed(2)}: paired back to back, the rounds read differently when the machine's speed changes between them); the recorder held ${after.traces} traces (${(after.bytes / 2 ** 20).toFixed(1)} MiB), ${after.evicted - before.evicted} evicted during the rounds`,
         },
       );
     };
