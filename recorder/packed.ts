@@ -25,6 +25,8 @@ const J_STRING = 4;
 const J_ARRAY = 5;
 const J_OBJECT = 6;
 const J_ABSENT = 7;
+/** A whole number in [0, 2^31): a varint (one byte below 128) instead of a double's eight. */
+const J_UINT = 8;
 
 // Entry tags of a packed event list.
 const E_SPAN = 0;
@@ -251,8 +253,14 @@ export class Writer {
     else if (v === true) this.u8(J_TRUE);
     else if (v === false) this.u8(J_FALSE);
     else if (typeof v === 'number') {
-      this.u8(J_NUMBER);
-      this.f64(v);
+      // counts, ids and statuses are most of a trace's numbers (-0 stays a double, as it was)
+      if ((v | 0) === v && v >= 0 && !Object.is(v, -0)) {
+        this.u8(J_UINT);
+        this.varint(v);
+      } else {
+        this.u8(J_NUMBER);
+        this.f64(v);
+      }
     } else if (typeof v === 'string') {
       this.u8(J_STRING);
       this.str(v);
@@ -457,6 +465,9 @@ class Reader {
       case J_NUMBER:
         this.n += 8;
         return;
+      case J_UINT:
+        this.varint();
+        return;
       case J_STRING:
         this.skipStr();
         return;
@@ -488,6 +499,8 @@ class Reader {
         return true;
       case J_NUMBER:
         return this.f64();
+      case J_UINT:
+        return this.varint();
       case J_STRING:
         return this.str();
       case J_ARRAY: {

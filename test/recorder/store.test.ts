@@ -244,6 +244,29 @@ describe('packed store', () => {
     }
   });
 
+  it('gives back numbers of every kind exactly: small and large integers, negative, -0, fractions', () => {
+    const recorder = flightRecorder();
+    const numbers = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    const more = [-1, -0, -(2 ** 31), 0.5, -2.25, 1e300, 5e-324, Number.MIN_SAFE_INTEGER];
+    const body = () => {
+      stepmark.track('order_n', { numbers, more });
+      for (const n of [...numbers, ...more])
+        stepmark.recordEntity('order_n', 'n', String(n), { n, list: [n, [n]] });
+    };
+    const options = () => {
+      let now = Date.parse('2026-03-01T10:00:00Z');
+      return { meta: { request_id: 'numbers', status: 200, ms: 12.5, neg: -0 }, clock: () => (now += 1.25) };
+    };
+    stepmark.run(body, { ...options(), onEnd: recorder.add });
+    const { trace } = stepmark.captureSync(body, options());
+    const [found] = recorder.find({ requestId: 'numbers' });
+    expect(found).toEqual(trace);
+    // toEqual treats -0 and 0 alike: check each one
+    const events = found!.entities.order_n!.events;
+    for (const [k, n] of [...numbers, ...more].entries()) expect(Object.is(events[k]!.meta!.n, n)).toBe(true);
+    expect(Object.is(found!.meta.neg, -0)).toBe(true);
+  });
+
   it('gives back strings of every kind exactly: wide, lone surrogates, long', () => {
     const recorder = flightRecorder();
     const strings = ['plain', 'é ü ÿ', '注文 🛒', '\ud800 lone', 'x'.repeat(300), 'y€'.repeat(9000)];
