@@ -13,6 +13,7 @@ import { StepmarkConfigError } from './errors.js';
 import {
   type AdapterErrorSource,
   type AdapterTraits,
+  describe,
   type ResolvedOptions,
   randomRequestId,
   resolveOptions,
@@ -69,7 +70,6 @@ export interface TraceStart {
 }
 
 const NOT_TRIGGERED = undefined;
-const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 const noop = (): void => {};
 // A request id is copied into traces and headers: keep it short and printable.
 const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -215,16 +215,8 @@ export class AdapterCore<Req> {
     try {
       const id: unknown = o.generateRequestId();
       if (typeof id === 'string' && id !== '') return id;
-      const got =
-        id === ''
-          ? 'an empty string'
-          : id === null || id === undefined
-            ? String(id)
-            : `${article(typeof id)} ${typeof id}`;
-      this.report(
-        new TypeError(`generateRequestId() must return a non-empty string, got ${got}`),
-        'requestId',
-      );
+      const why = `generateRequestId() must return a non-empty string, got ${describe(id)}`;
+      this.report(new TypeError(why), 'requestId');
     } catch (error) {
       this.report(error, 'requestId');
     }

@@ -361,8 +361,9 @@ function invalid(where: string, option: string, why: string): StepmarkConfigErro
   );
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
+/** A value as an error message shows it: `null`, `undefined`, a string quoted, `number 42`. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return `${typeof value} ${String(value)}`;

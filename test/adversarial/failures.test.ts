@@ -469,8 +469,8 @@ describe('a callback that throws on every call says so, once', () => {
     for (const t of recorder.find()) expect(String(t.meta.request_id)).toMatch(/^[0-9a-f-]{36}$/);
     expect(told).toEqual([
       ['requestId', 'generator broke'],
-      ['requestId', 'generateRequestId() must return a non-empty string, got an empty string'],
-      ['requestId', 'generateRequestId() must return a non-empty string, got a number'],
+      ['requestId', 'generateRequestId() must return a non-empty string, got ""'],
+      ['requestId', 'generateRequestId() must return a non-empty string, got number 42'],
     ]);
   });
 });
