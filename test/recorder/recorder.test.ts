@@ -366,16 +366,19 @@ describe('flightRecorder', () => {
           onEnd: r.add,
         },
       );
+    /** A trace of 40 events carrying the card, each with 1,000 characters of padding (~40 KB). */
+    const bigOrder = (r: Recorder, entity: string) =>
+      stepmark.run(
+        () => {
+          for (let e = 0; e < 40; e++)
+            stepmark.recordEntity(entity, 'payment', 'declined', { card: marker, pad: 'x'.repeat(1000) });
+        },
+        { onEnd: r.add },
+      );
     // Expired while idle: small traces in one chunk, and one larger than a chunk (one of its own).
     const idle = flightRecorder({ maxBytes: 64 * 1024, maxAge: 1000 });
     for (let i = 0; i < 20; i++) secretOrder(idle, `${i}`, 10);
-    stepmark.run(
-      () => {
-        for (let e = 0; e < 40; e++)
-          stepmark.recordEntity('order_big', 'payment', 'declined', { card: marker, pad: 'x'.repeat(1000) });
-      },
-      { onEnd: idle.add },
-    );
+    bigOrder(idle, 'order_big');
     expect(holds(idle)).toBe(true);
     vi.advanceTimersByTime(5_000);
     expect(idle.stats().traces).toBe(0);
@@ -383,14 +386,8 @@ describe('flightRecorder', () => {
     // Evicted by traffic that does not carry it, and refused as larger than the whole budget.
     const busy = flightRecorder({ maxBytes: 16 * 1024 });
     for (let i = 0; i < 30; i++) secretOrder(busy, `${i}`, 200);
-    stepmark.run(
-      () => {
-        // strings are capped at 1,024 characters: many events make a trace larger than the budget
-        for (let e = 0; e < 40; e++)
-          stepmark.recordEntity('order_huge', 'payment', 'declined', { card: marker, pad: 'x'.repeat(1000) });
-      },
-      { onEnd: busy.add },
-    );
+    // strings are capped at 1,024 characters: many events make a trace larger than the budget
+    bigOrder(busy, 'order_huge');
     expect(busy.stats().oversize).toBe(1);
     for (let i = 0; i < 400; i++) placeOrder(busy, `${i}`, { pad: 200 });
     expect(holds(busy)).toBe(false);

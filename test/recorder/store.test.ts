@@ -37,6 +37,22 @@ function add(recorder: Recorder, id: string, entities: readonly string[], pad = 
   );
 }
 
+type Stored = { id: string; entities: string[] };
+
+/**
+ * `find` by each of `entities` and by request id `probe` answer what the model says: `live` are
+ * the traces held, newest first.
+ */
+function expectFinds(recorder: Recorder, live: Stored[], entities: string[], probe: string): void {
+  const all = { limit: Number.POSITIVE_INFINITY };
+  for (const e of entities) {
+    expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
+      live.filter((t) => t.entities.includes(e)).map((t) => t.id),
+    );
+  }
+  expect(ids(recorder.find({ requestId: probe }))).toEqual(live.some((t) => t.id === probe) ? [probe] : []);
+}
+
 /** Deterministic pseudo-random numbers in [0, 1). */
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -68,7 +84,7 @@ describe('packed store', () => {
     // Large traces first, then ever smaller ones: the oldest leave while the number held keeps
     // growing, so the tables grow with their live range wrapped around their ends.
     const recorder = flightRecorder({ maxBytes: 256 * 1024 });
-    const stored: { id: string; entities: string[] }[] = [];
+    const stored: Stored[] = [];
     let grewAfterEviction = false;
     let held = 0;
     for (let op = 0; op < 2500; op++) {
@@ -82,15 +98,8 @@ describe('packed store', () => {
       held = s.traces;
       if (op % 41 !== 0 && op !== 2499) continue;
       const live = stored.slice(stored.length - s.traces).reverse();
-      const all = { limit: Number.POSITIVE_INFINITY };
-      expect(ids(recorder.find(all))).toEqual(live.map((t) => t.id));
-      for (const e of [`order_${op % 97}`, `customer_${op % 13}`]) {
-        expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
-          live.filter((t) => t.entities.includes(e)).map((t) => t.id),
-        );
-      }
-      const probe = live[Math.floor(live.length / 2)]!.id;
-      expect(ids(recorder.find({ requestId: probe }))).toEqual([probe]);
+      expect(ids(recorder.find({ limit: Number.POSITIVE_INFINITY }))).toEqual(live.map((t) => t.id));
+      expectFinds(recorder, live, [`order_${op % 97}`, `customer_${op % 13}`], live[live.length >> 1]!.id);
     }
     expect(grewAfterEviction).toBe(true);
   });
@@ -101,7 +110,7 @@ describe('packed store', () => {
     const pool = [...Array.from({ length: 40 }, (_, i) => `order_${i}`), c1, c2];
     const recorder = flightRecorder({ maxBytes: 24 * 1024 });
     /** Request ids and entities of the traces stored since the last clear, oldest first. */
-    let stored: { id: string; entities: string[] }[] = [];
+    let stored: Stored[] = [];
     for (let op = 0; op < 3000; op++) {
       const roll = next();
       if (roll < 0.002) {
@@ -125,17 +134,9 @@ describe('packed store', () => {
       const s = recorder.stats();
       expect(s.bytes).toBeLessThanOrEqual(24 * 1024);
       const live = stored.slice(stored.length - s.traces).reverse();
-      const all = { limit: Number.POSITIVE_INFINITY };
-      expect(ids(recorder.find(all))).toEqual(live.map((t) => t.id));
-      for (const e of [c1, c2, pool[Math.floor(next() * 40)]!]) {
-        expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
-          live.filter((t) => t.entities.includes(e)).map((t) => t.id),
-        );
-      }
-      const probe = `req-${op - Math.floor(next() * 60)}`;
-      expect(ids(recorder.find({ requestId: probe }))).toEqual(
-        live.some((t) => t.id === probe) ? [probe] : [],
-      );
+      expect(ids(recorder.find({ limit: Number.POSITIVE_INFINITY }))).toEqual(live.map((t) => t.id));
+      const asked = [c1, c2, pool[Math.floor(next() * 40)]!];
+      expectFinds(recorder, live, asked, `req-${op - Math.floor(next() * 60)}`);
     }
   });
 
@@ -147,7 +148,7 @@ describe('packed store', () => {
     const [c1, c2] = collision('vip_');
     const pool = [...Array.from({ length: 25 }, (_, i) => `order_${i}`), c1, c2];
     const recorder = flightRecorder({ maxBytes: 16 * 1024 });
-    let stored: { id: string; entities: string[] }[] = [];
+    let stored: Stored[] = [];
     let gap = 1;
     let sinceLookup = 0;
     for (let op = 0; op < 4000; op++) {
@@ -163,15 +164,8 @@ describe('packed store', () => {
       if (++sinceLookup < gap) continue;
       sinceLookup = 0;
       const live = stored.slice(stored.length - recorder.stats().traces).reverse();
-      const all = { limit: Number.POSITIVE_INFINITY };
       const e = [c1, c2, pool[Math.floor(next() * 25)]!][op % 3]!;
-      expect(ids(recorder.find({ entity: e, ...all }))).toEqual(
-        live.filter((t) => t.entities.includes(e)).map((t) => t.id),
-      );
-      const probe = `req-${op - Math.floor(next() * 40)}`;
-      expect(ids(recorder.find({ requestId: probe }))).toEqual(
-        live.some((t) => t.id === probe) ? [probe] : [],
-      );
+      expectFinds(recorder, live, [e], `req-${op - Math.floor(next() * 40)}`);
     }
   });
 
