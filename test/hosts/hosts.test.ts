@@ -1,7 +1,8 @@
 // stepmark on Node, Bun and Deno (`deno run -A`): the runtime, an esbuild-built example, Bun.build
-// with the esbuild plugin, and stepmark/hono on each runtime's own server, each giving the same
-// normalised trace everywhere. Bun and Deno are devDependencies (their npm packages install the
-// binaries); the tests skip, saying so, only outside CI when a binary is missing.
+// with the esbuild plugin, stepmark/hono on each runtime's own server, and a flight recorder
+// behind it, each giving the same normalised trace everywhere. Bun and Deno are devDependencies
+// (their npm packages install the binaries); the tests skip, saying so, only outside CI when a
+// binary is missing.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,13 @@ mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
 const tmp = mkdtempSync(join(REPO_ROOT, 'test-output', 'hosts-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** A fresh folder for one runtime's recorder dumps. */
+function dumps(runtime: Runtime): string {
+  const dir = join(tmp, `dumps-${runtime}`);
+  mkdirSync(dir);
+  return dir;
+}
+
 /** examples/order-service built by esbuild with the stepmark plugin, stepmark itself external. */
 const bundle = join(tmp, 'order-service.mjs');
 /** What Node gives: the reference for the other runtimes. */
@@ -61,6 +69,7 @@ beforeAll(async () => {
   onNode.runtime = run('node', 'runtime.mjs');
   onNode.orders = run('node', 'orders.mjs', [bundle]);
   onNode.hono = run('node', 'hono.mjs');
+  onNode.recorder = run('node', 'recorder.mjs', [dumps('node')]);
   for (const p of Object.values(onNode)) p.catch(() => {}); // awaited (and reported) by the tests
 });
 
@@ -111,6 +120,26 @@ describe('on Node (the reference)', () => {
       ['order_5'],
     ]);
   });
+
+  it('a flight recorder behind stepmark/hono: every request recorded, found, dumped', async () => {
+    const out = await onNode.recorder;
+    expect(out.stats).toEqual({ added: 400, kept: 1, turnedOver: true, fits: true });
+    const validated = (n: number, action: string) => ({
+      request_id: `req-${n}`,
+      status: n === 13 ? 500 : 200,
+      path: `/orders/${n}`,
+      events: [['validate', action, { note: 'naïve café ✓', n }]],
+    });
+    expect(out.recent).toEqual([validated(392, 'rejected')]);
+    // evicted long ago from ordinary traffic, held by keep: { errors: true }
+    expect(out.failed).toEqual([validated(13, 'ok')]);
+    expect(out.evicted).toBe(0);
+    expect(out.byRequest).toEqual([validated(399, 'rejected')]);
+    expect(out.rejected).toEqual(['req-399', 'req-392', 'req-385']);
+    expect(out.errors).toEqual([]);
+    expect(out.dump).toEqual({ everything: true, newest: 'req-399', hasFailed: true });
+    expect(out.signal).toEqual({ everything: true, reason: 'signal', lines: true });
+  });
 });
 
 for (const runtime of ['bun', 'deno'] as const) {
@@ -138,6 +167,14 @@ for (const runtime of ['bun', 'deno'] as const) {
 
     it(`stepmark/hono on ${runtime === 'bun' ? 'Bun.serve' : 'Deno.serve'} answers and traces as on Node`, async () => {
       const [mine, node] = await Promise.all([run(runtime, 'hono.mjs'), onNode.hono]);
+      expect(mine).toEqual(node);
+    });
+
+    it('a flight recorder behind stepmark/hono records, finds and dumps as on Node', async () => {
+      const [mine, node] = await Promise.all([
+        run(runtime, 'recorder.mjs', [dumps(runtime)]),
+        onNode.recorder,
+      ]);
       expect(mine).toEqual(node);
     });
 

@@ -1,0 +1,115 @@
+// A flight recorder behind stepmark/hono on the runtime's own server (Bun.serve, Deno.serve, or
+// @hono/node-server on Node): every request recorded, none exposed, the ring turned over several
+// times, then found, dumped to a file and dumped on a signal. Prints one JSON line of what it saw,
+// which must be the same on all three (test/hosts/hosts.test.ts). argv[2]: a folder for the dumps.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { recordEntity, track } from 'stepmark';
+import { stepmarkMiddleware } from 'stepmark/hono';
+import { flightRecorder } from 'stepmark/recorder';
+
+const dir = process.argv[2];
+const tick = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let dumped;
+const recorder = flightRecorder({
+  maxBytes: 64 * 1024,
+  keep: { errors: true },
+  dumpOn: { path: join(dir, 'signal-{pid}.ndjson'), signal: 'SIGUSR2', onDump: (r) => (dumped = r) },
+});
+const errors = [];
+
+const app = new Hono();
+app.use(
+  stepmarkMiddleware({ record: recorder, onError: (error, source) => errors.push(`${source}: ${error}`) }),
+);
+app.get('/orders/:id', async (c) => {
+  const n = Number(c.req.param('id'));
+  const id = `order_${n}`;
+  track(id, { n }, { kind: 'order' });
+  await tick(1);
+  recordEntity(id, 'validate', n % 7 === 0 ? 'rejected' : 'ok', { note: 'naïve café ✓', n });
+  if (n === 13) throw new Error('payment provider down');
+  return c.json({ id });
+});
+app.onError((_error, c) => c.json({ failed: true }, 500));
+
+/** Starts the app on 127.0.0.1, port chosen by the system: `{ port, close }`. */
+async function listen() {
+  if (globalThis.Bun) {
+    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch });
+    return { port: server.port, close: () => server.stop(true) };
+  }
+  if (globalThis.Deno) {
+    const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, app.fetch);
+    return { port: server.addr.port, close: () => server.shutdown() };
+  }
+  const { serve } = await import('@hono/node-server');
+  const server = await new Promise((resolve) => {
+    const s = serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch }, () => resolve(s));
+  });
+  return { port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** The parts of a found trace that do not change from run to run. */
+const journey = (t, entity) => ({
+  request_id: t.meta.request_id,
+  status: t.meta.status,
+  path: t.meta.path,
+  events: t.entities[entity]?.events.map((e) => [e.stage, e.action, e.meta ?? null]),
+});
+
+const server = await listen();
+try {
+  // 400 requests, 50 at a time: a 64 KiB ring holds fewer than a hundred
+  for (let i = 0; i < 400; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, k) =>
+        fetch(`http://127.0.0.1:${server.port}/orders/${i + k}`, {
+          headers: { 'x-request-id': `req-${i + k}` },
+        }).then((r) => r.text()),
+      ),
+    );
+  }
+  await tick(10);
+  const stats = recorder.stats();
+  const out = {
+    // how many fit varies by a few bytes (a duration of a whole number of ms packs smaller)
+    stats: {
+      added: stats.added,
+      kept: stats.kept,
+      turnedOver: stats.traces > 40 && stats.traces < 150 && stats.evicted + stats.traces === stats.added,
+      fits: stats.bytes <= stats.maxBytes,
+    },
+    // a recent order, and the failed one: long evicted from ordinary traffic, held by `keep`
+    recent: recorder.find({ entity: 'order_392' }).map((t) => journey(t, 'order_392')),
+    failed: recorder.find({ entity: 'order_13' }).map((t) => journey(t, 'order_13')),
+    evicted: recorder.find({ entity: 'order_14' }).length,
+    byRequest: recorder.find({ requestId: 'req-399' }).map((t) => journey(t, 'order_399')),
+    rejected: recorder.find({ action: 'rejected', limit: 3 }).map((t) => t.meta.request_id),
+    errors,
+  };
+  const file = join(dir, 'dump.ndjson');
+  const written = await recorder.writeNdjson(file);
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).meta.request_id);
+  out.dump = {
+    everything: written === stats.traces && lines.length === written,
+    newest: lines.at(-1),
+    hasFailed: lines.includes('req-13'),
+  };
+  process.kill(process.pid, 'SIGUSR2');
+  for (let i = 0; i < 250 && dumped === undefined; i++) await tick(20);
+  out.signal = dumped && {
+    everything: dumped.traces === stats.traces,
+    reason: dumped.reason,
+    error: dumped.error?.message,
+    lines: readFileSync(dumped.path, 'utf8').trim().split('\n').length === stats.traces,
+  };
+  console.log(JSON.stringify(out));
+} finally {
+  recorder.close();
+  await server.close();
+}
