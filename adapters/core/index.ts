@@ -261,8 +261,8 @@ export class AdapterCore<Req> {
     const record = this.options.record;
     if (record !== undefined) {
       try {
-        const compact = (record.add as { [ON_END_COMPACT]?: (t: RecorderTrace) => void })[ON_END_COMPACT];
-        if (typeof compact === 'function') compact(trace);
+        const compact = compactOf(record.add);
+        if (compact !== undefined) compact(trace);
         else record.add(trace.toJSON());
       } catch (error) {
         this.report(error, 'record');
@@ -272,6 +272,12 @@ export class AdapterCore<Req> {
     if (onFinish === undefined) return;
     let result: unknown;
     try {
+      // `onFinish: recorder.add` takes the ended trace as `record` does: nothing is built for it
+      const compact = compactOf(onFinish);
+      if (compact !== undefined) {
+        compact(trace);
+        return;
+      }
       result = onFinish(trace.toJSON(), req);
     } catch (error) {
       this.report(error, 'onFinish');
@@ -299,6 +305,12 @@ export class AdapterCore<Req> {
       );
     }
   }
+}
+
+/** What a flight recorder's `add` takes instead of a collected trace: the ended trace itself (see `ON_END_COMPACT`). */
+function compactOf(fn: unknown): ((trace: RecorderTrace) => void) | undefined {
+  const compact = (fn as { [ON_END_COMPACT]?: unknown })[ON_END_COMPACT];
+  return typeof compact === 'function' ? (compact as (trace: RecorderTrace) => void) : undefined;
 }
 
 /**

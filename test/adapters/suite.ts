@@ -269,6 +269,31 @@ export function adapterSuite(fixture: AdapterFixture): void {
       expect(errors).toEqual([]);
     });
 
+    it('takes onFinish: recorder.add as record takes the recorder (the ended trace, nothing collected)', async () => {
+      const own = flightRecorder();
+      const handed: string[] = [];
+      // a recorder's add as the runtime knows it: a collected trace in, or the ended trace itself
+      const add = Object.assign((trace: Trace) => handed.push(`collected ${trace.meta.request_id}`), {
+        [Symbol.for('stepmark.runtime.v2.onEndCompact')]: (trace: { meta: Trace['meta'] }) =>
+          handed.push(`ended ${trace.meta.request_id}`),
+      });
+      const servers = [
+        await fixture.start({ secret: SECRET, onFinish: own.add }),
+        await fixture.start({ secret: SECRET, onFinish: add }),
+      ];
+      try {
+        for (const [i, s] of servers.entries())
+          await get(s.port, '/orders/f1', { 'x-stepmark': SECRET, 'x-request-id': `fin-${i}` });
+        for (let i = 0; i < 500 && (own.stats().added === 0 || handed.length === 0); i++) await delay(5);
+        const [trace] = own.find({ requestId: 'fin-0' });
+        expect(trace?.meta).toMatchObject({ request_id: 'fin-0', method: 'GET', status: 200 });
+        expect(eventsOf(trace!, 'order_f1')).toEqual(['validate:ok', 'charge:done']);
+        expect(handed).toEqual(['ended fin-1']);
+      } finally {
+        for (const s of servers) await s.close();
+      }
+    });
+
     it('refuses a record option that is not a recorder', async () => {
       const failure = await fixture.start({ record: {} }).then(
         (s) => s.close().then(() => undefined),
