@@ -40,9 +40,17 @@ export function factsOf(trace: Trace): TraceFacts {
   const entities: string[] = [];
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
+  // Timestamps have millisecond precision: most of a trace's are the same text as the one before,
+  // and parsing each again cost more than the rest of reading the trace.
+  let seen: string | undefined;
+  let seenAt = Number.NaN;
   const see = (iso: unknown, plus = 0) => {
     if (typeof iso !== 'string') return;
-    const t = Date.parse(iso);
+    if (iso !== seen) {
+      seen = iso;
+      seenAt = Date.parse(iso);
+    }
+    const t = seenAt;
     if (Number.isNaN(t)) return;
     if (t < first) first = t;
     if (t + plus > last) last = t + plus;
