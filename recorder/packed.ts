@@ -201,14 +201,19 @@ export class Writer {
    */
   str(s: string): void {
     const len = s.length;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: any code unit above ASCII
-    if (len >= LONG && !/[^\u0000-\u007f]/.test(s)) {
+    const at = this.n - this.start; // `start` moves if the trace moves to the scratch buffer
+    if (len >= LONG) {
+      // UTF-8 of ASCII is ASCII: the platform's copy is the text exactly when each character took
+      // one byte (no pass of its own to check first). Else it is written again, over those bytes.
       this.uint(4 * len + S_ASCII);
       this.reserve(len);
-      this.n += ascii.encodeInto(s, this.buf.subarray(this.n, this.n + len)).written;
-      return;
+      const copied = ascii.encodeInto(s, this.buf.subarray(this.n, this.n + len));
+      if (copied.read === len && copied.written === len) {
+        this.n += len;
+        return;
+      }
+      this.n = this.start + at;
     }
-    const at = this.n - this.start; // `start` moves if the trace moves to the scratch buffer
     this.uint(4 * len + S_LATIN1);
     this.reserve(len);
     const buf = this.buf;

@@ -263,7 +263,21 @@ describe('packed store', () => {
 
   it('gives back strings of every kind exactly: wide, lone surrogates, long', () => {
     const recorder = flightRecorder();
-    const strings = ['plain', 'é ü ÿ', '注文 🛒', '\ud800 lone', 'x'.repeat(300), 'y€'.repeat(9000)];
+    const strings = [
+      'plain',
+      'é ü ÿ',
+      '注文 🛒',
+      '\ud800 lone',
+      'x'.repeat(300),
+      'y€'.repeat(9000),
+      // long text that is ASCII until its last character, and at the lengths around the fast path's
+      `${'a'.repeat(100)}é`,
+      `${'b'.repeat(70)}\udc00`,
+      `${'c'.repeat(5000)}注`,
+      'd'.repeat(63),
+      'e'.repeat(64),
+      `${'f'.repeat(63)}ÿ`,
+    ];
     const body = () => {
       for (const s of strings) {
         stepmark.track(s, { s, [s]: [s, 1.5, -0, null, true] });
@@ -281,6 +295,10 @@ describe('packed store', () => {
     expect(found).toEqual(trace);
     expect(JSON.stringify(found)).toBe(JSON.stringify(trace));
     for (const s of strings) expect(ids(recorder.find({ entity: s, stage: s }))).toEqual([strings[3]]);
+    // the same trace added as an object is held as its JSON text: one long string
+    const again = flightRecorder();
+    again.add(trace);
+    expect(JSON.stringify(again.find({ requestId: strings[3]! }))).toBe(JSON.stringify([trace]));
   });
 
   it('answers find by stage and action exactly as the trace format reads, for every event it has', () => {
