@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { recordEntity, track } from 'stepmark';
 import { stepmarkMiddleware } from 'stepmark/hono';
 import { normalizeTrace } from 'stepmark/testing';
+import { listen } from './listen.mjs';
 
 const SECRET = 'hosts-secret-0123456789abcdef';
 const tick = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,26 +33,6 @@ app.get('/orders/:id', async (c) => {
   return c.json({ id });
 });
 
-/** Starts the app on 127.0.0.1, port chosen by the system: `{ port, close }`. */
-async function listen() {
-  if (globalThis.Bun) {
-    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch });
-    return { port: server.port, close: () => server.stop(true) };
-  }
-  if (globalThis.Deno) {
-    const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, app.fetch);
-    return { port: server.addr.port, close: () => server.shutdown() };
-  }
-  const { serve } = await import('@hono/node-server');
-  const server = await new Promise((resolve) => {
-    const s = serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch }, () => resolve(s));
-  });
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
 /** What one request saw: status, body, the exposed trace and the one onFinish received. */
 async function request(port, path, requestId, trigger) {
   const headers = { 'x-request-id': requestId };
@@ -70,7 +51,7 @@ function normalize(trace) {
   return { ...t, meta: { ...t.meta, duration_ms: typeof t.meta.duration_ms } };
 }
 
-const server = await listen();
+const server = await listen(app.fetch);
 try {
   const out = {
     // authorised: the trace in the response header, and to onFinish once the body is sent

@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { recordEntity, track } from 'stepmark';
 import { stepmarkMiddleware } from 'stepmark/hono';
 import { flightRecorder } from 'stepmark/recorder';
+import { listen } from './listen.mjs';
 
 const dir = process.argv[2];
 const tick = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,23 +35,6 @@ app.get('/orders/:id', async (c) => {
 });
 app.onError((_error, c) => c.json({ failed: true }, 500));
 
-/** Starts the app on 127.0.0.1, port chosen by the system: `{ port, close }`. */
-async function listen() {
-  if (globalThis.Bun) {
-    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch });
-    return { port: server.port, close: () => server.stop(true) };
-  }
-  if (globalThis.Deno) {
-    const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, app.fetch);
-    return { port: server.addr.port, close: () => server.shutdown() };
-  }
-  const { serve } = await import('@hono/node-server');
-  const server = await new Promise((resolve) => {
-    const s = serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch }, () => resolve(s));
-  });
-  return { port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
 /** The parts of a found trace that do not change from run to run. */
 const journey = (t, entity) => ({
   request_id: t.meta.request_id,
@@ -59,7 +43,7 @@ const journey = (t, entity) => ({
   events: t.entities[entity]?.events.map((e) => [e.stage, e.action, e.meta ?? null]),
 });
 
-const server = await listen();
+const server = await listen(app.fetch);
 try {
   // 400 requests, 50 at a time: a 64 KiB ring holds fewer than a hundred
   for (let i = 0; i < 400; i += 50) {
