@@ -295,7 +295,7 @@ async function measured(port, total, trigger) {
 
 /**
  * Throughput of `record` (every request traced and recorded into the default 64 MiB ring) against
- * no middleware, on `node` (started with `flags`), in two phases: while the ring still fills (its first 20,000 requests:
+ * no middleware, on `node` (started with `flags`), in two phases: while the ring still fills (its first 44,000 requests:
  * fresh chunks, growing indexes) and once it has turned over (evicting as it adds, what a server
  * that has been up a while pays). Both servers get the same requests in both phases, so both are
  * as warm.
@@ -318,7 +318,7 @@ async function recorded(h, framework, node, flags = []) {
   try {
     const port = Object.fromEntries(variants.map((v, i) => [v, servers[i].port]));
     const perRound = h.quick ? 1000 : 2000;
-    const rounds = h.quick ? 3 : 9;
+    const rounds = h.quick ? 3 : 21; // the median of many rounds: this machine's speed changes between them
     const stats = async () => JSON.parse((await get(port.recorded, '/__stats', {})).body).recorder;
     const phase = async (label, target) => {
       const cpuUs = { plain: [], recorded: [] };
@@ -371,7 +371,7 @@ async function load(h, framework) {
     const port = Object.fromEntries(variants.map((v, i) => [v, servers[i].port]));
     const traced = port.traced;
     const perRound = h.quick ? 1000 : 2000;
-    const rounds = h.quick ? 3 : 9;
+    const rounds = h.quick ? 3 : 21; // the median of many rounds: this machine's speed changes between them
     const total = h.quick ? 4000 : 10_000;
     // warm all servers (JIT, sockets)
     for (const v of variants) await blast(port[v], 2000, (i) => v === 'traced' && i % 2 === 0);
