@@ -6,7 +6,7 @@
 import { notifyTraceEnd, OBS } from './observers.js';
 import { reportOnce } from './report.js';
 import { type Cursor, currentCursor, ensureStore, G, idle, withCursor } from './state.js';
-import { type Frame, NOOP_FRAME, ON_END_COMPACT, RecorderTrace, type Span } from './trace.js';
+import { compactOf, type Frame, NOOP_FRAME, RecorderTrace, type Span } from './trace.js';
 import type { Meta, Trace, TraceOptions } from './types.js';
 
 /**
@@ -42,8 +42,8 @@ export function endTrace(trace: RecorderTrace, failed: boolean): void {
   if (onEnd !== undefined) {
     try {
       // A flight recorder (or an adapter feeding one) takes the trace as it is; anyone else gets it collected.
-      const compact = (onEnd as { [ON_END_COMPACT]?: unknown })[ON_END_COMPACT];
-      if (typeof compact === 'function') compact(trace);
+      const compact = compactOf(onEnd);
+      if (compact !== undefined) compact(trace);
       else onEnd(trace.toJSON());
     } catch (e) {
       reportOnce(

@@ -63,6 +63,12 @@ const END_LATE = -2;
  */
 export const ON_END_COMPACT = Symbol.for('stepmark.runtime.v2.onEndCompact');
 
+/** What `fn` takes instead of a collected trace (see {@link ON_END_COMPACT}), or undefined. */
+export function compactOf(fn: unknown): ((trace: RecorderTrace) => void) | undefined {
+  const compact = (fn as { [ON_END_COMPACT]?: unknown } | undefined)?.[ON_END_COMPACT];
+  return typeof compact === 'function' ? (compact as (trace: RecorderTrace) => void) : undefined;
+}
+
 /** The meta observers see on a span's `exited` event: the trace format's `{ duration_ms, error? }` is made from the span when collected. */
 export const EXIT_META: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 

@@ -6,7 +6,7 @@ import { run } from '../../runtime/index.js';
 import { oneLine } from '../../runtime/render.js';
 import { reportOnce } from '../../runtime/report.js';
 import { DEFAULT_REDACT, describeError } from '../../runtime/snapshot.js';
-import { ON_END_COMPACT, type RecorderTrace } from '../../runtime/trace.js';
+import { compactOf, type RecorderTrace } from '../../runtime/trace.js';
 import type { JsonValue, Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { encodeTraceHeader } from './encode.js';
 import { StepmarkConfigError } from './errors.js';
@@ -305,12 +305,6 @@ export class AdapterCore<Req> {
       );
     }
   }
-}
-
-/** What a flight recorder's `add` takes instead of a collected trace: the ended trace itself (see `ON_END_COMPACT`). */
-function compactOf(fn: unknown): ((trace: RecorderTrace) => void) | undefined {
-  const compact = (fn as { [ON_END_COMPACT]?: unknown })[ON_END_COMPACT];
-  return typeof compact === 'function' ? (compact as (trace: RecorderTrace) => void) : undefined;
 }
 
 /**
