@@ -2,7 +2,7 @@
 // sees it, so a stepmark span, a log line and any custom tracker all get the same safe copy.
 
 import { fnv1a64 } from '../otel/w3c.js';
-import { DEFAULT_REDACT, REDACTED } from '../runtime/snapshot.js';
+import { DEFAULT_REDACT, put, REDACTED } from '../runtime/snapshot.js';
 
 export interface RedactOptions {
   /**
@@ -51,6 +51,15 @@ function hash(text: string): { sha256: string } | { fnv1a64: string } {
   return hasher(text);
 }
 
+/** `obj[key]`; a getter that throws reads as `"[Getter threw]"`. */
+function read(obj: Record<string, unknown>, key: string): unknown {
+  try {
+    return obj[key];
+  } catch {
+    return '[Getter threw]';
+  }
+}
+
 /** A redacted, capped, JSON-safe copy of `data`. Never throws. */
 export type Sanitizer = (data: Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
 
@@ -85,21 +94,8 @@ export function sanitizer(options: RedactOptions = {}): Sanitizer {
       if (Array.isArray(value)) return value.map((v) => redactDeep(v, seen, depth + 1));
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {
-        let v: unknown;
-        try {
-          v = (value as Record<string, unknown>)[key];
-        } catch {
-          v = '[Getter threw]';
-        }
-        const safe = sensitive(key) ? REDACTED : redactDeep(v, seen, depth + 1);
-        if (key === '__proto__')
-          Object.defineProperty(out, key, {
-            value: safe,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        else out[key] = safe;
+        const v = read(value as Record<string, unknown>, key);
+        put(out, key, sensitive(key) ? REDACTED : redactDeep(v, seen, depth + 1));
       }
       return out;
     } finally {
@@ -131,21 +127,8 @@ export function sanitizer(options: RedactOptions = {}): Sanitizer {
       if (typeof data !== 'object') return { value: cap(redactDeep(data, new WeakSet(), 0)) };
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(data)) {
-        let v: unknown;
-        try {
-          v = data[key];
-        } catch {
-          v = '[Getter threw]';
-        }
-        const safe = sensitive(key) ? REDACTED : cap(redactDeep(v, new WeakSet(), 0));
-        if (key === '__proto__')
-          Object.defineProperty(out, key, {
-            value: safe,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        else out[key] = safe;
+        const v = read(data, key);
+        put(out, key, sensitive(key) ? REDACTED : cap(redactDeep(v, new WeakSet(), 0)));
       }
       return out;
     } catch {

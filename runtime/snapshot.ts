@@ -418,7 +418,7 @@ function more(out: Record<string, JsonValue>, w: Walk, depth: number, left: numb
 }
 
 /** Own data property even for keys such as `__proto__`. */
-export function put(o: Record<string, JsonValue>, key: string, value: JsonValue): void {
+export function put<V>(o: Record<string, V>, key: string, value: V): void {
   if (key === '__proto__')
     Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
   else o[key] = value;

@@ -165,6 +165,28 @@ describe('sanitising kv and change data', () => {
       when: '1970-01-01T00:00:00.000Z',
     });
   });
+
+  it('keeps a "__proto__" key as data and reads a throwing getter at the top level too', () => {
+    const { seen, tracker } = recording();
+    const kv = JSON.parse('{"__proto__": {"polluted": true}, "inner": {"__proto__": {"x": 1}}}');
+    Object.defineProperty(kv, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    activity('proto', undefined, kv, { tracker });
+    const got = seen.kv as Record<string, unknown>;
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.hasOwn(got, '__proto__')).toBe(true);
+    expect(JSON.parse(JSON.stringify(got))).toEqual(
+      JSON.parse(
+        '{"__proto__": {"polluted": true}, "inner": {"__proto__": {"x": 1}}, "boom": "[Getter threw]"}',
+      ),
+    );
+    expect(Object.hasOwn(got.inner as object, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
 
 describe('trackers', () => {
