@@ -41,14 +41,17 @@ export function dumpPath(template: string, now = new Date()): string {
 }
 
 /**
- * Writes `lines` (each a JSON text) to a new file (mode 0600: it holds business data), replacing
- * one that exists. Returns the number of lines written.
+ * Writes `lines` (each a JSON text) to a file of mode 0600 (it holds business data), replacing one
+ * that exists. Returns the number of lines written.
  */
 export async function writeFileLines(path: string, lines: Iterable<string>): Promise<number> {
   const fs = await loadFs();
   const handle = await fs.promises.open(path, 'w', 0o600);
   let n = 0;
   try {
+    // open's mode applies only to a file it creates: one that existed keeps its own (0644, say)
+    // unless it is set here, before anything is written into it
+    await handle.chmod(0o600);
     let batch = '';
     for (const line of lines) {
       batch += `${line}\n`;
@@ -70,6 +73,7 @@ export function writeFileLinesSync(fs: Fs, path: string, lines: Iterable<string>
   const fd = fs.openSync(path, 'w', 0o600);
   let n = 0;
   try {
+    fs.fchmodSync(fd, 0o600);
     let batch = '';
     for (const line of lines) {
       batch += `${line}\n`;

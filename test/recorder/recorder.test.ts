@@ -2,7 +2,7 @@
 // find, NDJSON out, dumps on a signal and on a crash (in child processes), and the heap it
 // really holds against what it says it holds.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -415,6 +415,17 @@ describe('flightRecorder', () => {
     await expect(recorder.writeNdjson(join(dir, 'missing', 'x.ndjson'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('leaves a file it replaces at mode 0600, whatever mode it had', async () => {
+    const recorder = flightRecorder();
+    placeOrder(recorder, '1');
+    const file = join(dir, 'replaced.ndjson');
+    writeFileSync(file, 'an older dump\n', { mode: 0o644 });
+    chmodSync(file, 0o644); // whatever the umask
+    expect(await recorder.writeNdjson(file)).toBe(1);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).meta.request_id).toBe('req-1');
+  });
+
   it('refuses bad options by name, at creation', () => {
     const code = (fn: () => unknown) => {
       try {
@@ -598,6 +609,9 @@ setTimeout(() => {}, 5000);
 
   it('says on stderr where a dump went, by default', () => {
     const path = join(dir, 'default.ndjson');
+    // an older dump of broader mode is replaced by one only the service's user can read
+    writeFileSync(path, 'an older dump\n');
+    chmodSync(path, 0o644);
     const r = child(`${childHeader}
 const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(path)} } });
 order(recorder, 1);
@@ -606,6 +620,7 @@ throw new Error('boom');
     expect(r.stderr).toContain(
       `[stepmark] flight recorder: wrote 1 traces on an uncaught exception to ${path}`,
     );
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('prints the dump path and the failure escaped, on one line', () => {
