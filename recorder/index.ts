@@ -35,6 +35,7 @@ import { factsOf, recordsFacts, type TraceFacts } from './facts.js';
 import { type Held, heldHasEvent, heldJson, heldKeys, heldTrace, writer } from './packed.js';
 import { Ring } from './store.js';
 
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from '../adapters/core/errors.js';
 export type { Trace } from '../runtime/types.js';
 export type { WritableLike } from './dump.js';
 
@@ -462,7 +463,11 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
 
   const find = (query: FindQuery = {}): Trace[] => {
     if (query === null || typeof query !== 'object' || Array.isArray(query))
-      throw badArgument('query', 'must be an object');
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_INVALID_ARGUMENT',
+        `${WHERE}: find(query) needs an object, got ${query === null ? 'null' : Array.isArray(query) ? 'an array' : typeof query}.`,
+        'query',
+      );
     for (const key of Object.keys(query)) {
       if (!KNOWN_FIND.has(key))
         throw new StepmarkConfigError(

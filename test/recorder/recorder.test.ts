@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as stepmark from 'stepmark';
-import { flightRecorder } from 'stepmark/recorder';
+import { StepmarkConfigError as HttpConfigError } from 'stepmark/http';
+import { flightRecorder, StepmarkConfigError } from 'stepmark/recorder';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../support/scratch.js';
 
@@ -424,6 +425,29 @@ describe('flightRecorder', () => {
     expect(await recorder.writeNdjson(file)).toBe(1);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(file, 'utf8')).meta.request_id).toBe('req-1');
+  });
+
+  it("throws a StepmarkConfigError that stepmark/recorder exports, the adapters' own class", () => {
+    const thrown = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return e;
+      }
+      throw new Error('did not throw');
+    };
+    expect(StepmarkConfigError).toBe(HttpConfigError);
+    expect(thrown(() => flightRecorder({ maxBytes: 10 }))).toBeInstanceOf(StepmarkConfigError);
+    const recorder = flightRecorder();
+    const notAnObject = thrown(() => recorder.find(null as never));
+    expect(notAnObject).toBeInstanceOf(StepmarkConfigError);
+    expect(notAnObject).toMatchObject({
+      code: 'ERR_STEPMARK_INVALID_ARGUMENT',
+      message: 'stepmark/recorder: find(query) needs an object, got null.',
+    });
+    expect((thrown(() => recorder.find([] as never)) as Error).message).toMatch(
+      /find\(query\) needs an object, got an array/,
+    );
   });
 
   it('refuses bad options by name, at creation', () => {
