@@ -631,6 +631,43 @@ setTimeout(() => {}, 5000);
     expect(read(onCrash)).toEqual(['req-1', 'req-2', 'req-3']);
   });
 
+  it("dumps when an application's uncaughtException listener ends the process, not when it carries on", () => {
+    const survived = join(dir, 'survived.ndjson');
+    const carriesOn = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(survived)} } });
+order(recorder, 1);
+process.on('uncaughtException', (e) => console.log('handled: ' + e.message));
+setTimeout(() => { throw new Error('one'); }, 1);
+setTimeout(() => { Promise.reject(new Error('two')); }, 2);
+setTimeout(() => { order(recorder, 2); console.log('still serving'); }, 20);
+`);
+    expect(carriesOn.stdout).toBe('handled: one\nhandled: two\nstill serving\n');
+    expect(carriesOn.stderr).toBe('');
+    expect(carriesOn.code).toBe(0);
+    expect(() => statSync(survived)).toThrow(/ENOENT/);
+
+    const exited = join(dir, 'exited.ndjson');
+    const logsThenExits = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(exited)} } });
+order(recorder, 1);
+process.on('uncaughtException', (e) => {
+  console.log('fatal: ' + e.message);
+  setTimeout(() => { order(recorder, 2); process.exit(3); }, 5);
+});
+setTimeout(() => { throw new Error('the end'); }, 1);
+`);
+    expect(logsThenExits.code).toBe(3);
+    expect(logsThenExits.stdout).toBe('fatal: the end\n');
+    expect(logsThenExits.stderr).toBe(
+      `[stepmark] flight recorder: wrote 2 traces on an uncaught exception to ${exited}\n`,
+    );
+    const ids = readFileSync(exited, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).meta.request_id);
+    expect(ids).toEqual(['req-1', 'req-2']);
+  });
+
   it('says on stderr where a dump went, by default', () => {
     const path = join(dir, 'default.ndjson');
     // an older dump of broader mode is replaced by one only the service's user can read
