@@ -410,6 +410,10 @@ describe('live endpoint: a flight recorder behind it', () => {
       status: 400,
       body: expect.stringContaining('entiy'),
     });
+    expect(await get('/find?entity=order_1&entity=order_2')).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('"entity" is given more than once'),
+    });
     expect(await get('/find?limit=-1')).toMatchObject({ status: 400 });
     expect(await get('/find?error=maybe')).toMatchObject({ status: 400 });
     expect(await get('/find?since=yesterday')).toMatchObject({
