@@ -2,7 +2,7 @@
 // find, NDJSON out, dumps on a signal and on a crash (in child processes), and the heap it
 // really holds against what it says it holds.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -426,6 +426,23 @@ describe('flightRecorder', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(file, 'utf8')).meta.request_id).toBe('req-1');
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'leaves the mode of what is not a regular file alone (a FIFO, /dev/null)',
+    async () => {
+      const recorder = flightRecorder();
+      placeOrder(recorder, '1');
+      const fifo = join(dir, 'dump.fifo');
+      expect(spawnSync('mkfifo', ['-m', '644', fifo]).status).toBe(0);
+      let text = '';
+      const reader = createReadStream(fifo, 'utf8').on('data', (c) => (text += c));
+      const closed = new Promise((resolve) => reader.on('close', resolve));
+      expect(await recorder.writeNdjson(fifo)).toBe(1);
+      await closed;
+      expect(JSON.parse(text).meta.request_id).toBe('req-1');
+      expect(statSync(fifo).mode & 0o777).toBe(0o644);
+    },
+  );
 
   it("throws a StepmarkConfigError that stepmark/recorder exports, the adapters' own class", () => {
     const thrown = (fn: () => unknown) => {
