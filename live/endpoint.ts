@@ -423,6 +423,8 @@ function findQuery(params: URLSearchParams): FindQuery | string {
       !['entity', 'request_id', 'stage', 'action', 'error', 'since', 'until', 'limit', 'token'].includes(key)
     )
       return `unknown parameter ${JSON.stringify(key)} (known: entity, request_id, stage, action, error, since, until, limit)`;
+    // `get` answers the first of several: `?entity=a&entity=b` would quietly search for a alone
+    if (params.getAll(key).length > 1) return `parameter ${JSON.stringify(key)} is given more than once`;
   }
   const entity = params.get('entity');
   const requestId = params.get('request_id');

@@ -2,6 +2,7 @@
 // (and optionally live span/step events), an endpoint that serves a viewer page and
 // streams the bus over Server-Sent Events, and the page itself for offline use; the diff and
 // decision-coverage pages of the same family.
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from '../adapters/core/errors.js';
 export {
   type BusOptions,
   createBus,

@@ -41,14 +41,25 @@ export function dumpPath(template: string, now = new Date()): string {
 }
 
 /**
- * Writes `lines` (each a JSON text) to a new file (mode 0600: it holds business data), replacing
- * one that exists. Returns the number of lines written.
+ * Whether a file just opened for a dump must be set to mode 0600: open's mode applies only to a
+ * file it creates, so a regular file that existed keeps its own (0644, say) unless it is set,
+ * before anything is written into it. Anything else (a device such as /dev/null, a FIFO, a
+ * terminal) is not the dump's to change.
+ */
+function needsMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o100000 && (mode & 0o777) !== 0o600;
+}
+
+/**
+ * Writes `lines` (each a JSON text) to a file of mode 0600 (it holds business data), replacing one
+ * that exists. Returns the number of lines written.
  */
 export async function writeFileLines(path: string, lines: Iterable<string>): Promise<number> {
   const fs = await loadFs();
   const handle = await fs.promises.open(path, 'w', 0o600);
   let n = 0;
   try {
+    if (needsMode((await handle.stat()).mode)) await handle.chmod(0o600);
     let batch = '';
     for (const line of lines) {
       batch += `${line}\n`;
@@ -70,6 +81,7 @@ export function writeFileLinesSync(fs: Fs, path: string, lines: Iterable<string>
   const fd = fs.openSync(path, 'w', 0o600);
   let n = 0;
   try {
+    if (needsMode(fs.fstatSync(fd).mode)) fs.fchmodSync(fd, 0o600);
     let batch = '';
     for (const line of lines) {
       batch += `${line}\n`;

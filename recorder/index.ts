@@ -35,6 +35,7 @@ import { factsOf, recordsFacts, type TraceFacts } from './facts.js';
 import { type Held, heldHasEvent, heldJson, heldKeys, heldTrace, writer } from './packed.js';
 import { Ring } from './store.js';
 
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from '../adapters/core/errors.js';
 export type { Trace } from '../runtime/types.js';
 export type { WritableLike } from './dump.js';
 
@@ -64,7 +65,11 @@ export interface DumpOptions {
   path: string;
   /** Dump when the process receives this signal, e.g. `'SIGUSR2'`. Default: no signal. */
   signal?: string;
-  /** Dump (synchronously) when an uncaught exception is about to end the process. @default true */
+  /**
+   * Dump (synchronously) when an uncaught exception is about to end the process. With an
+   * `uncaughtException` listener of the application's, when the process then exits with a
+   * non-zero code (nothing when the listener carries on). @default true
+   */
   uncaughtException?: boolean;
   /** Told about each dump. Default: one line on stderr. */
   onDump?: (result: DumpResult) => void;
@@ -462,7 +467,11 @@ export function flightRecorder(options?: FlightRecorderOptions): FlightRecorder 
 
   const find = (query: FindQuery = {}): Trace[] => {
     if (query === null || typeof query !== 'object' || Array.isArray(query))
-      throw badArgument('query', 'must be an object');
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_INVALID_ARGUMENT',
+        `${WHERE}: find(query) needs an object, got ${query === null ? 'null' : Array.isArray(query) ? 'an array' : typeof query}.`,
+        'query',
+      );
     for (const key of Object.keys(query)) {
       if (!KNOWN_FIND.has(key))
         throw new StepmarkConfigError(
@@ -635,6 +644,7 @@ function* newestOf(a: IterableIterator<Found>, b: IterableIterator<Found>): Iter
 interface ProcessLike {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
+  listenerCount?(event: string): number;
 }
 
 /** What a dump did, in one line (the path and the system's message escaped). */
@@ -699,7 +709,7 @@ function installDump(
     if (fsNow() === undefined) void loadFs().catch(() => {});
     // Not held back by a dump in progress: this one is the last chance, and it is written
     // synchronously, holding nothing once it returns.
-    const onCrash = () => {
+    const dump = () => {
       const path = dumpPath(dumpOn.path);
       const fs = fsNow();
       try {
@@ -714,9 +724,25 @@ function installDump(
         });
       }
     };
-    // The monitor event sees the exception without changing what happens next (the process still dies).
+    // With an 'uncaughtException' listener of the application's, the exception does not end the
+    // process by itself: the listener may log it and carry on (then nothing is written, and a
+    // server that survives its exceptions does not stall on a dump for each), or end the process
+    // (the usual log-then-exit): the dump is written on the way out, when it exits with a failure.
+    let onExit: ((code: unknown) => void) | undefined;
+    const onCrash = () => {
+      if ((proc.listenerCount?.('uncaughtException') ?? 0) === 0) return dump();
+      if (onExit !== undefined) return;
+      onExit = (code) => {
+        if (code !== 0) dump();
+      };
+      proc.on('exit', onExit);
+    };
+    // The monitor event sees the exception without changing what happens next.
     proc.on('uncaughtExceptionMonitor', onCrash);
-    removers.push(() => proc.off('uncaughtExceptionMonitor', onCrash));
+    removers.push(() => {
+      proc.off('uncaughtExceptionMonitor', onCrash);
+      if (onExit !== undefined) proc.off('exit', onExit);
+    });
   }
   let closed = false;
   return () => {

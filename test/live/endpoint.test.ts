@@ -4,7 +4,8 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { createBus, createLiveEndpoint, type LiveEndpoint } from 'stepmark/live';
+import { StepmarkConfigError as HttpConfigError } from 'stepmark/http';
+import { createBus, createLiveEndpoint, type LiveEndpoint, StepmarkConfigError } from 'stepmark/live';
 import { flightRecorder } from 'stepmark/recorder';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { connectSse } from './sse-client.js';
@@ -67,6 +68,9 @@ describe('live endpoint: switching on and protection', () => {
     };
     const open = fails({ enabled: true });
     expect(open.name).toBe('StepmarkConfigError');
+    // importable from the entry that throws it, and the same class as the adapters'
+    expect(open).toBeInstanceOf(StepmarkConfigError);
+    expect(StepmarkConfigError).toBe(HttpConfigError);
     expect(open.code).toBe('ERR_STEPMARK_UNAUTHORISED_EXPOSURE');
     expect(open.message).toMatch(/not protected.*business logic.*secret.*authorize/s);
     expect(fails({ enabled: true, secret: 'short' }).message).toMatch(/at least 16 visible ASCII characters/);
@@ -405,6 +409,10 @@ describe('live endpoint: a flight recorder behind it', () => {
     expect(await get('/find?entiy=order_1')).toMatchObject({
       status: 400,
       body: expect.stringContaining('entiy'),
+    });
+    expect(await get('/find?entity=order_1&entity=order_2')).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('"entity" is given more than once'),
     });
     expect(await get('/find?limit=-1')).toMatchObject({ status: 400 });
     expect(await get('/find?error=maybe')).toMatchObject({ status: 400 });

@@ -2,12 +2,13 @@
 // find, NDJSON out, dumps on a signal and on a crash (in child processes), and the heap it
 // really holds against what it says it holds.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as stepmark from 'stepmark';
-import { flightRecorder } from 'stepmark/recorder';
+import { StepmarkConfigError as HttpConfigError } from 'stepmark/http';
+import { flightRecorder, StepmarkConfigError } from 'stepmark/recorder';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../support/scratch.js';
 
@@ -415,6 +416,57 @@ describe('flightRecorder', () => {
     await expect(recorder.writeNdjson(join(dir, 'missing', 'x.ndjson'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('leaves a file it replaces at mode 0600, whatever mode it had', async () => {
+    const recorder = flightRecorder();
+    placeOrder(recorder, '1');
+    const file = join(dir, 'replaced.ndjson');
+    writeFileSync(file, 'an older dump\n', { mode: 0o644 });
+    chmodSync(file, 0o644); // whatever the umask
+    expect(await recorder.writeNdjson(file)).toBe(1);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).meta.request_id).toBe('req-1');
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'leaves the mode of what is not a regular file alone (a FIFO, /dev/null)',
+    async () => {
+      const recorder = flightRecorder();
+      placeOrder(recorder, '1');
+      const fifo = join(dir, 'dump.fifo');
+      expect(spawnSync('mkfifo', ['-m', '644', fifo]).status).toBe(0);
+      let text = '';
+      const reader = createReadStream(fifo, 'utf8').on('data', (c) => (text += c));
+      const closed = new Promise((resolve) => reader.on('close', resolve));
+      expect(await recorder.writeNdjson(fifo)).toBe(1);
+      await closed;
+      expect(JSON.parse(text).meta.request_id).toBe('req-1');
+      expect(statSync(fifo).mode & 0o777).toBe(0o644);
+    },
+  );
+
+  it("throws a StepmarkConfigError that stepmark/recorder exports, the adapters' own class", () => {
+    const thrown = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return e;
+      }
+      throw new Error('did not throw');
+    };
+    expect(StepmarkConfigError).toBe(HttpConfigError);
+    expect(thrown(() => flightRecorder({ maxBytes: 10 }))).toBeInstanceOf(StepmarkConfigError);
+    const recorder = flightRecorder();
+    const notAnObject = thrown(() => recorder.find(null as never));
+    expect(notAnObject).toBeInstanceOf(StepmarkConfigError);
+    expect(notAnObject).toMatchObject({
+      code: 'ERR_STEPMARK_INVALID_ARGUMENT',
+      message: 'stepmark/recorder: find(query) needs an object, got null.',
+    });
+    expect((thrown(() => recorder.find([] as never)) as Error).message).toMatch(
+      /find\(query\) needs an object, got an array/,
+    );
+  });
+
   it('refuses bad options by name, at creation', () => {
     const code = (fn: () => unknown) => {
       try {
@@ -596,8 +648,48 @@ setTimeout(() => {}, 5000);
     expect(read(onCrash)).toEqual(['req-1', 'req-2', 'req-3']);
   });
 
+  it("dumps when an application's uncaughtException listener ends the process, not when it carries on", () => {
+    const survived = join(dir, 'survived.ndjson');
+    const carriesOn = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(survived)} } });
+order(recorder, 1);
+process.on('uncaughtException', (e) => console.log('handled: ' + e.message));
+setTimeout(() => { throw new Error('one'); }, 1);
+setTimeout(() => { Promise.reject(new Error('two')); }, 2);
+setTimeout(() => { order(recorder, 2); console.log('still serving'); }, 20);
+`);
+    expect(carriesOn.stdout).toBe('handled: one\nhandled: two\nstill serving\n');
+    expect(carriesOn.stderr).toBe('');
+    expect(carriesOn.code).toBe(0);
+    expect(() => statSync(survived)).toThrow(/ENOENT/);
+
+    const exited = join(dir, 'exited.ndjson');
+    const logsThenExits = child(`${childHeader}
+const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(exited)} } });
+order(recorder, 1);
+process.on('uncaughtException', (e) => {
+  console.log('fatal: ' + e.message);
+  setTimeout(() => { order(recorder, 2); process.exit(3); }, 5);
+});
+setTimeout(() => { throw new Error('the end'); }, 1);
+`);
+    expect(logsThenExits.code).toBe(3);
+    expect(logsThenExits.stdout).toBe('fatal: the end\n');
+    expect(logsThenExits.stderr).toBe(
+      `[stepmark] flight recorder: wrote 2 traces on an uncaught exception to ${exited}\n`,
+    );
+    const ids = readFileSync(exited, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).meta.request_id);
+    expect(ids).toEqual(['req-1', 'req-2']);
+  });
+
   it('says on stderr where a dump went, by default', () => {
     const path = join(dir, 'default.ndjson');
+    // an older dump of broader mode is replaced by one only the service's user can read
+    writeFileSync(path, 'an older dump\n');
+    chmodSync(path, 0o644);
     const r = child(`${childHeader}
 const recorder = flightRecorder({ dumpOn: { path: ${JSON.stringify(path)} } });
 order(recorder, 1);
@@ -606,6 +698,7 @@ throw new Error('boom');
     expect(r.stderr).toContain(
       `[stepmark] flight recorder: wrote 1 traces on an uncaught exception to ${path}`,
     );
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('prints the dump path and the failure escaped, on one line', () => {
