@@ -120,7 +120,7 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
  * import { createLiveEndpoint } from 'stepmark/live';
  * const live = createLiveEndpoint({ enabled: true, secret: process.env.STEPMARK_LIVE_SECRET });
  * app.use(live);                                   // Express / Connect
- * app.use(stepmarkHttp({ onFinish: live.onFinish })); // feed it finished traces
+ * app.use(stepmarkMiddleware({ onFinish: live.onFinish })); // feed it finished traces (stepmark/http)
  * ```
  */
 export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> = {}): LiveEndpoint<T> {
