@@ -75,11 +75,16 @@ export function checkExportOptions(where: string, options: unknown, extra: reado
   if (o.parent !== undefined && o.parent !== null && typeof o.parent !== 'object') {
     throw invalidOption(where, 'parent', 'must be an OpenTelemetry Context or SpanContext, or null');
   }
-  if (o.root !== undefined && typeof o.root !== 'boolean' && !(typeof o.root === 'string' && o.root !== '')) {
-    throw invalidOption(where, 'root', "must be true, false, 'auto' or a span name");
-  }
+  checkRoot(where, o.root, "true, false, 'auto' or a span name");
   checkType(where, o, 'spanEvents', 'boolean');
   checkType(where, o, 'entitySpans', 'boolean');
+}
+
+/** Refuses a `root` option that is neither a boolean nor a non-empty span name. */
+export function checkRoot(where: string, root: unknown, want: string): void {
+  if (root !== undefined && typeof root !== 'boolean' && !(typeof root === 'string' && root !== '')) {
+    throw invalidOption(where, 'root', `must be ${want}`);
+  }
 }
 
 /** Refuses a `tracer` option that is not an OpenTelemetry `Tracer`. */

@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
-import { checkType, invalidOption, knownOptions } from '../adapters/core/errors.js';
+import { checkType, knownOptions } from '../adapters/core/errors.js';
 import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
 import { reportOnce } from '../runtime/report.js';
 import { currentCursor, G, VERSION } from '../runtime/state.js';
@@ -18,6 +18,7 @@ import { createSink, DroppedNotice, type Sink, type SinkItem } from '../sinks/si
 import { ATTR, type Attrs, addEntityIds, addMeta, eventAttributes, spanAttributes } from './attributes.js';
 import {
   checkExportOptions,
+  checkRoot,
   checkTracer,
   type ExportOptions,
   exportTrace,
@@ -137,9 +138,7 @@ export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
   const o = knownOptions(where, options, ENABLE_OPTIONS);
   for (const option of ['live', 'captureParent', 'propagate']) checkType(where, o, option, 'boolean');
   checkTracer(where, o.tracer);
-  if (o.root !== undefined && typeof o.root !== 'boolean' && !(typeof o.root === 'string' && o.root !== '')) {
-    throw invalidOption(where, 'root', 'must be true, false or a span name');
-  }
+  checkRoot(where, o.root, 'true, false or a span name');
   const live = options.live === true;
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
   const captureParent = options.captureParent !== false;
