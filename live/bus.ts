@@ -7,6 +7,8 @@
 // forward, one item at a time: there is no hand-over between a backlog copy and a live
 // queue where an item could be missed or seen twice.
 
+import { checkType, invalidOption, knownOptions } from '../adapters/core/errors.js';
+
 /** What a bus item carries: a finished trace, or a live span/step event. */
 export type LiveKind = 'trace' | 'event';
 
@@ -100,9 +102,15 @@ export class LiveBus<T = unknown> {
   #subscribers = 0;
 
   constructor(options: BusOptions = {}) {
+    const o = knownOptions('stepmark/live createBus', options, ['capacity', 'liveEvents']);
+    checkType('stepmark/live createBus', o, 'liveEvents', 'boolean');
     const capacity = options.capacity ?? DEFAULT_CAPACITY;
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`stepmark/live: bus capacity must be a positive integer, got ${String(capacity)}`);
+      throw invalidOption(
+        'stepmark/live createBus',
+        'capacity',
+        `must be a positive integer, got ${String(capacity)}`,
+      );
     }
     this.capacity = capacity;
     this.liveEvents = options.liveEvents ?? false;

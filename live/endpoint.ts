@@ -120,7 +120,7 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
  * import { createLiveEndpoint } from 'stepmark/live';
  * const live = createLiveEndpoint({ enabled: true, secret: process.env.STEPMARK_LIVE_SECRET });
  * app.use(live);                                   // Express / Connect
- * app.use(stepmarkHttp({ onFinish: live.onFinish })); // feed it finished traces
+ * app.use(stepmarkMiddleware({ onFinish: live.onFinish })); // feed it finished traces (stepmark/http)
  * ```
  */
 export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> = {}): LiveEndpoint<T> {
@@ -425,6 +425,8 @@ function findQuery(params: URLSearchParams): FindQuery | string {
       return `unknown parameter ${JSON.stringify(key)} (known: entity, request_id, stage, action, error, since, until, limit)`;
     // `get` answers the first of several: `?entity=a&entity=b` would quietly search for a alone
     if (params.getAll(key).length > 1) return `parameter ${JSON.stringify(key)} is given more than once`;
+    // `?request_id=${id}` with an empty id must not quietly become "every trace"
+    if (params.get(key) === '' && key !== 'token') return `parameter ${JSON.stringify(key)} is empty`;
   }
   const entity = params.get('entity');
   const requestId = params.get('request_id');

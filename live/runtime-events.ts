@@ -2,6 +2,7 @@
 // running, each span start/end and each recorded event to a bus created with
 // `liveEvents: true`. Off unless attached; the runtime pays nothing while no observer is
 // registered.
+import { checkType, knownOptions } from '../adapters/core/errors.js';
 import { addObserver, type SpanView, type TraceView } from '../runtime/observers.js';
 import type { JsonValue } from '../runtime/types.js';
 import type { LiveBus } from './bus.js';
@@ -51,6 +52,8 @@ export function publishRuntimeEvents(bus: LiveBus<unknown>, options: RuntimeEven
       'stepmark/live: publishRuntimeEvents(bus) needs a bus created with { liveEvents: true }',
     );
   }
+  const o = knownOptions('stepmark/live publishRuntimeEvents', options, ['time']);
+  checkType('stepmark/live publishRuntimeEvents', o, 'time', 'boolean');
   const time = options.time === true;
   const ids = new WeakMap<TraceView, number>();
   let next = 0;

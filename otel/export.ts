@@ -12,6 +12,7 @@ import {
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
+import { checkType, invalidOption, knownOptions } from '../adapters/core/errors.js';
 import { describeError } from '../runtime/snapshot.js';
 import { VERSION } from '../runtime/state.js';
 import type { Trace, TraceEvent, TraceSpan } from '../runtime/types.js';
@@ -53,6 +54,44 @@ export interface ExportOptions {
    * then find every trace of an entity with `stepmark.entity.id=<id>`. Default false.
    */
   entitySpans?: boolean;
+}
+
+const EXPORT_OPTIONS: readonly string[] = Object.keys({
+  tracer: true,
+  parent: true,
+  root: true,
+  spanEvents: true,
+  entitySpans: true,
+} satisfies Record<keyof ExportOptions, true>);
+
+/**
+ * Checks export options (`where` names the function given them): an unknown key or a value of
+ * the wrong type is a {@link StepmarkConfigError}, never silently a different export. `extra`:
+ * further keys the caller reads itself (a sink's queue options).
+ */
+export function checkExportOptions(where: string, options: unknown, extra: readonly string[] = []): void {
+  const o = knownOptions(where, options, extra.length === 0 ? EXPORT_OPTIONS : [...EXPORT_OPTIONS, ...extra]);
+  checkTracer(where, o.tracer);
+  if (o.parent !== undefined && o.parent !== null && typeof o.parent !== 'object') {
+    throw invalidOption(where, 'parent', 'must be an OpenTelemetry Context or SpanContext, or null');
+  }
+  checkRoot(where, o.root, "true, false, 'auto' or a span name");
+  checkType(where, o, 'spanEvents', 'boolean');
+  checkType(where, o, 'entitySpans', 'boolean');
+}
+
+/** Refuses a `root` option that is neither a boolean nor a non-empty span name. */
+export function checkRoot(where: string, root: unknown, want: string): void {
+  if (root !== undefined && typeof root !== 'boolean' && !(typeof root === 'string' && root !== '')) {
+    throw invalidOption(where, 'root', `must be ${want}`);
+  }
+}
+
+/** Refuses a `tracer` option that is not an OpenTelemetry `Tracer`. */
+export function checkTracer(where: string, tracer: unknown): void {
+  if (tracer !== undefined && typeof (tracer as Tracer | null)?.startSpan !== 'function') {
+    throw invalidOption(where, 'tracer', 'must be an OpenTelemetry Tracer (provider.getTracer(name))');
+  }
 }
 
 /**
@@ -233,6 +272,7 @@ interface Pending {
  * ```
  */
 export function exportTrace(trace: Trace, options: ExportOptions = {}): ExportResult {
+  checkExportOptions('stepmark/otel exportTrace', options);
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
   // Every call into OpenTelemetry may reach a span processor that throws (the SDK calls them in
   // turn and stops at the first throw): one failing span must not cost the others their export.

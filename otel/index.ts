@@ -8,11 +8,12 @@
  *   its children even when exported later), makes `injectTraceContext` send the active OTel
  *   context, and with `{ live: true }` opens an OTel span as each stepmark span opens.
  * - `isolateSpanProcessors(...)` keeps one throwing span processor from costing the others spans.
- * - W3C trace context helpers (also usable without OTel, see `./propagation.ts`).
+ * - W3C trace context helpers (also usable without OTel, from `stepmark/propagation`).
  *
  * `@opentelemetry/api` is an optional peer dependency imported only by this entry.
  */
 
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from '../adapters/core/errors.js';
 export { ATTR, type Attrs, type AttrValue, parseLocation } from './attributes.js';
 export {
   type ExportOptions,

@@ -8,14 +8,24 @@ import {
   type Tracer,
   trace as traceApi,
 } from '@opentelemetry/api';
+import { checkType, knownOptions } from '../adapters/core/errors.js';
 import { addObserver, type SpanView, type TraceObserver, type TraceView } from '../runtime/observers.js';
 import { reportOnce } from '../runtime/report.js';
 import { currentCursor, G, VERSION } from '../runtime/state.js';
 import type { Trace } from '../runtime/types.js';
-import type { QueueOptions } from '../sinks/queue.js';
+import { QUEUE_OPTIONS, type QueueOptions } from '../sinks/queue.js';
 import { createSink, DroppedNotice, type Sink, type SinkItem } from '../sinks/sink.js';
 import { ATTR, type Attrs, addEntityIds, addMeta, eventAttributes, spanAttributes } from './attributes.js';
-import { type ExportOptions, exportTrace, markFailed, OtelExportError, parentFromMeta } from './export.js';
+import {
+  checkExportOptions,
+  checkRoot,
+  checkTracer,
+  type ExportOptions,
+  exportTrace,
+  markFailed,
+  OtelExportError,
+  parentFromMeta,
+} from './export.js';
 import {
   type OutgoingContext,
   PARENT_SPAN_ID,
@@ -54,6 +64,8 @@ export function otelMeta(ctx: Context = context.active()): TraceContextMeta | un
  * ```
  */
 export function otelOnEnd(options?: ExportOptions): (trace: Trace) => void {
+  // checked now: a bad option found at export time would only be a warning per trace
+  checkExportOptions('stepmark/otel otelOnEnd', options);
   return (trace) => exportReported(trace, options);
 }
 
@@ -98,6 +110,14 @@ export interface EnableOtelOptions {
   propagate?: boolean;
 }
 
+const ENABLE_OPTIONS: readonly string[] = Object.keys({
+  live: true,
+  tracer: true,
+  captureParent: true,
+  root: true,
+  propagate: true,
+} satisfies Record<keyof EnableOtelOptions, true>);
+
 export interface OtelHandle {
   /** Stops everything `enableOtel` started; live spans still open are left to end normally. */
   disable(): void;
@@ -114,6 +134,11 @@ export interface OtelHandle {
  * ```
  */
 export function enableOtel(options: EnableOtelOptions = {}): OtelHandle {
+  const where = 'stepmark/otel enableOtel';
+  const o = knownOptions(where, options, ENABLE_OPTIONS);
+  for (const option of ['live', 'captureParent', 'propagate']) checkType(where, o, option, 'boolean');
+  checkTracer(where, o.tracer);
+  checkRoot(where, o.root, 'true, false or a span name');
   const live = options.live === true;
   const tracer = options.tracer ?? traceApi.getTracer('stepmark', VERSION);
   const captureParent = options.captureParent !== false;
@@ -301,6 +326,7 @@ function reported(observer: TraceObserver): TraceObserver {
  * ```
  */
 export function otelSink(options: ExportOptions & QueueOptions = {}): Sink {
+  checkExportOptions('stepmark/otel otelSink', options, QUEUE_OPTIONS);
   // A trace that fails to export is reported (once per distinct failure) and the sink stays on.
   const exportAll = (items: readonly SinkItem[]) => {
     for (const item of items) if (!(item instanceof DroppedNotice)) exportReported(item, options);

@@ -17,14 +17,16 @@
  * ```
  */
 
+import { checkChoice, checkType, invalidOption, knownOptions } from '../adapters/core/errors.js';
 import { escapeForTerminal, type FormatOptions, formatTrace } from '../runtime/render.js';
 import { reportOnce } from '../runtime/report.js';
 import type { Trace } from '../runtime/types.js';
 import { fileOutput, streamOutput, type WritableLike } from './outputs.js';
-import type { QueueOptions } from './queue.js';
+import { QUEUE_OPTIONS, type QueueOptions } from './queue.js';
 import { type FlattenOptions, flattenTrace } from './records.js';
 import { createSink, DroppedNotice, type Sink, type SinkItem } from './sink.js';
 
+export { StepmarkConfigError, type StepmarkConfigErrorCode } from '../adapters/core/errors.js';
 export { registerExitFlush } from './exit.js';
 export type { TextOutput, WritableLike } from './outputs.js';
 export { fileOutput, streamOutput } from './outputs.js';
@@ -81,6 +83,8 @@ export interface NdjsonSinkOptions extends QueueOptions {
   mode?: 'append' | 'truncate';
 }
 
+const NDJSON_OPTIONS = [...QUEUE_OPTIONS, 'lines', 'records', 'mode'];
+
 const droppedLine = (n: DroppedNotice) =>
   JSON.stringify({ type: 'stepmark.dropped', dropped: n.dropped, timestamp: n.timestamp }) + '\n';
 
@@ -95,6 +99,10 @@ export function ndjsonSink(
   destination: string | number | WritableLike,
   options: NdjsonSinkOptions = {},
 ): Sink {
+  const o = knownOptions('stepmark/sinks ndjsonSink', options, NDJSON_OPTIONS);
+  checkChoice('stepmark/sinks ndjsonSink', o, 'lines', ['trace', 'records']);
+  checkChoice('stepmark/sinks ndjsonSink', o, 'mode', ['append', 'truncate']);
+  checkType('stepmark/sinks ndjsonSink', o, 'records', 'object');
   const output =
     typeof destination === 'string' || typeof destination === 'number'
       ? fileOutput(destination, { mode: options.mode })
@@ -121,6 +129,15 @@ export interface ConsoleSinkOptions extends QueueOptions {
 
 /** Prints each trace as a human-readable span tree and entity journeys (`formatTrace`). */
 export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
+  const o = knownOptions('stepmark/sinks consoleSink', options, [
+    ...QUEUE_OPTIONS,
+    'stream',
+    'format',
+    'render',
+  ]);
+  checkType('stepmark/sinks consoleSink', o, 'stream', 'object');
+  checkType('stepmark/sinks consoleSink', o, 'format', 'object');
+  checkType('stepmark/sinks consoleSink', o, 'render', 'function');
   const stream =
     options.stream ??
     ((globalThis as { process?: { stderr?: WritableLike } }).process?.stderr as WritableLike);
@@ -181,12 +198,31 @@ export interface PinoSinkOptions extends QueueOptions {
  * ```ts
  * const log = pino();
  * const sink = pinoSink(log, { mode: 'lines' });
- * app.use(stepmarkMiddleware({ onEnd: sink.write }));
+ * app.use(stepmarkMiddleware({ onFinish: sink.write }));
  * ```
  */
 export function pinoSink(logger: PinoLike, options: PinoSinkOptions = {}): Sink {
   if (!logger || typeof logger.info !== 'function') {
     throw new TypeError('stepmark pinoSink: the first argument must be a pino logger');
+  }
+  const where = 'stepmark/sinks pinoSink';
+  const o = knownOptions(where, options, [...QUEUE_OPTIONS, 'mode', 'key', 'level', 'errorLevel', 'records']);
+  checkChoice(where, o, 'mode', ['trace', 'lines']);
+  checkType(where, o, 'records', 'object');
+  if (o.key !== undefined && (typeof o.key !== 'string' || o.key === '')) {
+    throw invalidOption(where, 'key', 'must be a non-empty string');
+  }
+  // A level the logger has no method for (a typo, or a custom level it was not created with)
+  // would fail at the first write and switch the sink off: refuse it now.
+  for (const option of ['level', 'errorLevel'] as const) {
+    const name = o[option];
+    if (name !== undefined && (typeof name !== 'string' || typeof logger[name] !== 'function')) {
+      throw invalidOption(
+        where,
+        option,
+        `must name a level method of the logger (info, warn, error…), got ${JSON.stringify(name)}`,
+      );
+    }
   }
   const key = options.key ?? 'stepmark';
   const level = options.level ?? 'info';

@@ -7,6 +7,7 @@
 // told how many were lost (`onOverflowEnd`), so the loss shows up in the sink's own output.
 // A failing target is reported once and the sink turns itself off: nothing ever throws to the app.
 
+import { checkType, invalidOption } from '../adapters/core/errors.js';
 import { escapeForTerminal, oneLine } from '../runtime/render.js';
 import { reportOnce } from '../runtime/report.js';
 import { registerExitFlush } from './exit.js';
@@ -23,6 +24,17 @@ export interface SinkStats {
   /** The first error of the target, once it failed; the sink writes nothing after that. */
   error?: Error;
 }
+
+const WHERE = 'stepmark/sinks';
+
+/** The keys of {@link QueueOptions}, which every sink's options share (typed: none is forgotten). */
+export const QUEUE_OPTIONS: readonly string[] = Object.keys({
+  maxQueue: true,
+  batchSize: true,
+  flushOnExit: true,
+  flushTimeout: true,
+  onError: true,
+} satisfies Record<keyof QueueOptions, true>);
 
 export interface QueueOptions {
   /** Most items kept waiting; further writes are dropped and counted. Default 1000. */
@@ -101,6 +113,8 @@ export class BoundedQueue<T> {
     this.maxQueue = positiveInt(options.maxQueue, 1000, 'maxQueue');
     this.batchSize = positiveInt(options.batchSize, 100, 'batchSize');
     this.flushTimeout = positiveMs(options.flushTimeout, 10_000, 'flushTimeout');
+    checkType(WHERE, options as Record<string, unknown>, 'flushOnExit', 'boolean');
+    checkType(WHERE, options as Record<string, unknown>, 'onError', 'function');
     const onError = options.onError ?? defaultReport;
     this.report = (error) => {
       try {
@@ -296,9 +310,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 function positiveMs(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new TypeError(
-      `stepmark sink: option ${name} must be a positive number of milliseconds, got ${String(value)}`,
-    );
+    throw invalidOption(WHERE, name, `must be a positive number of milliseconds, got ${String(value)}`);
   }
   return Math.min(value, MAX_TIMER_MS);
 }
@@ -306,7 +318,7 @@ function positiveMs(value: number | undefined, fallback: number, name: string): 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`stepmark sink: option ${name} must be a positive integer, got ${String(value)}`);
+    throw invalidOption(WHERE, name, `must be a positive integer, got ${String(value)}`);
   }
   return value;
 }

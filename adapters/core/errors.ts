@@ -29,3 +29,82 @@ export class StepmarkConfigError extends Error {
     this.option = option;
   }
 }
+
+/** `ERR_STEPMARK_INVALID_OPTION` for `option` of `where` (`stepmark/sinks ndjsonSink`, …). */
+export function invalidOption(where: string, option: string, why: string): StepmarkConfigError {
+  return new StepmarkConfigError(
+    'ERR_STEPMARK_INVALID_OPTION',
+    `${where}: option \`${option}\` ${why}.`,
+    option,
+  );
+}
+
+/**
+ * Checks an options argument once, where it is given: `undefined` is no options, anything but an
+ * object is refused, and a key that `known` does not list is `ERR_STEPMARK_UNKNOWN_OPTION` (a
+ * typo would otherwise be silently ignored). Returns the options as a record to read.
+ */
+export function knownOptions(
+  where: string,
+  options: unknown,
+  known: readonly string[],
+): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') {
+    throw invalidOption(
+      where,
+      'options',
+      `must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new StepmarkConfigError(
+        'ERR_STEPMARK_UNKNOWN_OPTION',
+        `${where}: unknown option ${JSON.stringify(key)}. Known options: ${known.join(', ')}.`,
+        key,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** Refuses a value of `option` that is not one of `choices` (when given). */
+export function checkChoice(
+  where: string,
+  options: Record<string, unknown>,
+  option: string,
+  choices: readonly unknown[],
+): void {
+  const value = options[option];
+  if (value !== undefined && !choices.includes(value)) {
+    throw invalidOption(
+      where,
+      option,
+      `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${describeValue(value)}`,
+    );
+  }
+}
+
+/** Refuses a value of `option` that is not of `type` (when given). */
+export function checkType(
+  where: string,
+  options: Record<string, unknown>,
+  option: string,
+  type: 'boolean' | 'function' | 'object' | 'string',
+): void {
+  const value = options[option];
+  if (value !== undefined && (typeof value !== type || value === null)) {
+    throw invalidOption(
+      where,
+      option,
+      `must be ${type === 'object' ? 'an' : 'a'} ${type}, got ${describeValue(value)}`,
+    );
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return value === null ? 'null' : typeof value;
+}

@@ -147,6 +147,22 @@ const KNOWN = new Set([
   'record',
 ]);
 
+/** What `stepmark.run` reads (`TraceOptions`): the keys `traceOptions` may hold. */
+const TRACE_OPTIONS: Record<keyof TraceOptions, true> = {
+  meta: true,
+  maxEvents: true,
+  maxSpans: true,
+  maxEntities: true,
+  maxMetaKeys: true,
+  maxStringLength: true,
+  clock: true,
+  entityFilter: true,
+  redact: true,
+  redactValues: true,
+  metaLimits: true,
+  onEnd: true,
+};
+
 /** RFC 9110 token: what a header field name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
@@ -268,6 +284,17 @@ export function resolveOptions<Req>(
       throw invalid(where, 'traceOptions', `must be an object, got ${describe(o.traceOptions)}`);
     }
     traceOptions = o.traceOptions as TraceOptions;
+    // stepmark.run ignores keys it does not know (it checks every trace's options and must not
+    // allocate); here they are checked once, so `maxEvent: 10` is not silently no limit at all.
+    for (const key of Object.keys(traceOptions)) {
+      if (!Object.hasOwn(TRACE_OPTIONS, key)) {
+        throw new StepmarkConfigError(
+          'ERR_STEPMARK_UNKNOWN_OPTION',
+          `${where}: unknown option ${JSON.stringify(key)} in \`traceOptions\`. Known options: ${Object.keys(TRACE_OPTIONS).join(', ')}.`,
+          `traceOptions.${key}`,
+        );
+      }
+    }
   }
   return {
     header,

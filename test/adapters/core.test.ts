@@ -233,6 +233,8 @@ describe('AdapterCore', () => {
       // judged by the runtime itself, at start-up
       [{ traceOptions: { maxEvents: -1 } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
       [{ traceOptions: { onEnd: 'log' } }, 'ERR_STEPMARK_INVALID_OPTION', 'traceOptions'],
+      // a typo in traceOptions, which stepmark.run itself would ignore
+      [{ traceOptions: { maxEvent: 10 } }, 'ERR_STEPMARK_UNKNOWN_OPTION', 'traceOptions.maxEvent'],
       [{ record: { add: 'no' } }, 'ERR_STEPMARK_INVALID_OPTION', 'record'],
     ];
     for (const [options, code, option] of cases) {

@@ -1,4 +1,4 @@
-import { createBus, type Delivery, LiveBus } from 'stepmark/live';
+import { createBus, type Delivery, LiveBus, publishRuntimeEvents, StepmarkConfigError } from 'stepmark/live';
 import { describe, expect, it } from 'vitest';
 
 /** Deterministic PRNG (mulberry32) so a failing interleaving can be replayed. */
@@ -188,6 +188,30 @@ describe('LiveBus', () => {
   it('rejects a capacity that is not a positive integer', () => {
     expect(() => new LiveBus({ capacity: 0 })).toThrow(/capacity/);
     expect(() => new LiveBus({ capacity: 1.5 })).toThrow(/capacity/);
+  });
+
+  it('refuses unknown options and bad values with a typed error naming the option', () => {
+    const cases: Array<[() => unknown, string, string]> = [
+      [() => createBus({ capacity: 0 }), 'ERR_STEPMARK_INVALID_OPTION', 'capacity'],
+      // a typo would otherwise silently give a bus that drops every live event
+      [() => createBus({ liveEvent: true } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'liveEvent'],
+      [() => createBus({ liveEvents: 'yes' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'liveEvents'],
+      [
+        () => publishRuntimeEvents(createBus({ liveEvents: true }), { times: true } as never),
+        'ERR_STEPMARK_UNKNOWN_OPTION',
+        'times',
+      ],
+    ];
+    for (const [make, code, option] of cases) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
+      expect(error).toMatchObject({ code, option });
+    }
   });
 
   // The exactly-once promise under concurrency: publishers, subscribers that join at random

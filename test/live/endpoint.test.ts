@@ -414,6 +414,13 @@ describe('live endpoint: a flight recorder behind it', () => {
       status: 400,
       body: expect.stringContaining('"entity" is given more than once'),
     });
+    // an empty value is malformed, not "no condition": it would answer every trace
+    for (const key of ['entity', 'request_id', 'stage', 'action', 'error', 'since', 'until', 'limit']) {
+      expect(await get(`/find?${key}=`)).toMatchObject({
+        status: 400,
+        body: expect.stringContaining(`"${key}" is empty`),
+      });
+    }
     expect(await get('/find?limit=-1')).toMatchObject({ status: 400 });
     expect(await get('/find?error=maybe')).toMatchObject({ status: 400 });
     expect(await get('/find?since=yesterday')).toMatchObject({

@@ -7,7 +7,14 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import * as stepmark from 'stepmark';
-import { enableOtel, exportTrace, otelOnEnd, otelSink, traceContextMeta } from 'stepmark/otel';
+import {
+  enableOtel,
+  exportTrace,
+  otelOnEnd,
+  otelSink,
+  StepmarkConfigError,
+  traceContextMeta,
+} from 'stepmark/otel';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureWarnings } from '../support/warnings.js';
 import { place } from './app.js';
@@ -250,6 +257,40 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
       await stepmark.run(() => place({ id: 'o', total: 1 }), { onEnd });
     });
     expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('tracer broken')]);
+  });
+});
+
+describe('options', () => {
+  it('are checked where they are given: an unknown key or a bad value is a typed error naming it', () => {
+    const trace = { meta: {}, entities: {}, events: [], spans: [], dropped: 0 };
+    const cases: Array<[() => unknown, string, string]> = [
+      // typos that would otherwise silently export something else
+      [() => exportTrace(trace, { rot: false } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'rot'],
+      [() => exportTrace(trace, { root: 5 } as never), 'ERR_STEPMARK_INVALID_OPTION', 'root'],
+      [() => exportTrace(trace, { spanEvents: 'yes' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'spanEvents'],
+      [() => exportTrace(trace, { parent: 'x' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'parent'],
+      // at creation, not as a warning per exported trace
+      [() => otelOnEnd({ entitySpan: true } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'entitySpan'],
+      [() => otelOnEnd({ tracer: {} } as never), 'ERR_STEPMARK_INVALID_OPTION', 'tracer'],
+      [() => otelSink({ maxQueue: 10, rootName: 'x' } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'rootName'],
+      [() => otelSink({ maxQueue: 0 }), 'ERR_STEPMARK_INVALID_OPTION', 'maxQueue'],
+      [() => enableOtel({ liv: true } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'liv'],
+      [() => enableOtel({ live: 'true' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'live'],
+      [() => enableOtel({ root: 1 } as never), 'ERR_STEPMARK_INVALID_OPTION', 'root'],
+    ];
+    for (const [make, code, option] of cases) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
+      expect(error).toMatchObject({ code, option });
+    }
+    expect(() =>
+      exportTrace(trace, { root: 'auto', parent: null, spanEvents: true, entitySpans: false }),
+    ).not.toThrow();
   });
 });
 

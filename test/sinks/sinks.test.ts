@@ -4,7 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import pino from 'pino';
-import { consoleSink, flattenTrace, ndjsonSink, pinoSink, type SinkError, teeSinks } from 'stepmark/sinks';
+import {
+  consoleSink,
+  flattenTrace,
+  ndjsonSink,
+  pinoSink,
+  type SinkError,
+  StepmarkConfigError,
+  teeSinks,
+} from 'stepmark/sinks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureWarnings } from '../support/warnings.js';
 import { sampleTrace } from './fixture.js';
@@ -336,5 +344,44 @@ describe('pino sink', () => {
     await sink.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]!.message).toContain('logger broken');
+  });
+});
+
+describe('sink options', () => {
+  it('refuse an unknown option or a bad value when the sink is created, naming it', () => {
+    const logger = pino({ enabled: false });
+    const file = tmp();
+    const cases: Array<[() => unknown, string, string]> = [
+      // typos that would otherwise be silently ignored: the file appended to, one line per trace…
+      [() => ndjsonSink(file, { mode: 'truncat' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'mode'],
+      [() => ndjsonSink(file, { line: 'records' } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'line'],
+      [() => ndjsonSink(file, { lines: 'record' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'lines'],
+      [() => ndjsonSink(file, { maxQueue: 0 }), 'ERR_STEPMARK_INVALID_OPTION', 'maxQueue'],
+      [() => ndjsonSink(file, { flushTimeout: -1 }), 'ERR_STEPMARK_INVALID_OPTION', 'flushTimeout'],
+      [() => ndjsonSink(file, { onError: 'log' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'onError'],
+      [() => ndjsonSink(file, { flushOnExit: 'no' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'flushOnExit'],
+      [() => pinoSink(logger, { mode: 'line' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'mode'],
+      // …or that would switch the sink off at its first write
+      [() => pinoSink(logger, { level: 'inf' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'level'],
+      [() => pinoSink(logger, { errorLevel: 'err' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'errorLevel'],
+      [() => pinoSink(logger, { key: '' }), 'ERR_STEPMARK_INVALID_OPTION', 'key'],
+      [() => consoleSink({ colour: true } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'colour'],
+      [() => consoleSink({ render: 'text' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'render'],
+      [() => ndjsonSink(file, 'truncate' as never), 'ERR_STEPMARK_INVALID_OPTION', 'options'],
+    ];
+    for (const [make, code, option] of cases) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
+      expect(error).toMatchObject({ code, option });
+    }
+    // a level the logger has (pino's custom levels included) is accepted
+    const custom = pino({ enabled: false, customLevels: { audit: 35 } });
+    expect(() => pinoSink(custom, { level: 'audit' as never, flushOnExit: false })).not.toThrow();
+    expect(fs.existsSync(file)).toBe(false);
   });
 });
