@@ -767,8 +767,32 @@ const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POS
 
 const isRedactValue = (v: unknown) => typeof v === 'string' && v.length >= MIN_REDACT_VALUE;
 
+/** The keys of {@link TraceOptions}: any other key in a run's options is a mistake. */
+export const KNOWN_OPTIONS: Record<keyof TraceOptions, true> = {
+  meta: true,
+  maxEvents: true,
+  maxSpans: true,
+  maxEntities: true,
+  maxMetaKeys: true,
+  maxStringLength: true,
+  clock: true,
+  entityFilter: true,
+  redact: true,
+  redactValues: true,
+  metaLimits: true,
+  onEnd: true,
+};
+
 /** Checks a run's options (allocates nothing: it runs for every trace). */
 function checkOptions(o: TraceOptions): void {
+  // a misspelt key (`maxEvent`) would otherwise be no limit at all, silently
+  for (const key in o) {
+    if (!Object.hasOwn(KNOWN_OPTIONS, key) && Object.hasOwn(o, key)) {
+      throw new TypeError(
+        `stepmark: unknown option \`${key}\` (known: ${Object.keys(KNOWN_OPTIONS).join(', ')})`,
+      );
+    }
+  }
   if (o.maxEvents !== undefined && !count(o.maxEvents))
     bad('maxEvents', 'a non-negative integer or Infinity');
   if (o.maxSpans !== undefined && !count(o.maxSpans)) bad('maxSpans', 'a non-negative integer or Infinity');

@@ -1,4 +1,5 @@
 import { errorForTerminal } from '../../runtime/render.js';
+import { KNOWN_OPTIONS } from '../../runtime/trace.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
 import { StepmarkConfigError } from './errors.js';
 
@@ -147,22 +148,6 @@ const KNOWN = new Set([
   'record',
 ]);
 
-/** What `stepmark.run` reads (`TraceOptions`): the keys `traceOptions` may hold. */
-const TRACE_OPTIONS: Record<keyof TraceOptions, true> = {
-  meta: true,
-  maxEvents: true,
-  maxSpans: true,
-  maxEntities: true,
-  maxMetaKeys: true,
-  maxStringLength: true,
-  clock: true,
-  entityFilter: true,
-  redact: true,
-  redactValues: true,
-  metaLimits: true,
-  onEnd: true,
-};
-
 /** RFC 9110 token: what a header field name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
@@ -284,13 +269,12 @@ export function resolveOptions<Req>(
       throw invalid(where, 'traceOptions', `must be an object, got ${describe(o.traceOptions)}`);
     }
     traceOptions = o.traceOptions as TraceOptions;
-    // stepmark.run ignores keys it does not know (it checks every trace's options and must not
-    // allocate); here they are checked once, so `maxEvent: 10` is not silently no limit at all.
+    // at start-up, as every other option: `stepmark.run` would refuse them on every request
     for (const key of Object.keys(traceOptions)) {
-      if (!Object.hasOwn(TRACE_OPTIONS, key)) {
+      if (!Object.hasOwn(KNOWN_OPTIONS, key)) {
         throw new StepmarkConfigError(
           'ERR_STEPMARK_UNKNOWN_OPTION',
-          `${where}: unknown option ${JSON.stringify(key)} in \`traceOptions\`. Known options: ${Object.keys(TRACE_OPTIONS).join(', ')}.`,
+          `${where}: unknown option ${JSON.stringify(key)} in \`traceOptions\`. Known options: ${Object.keys(KNOWN_OPTIONS).join(', ')}.`,
           `traceOptions.${key}`,
         );
       }

@@ -1,4 +1,6 @@
 // The public API (DESIGN §3) against the built package, as users import it.
+
+import type { TraceOptions } from 'stepmark';
 import * as stepmark from 'stepmark';
 import {
   capture,
@@ -196,6 +198,30 @@ describe('run / capture / collect', () => {
     expect(() => run(() => 1, { clock: 5 as any })).toThrow(/clock/);
     expect(() => run(() => 1, { redact: 'password' as any })).toThrow(/redact/);
     expect(() => run(1 as any)).toThrow(/needs a function/);
+  });
+
+  it('rejects a key it does not know (a misspelt limit would be no limit at all)', () => {
+    let ran = false;
+    const misspelt = { maxEvent: 1 } as any;
+    expect(() => run(() => (ran = true), misspelt)).toThrow(TypeError);
+    expect(() => run(() => 1, misspelt)).toThrow(/unknown option `maxEvent` \(known: meta, maxEvents,/);
+    expect(() => captureSync(() => 1, { onEnd() {}, maxSpan: 2 } as any)).toThrow(/`maxSpan`/);
+    expect(ran).toBe(false);
+    // inherited keys are not the caller's options; a class instance with its own methods is fine
+    const inherited = Object.create({ junk: true, maxEvents: 1 }) as TraceOptions;
+    expect(captureSync(() => 'ok', inherited).result).toBe('ok');
+    class Limits {
+      maxEvents = 1;
+      describe() {
+        return 'one event';
+      }
+    }
+    const { trace } = captureSync(() => {
+      record('a', 'one');
+      record('a', 'two');
+    }, new Limits());
+    expect(trace.events).toHaveLength(1);
+    expect(trace.dropped).toBe(1);
   });
 });
 
