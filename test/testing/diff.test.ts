@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { captureSync, record, recordEntity, type Trace, track } from 'stepmark';
 import { stepmark as stepmarkPlugin } from 'stepmark/esbuild-plugin';
 import { v1 as __stepmark } from 'stepmark/runtime';
-import { diffTraces, formatTraceDiff, stepmarkMatchers, type TraceDiff } from 'stepmark/testing';
+import { diffLines, diffTraces, formatTraceDiff, stepmarkMatchers, type TraceDiff } from 'stepmark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
 
@@ -412,6 +412,22 @@ describe('formatTraceDiff', () => {
     expect(formatTraceDiff(diffTraces(a, b))).toContain(
       '\\x1b[2J\\x1b]0;owned\\x07line\\nbreak\\u009b31m\\u202e',
     );
+  });
+
+  it('shows what changed in an entity itself, and an entity found on one side only', () => {
+    const entity = (id: string, total: number) =>
+      trace(() => call('place', () => track(id, { total }, { kind: 'order' }), { entity: id }));
+    const changed = formatTraceDiff(
+      diffTraces(entity('order_1', 20), entity('order_2', 5000), { entities: ['order_1', 'order_2'] }),
+    );
+    expect(changed).toContain(
+      '@@ entity order_1 ⇄ order_2 (order) @@\n- order_1 (order) total=20\n+ order_2 (order) total=5000\n',
+    );
+    const oneSided = formatTraceDiff(diffTraces(entity('order_1', 20), entity('order_2', 20)));
+    expect(oneSided).toContain('@@ entity order_1 (order), only in a @@');
+    expect(oneSided).toContain('@@ entity order_2 (order), only in b @@');
+    const rows = diffLines(diffTraces(entity('order_1', 20), entity('order_2', 20)));
+    expect(rows.filter((r) => r.section === 'entity').map((r) => r.journey)).toEqual(['removed', 'added']);
   });
 
   it('colours removed lines red, added ones green, and what changed in bold', () => {
