@@ -28,6 +28,7 @@ import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } fr
 import { reportOnce } from './report.js';
 import {
   describeError,
+  invalidOption,
   lastSnapshot,
   MAX_META_KEYS,
   MAX_STRING_LENGTH,
@@ -344,6 +345,7 @@ export class RecorderTrace implements TraceRecords {
   /** `meta`, when given, replaces `options.meta`. */
   constructor(options: TraceOptions | undefined, meta?: unknown) {
     const o = options ?? {};
+    if (typeof o !== 'object') bad('options', 'an object');
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
     this.maxSpans = o.maxSpans ?? 10_000;
@@ -759,9 +761,7 @@ function structuredCopy<T extends JsonValue>(v: T): T {
   return out as T;
 }
 
-function bad(name: string, want: string): never {
-  throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
-}
+const bad = invalidOption;
 
 const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY;
 

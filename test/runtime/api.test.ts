@@ -197,6 +197,34 @@ describe('run / capture / collect', () => {
     expect(() => run(() => 1, { redact: 'password' as any })).toThrow(/redact/);
     expect(() => run(1 as any)).toThrow(/needs a function/);
   });
+
+  it('checks every part of the options: redact entries, metaLimits, the options object itself', () => {
+    const rejected = (options: unknown, option: string) => {
+      let error: unknown;
+      try {
+        run(() => 1, options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ code: 'ERR_STEPMARK_INVALID_OPTION', option });
+      expect((error as Error).message).toContain(`\`${option}\``);
+    };
+    rejected({ maxEvents: -1 }, 'maxEvents');
+    rejected({ redact: ['ssn', 3] }, 'redact');
+    rejected({ redact: [undefined] }, 'redact');
+    rejected(Object.freeze({ redact: Object.freeze(['ssn', { key: 'x' }]) }), 'redact');
+    rejected({ metaLimits: 5 }, 'metaLimits');
+    rejected({ metaLimits: { depth: -1 } }, 'metaLimits.depth');
+    rejected({ metaLimits: { string: '100' } }, 'metaLimits.string');
+    rejected({ metaLimits: { strings: 100 } }, 'metaLimits.strings');
+    rejected(5, 'options');
+    rejected('maxEvents', 'options');
+    expect(run(() => 1, null as never)).toBe(1);
+    expect(
+      run(() => 1, { redact: Object.freeze(['ssn', /^x_/]), metaLimits: { depth: 2, total: Infinity } }),
+    ).toBe(1);
+  });
 });
 
 describe('entities and events', () => {
