@@ -1,6 +1,9 @@
 // Stack-derived names (no build step) follow docs/NAMING.md: the rows where V8 can know the
 // build-time name give exactly that name.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { capture, captureSync, enter, step, stepEntity } from 'stepmark';
 import { describe, expect, it } from 'vitest';
 
@@ -138,6 +141,17 @@ describe('names from the stack (docs/NAMING.md, fallback column)', () => {
       'C.m',
       'Inner.m',
     ]);
+  });
+
+  it('static initializers (row 32): the class on Node 24; Node 20 does not say which class', () => {
+    // A class body is strict code: the call site gives neither the receiver nor the function, only
+    // its printed form, which names the class on Node 24 (`S.<static_initializer>`) and not on
+    // Node 20 (`<static_initializer>`, of type Function).
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/static-initializer.cjs');
+    const defineClass = createRequire(import.meta.url)(fixture);
+    expect(stages(() => defineClass())).toEqual(['S.<static_initializer>', 'S.<static_initializer>']);
+    const node20 = execFileSync('/usr/bin/node', [fixture], { encoding: 'utf8' });
+    expect(JSON.parse(node20)).toEqual(['<static_initializer>', '<static_initializer>']);
   });
 
   it('async frames are named as without async', async () => {
