@@ -389,11 +389,48 @@ export class Checkout {
 
   it('options it cannot use are a TypeError that says which', () => {
     const a = order();
+    expect(() => diffTraces(a, a, { entities: ['order_1', 'nope'] })).toThrow(TypeError);
     expect(() => diffTraces(a, a, { entities: ['order_1', 'nope'] })).toThrow(
-      new TypeError('stepmark: diffTraces: trace b has no entity "nope"'),
+      'stepmark: diffTraces: trace b has no entity "nope"',
     );
     expect(() => diffTraces(a, a, { durations: { slowerBy: 0.5 } })).toThrow(/slowerBy/);
     expect(() => diffTraces(a, a, { ignore: 'score' as never })).toThrow(/`ignore` must be/);
+  });
+
+  it('names the option or argument at fault, with a code; a misspelt option is not ignored', () => {
+    const a = order();
+    const fault = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+        const { code, option } = error as { code?: string; option?: string };
+        return [code, option];
+      }
+      throw new Error('no error');
+    };
+    const INVALID = 'ERR_STEPMARK_INVALID_OPTION';
+    expect(fault(() => diffTraces(a, a, { entitys: ['order_1', 'order_1'] } as never))).toEqual([
+      INVALID,
+      'entitys',
+    ]);
+    expect(fault(() => diffTraces(a, a, { durations: { slowrBy: 2 } } as never))).toEqual([
+      INVALID,
+      'durations.slowrBy',
+    ]);
+    expect(fault(() => diffTraces(a, a, { spanEvents: 'yes' } as never))).toEqual([INVALID, 'spanEvents']);
+    expect(fault(() => diffTraces(a, a, { ignore: 3 } as never))).toEqual([INVALID, 'ignore']);
+    expect(fault(() => diffTraces(a, a, { durations: { slowerBy: 0 } }))).toEqual([
+      INVALID,
+      'durations.slowerBy',
+    ]);
+    expect(fault(() => diffTraces(a, a, { entities: ['nope', 'order_1'] }))).toEqual([INVALID, 'entities']);
+    expect(fault(() => diffTraces(a, a, 5 as never))).toEqual([INVALID, 'options']);
+    expect(() => diffTraces(a, a, { entitys: [] } as never)).toThrow('unknown option `entitys`');
+    // what is not a trace (an array of traces, an object of something else) is not compared as an empty one
+    expect(fault(() => diffTraces([a, a] as never, a))).toEqual(['ERR_STEPMARK_INVALID_ARGUMENT', undefined]);
+    expect(() => diffTraces(a, { name: 'x' } as never)).toThrow(/trace b is not a trace/);
+    expect(diffTraces({ entities: {}, events: [] } as never, { spans: [] } as never).equal).toBe(true);
   });
 });
 
