@@ -154,6 +154,16 @@ describe('names from the stack (docs/NAMING.md, fallback column)', () => {
     expect(JSON.parse(node20)).toEqual(['<static_initializer>', '<static_initializer>']);
   });
 
+  it('an arrow passed before an object literal gets the name V8 infers from it (known imprecision)', () => {
+    // V8 names the arrow after what the call is assigned to or called as (the variable, the
+    // callee) and the keys of the object literal after it; its call site cannot tell that name
+    // from an assignment's (`a.b.c = () => {}`, row 19).
+    const inferred = captureSync(() => step('x'), { meta: { request_id: 'r1' } }).trace;
+    expect(inferred.events[0]!.stage).toBe('inferred.meta.request_id');
+    const plain = captureSync(() => step('x')).trace;
+    expect(plain.events[0]!.stage).toBe('<anonymous>');
+  });
+
   it('async frames are named as without async', async () => {
     class Svc {
       async run() {
