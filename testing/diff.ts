@@ -10,6 +10,7 @@
 import { spanChildren } from '../runtime/render.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 import { align } from './align.js';
+import { optionError, rejectUnknown } from './option-error.js';
 import { asTrace, type TraceLike } from './trace-like.js';
 
 /** What an `ignore` predicate is asked about: a meta key, an event or a span, of trace `a` or `b`. */
@@ -244,30 +245,20 @@ function looksLikeTrace(t: unknown): boolean {
 }
 
 const OPTIONS = ['entities', 'ignore', 'durations', 'spanEvents'];
-
-/** An option that cannot be used: a TypeError naming it, with the code stepmark's option errors carry. */
-function invalid(option: string, message: string): never {
-  const error = new TypeError(`stepmark: diffTraces: ${message}`);
-  throw Object.assign(error, { code: 'ERR_STEPMARK_INVALID_OPTION', option });
-}
+const WHERE = 'stepmark: diffTraces';
+const invalid = (option: string, message: string): never => optionError(WHERE, option, message);
 
 function checkOptions(options: DiffOptions, a: Trace, b: Trace): [string, string] | undefined {
   if (options === null || typeof options !== 'object') invalid('options', 'options must be an object');
-  for (const key of Object.keys(options)) {
-    if (!OPTIONS.includes(key))
-      invalid(key, `unknown option \`${key}\` (the options are ${OPTIONS.join(', ')})`);
-  }
+  rejectUnknown(WHERE, options, OPTIONS);
   const { entities, ignore, durations, spanEvents } = options;
   if (ignore !== undefined && typeof ignore !== 'function') {
     if (!Array.isArray(ignore) || !ignore.every((k) => typeof k === 'string' || k instanceof RegExp))
       invalid('ignore', '`ignore` must be an array of meta keys (strings or RegExps) or a function');
   }
   if (durations !== undefined) {
-    if (durations !== null && typeof durations === 'object') {
-      for (const key of Object.keys(durations))
-        if (key !== 'slowerBy')
-          invalid(`durations.${key}`, `unknown option \`durations.${key}\` (it has slowerBy)`);
-    }
+    if (durations !== null && typeof durations === 'object')
+      rejectUnknown(WHERE, durations, ['slowerBy'], 'durations.');
     const r = durations?.slowerBy;
     if (typeof r !== 'number' || !(r >= 1) || !Number.isFinite(r))
       invalid(
