@@ -240,6 +240,7 @@ class Printer {
 }
 
 function writeHtml(out: string, files: string[], entries: Entry[]): number {
+  const name = escapeForTerminal(out);
   const title = `stepmark · ${files.map((f) => (f === '-' ? 'stdin' : basename(f))).join(', ')}`;
   let page: string;
   try {
@@ -247,7 +248,7 @@ function writeHtml(out: string, files: string[], entries: Entry[]): number {
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     process.stderr.write(
-      `stepmark: ${out}: ${entries.length} traces are too many for one page; select fewer with --filter\n`,
+      `stepmark: ${name}: ${entries.length} traces are too many for one page; select fewer with --filter\n`,
     );
     return 1;
   }
@@ -255,12 +256,12 @@ function writeHtml(out: string, files: string[], entries: Entry[]): number {
     writeFileSync(out, page);
   } catch (error) {
     process.stderr.write(
-      `stepmark: ${out}: cannot write it (${(error as NodeJS.ErrnoException).code ?? error})\n`,
+      `stepmark: ${name}: cannot write it (${escapeForTerminal(String((error as NodeJS.ErrnoException).code ?? error))})\n`,
     );
     return 1;
   }
   process.stderr.write(
-    `stepmark: wrote ${out} (${entries.length} trace${entries.length === 1 ? '' : 's'})\n`,
+    `stepmark: wrote ${name} (${entries.length} trace${entries.length === 1 ? '' : 's'})\n`,
   );
   return 0;
 }

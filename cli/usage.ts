@@ -14,8 +14,12 @@ export interface Argument {
   readonly name: string;
   /** a file operand (`-` is standard input), not an option */
   readonly operand: boolean;
-  /** the option's value: after `=`, or the next argument (consumed); a {@link UsageError} if none */
-  value(what?: string): string;
+  /**
+   * the option's value: after `=`, or the next argument (consumed); a {@link UsageError} if none.
+   * A next argument that starts with `-` is taken as the next option instead, unless `negative`
+   * and it reads as a negative number.
+   */
+  value(what?: string, negative?: boolean): string;
   /** the value as a finite number ≥ `min` */
   number(min: number): number;
   /** the error for an option the command does not know */
@@ -33,9 +37,13 @@ export function eachArgument(argv: readonly string[], visit: (a: Argument) => vo
     }
     const eq = !operandsOnly && arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (what = 'a value'): string => {
+    const value = (what = 'a value', negative = false): string => {
       const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === '' || (eq < 0 && v.startsWith('-') && v !== '-'))
+      if (
+        v === undefined ||
+        v === '' ||
+        (eq < 0 && v.startsWith('-') && v !== '-' && !(negative && /^-[\d.]/.test(v)))
+      )
         throw new UsageError(`${name} needs ${what}`);
       return v;
     };
@@ -45,7 +53,7 @@ export function eachArgument(argv: readonly string[], visit: (a: Argument) => vo
       operand: operandsOnly || arg === '-' || !arg.startsWith('-'),
       value,
       number(min) {
-        const v = value();
+        const v = value('a value', true);
         const n = Number(v);
         if (!Number.isFinite(n) || n < min)
           throw new UsageError(`${name} needs a number ≥ ${min}, not "${escapeForTerminal(v)}"`);

@@ -25,6 +25,7 @@ export function reportMain(): void {
     b?: Side;
     changed: string[];
     section?: string;
+    journey?: string;
   }
   interface Summary {
     meta: Meta;
@@ -183,8 +184,8 @@ export function reportMain(): void {
     h.append(
       el('span', 'ids', a !== undefined && b !== undefined && a !== b ? a + ' ⇄ ' + b : or(a, or(b, ''))),
     );
-    if (row.op === 'removed' || row.op === 'added')
-      h.append(' — only in ' + (row.op === 'removed' ? labels[0] : labels[1]));
+    if (row.journey === 'removed' || row.journey === 'added')
+      h.append(' — only in ' + (row.journey === 'removed' ? labels[0] : labels[1]));
     return h;
   }
 
@@ -237,7 +238,7 @@ export function reportMain(): void {
       drawn++;
       if (row.op === 'section') {
         path.length = 0;
-        const r = el('div', 'drow section ' + (row.section === 'entity' ? 'entity-' + row.op : ''));
+        const r = el('div', 'drow section ' + (row.section === 'entity' ? 'entity-' + row.journey : ''));
         r.append(sectionTitle(row));
         grid.append(r);
         if (row.section === 'entity' && row.a && row.b) {

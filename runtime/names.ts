@@ -6,8 +6,9 @@
  * Rules: docs/NAMING.md ("For the run-time fallback"); the name equals the build-time name
  * wherever V8 can know it:
  * - `new X` → `X.constructor`; a member called on an instance/class `T` → `T.member` (getters
- *   `T.get g`, private `T.#p`, class initializers `T.<static_initializer>`); V8 reports the
- *   receiver's class, so an inherited method called on a subclass instance shows the subclass;
+ *   `T.get g`, private `T.#p`, class initializers `T.<static_initializer>`, whose class Node 20
+ *   does not print); V8 reports the receiver's class, so an inherited method called on a
+ *   subclass instance shows the subclass;
  * - plain functions and arrows → their own or inferred name, as V8 prints it (`foo`,
  *   `exports.foo`, `Foo.bar`, `o.<computed>`); members of plain objects → the member name alone
  *   (V8 cannot know the variable that holds the object);

@@ -94,6 +94,46 @@ export function snapshotConfig(
   return buildConfig(limits, redact, maxString, topKeys, values && Object.freeze([...values]));
 }
 
+/**
+ * An option of `run`/`capture` that cannot work: a TypeError naming it, with the code the
+ * adapters' configuration errors use, thrown before the trace starts.
+ */
+export function invalidOption(option: string, want: string): never {
+  optionError(`stepmark: option \`${option}\` must be ${want}`, 'ERR_STEPMARK_INVALID_OPTION', option);
+}
+
+/** A key of `run`/`capture`'s options (or of one of them) that is not an option: `known` are. */
+export function unknownOption(option: string, known: readonly string[]): never {
+  optionError(
+    `stepmark: unknown option \`${option}\` (known: ${known.join(', ')})`,
+    'ERR_STEPMARK_UNKNOWN_OPTION',
+    option,
+  );
+}
+
+function optionError(message: string, code: string, option: string): never {
+  const error = new TypeError(message) as TypeError & { code: string; option: string };
+  error.code = code;
+  error.option = option;
+  throw error;
+}
+
+const LIMIT_KEYS = ['depth', 'keys', 'string', 'total'];
+
+/** `metaLimits` as given: an object of non-negative integers (or Infinity), no other keys. */
+function checkLimits(limits: MetaLimits): void {
+  if (limits === null || typeof limits !== 'object') invalidOption('metaLimits', 'an object');
+  for (const key of Object.keys(limits)) {
+    if (!LIMIT_KEYS.includes(key)) unknownOption(`metaLimits.${key}`, LIMIT_KEYS);
+    const v = (limits as Record<string, unknown>)[key];
+    if (
+      v !== undefined &&
+      !(typeof v === 'number' && ((Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY))
+    )
+      invalidOption(`metaLimits.${key}`, 'a non-negative integer or Infinity');
+  }
+}
+
 function buildConfig(
   limits: MetaLimits | undefined,
   redact: ReadonlyArray<string | RegExp> | false | undefined,
@@ -104,9 +144,12 @@ function buildConfig(
   const list = redact === undefined ? DEFAULT_REDACT : redact === false ? [] : redact;
   let redactKeys: Set<string> | undefined;
   let redactPatterns: RegExp[] | undefined;
+  if (limits !== undefined) checkLimits(limits);
   for (const r of list) {
     if (typeof r === 'string') (redactKeys ??= new Set()).add(r.toLowerCase());
     else if (r instanceof RegExp) (redactPatterns ??= []).push(r);
+    // a key that cannot match would silently keep what it was meant to hide
+    else invalidOption('redact', 'an array of strings/RegExps or false');
   }
   return {
     depth: positive(limits?.depth, 6),

@@ -28,6 +28,7 @@ import { notifyEvent, notifySpanEnd, notifySpanStart, notifyTraceStart, OBS } fr
 import { reportOnce } from './report.js';
 import {
   describeError,
+  invalidOption,
   lastSnapshot,
   MAX_META_KEYS,
   MAX_STRING_LENGTH,
@@ -37,6 +38,7 @@ import {
   safeString,
   snapshotConfig,
   snapshotMeta,
+  unknownOption,
 } from './snapshot.js';
 import { type Cursor, currentCursor, setCursor } from './state.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceOptions, TraceSpan } from './types.js';
@@ -344,6 +346,7 @@ export class RecorderTrace implements TraceRecords {
   /** `meta`, when given, replaces `options.meta`. */
   constructor(options: TraceOptions | undefined, meta?: unknown) {
     const o = options ?? {};
+    if (typeof o !== 'object') bad('options', 'an object');
     checkOptions(o);
     this.maxEvents = o.maxEvents ?? 10_000;
     this.maxSpans = o.maxSpans ?? 10_000;
@@ -759,9 +762,7 @@ function structuredCopy<T extends JsonValue>(v: T): T {
   return out as T;
 }
 
-function bad(name: string, want: string): never {
-  throw new TypeError(`stepmark: option \`${name}\` must be ${want}`);
-}
+const bad = invalidOption;
 
 const count = (v: number) => (Number.isInteger(v) && v >= 0) || v === Number.POSITIVE_INFINITY;
 
@@ -788,9 +789,7 @@ function checkOptions(o: TraceOptions): void {
   // a misspelt key (`maxEvent`) would otherwise be no limit at all, silently
   for (const key in o) {
     if (!Object.hasOwn(KNOWN_OPTIONS, key) && Object.hasOwn(o, key)) {
-      throw new TypeError(
-        `stepmark: unknown option \`${key}\` (known: ${Object.keys(KNOWN_OPTIONS).join(', ')})`,
-      );
+      unknownOption(key, Object.keys(KNOWN_OPTIONS));
     }
   }
   if (o.maxEvents !== undefined && !count(o.maxEvents))

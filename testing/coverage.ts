@@ -19,6 +19,7 @@ import {
   tallyTrace,
 } from '../runtime/catalog.js';
 import { escapeForTerminal } from '../runtime/render.js';
+import { optionError, rejectUnknown } from './option-error.js';
 import { asTrace, type TraceLike } from './trace-like.js';
 
 /** `reached` of `total`, and the percentage (one decimal; null when there is nothing to reach). */
@@ -87,6 +88,11 @@ export function decisionCoverage(
   traces: Iterable<TraceLike>,
   options: DecisionCoverageOptions = {},
 ): CoverageReport {
+  if (options === null || typeof options !== 'object')
+    optionError('stepmark: decisionCoverage', 'options', 'options must be an object');
+  rejectUnknown('stepmark: decisionCoverage', options, ['sites']);
+  if (options.sites !== undefined && typeof options.sites !== 'function')
+    optionError('stepmark: decisionCoverage', 'sites', '`sites` must be a function of a catalog site');
   const tally = newTally();
   let n = 0;
   for (const t of traces) {
@@ -178,6 +184,16 @@ export interface FormatCoverageReportOptions {
   min?: number;
 }
 
+function checkFormatOptions(o: FormatCoverageReportOptions): void {
+  const where = 'stepmark: formatDecisionCoverage';
+  if (o === null || typeof o !== 'object') optionError(where, 'options', 'options must be an object');
+  rejectUnknown(where, o, ['color', 'show', 'min']);
+  if (o.show !== undefined && o.show !== 'all' && o.show !== 'missing')
+    optionError(where, 'show', '`show` must be "all" or "missing"');
+  if (o.min !== undefined && (typeof o.min !== 'number' || !(o.min >= 0 && o.min <= 100)))
+    optionError(where, 'min', '`min` must be a percentage from 0 to 100');
+}
+
 /**
  * The report as text: the totals, then per file its percentages and its sites — `✓` reached with
  * how often, `✗` never reached — with each literal action of a step (`✓ flagged ×3  ✗ cleared`).
@@ -186,6 +202,7 @@ export function formatDecisionCoverage(
   report: CoverageReport,
   options: FormatCoverageReportOptions = {},
 ): string {
+  checkFormatOptions(options);
   const paint = (code: string, s: string) => (options.color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const ok = (s: string) => paint('32', s);
   const bad = (s: string) => paint('31', s);

@@ -48,8 +48,10 @@ export interface DiffLine {
   readonly b: DiffSide | undefined;
   /** Of a changed pair: what differs (`action`, `status`, `error`, `entity`, `kind`, `duration`, `meta:<key>`). */
   readonly changed: readonly string[];
-  /** Sections: `spans`, `entity` or `events`; for an entity, the journey's own op is `op`. */
+  /** Sections: `spans`, `entity` or `events`. */
   readonly section?: 'spans' | 'entity' | 'events';
+  /** Of an `entity` section: how the journey compares (`removed`: the entity is only in a). */
+  readonly journey?: DiffOp;
 }
 
 const fieldName = (c: FieldChange) => (c.field === 'meta' ? `meta:${c.key}` : c.field);
@@ -98,7 +100,9 @@ function journeyLines(j: JourneyDiff): DiffLine[] {
   const out: DiffLine[] = [
     {
       op: 'section',
-      section: j.entity[0] === undefined && j.entity[1] === undefined ? 'events' : 'entity',
+      ...(j.entity[0] === undefined && j.entity[1] === undefined
+        ? { section: 'events' as const }
+        : { section: 'entity' as const, journey: j.op }),
       depth: 0,
       a: side(j.entity[0], j.a),
       b: side(j.entity[1], j.b),
@@ -262,7 +266,7 @@ function sectionTitle(line: DiffLine): string {
   const b = line.b?.type === 'entity' ? line.b : undefined;
   const ids = a && b && a.id !== b.id ? `${name(a.id)} ⇄ ${name(b.id)}` : name((a ?? b)?.id ?? '');
   const kind = (a ?? b)?.kind;
-  const only = line.op === 'removed' ? ', only in a' : line.op === 'added' ? ', only in b' : '';
+  const only = line.journey === 'removed' ? ', only in a' : line.journey === 'added' ? ', only in b' : '';
   return `entity ${ids}${kind !== undefined ? ` (${name(kind)})` : ''}${only}`;
 }
 
@@ -329,7 +333,7 @@ export function formatTraceDiff(diff: TraceDiff, options: FormatDiffOptions = {}
 
 function section(head: DiffLine, rows: DiffLine[], context: number, color: boolean): string[] {
   const out = [paintLine('section', [[`@@ ${sectionTitle(head)} @@`, 'plain']], color)];
-  if (head.section === 'entity' && head.op === 'changed' && head.changed.length > 0) {
+  if (head.section === 'entity' && head.journey === 'changed' && head.changed.length > 0) {
     out.push(...rowLines({ ...head, op: 'changed' }, color));
   }
   // Shown: every change, `context` rows either side of it, and (in the span tree) the spans it

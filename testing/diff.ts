@@ -10,6 +10,7 @@
 import { spanChildren } from '../runtime/render.js';
 import type { JsonValue, Trace, TraceEntity, TraceEvent, TraceSpan } from '../runtime/types.js';
 import { align } from './align.js';
+import { optionError, rejectUnknown } from './option-error.js';
 import { asTrace, type TraceLike } from './trace-like.js';
 
 /** What an `ignore` predicate is asked about: a meta key, an event or a span, of trace `a` or `b`. */
@@ -207,10 +208,13 @@ export function diffTraces(a: TraceLike, b: TraceLike, options: DiffOptions = {}
     ['a', ta],
     ['b', tb],
   ] as const) {
-    if (t === null || typeof t !== 'object')
-      throw new TypeError(
-        `stepmark: diffTraces: trace ${name} is not a trace (${t === null ? 'null' : typeof t})`,
+    if (!looksLikeTrace(t)) {
+      const got = t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t;
+      const error = new TypeError(
+        `stepmark: diffTraces: trace ${name} is not a trace (${got === 'object' ? 'no "entities", "events" or "spans"' : got})`,
       );
+      throw Object.assign(error, { code: 'ERR_STEPMARK_INVALID_ARGUMENT' });
+    }
   }
   const pair = checkOptions(options, ta, tb);
   const ctx = new DiffContext(options, pair);
@@ -230,31 +234,46 @@ export function diffTraces(a: TraceLike, b: TraceLike, options: DiffOptions = {}
   };
 }
 
+/** A trace object: one of the three parts is there (Go Stepmark's traces have no `spans`). */
+function looksLikeTrace(t: unknown): boolean {
+  return (
+    t !== null &&
+    typeof t === 'object' &&
+    !Array.isArray(t) &&
+    ('entities' in t || 'events' in t || 'spans' in t)
+  );
+}
+
+const OPTIONS = ['entities', 'ignore', 'durations', 'spanEvents'];
+const WHERE = 'stepmark: diffTraces';
+const invalid = (option: string, message: string): never => optionError(WHERE, option, message);
+
 function checkOptions(options: DiffOptions, a: Trace, b: Trace): [string, string] | undefined {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError('stepmark: diffTraces: options must be an object');
-  const { entities, ignore, durations } = options;
+  if (options === null || typeof options !== 'object') invalid('options', 'options must be an object');
+  rejectUnknown(WHERE, options, OPTIONS);
+  const { entities, ignore, durations, spanEvents } = options;
   if (ignore !== undefined && typeof ignore !== 'function') {
     if (!Array.isArray(ignore) || !ignore.every((k) => typeof k === 'string' || k instanceof RegExp))
-      throw new TypeError(
-        'stepmark: diffTraces: `ignore` must be an array of meta keys (strings or RegExps) or a function',
-      );
+      invalid('ignore', '`ignore` must be an array of meta keys (strings or RegExps) or a function');
   }
   if (durations !== undefined) {
+    if (durations !== null && typeof durations === 'object')
+      rejectUnknown(WHERE, durations, ['slowerBy'], 'durations.');
     const r = durations?.slowerBy;
     if (typeof r !== 'number' || !(r >= 1) || !Number.isFinite(r))
-      throw new TypeError(
-        'stepmark: diffTraces: `durations.slowerBy` must be a finite number ≥ 1 (e.g. 2: twice as long)',
+      invalid(
+        'durations.slowerBy',
+        '`durations.slowerBy` must be a finite number ≥ 1 (e.g. 2: twice as long)',
       );
   }
+  if (spanEvents !== undefined && typeof spanEvents !== 'boolean')
+    invalid('spanEvents', '`spanEvents` must be true or false');
   if (entities === undefined) return undefined;
   if (!Array.isArray(entities) || entities.length !== 2 || !entities.every((e) => typeof e === 'string'))
-    throw new TypeError('stepmark: diffTraces: `entities` must be a pair of entity ids, [idA, idB]');
+    invalid('entities', '`entities` must be a pair of entity ids, [idA, idB]');
   const [idA, idB] = entities as [string, string];
-  if (!hasEntity(a, idA))
-    throw new TypeError(`stepmark: diffTraces: trace a has no entity ${JSON.stringify(idA)}`);
-  if (!hasEntity(b, idB))
-    throw new TypeError(`stepmark: diffTraces: trace b has no entity ${JSON.stringify(idB)}`);
+  if (!hasEntity(a, idA)) invalid('entities', `trace a has no entity ${JSON.stringify(idA)}`);
+  if (!hasEntity(b, idB)) invalid('entities', `trace b has no entity ${JSON.stringify(idB)}`);
   return [idA, idB];
 }
 

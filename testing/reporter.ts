@@ -26,6 +26,7 @@ import { coveragePage } from '../live/report-page.js';
 import { bump, type Catalog, mergeCatalogs, newTally, StepmarkCatalogError } from '../runtime/catalog.js';
 import { COVERAGE_DIR_ENV, type TallyLine } from './collect.js';
 import { type CoverageReport, coverageReport, formatDecisionCoverage, meetsMinimum } from './coverage.js';
+import { optionError } from './option-error.js';
 
 export interface CoverageReporterOptions {
   /** The stage catalog a build wrote (several: merged), relative to the project root. Required. */
@@ -42,26 +43,30 @@ export interface CoverageReporterOptions {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+const REPORTER_OPTIONS = ['catalog', 'min', 'show', 'json', 'html'];
+
 function checkOptions(value: unknown): CoverageReporterOptions {
   const o = (value ?? {}) as Record<string, unknown>;
-  const fail = (what: string) => {
-    throw new TypeError(`stepmark/testing/reporter: ${what}`);
-  };
-  if (!isObject(o)) fail('its options must be an object');
+  const fail = (option: string, what: string): never =>
+    optionError('stepmark/testing/reporter', option, what);
+  if (!isObject(o)) fail('options', 'its options must be an object');
   const catalog = o.catalog;
   const paths = typeof catalog === 'string' ? [catalog] : catalog;
   if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p !== ''))
     fail(
+      'catalog',
       '`catalog` (the stage catalog file a build wrote, docs/CATALOG.md) is required: a path or an array of paths',
     );
   if (o.min !== undefined && (typeof o.min !== 'number' || !(o.min >= 0 && o.min <= 100)))
-    fail('`min` must be a percentage from 0 to 100');
+    fail('min', '`min` must be a percentage from 0 to 100');
   if (o.show !== undefined && o.show !== 'all' && o.show !== 'missing')
-    fail('`show` must be "all" or "missing"');
+    fail('show', '`show` must be "all" or "missing"');
   for (const k of ['json', 'html'] as const)
-    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) fail(`\`${k}\` must be a file path`);
-  const known = new Set(['catalog', 'min', 'show', 'json', 'html']);
-  for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown option "${k}"`);
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === ''))
+      fail(k, `\`${k}\` must be a file path`);
+  for (const k of Object.keys(o))
+    if (!REPORTER_OPTIONS.includes(k))
+      fail(k, `unknown option "${k}" (the options are ${REPORTER_OPTIONS.join(', ')})`);
   return o as unknown as CoverageReporterOptions;
 }
 

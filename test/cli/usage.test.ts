@@ -51,6 +51,10 @@ describe('command-line arguments', () => {
   it('rejects numbers out of range, naming the value, and unknown options escaped', () => {
     expect(failure(['--n', '0'])).toBe('--n needs a number ≥ 1, not "0"');
     expect(failure(['--n=x'])).toBe('--n needs a number ≥ 1, not "x"');
+    // a negative number given after a space is the value, out of range, not a missing one
+    expect(failure(['--n', '-1'])).toBe('--n needs a number ≥ 1, not "-1"');
+    expect(failure(['--n', '-0.5', 'a.json'])).toBe('--n needs a number ≥ 1, not "-0.5"');
+    expect(failure(['--n', '--json'])).toBe('--n needs a value');
     expect(failure(['--bad\x1b[2J'])).toBe('unknown option --bad\\x1b[2J');
   });
 });

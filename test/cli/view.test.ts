@@ -216,6 +216,19 @@ describe('stepmark view', () => {
     );
   });
 
+  it('escapes the --html file name it reports, written or not', () => {
+    const missing = join(dir, 'no-such-dir', 'x\u001b[2J\n.html');
+    const failed = run(['view', single, '--html', missing]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('x\\x1b[2J\\n.html: cannot write it (ENOENT)');
+    expect(failed.stderr).not.toContain('\u001b');
+    expect(failed.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const written = run(['view', single, '--html', join(dir, 'v\u001b[2J.html')]);
+    expect(written.code).toBe(0);
+    expect(written.stderr).toContain('v\\x1b[2J.html (1 trace)');
+    expect(written.stderr).not.toContain('\u001b');
+  });
+
   it.each([
     ['not JSON', '{"meta": {"a": 1}', /^stepmark: .*bad\.json: not valid JSON at line 1, column 18 \(.+\)$/],
     [

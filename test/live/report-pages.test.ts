@@ -213,6 +213,23 @@ describe('report pages in chromium', () => {
     await close();
   }, 60_000);
 
+  it('the diff page says which trace an entity is only in', async () => {
+    const a = join(out, 'only-a.json');
+    const b = join(out, 'only-b.json');
+    writeFileSync(a, JSON.stringify(order('order_1', false)));
+    writeFileSync(b, JSON.stringify(order('order_2', false)));
+    const html = join(out, 'diff-entities.html');
+    expect(cli(['diff', a, b, '--html', html]).code).toBe(1);
+    const { page, problems, close } = await open(html);
+    expect(await page.locator('.drow.section h3').allTextContents()).toEqual([
+      'Spans',
+      `Entity order_1 — only in ${a}`,
+      `Entity order_2 — only in ${b}`,
+    ]);
+    expect(problems).toEqual([]);
+    await close();
+  }, 60_000);
+
   it('the coverage page shows each file and site, with the actions reached and not', async () => {
     const traces = join(out, 'coverage.ndjson');
     writeFileSync(

@@ -206,6 +206,14 @@ describe('run / capture / collect', () => {
     expect(() => run(() => (ran = true), misspelt)).toThrow(TypeError);
     expect(() => run(() => 1, misspelt)).toThrow(/unknown option `maxEvent` \(known: meta, maxEvents,/);
     expect(() => captureSync(() => 1, { onEnd() {}, maxSpan: 2 } as any)).toThrow(/`maxSpan`/);
+    for (const [options, option] of [
+      [misspelt, 'maxEvent'],
+      [{ metaLimits: { strings: 100 } }, 'metaLimits.strings'],
+    ] as const) {
+      expect(() => run(() => 1, options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_STEPMARK_UNKNOWN_OPTION', option }),
+      );
+    }
     expect(ran).toBe(false);
     // inherited keys are not the caller's options; a class instance with its own methods is fine
     const inherited = Object.create({ junk: true, maxEvents: 1 }) as TraceOptions;
@@ -222,6 +230,33 @@ describe('run / capture / collect', () => {
     }, new Limits());
     expect(trace.events).toHaveLength(1);
     expect(trace.dropped).toBe(1);
+  });
+
+  it('checks every part of the options: redact entries, metaLimits, the options object itself', () => {
+    const rejected = (options: unknown, option: string) => {
+      let error: unknown;
+      try {
+        run(() => 1, options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ code: 'ERR_STEPMARK_INVALID_OPTION', option });
+      expect((error as Error).message).toContain(`\`${option}\``);
+    };
+    rejected({ maxEvents: -1 }, 'maxEvents');
+    rejected({ redact: ['ssn', 3] }, 'redact');
+    rejected({ redact: [undefined] }, 'redact');
+    rejected(Object.freeze({ redact: Object.freeze(['ssn', { key: 'x' }]) }), 'redact');
+    rejected({ metaLimits: 5 }, 'metaLimits');
+    rejected({ metaLimits: { depth: -1 } }, 'metaLimits.depth');
+    rejected({ metaLimits: { string: '100' } }, 'metaLimits.string');
+    rejected(5, 'options');
+    rejected('maxEvents', 'options');
+    expect(run(() => 1, null as never)).toBe(1);
+    expect(
+      run(() => 1, { redact: Object.freeze(['ssn', /^x_/]), metaLimits: { depth: 2, total: Infinity } }),
+    ).toBe(1);
   });
 });
 

@@ -1,6 +1,9 @@
 // Stack-derived names (no build step) follow docs/NAMING.md: the rows where V8 can know the
 // build-time name give exactly that name.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { capture, captureSync, enter, step, stepEntity } from 'stepmark';
 import { describe, expect, it } from 'vitest';
 
@@ -138,6 +141,27 @@ describe('names from the stack (docs/NAMING.md, fallback column)', () => {
       'C.m',
       'Inner.m',
     ]);
+  });
+
+  it('static initializers (row 32): the class on Node 24; Node 20 does not say which class', () => {
+    // A class body is strict code: the call site gives neither the receiver nor the function, only
+    // its printed form, which names the class on Node 24 (`S.<static_initializer>`) and not on
+    // Node 20 (`<static_initializer>`, of type Function).
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/static-initializer.cjs');
+    const defineClass = createRequire(import.meta.url)(fixture);
+    expect(stages(() => defineClass())).toEqual(['S.<static_initializer>', 'S.<static_initializer>']);
+    const node20 = execFileSync('/usr/bin/node', [fixture], { encoding: 'utf8' });
+    expect(JSON.parse(node20)).toEqual(['<static_initializer>', '<static_initializer>']);
+  });
+
+  it('an arrow passed before an object literal gets the name V8 infers from it (known imprecision)', () => {
+    // V8 names the arrow after what the call is assigned to or called as (the variable, the
+    // callee) and the keys of the object literal after it; its call site cannot tell that name
+    // from an assignment's (`a.b.c = () => {}`, row 19).
+    const inferred = captureSync(() => step('x'), { meta: { request_id: 'r1' } }).trace;
+    expect(inferred.events[0]!.stage).toBe('inferred.meta.request_id');
+    const plain = captureSync(() => step('x')).trace;
+    expect(plain.events[0]!.stage).toBe('<anonymous>');
   });
 
   it('async frames are named as without async', async () => {

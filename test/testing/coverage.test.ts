@@ -131,6 +131,18 @@ describe('decision coverage over many traces', () => {
     ]);
   });
 
+  it('options it cannot use are a TypeError naming the option', () => {
+    const report = decisionCoverage(catalog, traces);
+    for (const [call, option] of [
+      [() => formatDecisionCoverage(report, { show: 'some' as never }), 'show'],
+      [() => formatDecisionCoverage(report, { min: 120 }), 'min'],
+      [() => formatDecisionCoverage(report, { colour: true } as never), 'colour'],
+      [() => decisionCoverage(catalog, traces, { site: () => true } as never), 'site'],
+      [() => decisionCoverage(catalog, traces, { sites: 'src/' as never }), 'sites'],
+    ] as const)
+      expect(call).toThrow(expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option }));
+  });
+
   it('prints the report, only what is missing when asked, and says when it is under a minimum', () => {
     const report = decisionCoverage(catalog, traces);
     expect(formatDecisionCoverage(report)).toBe(

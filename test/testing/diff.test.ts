@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { captureSync, record, recordEntity, type Trace, track } from 'stepmark';
 import { stepmark as stepmarkPlugin } from 'stepmark/esbuild-plugin';
 import { v1 as __stepmark } from 'stepmark/runtime';
-import { diffTraces, formatTraceDiff, stepmarkMatchers, type TraceDiff } from 'stepmark/testing';
+import { diffLines, diffTraces, formatTraceDiff, stepmarkMatchers, type TraceDiff } from 'stepmark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../corpus/harness.js';
 
@@ -389,11 +389,48 @@ export class Checkout {
 
   it('options it cannot use are a TypeError that says which', () => {
     const a = order();
+    expect(() => diffTraces(a, a, { entities: ['order_1', 'nope'] })).toThrow(TypeError);
     expect(() => diffTraces(a, a, { entities: ['order_1', 'nope'] })).toThrow(
-      new TypeError('stepmark: diffTraces: trace b has no entity "nope"'),
+      'stepmark: diffTraces: trace b has no entity "nope"',
     );
     expect(() => diffTraces(a, a, { durations: { slowerBy: 0.5 } })).toThrow(/slowerBy/);
     expect(() => diffTraces(a, a, { ignore: 'score' as never })).toThrow(/`ignore` must be/);
+  });
+
+  it('names the option or argument at fault, with a code; a misspelt option is not ignored', () => {
+    const a = order();
+    const fault = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+        const { code, option } = error as { code?: string; option?: string };
+        return [code, option];
+      }
+      throw new Error('no error');
+    };
+    const INVALID = 'ERR_STEPMARK_INVALID_OPTION';
+    expect(fault(() => diffTraces(a, a, { entitys: ['order_1', 'order_1'] } as never))).toEqual([
+      INVALID,
+      'entitys',
+    ]);
+    expect(fault(() => diffTraces(a, a, { durations: { slowrBy: 2 } } as never))).toEqual([
+      INVALID,
+      'durations.slowrBy',
+    ]);
+    expect(fault(() => diffTraces(a, a, { spanEvents: 'yes' } as never))).toEqual([INVALID, 'spanEvents']);
+    expect(fault(() => diffTraces(a, a, { ignore: 3 } as never))).toEqual([INVALID, 'ignore']);
+    expect(fault(() => diffTraces(a, a, { durations: { slowerBy: 0 } }))).toEqual([
+      INVALID,
+      'durations.slowerBy',
+    ]);
+    expect(fault(() => diffTraces(a, a, { entities: ['nope', 'order_1'] }))).toEqual([INVALID, 'entities']);
+    expect(fault(() => diffTraces(a, a, 5 as never))).toEqual([INVALID, 'options']);
+    expect(() => diffTraces(a, a, { entitys: [] } as never)).toThrow('unknown option `entitys`');
+    // what is not a trace (an array of traces, an object of something else) is not compared as an empty one
+    expect(fault(() => diffTraces([a, a] as never, a))).toEqual(['ERR_STEPMARK_INVALID_ARGUMENT', undefined]);
+    expect(() => diffTraces(a, { name: 'x' } as never)).toThrow(/trace b is not a trace/);
+    expect(diffTraces({ entities: {}, events: [] } as never, { spans: [] } as never).equal).toBe(true);
   });
 });
 
@@ -412,6 +449,22 @@ describe('formatTraceDiff', () => {
     expect(formatTraceDiff(diffTraces(a, b))).toContain(
       '\\x1b[2J\\x1b]0;owned\\x07line\\nbreak\\u009b31m\\u202e',
     );
+  });
+
+  it('shows what changed in an entity itself, and an entity found on one side only', () => {
+    const entity = (id: string, total: number) =>
+      trace(() => call('place', () => track(id, { total }, { kind: 'order' }), { entity: id }));
+    const changed = formatTraceDiff(
+      diffTraces(entity('order_1', 20), entity('order_2', 5000), { entities: ['order_1', 'order_2'] }),
+    );
+    expect(changed).toContain(
+      '@@ entity order_1 ⇄ order_2 (order) @@\n- order_1 (order) total=20\n+ order_2 (order) total=5000\n',
+    );
+    const oneSided = formatTraceDiff(diffTraces(entity('order_1', 20), entity('order_2', 20)));
+    expect(oneSided).toContain('@@ entity order_1 (order), only in a @@');
+    expect(oneSided).toContain('@@ entity order_2 (order), only in b @@');
+    const rows = diffLines(diffTraces(entity('order_1', 20), entity('order_2', 20)));
+    expect(rows.filter((r) => r.section === 'entity').map((r) => r.journey)).toEqual(['removed', 'added']);
   });
 
   it('colours removed lines red, added ones green, and what changed in bold', () => {

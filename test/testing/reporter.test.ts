@@ -229,5 +229,15 @@ export default defineConfig({
     expect(() => new StepmarkCoverageReporter({ catalog: 'x.json', mni: 80 })).toThrow(
       /unknown option "mni"/,
     );
+    for (const [options, option] of [
+      [{}, 'catalog'],
+      [{ catalog: 'x.json', min: 120 }, 'min'],
+      [{ catalog: 'x.json', show: 'some' }, 'show'],
+      [{ catalog: 'x.json', json: '' }, 'json'],
+      [{ catalog: 'x.json', mni: 80 }, 'mni'],
+    ] as const)
+      expect(() => new StepmarkCoverageReporter(options)).toThrow(
+        expect.objectContaining({ code: 'ERR_STEPMARK_INVALID_OPTION', option }),
+      );
   });
 });
