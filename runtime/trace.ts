@@ -158,10 +158,13 @@ export class Span implements SpanRecord {
   /** Whether `r()` has entered `own` and `s()` has not restored `outer` yet. */
   resumed = false;
   /**
-   * The span that was current under this one when the function first suspended (a span its code
-   * opened with `enter()` and has not exited yet, or this span): what `r()` makes current again.
+   * The span that was current in this frame's cursor when the function first suspended (this
+   * span, or one opened under it that has not exited yet): where `r()` looks for the span to make
+   * current again.
    */
   held: Span | undefined = undefined;
+  /** Opened by the program's own `enter()` (its exit handle), not by a function's frame. */
+  explicit = false;
   /** The snapshot of the meta given to `enter` (its `entered` event's meta). */
   enterMeta: Record<string, JsonValue> | undefined = undefined;
   /** Top-level keys left out of `enterMeta` (`maxMetaKeys`). */
@@ -263,9 +266,10 @@ export class Span implements SpanRecord {
   }
 
   /**
-   * The span to make current when the function resumes: the innermost still-open span under this
-   * one on `inner`'s chain of parents (a span the function opened with `enter()` before it
-   * suspended stays the parent of what it does next, until it exits), else this span. Spans on
+   * The span to make current when the function resumes: the innermost still-open span opened by
+   * `enter()` under this one on `inner`'s chain of parents (it stays the parent of what the
+   * function does next, until it exits), else this span. A callee's frame still current there
+   * (a `for await` before its first wrapped await) is not the function's to resume. Spans on
    * that chain that were made current in the cursor this frame was opened in now live in the
    * per-frame cursor `own`, so that their `exit` makes their parent current there.
    */
@@ -273,7 +277,7 @@ export class Span implements SpanRecord {
     let open: Span | undefined;
     let s = inner;
     while (s !== undefined && s !== this && s.seq > this.seq) {
-      if (open === undefined && s.end === END_OPEN) open = s;
+      if (open === undefined && s.explicit && s.end === END_OPEN) open = s;
       s = s.parent;
     }
     if (s !== this || open === undefined) return this;

@@ -603,6 +603,38 @@ describe('a span opened with enter() inside an instrumented async function or ge
     });
   }
 
+  it('a callee frame still current when the function suspends (imprecision 2) is not adopted', async () => {
+    // g's `for await`-style unwrapped await leaves its span current in the caller's cursor
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    async function g() {
+      const __smf = __stepmark.enter('g', void 0);
+      try {
+        await gate; // still waiting when f resumes
+        return __smf.x(undefined);
+      } catch (__sme) {
+        throw __smf.t(__sme);
+      }
+    }
+    async function f() {
+      const __smf = __stepmark.enter('f', void 0, FRAME_ASYNC);
+      try {
+        const pending = g();
+        __smf.r(await __smf.s(tick()));
+        leaf('after-await');
+        open();
+        __smf.r(await __smf.s(pending));
+        return __smf.x(undefined);
+      } catch (__sme) {
+        throw __smf.t(__sme);
+      }
+    }
+    const { trace } = await capture(() => f());
+    expect(tags(trace)).toEqual(['after-await: f']);
+  });
+
   it('generator: the enter() span is the parent after a yield, and the consumer never sees it', () => {
     const { trace } = captureSync(() => {
       const it = pages();
