@@ -11,6 +11,7 @@
  */
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StepmarkOptionsError } from '../instrument/errors.js';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
 import { ModuleInstrumenter, SOURCE_FILE } from './instrumenter.js';
@@ -106,6 +107,14 @@ export function webpackApiPlugin(
   options: StepmarkOptions,
   host: { host: string; loader: string },
 ): WebpackApiPlugin {
+  // `loader: 'stepmark/webpack'` in a rule: the bundler calls this factory with a module's text.
+  if (typeof options === 'string' || options instanceof Uint8Array) {
+    throw new StepmarkOptionsError(
+      '(options)',
+      `${host.host} is a plugin, not a loader: add stepmark() from '${host.host}' to the configuration's ` +
+        '`plugins` (it adds its own pre-loader) instead of naming it in a rule',
+    );
+  }
   resolveOptions(options, { host: host.host });
   return {
     apply(compiler: Compiler) {

@@ -132,6 +132,45 @@ describe('the webpack loader', () => {
     );
   });
 
+  // The likely mistake: the package entry named as a loader. webpack then calls the plugin
+  // factory with the module's text.
+  it.each([
+    ['webpack', 'stepmark/webpack'],
+    ['rspack', 'stepmark/rspack'],
+  ] as const)(
+    '%s: %s named in a rule fails and says to put stepmark() in plugins',
+    async (bundler, entry) => {
+      const dir = project(`entry-as-loader-${bundler}`, {
+        'src/a.ts': '// @stepmark\nexport function a() {}\n',
+      });
+      const config = {
+        mode: 'none' as const,
+        context: dir,
+        entry: join(dir, 'src/a.ts'),
+        output: { path: join(dir, 'out') },
+        module: { rules: [{ test: /\.ts$/, use: [{ loader: entry }] }] },
+      };
+      const compiler = bundler === 'webpack' ? webpack(config) : rspack(config);
+      const stats = await new Promise<{ toJson(o: object): { errors?: { message: string }[] } }>(
+        (resolve, reject) =>
+          (compiler as { run(cb: (e: Error | null, s: unknown) => void): void }).run((error, result) =>
+            error ? reject(error) : resolve(result as never),
+          ),
+      );
+      await new Promise((resolve) =>
+        (compiler as { close(cb: () => void): void }).close(() => resolve(undefined)),
+      );
+      const message = (stats.toJson({ all: false, errors: true }).errors ?? [])
+        .map((e) => e.message)
+        .join('\n');
+      expect(message).toContain(
+        `${entry} is a plugin, not a loader: add stepmark() from '${entry}' to the configuration's \`plugins\` ` +
+          '(it adds its own pre-loader) instead of naming it in a rule',
+      );
+      expect(message).not.toContain('export function a');
+    },
+  );
+
   it('passes on unchanged a module the rules give another type (`?raw` as asset/source)', async () => {
     const dir = project('raw', {
       'src/a.ts': '// @stepmark\nexport function a() { return 1; }\n',
