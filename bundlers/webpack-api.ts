@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { StepmarkOptionsError } from '../instrument/errors.js';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
-import { ModuleInstrumenter, SOURCE_FILE } from './instrumenter.js';
+import { ModuleInstrumenter, SOURCE_FILE, uncalledFactoryError } from './instrumenter.js';
 
 /**
  * `webpack-sources`' `SourceMapSource`, which both bundlers expose as `compiler.webpack.sources`:
@@ -107,6 +107,10 @@ export function webpackApiPlugin(
   options: StepmarkOptions,
   host: { host: string; loader: string },
 ): WebpackApiPlugin {
+  // `plugins: [stepmark]`: the bundler calls the factory with its compiler.
+  if (typeof options === 'object' && options !== null && 'hooks' in options && 'options' in options) {
+    throw uncalledFactoryError(host.host);
+  }
   // `loader: 'stepmark/webpack'` in a rule: the bundler calls this factory with a module's text.
   if (typeof options === 'string' || options instanceof Uint8Array) {
     throw new StepmarkOptionsError(

@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { rspack } from '@rspack/core';
+import { rolldown } from 'rolldown';
+import { rollup } from 'rollup';
 import stepmarkRolldown from 'stepmark/rolldown';
 import stepmarkRollup from 'stepmark/rollup';
 import stepmarkRspack from 'stepmark/rspack';
@@ -105,6 +107,36 @@ describe('an include that selects nothing', () => {
     }
     expect(writes.join('')).toContain(
       `[stepmark] stepmark/rolldown: warning: include ["services/**"] matched no module of this build (patterns are relative to root ${JSON.stringify(dir)})`,
+    );
+  });
+});
+
+describe('the factory passed uncalled (`plugins: [stepmark]`)', () => {
+  const message = (entry: string) =>
+    `${entry}: \`plugins: [stepmark]\` passes the plugin's factory; call it: \`plugins: [stepmark()]\``;
+
+  it.each(['rollup', 'rolldown'] as const)(
+    '%s fails the build instead of building uninstrumented',
+    async (bundler) => {
+      const dir = project(`uncalled-${bundler}`, { 'src/a.js': '// @stepmark\nexport function a() {}\n' });
+      const input = { input: join(dir, 'src/a.js'), plugins: [FACTORIES[bundler] as never] };
+      // rolldown builds when output is asked for
+      const run = bundler === 'rollup' ? rollup(input) : rolldown(input).then((b) => b.generate({}));
+      await expect(run).rejects.toThrow(message(`stepmark/${bundler}`));
+    },
+  );
+
+  it.each(['webpack', 'rspack'] as const)('%s fails and says to call it', async (bundler) => {
+    const dir = project(`uncalled-${bundler}`, { 'src/a.js': '// @stepmark\nexport function a() {}\n' });
+    const config = {
+      mode: 'none' as const,
+      context: dir,
+      entry: join(dir, 'src/a.js'),
+      output: { path: join(dir, 'out') },
+      plugins: [FACTORIES[bundler] as never],
+    };
+    expect(() => (bundler === 'webpack' ? webpack(config) : rspack(config))).toThrow(
+      message(`stepmark/${bundler}`),
     );
   });
 });
