@@ -25,7 +25,7 @@ import {
   transform,
 } from '../esbuild-plugin/transform/index.js';
 import { type CatalogWriter, catalogWriter } from '../instrument/catalog.js';
-import { StepmarkBuildError } from '../instrument/errors.js';
+import { StepmarkBuildError, StepmarkOptionsError } from '../instrument/errors.js';
 import { LineIndex } from '../instrument/locations.js';
 import type { ResolvedOptions } from '../instrument/options.js';
 
@@ -221,4 +221,15 @@ export function codeFrame(problem: ModuleProblem): string | undefined {
   // Tabs stay tabs under the caret, so it lines up with the text above it.
   const indent = lineText.slice(0, column).replace(/[^\t]/g, ' ');
   return `${gutter} | ${lineText}\n${pad} | ${indent}^`;
+}
+
+/**
+ * `plugins: [stepmark]`, the factory without its call: Rollup and rolldown take the function for a
+ * plugin with no hooks and build uninstrumented; webpack and rspack call it with their compiler.
+ */
+export function uncalledFactoryError(host: string): StepmarkOptionsError {
+  return new StepmarkOptionsError(
+    '(options)',
+    `${host}: \`plugins: [stepmark]\` passes the plugin's factory; call it: \`plugins: [stepmark()]\``,
+  );
 }

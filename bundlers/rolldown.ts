@@ -10,7 +10,7 @@
  */
 import type { Plugin } from 'rolldown';
 import type { StepmarkOptions } from '../instrument/options.js';
-import { rollupApiPlugin } from './rollup-api.js';
+import { failWhenUncalled, rollupApiPlugin } from './rollup-api.js';
 
 export type { StepmarkOptions };
 
@@ -24,5 +24,7 @@ export type { StepmarkOptions };
 export function stepmark(options: StepmarkOptions = {}): Plugin {
   return rollupApiPlugin(options, { host: 'stepmark/rolldown' });
 }
+
+failWhenUncalled(stepmark, 'stepmark/rolldown');
 
 export default stepmark;

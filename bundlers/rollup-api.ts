@@ -7,7 +7,13 @@ import type { SourceMap } from 'magic-string';
 import type { SourceLanguage } from '../esbuild-plugin/transform/index.js';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
-import { codeFrame, ModuleInstrumenter, type ModuleProblem, SOURCE_ID } from './instrumenter.js';
+import {
+  codeFrame,
+  ModuleInstrumenter,
+  type ModuleProblem,
+  SOURCE_ID,
+  uncalledFactoryError,
+} from './instrumenter.js';
 
 /** A log as the Rollup API's `this.error` / `this.warn` take it (Rollup, rolldown and Vite alike). */
 interface Log {
@@ -51,6 +57,18 @@ export interface RollupApiHost {
 }
 
 const PARSEABLE_MODULE_TYPES: ReadonlySet<string> = new Set(['js', 'jsx', 'ts', 'tsx']);
+
+/**
+ * Gives the plugin factory a `buildStart` hook that fails: with `plugins: [stepmark]` Rollup and
+ * rolldown read hooks off the function itself, and would otherwise build without instrumenting.
+ */
+export function failWhenUncalled(factory: object, host: string): void {
+  Object.assign(factory, {
+    buildStart() {
+      throw uncalledFactoryError(host);
+    },
+  });
+}
 
 /**
  * The plugin. The options are validated now, so that a typo fails when the config is read; `root`

@@ -11,9 +11,10 @@
  */
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StepmarkOptionsError } from '../instrument/errors.js';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { resolveOptions } from '../instrument/options.js';
-import { ModuleInstrumenter, SOURCE_FILE } from './instrumenter.js';
+import { ModuleInstrumenter, SOURCE_FILE, uncalledFactoryError } from './instrumenter.js';
 
 /**
  * `webpack-sources`' `SourceMapSource`, which both bundlers expose as `compiler.webpack.sources`:
@@ -106,6 +107,18 @@ export function webpackApiPlugin(
   options: StepmarkOptions,
   host: { host: string; loader: string },
 ): WebpackApiPlugin {
+  // `plugins: [stepmark]`: the bundler calls the factory with its compiler.
+  if (typeof options === 'object' && options !== null && 'hooks' in options && 'options' in options) {
+    throw uncalledFactoryError(host.host);
+  }
+  // `loader: 'stepmark/webpack'` in a rule: the bundler calls this factory with a module's text.
+  if (typeof options === 'string' || options instanceof Uint8Array) {
+    throw new StepmarkOptionsError(
+      '(options)',
+      `${host.host} is a plugin, not a loader: add stepmark() from '${host.host}' to the configuration's ` +
+        '`plugins` (it adds its own pre-loader) instead of naming it in a rule',
+    );
+  }
   resolveOptions(options, { host: host.host });
   return {
     apply(compiler: Compiler) {

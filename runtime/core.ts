@@ -197,6 +197,7 @@ export function handleFor(frame: Span | Frame): ExitHandle {
   if (frame === NOOP_FRAME) return NOOP_HANDLE;
   try {
     const span = frame as Span;
+    span.explicit = true;
     const h = (() => span.exit()) as ExitHandle;
     h.exit = h;
     h.fail = (e: unknown) => span.fail(e);

@@ -143,8 +143,12 @@ export class Span implements SpanRecord {
   readonly location: string | undefined;
   readonly entity: Entity | undefined;
   readonly trace: RecorderTrace;
-  /** The cursor that was current at `enter` (the span was made current there by assignment). */
-  readonly cursor: Cursor;
+  /**
+   * The cursor the span was made current in by assignment: the one current at `enter`, or the
+   * per-frame cursor of the instrumented function it was opened in once that function resumed
+   * after an `await`/`yield` (see `r()`).
+   */
+  cursor: Cursor;
   readonly start: number;
   end = END_OPEN;
   status = ST_OPEN;
@@ -155,6 +159,14 @@ export class Span implements SpanRecord {
   outer: Cursor | undefined = undefined;
   /** Whether `r()` has entered `own` and `s()` has not restored `outer` yet. */
   resumed = false;
+  /**
+   * The span that was current in this frame's cursor when the function first suspended (this
+   * span, or one opened under it that has not exited yet): where `r()` looks for the span to make
+   * current again.
+   */
+  held: Span | undefined = undefined;
+  /** Opened by the program's own `enter()` (its exit handle), not by a function's frame. */
+  explicit = false;
   /** The snapshot of the meta given to `enter` (its `entered` event's meta). */
   enterMeta: Record<string, JsonValue> | undefined = undefined;
   /** Top-level keys left out of `enterMeta` (`maxMetaKeys`). */
@@ -244,7 +256,8 @@ export class Span implements SpanRecord {
       const cur = currentCursor();
       let own = this.own;
       if (own === undefined) own = this.own = { trace: this.trace, span: this };
-      else own.span = this;
+      own.span = this.resumeTarget(own, this.held ?? own.span);
+      this.held = undefined;
       if (cur !== own) {
         this.outer = cur;
         this.resumed = true;
@@ -252,6 +265,26 @@ export class Span implements SpanRecord {
       }
     } catch {}
     return v;
+  }
+
+  /**
+   * The span to make current when the function resumes: the innermost still-open span opened by
+   * `enter()` under this one on `inner`'s chain of parents (it stays the parent of what the
+   * function does next, until it exits), else this span. A callee's frame still current there
+   * (a `for await` before its first wrapped await) is not the function's to resume. Spans on
+   * that chain that were made current in the cursor this frame was opened in now live in the
+   * per-frame cursor `own`, so that their `exit` makes their parent current there.
+   */
+  private resumeTarget(own: Cursor, inner: Span | undefined): Span {
+    let open: Span | undefined;
+    let s = inner;
+    while (s !== undefined && s !== this && s.seq > this.seq) {
+      if (open === undefined && s.explicit && s.end === END_OPEN) open = s;
+      s = s.parent;
+    }
+    if (s !== this || open === undefined) return this;
+    for (let x: Span = open; x !== this; x = x.parent as Span) if (x.cursor === this.cursor) x.cursor = own;
+    return open;
   }
 
   /**
@@ -267,6 +300,7 @@ export class Span implements SpanRecord {
     // descendants have larger sequence numbers than their ancestors
     while (cur !== undefined && cur !== this && cur.seq > this.seq) cur = cur.parent;
     if (cur === this) {
+      this.held = c.span;
       let p = this.parent;
       while (p !== undefined && p.end >= 0) p = p.parent;
       c.span = p;

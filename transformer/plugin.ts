@@ -3,7 +3,14 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type * as TS from 'typescript';
 import { catalogWriter } from '../instrument/catalog.js';
 import { StepmarkBuildError } from '../instrument/errors.js';
-import { type ResolvedOptions, resolveOptions, type StepmarkOptions } from '../instrument/options.js';
+import { projectRelativePath } from '../instrument/locations.js';
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type StepmarkOptions,
+  selectFile,
+  selectsWholeFile,
+} from '../instrument/options.js';
 import { unsupportedModuleKind } from './module-format.js';
 import { instrumentSourceFile } from './visitor.js';
 
@@ -77,6 +84,7 @@ export default function stepmarkTransformer(
     report(globalDiagnostic(ts, message));
     return () => (sourceFile) => sourceFile;
   }
+  if (program) warnUnmatchedInclude(program, options);
   return (context) => {
     const compilerOptions = context.getCompilerOptions();
     const unsupported = unsupportedModuleKind(ts, compilerOptions);
@@ -110,6 +118,25 @@ export default function stepmarkTransformer(
       }
     };
   };
+}
+
+/**
+ * Off by accident must not be silent: an `include` that selects no source file of the program is
+ * most likely a wrong `root` or pattern (the esbuild plugin and the bundlers say the same when a
+ * build ends). Only with a program, which lists every file up front: `transpileModule`, ts-jest
+ * and ts-loader's transpile-only mode see one file at a time.
+ */
+function warnUnmatchedInclude(program: TS.Program, options: ResolvedOptions): void {
+  if (options.include.length === 0) return;
+  for (const file of program.getSourceFiles()) {
+    if (file.isDeclarationFile) continue;
+    const path = projectRelativePath(file.fileName, options.root);
+    if (selectsWholeFile(selectFile(path, false, options))) return;
+  }
+  process.stderr.write(
+    `[stepmark] ${HOST}: warning: include ${JSON.stringify(options.include)} matched no file of this program ` +
+      `(patterns are relative to root ${JSON.stringify(options.root)})\n`,
+  );
 }
 
 /** `root` in tsconfig.json is relative to that file, not to the working directory. */

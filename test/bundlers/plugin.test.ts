@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { rspack } from '@rspack/core';
+import { rolldown } from 'rolldown';
+import { rollup } from 'rollup';
 import stepmarkRolldown from 'stepmark/rolldown';
 import stepmarkRollup from 'stepmark/rollup';
 import stepmarkRspack from 'stepmark/rspack';
@@ -109,6 +111,36 @@ describe('an include that selects nothing', () => {
   });
 });
 
+describe('the factory passed uncalled (`plugins: [stepmark]`)', () => {
+  const message = (entry: string) =>
+    `${entry}: \`plugins: [stepmark]\` passes the plugin's factory; call it: \`plugins: [stepmark()]\``;
+
+  it.each(['rollup', 'rolldown'] as const)(
+    '%s fails the build instead of building uninstrumented',
+    async (bundler) => {
+      const dir = project(`uncalled-${bundler}`, { 'src/a.js': '// @stepmark\nexport function a() {}\n' });
+      const input = { input: join(dir, 'src/a.js'), plugins: [FACTORIES[bundler] as never] };
+      // rolldown builds when output is asked for
+      const run = bundler === 'rollup' ? rollup(input) : rolldown(input).then((b) => b.generate({}));
+      await expect(run).rejects.toThrow(message(`stepmark/${bundler}`));
+    },
+  );
+
+  it.each(['webpack', 'rspack'] as const)('%s fails and says to call it', async (bundler) => {
+    const dir = project(`uncalled-${bundler}`, { 'src/a.js': '// @stepmark\nexport function a() {}\n' });
+    const config = {
+      mode: 'none' as const,
+      context: dir,
+      entry: join(dir, 'src/a.js'),
+      output: { path: join(dir, 'out') },
+      plugins: [FACTORIES[bundler] as never],
+    };
+    expect(() => (bundler === 'webpack' ? webpack(config) : rspack(config))).toThrow(
+      message(`stepmark/${bundler}`),
+    );
+  });
+});
+
 describe('the webpack loader', () => {
   it('used without its plugin, fails and says to use the plugin', async () => {
     const dir = project('loader-alone', { 'src/a.ts': '// @stepmark\nexport function a() {}\n' });
@@ -131,6 +163,45 @@ describe('the webpack loader', () => {
       "use `plugins: [stepmark()]` from 'stepmark/webpack' or 'stepmark/rspack' instead of naming the loader",
     );
   });
+
+  // The likely mistake: the package entry named as a loader. webpack then calls the plugin
+  // factory with the module's text.
+  it.each([
+    ['webpack', 'stepmark/webpack'],
+    ['rspack', 'stepmark/rspack'],
+  ] as const)(
+    '%s: %s named in a rule fails and says to put stepmark() in plugins',
+    async (bundler, entry) => {
+      const dir = project(`entry-as-loader-${bundler}`, {
+        'src/a.ts': '// @stepmark\nexport function a() {}\n',
+      });
+      const config = {
+        mode: 'none' as const,
+        context: dir,
+        entry: join(dir, 'src/a.ts'),
+        output: { path: join(dir, 'out') },
+        module: { rules: [{ test: /\.ts$/, use: [{ loader: entry }] }] },
+      };
+      const compiler = bundler === 'webpack' ? webpack(config) : rspack(config);
+      const stats = await new Promise<{ toJson(o: object): { errors?: { message: string }[] } }>(
+        (resolve, reject) =>
+          (compiler as { run(cb: (e: Error | null, s: unknown) => void): void }).run((error, result) =>
+            error ? reject(error) : resolve(result as never),
+          ),
+      );
+      await new Promise((resolve) =>
+        (compiler as { close(cb: () => void): void }).close(() => resolve(undefined)),
+      );
+      const message = (stats.toJson({ all: false, errors: true }).errors ?? [])
+        .map((e) => e.message)
+        .join('\n');
+      expect(message).toContain(
+        `${entry} is a plugin, not a loader: add stepmark() from '${entry}' to the configuration's \`plugins\` ` +
+          '(it adds its own pre-loader) instead of naming it in a rule',
+      );
+      expect(message).not.toContain('export function a');
+    },
+  );
 
   it('passes on unchanged a module the rules give another type (`?raw` as asset/source)', async () => {
     const dir = project('raw', {

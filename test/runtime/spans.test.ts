@@ -524,6 +524,135 @@ describe('FRAME_ASYNC frames (plain async functions flagged by the plugin)', () 
   });
 });
 
+describe('a span opened with enter() inside an instrumented async function or generator', () => {
+  // `enter()` as the plugins rewrite it (enterUser), in frames as they emit them: the span it opens
+  // stays the parent of what the function calls until it exits, across awaits and yields, and the
+  // function's own span is the parent again once it has.
+  const v2 = __stepmark as unknown as typeof import('stepmark/runtime').v2;
+  async function place(flag: number | undefined) {
+    const __smf = __stepmark.enter('place', void 0, flag);
+    try {
+      const sp = v2.enterUser('place', { n: 1 });
+      try {
+        leaf('before');
+        __smf.r(await __smf.s(tick()));
+        leaf('after-first-await');
+        __smf.r(await __smf.s(tick()));
+        const inner = v2.enterUser('place', { n: 2 });
+        __smf.r(await __smf.s(tick()));
+        leaf('in-inner');
+        inner();
+        __smf.r(await __smf.s(tick()));
+        leaf('after-inner');
+      } finally {
+        sp();
+      }
+      __smf.r(await __smf.s(tick()));
+      leaf('after-exit');
+      return __smf.x('done');
+    } catch (__sme) {
+      throw __smf.t(__sme);
+    }
+  }
+  function* pages() {
+    const __smf = __stepmark.enter('pages', void 0);
+    try {
+      const sp = v2.enterUser('pages');
+      __smf.r(yield __smf.s(1));
+      leaf('page');
+      sp();
+      __smf.r(yield __smf.s(2));
+      leaf('page-after-exit');
+    } catch (__sme) {
+      __smf.fail(__sme);
+      throw __sme;
+    } finally {
+      __smf.exit();
+    }
+  }
+  const tags = (trace: Awaited<ReturnType<typeof capture>>['trace']) => {
+    const byId = new Map(trace.spans.map((s) => [s.span_id, s]));
+    const path = (id: string | undefined): string[] => {
+      const s = id === undefined ? undefined : byId.get(id);
+      return s === undefined ? [] : [...path(s.parent_id), s.name];
+    };
+    return trace.events
+      .filter((e) => e.stage === 'leaf' && e.action === 'ran')
+      .map((e) => `${(e.meta as { tag: string }).tag}: ${path(byId.get(e.span_id!)!.parent_id).join(' > ')}`);
+  };
+
+  for (const [label, flag] of [
+    ['generic frame', undefined],
+    ['FRAME_ASYNC frame', FRAME_ASYNC],
+  ] as const) {
+    it(`${label}: the enter() span stays the parent across awaits until it exits`, async () => {
+      const { trace } = await capture(async () => {
+        const p = place(flag);
+        leaf('caller-meanwhile');
+        await p;
+      });
+      expect(tags(trace)).toEqual([
+        'before: place > place',
+        'caller-meanwhile: ',
+        'after-first-await: place > place',
+        'in-inner: place > place > place',
+        'after-inner: place > place',
+        'after-exit: place',
+      ]);
+      expect(trace.spans.every((s) => s.status === 'ok')).toBe(true);
+    });
+  }
+
+  it('a callee frame still current when the function suspends (imprecision 2) is not adopted', async () => {
+    // g's `for await`-style unwrapped await leaves its span current in the caller's cursor
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    async function g() {
+      const __smf = __stepmark.enter('g', void 0);
+      try {
+        await gate; // still waiting when f resumes
+        return __smf.x(undefined);
+      } catch (__sme) {
+        throw __smf.t(__sme);
+      }
+    }
+    async function f() {
+      const __smf = __stepmark.enter('f', void 0, FRAME_ASYNC);
+      try {
+        const pending = g();
+        __smf.r(await __smf.s(tick()));
+        leaf('after-await');
+        open();
+        __smf.r(await __smf.s(pending));
+        return __smf.x(undefined);
+      } catch (__sme) {
+        throw __smf.t(__sme);
+      }
+    }
+    const { trace } = await capture(() => f());
+    expect(tags(trace)).toEqual(['after-await: f']);
+  });
+
+  it('generator: the enter() span is the parent after a yield, and the consumer never sees it', () => {
+    const { trace } = captureSync(() => {
+      const it = pages();
+      it.next();
+      leaf('consumer-1');
+      it.next();
+      leaf('consumer-2');
+      it.next();
+    });
+    expect(tags(trace)).toEqual([
+      'consumer-1: ',
+      'page: pages > pages',
+      'consumer-2: ',
+      'page-after-exit: pages',
+    ]);
+  });
+});
+
 describe('known imprecisions (docs/RUNTIME.md), pinned so a change is noticed', () => {
   it('2: a for-await loop before the first wrapped await leaves the span current in the caller meanwhile', async () => {
     async function* source() {

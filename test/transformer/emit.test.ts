@@ -2,9 +2,12 @@
  * What the transformer emits, for each construct docs/ABI.md fixes, under both compilers. These
  * tests read the output text; run.test.ts runs it.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import stepmarkTransformer, { type TransformerConfig } from '../../transformer/index.js';
 import { ASYNC_KINDS, expectAsyncFlags } from '../corpus/async-flags.js';
-import { compilers, transpile, transpilePlain } from './helpers.js';
+import { compilers, OUTPUT, type TypeScript, transpile, transpilePlain } from './helpers.js';
 
 const marked = (body: string) => `// @stepmark\n${body}`;
 
@@ -398,6 +401,41 @@ describe('debug option', () => {
     }
     expect(lines.join('')).toBe(
       '[stepmark] src/example.ts: directive; instrumented 1 [f]; rewrote 1 call(s); skipped g (@stepmark-ignore), A.get v (getter/setter (option "getters" is off))\n',
+    );
+  });
+});
+
+describe('an include that selects no file of the program', () => {
+  function createWith(ts: TypeScript, options: TransformerConfig, files: Record<string, string>): string {
+    const dir = join(OUTPUT, 'include-warning');
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const program = ts.createProgram(
+      Object.keys(files).map((f) => join(dir, f)),
+      { noEmit: true },
+    );
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      stepmarkTransformer(program, { ...options, root: dir }, { ts });
+    } finally {
+      spy.mockRestore();
+    }
+    return lines.join('');
+  }
+
+  it.each(Object.entries(compilers))('%s: is a warning when the transformer is created', (_, ts) => {
+    const files = { 'src/orders.ts': 'export function f() {}\n' };
+    expect(createWith(ts, { include: ['src/servics/**'] }, files)).toBe(
+      `[stepmark] stepmark/transformer: warning: include ["src/servics/**"] matched no file of this program (patterns are relative to root ${JSON.stringify(join(OUTPUT, 'include-warning'))})\n`,
+    );
+    expect(createWith(ts, { include: ['src/**'] }, files)).toBe('');
+    // matched, then taken out again by exclude: nothing selected either
+    expect(createWith(ts, { include: ['src/**'], exclude: ['**/orders.ts'] }, files)).toContain(
+      'matched no file',
     );
   });
 });
