@@ -1,5 +1,6 @@
 import { createBus, type Delivery, LiveBus, publishRuntimeEvents, StepmarkConfigError } from 'stepmark/live';
 import { describe, expect, it } from 'vitest';
+import { type ConfigErrorCase, expectConfigErrors } from '../support/config-errors.js';
 
 /** Deterministic PRNG (mulberry32) so a failing interleaving can be replayed. */
 function prng(seed: number): () => number {
@@ -191,7 +192,7 @@ describe('LiveBus', () => {
   });
 
   it('refuses unknown options and bad values with a typed error naming the option', () => {
-    const cases: Array<[() => unknown, string, string]> = [
+    const cases: ConfigErrorCase[] = [
       [() => createBus({ capacity: 0 }), 'ERR_STEPMARK_INVALID_OPTION', 'capacity'],
       // a typo would otherwise silently give a bus that drops every live event
       [() => createBus({ liveEvent: true } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'liveEvent'],
@@ -202,16 +203,7 @@ describe('LiveBus', () => {
         'times',
       ],
     ];
-    for (const [make, code, option] of cases) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
-      expect(error).toMatchObject({ code, option });
-    }
+    expectConfigErrors(StepmarkConfigError, cases);
   });
 
   // The exactly-once promise under concurrency: publishers, subscribers that join at random

@@ -16,6 +16,7 @@ import {
   traceContextMeta,
 } from 'stepmark/otel';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ConfigErrorCase, expectConfigErrors } from '../support/config-errors.js';
 import { captureWarnings } from '../support/warnings.js';
 import { place } from './app.js';
 
@@ -263,7 +264,7 @@ describe('exportTrace (real SDK, in-memory exporter)', () => {
 describe('options', () => {
   it('are checked where they are given: an unknown key or a bad value is a typed error naming it', () => {
     const trace = { meta: {}, entities: {}, events: [], spans: [], dropped: 0 };
-    const cases: Array<[() => unknown, string, string]> = [
+    const cases: ConfigErrorCase[] = [
       // typos that would otherwise silently export something else
       [() => exportTrace(trace, { rot: false } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'rot'],
       [() => exportTrace(trace, { root: 5 } as never), 'ERR_STEPMARK_INVALID_OPTION', 'root'],
@@ -278,16 +279,7 @@ describe('options', () => {
       [() => enableOtel({ live: 'true' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'live'],
       [() => enableOtel({ root: 1 } as never), 'ERR_STEPMARK_INVALID_OPTION', 'root'],
     ];
-    for (const [make, code, option] of cases) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
-      expect(error).toMatchObject({ code, option });
-    }
+    expectConfigErrors(StepmarkConfigError, cases);
     expect(() =>
       exportTrace(trace, { root: 'auto', parent: null, spanEvents: true, entitySpans: false }),
     ).not.toThrow();

@@ -14,6 +14,7 @@ import {
   teeSinks,
 } from 'stepmark/sinks';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type ConfigErrorCase, expectConfigErrors } from '../support/config-errors.js';
 import { captureWarnings } from '../support/warnings.js';
 import { sampleTrace } from './fixture.js';
 
@@ -351,7 +352,7 @@ describe('sink options', () => {
   it('refuse an unknown option or a bad value when the sink is created, naming it', () => {
     const logger = pino({ enabled: false });
     const file = tmp();
-    const cases: Array<[() => unknown, string, string]> = [
+    const cases: ConfigErrorCase[] = [
       // typos that would otherwise be silently ignored: the file appended to, one line per trace…
       [() => ndjsonSink(file, { mode: 'truncat' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'mode'],
       [() => ndjsonSink(file, { line: 'records' } as never), 'ERR_STEPMARK_UNKNOWN_OPTION', 'line'],
@@ -369,16 +370,7 @@ describe('sink options', () => {
       [() => consoleSink({ render: 'text' } as never), 'ERR_STEPMARK_INVALID_OPTION', 'render'],
       [() => ndjsonSink(file, 'truncate' as never), 'ERR_STEPMARK_INVALID_OPTION', 'options'],
     ];
-    for (const [make, code, option] of cases) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(error, `${make}`).toBeInstanceOf(StepmarkConfigError);
-      expect(error).toMatchObject({ code, option });
-    }
+    expectConfigErrors(StepmarkConfigError, cases);
     // a level the logger has (pino's custom levels included) is accepted
     const custom = pino({ enabled: false, customLevels: { audit: 35 } });
     expect(() => pinoSink(custom, { level: 'audit' as never, flushOnExit: false })).not.toThrow();
