@@ -149,7 +149,10 @@ describe('names from the stack (docs/NAMING.md, fallback column)', () => {
     // Node 20 (`<static_initializer>`, of type Function).
     const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/static-initializer.cjs');
     const defineClass = createRequire(import.meta.url)(fixture);
-    expect(stages(() => defineClass())).toEqual(['S.<static_initializer>', 'S.<static_initializer>']);
+    // this suite also runs on Node 20 (CI's node20 step), where the in-process answer is Node 20's
+    const major = Number(process.versions.node.split('.')[0]);
+    const here = major === 20 ? '<static_initializer>' : 'S.<static_initializer>';
+    expect(stages(() => defineClass())).toEqual([here, here]);
     const node20 = execFileSync('/usr/bin/node', [fixture], { encoding: 'utf8' });
     expect(JSON.parse(node20)).toEqual(['<static_initializer>', '<static_initializer>']);
   });
