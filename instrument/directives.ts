@@ -86,7 +86,7 @@ export function parseComment(commentText: string, offset = 0): Directive[] {
       const extra = rest.search(/\S/);
       if (extra !== -1) {
         throw new StepmarkDirectiveError(
-          'STEPMARK_INVALID_DIRECTIVE',
+          'ERR_STEPMARK_INVALID_DIRECTIVE',
           `@stepmark-ignore takes no options, found ${JSON.stringify(rest.trim())}`,
           abs + name.length + extra,
           rest.trim().length,
@@ -98,7 +98,7 @@ export function parseComment(commentText: string, offset = 0): Directive[] {
       found.push({ type: 'mark', ...options, offset: abs, length: trimEnd(commentText, lineEnd) - start });
     } else {
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         `Unknown directive ${name}; known directives are ${DIRECTIVE_NAMES.join(' and ')}`,
         abs,
         name.length,
@@ -121,7 +121,7 @@ function parseOptions(
   if (i < to && !/\s/.test(text[i]!)) {
     // `@stepmark(...)`, `@stepmark:x`: not a separate word.
     throw new StepmarkDirectiveError(
-      'STEPMARK_INVALID_DIRECTIVE',
+      'ERR_STEPMARK_INVALID_DIRECTIVE',
       `Unknown directive ${JSON.stringify(text.slice(i - '@stepmark'.length, to).split(/\s/)[0])}`,
       offset + i - '@stepmark'.length,
     );
@@ -137,7 +137,7 @@ function parseOptions(
       while (end < to && !/\s/.test(text[end]!)) end++;
       const word = text.slice(keyStart, Math.max(end, keyStart + 1));
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         `Unexpected ${JSON.stringify(word)} in @stepmark directive; options are written key=value (${DIRECTIVE_OPTIONS.join(', ')})`,
         offset + keyStart,
         word.length,
@@ -145,7 +145,7 @@ function parseOptions(
     }
     if (!(DIRECTIVE_OPTIONS as readonly string[]).includes(key)) {
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         `Unknown @stepmark option ${JSON.stringify(key)}; known options are ${DIRECTIVE_OPTIONS.join(', ')}`,
         offset + keyStart,
         key.length,
@@ -153,7 +153,7 @@ function parseOptions(
     }
     if (result[key as 'entity' | 'kind'] !== undefined) {
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         `Duplicate @stepmark option ${JSON.stringify(key)}`,
         offset + keyStart,
         key.length,
@@ -167,7 +167,7 @@ function parseOptions(
       const close = text.indexOf(quote, i + 1);
       if (close === -1 || close >= to) {
         throw new StepmarkDirectiveError(
-          'STEPMARK_INVALID_DIRECTIVE',
+          'ERR_STEPMARK_INVALID_DIRECTIVE',
           `Unterminated quoted value for @stepmark option ${JSON.stringify(key)}`,
           offset + valueStart,
         );
@@ -180,7 +180,7 @@ function parseOptions(
     }
     if (value === '') {
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         `Empty value for @stepmark option ${JSON.stringify(key)}`,
         offset + valueStart,
       );
@@ -194,7 +194,7 @@ function parseOptions(
   }
   if (result.kind !== undefined && result.entity === undefined) {
     throw new StepmarkDirectiveError(
-      'STEPMARK_INVALID_DIRECTIVE',
+      'ERR_STEPMARK_INVALID_DIRECTIVE',
       '@stepmark option "kind" needs "entity" (kind=… names the kind of the entity given by entity=…)',
       offset + kindAt,
       4,
@@ -212,7 +212,7 @@ export function parseEntityPath(value: string, offset = 0): EntityPath {
   const bad = segments.findIndex((s, i) => !IDENT.test(s) || (i > 0 && s === 'this'));
   if (bad !== -1 || value.endsWith('.') || value.startsWith('?')) {
     throw new StepmarkDirectiveError(
-      'STEPMARK_INVALID_DIRECTIVE',
+      'ERR_STEPMARK_INVALID_DIRECTIVE',
       `Invalid entity path ${JSON.stringify(value)}: write a parameter name followed by property names, e.g. entity=order.id`,
       offset,
       value.length,
@@ -244,7 +244,12 @@ export function checkEntityRoot(
       ? 'entity=this… is only allowed on methods, constructors and non-arrow functions'
       : `entity=${directive.entity!.text} does not start with a parameter of this function` +
         (parameterNames.length ? ` (parameters: ${parameterNames.join(', ')})` : ' (it has no parameters)');
-  throw new StepmarkDirectiveError('STEPMARK_INVALID_DIRECTIVE', what, directive.offset, directive.length);
+  throw new StepmarkDirectiveError(
+    'ERR_STEPMARK_INVALID_DIRECTIVE',
+    what,
+    directive.offset,
+    directive.length,
+  );
 }
 
 /**
@@ -269,7 +274,7 @@ export function combineDirectives(directives: readonly Directive[]): Directive |
     }
     if (result.type !== d.type) {
       throw new StepmarkDirectiveError(
-        'STEPMARK_INVALID_DIRECTIVE',
+        'ERR_STEPMARK_INVALID_DIRECTIVE',
         '@stepmark and @stepmark-ignore on the same declaration contradict each other',
         d.offset,
         d.length,
@@ -278,7 +283,7 @@ export function combineDirectives(directives: readonly Directive[]): Directive |
     if (d.type === 'mark' && hasOptions(d)) {
       if (hasOptions(result as MarkDirective)) {
         throw new StepmarkDirectiveError(
-          'STEPMARK_INVALID_DIRECTIVE',
+          'ERR_STEPMARK_INVALID_DIRECTIVE',
           'Only one @stepmark directive with options is allowed per declaration',
           d.offset,
           d.length,
@@ -307,7 +312,7 @@ export function isFileDirective(d: Directive): boolean {
 export function misplacedDirectiveError(d: Directive): StepmarkDirectiveError {
   const name = d.type === 'mark' ? '@stepmark' : '@stepmark-ignore';
   return new StepmarkDirectiveError(
-    'STEPMARK_MISPLACED_DIRECTIVE',
+    'ERR_STEPMARK_MISPLACED_DIRECTIVE',
     `${name} must directly precede a function, a method, a class, an object literal, or a declaration ` +
       'whose value is one of them (or, as a plain // @stepmark, the first statement of the file)',
     d.offset,

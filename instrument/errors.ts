@@ -5,10 +5,10 @@
 
 /** Machine-readable kinds of build errors. */
 export type StepmarkBuildErrorCode =
-  | 'STEPMARK_INVALID_OPTION'
-  | 'STEPMARK_INVALID_DIRECTIVE'
-  | 'STEPMARK_MISPLACED_DIRECTIVE'
-  | 'STEPMARK_UNSUPPORTED_TYPESCRIPT';
+  | 'ERR_STEPMARK_INVALID_OPTION'
+  | 'ERR_STEPMARK_INVALID_DIRECTIVE'
+  | 'ERR_STEPMARK_MISPLACED_DIRECTIVE'
+  | 'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT';
 
 /**
  * A problem in the user's configuration or source found while instrumenting.
@@ -37,7 +37,7 @@ export class StepmarkOptionsError extends StepmarkBuildError {
   /** The option that is wrong (`"include"`, `"callback"`, …). */
   readonly option: string;
   constructor(option: string, message: string) {
-    super('STEPMARK_INVALID_OPTION', message);
+    super('ERR_STEPMARK_INVALID_OPTION', message);
     this.option = option;
   }
 }

@@ -94,7 +94,7 @@ export default function stepmarkTransformer(
       try {
         if (unsupported) {
           throw new StepmarkBuildError(
-            'STEPMARK_INVALID_OPTION',
+            'ERR_STEPMARK_INVALID_OPTION',
             `${HOST}: module "${unsupported}" is not supported; use CommonJS, an ES module kind, Node16/NodeNext or Preserve`,
           );
         }
@@ -173,7 +173,7 @@ function supportedTypeScript(ts: unknown): typeof TS {
       : `this is ${which}. Upgrade TypeScript, or instrument with stepmark/esbuild-plugin, ` +
         'stepmark/vite or stepmark/babel-plugin (docs/TRANSFORMER.md).';
   throw new StepmarkBuildError(
-    'STEPMARK_UNSUPPORTED_TYPESCRIPT',
+    'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT',
     `${HOST} supports ${SUPPORTED_TYPESCRIPT}; ${instead}`,
   );
 }

@@ -319,7 +319,7 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
     expect(e.message).toContain(FILE);
     // Babel 7 colours its code frames when the environment looks like a colour terminal (CI=true does).
     expect(stripVTControlCharacters(e.message)).toContain(frame);
-    expect(e.code).toMatch(/^STEPMARK_/);
+    expect(e.code).toMatch(/^ERR_STEPMARK_/);
   });
 
   it('prints what it did and skipped with debug: true', () => {

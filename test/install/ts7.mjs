@@ -142,7 +142,7 @@ await build({
   () => { console.log('no error'); },
   (e) => { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); })`;
     const error = JSON.parse(sh(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: project }));
-    assert.equal(error.code, 'STEPMARK_UNSUPPORTED_TYPESCRIPT', `${how}: ${JSON.stringify(error)}`);
+    assert.equal(error.code, 'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT', `${how}: ${JSON.stringify(error)}`);
     assert.match(error.message, refusal, how);
   }
   ok(
