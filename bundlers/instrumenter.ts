@@ -123,6 +123,7 @@ export class ModuleInstrumenter {
     if (isIncluded(relativePath, options)) this.stats.includeMatched = true;
     if (!mayNeedWork(code, relativePath, options)) {
       this.stats.skippedNoMarker++;
+      this.catalog?.forget(relativePath); // its marker went while a watcher or dev server ran
       return UNCHANGED;
     }
     const tools = this.tools;
@@ -131,6 +132,7 @@ export class ModuleInstrumenter {
       const out = transform(tools, code, file, lang, options, sourceMap);
       if (!out) {
         this.stats.unchanged++;
+        this.catalog?.forget(relativePath);
         if (options.debug) this.log(`${file}: nothing selected and no stepmark calls: left unchanged`);
         return UNCHANGED;
       }
