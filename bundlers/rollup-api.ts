@@ -54,6 +54,8 @@ export interface RollupApiHost {
   root?(): string | undefined;
   /** Whether a build transforms every module it includes (false for a dev server: see `endBuild`). */
   complete?(): boolean;
+  /** Told the instrumenter once it is made (when the first build starts, or at the first module). */
+  started?(instrumenter: ModuleInstrumenter): void;
 }
 
 const PARSEABLE_MODULE_TYPES: ReadonlySet<string> = new Set(['js', 'jsx', 'ts', 'tsx']);
@@ -81,7 +83,9 @@ export function rollupApiPlugin(options: StepmarkOptions, host: RollupApiHost): 
   const start = (inputOptions: { cwd?: unknown }): ModuleInstrumenter => {
     const cwd = typeof inputOptions.cwd === 'string' ? inputOptions.cwd : undefined; // rolldown's `cwd`
     const root = options?.root ?? host.root?.() ?? cwd ?? process.cwd();
-    return new ModuleInstrumenter(host.host, resolveOptions({ ...options, root }, { host: host.host }));
+    const made = new ModuleInstrumenter(host.host, resolveOptions({ ...options, root }, { host: host.host }));
+    host.started?.(made);
+    return made;
   };
   return {
     name: 'stepmark',
