@@ -61,12 +61,19 @@ export interface RollupApiHost {
 const PARSEABLE_MODULE_TYPES: ReadonlySet<string> = new Set(['js', 'jsx', 'ts', 'tsx']);
 
 /**
- * Gives the plugin factory a `buildStart` hook that fails: with `plugins: [stepmark]` Rollup and
- * rolldown read hooks off the function itself, and would otherwise build without instrumenting.
+ * Gives the plugin factory a hook that fails: with `plugins: [stepmark]` Rollup, rolldown and Vite
+ * read hooks off the function itself, and would otherwise build (or serve) without instrumenting.
+ * Rollup and rolldown call `buildStart` on every build; Vite calls `config` first of all, in a
+ * build, on the dev server and in Vitest (Vite 8 fails on the factory before `buildStart`, with an
+ * error that does not say why).
  */
-export function failWhenUncalled(factory: object, host: string): void {
+export function failWhenUncalled(
+  factory: object,
+  host: string,
+  hook: 'buildStart' | 'config' = 'buildStart',
+): void {
   Object.assign(factory, {
-    buildStart() {
+    [hook]() {
       throw uncalledFactoryError(host);
     },
   });

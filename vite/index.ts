@@ -13,7 +13,7 @@
  */
 import type { Plugin, ResolvedConfig } from 'vite';
 import type { ModuleInstrumenter } from '../bundlers/instrumenter.js';
-import { rollupApiPlugin } from '../bundlers/rollup-api.js';
+import { failWhenUncalled, rollupApiPlugin } from '../bundlers/rollup-api.js';
 import type { StepmarkOptions } from '../instrument/options.js';
 import { VERSION } from '../runtime/version.js';
 
@@ -63,6 +63,8 @@ export function stepmark(options: StepmarkOptions = {}): Plugin {
     },
   } as Plugin;
 }
+
+failWhenUncalled(stepmark, 'stepmark/vite', 'config');
 
 /** What Vitest's `configureVitest` hook is given, as far as this plugin uses it. */
 interface VitestContext {

@@ -156,6 +156,29 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
     }
   });
 
+  it('fails, in a build and when the dev server starts, when the factory is passed uncalled', async () => {
+    const dir = project({ 'src/cart.ts': SERVICE });
+    const uncalled =
+      /stepmark\/vite: `plugins: \[stepmark\]` passes the plugin's factory; call it: `plugins: \[stepmark\(\)\]`/;
+    const built = build({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark as never],
+      build: { lib: { entry: 'src/cart.ts', formats: ['es'] }, write: false },
+    });
+    await expect(built).rejects.toThrow(uncalled);
+    const served = createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark as never],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    await expect(served).rejects.toThrow(uncalled);
+  });
+
   it('rejects an unknown option by name', () => {
     expect(() => stepmark({ getter: true } as never)).toThrow(
       /Invalid option "getter" \(did you mean "getters"\?\)/,
