@@ -104,25 +104,32 @@ export class ModuleInstrumenter {
   }
 
   /**
+   * Whether {@link instrument} would parse this module, and so could change it or list it in the
+   * catalog: the checks it makes before parsing, which read only the text.
+   */
+  mayInstrument(code: string, id: string): boolean {
+    const seen = this.triage(code, id, undefined);
+    return seen !== undefined && seen.skip === undefined;
+  }
+
+  /**
    * Instruments one module. `id` is the module's file, optionally with a query (`?…`), which is
    * ignored; `language` overrides the one its extension gives (a host that knows the module's
    * type, e.g. rolldown's `moduleType`). {@link ready} must have resolved.
    */
   instrument(code: string, id: string, language?: SourceLanguage, sourceMap = true): ModuleOutcome {
-    if (id.charCodeAt(0) === 0) return UNCHANGED; // a virtual module (`\0…`): no file of the user's
-    const query = id.indexOf('?');
-    const file = query === -1 ? id : id.slice(0, query);
-    const lang = language ?? languageOf(file);
-    if (lang === undefined) return UNCHANGED;
+    const seen = this.triage(code, id, language);
+    if (seen === undefined) return UNCHANGED;
+    const { file, lang, relativePath, skip } = seen;
     const options = this.options;
-    const relativePath = relativeToRoot(file, options.root);
-    if (isExcludedDependency(file, options, () => relativePath)) {
+    if (skip === 'dependency') {
       this.stats.skippedNodeModules++;
       return UNCHANGED;
     }
     if (isIncluded(relativePath, options)) this.stats.includeMatched = true;
-    if (!mayNeedWork(code, relativePath, options)) {
+    if (skip === 'no-marker') {
       this.stats.skippedNoMarker++;
+      this.catalog?.forget(relativePath); // its marker went while a watcher or dev server ran
       return UNCHANGED;
     }
     const tools = this.tools;
@@ -131,6 +138,7 @@ export class ModuleInstrumenter {
       const out = transform(tools, code, file, lang, options, sourceMap);
       if (!out) {
         this.stats.unchanged++;
+        this.catalog?.forget(relativePath);
         if (options.debug) this.log(`${file}: nothing selected and no stepmark calls: left unchanged`);
         return UNCHANGED;
       }
@@ -184,9 +192,37 @@ export class ModuleInstrumenter {
     }
   }
 
+  /**
+   * What the text alone says of a module: undefined when it is no source file (a virtual module,
+   * `\0…`, or another extension), else its file, language and path relative to root, and why it
+   * needs no parse (a dependency not included; no marker, import source or `include` match).
+   */
+  private triage(code: string, id: string, language: SourceLanguage | undefined): Triage | undefined {
+    if (id.charCodeAt(0) === 0) return undefined;
+    const query = id.indexOf('?');
+    const file = query === -1 ? id : id.slice(0, query);
+    const lang = language ?? languageOf(file);
+    if (lang === undefined) return undefined;
+    const options = this.options;
+    const relativePath = relativeToRoot(file, options.root);
+    const skip = isExcludedDependency(file, options, () => relativePath)
+      ? 'dependency'
+      : mayNeedWork(code, relativePath, options)
+        ? undefined
+        : 'no-marker';
+    return { file, lang, relativePath, skip };
+  }
+
   private log(line: string): void {
     process.stderr.write(`[stepmark] ${this.host}: ${line}\n`);
   }
+}
+
+interface Triage {
+  readonly file: string;
+  readonly lang: SourceLanguage;
+  readonly relativePath: string;
+  readonly skip: 'dependency' | 'no-marker' | undefined;
 }
 
 function newStats(): Stats {

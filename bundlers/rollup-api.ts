@@ -54,17 +54,26 @@ export interface RollupApiHost {
   root?(): string | undefined;
   /** Whether a build transforms every module it includes (false for a dev server: see `endBuild`). */
   complete?(): boolean;
+  /** Told the instrumenter once it is made (when the first build starts, or at the first module). */
+  started?(instrumenter: ModuleInstrumenter): void;
 }
 
 const PARSEABLE_MODULE_TYPES: ReadonlySet<string> = new Set(['js', 'jsx', 'ts', 'tsx']);
 
 /**
- * Gives the plugin factory a `buildStart` hook that fails: with `plugins: [stepmark]` Rollup and
- * rolldown read hooks off the function itself, and would otherwise build without instrumenting.
+ * Gives the plugin factory a hook that fails: with `plugins: [stepmark]` Rollup, rolldown and Vite
+ * read hooks off the function itself, and would otherwise build (or serve) without instrumenting.
+ * Rollup and rolldown call `buildStart` on every build; Vite calls `config` first of all, in a
+ * build, on the dev server and in Vitest (Vite 8 fails on the factory before `buildStart`, with an
+ * error that does not say why).
  */
-export function failWhenUncalled(factory: object, host: string): void {
+export function failWhenUncalled(
+  factory: object,
+  host: string,
+  hook: 'buildStart' | 'config' = 'buildStart',
+): void {
   Object.assign(factory, {
-    buildStart() {
+    [hook]() {
       throw uncalledFactoryError(host);
     },
   });
@@ -81,7 +90,9 @@ export function rollupApiPlugin(options: StepmarkOptions, host: RollupApiHost): 
   const start = (inputOptions: { cwd?: unknown }): ModuleInstrumenter => {
     const cwd = typeof inputOptions.cwd === 'string' ? inputOptions.cwd : undefined; // rolldown's `cwd`
     const root = options?.root ?? host.root?.() ?? cwd ?? process.cwd();
-    return new ModuleInstrumenter(host.host, resolveOptions({ ...options, root }, { host: host.host }));
+    const made = new ModuleInstrumenter(host.host, resolveOptions({ ...options, root }, { host: host.host }));
+    host.started?.(made);
+    return made;
   };
   return {
     name: 'stepmark',

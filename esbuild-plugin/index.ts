@@ -108,7 +108,10 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
       const loaders = build.initialOptions.loader ?? {};
       // esbuild reads an input source map only when it writes one; otherwise skip making it.
       const wantsMap = !!build.initialOptions.sourcemap;
-      const cache = new Map<string, { source: string; result: OnLoadResult | undefined }>();
+      const cache = new Map<
+        string,
+        { source: string; result: OnLoadResult | undefined; sites: FileCatalog | undefined }
+      >();
       const stats: Stats = {
         instrumented: 0,
         unchanged: 0,
@@ -207,38 +210,48 @@ export function stepmark(options: StepmarkEsbuildOptions = {}): Plugin {
           const loader = (loaders[ext] as Loader | undefined) ?? languageOf(path); // esbuild's default for the extension
           if (loader === undefined || !PARSEABLE.has(loader)) return undefined;
           let relativePath: string | undefined;
-          if (
-            isExcludedDependency(path, resolved, () => (relativePath = relativeToRoot(path, resolved.root)))
-          ) {
+          const relative = (): string => (relativePath ??= relativeToRoot(path, resolved.root));
+          if (isExcludedDependency(path, resolved, relative)) {
             stats.skippedNodeModules++;
             return undefined;
           }
-          const included =
-            resolved.include.length > 0 &&
-            isIncluded(relativePath ?? relativeToRoot(path, resolved.root), resolved);
+          const included = resolved.include.length > 0 && isIncluded(relative(), resolved);
           if (included) stats.includeMatched = true;
           // The common case, decided on the raw bytes without decoding them: nothing to do.
           const bytes = readFileSync(path);
           if (!included && !bytesMayNeedWork(bytes, resolved)) {
             stats.skippedNoMarker++;
+            catalog?.forget(relative());
             return undefined;
           }
           const source = bytes.toString('utf8');
-          const cached = cache.get(path);
-          if (cached && cached.source === source) {
-            count(stats, cached.result);
-            return cached.result;
-          }
-          const result = instrument(tools, source, path, loader as SourceLanguage, resolved, wantsMap, (c) =>
-            catalog?.set(c),
-          );
-          if (!result?.errors?.length) cache.set(path, { source, result });
-          count(stats, result);
-          if (resolved.debug && result?.contents === undefined && !result?.errors?.length) {
-            process.stderr.write(
-              `[stepmark] ${path}: nothing selected and no stepmark calls: left unchanged\n`,
+          let entry = cache.get(path);
+          if (entry === undefined || entry.source !== source) {
+            let sites: FileCatalog | undefined;
+            const result = instrument(
+              tools,
+              source,
+              path,
+              loader as SourceLanguage,
+              resolved,
+              wantsMap,
+              (c) => {
+                sites = c;
+              },
             );
+            entry = { source, result, sites };
+            if (!result?.errors?.length) cache.set(path, entry);
+            if (resolved.debug && result?.contents === undefined && !result?.errors?.length) {
+              process.stderr.write(
+                `[stepmark] ${path}: nothing selected and no stepmark calls: left unchanged\n`,
+              );
+            }
           }
+          const { result, sites } = entry;
+          // In a watch session a file's sites replace its earlier ones, and go with its marker.
+          if (sites) catalog?.set(sites);
+          else if (!result?.errors?.length) catalog?.forget(relative());
+          count(stats, result);
           return result;
         },
       );

@@ -232,7 +232,7 @@ function canonicalSite(s: CatalogSite): CatalogSite {
  */
 export class CatalogWriter {
   readonly path: string;
-  private readonly files = new Map<string, readonly CatalogSite[]>();
+  private readonly files = new Map<string, FileCatalog>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private dirty = false;
 
@@ -240,8 +240,23 @@ export class CatalogWriter {
     this.path = path;
   }
 
+  /** The sites of `file` replace its earlier ones; setting the one already listed changes nothing. */
   set(file: FileCatalog): void {
-    this.files.set(file.file, file.sites.slice());
+    if (this.files.get(file.file) === file) return;
+    this.files.set(file.file, file);
+    this.changed();
+  }
+
+  /**
+   * A file (path relative to root) was compiled again and has no sites now (its marker and stepmark
+   * calls were removed while a watcher or dev server ran): its earlier sites go. A file the writer
+   * never listed costs one map lookup.
+   */
+  forget(relativePath: string): void {
+    if (this.files.delete(relativePath)) this.changed();
+  }
+
+  private changed(): void {
     this.dirty = true;
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), 50);
@@ -250,7 +265,7 @@ export class CatalogWriter {
   }
 
   catalog(): Catalog {
-    return buildCatalog([...this.files.values()].flat());
+    return buildCatalog([...this.files.values()].flatMap((file) => file.sites));
   }
 
   /** Writes the catalog now (atomically: a temporary file renamed over it). */

@@ -332,6 +332,37 @@ describe('esbuild plugin: build modes', () => {
     }
   });
 
+  it('keeps the catalog of a running context true as markers are removed and put back', async () => {
+    const marked = `// @stepmark\nexport function place() {}\n`;
+    const dir = project({ 'src/a.ts': marked, 'src/main.ts': `export * from './a';\n` });
+    const ctx = await esbuild.context({
+      absWorkingDir: dir,
+      entryPoints: ['src/main.ts'],
+      bundle: true,
+      format: 'esm',
+      write: false,
+      external: ['stepmark', 'stepmark/*'],
+      logLevel: 'silent',
+      plugins: [stepmark({ catalog: 'catalog.json' })],
+    });
+    const sites = () =>
+      JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8')).sites.map(
+        (s: { name: string; file: string }) => `${s.name} ${s.file}`,
+      );
+    try {
+      await ctx.rebuild();
+      expect(sites()).toEqual(['place src/a.ts']);
+      writeFileSync(join(dir, 'src/a.ts'), 'export function place() {}\n');
+      await ctx.rebuild();
+      expect(sites()).toEqual([]);
+      writeFileSync(join(dir, 'src/a.ts'), marked); // the text of the first build, from the plugin's cache
+      await ctx.rebuild();
+      expect(sites()).toEqual(['place src/a.ts']);
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
   it('works with esbuild.context().watch(): an edited file is rebuilt instrumented', async () => {
     const dir = project({ 'src/a.ts': `// @stepmark\nexport function before() {}\n` });
     const outputs: string[] = [];

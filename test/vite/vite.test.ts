@@ -4,6 +4,7 @@
  * Vite 7, 6 and 5 (Rollup and esbuild), installed side by side. The Vitest user story itself runs
  * in test/esbuild/example.test.ts.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import stepmark from 'stepmark/vite';
@@ -78,6 +79,61 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
     }
   });
 
+  it('instruments a module edited during a dev session anew, and drops its catalog sites with its marker', async () => {
+    const dir = project({ 'src/cart.ts': SERVICE });
+    const server = await createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark({ catalog: 'catalog.json' }) as never],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    const file = join(dir, 'src/cart.ts');
+    const edit = (text: string) => {
+      writeFileSync(file, text);
+      server.moduleGraph.onFileChange(file); // what the watcher does on a change
+    };
+    const sites = () =>
+      JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8')).sites.map(
+        (s: { name: string; line: number }) => `${s.name}:${s.line}`,
+      );
+    try {
+      await server.transformRequest('/src/cart.ts');
+      // Two lines added above the class, the method renamed.
+      edit(SERVICE.replace('// @stepmark\n', '// @stepmark\n// one\n// two\n').replace('total(', 'sum('));
+      const edited = await server.transformRequest('/src/cart.ts');
+      expect(edited!.code).toContain('__stepmark.enter("Cart.sum"');
+      expect(edited!.code).not.toContain('"Cart.total"');
+      const generated = edited!.code.split('\n');
+      const line = generated.findIndex((l) => l.includes('"summed"'));
+      const column = generated[line]!.indexOf('__stepmark.step');
+      const original = originalPositionFor(new TraceMap(edited!.map as never), { line: line + 1, column });
+      expect(original).toMatchObject({ line: 8, column: 4 });
+      await server.close(); // the dev server's build ends: the catalog is written
+      expect(sites()).toEqual(['Cart.sum:6', 'Cart.sum:8']);
+    } finally {
+      await server.close();
+    }
+    const again = await createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark({ catalog: 'catalog.json' }) as never],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    try {
+      await again.transformRequest('/src/cart.ts');
+      writeFileSync(file, 'export class Cart {}\n');
+      again.moduleGraph.onFileChange(file);
+      expect((await again.transformRequest('/src/cart.ts'))!.code).not.toContain('__stepmark');
+    } finally {
+      await again.close();
+    }
+    expect(sites()).toEqual([]);
+  });
+
   it('fails on a bad directive with the file, line and column', async () => {
     const dir = project({ 'src/bad.ts': '// @stepmark-off\nexport function f() {}\n' });
     const server = await createServer({
@@ -98,6 +154,29 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
     } finally {
       await server.close();
     }
+  });
+
+  it('fails, in a build and when the dev server starts, when the factory is passed uncalled', async () => {
+    const dir = project({ 'src/cart.ts': SERVICE });
+    const uncalled =
+      /stepmark\/vite: `plugins: \[stepmark\]` passes the plugin's factory; call it: `plugins: \[stepmark\(\)\]`/;
+    const built = build({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark as never],
+      build: { lib: { entry: 'src/cart.ts', formats: ['es'] }, write: false },
+    });
+    await expect(built).rejects.toThrow(uncalled);
+    const served = createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [stepmark as never],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
+    await expect(served).rejects.toThrow(uncalled);
   });
 
   it('rejects an unknown option by name', () => {
