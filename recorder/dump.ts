@@ -26,8 +26,13 @@ export function fsNow(): Fs | undefined {
   return fsModule;
 }
 
+// The specifier is a variable so that a build for a browser or a worker leaves this import alone:
+// bundlers fail on a literal 'node:fs' ("Could not resolve"), and the import only runs on a Node
+// without getBuiltinModule (20 before 20.16). The comments keep webpack and Vite from warning.
+const FS: string = 'node:fs';
+
 export async function loadFs(): Promise<Fs> {
-  return fsNow() ?? (fsModule = await import('node:fs'));
+  return fsNow() ?? (fsModule = (await import(/* webpackIgnore: true */ /* @vite-ignore */ FS)) as Fs);
 }
 
 // Lines are written in batches of about this many characters.

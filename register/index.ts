@@ -4,7 +4,7 @@
  *
  *     node --import stepmark/register app.js          # ESM or CommonJS app
  *     node --import stepmark/register app.ts          # Node >= 22.18/24: TypeScript via type stripping
- *     node --import tsx --import stepmark/register app.ts   # any other TypeScript loader, registered first
+ *     node --import stepmark/register --import tsx app.ts   # another TypeScript loader, after it
  *
  * Same transform as `stepmark/esbuild-plugin` (esbuild-plugin/transform: oxc-parser and
  * magic-string, optional peer dependencies), so the same selection, names, locations and emitted
@@ -13,7 +13,8 @@
  *
  * Hooks, by what the running Node offers:
  * - `module.registerHooks` (Node >= 22.15, 24): synchronous in-thread hooks that see `import`
- *   and `require` alike, before Node strips TypeScript types;
+ *   and `require` alike, before Node strips TypeScript types; `Module.prototype._compile` catches the
+ *   CommonJS files a loader of the user's compiles past them (tsx does);
  * - otherwise (Node 20, early 22): `module.register` with this same module as the hooks module
  *   (loaded again in the hooks thread, told apart by a query in its URL) for ES modules, and a
  *   wrapper around `Module.prototype._compile` for CommonJS, which those hooks do not see.
@@ -144,9 +145,15 @@ function install(): void {
       };
     };
   };
+  // With registerHooks: the files the hook loaded, until Node compiles them. A CommonJS loader of
+  // the user's (tsx's) reads and compiles files itself, past the hook: those are instrumented
+  // in `_compile` below, as every CommonJS file is on Node 20.
+  let hooked: Set<string> | undefined;
   if (typeof mod.registerHooks === 'function') {
+    hooked = new Set();
     mod.registerHooks({
       load(url, context, nextLoad) {
+        if (url.startsWith('file:')) hooked?.add(fileURLToPath(url));
         return instrumentLoaded(tools, options, url, nextLoad(url, context), stats, onCatalog);
       },
     });
@@ -166,16 +173,16 @@ function install(): void {
     const data: HookData = { options: raw, port };
     // (an empty transferList makes Node 20 exit silently when registering from --require)
     mod.register?.(hooksUrl(), port ? { data, transferList: [port] } : { data });
-    const proto = mod.Module.prototype;
-    const compile = proto._compile;
-    proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
-      const out =
-        typeof content === 'string'
-          ? instrumentFile(tools, options, content, filename, stats, onCatalog)
-          : undefined;
-      return compile.call(this, out ?? content, filename, ...rest);
-    };
   }
+  const proto = mod.Module.prototype;
+  const compile = proto._compile;
+  proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
+    const out =
+      typeof content === 'string' && !hooked?.delete(filename)
+        ? instrumentFile(tools, options, content, filename, stats, onCatalog)
+        : undefined;
+    return compile.call(this, out ?? content, filename, ...rest);
+  };
   if (options.debug) {
     process.on('exit', () => {
       process.stderr.write(

@@ -139,9 +139,21 @@ export function enableDiagnosticsChannel(): () => void {
   const messages = new WeakMap<SpanView, SpanMessage>();
   // The span whose `entered` event comes next (it is recorded right after `spanStart`).
   let opening: SpanView | undefined;
+  // Set while subscribers run: what they record themselves (traced code they call) stays in the
+  // trace but is not published, or a `start` subscriber that opens a span would recurse.
+  let publishing = false;
+  const publish = (channel: { publish(message: unknown): void }, message: unknown): void => {
+    publishing = true;
+    try {
+      channel.publish(message);
+    } finally {
+      publishing = false;
+    }
+  };
 
   const removeObserver = addObserver({
     spanStart(span: SpanView, trace: TraceView) {
+      if (publishing) return;
       opening = span;
       if (
         !(
@@ -164,7 +176,7 @@ export function enableDiagnosticsChannel(): () => void {
         async: false,
       };
       messages.set(span, msg);
-      if (start.hasSubscribers) start.publish(msg);
+      if (start.hasSubscribers) publish(start, msg);
     },
     spanEnd(span: SpanView) {
       const msg = messages.get(span);
@@ -173,12 +185,12 @@ export function enableDiagnosticsChannel(): () => void {
       msg.async = (span as { own?: unknown }).own !== undefined;
       if (span.status === 2) {
         msg.error = new Error(span.error ?? 'error');
-        if (error.hasSubscribers) error.publish(msg);
+        if (error.hasSubscribers) publish(error, msg);
       }
-      if (end.hasSubscribers) end.publish(msg);
+      if (end.hasSubscribers) publish(end, msg);
       if (msg.async) {
-        if (asyncStart.hasSubscribers) asyncStart.publish(msg);
-        if (asyncEnd.hasSubscribers) asyncEnd.publish(msg);
+        if (asyncStart.hasSubscribers) publish(asyncStart, msg);
+        if (asyncEnd.hasSubscribers) publish(asyncEnd, msg);
       }
     },
     event(event: EventView, entity: EntityView | undefined, trace: TraceView) {
@@ -188,7 +200,7 @@ export function enableDiagnosticsChannel(): () => void {
         // a span's own `entered` event is its `start`, already on the span channel
         if (event.action === 'entered') return;
       }
-      if (!events.hasSubscribers) return;
+      if (publishing || !events.hasSubscribers) return;
       // a span's own `exited` event (recorded once its status is final) is its `end`
       if (span !== undefined && span.status !== 0 && event.action === 'exited') return;
       const message: EventMessage = {
@@ -200,7 +212,7 @@ export function enableDiagnosticsChannel(): () => void {
         span: span !== undefined ? messages.get(span) : undefined,
         traceMeta: trace.meta,
       };
-      events.publish(message);
+      publish(events, message);
     },
   });
 

@@ -70,11 +70,25 @@ export default function stepmarkTransformer(
   config?: TransformerConfig,
   extras?: TransformerExtras,
 ): TS.TransformerFactory<TS.SourceFile> {
+  return createTransformer(program, config, extras);
+}
+
+/**
+ * The transformer, told where its options were written (`optionsFrom`) when the caller knows:
+ * ts-jest's entry does. Otherwise a host that reports diagnostics is ts-patch, whose options come
+ * from tsconfig.json; any other caller passed them in code, and no place is named.
+ */
+export function createTransformer(
+  program: TS.Program | undefined,
+  config: TransformerConfig | undefined,
+  extras: TransformerExtras | undefined,
+  optionsFrom?: string,
+): TS.TransformerFactory<TS.SourceFile> {
   const ts = supportedTypeScript(extras?.ts ?? loadTypeScript());
   const report = extras?.addDiagnostic;
   const configPath = program?.getCompilerOptions().configFilePath;
   const configFile = typeof configPath === 'string' ? configPath : undefined;
-  const where = configFile && `${configFile} (compilerOptions.plugins)`;
+  const where = optionsFrom ?? (report && configFile && `${configFile} (compilerOptions.plugins)`);
   let options: ResolvedOptions;
   try {
     options = resolveOptions(relativeRoot(config, configFile), { host: HOST, allow: HOST_KEYS });

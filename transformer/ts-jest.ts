@@ -6,7 +6,7 @@
  */
 import type * as TS from 'typescript';
 import { ABI_VERSION } from '../instrument/constants.js';
-import stepmarkTransformer, { type TransformerConfig } from './plugin.js';
+import { createTransformer, type TransformerConfig } from './plugin.js';
 
 export const name = 'stepmark/transformer';
 
@@ -24,5 +24,10 @@ export function factory(
   compiler: TsJestCompiler,
   options?: TransformerConfig,
 ): TS.TransformerFactory<TS.SourceFile> {
-  return stepmarkTransformer(compiler.program, options, { ts: compiler.configSet.compilerModule });
+  return createTransformer(
+    compiler.program,
+    options,
+    { ts: compiler.configSet.compilerModule },
+    "the Jest config (ts-jest's astTransformers)",
+  );
 }

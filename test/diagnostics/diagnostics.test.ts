@@ -228,6 +228,56 @@ describe('diagnostics_channel bridge', () => {
     ]);
   });
 
+  // A subscriber that runs traced code (its own file marked, a logger that is): that work is
+  // recorded but not published, or each start would publish another start without end (a stack
+  // overflow on Bun, thousands of spans on Node).
+  it('does not publish what a subscriber itself records, so a subscriber never recurses', async () => {
+    disable = stepmark.enableDiagnosticsChannel();
+    const log: string[] = [];
+    const subscriber = {
+      start(ctx: any) {
+        log.push(`start ${ctx.name}`);
+        const __smf = __stepmark.enter('subscriber.start', void 0);
+        try {
+          __stepmark.step('subscriber.start', 'seen');
+        } finally {
+          __smf.exit();
+        }
+      },
+      end(ctx: any) {
+        log.push(`end ${ctx.name}`);
+      },
+      asyncStart() {},
+      asyncEnd() {},
+      error() {},
+    };
+    const onEvent = (m: any) => log.push(`event ${m.stage}:${m.action}`);
+    const tc = dc.tracingChannel('stepmark:span');
+    tc.subscribe(subscriber);
+    dc.subscribe('stepmark:event', onEvent);
+    let trace: stepmark.Trace;
+    try {
+      ({ trace } = await stepmark.capture(() => placeOrder({ id: 'o1', total: 5 })));
+    } finally {
+      tc.unsubscribe(subscriber);
+      dc.unsubscribe('stepmark:event', onEvent);
+    }
+    expect(log).toEqual([
+      'start placeOrder',
+      'start OrderService.validate',
+      'event OrderService.validate:accepted',
+      'end OrderService.validate',
+      'end placeOrder',
+    ]);
+    // still in the trace: nothing the program does goes unrecorded
+    expect(trace.spans.map((x) => x.name)).toEqual([
+      'placeOrder',
+      'subscriber.start',
+      'OrderService.validate',
+      'subscriber.start',
+    ]);
+  });
+
   it('stops publishing when disabled, and is one bridge for every runtime copy in the process', async () => {
     const require = createRequire(import.meta.url);
     const cjs = require('stepmark') as typeof stepmark;

@@ -6,6 +6,7 @@ import { chmodSync, createReadStream, readFileSync, rmSync, statSync, writeFileS
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { runInNewContext } from 'node:vm';
 import * as stepmark from 'stepmark';
 import { StepmarkConfigError as HttpConfigError } from 'stepmark/http';
 import { flightRecorder, StepmarkConfigError } from 'stepmark/recorder';
@@ -597,6 +598,7 @@ function child(script: string, args: string[] = []) {
 
 const childHeader = `
 import { PassThrough } from 'node:stream';
+import { runInNewContext } from 'node:vm';
 import * as stepmark from 'stepmark';
 import { flightRecorder } from 'stepmark/recorder';
 function order(recorder, id) {
@@ -754,5 +756,37 @@ console.log(JSON.stringify({ grown: Math.max(full, after) - base, stats: s }));
     expect(stats.evicted).toBeGreaterThan(1000);
     expect(stats.kept).toBeGreaterThan(0);
     expect(grown).toBeLessThanOrEqual(2 * stats.maxBytes + 256 * 1024);
+  });
+});
+
+describe('where there is no file system', () => {
+  // A worker or a browser build: node:fs must not be a module the bundler has to resolve.
+  it('bundles for the browser and holds and finds traces there', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({
+      stdin: {
+        contents:
+          "export { run, track, step } from 'stepmark'; export { flightRecorder } from 'stepmark/recorder';",
+        resolveDir: root,
+      },
+      bundle: true,
+      format: 'iife',
+      globalName: 'bundle',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    // what a browser has and a bare V8 context lacks
+    const sandbox: Record<string, unknown> = { console: { warn() {}, log() {} }, TextEncoder, TextDecoder };
+    runInNewContext(
+      `${result.outputFiles[0]!.text}
+      const recorder = bundle.flightRecorder();
+      bundle.run(() => { bundle.track('order_1'); bundle.step('placed'); }, { onEnd: recorder.add });
+      globalThis.out = recorder.find({ entity: 'order_1' }).map((t) => t.entities.order_1.entity_id);
+      globalThis.noProcess = typeof process === 'undefined';`,
+      sandbox,
+    );
+    expect(sandbox.noProcess).toBe(true);
+    expect(sandbox.out).toEqual(['order_1']);
   });
 });

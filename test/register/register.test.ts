@@ -251,6 +251,23 @@ describe('stepmark/register', { retry: 1 }, () => {
     expect(r.json()).toEqual({ result: ['placed', 4, 'audit:o1', 135, 1], spans: [], steps: [] });
   });
 
+  // tsx compiles TypeScript to comment-free JavaScript: registered after stepmark/register, its
+  // hook hands stepmark the source first, markers and all (registered before, it would not). On
+  // Node 24 it also compiles CommonJS itself, past the load hook: legacy.cjs is instrumented as
+  // Node compiles it.
+  it('instruments what tsx loads, stepmark/register imported before tsx (Node 24 and 20)', () => {
+    const on24 = run(NODE24, ['--import', 'stepmark/register', '--import', 'tsx', 'main.mjs']);
+    expect(on24.json()).toEqual({
+      result: ['placed', 4, 'audit:o1', 135, 1],
+      spans: [...SPANS, ['discount', null, 'pricing.ts:9:8', 'o1', 'ok']],
+      steps: [...STEPS, ['discount', 'discounted']],
+    });
+    const on20 = run(NODE20, ['--import', 'stepmark/register', '--import', 'tsx', 'main.mjs']);
+    expect(on20.json()).toEqual({ result: ['placed', 4, 'audit:o1'], spans: SPANS, steps: STEPS });
+    const ts20 = run(NODE20, ['--import', 'stepmark/register', '--import', 'tsx', 'ts-main.mts']);
+    expect(ts20.json()).toEqual({ result: 135, spans: [['discount', 'pricing.ts:9:8']] });
+  });
+
   it('instruments the output of a loader the user registered before it (Node 24)', () => {
     const r = run(NODE24, ['--import', './user-loader.mjs', '--import', 'stepmark/register', 'chained.mjs']);
     expect(r.json()).toEqual({ result: 'from the user loader', spans: [['greet', 'loaded.js:2:8']] });

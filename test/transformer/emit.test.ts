@@ -380,6 +380,23 @@ describe('ts-jest astTransformers entry', () => {
     });
     expect(out.outputText).toContain('const __smf = __stepmark.enter("f", "a.ts:2:8");');
   });
+
+  // ts-jest builds a program from tsconfig.json, but the options come from the Jest config: the
+  // error must not send the user to tsconfig.json's compilerOptions.plugins.
+  it('names the Jest config, not tsconfig.json, as where a bad option was written', async () => {
+    const entry = await import('../../transformer/index.js');
+    const ts = compilers['typescript 5.9']!;
+    const program = ts.createProgram({ rootNames: [], options: { configFilePath: '/app/tsconfig.json' } });
+    const bad = { includ: ['src/**'] } as never;
+    const fromJest = () => entry.factory({ configSet: { compilerModule: ts }, program }, bad);
+    expect(fromJest).toThrowError(
+      /Invalid option "includ".* — fix it in the Jest config \(ts-jest's astTransformers\)$/,
+    );
+    // options passed in code (ts-loader's getCustomTransformers, program.emit): no place to name
+    const inCode = () => entry.stepmarkTransformer(program, bad, { ts });
+    expect(inCode).toThrowError(/Invalid option "includ"/);
+    expect(inCode).not.toThrowError(/tsconfig/);
+  });
 });
 
 describe('debug option', () => {
