@@ -31,6 +31,16 @@ export class Cart {
 
 describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite in Vite %s', (_, vite) => {
   const { build, createServer } = vite;
+  /** A dev server in middleware mode (as Vitest and frameworks run it) with `plugin`. */
+  const devServer = (root: string, plugin: unknown) =>
+    createServer({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [plugin as never],
+      server: { middlewareMode: true, ws: false },
+      optimizeDeps: { noDiscovery: true },
+    });
 
   it('instruments marked modules in a Vite build and rewrites explicit calls', async () => {
     const dir = project({ 'src/cart.ts': SERVICE });
@@ -55,14 +65,7 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
 
   it('transforms modules for the dev server and Vitest with a source map to the original', async () => {
     const dir = project({ 'src/cart.ts': SERVICE, 'src/plain.ts': 'export const x = 1;\n' });
-    const server = await createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [stepmark() as never],
-      server: { middlewareMode: true, ws: false },
-      optimizeDeps: { noDiscovery: true },
-    });
+    const server = await devServer(dir, stepmark());
     try {
       const result = await server.transformRequest('/src/cart.ts');
       expect(result!.code).toContain('__stepmark.enter("Cart.total"');
@@ -81,14 +84,7 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
 
   it('instruments a module edited during a dev session anew, and drops its catalog sites with its marker', async () => {
     const dir = project({ 'src/cart.ts': SERVICE });
-    const server = await createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [stepmark({ catalog: 'catalog.json' }) as never],
-      server: { middlewareMode: true, ws: false },
-      optimizeDeps: { noDiscovery: true },
-    });
+    const server = await devServer(dir, stepmark({ catalog: 'catalog.json' }));
     const file = join(dir, 'src/cart.ts');
     const edit = (text: string) => {
       writeFileSync(file, text);
@@ -115,14 +111,7 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
     } finally {
       await server.close();
     }
-    const again = await createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [stepmark({ catalog: 'catalog.json' }) as never],
-      server: { middlewareMode: true, ws: false },
-      optimizeDeps: { noDiscovery: true },
-    });
+    const again = await devServer(dir, stepmark({ catalog: 'catalog.json' }));
     try {
       await again.transformRequest('/src/cart.ts');
       writeFileSync(file, 'export class Cart {}\n');
@@ -136,14 +125,7 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
 
   it('fails on a bad directive with the file, line and column', async () => {
     const dir = project({ 'src/bad.ts': '// @stepmark-off\nexport function f() {}\n' });
-    const server = await createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [stepmark() as never],
-      server: { middlewareMode: true, ws: false },
-      optimizeDeps: { noDiscovery: true },
-    });
+    const server = await devServer(dir, stepmark());
     try {
       const error = await server.transformRequest('/src/bad.ts').then(
         () => undefined,
@@ -168,14 +150,7 @@ describe.each(VITES.map((vite) => [vite.version, vite] as const))('stepmark/vite
       build: { lib: { entry: 'src/cart.ts', formats: ['es'] }, write: false },
     });
     await expect(built).rejects.toThrow(uncalled);
-    const served = createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [stepmark as never],
-      server: { middlewareMode: true, ws: false },
-      optimizeDeps: { noDiscovery: true },
-    });
+    const served = devServer(dir, stepmark);
     await expect(served).rejects.toThrow(uncalled);
   });
 
