@@ -1,7 +1,7 @@
 import { errorForTerminal } from '../../runtime/render.js';
 import { KNOWN_OPTIONS } from '../../runtime/trace.js';
 import type { Meta, Trace, TraceOptions } from '../../runtime/types.js';
-import { StepmarkConfigError } from './errors.js';
+import { invalidOption, StepmarkConfigError } from './errors.js';
 
 /** Where an error reported to `onError` came from. */
 export type AdapterErrorSource =
@@ -205,7 +205,7 @@ export function resolveOptions<Req>(
   const where = traits.entry;
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object') {
-    throw invalid(where, 'options', `must be an object, got ${describe(input)}`);
+    throw invalidOption(where, 'options', `must be an object, got ${describe(input)}`);
   }
   for (const key of Object.keys(input)) {
     if (!KNOWN.has(key) || (key === 'query' && !traits.query)) {
@@ -227,7 +227,7 @@ export function resolveOptions<Req>(
   const trigger = fn(where, 'trigger', o.trigger) as ResolvedOptions<Req>['trigger'];
   const record = o.record as TraceRecorder | undefined;
   if (record !== undefined && (record === null || typeof record.add !== 'function')) {
-    throw invalid(
+    throw invalidOption(
       where,
       'record',
       'must be a recorder (flightRecorder() from stepmark/recorder, or an object with add(trace))',
@@ -253,20 +253,24 @@ export function resolveOptions<Req>(
     );
   }
   if (secrets.length > 0 && header === undefined) {
-    throw invalid(where, 'secret', 'is carried by the trigger header, but `header` is false');
+    throw invalidOption(where, 'secret', 'is carried by the trigger header, but `header` is false');
   }
   let maxHeaderBytes = traits.maxHeaderBytes;
   if (o.maxHeaderBytes !== undefined) {
     const n = o.maxHeaderBytes;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < MIN_HEADER_BYTES) {
-      throw invalid(where, 'maxHeaderBytes', `must be an integer >= ${MIN_HEADER_BYTES}, got ${describe(n)}`);
+      throw invalidOption(
+        where,
+        'maxHeaderBytes',
+        `must be an integer >= ${MIN_HEADER_BYTES}, got ${describe(n)}`,
+      );
     }
     maxHeaderBytes = n;
   }
   let traceOptions: TraceOptions = {};
   if (o.traceOptions !== undefined) {
     if (typeof o.traceOptions !== 'object' || o.traceOptions === null) {
-      throw invalid(where, 'traceOptions', `must be an object, got ${describe(o.traceOptions)}`);
+      throw invalidOption(where, 'traceOptions', `must be an object, got ${describe(o.traceOptions)}`);
     }
     traceOptions = o.traceOptions as TraceOptions;
     // at start-up, as every other option: `stepmark.run` would refuse them on every request
@@ -311,7 +315,7 @@ function headerName(
   if (value === false) return undefined;
   if (value === true && whenTrue !== undefined) return whenTrue;
   if (typeof value !== 'string' || !TOKEN.test(value)) {
-    throw invalid(
+    throw invalidOption(
       where,
       option,
       `must be a header name (letters, digits, -), or false; got ${describe(value)}`,
@@ -319,7 +323,7 @@ function headerName(
   }
   const lower = value.toLowerCase();
   if (metadata && (!METADATA_KEY.test(lower) || lower.startsWith('grpc-') || lower.endsWith('-bin'))) {
-    throw invalid(
+    throw invalidOption(
       where,
       option,
       `must be a gRPC metadata key (0-9 a-z _ . -, not grpc-…, not …-bin), or false; got ${describe(value)}`,
@@ -331,14 +335,15 @@ function headerName(
 function queryName(where: string, value: unknown): string | undefined {
   if (value === undefined || value === false) return undefined;
   if (typeof value !== 'string' || value === '') {
-    throw invalid(where, 'query', `must be a parameter name or false, got ${describe(value)}`);
+    throw invalidOption(where, 'query', `must be a parameter name or false, got ${describe(value)}`);
   }
   return value;
 }
 
 function fn(where: string, option: string, value: unknown): Function | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw invalid(where, option, `must be a function, got ${describe(value)}`);
+  if (typeof value !== 'function')
+    throw invalidOption(where, option, `must be a function, got ${describe(value)}`);
   return value;
 }
 
@@ -346,7 +351,7 @@ function secretList(where: string, value: unknown): readonly string[] {
   if (value === undefined) return [];
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
-    throw invalid(
+    throw invalidOption(
       where,
       'secret',
       `must be a string or a non-empty array of strings, got ${describe(value)}`,
@@ -354,7 +359,7 @@ function secretList(where: string, value: unknown): readonly string[] {
   }
   for (const s of list) {
     if (typeof s !== 'string' || s.length < MIN_SECRET || !VISIBLE_ASCII.test(s)) {
-      throw invalid(
+      throw invalidOption(
         where,
         'secret',
         `must be at least ${MIN_SECRET} visible ASCII characters (it travels in a header and must resist guessing)`,
@@ -362,14 +367,6 @@ function secretList(where: string, value: unknown): readonly string[] {
     }
   }
   return Object.freeze([...list]);
-}
-
-function invalid(where: string, option: string, why: string): StepmarkConfigError {
-  return new StepmarkConfigError(
-    'ERR_STEPMARK_INVALID_OPTION',
-    `${where}: option \`${option}\` ${why}.`,
-    option,
-  );
 }
 
 /** A value as an error message shows it: `null`, `undefined`, a string quoted, `number 42`. */
