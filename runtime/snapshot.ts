@@ -111,7 +111,8 @@ export function unknownOption(option: string, known: readonly string[]): never {
   );
 }
 
-function optionError(message: string, code: string, option: string): never {
+/** A `TypeError` carrying `code` and `option`, as every option error of the runtime's callers does. */
+export function optionError(message: string, code: string, option: string): never {
   const error = new TypeError(message) as TypeError & { code: string; option: string };
   error.code = code;
   error.option = option;

@@ -26,7 +26,7 @@ import { coveragePage } from '../live/report-page.js';
 import { bump, type Catalog, mergeCatalogs, newTally, StepmarkCatalogError } from '../runtime/catalog.js';
 import { COVERAGE_DIR_ENV, type TallyLine } from './collect.js';
 import { type CoverageReport, coverageReport, formatDecisionCoverage, meetsMinimum } from './coverage.js';
-import { optionError } from './option-error.js';
+import { optionError, unknownOptionError } from './option-error.js';
 
 export interface CoverageReporterOptions {
   /** The stage catalog a build wrote (several: merged), relative to the project root. Required. */
@@ -66,7 +66,11 @@ function checkOptions(value: unknown): CoverageReporterOptions {
       fail(k, `\`${k}\` must be a file path`);
   for (const k of Object.keys(o))
     if (!REPORTER_OPTIONS.includes(k))
-      fail(k, `unknown option "${k}" (the options are ${REPORTER_OPTIONS.join(', ')})`);
+      unknownOptionError(
+        'stepmark/testing/reporter',
+        k,
+        `unknown option "${k}" (the options are ${REPORTER_OPTIONS.join(', ')})`,
+      );
   return o as unknown as CoverageReporterOptions;
 }
 

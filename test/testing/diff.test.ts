@@ -410,12 +410,13 @@ export class Checkout {
       throw new Error('no error');
     };
     const INVALID = 'ERR_STEPMARK_INVALID_OPTION';
+    const UNKNOWN = 'ERR_STEPMARK_UNKNOWN_OPTION';
     expect(fault(() => diffTraces(a, a, { entitys: ['order_1', 'order_1'] } as never))).toEqual([
-      INVALID,
+      UNKNOWN,
       'entitys',
     ]);
     expect(fault(() => diffTraces(a, a, { durations: { slowrBy: 2 } } as never))).toEqual([
-      INVALID,
+      UNKNOWN,
       'durations.slowrBy',
     ]);
     expect(fault(() => diffTraces(a, a, { spanEvents: 'yes' } as never))).toEqual([INVALID, 'spanEvents']);
