@@ -227,7 +227,11 @@ function install(): void {
  */
 function warnNow(code: string, message: string): void {
   const warning = Object.assign(new Error(message), { name: 'StepmarkWarning', code });
-  process.emit('warning', warning);
+  try {
+    process.emit('warning', warning);
+  } catch {
+    // a 'warning' listener that throws must not change how the program exits
+  }
 }
 
 // --- the hooks module of `module.register` (Node 20 / early 22; runs in the hooks thread) ---
