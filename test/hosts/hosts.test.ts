@@ -1,8 +1,8 @@
 // stepmark on Node, Bun and Deno (`deno run -A`): the runtime, an esbuild-built example, Bun.build
 // with the esbuild plugin, stepmark/hono on each runtime's own server, a flight recorder behind
-// it, and the live page's event stream, each giving the same result everywhere. Bun and Deno are devDependencies
-// (their npm packages install the binaries); the tests skip, saying so, only outside CI when a
-// binary is missing.
+// it, and the live page's event stream, each giving the same result everywhere. Bun and Deno are
+// devDependencies (their npm packages install the binaries); the tests skip, saying so, only
+// outside CI when a binary is missing.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
