@@ -47,6 +47,7 @@ import {
   selectsWholeFile,
 } from '../instrument/index.js';
 import { emitFrame, resumeInHandlers, rewriteCall, wrapReturn, wrapSuspension } from './frame.js';
+import { checkInclude } from './include.js';
 import { applyStrip } from './strip.js';
 
 type Types = typeof t;
@@ -83,7 +84,15 @@ export default function stepmarkBabelPlugin(
   api.assertVersion(BABEL_VERSION_RANGE);
   const options = resolveOptions(rawOptions, { host: 'stepmark/babel-plugin' });
   const t = api.types as Types;
+  let includeChecked = false;
   const enter = (path: NodePath<t.Program>, state: PluginPass) => {
+    if (!includeChecked) {
+      const filename = state.filename ?? state.file.opts.filename ?? undefined;
+      includeChecked = checkInclude(
+        filename ? projectRelativePath(filename, options.root) : undefined,
+        options,
+      );
+    }
     const run = prepareFile(t, path, state, options);
     if (!run) return;
     // Strip mode removes code other plugins must not see: it writes at once.

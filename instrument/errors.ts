@@ -11,6 +11,12 @@ export type StepmarkBuildErrorCode =
   | 'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT';
 
 /**
+ * Code of the process warning (type `StepmarkWarning`) that `include` selected no file, where a
+ * host has no end of a build to say it at: `stepmark/register` and the Babel plugin.
+ */
+export const INCLUDE_UNMATCHED_WARNING = 'STEPMARK_INCLUDE_UNMATCHED';
+
+/**
  * A problem in the user's configuration or source found while instrumenting.
  * `offset`/`length` (UTF-16 code units into the file's text) are set when the problem is in the
  * source; hosts convert them to `file:line:col` (see {@link LineIndex}).

@@ -97,6 +97,8 @@ function normalisePath(path: unknown): string {
 }
 
 const DONE: Promise<void> = Promise.resolve();
+/** Deno, whose Deno.serve warns when a handler reads `request.signal` (see `fetchForm`). */
+const ON_DENO = typeof (globalThis as { Deno?: unknown }).Deno === 'object';
 
 const BASE_HEADERS = {
   'cache-control': 'no-store',
@@ -365,7 +367,12 @@ export function createLiveEndpoint<T = unknown>(options: LiveEndpointOptions<T> 
     }
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers: reply.headers });
     const abort = new AbortController();
-    request.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    // A client that goes away cancels the body (below): @hono/node-server, Bun.serve and
+    // Deno.serve all tell it so. The request's signal tells it too (also before the body is first
+    // read, and on any host that would not cancel the body), but on Deno.serve merely reading
+    // `request.signal` prints a deprecation warning on the user's terminal (there it aborts after
+    // every successful response too), so on Deno the body's cancel alone ends the stream.
+    if (!ON_DENO) request.signal?.addEventListener('abort', () => abort.abort(), { once: true });
     const chunks = sseChunks(bus as LiveBus, {
       since: reply.stream.since,
       kinds,

@@ -23,12 +23,19 @@
  */
 import * as nodeModule from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { isMainThread, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Toolchain } from '../esbuild-plugin/transform/index.js';
 import { type CatalogSite, catalogWriter, FileCatalog } from '../instrument/catalog.js';
+import { INCLUDE_UNMATCHED_WARNING } from '../instrument/errors.js';
 import type { ResolvedOptions, StepmarkOptions } from '../instrument/options.js';
-import { instrumentFile, loadToolchainSync, type RegisterStats } from './instrument.js';
-import { describeRegisterSources, readRegisterConfig, resolveRegisterOptions } from './options.js';
+import {
+  type FileObservers,
+  IncludeTally,
+  instrumentFile,
+  loadToolchainSync,
+  type RegisterStats,
+} from './instrument.js';
+import { describeRegisterSources, HOST, readRegisterConfig, resolveRegisterOptions } from './options.js';
 
 export { CONFIG_FILE, readRegisterOptions, resolveRegisterOptions } from './options.js';
 
@@ -92,15 +99,14 @@ function instrumentLoaded(
   options: ResolvedOptions,
   url: string,
   result: LoadResult,
-  stats: RegisterStats | undefined,
-  onCatalog: (catalog: FileCatalog) => void,
+  observers: FileObservers,
 ): LoadResult {
   if (!url.startsWith('file:') || result.source == null) return result;
   // Node 24's hooks leave `format` unset for a `.js` file whose package.json has no "type" (most
   // CommonJS packages): the CommonJS loader decides later. Such a file is instrumented too.
   const format = result.format ?? (UNTYPED_SOURCE.test(url) ? 'commonjs' : '');
   if (!FORMATS.has(format)) return result;
-  const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), stats, onCatalog);
+  const out = instrumentFile(tools, options, text(result.source), fileURLToPath(url), observers);
   return out === undefined ? result : { ...result, source: out };
 }
 
@@ -129,7 +135,8 @@ function install(): void {
   const stats: RegisterStats = { instrumented: 0, unchanged: 0, skipped: 0 };
   // `catalog`: written shortly after the last file loaded and at exit (docs/CATALOG.md)
   const writer = options.catalog !== undefined ? catalogWriter(options.catalog, options.root) : undefined;
-  const onCatalog = (c: FileCatalog) => writer?.set(c);
+  const includes = options.include.length > 0 ? new IncludeTally() : undefined;
+  const observers: FileObservers = { stats, includes, onCatalog: (c) => writer?.set(c) };
   const mod = nodeModule as unknown as {
     registerHooks?: (hooks: {
       load(
@@ -154,7 +161,7 @@ function install(): void {
     mod.registerHooks({
       load(url, context, nextLoad) {
         if (url.startsWith('file:')) hooked?.add(fileURLToPath(url));
-        return instrumentLoaded(tools, options, url, nextLoad(url, context), stats, onCatalog);
+        return instrumentLoaded(tools, options, url, nextLoad(url, context), observers);
       },
     });
   } else {
@@ -170,7 +177,7 @@ function install(): void {
       });
       channel.port1.unref();
     }
-    const data: HookData = { options: raw, port };
+    const data: HookData = { options: raw, port, includes: includes?.buffer };
     // (an empty transferList makes Node 20 exit silently when registering from --require)
     mod.register?.(hooksUrl(), port ? { data, transferList: [port] } : { data });
   }
@@ -179,10 +186,28 @@ function install(): void {
   proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
     const out =
       typeof content === 'string' && !hooked?.delete(filename)
-        ? instrumentFile(tools, options, content, filename, stats, onCatalog)
+        ? instrumentFile(tools, options, content, filename, observers)
         : undefined;
     return compile.call(this, out ?? content, filename, ...rest);
   };
+  // An `include` that selects none of the files the process loaded is most likely a wrong `root`
+  // or pattern: the build plugins say so when a build ends, this says so when the process does,
+  // once every file it was going to load has loaded. Not after a failure (which has its own
+  // message) nor when a signal kills the process (no 'exit' then); in the main thread only, as a
+  // worker thread sees its own share of the files.
+  if (includes !== undefined && isMainThread) {
+    process.on('exit', (code) => {
+      if (code !== 0 || includes.sources === 0 || includes.included > 0) return;
+      const n = includes.sources;
+      warnNow(
+        INCLUDE_UNMATCHED_WARNING,
+        `${HOST}: include ${JSON.stringify(options.include)}` +
+          (options.exclude.length > 0 ? ` (less exclude ${JSON.stringify(options.exclude)})` : '') +
+          ` selected none of the ${n} JavaScript or TypeScript file${n === 1 ? '' : 's'} this process loaded ` +
+          `outside node_modules (patterns are relative to root ${JSON.stringify(options.root)})`,
+      );
+    });
+  }
   if (options.debug) {
     process.on('exit', () => {
       process.stderr.write(
@@ -194,17 +219,32 @@ function install(): void {
   }
 }
 
+/**
+ * A process warning (`StepmarkWarning`, with its code) given at once: in an 'exit' listener,
+ * `process.emitWarning` would print nothing, since it emits on a next tick that never comes.
+ * Node's own printer, `--no-warnings`, `--disable-warning=<code>` and 'warning' listeners all
+ * treat it as any other warning.
+ */
+function warnNow(code: string, message: string): void {
+  const warning = Object.assign(new Error(message), { name: 'StepmarkWarning', code });
+  try {
+    process.emit('warning', warning);
+  } catch {
+    // a 'warning' listener that throws must not change how the program exits
+  }
+}
+
 // --- the hooks module of `module.register` (Node 20 / early 22; runs in the hooks thread) ---
 
 interface HookData {
   options: StepmarkOptions;
   /** Where to send file catalogs (when the `catalog` option is set). */
   port: MessagePort | undefined;
+  /** The main thread's {@link IncludeTally} (when `include` is set). */
+  includes: SharedArrayBuffer | undefined;
 }
 
-let threadState:
-  | { tools: Toolchain; options: ResolvedOptions; onCatalog: (catalog: FileCatalog) => void }
-  | undefined;
+let threadState: { tools: Toolchain; options: ResolvedOptions; observers: FileObservers } | undefined;
 
 /** @internal `module.register` hook: receives the raw options read in the main thread. */
 export function initialize(data: HookData): void {
@@ -213,7 +253,10 @@ export function initialize(data: HookData): void {
   threadState = {
     tools: toolchainFor(options),
     options,
-    onCatalog: (c) => port?.postMessage({ file: c.file, sites: c.sites }),
+    observers: {
+      includes: data.includes && new IncludeTally(data.includes),
+      onCatalog: (c) => port?.postMessage({ file: c.file, sites: c.sites }),
+    },
   };
 }
 
@@ -225,14 +268,7 @@ export async function load(
 ): Promise<LoadResult> {
   const result = await nextLoad(url, context);
   if (threadState === undefined || result.format !== 'module') return result;
-  return instrumentLoaded(
-    threadState.tools,
-    threadState.options,
-    url,
-    result,
-    undefined,
-    threadState.onCatalog,
-  );
+  return instrumentLoaded(threadState.tools, threadState.options, url, result, threadState.observers);
 }
 
 if (!selfUrl().endsWith(HOOKS_QUERY)) install();

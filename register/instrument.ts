@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import {
   isExcludedDependency,
+  isIncluded,
   languageOf,
   mayNeedWork,
   missingToolchain,
@@ -56,6 +57,45 @@ export interface RegisterStats {
 }
 
 /**
+ * How many source files (JavaScript or TypeScript, dependencies left out) the hooks saw, and how
+ * many of them `include` selected: what the warning at exit tells from (register/index.ts). In
+ * shared memory, because on Node 20 the ES modules are seen in the hooks thread.
+ */
+export class IncludeTally {
+  private readonly counts: Int32Array<SharedArrayBuffer>;
+
+  constructor(buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)) {
+    this.counts = new Int32Array(buffer);
+  }
+
+  /** What to hand to the hooks thread. */
+  get buffer(): SharedArrayBuffer {
+    return this.counts.buffer;
+  }
+
+  get sources(): number {
+    return Atomics.load(this.counts, 0);
+  }
+
+  get included(): number {
+    return Atomics.load(this.counts, 1);
+  }
+
+  saw(included: boolean): void {
+    Atomics.add(this.counts, 0, 1);
+    if (included) Atomics.add(this.counts, 1, 1);
+  }
+}
+
+/** Who hears of each file: the `debug` counts, the `include` tally, the stage catalog. */
+export interface FileObservers {
+  stats?: RegisterStats;
+  /** Only when `include` is set. */
+  includes?: IncludeTally;
+  onCatalog?: (catalog: FileCatalog) => void;
+}
+
+/**
  * Returns the instrumented text of a file, or `undefined` to load it unchanged. A bad directive
  * throws (the program fails to load, as a build would); a file oxc cannot parse is left alone
  * with a warning (Node reports the syntax error itself).
@@ -65,16 +105,14 @@ export function instrumentFile(
   options: ResolvedOptions,
   source: string,
   filename: string,
-  stats?: RegisterStats,
-  onCatalog?: (catalog: FileCatalog) => void,
+  { stats, includes, onCatalog }: FileObservers = {},
 ): string | undefined {
   const language = languageOf(filename);
   if (language === undefined) return undefined;
   const relativePath = projectRelativePath(filename, options.root);
-  if (
-    isExcludedDependency(filename, options, () => relativePath) ||
-    !mayNeedWork(source, relativePath, options)
-  ) {
+  const dependency = isExcludedDependency(filename, options, () => relativePath);
+  if (!dependency) includes?.saw(isIncluded(relativePath, options));
+  if (dependency || !mayNeedWork(source, relativePath, options)) {
     if (stats) stats.skipped++;
     return undefined;
   }

@@ -4,7 +4,7 @@
 // lines. Run with and without `--coverage` (babel-plugin-istanbul then shares the pass, so the
 // plugin takes its general path, docs/BABEL.md) and with `retainLines` (line numbers right even
 // where no map is applied).
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -55,7 +55,13 @@ interface JestResult {
   testResults: { message: string; assertionResults: { title: string; status: string }[] }[];
 }
 
-function runJest(name: string, babelOptions: object, args: string[] = []): JestResult {
+function runJest(
+  name: string,
+  babelOptions: object,
+  args: string[] = [],
+  /** More plugin options; more files, written before Jest runs. */
+  extra: { plugin?: object; setup?: (dir: string) => void } = {},
+): JestResult & { stderr: string; dir: string } {
   const dir = scratchDir(`babel-jest-${name}`);
   mkdirSync(join(dir, 'src'), { recursive: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
@@ -68,7 +74,7 @@ function runJest(name: string, babelOptions: object, args: string[] = []): JestR
     `module.exports = ${JSON.stringify({
       presets: [require.resolve('@babel/preset-typescript')],
       plugins: [
-        [require.resolve('stepmark/babel-plugin'), { root: dir }],
+        [require.resolve('stepmark/babel-plugin'), { root: dir, ...extra.plugin }],
         require.resolve('@babel/plugin-transform-modules-commonjs'),
       ],
       ...babelOptions,
@@ -84,24 +90,22 @@ function runJest(name: string, babelOptions: object, args: string[] = []): JestR
       cacheDirectory: join(dir, '.jest-cache'),
     })};\n`,
   );
+  extra.setup?.(dir);
   const out = join(dir, 'result.json');
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        require.resolve('jest/bin/jest'),
-        '--config',
-        join(dir, 'jest.config.cjs'),
-        '--json',
-        `--outputFile=${out}`,
-        ...args,
-      ],
-      { cwd: dir, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'test', FORCE_COLOR: '0' } },
-    );
-  } catch {
-    // one test fails on purpose: Jest exits 1
-  }
-  return JSON.parse(readFileSync(out, 'utf8')) as JestResult;
+  // one test fails on purpose: Jest exits 1
+  const { stderr } = spawnSync(
+    process.execPath,
+    [
+      require.resolve('jest/bin/jest'),
+      '--config',
+      join(dir, 'jest.config.cjs'),
+      '--json',
+      `--outputFile=${out}`,
+      ...args,
+    ],
+    { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'test', FORCE_COLOR: '0' } },
+  );
+  return { ...(JSON.parse(readFileSync(out, 'utf8')) as JestResult), stderr, dir };
 }
 
 /** What Jest prints for the test that fails on purpose: message, code frame, mapped stack. */
@@ -131,4 +135,20 @@ describe('Babel plugin under Jest (babel-jest)', () => {
       expect(message).toContain("> 12 |     if (this.total < 0) throw new RangeError('negative total');");
     }, 180_000);
   }
+
+  it('says once, from the first of two workers, that an include selects no file', () => {
+    // two test files, so that both workers compile
+    const result = runJest('include', {}, ['--maxWorkers=2', '--no-cache'], {
+      plugin: { include: ['source/**'] },
+      setup: (dir) =>
+        writeFileSync(join(dir, 'src/other.test.ts'), "test('other', () => expect(1).toBe(1));\n"),
+    });
+    expect(result.numPassedTests).toBe(2);
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('STEPMARK_INCLUDE_UNMATCHED'));
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `stepmark/babel-plugin: include ["source/**"] selects no JavaScript or TypeScript file under root ${JSON.stringify(result.dir)}`,
+      ),
+    ]);
+  }, 180_000);
 });

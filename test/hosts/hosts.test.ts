@@ -1,8 +1,8 @@
 // stepmark on Node, Bun and Deno (`deno run -A`): the runtime, an esbuild-built example, Bun.build
-// with the esbuild plugin, stepmark/hono on each runtime's own server, and a flight recorder
-// behind it, each giving the same normalised trace everywhere. Bun and Deno are devDependencies
-// (their npm packages install the binaries); the tests skip, saying so, only outside CI when a
-// binary is missing.
+// with the esbuild plugin, stepmark/hono on each runtime's own server, a flight recorder behind
+// it, and the live page's event stream, each giving the same result everywhere. Bun and Deno are
+// devDependencies (their npm packages install the binaries); the tests skip, saying so, only
+// outside CI when a binary is missing.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,16 +24,26 @@ const RUNTIMES = {
 } as const;
 type Runtime = keyof typeof RUNTIMES;
 
-/** Runs `script` (in test/hosts) with `args` on `runtime` and parses the JSON line it prints. */
-async function run(runtime: Runtime, script: string, args: string[] = [], cwd = REPO_ROOT): Promise<any> {
+/** Runs `script` (in test/hosts) with `args` on `runtime`: the JSON line it prints, and its stderr. */
+async function runWithStderr(
+  runtime: Runtime,
+  script: string,
+  args: string[] = [],
+  cwd = REPO_ROOT,
+): Promise<{ out: any; stderr: string }> {
   const [command, ...pre] = RUNTIMES[runtime];
-  const { stdout } = await exec(command, [...pre, join(HERE, script), ...args], {
+  const { stdout, stderr } = await exec(command, [...pre, join(HERE, script), ...args], {
     cwd,
     env: { ...process.env, NO_COLOR: '1' },
   }).catch((error: { message: string; stderr?: string }) => {
     throw new Error(`${runtime} ${script}: ${error.message}\n${error.stderr ?? ''}`);
   });
-  return JSON.parse(stdout);
+  return { out: JSON.parse(stdout), stderr };
+}
+
+/** Runs `script` (in test/hosts) with `args` on `runtime` and parses the JSON line it prints. */
+async function run(runtime: Runtime, script: string, args: string[] = [], cwd = REPO_ROOT): Promise<any> {
+  return (await runWithStderr(runtime, script, args, cwd)).out;
 }
 
 // Outside the repository's output folder `import "stepmark"` would not find this package.
@@ -70,6 +80,7 @@ beforeAll(async () => {
   onNode.orders = run('node', 'orders.mjs', [bundle]);
   onNode.hono = run('node', 'hono.mjs');
   onNode.recorder = run('node', 'recorder.mjs', [dumps('node')]);
+  onNode.live = runWithStderr('node', 'live.mjs');
   for (const p of Object.values(onNode)) p.catch(() => {}); // awaited (and reported) by the tests
 });
 
@@ -119,6 +130,21 @@ describe('on Node (the reference)', () => {
       ['order_4'],
       ['order_5'],
     ]);
+  });
+
+  it('the live event stream in Hono and as a fetch handler ends when its client goes away', async () => {
+    const { out, stderr } = await onNode.live;
+    const session = {
+      status: 200,
+      type: 'text/event-stream; charset=utf-8',
+      hello: 'hello',
+      trace: ['trace', ['order_7']],
+      whileOpen: 1,
+      afterDisconnect: 0, // no heartbeat was due: the disconnect itself ended the stream
+      unauthorised: 401,
+    };
+    expect(out).toEqual({ hono: session, bare: session });
+    expect(stderr).toBe('');
   });
 
   it('a flight recorder behind stepmark/hono: every request recorded, found, dumped', async () => {
@@ -177,6 +203,13 @@ for (const runtime of ['bun', 'deno'] as const) {
         onNode.recorder,
       ]);
       expect(mine).toEqual(node);
+    });
+
+    it('the live event stream ends when its client goes away, as on Node, and prints nothing', async () => {
+      const [mine, node] = await Promise.all([runWithStderr(runtime, 'live.mjs'), onNode.live]);
+      expect(mine.out).toEqual(node.out);
+      // On Deno.serve, reading `request.signal` prints a deprecation warning: the endpoint must not.
+      expect(mine.stderr).toBe('');
     });
 
     if (runtime === 'bun') {

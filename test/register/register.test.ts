@@ -29,7 +29,7 @@ function run(node: string, args: string[], env: Record<string, string> = {}) {
       );
     }
   };
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json };
 }
 
 /** What the app prints when every marked file was instrumented (names and locations as the build plugins write them). */
@@ -98,6 +98,8 @@ describe('stepmark/register', { retry: 1 }, () => {
     });
     // `boom` throws at line 7, column 9 of unmarked.js, before and after instrumentation
     expect(r.json()).toEqual({ spans: [['helper', 'unmarked.js:1:8']], at: ['7', '9'] });
+    // `include` selected a file (an ES module: on Node 20, seen in the hooks thread): no warning
+    expect(r.stderr).toBe('');
     const plain = run(node, ['--enable-source-maps', 'included.mjs']);
     expect(plain.json()).toEqual({ spans: [], at: ['7', '9'] });
   });
@@ -137,6 +139,80 @@ describe('stepmark/register', { retry: 1 }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('an include that selects none of the files loaded', () => {
+    const include = { STEPMARK_OPTIONS: JSON.stringify({ include: ['src/**'], exclude: ['*.test.ts'] }) };
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const WARNING = new RegExp(
+      String.raw`^\(node:\d+\) \[STEPMARK_INCLUDE_UNMATCHED\] StepmarkWarning: ` +
+        escaped('stepmark/register: include ["src/**"] (less exclude ["*.test.ts"]) selected none of the ') +
+        String.raw`\d+` +
+        escaped(
+          ' JavaScript or TypeScript files this process loaded outside node_modules ' +
+            `(patterns are relative to root "${APP}")\n`,
+        ),
+    );
+    const warnings = (stderr: string) => stderr.split('STEPMARK_INCLUDE_UNMATCHED').length - 1;
+
+    it.each([
+      ['Node 24', NODE24, 'main.mjs'],
+      ['Node 20', NODE20, 'main.mjs'],
+      ['Node 24', NODE24, 'main.cjs'],
+    ])('is warned of once when the process ends (%s, %s)', (_label, node, entry) => {
+      const r = run(node, ['--import', 'stepmark/register', entry], include);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(WARNING);
+      expect(warnings(r.stderr)).toBe(1);
+      // the program ran as it does without stepmark: the marked files still instrumented
+      expect(r.json().spans.length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['Node 24', NODE24],
+      ['Node 20', NODE20],
+    ])(
+      'is not when it selected only an ES module (%s; on Node 20 one the hooks thread loads)',
+      (_l, node) => {
+        const r = run(node, ['--import', 'stepmark/register', 'main.mjs'], {
+          STEPMARK_OPTIONS: JSON.stringify({ include: ['main.mjs'] }),
+        });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toBe('');
+      },
+    );
+
+    it('is not after a failure, when a signal ends the process, or with no source file loaded', () => {
+      const script = (code: string) => ['--import', 'stepmark/register', '--input-type=module', '-e', code];
+      const failed = run(NODE24, script("await import('./orders.js'); process.exitCode = 3;"), include);
+      expect(failed.status).toBe(3);
+      expect(failed.stderr).toBe('');
+      const thrown = run(NODE24, script("await import('./orders.js'); throw new Error('boom');"), include);
+      expect(thrown.status).toBe(1);
+      expect(warnings(thrown.stderr)).toBe(0);
+      const killed = run(
+        NODE24,
+        script("await import('./orders.js'); process.kill(process.pid, 'SIGTERM');"),
+        include,
+      );
+      expect(killed.signal).toBe('SIGTERM');
+      expect(killed.stderr).toBe('');
+      const nothing = run(NODE24, script('void 0;'), include);
+      expect(nothing.status).toBe(0);
+      expect(nothing.stderr).toBe('');
+      // the same program with no failure does warn
+      expect(run(NODE24, script("await import('./orders.js');"), include).stderr).toMatch(WARNING);
+    });
+
+    it('is silenced like any process warning (--no-warnings, --disable-warning=<code>)', () => {
+      for (const flag of ['--no-warnings', '--disable-warning=STEPMARK_INCLUDE_UNMATCHED']) {
+        for (const node of [NODE24, NODE20]) {
+          const r = run(node, [flag, '--import', 'stepmark/register', 'main.mjs'], include);
+          expect(r.status).toBe(0);
+          expect(r.stderr).toBe('');
+        }
+      }
+    });
   });
 
   it('rejects an unknown option by name and says where options come from', () => {
