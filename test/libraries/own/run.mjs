@@ -12,7 +12,15 @@
 // installs what the suite's tests import (from npm, next to it, not into the clone's own
 // package.json). Without a clone: `git clone <repository> /tmp/<name>` first (URLs in suites.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { compileFile, linkRuntime, ROUTES } from '../build.mjs';
@@ -44,7 +52,10 @@ for (const suite of suites) {
     );
     continue;
   }
-  const revision = readFileSync(join(dir, '.stepmark-revision'), 'utf8').trim();
+  // the clone's revision, then one line per submodule copied with it: "<path> <revision>"
+  const [revision, ...submoduleRevisions] = readFileSync(join(dir, '.stepmark-revision'), 'utf8')
+    .trim()
+    .split('\n');
   const runs = {};
   for (const route of ['baseline', ...routes]) {
     if (suite.runner === 'vitest' && route === 'register') {
@@ -75,7 +86,14 @@ for (const suite of suites) {
       regressions++;
     }
   }
-  results[suite.name] = { repository: suite.repository, revision, runs };
+  results[suite.name] = {
+    repository: suite.repository,
+    revision,
+    ...(submoduleRevisions.length && {
+      submodules: Object.fromEntries(submoduleRevisions.map((line) => line.split(' '))),
+    }),
+    runs,
+  };
 }
 mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
 writeFileSync(join(REPO_ROOT, 'test-output/libraries-own.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -250,8 +268,20 @@ function setup(spec) {
   const tar = execFileSync('git', ['-C', clone, 'archive', '--format=tar', commit], { maxBuffer: 1 << 30 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   writeFileSync(join(dir, '.stepmark-revision'), `${commit}\n`);
-  // Git submodules are not part of an archive: give each empty one that the root tsconfig.json
-  // references a tsconfig of its own, or Vite's TypeScript transform fails on every file (date-fns).
+  // Git submodules are not part of an archive: copy the HEAD of each one checked out in the clone
+  // (yaml's test data), and name its revision beside the clone's.
+  for (const path of submodules(dir)) {
+    const sub = join(clone, path);
+    if (!existsSync(join(sub, '.git'))) continue;
+    const subCommit = execFileSync('git', ['-C', sub, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const subTar = execFileSync('git', ['-C', sub, 'archive', '--format=tar', subCommit], {
+      maxBuffer: 1 << 30,
+    });
+    mkdirSync(join(dir, path), { recursive: true });
+    execFileSync('tar', ['-x', '-C', join(dir, path)], { input: subTar });
+    appendFileSync(join(dir, '.stepmark-revision'), `${path} ${subCommit}\n`);
+  }
+  // Give each submodule left empty that the root tsconfig.json references a tsconfig of its own, or Vite's TypeScript transform fails on every file (date-fns).
   const tsconfig = join(dir, 'tsconfig.json');
   if (existsSync(tsconfig) && existsSync(join(dir, '.gitmodules'))) {
     for (const ref of JSON.parse(readFileSync(tsconfig, 'utf8')).references ?? []) {
@@ -278,4 +308,11 @@ function setup(spec) {
   if (name === 'acorn') symlinkSync(join(dir, 'acorn'), join(deps, 'node_modules', 'acorn'), 'dir');
   symlinkSync(join(deps, 'node_modules'), join(dir, 'node_modules'), 'dir');
   console.log(`${name}: ${commit} in ${dir}`);
+}
+
+/** The paths of the submodules that a repository's .gitmodules declares. */
+function submodules(dir) {
+  const file = join(dir, '.gitmodules');
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)].map((m) => m[1]);
 }

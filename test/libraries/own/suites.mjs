@@ -18,6 +18,9 @@ export const REPOS = join(REPO_ROOT, 'test/libraries/repos');
  * @property {string[]} [exclude]  Vitest: test files left out, with the reason in a comment
  * @property {boolean} [globals]   Vitest: the suite uses global `describe`/`it`
  * @property {boolean} [isolate]   Vitest: false where the suite's own configuration runs its files in one module graph
+ * @property {Record<string, string>} [alias]  Vitest: module aliases of the suite's own configuration
+ *   (paths relative to the repository)
+ * @property {string[]} [setupFiles]  Vitest: setup files of the suite's own configuration (relative to the repository)
  * @property {string[]} devDependencies  what its tests import besides Vitest, installed by --setup
  *   (the version range from the repository's package.json, unless given here)
  */
@@ -52,6 +55,41 @@ export const SUITES = [
     exclude: [],
     isolate: false,
     devDependencies: ['@date-fns/tz@1', '@date-fns/utc@2', 'sinon', 'fp-ts', 'js-fns', 'lodash'],
+  },
+  {
+    name: 'yaml',
+    repository: 'https://github.com/eemeli/yaml',
+    runner: 'vitest',
+    source: 'src',
+    include: ['tests/**/*.{js,ts}'],
+    exclude: ['tests/_*', 'tests/artifacts/**', 'tests/json-test-suite/**', 'tests/yaml-test-suite/**'],
+    globals: true,
+    alias: {
+      '../src/test-events.ts': 'src/test-events.ts',
+      'yaml/cli': 'src/cli.ts',
+      'yaml/util': 'src/util.ts',
+      yaml: 'src/index.ts',
+    },
+    setupFiles: ['tests/_setup.ts'],
+    devDependencies: ['fast-check'],
+  },
+  {
+    name: 'superstruct',
+    repository: 'https://github.com/ianstormtaylor/superstruct',
+    runner: 'vitest',
+    source: 'src',
+    include: ['test/**/*.test.ts'],
+    exclude: [],
+    devDependencies: ['lodash'],
+  },
+  {
+    name: 'neverthrow',
+    repository: 'https://github.com/supermacro/neverthrow',
+    runner: 'vitest',
+    source: 'src',
+    include: ['tests/**/*.test.ts'],
+    exclude: [],
+    devDependencies: ['testdouble', 'ts-toolbelt'],
   },
 ];
 
