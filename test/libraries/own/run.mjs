@@ -8,9 +8,10 @@
 //   node test/libraries/own/run.mjs [name…] [--routes babel,esbuild]
 //   node test/libraries/own/run.mjs --setup <name>=<path of a git clone>[@<revision>]
 //
-// --setup copies the revision (default HEAD) of a clone into test/libraries/repos/<name> and
-// installs what the suite's tests import (from npm, next to it, not into the clone's own
-// package.json). Without a clone: `git clone <repository> /tmp/<name>` first (URLs in suites.mjs).
+// --setup copies the revision (default HEAD) of a clone into test/libraries/repos/<name>, with
+// the submodules checked out in the clone, and installs what the suite's tests import (from npm,
+// next to it, not into the clone's own package.json). Without a clone: `git clone <repository>
+// /tmp/<name>` first (URLs in suites.mjs; yaml: `git submodule update --init` in it too).
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   appendFileSync,

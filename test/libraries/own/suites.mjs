@@ -106,6 +106,7 @@ export const SUITES = [
     runner: 'vitest',
     source: 'src',
     include: ['tests/**/*.{js,ts}'],
+    // as yaml's own configuration: helpers and fixtures; and the data of its two spec suites
     exclude: ['tests/_*', 'tests/artifacts/**', 'tests/json-test-suite/**', 'tests/yaml-test-suite/**'],
     globals: true,
     alias: {
