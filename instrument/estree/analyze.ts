@@ -352,6 +352,7 @@ export function analyze(
     if (scoped) scopes.push(node);
     const keys = keysOf(type);
     const fieldValue = isClassField(node) ? node.value : undefined;
+    const withBody = type === 'WithStatement' ? node.body : undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       if (method && (key === 'key' || key === 'decorators')) continue;
@@ -360,7 +361,7 @@ export function analyze(
       if (Array.isArray(child)) {
         visitAll(child);
       } else if (typeof child.type === 'string') {
-        if (type === 'WithStatement' && key === 'body') {
+        if (child === withBody) {
           withDepth++;
           visit(child);
           withDepth--;
