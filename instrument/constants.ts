@@ -63,6 +63,12 @@ export const FRAME_ASYNC = 1;
 export interface FrameKind {
   readonly async: boolean;
   readonly generator: boolean;
+  /**
+   * The body holds a `with` statement (sloppy mode; not counting nested functions). Inside it the
+   * frame's names would be looked up on the statement's object first, which may claim any name:
+   * nothing there may refer to `__smf`.
+   */
+  readonly withStatement?: boolean;
 }
 
 /**
@@ -84,10 +90,12 @@ export type FrameEnding = 'returns' | 'finally';
  *   which kept instrumented recursion at 0.72 of the plain maximum depth; without it, 0.87.
  * - `'finally'` — `catch (__sme) { __smf.fail(__sme); throw __sme; } finally { __smf.exit(); }`,
  *   for generators and async generators: `.return()` leaves them at a `yield`, which only a
- *   `finally` block sees.
+ *   `finally` block sees; and for a function whose body holds a `with` statement, where a
+ *   `return __smf.x(v)` could find `__smf` on the statement's object (its `await`s and `yield`s
+ *   stay unwrapped there too).
  */
 export function frameEnding(fn: FrameKind): FrameEnding {
-  return fn.generator ? 'finally' : 'returns';
+  return fn.generator || fn.withStatement ? 'finally' : 'returns';
 }
 
 /** The exact text an instrumented body starts with; a body that starts with it is never wrapped again. */

@@ -7,7 +7,7 @@
  * The shape is
  *
  *   <prologue; in a derived constructor, everything up to its first top-level super()>
- *   <function declarations that this code refers to>                  (plan.functionLevel)
+ *   <function declarations, when this code uses them>                  (plan.functionLevel)
  *   const __smf = __stepmark.enter(…);
  *   try {
  *     var g = function () {…};                                         (plan.asVar, in order)
@@ -35,8 +35,15 @@
  * TypeScript overload signatures of such a function (`function g(x: number): string;`) are
  * removed: they are types only, and a parser that checks declarations rejects them beside a `var`.
  *
- * Code before `super()` in a derived constructor runs before the frame and outside the `try`:
- * a declaration it refers to stays a declaration at function level, where it is visible.
+ * Code up to `super()` in a derived constructor runs before the frame and outside the `try`
+ * (`super()` stays a statement of the body itself: oxc, as Vite runs it, assigns TypeScript's
+ * parameter properties right after such a `super()`, and at the start of the body otherwise,
+ * before `super()`). When that code, the arguments of `super(…)` included, declares a nested
+ * function or refers to one, every nested declaration stays a declaration at function level, where
+ * that code can call it (and each declaration can call the others), and the frame opens after the
+ * body's last `const`/`let`/`class` (and everything before it runs before the frame, as the code
+ * before `super()` does): a declaration at function level sees those, and would not see them
+ * inside the `try` block. The span then covers only the rest of the constructor.
  */
 
 /** One statement directly in a function body, as the layout rule sees it. */
@@ -54,11 +61,17 @@ export type BodyStatement =
   | { readonly kind: 'function'; readonly name: string }
   /** a TypeScript overload signature (a function declaration without a body) */
   | { readonly kind: 'overload'; readonly name: string }
+  /**
+   * a declaration whose bindings are scoped to the block it is in: `const`, `let`, `using`,
+   * `class` (TypeScript's `enum` and `namespace` too, which compilers may write as `let`)
+   */
+  | { readonly kind: 'lexical' }
   | { readonly kind: 'other' };
 
 /**
  * Identifiers that the statements `[0, end)` of a body refer to (asked for only when a derived
- * constructor has code before its `super()`, `end` being the frame's start); a superset is fine.
+ * constructor has function declarations after its top-level `super()`, `end` being the index
+ * after that `super()`); a superset is fine.
  */
 export type PrefixNames = (end: number) => Iterable<string>;
 
@@ -66,7 +79,10 @@ export type PrefixNames = (end: number) => Iterable<string>;
 export interface BodyPlan {
   /** Statements `[0, frameAt)` stay before the frame's `const`. */
   readonly frameAt: number;
-  /** Function declarations (indices ≥ frameAt) kept at function level, right before the frame's `const`. */
+  /**
+   * Function declarations (indices ≥ frameAt) kept declarations, moved to function level right
+   * before the frame's `const`: all of them, or none.
+   */
   readonly functionLevel: readonly number[];
   /** Function declarations turned into `var name = function … {…};` at the top of the `try` block, in order. */
   readonly asVar: readonly number[];
@@ -89,40 +105,60 @@ export function planBody(
   derivedConstructor: boolean,
   prefixNames: PrefixNames,
 ): BodyPlan {
-  let frameAt = 0;
-  while (frameAt < statements.length && statements[frameAt]!.kind === 'directive') frameAt++;
+  let start = 0;
+  while (start < statements.length && statements[start]!.kind === 'directive') start++;
+  let frameAt = start;
   // A derived constructor without a top-level super() is wrapped whole.
   const superAt = derivedConstructor
-    ? statements.findIndex((s, i) => i >= frameAt && s.kind === 'super-call')
+    ? statements.findIndex((s, i) => i >= start && s.kind === 'super-call')
     : -1;
   if (superAt >= 0) frameAt = superAt + 1;
   if (superAt >= 0 || !derivedConstructor) {
     while (frameAt < statements.length && statements[frameAt]!.kind === 'parameter-property') frameAt++;
   }
-  let prefix: Set<string> | undefined;
-  const functionLevel: number[] = [];
-  const asVar: number[] = [];
-  for (let i = frameAt; i < statements.length; i++) {
-    const s = statements[i]!;
-    if (s.kind !== 'function') continue;
-    if (superAt > 0 && prefix === undefined) prefix = new Set(prefixNames(frameAt));
-    if (prefix?.has(s.name)) functionLevel.push(i);
-    else asVar.push(i);
+  const declarationsBeforeFrame =
+    superAt >= 0 && usesDeclarationsBefore(statements, start, superAt, prefixNames);
+  if (declarationsBeforeFrame) {
+    for (let i = frameAt; i < statements.length; i++) if (statements[i]!.kind === 'lexical') frameAt = i + 1;
   }
+  const moved: number[] = [];
+  for (let i = frameAt; i < statements.length; i++) if (statements[i]!.kind === 'function') moved.push(i);
   let removed: number[] | undefined;
-  if (asVar.length) {
-    const names = new Set(asVar.map((i) => (statements[i] as { name: string }).name));
+  if (moved.length) {
+    const names = new Set(moved.map((i) => (statements[i] as { name: string }).name));
     for (let i = frameAt; i < statements.length; i++) {
       const s = statements[i]!;
       if (s.kind === 'overload' && names.has(s.name)) (removed ??= []).push(i);
     }
   }
+  const placed = moved.length ? moved : NONE;
   return {
     frameAt,
-    functionLevel: functionLevel.length ? functionLevel : NONE,
-    asVar: asVar.length ? asVar : NONE,
+    functionLevel: declarationsBeforeFrame ? placed : NONE,
+    asVar: declarationsBeforeFrame ? NONE : placed,
     removed: removed ?? NONE,
   };
+}
+
+/**
+ * Whether the statements `[start, superAt]` of a derived constructor (its code up to and including
+ * `super(…)`) declare a nested function or refer to one declared after them.
+ */
+function usesDeclarationsBefore(
+  statements: readonly BodyStatement[],
+  start: number,
+  superAt: number,
+  prefixNames: PrefixNames,
+): boolean {
+  for (let i = start; i < superAt; i++) if (statements[i]!.kind === 'function') return true;
+  const later = new Set<string>();
+  for (let i = superAt + 1; i < statements.length; i++) {
+    const s = statements[i]!;
+    if (s.kind === 'function') later.add(s.name);
+  }
+  if (later.size === 0) return false;
+  for (const name of prefixNames(superAt + 1)) if (later.has(name)) return true;
+  return false;
 }
 
 /** A node of an ESTree-shaped AST (Babel's and oxc's); hosts whose AST is not ESTree map their own. */

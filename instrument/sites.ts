@@ -34,6 +34,11 @@ export interface FunctionSite {
   /** A `@stepmark-ignore` sits on something enclosing it. */
   readonly ignoredAbove: boolean;
   /**
+   * It is in the body of a `with` statement (sloppy mode): the names a frame uses would be looked
+   * up on that statement's object first, which may claim any name (a `Proxy` whose `has` says yes).
+   */
+  readonly insideWith?: boolean;
+  /**
    * Whether it is a function a compiler wrote for a TypeScript enum or namespace in the same pass,
    * before the plugin saw the file (asked only for anonymous functions bound to nothing). The same
    * shape in the input is user code.
@@ -50,7 +55,8 @@ export type SkipReason =
   | 'compiler-helper'
   | 'accessor'
   | 'callback'
-  | 'already-instrumented';
+  | 'already-instrumented'
+  | 'inside-with';
 
 /** What the `debug` option prints for each {@link SkipReason}. */
 export const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
@@ -60,6 +66,7 @@ export const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
   accessor: 'getter/setter (option "getters" is off)',
   callback: 'anonymous function (option "callbacks" is off)',
   'already-instrumented': 'already instrumented',
+  'inside-with': 'inside a `with` statement',
 };
 
 /** Two directives on one binding chain (a declaration and its function): `@stepmark-ignore` wins, then the one with options. */
@@ -94,6 +101,7 @@ export function selectFunction(
     const why = ineligibility(site.description, options);
     if (why !== undefined) return SKIP[why];
   }
+  if (site.insideWith) return SKIP['inside-with'];
   if (site.instrumented()) return SKIP['already-instrumented'];
   return { directive };
 }

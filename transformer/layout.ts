@@ -13,6 +13,12 @@ export function describeStatements(ts: typeof TS, statements: readonly TS.Statem
     prologue = false;
     if (ts.isFunctionDeclaration(s))
       return s.body && s.name ? { kind: 'function', name: s.name.text } : OTHER;
+    if (ts.isVariableStatement(s)) {
+      return s.declarationList.flags & ts.NodeFlags.BlockScoped && !isDeclare(ts, s) ? LEXICAL : OTHER;
+    }
+    if (ts.isClassDeclaration(s) || ts.isEnumDeclaration(s) || ts.isModuleDeclaration(s)) {
+      return isDeclare(ts, s) ? OTHER : LEXICAL;
+    }
     if (
       ts.isExpressionStatement(s) &&
       ts.isCallExpression(s.expression) &&
@@ -26,7 +32,12 @@ export function describeStatements(ts: typeof TS, statements: readonly TS.Statem
 
 const OTHER: BodyStatement = { kind: 'other' };
 const DIRECTIVE: BodyStatement = { kind: 'directive' };
+const LEXICAL: BodyStatement = { kind: 'lexical' };
 const SUPER_CALL: BodyStatement = { kind: 'super-call' };
+
+function isDeclare(ts: typeof TS, s: TS.Statement): boolean {
+  return ts.canHaveModifiers(s) && !!ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword);
+}
 
 /** Every identifier in the statements (a superset of the names they refer to). */
 export function identifierNames(ts: typeof TS, statements: readonly TS.Statement[]): string[] {

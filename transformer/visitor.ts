@@ -156,6 +156,10 @@ class FileVisitor {
   stripper: Stripper | undefined;
   /** Names of the enclosing functions and class initializers, innermost last. */
   private readonly names: string[] = [];
+  /** Per function being visited: whether its body (not a nested function's) holds a `with` statement. */
+  private readonly withStatements: boolean[] = [];
+  /** How many `with` statement bodies the node being visited is in. */
+  private withDepth = 0;
 
   constructor(
     private readonly ts: typeof TS,
@@ -215,6 +219,16 @@ class FileVisitor {
         this.names.pop();
         return visited;
       }
+      case K.WithStatement: {
+        // sloppy mode: no frame inside its body, and the function it is in closes its span in `finally`
+        const w = node as TS.WithStatement;
+        if (this.withStatements.length) this.withStatements[this.withStatements.length - 1] = true;
+        const expression = ts.visitNode(w.expression, this.visit, ts.isExpression) as TS.Expression;
+        this.withDepth++;
+        const statement = ts.visitNode(w.statement, this.visit, ts.isStatement) as TS.Statement;
+        this.withDepth--;
+        return this.context.factory.updateWithStatement(w, expression, statement);
+      }
       case K.VariableStatement:
         if (this.stripper?.removes(node)) return undefined;
         if (hasModifier(ts, node, K.DeclareKeyword)) return node;
@@ -235,7 +249,9 @@ class FileVisitor {
     const description = describeFunction(ts, node, this.sourceFile, this.names.at(-1));
     const name = functionName(description);
     this.names.push(name);
+    this.withStatements.push(false);
     const visited = ts.visitEachChild(node, this.visit, this.context) as FunctionWithBody;
+    const withStatement = this.withStatements.pop()!;
     this.names.pop();
 
     const container = this.containerOf(node);
@@ -245,6 +261,7 @@ class FileVisitor {
         own: this.ownDirective(node),
         container: container && this.ownDirective(container),
         ignoredAbove: this.ignoredAbove(node),
+        insideWith: this.withDepth > 0,
         instrumented: () => ts.isBlock(node.body) && node.body.statements.some((s) => isFrameMarker(ts, s)),
       },
       this.wholeFile,
@@ -258,6 +275,7 @@ class FileVisitor {
     const spec = frameSpec(name, choice.directive, {
       async: hasModifier(ts, node, ts.SyntaxKind.AsyncKeyword),
       generator: node.asteriskToken !== undefined,
+      withStatement,
       arrow: ts.isArrowFunction(node),
       derivedConstructor,
       hasSuperCall: () =>
@@ -416,6 +434,8 @@ class FileVisitor {
   private readonly suspend = (node: TS.Node): TS.Node => {
     const ts = this.ts;
     if (ts.isFunctionLike(node) || ts.isClassStaticBlockDeclaration(node)) return node;
+    // its `await`s and `yield`s stay as they are (frameEnding)
+    if (ts.isWithStatement(node)) return node;
     if (ts.isTryStatement(node)) {
       const before = this.suspensions;
       const block = ts.visitNode(node.tryBlock, this.suspend, ts.isBlock);

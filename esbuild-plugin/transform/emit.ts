@@ -49,14 +49,18 @@ const CLOSE_RETURNS = `${FRAME}.${ABI.exit}(); } catch (${CAUGHT}) { throw ${FRA
 /** The same after an expression body's `return`, which always runs. */
 const CLOSE_EXPRESSION = `} catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}(${CAUGHT}); }`;
 
-/** `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. */
+/**
+ * `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. A comma expression gets
+ * parentheses: `return a, b` returns `b`, and `__smf.x(a, b)` would pass two arguments and return `a`.
+ */
 function emitReturn(ms: MagicString, node: Node): void {
   const arg = node.argument as Node | null;
   if (arg) {
-    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(`);
+    const sequence = arg.type === 'SequenceExpression';
+    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(${sequence ? '(' : ''}`);
     // appendLeft: after a nested arrow's frame that ends here too (`return () => x`, written
     // earlier), before the suspension closings written later (`return await x`).
-    ms.appendLeft(arg.end, ')');
+    ms.appendLeft(arg.end, sequence ? '))' : ')');
   } else {
     ms.appendLeft(node.start + 6 /* return */, ` ${FRAME}.${ABI.exitWith}()`);
   }

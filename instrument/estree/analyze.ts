@@ -11,7 +11,7 @@
  * plugin to its AST. Every node is visited once, without allocating per node (the esbuild plugin's
  * hot path: bench `esbuild`).
  */
-import { FRAME_BINDING, MODULE_SCOPE_NAME, RUNTIME_BINDING } from '../constants.js';
+import { FRAME_BINDING, frameEnding, MODULE_SCOPE_NAME, RUNTIME_BINDING } from '../constants.js';
 import type { Directive } from '../directives.js';
 import { misplacedDirectiveError } from '../directives.js';
 import type { Binding, FunctionDescription } from '../naming.js';
@@ -59,7 +59,7 @@ export interface Policy {
 export interface FrameSite {
   readonly fn: Node;
   /** What its `enter` call says. */
-  readonly spec: FrameSpec;
+  spec: FrameSpec;
   /** Offset the location points at (a method's key, `[` of a computed one, else the function's start). */
   readonly start: number;
   /** The key of a method, accessor or constructor (method syntax: located at its key, cataloged as a member). */
@@ -274,6 +274,9 @@ export function analyze(
   };
 
   let decorated = false;
+  /** How many `with` statement bodies the node being visited is in. */
+  let withDepth = 0;
+  const framesWithWith = new Set<FrameSite>();
   const visit = (node: Node): void => {
     const type = node.type;
     if (nodeStarts) nodeStarts.push(node.start);
@@ -304,14 +307,19 @@ export function analyze(
       context = enterFunction(node);
       method = isMethodFunction(node);
     } else if (type === 'AwaitExpression' || type === 'YieldExpression') {
+      // (in a `with` statement's body: left as they are, see frameEnding)
       const frame = top()?.frame;
-      if (frame) {
+      if (frame && withDepth === 0) {
         frame.suspensions.push(node);
         noteTrys(frame);
       }
     } else if (type === 'ReturnStatement') {
       const frame = top()?.frame;
       if (frame?.spec.ending === 'returns') frame.returns.push(node);
+    } else if (type === 'WithStatement') {
+      // A frame has one only when its function is not in one itself: this `with` is in its body.
+      const frame = top()?.frame;
+      if (frame) framesWithWith.add(frame);
     } else if (type === 'StaticBlock') {
       context = initializerContext(ancestors.length - 2, true);
     } else if (tracking) {
@@ -344,6 +352,7 @@ export function analyze(
     if (scoped) scopes.push(node);
     const keys = keysOf(type);
     const fieldValue = isClassField(node) ? node.value : undefined;
+    const withBody = type === 'WithStatement' ? node.body : undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       if (method && (key === 'key' || key === 'decorators')) continue;
@@ -352,7 +361,11 @@ export function analyze(
       if (Array.isArray(child)) {
         visitAll(child);
       } else if (typeof child.type === 'string') {
-        if (child === fieldValue) {
+        if (child === withBody) {
+          withDepth++;
+          visit(child);
+          withDepth--;
+        } else if (child === fieldValue) {
           // Field initializers run in their own (class-initializer) context.
           contexts.push(initializerContext(ancestors.length - 3, node.static === true));
           visit(child);
@@ -366,8 +379,20 @@ export function analyze(
     if (scoped) scopes.pop();
     if (context) {
       contexts.pop();
-      if (context.frame?.derivedConstructor && context.frame.returns.length)
-        dropReturnsBeforeFrame(context.frame);
+      const frame = context.frame;
+      if (frame && framesWithWith.has(frame)) {
+        // Its returns close nothing: a `finally` closes the span (frameEnding).
+        frame.spec = {
+          ...frame.spec,
+          ending: frameEnding({
+            async: node.async === true,
+            generator: node.generator === true,
+            withStatement: true,
+          }),
+        };
+        frame.returns.length = 0;
+      }
+      if (frame?.derivedConstructor && frame.returns.length) dropReturnsBeforeFrame(frame);
     }
     if (ignoring) {
       ignoredDepth--;
@@ -456,6 +481,7 @@ export function analyze(
             own,
             container,
             ignoredAbove: ignoredDepth > 0,
+            insideWith: withDepth > 0,
             // one written in this pass has no position (Babel, when a plugin before this one compiled TypeScript)
             compilerHelper: () =>
               typeof fn.start !== 'number' && isCompilerHelper(fn, ancestors, parentIndex),

@@ -28,6 +28,12 @@ function describeStatement(s: Node, compiledConstructor: boolean): BodyStatement
     case 'TSDeclareFunction':
       if (!s.id || s.declare) return OTHER;
       return { kind: s.body ? 'function' : 'overload', name: s.id.name };
+    case 'VariableDeclaration':
+      return s.kind === 'var' || s.declare ? OTHER : LEXICAL;
+    case 'ClassDeclaration':
+    case 'TSEnumDeclaration':
+    case 'TSModuleDeclaration':
+      return s.declare ? OTHER : LEXICAL;
     case 'ExpressionStatement':
       if (s.directive != null) return DIRECTIVE;
       if (isSuperCall(s)) return SUPER_CALL;
@@ -39,6 +45,7 @@ function describeStatement(s: Node, compiledConstructor: boolean): BodyStatement
 
 const OTHER: BodyStatement = { kind: 'other' };
 const DIRECTIVE: BodyStatement = { kind: 'directive' };
+const LEXICAL: BodyStatement = { kind: 'lexical' };
 const SUPER_CALL: BodyStatement = { kind: 'super-call' };
 const PARAMETER_PROPERTY: BodyStatement = { kind: 'parameter-property' };
 

@@ -132,12 +132,23 @@ describe.each([7, 8] as const)('Babel %i', (major) => {
   it('opens the frame of a derived constructor after its top-level super() and after TypeScript parameter properties', () => {
     const out = transform(
       major,
-      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    const y = norm(x);\n    super(y);\n    this.z = helper();\n    function helper() { return 1; }\n    function norm(v) { return v * 2; }\n  }\n}',
+      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    super(x);\n    this.z = helper();\n    function helper() { return 1; }\n  }\n}',
     );
-    // a declaration the code before super() calls stays at function level; the others become
-    // `var` at the top of the try block, where they see the body's lexical declarations
+    // a nested declaration becomes a `var` at the top of the try block, where it sees the body's
+    // lexical declarations
     expect(out.replace(/\s+/g, ' ')).toContain(
-      'constructor(x) { const y = norm(x); super(y); this.x = x; function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }',
+      'constructor(x) { super(x); this.x = x; const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { var helper = function () { return 1; }; this.z = helper(); __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }',
+    );
+  });
+
+  it('keeps the declarations of a derived constructor at function level when the code up to super() calls one', () => {
+    const out = transform(
+      major,
+      'class A extends B {\n  // @stepmark\n  constructor(private x: number) {\n    const y = norm(x);\n    super(y);\n    const k = 2;\n    this.z = helper() + k;\n    function helper() { return k; }\n    function norm(v) { return v * 2; }\n  }\n}',
+    );
+    // there they can be called before super(); the frame opens after the last `const`, which they see
+    expect(out.replace(/\s+/g, ' ')).toContain(
+      'constructor(x) { const y = norm(x); super(y); this.x = x; const k = 2; function helper() { return k; } function norm(v) { return v * 2; } const __smf = __stepmark.enter("A.constructor", "src/order.ts:3:3"); try { this.z = helper() + k; __smf.exit(); } catch (__sme) { throw __smf.t(__sme); }',
     );
   });
 

@@ -361,12 +361,28 @@ describe('body layout', () => {
     expect(plan).toEqual({ frameAt: 1, functionLevel: [], asVar: [2, 4], removed: [] });
   });
 
-  it('keeps at function level only the declarations that code before super() refers to', () => {
+  it('opens the frame of a derived constructor after super() when the code up to it uses no declaration', () => {
+    const statements = [other, { kind: 'super-call' }, { kind: 'parameter-property' }, fn('late')] as const;
+    let asked: number | undefined;
+    const plan = planBody(statements, true, (end) => {
+      asked = end;
+      return ['unrelated'];
+    });
+    expect(asked).toBe(2);
+    expect(plan).toEqual({ frameAt: 3, functionLevel: [], asVar: [3], removed: [] });
+  });
+
+  it('keeps every declaration at function level when super() or the code before it refers to one, and opens the frame after the last lexical declaration', () => {
     const statements = [
-      other,
+      { kind: 'directive' },
       { kind: 'super-call' },
       { kind: 'parameter-property' },
+      { kind: 'lexical' },
+      { kind: 'overload', name: 'early' },
       fn('early'),
+      other,
+      { kind: 'lexical' },
+      other,
       fn('late'),
     ] as const;
     let asked: number | undefined;
@@ -374,8 +390,25 @@ describe('body layout', () => {
       asked = end;
       return ['early'];
     });
-    expect(asked).toBe(3);
-    expect(plan).toEqual({ frameAt: 3, functionLevel: [3], asVar: [4], removed: [] });
+    // super()'s own arguments are part of what is asked about
+    expect(asked).toBe(2);
+    expect(plan).toEqual({ frameAt: 8, functionLevel: [9], asVar: [], removed: [] });
+  });
+
+  it('keeps every declaration at function level when one comes before super()', () => {
+    const statements = [
+      fn('first'),
+      { kind: 'super-call' },
+      { kind: 'lexical' },
+      fn('second'),
+      other,
+    ] as const;
+    expect(planBody(statements, true, noPrefix)).toEqual({
+      frameAt: 3,
+      functionLevel: [3],
+      asVar: [],
+      removed: [],
+    });
   });
 
   it('wraps a derived constructor without a top-level super() whole', () => {

@@ -64,6 +64,28 @@ function withScope(o) {
   }
 }
 
+// An object that claims every name (a Proxy whose `has` says yes, as sandboxes make): the body
+// of `with` reads every name from it, so a frame there could not reach its own bindings: the
+// function in it gets none, and the one around it closes its span in `finally`.
+function claimsEveryName() {
+  var scope = new Proxy(
+    {},
+    {
+      has: function () {
+        return true;
+      },
+      get: function (target, key) {
+        return key === Symbol.unscopables ? undefined : 'claimed ' + String(key);
+      },
+    },
+  );
+  with (scope) {
+    return (function claimed() {
+      return label;
+    })();
+  }
+}
+
 function deletesBinding() {
   var kept = 1;
   function removable() {}
@@ -81,6 +103,6 @@ function readsConstInSloppy() {
 exports.main = function main(log) {
   log(annexB(), blockReplacesOuter(), mappedArguments('arg'));
   log(varAndFunction(), sloppyThis(), callee(), withScope({ x: 'x' }), withScope({}));
-  log(deletesBinding(), readsConstInSloppy());
+  log(deletesBinding(), readsConstInSloppy(), claimsEveryName());
   return 'done';
 };

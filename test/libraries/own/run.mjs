@@ -8,11 +8,20 @@
 //   node test/libraries/own/run.mjs [name…] [--routes babel,esbuild]
 //   node test/libraries/own/run.mjs --setup <name>=<path of a git clone>[@<revision>]
 //
-// --setup copies the revision (default HEAD) of a clone into test/libraries/repos/<name> and
-// installs what the suite's tests import (from npm, next to it, not into the clone's own
-// package.json). Without a clone: `git clone <repository> /tmp/<name>` first (URLs in suites.mjs).
+// --setup copies the revision (default HEAD) of a clone into test/libraries/repos/<name>, with
+// the submodules checked out in the clone, and installs what the suite's tests import (from npm,
+// next to it, not into the clone's own package.json). Without a clone: `git clone <repository>
+// /tmp/<name>` first (URLs in suites.mjs; yaml: `git submodule update --init` in it too).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { compileFile, linkRuntime, ROUTES } from '../build.mjs';
@@ -20,6 +29,7 @@ import { REPO_ROOT } from '../libraries.mjs';
 import { REPOS, SUITES, suiteOptions } from './suites.mjs';
 
 const require = createRequire(import.meta.url);
+const REPORTER = join(import.meta.dirname, 'node-test-reporter.mjs');
 const args = process.argv.slice(2);
 
 if (args[0] === '--setup') {
@@ -44,7 +54,10 @@ for (const suite of suites) {
     );
     continue;
   }
-  const revision = readFileSync(join(dir, '.stepmark-revision'), 'utf8').trim();
+  // the clone's revision, then one line per submodule copied with it: "<path> <revision>"
+  const [revision, ...submoduleRevisions] = readFileSync(join(dir, '.stepmark-revision'), 'utf8')
+    .trim()
+    .split('\n');
   const runs = {};
   for (const route of ['baseline', ...routes]) {
     if (suite.runner === 'vitest' && route === 'register') {
@@ -54,13 +67,14 @@ for (const suite of suites) {
       continue;
     }
     const started = Date.now();
-    const result = suite.runner === 'node' ? await runNode(suite, route) : runVitest(suite, route);
+    const result = suite.runner === 'vitest' ? runVitest(suite, route) : await runNode(suite, route);
     const r = { ...result, seconds: Math.round((Date.now() - started) / 1000) };
     runs[route] = r;
     console.log(
       `${suite.name} ${route}: ${r.passed}/${r.total} passed` +
         (route === 'baseline' ? '' : `, ${r.frames} functions instrumented`) +
         (r.failed ? `, ${r.failed} failed (${r.failures.slice(0, 3).join('; ')})` : '') +
+        (r.overTime ? `, ${r.overTime.length} over the suite's time limit (not compared)` : '') +
         ` in ${r.seconds}s`,
     );
   }
@@ -75,7 +89,14 @@ for (const suite of suites) {
       regressions++;
     }
   }
-  results[suite.name] = { repository: suite.repository, revision, runs };
+  results[suite.name] = {
+    repository: suite.repository,
+    revision,
+    ...(submoduleRevisions.length && {
+      submodules: Object.fromEntries(submoduleRevisions.map((line) => line.split(' '))),
+    }),
+    runs,
+  };
 }
 mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
 writeFileSync(join(REPO_ROOT, 'test-output/libraries-own.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -85,19 +106,65 @@ if (regressions) {
   process.exitCode = 1;
 }
 
-/** acorn: its test/run.js on acorn/dist/acorn.js, which is built here from acorn/src per route. */
+/**
+ * A suite run by Node on bundles of its source (`suite.bundles`), built here per route as the
+ * library's own build does: the route's plugin on the instrumented ones, `register` instrumenting
+ * them as Node loads them.
+ */
 async function runNode(suite, route) {
   const dir = join(REPOS, suite.name);
-  const esbuild = require('esbuild');
   const options = suiteOptions(suite);
+  const instrumented = suite.bundles.filter((b) => !b.plain);
+  for (const b of suite.bundles) await bundle(suite, b, b.plain ? 'baseline' : route, options);
+  let frames = instrumented.reduce(
+    (sum, b) => sum + countFrames(readFileSync(join(dir, b.outfile), 'utf8')),
+    0,
+  );
+  const hook =
+    route === 'register'
+      ? {
+          args: ['--import', 'stepmark/register'],
+          env: {
+            STEPMARK_OPTIONS: JSON.stringify({
+              ...options,
+              debug: true,
+              include: instrumented.map((b) => `test/libraries/repos/${suite.name}/${b.outfile}`),
+            }),
+          },
+        }
+      : { args: [], env: {} };
+  const run = (args) =>
+    spawnSync(process.execPath, [...hook.args, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', STEPMARK_CONFIG: '', ...hook.env },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+  const r =
+    suite.runner === 'node'
+      ? run(suite.command)
+      : run(['--test', `--test-reporter=${REPORTER}`, ...suite.command]);
+  // register: its debug output says what it instrumented at load (once per file: node --test
+  // loads the bundle in a process per test file)
+  const loaded = new Map();
+  for (const m of r.stderr.matchAll(/\[stepmark\] (.*): (\d+) function\(s\) instrumented/g))
+    loaded.set(m[1], Number(m[2]));
+  for (const n of loaded.values()) frames += n;
+  const result = suite.runner === 'node' ? acornSummary(r, route) : nodeTestSummary(suite, r, route);
+  return { ...result, frames };
+}
+
+/** One bundle of a `node` or `node-test` suite, instrumented by `route` (`baseline`: not at all). */
+async function bundle(suite, b, route, options) {
+  const dir = join(REPOS, suite.name);
   const sourceDir = join(dir, suite.source);
   const plugins = [];
   if (route === 'esbuild') plugins.push(require('stepmark/esbuild-plugin').stepmark(options));
   if (route === 'babel' || route === 'typescript') {
     plugins.push({
       name: `stepmark-${route}`,
-      setup(b) {
-        b.onLoad({ filter: /\.js$/ }, (a) =>
+      setup(build) {
+        build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (a) =>
           a.path.startsWith(sourceDir)
             ? {
                 contents: compileFile(route, readFileSync(a.path, 'utf8'), a.path, 'esm', options),
@@ -108,56 +175,53 @@ async function runNode(suite, route) {
       },
     });
   }
-  // As acorn's own rollup build does: one CommonJS file from the ES module sources.
-  const bundle = (entry, outfile, extra) =>
-    esbuild.build({
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [join(dir, entry)],
-      outfile: join(dir, outfile),
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      logLevel: 'silent',
-      external: ['stepmark', 'stepmark/*', 'acorn'],
-      ...extra,
-    });
-  await bundle('acorn/src/index.js', 'acorn/dist/acorn.js', { plugins });
-  let frames = countFrames(readFileSync(join(dir, 'acorn/dist/acorn.js'), 'utf8'));
-  // acorn-loose (tested too, on top of acorn) stays uninstrumented and uses the acorn above.
-  await bundle('acorn-loose/src/index.js', 'acorn-loose/dist/acorn-loose.js', {});
-  const hook =
-    route === 'register'
-      ? {
-          args: ['--import', 'stepmark/register'],
-          env: {
-            STEPMARK_OPTIONS: JSON.stringify({
-              ...options,
-              debug: true,
-              include: [`test/libraries/repos/${suite.name}/acorn/dist/**`],
-            }),
-          },
-        }
-      : { args: [], env: {} };
-  const r = spawnSync(process.execPath, [...hook.args, 'test/run.js'], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', STEPMARK_CONFIG: '', ...hook.env },
-    maxBuffer: 256 * 1024 * 1024,
+  await require('esbuild').build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [join(dir, b.entry)],
+    outfile: join(dir, b.outfile),
+    bundle: true,
+    format: b.format,
+    platform: 'node',
+    logLevel: 'silent',
+    external: ['stepmark', 'stepmark/*', ...(suite.external ?? [])],
+    plugins,
   });
+}
+
+/** acorn's test/run.js prints each failure as "<test code> <message>", then a summary. */
+function acornSummary(r, route) {
   const out = `${r.stdout}\n${r.stderr}`;
-  // register: its debug output says what it instrumented at load
-  for (const m of r.stderr.matchAll(/\[stepmark\] .*: (\d+) function\(s\) instrumented/g))
-    frames += Number(m[1]);
   const total = /Total: (\d+) tests run in \d+ms; (?:(\d+) failures|all passed)/.exec(out);
   if (!total) throw new Error(`acorn (${route}): no summary in its output:\n${out.slice(-2000)}`);
   const failed = Number(total[2] ?? 0);
-  // each failure is logged as "<test code> <message>" before the summary
   const failures = out
     .split('\n')
     .filter((l) => /^\s+\S/.test(l) && !/tests run in|^\s*(Errors|Stats|Normal|Loose)/.test(l))
     .map((l) => l.trim())
     .slice(0, 200);
-  return { total: Number(total[1]), passed: Number(total[1]) - failed, failed, failures, frames };
+  return { total: Number(total[1]), passed: Number(total[1]) - failed, failed, failures };
+}
+
+/** `node --test` through node-test-reporter.mjs: one JSON line per test (suites not counted). */
+function nodeTestSummary(suite, r, route) {
+  const tests = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+  if (tests.length === 0)
+    throw new Error(`${suite.name} (${route}): node --test reported no test:\n${r.stderr.slice(-2000)}`);
+  const failed = tests.filter((t) => t.status === 'fail');
+  // a test that fails only on the time it took is not compared (the machine's load decides it)
+  const overTime = failed.filter((t) => suite.timeLimit && t.message?.includes(suite.timeLimit));
+  const failures = failed.filter((t) => !overTime.includes(t)).map((t) => `${t.file}: ${t.name}`);
+  const passed = tests.filter((t) => t.status === 'pass').length;
+  return {
+    total: tests.length,
+    passed,
+    failed: failures.length,
+    failures,
+    ...(overTime.length && { overTime: overTime.map((t) => `${t.file}: ${t.name}`) }),
+  };
 }
 
 /** A Vitest suite, through test/libraries/own/vitest.config.mjs. */
@@ -250,8 +314,20 @@ function setup(spec) {
   const tar = execFileSync('git', ['-C', clone, 'archive', '--format=tar', commit], { maxBuffer: 1 << 30 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   writeFileSync(join(dir, '.stepmark-revision'), `${commit}\n`);
-  // Git submodules are not part of an archive: give each empty one that the root tsconfig.json
-  // references a tsconfig of its own, or Vite's TypeScript transform fails on every file (date-fns).
+  // Git submodules are not part of an archive: copy the HEAD of each one checked out in the clone
+  // (yaml's test data), and name its revision beside the clone's.
+  for (const path of submodules(dir)) {
+    const sub = join(clone, path);
+    if (!existsSync(join(sub, '.git'))) continue;
+    const subCommit = execFileSync('git', ['-C', sub, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const subTar = execFileSync('git', ['-C', sub, 'archive', '--format=tar', subCommit], {
+      maxBuffer: 1 << 30,
+    });
+    mkdirSync(join(dir, path), { recursive: true });
+    execFileSync('tar', ['-x', '-C', join(dir, path)], { input: subTar });
+    appendFileSync(join(dir, '.stepmark-revision'), `${path} ${subCommit}\n`);
+  }
+  // Give each submodule left empty that the root tsconfig.json references a tsconfig of its own, or Vite's TypeScript transform fails on every file (date-fns).
   const tsconfig = join(dir, 'tsconfig.json');
   if (existsSync(tsconfig) && existsSync(join(dir, '.gitmodules'))) {
     for (const ref of JSON.parse(readFileSync(tsconfig, 'utf8')).references ?? []) {
@@ -264,7 +340,8 @@ function setup(spec) {
   const deps = join(REPOS, '.deps', name);
   rmSync(deps, { recursive: true, force: true });
   mkdirSync(deps, { recursive: true });
-  writeFileSync(join(deps, 'package.json'), '{ "private": true }\n');
+  const overrides = suite.overrides && { overrides: suite.overrides };
+  writeFileSync(join(deps, 'package.json'), `${JSON.stringify({ private: true, ...overrides })}\n`);
   const declared = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).devDependencies ?? {};
   const wanted = suite.devDependencies.map((d) =>
     /.@/.test(d) || !declared[d] || declared[d].startsWith('workspace:') ? d : `${d}@${declared[d]}`,
@@ -278,4 +355,11 @@ function setup(spec) {
   if (name === 'acorn') symlinkSync(join(dir, 'acorn'), join(deps, 'node_modules', 'acorn'), 'dir');
   symlinkSync(join(deps, 'node_modules'), join(dir, 'node_modules'), 'dir');
   console.log(`${name}: ${commit} in ${dir}`);
+}
+
+/** The paths of the submodules that a repository's .gitmodules declares. */
+function submodules(dir) {
+  const file = join(dir, '.gitmodules');
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)].map((m) => m[1]);
 }

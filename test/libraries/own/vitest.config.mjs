@@ -4,6 +4,7 @@
 // `esbuild` is the stepmark/vite plugin itself (the esbuild plugin's transform); `babel` and
 // `typescript` compile each source file as test/libraries/build.mjs does; `baseline` adds nothing.
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stepmark } from 'stepmark/vite';
 import { defineConfig } from 'vitest/config';
 import { compileFile } from '../build.mjs';
@@ -13,7 +14,8 @@ const suite = SUITES.find((s) => s.name === process.env.STEPMARK_SUITE);
 if (!suite) throw new Error(`STEPMARK_SUITE must name one of ${SUITES.map((s) => s.name).join(', ')}`);
 const route = process.env.STEPMARK_ROUTE ?? 'baseline';
 const options = suiteOptions(suite);
-const sourceDir = `${REPOS}/${suite.name}/${suite.source}/`;
+const repo = join(REPOS, suite.name);
+const sourceDir = `${repo}/${suite.source}/`;
 
 /** Babel or the TypeScript transformer on each source file (the plugin's options skip the tests). */
 function compileRoute() {
@@ -53,6 +55,8 @@ export default defineConfig({
     include: suite.include,
     exclude: ['**/node_modules/**', ...(suite.exclude ?? [])],
     globals: suite.globals ?? false,
+    alias: Object.fromEntries(Object.entries(suite.alias ?? {}).map(([from, to]) => [from, join(repo, to)])),
+    setupFiles: (suite.setupFiles ?? []).map((file) => join(repo, file)),
     isolate: suite.isolate ?? true,
     environment: 'node',
     pool: 'forks',
