@@ -1,6 +1,8 @@
 // Checks that package.json "exports" lists exactly the entries that exist (scripts/entries.mjs
-// filtered by source presence), each with import/require × types/default pointing at built files.
-// `--fix` rewrites the exports map from the entry list.
+// filtered by source presence), each with import/require × types/default pointing at built files,
+// and that "typesVersions" gives every subpath its CommonJS declarations for resolvers that do not
+// read "exports" (TypeScript's node10, the default of TypeScript 5 for "module": "commonjs").
+// `--fix` rewrites both maps from the entry list.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { entries } from './entries.mjs';
 
@@ -43,19 +45,32 @@ for (const [dist, src] of Object.entries(entries)) {
   };
 }
 want['./package.json'] = './package.json';
+// One exact key per subpath: a "*" key would also redirect the lookup of the root's "types".
+// The CommonJS flavour, as "types" (the root) has it: a node10 project compiles to CommonJS, and
+// requires the .cjs files these declarations describe. Mixing flavours would give two
+// declarations of each shared type (the .d.ts and .d.cts files import different chunks).
+// node16, nodenext and bundler resolution read "exports" and never get here.
+const typesVersions = {
+  '*': Object.fromEntries(
+    Object.entries(want)
+      .filter(([s, v]) => s !== '.' && typeof v === 'object')
+      .map(([s, v]) => [s.slice(2), [v.require.types]]),
+  ),
+};
 const binWanted = existsSync(entries['cli/index']);
 if (process.argv.includes('--fix')) {
   pkg.exports = want;
+  pkg.typesVersions = typesVersions;
   if (binWanted) pkg.bin = { stepmark: './dist/cli/index.js' };
   else delete pkg.bin;
   writeFileSync('package.json', `${JSON.stringify(pkg, null, 2)}\n`);
   console.log(`exports: ${Object.keys(want).join(' ')}`);
 } else {
-  const a = JSON.stringify(pkg.exports);
-  const b = JSON.stringify(want);
+  const a = JSON.stringify([pkg.exports, pkg.typesVersions]);
+  const b = JSON.stringify([want, typesVersions]);
   if (a !== b || Boolean(pkg.bin) !== binWanted) {
     console.error(
-      'package.json exports/bin do not match the entries present; run: node scripts/check-exports.mjs --fix',
+      'package.json exports/typesVersions/bin do not match the entries present; run: node scripts/check-exports.mjs --fix',
     );
     process.exit(1);
   }
