@@ -193,11 +193,13 @@ function install(): void {
   // An `include` that selects none of the files the process loaded is most likely a wrong `root`
   // or pattern: the build plugins say so when a build ends, this says so when the process does,
   // once every file it was going to load has loaded. Not after a failure (which has its own
-  // message) nor when a signal kills the process (no 'exit' then); in the main thread only, as a
-  // worker thread sees its own share of the files.
+  // message) nor when a signal kills the process (no 'exit' then); not for a tool that runs from
+  // node_modules (a linter or test runner loading the project's config file, with the same
+  // NODE_OPTIONS); in the main thread only, as a worker thread sees its own share of the files.
   if (includes !== undefined && isMainThread) {
     process.on('exit', (code) => {
       if (code !== 0 || includes.sources === 0 || includes.included > 0) return;
+      if (DEPENDENCY.test(process.argv[1] ?? '')) return;
       const n = includes.sources;
       warnNow(
         INCLUDE_UNMATCHED_WARNING,
@@ -218,6 +220,9 @@ function install(): void {
     });
   }
 }
+
+/** A path inside a `node_modules` folder. */
+const DEPENDENCY = /[\\/]node_modules[\\/]/;
 
 /**
  * A process warning (`StepmarkWarning`, with its code) given at once: in an 'exit' listener,

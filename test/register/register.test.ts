@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const APP = resolve(import.meta.dirname, 'app');
@@ -200,6 +201,18 @@ describe('stepmark/register', { retry: 1 }, () => {
       const nothing = run(NODE24, script('void 0;'), include);
       expect(nothing.status).toBe(0);
       expect(nothing.stderr).toBe('');
+      // a tool run from node_modules that loads one of the project's files (its config file, say)
+      const dir = mkdtempSync(join(tmpdir(), 'stepmark-register-tool-'));
+      try {
+        const cli = join(dir, 'node_modules', 'some-tool', 'cli.mjs');
+        mkdirSync(join(cli, '..'), { recursive: true });
+        writeFileSync(cli, `await import(${JSON.stringify(pathToFileURL(join(APP, 'orders.js')).href)});\n`);
+        const tool = run(NODE24, ['--import', 'stepmark/register', cli], include);
+        expect(tool.status).toBe(0);
+        expect(tool.stderr).toBe('');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       // the same program with no failure does warn
       expect(run(NODE24, script("await import('./orders.js');"), include).stderr).toMatch(WARNING);
     });
