@@ -99,13 +99,13 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
   for (const i of plan.removed) ms.remove(statements[i]!.start, statements[i]!.end);
+  // `var g = function () {…};` at the top of the `try` block: moved before the first statement
+  // that stays in place (or the closing brace).
+  const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
+  let first = plan.frameAt;
+  while (first < statements.length && skipped.has(first)) first++;
+  const top = first < statements.length ? statements[first]!.start : body.end - 1;
   if (plan.asVar.length) {
-    // `var g = function () {…};` at the top of the `try` block: moved before the first statement
-    // that stays in place (or the closing brace).
-    const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
-    let first = plan.frameAt;
-    while (first < statements.length && skipped.has(first)) first++;
-    const top = first < statements.length ? statements[first]!.start : body.end - 1;
     for (const i of plan.asVar) {
       const fn = statements[i]!;
       const keyword = fn.async ? 'async' : 'function';
@@ -130,7 +130,12 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);
   } else {
-    ms.appendRight(at, opening);
+    // A moved chunk lands before what is appended right of its target: when the declarations'
+    // target is `at` itself (minified code, `{let t=n;function u(){…}…}`), the frame opens left
+    // of it, so that they follow it. (Nothing else is appended left of `at` then: no declaration
+    // stays at function level, and `at` opens the body or follows a `super()` statement.)
+    if (plan.asVar.length && top === at) ms.appendLeft(at, opening);
+    else ms.appendRight(at, opening);
     // appendRight: stays with the closing brace even when the last statement is moved.
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
