@@ -11,9 +11,16 @@
  * plugin to its AST. Every node is visited once, without allocating per node (the esbuild plugin's
  * hot path: bench `esbuild`).
  */
-import { FRAME_BINDING, frameEnding, MODULE_SCOPE_NAME, RUNTIME_BINDING } from '../constants.js';
+import {
+  FRAME_BINDING,
+  frameEnding,
+  isReservedName,
+  MODULE_SCOPE_NAME,
+  RUNTIME_BINDING,
+} from '../constants.js';
 import type { Directive } from '../directives.js';
 import { misplacedDirectiveError } from '../directives.js';
+import { reservedNameError } from '../errors.js';
 import type { Binding, FunctionDescription } from '../naming.js';
 import { classInitializerName, className, functionName, objectName } from '../naming.js';
 import { type FrameSpec, frameSpec, mergeDirectives, type SkipReason, selectFunction } from '../sites.js';
@@ -154,6 +161,10 @@ export function analyze(
   const used = new Set<Directive>();
   const containerNames = new Map<Node, string | undefined>();
   const keysOf = childKeys(visitorKeys);
+  // A variable of the user's named like one the emitted code binds (not in the output of an
+  // earlier pass, which binds them itself): an error once something is emitted.
+  const checkReserved = bindingAt < 0 && (!source || RESERVED_TEXT.test(source));
+  let reserved: Node | undefined;
 
   const top = (): Context | undefined => contexts[contexts.length - 1];
 
@@ -280,6 +291,9 @@ export function analyze(
   const visit = (node: Node): void => {
     const type = node.type;
     if (nodeStarts) nodeStarts.push(node.start);
+    if (checkReserved && type === 'Identifier' && reserved === undefined && isReservedName(node.name)) {
+      if (isVariableName(node, ancestors[ancestors.length - 1])) reserved = node;
+    }
     if (type === 'Decorator' || type === 'ClassAccessorProperty' || type === 'AccessorProperty')
       decorated = true;
     let ignoring = false;
@@ -525,12 +539,47 @@ export function analyze(
   visit(program);
   directives.assertAllUsed();
   for (const d of attached.values()) if (!used.has(d)) throw misplacedDirectiveError(d);
-  return {
-    frames,
-    calls: tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [],
-    skipped,
-    decorated,
-  };
+  const calls = tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [];
+  if (reserved && (frames.length > 0 || calls.length > 0))
+    throw reservedNameError(reserved.name, reserved.start);
+  return { frames, calls, skipped, decorated };
+}
+
+const RESERVED_TEXT = new RegExp(`${FRAME_BINDING}|${RUNTIME_BINDING}`);
+
+/** Whether identifier `id` (a child of `parent`) names a variable: not a property name or a label. */
+function isVariableName(id: Node, parent: Node | undefined): boolean {
+  if (!parent) return true;
+  switch (parent.type) {
+    case 'MemberExpression':
+    case 'OptionalMemberExpression':
+      return parent.property !== id || parent.computed === true;
+    case 'Property':
+    case 'ObjectProperty':
+    case 'MethodDefinition':
+    case 'PropertyDefinition':
+    case 'AccessorProperty':
+    case 'ClassMethod':
+    case 'ClassProperty':
+    case 'ClassAccessorProperty':
+    case 'ObjectMethod':
+    case 'TSAbstractMethodDefinition':
+    case 'TSAbstractPropertyDefinition':
+    case 'TSPropertySignature':
+    case 'TSMethodSignature':
+      // `{ __smf }` (shorthand) still reads the variable: its value is the same name
+      return parent.key !== id || parent.computed === true || parent.shorthand === true;
+    case 'LabeledStatement':
+    case 'BreakStatement':
+    case 'ContinueStatement':
+      return false;
+    case 'ImportSpecifier':
+      return parent.local === id;
+    case 'ExportSpecifier':
+      return parent.local === id;
+    default:
+      return true;
+  }
 }
 
 const NO_BINDING: Binding = { type: 'none' };
