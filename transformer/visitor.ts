@@ -132,11 +132,33 @@ function isCommonJsScript(ts: typeof TS, sourceFile: TS.SourceFile): boolean {
 function reservedVariable(ts: typeof TS, sourceFile: TS.SourceFile): TS.Identifier | undefined {
   if (!sourceFile.text.includes(FRAME_BINDING) && !sourceFile.text.includes(RUNTIME_BINDING))
     return undefined;
-  const find = (node: TS.Node, parent: TS.Node): TS.Identifier | undefined => {
-    if (ts.isIdentifier(node) && isReservedName(node.text) && namesVariable(ts, node, parent)) return node;
-    return ts.forEachChild(node, (child) => find(child, node));
+  let first: TS.Identifier | undefined;
+  // A frame (`const __smf = ….enter(…)`) is the output of an earlier pass whose runtime binding a
+  // compiler renamed (Babel's CommonJS pass: `_runtime.v2.enter(…)`): its names are not the user's.
+  let earlierPass = false;
+  const find = (node: TS.Node, parent: TS.Node): boolean | undefined => {
+    if (ts.isIdentifier(node) && isReservedName(node.text)) {
+      if (
+        ts.isVariableDeclaration(parent) &&
+        parent.name === node &&
+        isFrameInitializer(ts, parent.initializer)
+      )
+        earlierPass = true;
+      else if (!first && namesVariable(ts, node, parent)) first = node;
+    }
+    return earlierPass || ts.forEachChild(node, (child) => find(child, node));
   };
-  return ts.forEachChild(sourceFile, (child) => find(child, sourceFile));
+  ts.forEachChild(sourceFile, (child) => find(child, sourceFile));
+  return earlierPass ? undefined : first;
+}
+
+function isFrameInitializer(ts: typeof TS, init: TS.Expression | undefined): boolean {
+  return (
+    !!init &&
+    ts.isCallExpression(init) &&
+    ts.isPropertyAccessExpression(init.expression) &&
+    (init.expression.name.text === ABI.enter || init.expression.name.text === ABI.enterEntity)
+  );
 }
 
 /** Whether `id`, a child of `parent`, names a variable: not a property name, a label or an exported alias. */

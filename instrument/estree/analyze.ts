@@ -12,6 +12,7 @@
  * hot path: bench `esbuild`).
  */
 import {
+  ABI,
   FRAME_BINDING,
   frameEnding,
   isReservedName,
@@ -165,6 +166,8 @@ export function analyze(
   // earlier pass, which binds them itself): an error once something is emitted.
   const checkReserved = bindingAt < 0 && (!source || RESERVED_TEXT.test(source));
   let reserved: Node | undefined;
+  /** The file holds a frame (`const __smf = ….enter(…)`): output of an earlier pass, whose runtime binding a compiler renamed. */
+  let earlierPass = false;
 
   const top = (): Context | undefined => contexts[contexts.length - 1];
 
@@ -291,8 +294,11 @@ export function analyze(
   const visit = (node: Node): void => {
     const type = node.type;
     if (nodeStarts) nodeStarts.push(node.start);
-    if (checkReserved && type === 'Identifier' && reserved === undefined && isReservedName(node.name)) {
-      if (isVariableName(node, ancestors[ancestors.length - 1])) reserved = node;
+    if (checkReserved && type === 'Identifier' && isReservedName(node.name)) {
+      const parent = ancestors[ancestors.length - 1];
+      if (parent?.type === 'VariableDeclarator' && parent.id === node && isFrameDeclarator(parent))
+        earlierPass = true;
+      else if (reserved === undefined && isVariableName(node, parent)) reserved = node;
     }
     if (type === 'Decorator' || type === 'ClassAccessorProperty' || type === 'AccessorProperty')
       decorated = true;
@@ -540,12 +546,25 @@ export function analyze(
   directives.assertAllUsed();
   for (const d of attached.values()) if (!used.has(d)) throw misplacedDirectiveError(d);
   const calls = tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [];
-  if (reserved && (frames.length > 0 || calls.length > 0))
+  if (reserved && !earlierPass && (frames.length > 0 || calls.length > 0))
     throw reservedNameError(reserved.name, reserved.start);
   return { frames, calls, skipped, decorated };
 }
 
 const RESERVED_TEXT = new RegExp(`${FRAME_BINDING}|${RUNTIME_BINDING}`);
+
+/**
+ * `__smf = X.enter(…)` / `X.enterEntity(…)`: a frame an earlier pass wrote, also after a compiler
+ * renamed its runtime binding (Babel's CommonJS pass: `_runtime.v2.enter(…)`).
+ */
+function isFrameDeclarator(d: Node): boolean {
+  const callee = d.init?.type === 'CallExpression' ? d.init.callee : undefined;
+  return (
+    callee?.type === 'MemberExpression' &&
+    callee.computed !== true &&
+    (callee.property.name === ABI.enter || callee.property.name === ABI.enterEntity)
+  );
+}
 
 /** Whether identifier `id` (a child of `parent`) names a variable: not a property name or a label. */
 function isVariableName(id: Node, parent: Node | undefined): boolean {

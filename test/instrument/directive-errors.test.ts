@@ -180,6 +180,11 @@ describe('a variable named like a binding the emitted code introduces', () => {
       '// @stepmark\nexport function f(o) {\n  __smf: for (;;) break __smf;\n  return [o.__smf, { __stepmark: 1 }, class { __smf() {} }];\n}\n',
     ],
     ['in a file where nothing is instrumented', 'export function f(__smf) {\n  return __smf;\n}\n'],
+    [
+      "in an earlier pass's output whose runtime binding Babel's CommonJS pass renamed",
+      '// @stepmark\nvar _runtime = require("stepmark/runtime");\nfunction f() {\n  const __smf = _runtime.v2.enter("f", void 0);\n' +
+        '  try {\n    return __smf.x(1);\n  } catch (__sme) {\n    throw __smf.t(__sme);\n  }\n}\nexports.f = () => f();\n',
+    ],
   ])('%s: no error', async (label, source) => {
     const { errors } = await errorsOnEveryRoute(label, source);
     for (const [route, error] of Object.entries(errors)) expect(error, route).toBe('no error');
