@@ -593,8 +593,8 @@ function isVariableName(id: Node, parent: Node | undefined): boolean {
     case 'ContinueStatement':
       return false;
     case 'ImportSpecifier':
-      return parent.local === id;
     case 'ExportSpecifier':
+      // not `imported` / `exported`, the other module's name
       return parent.local === id;
     default:
       return true;
