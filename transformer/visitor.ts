@@ -137,6 +137,12 @@ function reservedVariable(ts: typeof TS, sourceFile: TS.SourceFile): TS.Identifi
   // compiler renamed (Babel's CommonJS pass: `_runtime.v2.enter(…)`): its names are not the user's.
   let earlierPass = false;
   const find = (node: TS.Node, parent: TS.Node): boolean | undefined => {
+    // `declare …` emits nothing (the other plugins do not look inside either)
+    if (
+      ts.canHaveModifiers(node) &&
+      ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword)
+    )
+      return undefined;
     if (ts.isIdentifier(node) && isReservedName(node.text)) {
       if (
         ts.isVariableDeclaration(parent) &&

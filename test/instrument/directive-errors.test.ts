@@ -189,6 +189,14 @@ describe('a variable named like a binding the emitted code introduces', () => {
     const { errors } = await errorsOnEveryRoute(label, source);
     for (const [route, error] of Object.entries(errors)) expect(error, route).toBe('no error');
   });
+
+  it('in a `declare` statement (emits nothing): no error where TypeScript syntax parses', async () => {
+    const source = 'declare const __stepmark: number;\n// @stepmark\nexport const g = () => 1;\n';
+    const file = join(dir, 'declare-statement.ts');
+    writeFileSync(file, source);
+    expect(await esbuildError(file)).toBe('no error');
+    expect(typescriptError(file, source)).toBe('no error');
+  });
 });
 
 describe('the TypeScript transformer under a TypeScript it does not support', () => {
