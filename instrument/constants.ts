@@ -21,6 +21,15 @@ export const FRAME_BINDING = '__smf';
 /** Parameter of the `catch` clause that reports the thrown value to the frame. */
 export const CAUGHT_BINDING = '__sme';
 
+/**
+ * Names the emitted code binds where the user's code can see them: in a file that gets any
+ * frame or rewritten call, the user's code may not use them as variables (reserved-name error).
+ * `__sme` is not among them: it is bound only in the frame's own `catch` clause, around no user code.
+ */
+export function isReservedName(name: string): boolean {
+  return name === RUNTIME_BINDING || name === FRAME_BINDING;
+}
+
 /** Package whose `/runtime` subpath is imported and whose public API calls are rewritten. */
 export const DEFAULT_IMPORT_SOURCE = 'stepmark';
 
@@ -107,6 +116,11 @@ export const IDEMPOTENCE_MARKER = `const ${FRAME_BINDING} = ${RUNTIME_BINDING}.`
  */
 export function runtimeSpecifier(importSource: string = DEFAULT_IMPORT_SOURCE): string {
   return `${importSource}/runtime`;
+}
+
+/** Whether a module specifier is the runtime entry of some import source (`"stepmark/runtime"`). */
+export function isRuntimeSpecifier(specifier: unknown): boolean {
+  return typeof specifier === 'string' && specifier.endsWith('/runtime');
 }
 
 /** The ESM import statement, as source text (for hosts that emit text). */

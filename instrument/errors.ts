@@ -8,7 +8,8 @@ export type StepmarkBuildErrorCode =
   | 'ERR_STEPMARK_INVALID_OPTION'
   | 'ERR_STEPMARK_INVALID_DIRECTIVE'
   | 'ERR_STEPMARK_MISPLACED_DIRECTIVE'
-  | 'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT';
+  | 'ERR_STEPMARK_UNSUPPORTED_TYPESCRIPT'
+  | 'ERR_STEPMARK_RESERVED_NAME';
 
 /**
  * Code of the process warning (type `StepmarkWarning`) that `include` selected no file, where a
@@ -51,4 +52,18 @@ export class StepmarkOptionsError extends StepmarkBuildError {
 /** A bad `@stepmark` comment directive: unknown directive or option, bad value, misplaced. */
 export class StepmarkDirectiveError extends StepmarkBuildError {
   override name = 'StepmarkDirectiveError';
+}
+
+/**
+ * The user's code names a variable with a name the emitted code binds (`__stepmark`, `__smf`):
+ * the frames would shadow it or it would shadow them, so the instrumented program would misbehave
+ * (docs/ABI.md, "Reserved names").
+ */
+export function reservedNameError(name: string, offset: number): StepmarkBuildError {
+  return new StepmarkBuildError(
+    'ERR_STEPMARK_RESERVED_NAME',
+    `\`${name}\` is reserved in files stepmark instruments (the emitted code binds it); rename this variable`,
+    offset,
+    name.length,
+  );
 }

@@ -6,13 +6,17 @@ import type * as TS from 'typescript';
 import { FileCatalog } from '../instrument/catalog.js';
 import {
   ABI,
+  ABI_CHECK_FUNCTION,
   FRAME_BINDING,
+  isReservedName,
+  isRuntimeSpecifier,
   MODULE_SCOPE_NAME,
   RUNTIME_BINDING,
   runtimeSpecifier,
   usesCommonJs,
 } from '../instrument/constants.js';
 import { type Directive, misplacedDirectiveError } from '../instrument/directives.js';
+import { reservedNameError } from '../instrument/errors.js';
 import { planBody } from '../instrument/layout.js';
 import { formatLocation, projectRelativePath } from '../instrument/locations.js';
 import { classInitializerName, functionName } from '../instrument/naming.js';
@@ -102,6 +106,8 @@ export function instrumentSourceFile(
   if (!visitor.usesRuntime || declaresRuntime(ts, sourceFile)) {
     return { file: context.factory.updateSourceFile(sourceFile, statements), report };
   }
+  const reserved = reservedVariable(ts, sourceFile);
+  if (reserved) throw reservedNameError(reserved.text, reserved.getStart(sourceFile));
   const commonJs =
     emitsCommonJs(ts, sourceFile, context.getCompilerOptions()) || isCommonJsScript(ts, sourceFile);
   const imported = runtimeImport(visitor.emit, runtimeSpecifier(options.importSource), commonJs);
@@ -122,18 +128,103 @@ function isCommonJsScript(ts: typeof TS, sourceFile: TS.SourceFile): boolean {
   return !ts.isExternalModule(sourceFile) && usesCommonJs(sourceFile.text);
 }
 
+/** The first identifier of the user's code that names a variable `__stepmark` or `__smf` (isReservedName). */
+function reservedVariable(ts: typeof TS, sourceFile: TS.SourceFile): TS.Identifier | undefined {
+  if (!sourceFile.text.includes(FRAME_BINDING) && !sourceFile.text.includes(RUNTIME_BINDING))
+    return undefined;
+  let first: TS.Identifier | undefined;
+  // A frame (`const __smf = ….enter(…)`) is the output of an earlier pass whose runtime binding a
+  // compiler renamed (Babel's CommonJS pass: `_runtime.v2.enter(…)`): its names are not the user's.
+  let earlierPass = false;
+  const find = (node: TS.Node, parent: TS.Node): boolean | undefined => {
+    // `declare …` emits nothing (the other plugins do not look inside either)
+    if (
+      ts.canHaveModifiers(node) &&
+      ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword)
+    )
+      return undefined;
+    if (ts.isIdentifier(node) && isReservedName(node.text)) {
+      if (
+        ts.isVariableDeclaration(parent) &&
+        parent.name === node &&
+        isFrameInitializer(ts, parent.initializer)
+      )
+        earlierPass = true;
+      else if (!first && namesVariable(ts, node, parent)) first = node;
+    }
+    return earlierPass || ts.forEachChild(node, (child) => find(child, node));
+  };
+  ts.forEachChild(sourceFile, (child) => find(child, sourceFile));
+  return earlierPass ? undefined : first;
+}
+
+function isFrameInitializer(ts: typeof TS, init: TS.Expression | undefined): boolean {
+  return (
+    !!init &&
+    ts.isCallExpression(init) &&
+    ts.isPropertyAccessExpression(init.expression) &&
+    (init.expression.name.text === ABI.enter || init.expression.name.text === ABI.enterEntity)
+  );
+}
+
+/** Whether `id`, a child of `parent`, names a variable: not a property name, a label or an exported alias. */
+function namesVariable(ts: typeof TS, id: TS.Identifier, parent: TS.Node): boolean {
+  if (ts.isPropertyAccessExpression(parent)) return parent.name !== id;
+  if (ts.isShorthandPropertyAssignment(parent)) return true;
+  if (
+    ts.isPropertyAssignment(parent) ||
+    ts.isMethodDeclaration(parent) ||
+    ts.isPropertyDeclaration(parent) ||
+    ts.isGetAccessorDeclaration(parent) ||
+    ts.isSetAccessorDeclaration(parent) ||
+    ts.isPropertySignature(parent) ||
+    ts.isMethodSignature(parent) ||
+    ts.isEnumMember(parent)
+  )
+    return parent.name !== id;
+  if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return false;
+  if (ts.isImportSpecifier(parent) || ts.isBindingElement(parent)) return parent.propertyName !== id;
+  if (ts.isExportSpecifier(parent)) return parent.propertyName === id || !parent.propertyName;
+  return true;
+}
+
 /** A previous stepmark pass already added the runtime binding (idempotence). */
 function declaresRuntime(ts: typeof TS, sourceFile: TS.SourceFile): boolean {
   return sourceFile.statements.some((s) => {
     if (ts.isImportDeclaration(s)) {
       const named = s.importClause?.namedBindings;
       return (
-        !!named && ts.isNamedImports(named) && named.elements.some((e) => e.name.text === RUNTIME_BINDING)
+        !!named &&
+        ts.isNamedImports(named) &&
+        named.elements.some((e) => e.name.text === RUNTIME_BINDING) &&
+        ts.isStringLiteral(s.moduleSpecifier) &&
+        isRuntimeSpecifier(s.moduleSpecifier.text)
       );
     }
+    // `const __stepmark = require("…/runtime").abi(2)`, not a variable of the user's that has its name
     return (
       ts.isVariableStatement(s) &&
-      s.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === RUNTIME_BINDING)
+      s.declarationList.declarations.some((d) => {
+        const init = d.initializer;
+        if (
+          !ts.isIdentifier(d.name) ||
+          d.name.text !== RUNTIME_BINDING ||
+          !init ||
+          !ts.isCallExpression(init)
+        )
+          return false;
+        const callee = init.expression;
+        if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== ABI_CHECK_FUNCTION) return false;
+        const required = callee.expression;
+        return (
+          ts.isCallExpression(required) &&
+          ts.isIdentifier(required.expression) &&
+          required.expression.text === 'require' &&
+          required.arguments.length > 0 &&
+          ts.isStringLiteral(required.arguments[0]!) &&
+          isRuntimeSpecifier(required.arguments[0].text)
+        );
+      })
     );
   });
 }

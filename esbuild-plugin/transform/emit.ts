@@ -30,9 +30,19 @@ export interface EmitContext {
 export function emitFrames(ms: MagicString, source: string, analysis: Analysis, ctx: EmitContext): void {
   for (const frame of analysis.frames) emitFrame(ms, source, frame, ctx);
   for (const frame of analysis.frames) for (const t of frame.resumeTrys) emitResumeInHandlers(ms, t);
-  for (const frame of analysis.frames) for (const r of frame.returns) emitReturn(ms, r);
+  for (const frame of analysis.frames) for (const r of frame.returns) emitReturn(ms, source, r);
   for (const call of analysis.calls) emitCall(ms, call);
-  for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, s);
+  for (const frame of analysis.frames) for (const s of frame.suspensions) emitSuspension(ms, source, s);
+}
+
+/**
+ * A space when the operand at `offset` directly follows its keyword: minified code writes
+ * `return!x`, `return"s"`, `await!p`, `yield[x]`, and a call inserted there must not run into the
+ * keyword (`return__smf.x(…)`). Only `return`/`await`/`yield` or whitespace, a comment or `(`
+ * can precede an operand, so an ASCII letter there is the keyword's last.
+ */
+function gap(source: string, offset: number): string {
+  return /[a-z]/.test(source[offset - 1] ?? '') ? ' ' : '';
 }
 
 /** `catch (e) { __smf.r(); … }` and `finally { __smf.r(); … }` of a `try` whose block suspends. */
@@ -53,11 +63,11 @@ const CLOSE_EXPRESSION = `} catch (${CAUGHT}) { throw ${FRAME}.${ABI.failWith}($
  * `return v` → `return __smf.x(v)`, `return` → `return __smf.x()`. A comma expression gets
  * parentheses: `return a, b` returns `b`, and `__smf.x(a, b)` would pass two arguments and return `a`.
  */
-function emitReturn(ms: MagicString, node: Node): void {
+function emitReturn(ms: MagicString, source: string, node: Node): void {
   const arg = node.argument as Node | null;
   if (arg) {
     const sequence = arg.type === 'SequenceExpression';
-    ms.appendRight(arg.start, `${FRAME}.${ABI.exitWith}(${sequence ? '(' : ''}`);
+    ms.appendRight(arg.start, `${gap(source, arg.start)}${FRAME}.${ABI.exitWith}(${sequence ? '(' : ''}`);
     // appendLeft: after a nested arrow's frame that ends here too (`return () => x`, written
     // earlier), before the suspension closings written later (`return await x`).
     ms.appendLeft(arg.end, sequence ? '))' : ')');
@@ -89,13 +99,13 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     for (const i of plan.functionLevel) ms.move(statements[i]!.start, statements[i]!.end, at);
   }
   for (const i of plan.removed) ms.remove(statements[i]!.start, statements[i]!.end);
+  // `var g = function () {…};` at the top of the `try` block: moved before the first statement
+  // that stays in place (or the closing brace).
+  const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
+  let first = plan.frameAt;
+  while (first < statements.length && skipped.has(first)) first++;
+  const top = first < statements.length ? statements[first]!.start : body.end - 1;
   if (plan.asVar.length) {
-    // `var g = function () {…};` at the top of the `try` block: moved before the first statement
-    // that stays in place (or the closing brace).
-    const skipped = new Set([...plan.functionLevel, ...plan.asVar, ...plan.removed]);
-    let first = plan.frameAt;
-    while (first < statements.length && skipped.has(first)) first++;
-    const top = first < statements.length ? statements[first]!.start : body.end - 1;
     for (const i of plan.asVar) {
       const fn = statements[i]!;
       const keyword = fn.async ? 'async' : 'function';
@@ -120,7 +130,12 @@ function emitFrame(ms: MagicString, source: string, frame: FrameSite, ctx: EmitC
     // Nothing after the frame (empty body): one insertion, or the closing would land before the opening.
     ms.appendRight(at, `${opening}${CLOSE} `);
   } else {
-    ms.appendRight(at, opening);
+    // A moved chunk lands before what is appended right of its target: when the declarations'
+    // target is `at` itself (minified code, `{let t=n;function u(){…}…}`), the frame opens left
+    // of it, so that they follow it. (Nothing else is appended left of `at` then: no declaration
+    // stays at function level, and `at` opens the body or follows a `super()` statement.)
+    if (plan.asVar.length && top === at) ms.appendLeft(at, opening);
+    else ms.appendRight(at, opening);
     // appendRight: stays with the closing brace even when the last statement is moved.
     ms.appendRight(body.end - 1, ` ${CLOSE} `);
   }
@@ -137,12 +152,12 @@ function emitCall(ms: MagicString, site: CallSite): void {
   else ms.appendLeft(call.end - 1, prefix);
 }
 
-function emitSuspension(ms: MagicString, node: Node): void {
+function emitSuspension(ms: MagicString, source: string, node: Node): void {
   // await e -> __smf.r(await __smf.s(e)); yield -> __smf.r(yield __smf.s())
   ms.appendRight(node.start, `${FRAME}.${ABI.resume}(`);
   const arg = node.argument as Node | null;
   if (arg) {
-    ms.appendRight(arg.start, `${FRAME}.${ABI.suspend}(`);
+    ms.appendRight(arg.start, `${gap(source, arg.start)}${FRAME}.${ABI.suspend}(`);
     ms.prependLeft(arg.end, ')');
     ms.prependLeft(node.end, ')');
   } else {

@@ -11,9 +11,17 @@
  * plugin to its AST. Every node is visited once, without allocating per node (the esbuild plugin's
  * hot path: bench `esbuild`).
  */
-import { FRAME_BINDING, frameEnding, MODULE_SCOPE_NAME, RUNTIME_BINDING } from '../constants.js';
+import {
+  ABI,
+  FRAME_BINDING,
+  frameEnding,
+  isReservedName,
+  MODULE_SCOPE_NAME,
+  RUNTIME_BINDING,
+} from '../constants.js';
 import type { Directive } from '../directives.js';
 import { misplacedDirectiveError } from '../directives.js';
+import { reservedNameError } from '../errors.js';
 import type { Binding, FunctionDescription } from '../naming.js';
 import { classInitializerName, className, functionName, objectName } from '../naming.js';
 import { type FrameSpec, frameSpec, mergeDirectives, type SkipReason, selectFunction } from '../sites.js';
@@ -154,6 +162,12 @@ export function analyze(
   const used = new Set<Directive>();
   const containerNames = new Map<Node, string | undefined>();
   const keysOf = childKeys(visitorKeys);
+  // A variable of the user's named like one the emitted code binds (not in the output of an
+  // earlier pass, which binds them itself): an error once something is emitted.
+  const checkReserved = bindingAt < 0 && (!source || RESERVED_TEXT.test(source));
+  let reserved: Node | undefined;
+  /** The file holds a frame (`const __smf = ….enter(…)`): output of an earlier pass, whose runtime binding a compiler renamed. */
+  let earlierPass = false;
 
   const top = (): Context | undefined => contexts[contexts.length - 1];
 
@@ -280,6 +294,12 @@ export function analyze(
   const visit = (node: Node): void => {
     const type = node.type;
     if (nodeStarts) nodeStarts.push(node.start);
+    if (checkReserved && type === 'Identifier' && isReservedName(node.name)) {
+      const parent = ancestors[ancestors.length - 1];
+      if (parent?.type === 'VariableDeclarator' && parent.id === node && isFrameDeclarator(parent))
+        earlierPass = true;
+      else if (reserved === undefined && isVariableName(node, parent)) reserved = node;
+    }
     if (type === 'Decorator' || type === 'ClassAccessorProperty' || type === 'AccessorProperty')
       decorated = true;
     let ignoring = false;
@@ -525,12 +545,60 @@ export function analyze(
   visit(program);
   directives.assertAllUsed();
   for (const d of attached.values()) if (!used.has(d)) throw misplacedDirectiveError(d);
-  return {
-    frames,
-    calls: tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [],
-    skipped,
-    decorated,
-  };
+  const calls = tracking ? resolveCalls(candidates, scopeCandidates, bindings) : [];
+  if (reserved && !earlierPass && (frames.length > 0 || calls.length > 0))
+    throw reservedNameError(reserved.name, reserved.start);
+  return { frames, calls, skipped, decorated };
+}
+
+const RESERVED_TEXT = new RegExp(`${FRAME_BINDING}|${RUNTIME_BINDING}`);
+
+/**
+ * `__smf = X.enter(…)` / `X.enterEntity(…)`: a frame an earlier pass wrote, also after a compiler
+ * renamed its runtime binding (Babel's CommonJS pass: `_runtime.v2.enter(…)`).
+ */
+function isFrameDeclarator(d: Node): boolean {
+  const callee = d.init?.type === 'CallExpression' ? d.init.callee : undefined;
+  return (
+    callee?.type === 'MemberExpression' &&
+    callee.computed !== true &&
+    (callee.property.name === ABI.enter || callee.property.name === ABI.enterEntity)
+  );
+}
+
+/** Whether identifier `id` (a child of `parent`) names a variable: not a property name or a label. */
+function isVariableName(id: Node, parent: Node | undefined): boolean {
+  if (!parent) return true;
+  switch (parent.type) {
+    case 'MemberExpression':
+    case 'OptionalMemberExpression':
+      return parent.property !== id || parent.computed === true;
+    case 'Property':
+    case 'ObjectProperty':
+    case 'MethodDefinition':
+    case 'PropertyDefinition':
+    case 'AccessorProperty':
+    case 'ClassMethod':
+    case 'ClassProperty':
+    case 'ClassAccessorProperty':
+    case 'ObjectMethod':
+    case 'TSAbstractMethodDefinition':
+    case 'TSAbstractPropertyDefinition':
+    case 'TSPropertySignature':
+    case 'TSMethodSignature':
+      // `{ __smf }` (shorthand) still reads the variable: its value is the same name
+      return parent.key !== id || parent.computed === true || parent.shorthand === true;
+    case 'LabeledStatement':
+    case 'BreakStatement':
+    case 'ContinueStatement':
+      return false;
+    case 'ImportSpecifier':
+    case 'ExportSpecifier':
+      // not `imported` / `exported`, the other module's name
+      return parent.local === id;
+    default:
+      return true;
+  }
 }
 
 const NO_BINDING: Binding = { type: 'none' };

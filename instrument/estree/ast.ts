@@ -14,7 +14,7 @@
  * - directive prologues: ESTree's `ExpressionStatement` with `directive` / Babel's `directives`,
  *   which are not statements.
  */
-import { RUNTIME_BINDING } from '../constants.js';
+import { ABI_CHECK_FUNCTION, isRuntimeSpecifier, RUNTIME_BINDING } from '../constants.js';
 import type { KeyDescription } from '../naming.js';
 import { computedKeyText } from '../naming.js';
 
@@ -193,15 +193,31 @@ export function firstStatementOffset(program: Node): number {
   return i < body.length ? body[i]!.start : program.end;
 }
 
-/** Whether a statement is the runtime binding a stepmark plugin added (`import { v1 as __stepmark }`, `const __stepmark = …`). */
+/**
+ * Whether a statement is the runtime binding a stepmark plugin added
+ * (`import { v2 as __stepmark } from "…/runtime"`, `const __stepmark = require("…/runtime").abi(2)`),
+ * not a variable of the user's that has its name (a reserved-name error).
+ */
 export function isRuntimeBinding(s: Node): boolean {
   if (s.type === 'ImportDeclaration') {
-    return s.specifiers.length === 1 && s.specifiers[0].local.name === RUNTIME_BINDING;
+    return (
+      s.specifiers.length === 1 &&
+      s.specifiers[0].local.name === RUNTIME_BINDING &&
+      isRuntimeSpecifier(s.source.value)
+    );
   }
+  if (s.type !== 'VariableDeclaration' || s.declarations.length !== 1) return false;
+  const d = s.declarations[0];
+  const init = d.init;
+  const callee = init?.type === 'CallExpression' ? init.callee : undefined;
+  const required = callee?.type === 'MemberExpression' ? callee.object : undefined;
   return (
-    s.type === 'VariableDeclaration' &&
-    s.declarations.length === 1 &&
-    s.declarations[0].id.type === 'Identifier' &&
-    s.declarations[0].id.name === RUNTIME_BINDING
+    d.id.type === 'Identifier' &&
+    d.id.name === RUNTIME_BINDING &&
+    callee?.property?.name === ABI_CHECK_FUNCTION &&
+    required?.type === 'CallExpression' &&
+    required.callee.type === 'Identifier' &&
+    required.callee.name === 'require' &&
+    isRuntimeSpecifier(required.arguments[0]?.value)
   );
 }

@@ -1,8 +1,9 @@
 /**
  * A directive that applies to no function is the same build error on every route, naming
  * file:line:col: before a plain statement, and before a declaration that binds no function,
- * class or object literal; so is an `entity=` path the function cannot read. And a TypeScript the
- * transformer cannot run under is named as such.
+ * class or object literal; so is an `entity=` path the function cannot read, and a variable named
+ * like a binding the emitted code introduces. And a TypeScript the transformer cannot run under is
+ * named as such.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,60 @@ describe('an entity path the function cannot read', () => {
       expect(error, route).toMatch(message);
       expect(error, route).toMatch(new RegExp(`(?::${line}:${column}:|\\(${line}:${column}\\))`));
     }
+  });
+});
+
+describe('a variable named like a binding the emitted code introduces', () => {
+  it.each([
+    ['a parameter __smf', '// @stepmark\nexport function a(x, __smf) {\n  return __smf;\n}\n', 2, 22],
+    [
+      'a local var __stepmark (the frame would read it before its assignment)',
+      '// @stepmark\nexport function c() {\n  var __stepmark = 1;\n  return __stepmark;\n}\n',
+      3,
+      7,
+    ],
+    [
+      'a module-level __smf read in an instrumented function (the frame would shadow it)',
+      'const __smf = 1;\n/** @stepmark */\nexport function f() {\n  return __smf;\n}\n',
+      1,
+      7,
+    ],
+    [
+      'a module-level const __stepmark read in a shorthand property (it would replace the runtime)',
+      'const __stepmark = 1;\n// @stepmark\nexport const g = () => ({ __stepmark });\n',
+      1,
+      7,
+    ],
+  ])('%s: the same error at the name on every route', async (label, source, line, column) => {
+    const { errors } = await errorsOnEveryRoute(label, source);
+    for (const [route, error] of Object.entries(errors)) {
+      expect(error, route).toMatch(/`__s\w+` is reserved in files stepmark instruments/);
+      expect(error, route).toMatch(new RegExp(`(?::${line}:${column}:|\\(${line}:${column}\\))`));
+    }
+  });
+
+  it.each([
+    [
+      'as property names and labels',
+      '// @stepmark\nexport function f(o) {\n  __smf: for (;;) break __smf;\n  return [o.__smf, { __stepmark: 1 }, class { __smf() {} }];\n}\n',
+    ],
+    ['in a file where nothing is instrumented', 'export function f(__smf) {\n  return __smf;\n}\n'],
+    [
+      "in an earlier pass's output whose runtime binding Babel's CommonJS pass renamed",
+      '// @stepmark\nvar _runtime = require("stepmark/runtime");\nfunction f() {\n  const __smf = _runtime.v2.enter("f", void 0);\n' +
+        '  try {\n    return __smf.x(1);\n  } catch (__sme) {\n    throw __smf.t(__sme);\n  }\n}\nexports.f = () => f();\n',
+    ],
+  ])('%s: no error', async (label, source) => {
+    const { errors } = await errorsOnEveryRoute(label, source);
+    for (const [route, error] of Object.entries(errors)) expect(error, route).toBe('no error');
+  });
+
+  it('in a `declare` statement (emits nothing): no error where TypeScript syntax parses', async () => {
+    const source = 'declare const __stepmark: number;\n// @stepmark\nexport const g = () => 1;\n';
+    const file = join(dir, 'declare-statement.ts');
+    writeFileSync(file, source);
+    expect(await esbuildError(file)).toBe('no error');
+    expect(typescriptError(file, source)).toBe('no error');
   });
 });
 

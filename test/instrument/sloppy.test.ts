@@ -4,8 +4,9 @@
  * (`transpileModule` of a script, no `alwaysStrict`) and `stepmark/register`. Instrumented
  * output must behave like the uninstrumented script, tracing off and on; in particular nested
  * function declarations keep their sloppy-mode semantics (Annex B hoisting out of blocks, mapped
- * `arguments`, duplicate declarations in a block, `with`, `this` of a plain call), and a `with`
- * statement whose object claims every name finds none of the frame's.
+ * `arguments`, duplicate declarations in a block, `with`, `this` of a plain call), direct `eval`
+ * keeps declaring into the function's scope, and a `with` statement whose object claims every
+ * name finds none of the frame's.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +141,8 @@ describe('sloppy-mode CommonJS through every route', () => {
           'cb',
           'apply',
           'claimsEveryName',
+          'evalFunction',
+          'annexBIf',
         ]),
       );
     });

@@ -100,9 +100,121 @@ function readsConstInSloppy() {
   return apply(21);
 }
 
+// Direct eval (declaring vars and functions in the function's scope, reading locals and
+// `arguments`), indirect eval, `new Function`, and Annex B function declarations in blocks.
+// (One in a `switch` case is left out: esbuild lowers it to a `let` read before its
+// initialisation, a ReferenceError, with or without stepmark.)
+function evalVar() {
+  eval('var z = 1');
+  return [z, typeof z];
+}
+function evalFunction() {
+  var before = typeof h;
+  eval('function h() { return "h"; }');
+  return [before, h()];
+}
+function evalReads(a) {
+  var local = 'l';
+  return eval('[a, local, arguments.length, this === globalThis ? "global" : typeof this]');
+}
+function evalDeclaresShadow() {
+  var x = 'outer';
+  {
+    let y = 'block';
+    eval('var x = "evaled"');
+  }
+  return x;
+}
+function evalArgs(a) {
+  eval('arguments[0] = "changed"');
+  return a;
+}
+function indirectGlobal() {
+  (0, eval)('var indirectGlobalVar = 5');
+  return [typeof indirectGlobalVar, globalThis.indirectGlobalVar];
+}
+function newFunc() {
+  return new Function('a', 'b', 'return a + b')(1, 2);
+}
+function annexBIf(flag) {
+  var before = typeof g;
+  if (flag) {
+    function g() {
+      return 'g';
+    }
+  }
+  return [before, typeof g];
+}
+function annexBShadowParam(p) {
+  {
+    function p() {
+      return 'block';
+    }
+  }
+  return typeof p;
+}
+function annexBTwice(flag) {
+  if (flag) {
+    function d() {
+      return 'first';
+    }
+  } else {
+    function d() {
+      return 'second';
+    }
+  }
+  return d();
+}
+function annexBWithTop() {
+  function t() {
+    return 'top';
+  }
+  var a = t();
+  {
+    function t() {
+      return 'block';
+    }
+  }
+  return [a, t()];
+}
+function annexBLetConflict() {
+  let q = 'let';
+  {
+    function q() {}
+  }
+  return typeof q;
+}
+function annexBCallBefore() {
+  var caught;
+  try {
+    early();
+  } catch (e) {
+    caught = e.name;
+  }
+  {
+    function early() {
+      return 'early';
+    }
+  }
+  return [caught, early()];
+}
+function annexBLoop() {
+  var out = [];
+  for (var i = 0; i < 2; i++) {
+    function loopFn() {
+      return i;
+    }
+    out.push(loopFn());
+  }
+  return out;
+}
 exports.main = function main(log) {
   log(annexB(), blockReplacesOuter(), mappedArguments('arg'));
   log(varAndFunction(), sloppyThis(), callee(), withScope({ x: 'x' }), withScope({}));
   log(deletesBinding(), readsConstInSloppy(), claimsEveryName());
+  log(evalVar(), evalFunction(), evalReads.call(undefined, 1, 2), evalDeclaresShadow(), evalArgs('a'));
+  log(indirectGlobal(), newFunc(), annexBIf(true), annexBIf(false), annexBShadowParam('param'));
+  log(annexBTwice(true), annexBTwice(false), annexBWithTop(), annexBLetConflict(), annexBCallBefore());
+  log(annexBLoop());
   return 'done';
 };
