@@ -184,13 +184,45 @@ export function runtimeBindingIndex(program: Node): number {
 
 /**
  * Offset of the file's own first statement (a plain `@stepmark` before it marks the file): after
- * the directive prologue and, in code a stepmark plugin already instrumented, after the runtime
+ * the directive prologue, the helpers TypeScript writes above a file's own code (see
+ * isCompilerPreamble) and, in code a stepmark plugin already instrumented, after the runtime
  * binding it added (and any helpers other plugins put before that); the program's end when there is none.
  */
 export function firstStatementOffset(program: Node): number {
   const body = program.body as Node[];
-  const i = Math.max(runtimeBindingIndex(program) + 1, prologueEnd(program));
+  let i = Math.max(runtimeBindingIndex(program) + 1, prologueEnd(program));
+  while (i < body.length && isCompilerPreamble(body[i]!)) i++;
   return i < body.length ? body[i]!.start : program.end;
+}
+
+/**
+ * Whether a statement is one TypeScript emits above the file's leading comments in its output
+ * (so above a `// @stepmark` that headed the source): an emit helper
+ * (`var __decorate = (this && this.__decorate) || function …`) or the declaration of its
+ * temporaries (`var OrderService_1;`, `var _a, _b;`).
+ */
+function isCompilerPreamble(s: Node): boolean {
+  const unparenthesized = (n: Node): Node => (n.type === 'ParenthesizedExpression' ? n.expression : n);
+  if (s.type !== 'VariableDeclaration' || s.kind !== 'var') return false;
+  return (s.declarations as Node[]).every((d) => {
+    if (d.id.type !== 'Identifier') return false;
+    const name: string = d.id.name;
+    if (!d.init) return /^_[a-z]$|^[A-Za-z$][\w$]*_\d+$/.test(name);
+    // (this && this.__name) || …
+    const own =
+      d.init.type === 'LogicalExpression' && d.init.operator === '||'
+        ? unparenthesized(d.init.left)
+        : undefined;
+    return (
+      name.startsWith('__') &&
+      own?.type === 'LogicalExpression' &&
+      own.left.type === 'ThisExpression' &&
+      own.right.type === 'MemberExpression' &&
+      own.right.object.type === 'ThisExpression' &&
+      own.right.property.type === 'Identifier' &&
+      own.right.property.name === name
+    );
+  });
 }
 
 /**

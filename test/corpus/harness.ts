@@ -81,6 +81,11 @@ export interface CorpusTarget {
   /** Which fixtures to run (default: all). Receives the file name, e.g. `async.ts`. */
   filter?: (fixture: string) => boolean;
   /**
+   * Where the fixtures are (default: test/fixtures). test/fixtures/configured holds those that
+   * need compiler options each target sets its own way (legacy decorators, JSX).
+   */
+  fixturesDir?: string;
+  /**
    * Why, for this target only, the stack-derived stages of a fixture differ from the plugin's
    * (e.g. the compiler renames an anonymous default export), or undefined. Like a fixture's
    * `fallback:` note, it is checked: the test fails if the stages turn out equal.
@@ -140,10 +145,10 @@ export function parseExpectation(source: string, fixture = 'fixture'): Expectati
   };
 }
 
-/** The fixtures, sorted. */
-export function listFixtures(): string[] {
-  return readdirSync(FIXTURES_DIR)
-    .filter((f) => /\.(ts|js|mts|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+/** The fixtures of `dir` (default: the corpus), sorted. */
+export function listFixtures(dir = FIXTURES_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.(ts|tsx|js|jsx|mts|mjs)$/.test(f) && !f.endsWith('.d.ts'))
     .sort();
 }
 
@@ -397,7 +402,8 @@ async function runGrouped(
 /** Registers one Vitest suite that runs every fixture against `target`. */
 export function runCorpus(target: CorpusTarget): void {
   const ext = target.moduleFormat === 'esm' ? '.mjs' : '.cjs';
-  const fixtures = listFixtures().filter((f) => !target.filter || target.filter(f));
+  const fixturesDir = target.fixturesDir ?? FIXTURES_DIR;
+  const fixtures = listFixtures(fixturesDir).filter((f) => !target.filter || target.filter(f));
   describe(`corpus: ${target.label}`, () => {
     const behaviour = (r: RunResult) => ({ ok: r.ok, value: r.value, thrown: r.thrown, log: r.log });
     const differs = (results: FixtureResults) =>
@@ -406,7 +412,7 @@ export function runCorpus(target: CorpusTarget): void {
       `corpus/${target.label}`,
       fixtures,
       async (fixture, dir) => {
-        const filename = join(FIXTURES_DIR, fixture);
+        const filename = join(fixturesDir, fixture);
         const source = readFileSync(filename, 'utf8');
         const expected = parseExpectation(source, fixture);
         const options = { root: REPO_ROOT, ...expected.options };
