@@ -11,10 +11,9 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
-import stepmark from 'stepmark/esbuild-plugin';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { type BabelMajor, compileWith } from '../babel/compile.js';
+import { esbuildFile } from '../support/esbuild-build.js';
 import { compilers, type TypeScript, transpileFixture } from '../transformer/helpers.js';
 import { FIXTURES_DIR, runCorpus } from './harness.js';
 
@@ -63,21 +62,9 @@ runCorpus({
 });
 
 function esbuildTarget(format: 'esm' | 'cjs') {
-  return async (_source: string, filename: string, options: StepmarkOptions | null) => {
-    const result = await esbuild.build({
-      entryPoints: [filename],
-      bundle: false,
-      write: false,
-      format,
-      platform: 'node',
-      target: 'node20',
-      sourcemap: 'inline',
-      logLevel: 'silent',
-      tsconfigRaw: { compilerOptions: { experimentalDecorators: true } },
-      plugins: options === null ? [] : [stepmark(options)],
-    });
-    return { code: result.outputFiles[0]!.text };
-  };
+  return async (_source: string, filename: string, options: StepmarkOptions | null) => ({
+    code: await esbuildFile(filename, format, options, { compilerOptions: { experimentalDecorators: true } }),
+  });
 }
 
 runCorpus({

@@ -6,8 +6,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
-import stepmark from 'stepmark/esbuild-plugin';
 import { normalizeTrace, renderJourneys, renderSpanTree } from 'stepmark/testing';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
@@ -19,26 +17,15 @@ import {
   REPO_ROOT,
   runCorpus,
 } from '../corpus/harness.js';
+import { esbuildFile } from '../support/esbuild-build.js';
 
 /** See the last suite. */
 const ESBUILD_RENAMES_DEFAULT_EXPORT = /^default-export-/;
 
 function compile(format: 'esm' | 'cjs') {
-  return async (_source: string, filename: string, options: StepmarkOptions | null) => {
-    const result = await esbuild.build({
-      entryPoints: [filename],
-      bundle: false,
-      write: false,
-      format,
-      platform: 'node',
-      // Lower what Node cannot run natively (standard decorators), as a real build would.
-      target: 'node20',
-      sourcemap: 'inline',
-      logLevel: 'silent',
-      plugins: options === null ? [] : [stepmark(options)],
-    });
-    return { code: result.outputFiles[0]!.text };
-  };
+  return async (_source: string, filename: string, options: StepmarkOptions | null) => ({
+    code: await esbuildFile(filename, format, options),
+  });
 }
 
 const filter = (fixture: string) => !ESBUILD_RENAMES_DEFAULT_EXPORT.test(fixture);

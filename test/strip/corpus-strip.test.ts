@@ -8,8 +8,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import * as esbuild from 'esbuild';
-import stepmark from 'stepmark/esbuild-plugin';
 import { describe, expect, it } from 'vitest';
 import type { StepmarkOptions } from '../../instrument/index.js';
 import { compileWith, decoratorsPlugin } from '../babel/compile.js';
@@ -22,6 +20,7 @@ import {
   REPO_ROOT,
   type RunResult,
 } from '../corpus/harness.js';
+import { esbuildFile } from '../support/esbuild-build.js';
 import { compilers, transpileFixture } from '../transformer/helpers.js';
 
 /** Fixtures that keep a stepmark API call strip mode does not remove (and so the import), and why. */
@@ -35,20 +34,7 @@ type Compile = (
   options: StepmarkOptions | null,
 ) => Promise<string> | string;
 
-const esbuildCompile: Compile = async (filename, format, options) => {
-  const result = await esbuild.build({
-    entryPoints: [filename],
-    bundle: false,
-    write: false,
-    format,
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'inline',
-    logLevel: 'silent',
-    plugins: options === null ? [] : [stepmark(options)],
-  });
-  return result.outputFiles[0]!.text;
-};
+const esbuildCompile: Compile = (filename, format, options) => esbuildFile(filename, format, options);
 
 const ts6 = compilers['typescript 6']!;
 const typescriptCompile: Compile = (filename, format, options) => {
